@@ -1,0 +1,261 @@
+//! MAPI's chained allocator (reference §3): `MAPIAllocateBuffer` makes a root block,
+//! `MAPIAllocateMore` links more blocks to it, and one `MAPIFreeBuffer` of the root releases the
+//! whole chain. Blocks are 16-byte aligned (MAPI asks for 8: SPropValue holds doubles and i64s).
+
+use super::guard;
+use super::types::{AllocateBufferFn, AllocateMoreFn, FreeBufferFn, LPVOID, SCODE, ULONG};
+use crate::core::error::{MapiError, MapiResult};
+use crate::core::mapidefs::*;
+use std::ffi::c_void;
+use std::ptr;
+use std::sync::atomic::{AtomicPtr, AtomicU32, Ordering};
+
+const ROOT_MAGIC: u32 = 0x4D53_5242; // "MSRB"
+const MORE_MAGIC: u32 = 0x4D53_4D42; // "MSMB"
+const FREED_MAGIC: u32 = 0x4D53_4642; // "MSFB"
+
+/// Sits in front of every block. A root's `next` heads the list of its MAPIAllocateMore blocks;
+/// a MAPIAllocateMore block's `next` is its sibling.
+#[repr(C, align(16))]
+struct Header {
+    next: AtomicPtr<Header>,
+    magic: AtomicU32,
+}
+const HEADER: usize = std::mem::size_of::<Header>();
+const _: () = assert!(HEADER == 16);
+
+fn allocate(size: ULONG, magic: u32) -> *mut Header {
+    let total = HEADER + size as usize;
+    // SAFETY: plain malloc; glibc returns 16-byte aligned memory on 64-bit targets.
+    let h = unsafe { libc::malloc(total) } as *mut Header;
+    if h.is_null() {
+        return h;
+    }
+    // SAFETY: `h` is a fresh allocation of at least HEADER bytes.
+    unsafe {
+        ptr::write(
+            h,
+            Header {
+                next: AtomicPtr::new(ptr::null_mut()),
+                magic: AtomicU32::new(magic),
+            },
+        );
+        ptr::write_bytes((h as *mut u8).add(HEADER), 0, size as usize);
+    }
+    h
+}
+
+/// The header of a block this allocator made, if `p` looks like one (a foreign pointer is the
+/// caller's bug, as in any C library; the magic catches the common ones: double free, a
+/// MAPIAllocateMore block passed where a root belongs).
+unsafe fn header_of(p: *mut c_void) -> *mut Header {
+    (p as *mut u8).sub(HEADER) as *mut Header
+}
+
+/// Allocates a zeroed root block.
+///
+/// # Safety
+/// `lppBuffer` must be NULL or point to writable storage for one pointer.
+#[no_mangle]
+pub unsafe extern "C" fn MAPIAllocateBuffer(cbSize: ULONG, lppBuffer: *mut LPVOID) -> SCODE {
+    guard::free_fn("MAPIAllocateBuffer", || {
+        let out = guard::out_ptr(lppBuffer, "lppBuffer")?;
+        let h = allocate(cbSize, ROOT_MAGIC);
+        if h.is_null() {
+            return Err(MapiError::new(
+                MAPI_E_NOT_ENOUGH_MEMORY,
+                format!("MAPIAllocateBuffer: {cbSize} bytes could not be allocated"),
+            ));
+        }
+        *out = (h as *mut u8).add(HEADER) as LPVOID;
+        Ok(S_OK)
+    })
+}
+
+/// Allocates a zeroed block linked to the root `lpObject`; it is freed with that root.
+///
+/// # Safety
+/// `lpObject` must be a live root from MAPIAllocateBuffer; `lppBuffer` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn MAPIAllocateMore(
+    cbSize: ULONG,
+    lpObject: LPVOID,
+    lppBuffer: *mut LPVOID,
+) -> SCODE {
+    guard::free_fn("MAPIAllocateMore", || {
+        let out = guard::out_ptr(lppBuffer, "lppBuffer")?;
+        if lpObject.is_null() {
+            return Err(MapiError::invalid("MAPIAllocateMore: lpObject is NULL"));
+        }
+        let root = header_of(lpObject);
+        if (*root).magic.load(Ordering::Acquire) != ROOT_MAGIC {
+            return Err(MapiError::invalid(
+                "MAPIAllocateMore: lpObject is not a live MAPIAllocateBuffer block",
+            ));
+        }
+        let h = allocate(cbSize, MORE_MAGIC);
+        if h.is_null() {
+            return Err(MapiError::new(
+                MAPI_E_NOT_ENOUGH_MEMORY,
+                format!("MAPIAllocateMore: {cbSize} bytes could not be allocated"),
+            ));
+        }
+        // Push onto the root's list; a CAS loop keeps concurrent MAPIAllocateMore calls safe.
+        let mut head = (*root).next.load(Ordering::Acquire);
+        loop {
+            (*h).next.store(head, Ordering::Relaxed);
+            match (*root)
+                .next
+                .compare_exchange_weak(head, h, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) => break,
+                Err(now) => head = now,
+            }
+        }
+        *out = (h as *mut u8).add(HEADER) as LPVOID;
+        Ok(S_OK)
+    })
+}
+
+/// Frees a root block and every block chained to it. NULL is a no-op. Returns 0 (S_OK), or
+/// MAPI_E_INVALID_PARAMETER's bits for a pointer that is not a live root.
+///
+/// # Safety
+/// `lpBuffer` must be NULL or a root from MAPIAllocateBuffer not yet freed.
+#[no_mangle]
+pub unsafe extern "C" fn MAPIFreeBuffer(lpBuffer: LPVOID) -> ULONG {
+    guard::free_fn_ulong("MAPIFreeBuffer", || {
+        if lpBuffer.is_null() {
+            return 0;
+        }
+        let root = header_of(lpBuffer);
+        if (*root)
+            .magic
+            .compare_exchange(ROOT_MAGIC, FREED_MAGIC, Ordering::AcqRel, Ordering::Acquire)
+            .is_err()
+        {
+            guard::set_thread_error(MapiError::invalid(
+                "MAPIFreeBuffer: not a live MAPIAllocateBuffer block (double free, or a \
+                 MAPIAllocateMore block)",
+            ));
+            return MAPI_E_INVALID_PARAMETER as u32;
+        }
+        let mut more = (*root).next.load(Ordering::Acquire);
+        while !more.is_null() {
+            let next = (*more).next.load(Ordering::Relaxed);
+            (*more).magic.store(FREED_MAGIC, Ordering::Relaxed);
+            libc::free(more as *mut c_void);
+            more = next;
+        }
+        libc::free(root as *mut c_void);
+        0
+    })
+}
+
+/// cbindgen:ignore
+/// The allocator a result is built with: ours, or the three pointers CreateIProp was given.
+#[derive(Clone, Copy)]
+pub struct Allocator {
+    pub buffer: AllocateBufferFn,
+    pub more: AllocateMoreFn,
+    pub free: FreeBufferFn,
+}
+
+impl Allocator {
+    pub const MAPI: Allocator = Allocator {
+        buffer: MAPIAllocateBuffer,
+        more: MAPIAllocateMore,
+        free: MAPIFreeBuffer,
+    };
+
+    /// Frees a block this allocator made.
+    ///
+    /// # Safety
+    /// `p` must be NULL or a root block from `self.buffer`.
+    pub unsafe fn free(&self, p: *mut c_void) {
+        if !p.is_null() {
+            (self.free)(p);
+        }
+    }
+
+    /// One zeroed block of `size` bytes (results are sized up front: DESIGN.md §7).
+    pub fn block(&self, size: usize) -> MapiResult<*mut u8> {
+        let size = ULONG::try_from(size).map_err(|_| {
+            MapiError::new(
+                MAPI_E_NOT_ENOUGH_MEMORY,
+                format!("a result of {size} bytes is larger than MAPI can allocate"),
+            )
+        })?;
+        let mut p: LPVOID = ptr::null_mut();
+        // SAFETY: `p` is a valid out-pointer; the function is MAPIAllocateBuffer-shaped.
+        let sc = unsafe { (self.buffer)(size, &mut p) };
+        if sc != S_OK || p.is_null() {
+            return Err(MapiError::new(
+                if sc < 0 { sc } else { MAPI_E_NOT_ENOUGH_MEMORY },
+                format!("allocating a result of {size} bytes failed"),
+            ));
+        }
+        // SAFETY: a foreign allocator need not zero; results are written field by field, but
+        // padding and unused union bytes must not leak stale memory.
+        unsafe { ptr::write_bytes(p as *mut u8, 0, size as usize) };
+        Ok(p as *mut u8)
+    }
+}
+
+/// cbindgen:ignore
+/// Lays out data after the fixed part of a block: each piece 8-byte aligned, within bounds.
+pub struct BlockWriter {
+    base: *mut u8,
+    len: usize,
+    used: usize,
+}
+
+/// Rounds up to MAPI's 8-byte alignment.
+pub const fn align8(n: usize) -> usize {
+    (n + 7) & !7
+}
+
+impl BlockWriter {
+    /// `base` is a block of `len` bytes; the first `fixed` bytes are the caller's.
+    pub fn new(base: *mut u8, len: usize, fixed: usize) -> Self {
+        BlockWriter {
+            base,
+            len,
+            used: align8(fixed),
+        }
+    }
+
+    /// Reserves `n` bytes (8-aligned) and returns their address.
+    pub fn reserve(&mut self, n: usize) -> *mut u8 {
+        let at = self.used;
+        self.used = align8(at + n);
+        assert!(self.used <= self.len, "result block sized too small");
+        // SAFETY: bounds checked just above.
+        unsafe { self.base.add(at) }
+    }
+
+    /// Copies `bytes` in, followed by `nul` zero bytes (a C string terminator).
+    pub fn bytes(&mut self, bytes: &[u8], nul: usize) -> *mut u8 {
+        let p = self.reserve(bytes.len() + nul);
+        // SAFETY: `p` has room for bytes.len() + nul bytes (block is zeroed, so the NULs are set).
+        unsafe { ptr::copy_nonoverlapping(bytes.as_ptr(), p, bytes.len()) };
+        p
+    }
+
+    /// Copies UTF-16 units in, NUL-terminated.
+    pub fn wide(&mut self, s: &str) -> *mut u16 {
+        let units: Vec<u16> = s.encode_utf16().collect();
+        let p = self.reserve((units.len() + 1) * 2) as *mut u16;
+        // SAFETY: room for units + terminator; 8-aligned satisfies u16.
+        unsafe { ptr::copy_nonoverlapping(units.as_ptr(), p, units.len()) };
+        p
+    }
+
+    /// Copies a slice of plain values in.
+    pub fn slice<T: Copy>(&mut self, items: &[T]) -> *mut T {
+        let p = self.reserve(std::mem::size_of_val(items)) as *mut T;
+        // SAFETY: room for the slice; 8-aligned satisfies every T used here (≤ 8).
+        unsafe { ptr::copy_nonoverlapping(items.as_ptr(), p, items.len()) };
+        p
+    }
+}

@@ -1,0 +1,598 @@
+//! Conversions across the boundary: C arrays in (validated before anything is applied), results
+//! out (each one MAPIAllocateBuffer-style block, sized up front: DESIGN.md §7).
+
+use super::alloc::{align8, Allocator, BlockWriter};
+use super::types::*;
+use crate::core::error::{MapiError, MapiResult};
+use crate::core::mapidefs::*;
+use crate::core::props::{Problem, PropInput, PropOut};
+use crate::core::value::{is_stored_type, prop_id, prop_type, PropValue};
+use std::ffi::{c_char, CStr};
+use std::mem::size_of;
+use std::ptr;
+
+/// The most entries any counted array may claim (tags, values, MV values, entry lists): far
+/// above real use, low enough that sizes cannot overflow.
+pub const MAX_COUNT: u32 = 1 << 20;
+
+fn check_count(count: u32, what: &str) -> MapiResult<usize> {
+    if count > MAX_COUNT {
+        return Err(MapiError::invalid(format!(
+            "{what}: count {count} exceeds the limit of {MAX_COUNT}"
+        )));
+    }
+    Ok(count as usize)
+}
+
+/// A `(pointer, count)` pair as a slice: `(NULL, 0)` is empty, `(NULL, n>0)` is an error.
+///
+/// # Safety
+/// A non-NULL `p` must point to `count` readable `T`s.
+pub unsafe fn slice_in<'a, T>(p: *const T, count: u32, what: &str) -> MapiResult<&'a [T]> {
+    let n = check_count(count, what)?;
+    if n == 0 {
+        return Ok(&[]);
+    }
+    if p.is_null() {
+        return Err(MapiError::invalid(format!(
+            "{what}: NULL pointer with a count of {count}"
+        )));
+    }
+    Ok(std::slice::from_raw_parts(p, n))
+}
+
+/// A required, non-empty tag array (GetProps, DeleteProps, CopyProps…).
+///
+/// # Safety
+/// `p` must be NULL or point to a readable SPropTagArray.
+pub unsafe fn tag_array_in<'a>(p: *const SPropTagArray, what: &str) -> MapiResult<&'a [u32]> {
+    let arr = p
+        .as_ref()
+        .ok_or_else(|| MapiError::invalid(format!("{what} is NULL")))?;
+    if arr.cValues == 0 {
+        return Err(MapiError::invalid(format!("{what} has cValues == 0")));
+    }
+    slice_in(arr.aulPropTag.as_ptr(), arr.cValues, what)
+}
+
+/// An optional tag array (an exclusion list): NULL or empty means none.
+///
+/// # Safety
+/// As for [`tag_array_in`].
+pub unsafe fn optional_tag_array_in<'a>(
+    p: *const SPropTagArray,
+    what: &str,
+) -> MapiResult<&'a [u32]> {
+    match p.as_ref() {
+        None => Ok(&[]),
+        Some(arr) => slice_in(arr.aulPropTag.as_ptr(), arr.cValues, what),
+    }
+}
+
+/// A NUL-terminated narrow string, byte for byte.
+///
+/// # Safety
+/// `p` must be NULL or a readable NUL-terminated string.
+pub unsafe fn string8_in(p: *const c_char, what: &str) -> MapiResult<Vec<u8>> {
+    if p.is_null() {
+        return Err(MapiError::invalid(format!("{what}: NULL string pointer")));
+    }
+    Ok(CStr::from_ptr(p).to_bytes().to_vec())
+}
+
+/// A NUL-terminated UTF-16 string; unpaired surrogates are MAPI_E_BAD_CHARWIDTH.
+///
+/// # Safety
+/// `p` must be NULL or a readable NUL-terminated UTF-16 string.
+pub unsafe fn unicode_in(p: *const u16, what: &str) -> MapiResult<String> {
+    if p.is_null() {
+        return Err(MapiError::invalid(format!("{what}: NULL string pointer")));
+    }
+    let mut n = 0usize;
+    while *p.add(n) != 0 {
+        n += 1;
+    }
+    String::from_utf16(std::slice::from_raw_parts(p, n)).map_err(|_| {
+        MapiError::new(
+            MAPI_E_BAD_CHARWIDTH,
+            format!("{what}: the string is not valid UTF-16"),
+        )
+    })
+}
+
+/// A narrow or wide string parameter (`LPTSTR` with MAPI_UNICODE deciding), as Rust text.
+///
+/// # Safety
+/// As for [`string8_in`] / [`unicode_in`].
+pub unsafe fn tstring_in(p: *const c_char, unicode: bool, what: &str) -> MapiResult<String> {
+    if unicode {
+        unicode_in(p as *const u16, what)
+    } else {
+        String::from_utf8(string8_in(p, what)?).map_err(|_| {
+            MapiError::new(
+                MAPI_E_BAD_CHARWIDTH,
+                format!("{what}: the string is not UTF-8"),
+            )
+        })
+    }
+}
+
+unsafe fn binary_in(b: &SBinary, what: &str) -> MapiResult<Vec<u8>> {
+    Ok(slice_in(b.lpb, b.cb, what)?.to_vec())
+}
+
+unsafe fn guid_in(p: *const GUID, what: &str) -> MapiResult<[u8; 16]> {
+    if p.is_null() {
+        return Err(MapiError::invalid(format!("{what}: NULL GUID pointer")));
+    }
+    Ok(*(p as *const [u8; 16]))
+}
+
+unsafe fn mv_in<'a, T>(count: u32, p: *const T, what: &str) -> MapiResult<&'a [T]> {
+    if count == 0 {
+        return Err(MapiError::invalid(format!(
+            "{what}: a multi-valued property with cValues == 0"
+        )));
+    }
+    slice_in(p, count, what)
+}
+
+/// Reads one value of a stored type. Whole-call errors (NULL pointers with counts, MV with no
+/// values) and per-property ones (invalid UTF-16) both come back as errors; the caller sorts
+/// them by code.
+///
+/// # Safety
+/// The union member the tag's type selects must be valid, with readable pointers.
+pub unsafe fn value_in(p: &SPropValue, what: &str) -> MapiResult<PropValue> {
+    use PropValue::*;
+    let v = &p.Value;
+    Ok(match prop_type(p.ulPropTag) {
+        PT_I2 => I2(v.i),
+        PT_LONG => Long(v.l),
+        PT_R4 => R4(v.flt),
+        PT_DOUBLE => Double(v.dbl),
+        PT_CURRENCY => Currency(v.cur.int64),
+        PT_APPTIME => AppTime(v.at),
+        PT_BOOLEAN => Boolean(v.b != 0),
+        PT_I8 => I8(v.li.QuadPart),
+        PT_STRING8 => String8(string8_in(v.lpszA, what)?),
+        PT_UNICODE => Unicode(unicode_in(v.lpszW, what)?),
+        PT_SYSTIME => SysTime(filetime_to_u64(v.ft)),
+        PT_CLSID => Clsid(guid_in(v.lpguid, what)?),
+        PT_BINARY => Binary(binary_in(&v.bin, what)?),
+        PT_MV_I2 => MvI2(mv_in(v.MVi.cValues, v.MVi.lpi, what)?.to_vec()),
+        PT_MV_LONG => MvLong(mv_in(v.MVl.cValues, v.MVl.lpl, what)?.to_vec()),
+        PT_MV_R4 => MvR4(mv_in(v.MVflt.cValues, v.MVflt.lpflt, what)?.to_vec()),
+        PT_MV_DOUBLE => MvDouble(mv_in(v.MVdbl.cValues, v.MVdbl.lpdbl, what)?.to_vec()),
+        PT_MV_CURRENCY => MvCurrency(
+            mv_in(v.MVcur.cValues, v.MVcur.lpcur, what)?
+                .iter()
+                .map(|c| c.int64)
+                .collect(),
+        ),
+        PT_MV_APPTIME => MvAppTime(mv_in(v.MVat.cValues, v.MVat.lpat, what)?.to_vec()),
+        PT_MV_I8 => MvI8(
+            mv_in(v.MVli.cValues, v.MVli.lpli, what)?
+                .iter()
+                .map(|l| l.QuadPart)
+                .collect(),
+        ),
+        PT_MV_SYSTIME => MvSysTime(
+            mv_in(v.MVft.cValues, v.MVft.lpft, what)?
+                .iter()
+                .map(|f| filetime_to_u64(*f))
+                .collect(),
+        ),
+        PT_MV_CLSID => MvClsid(
+            mv_in(v.MVguid.cValues, v.MVguid.lpguid, what)?
+                .iter()
+                .map(|g| *(g as *const GUID as *const [u8; 16]))
+                .collect(),
+        ),
+        PT_MV_STRING8 => MvString8(
+            mv_in(v.MVszA.cValues, v.MVszA.lppszA, what)?
+                .iter()
+                .map(|s| string8_in(*s, what))
+                .collect::<MapiResult<_>>()?,
+        ),
+        PT_MV_UNICODE => MvUnicode(
+            mv_in(v.MVszW.cValues, v.MVszW.lppszW, what)?
+                .iter()
+                .map(|s| unicode_in(*s, what))
+                .collect::<MapiResult<_>>()?,
+        ),
+        PT_MV_BINARY => MvBinary(
+            mv_in(v.MVbin.cValues, v.MVbin.lpbin, what)?
+                .iter()
+                .map(|b| binary_in(b, what))
+                .collect::<MapiResult<_>>()?,
+        ),
+        other => {
+            return Err(MapiError::new(
+                MAPI_E_INVALID_TYPE,
+                format!("{what}: property type 0x{other:04X} is not stored by this provider"),
+            ))
+        }
+    })
+}
+
+pub fn filetime_to_u64(ft: FILETIME) -> u64 {
+    ((ft.dwHighDateTime as u64) << 32) | ft.dwLowDateTime as u64
+}
+
+pub fn u64_to_filetime(t: u64) -> FILETIME {
+    FILETIME {
+        dwLowDateTime: t as u32,
+        dwHighDateTime: (t >> 32) as u32,
+    }
+}
+
+/// Reads a SetProps array: PR_NULL and PT_ERROR entries are skipped, PT_OBJECT or a malformed
+/// value fails the whole call (nothing applied), and unsupported types, bad property IDs and
+/// unconvertible strings become per-property problems.
+///
+/// # Safety
+/// `arr` must point to `count` readable SPropValues (checked for NULL here).
+pub unsafe fn prop_values_in(
+    count: u32,
+    arr: *const SPropValue,
+    method: &str,
+) -> MapiResult<(Vec<PropInput>, Vec<Problem>)> {
+    if count == 0 {
+        return Err(MapiError::invalid(format!("{method}: cValues is 0")));
+    }
+    let values = slice_in(arr, count, &format!("{method}: lpPropArray"))?;
+    let mut inputs = Vec::with_capacity(values.len());
+    let mut problems = Vec::new();
+    for (i, p) in values.iter().enumerate() {
+        let tag = p.ulPropTag;
+        let ptype = prop_type(tag);
+        let problem = |scode| Problem {
+            index: i as u32,
+            tag,
+            scode,
+        };
+        if tag == PR_NULL || ptype == PT_ERROR {
+            continue;
+        }
+        if ptype == PT_OBJECT {
+            return Err(MapiError::invalid(format!(
+                "{method}: entry {i} (tag 0x{tag:08X}) is PT_OBJECT; open it with OpenProperty"
+            )));
+        }
+        if prop_id(tag) == 0 || prop_id(tag) == 0xFFFF {
+            problems.push(problem(MAPI_E_INVALID_PARAMETER));
+            continue;
+        }
+        if !is_stored_type(ptype) {
+            problems.push(problem(MAPI_E_INVALID_TYPE));
+            continue;
+        }
+        let what = format!("{method}: entry {i} (tag 0x{tag:08X})");
+        match value_in(p, &what) {
+            Ok(value) => inputs.push(PropInput {
+                index: i as u32,
+                tag,
+                value,
+            }),
+            Err(e) if e.code == MAPI_E_BAD_CHARWIDTH => problems.push(problem(e.code)),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok((inputs, problems))
+}
+
+/// Bytes a value needs after its SPropValue (strings NUL-terminated; each piece 8-aligned).
+fn extra_size(v: &PropValue) -> usize {
+    use PropValue::*;
+    let wide = |s: &String| align8((s.encode_utf16().count() + 1) * 2);
+    match v {
+        String8(b) => align8(b.len() + 1),
+        Unicode(s) => wide(s),
+        Binary(b) => align8(b.len()),
+        Clsid(_) => 16,
+        MvI2(v) => align8(2 * v.len()),
+        MvLong(v) => align8(4 * v.len()),
+        MvR4(v) => align8(4 * v.len()),
+        MvDouble(v) | MvAppTime(v) => 8 * v.len(),
+        MvCurrency(v) | MvI8(v) => 8 * v.len(),
+        MvSysTime(v) => 8 * v.len(),
+        MvClsid(v) => 16 * v.len(),
+        MvString8(v) => 8 * v.len() + v.iter().map(|b| align8(b.len() + 1)).sum::<usize>(),
+        MvUnicode(v) => 8 * v.len() + v.iter().map(wide).sum::<usize>(),
+        MvBinary(v) => 16 * v.len() + v.iter().map(|b| align8(b.len())).sum::<usize>(),
+        I2(_) | Long(_) | R4(_) | Double(_) | Currency(_) | AppTime(_) | Boolean(_) | I8(_)
+        | SysTime(_) => 0,
+    }
+}
+
+fn binary_out(w: &mut BlockWriter, b: &[u8]) -> SBinary {
+    SBinary {
+        cb: b.len() as u32,
+        lpb: if b.is_empty() {
+            ptr::null_mut()
+        } else {
+            w.bytes(b, 0)
+        },
+    }
+}
+
+/// Writes a value's union, placing its out-of-line data with `w`.
+fn value_out(w: &mut BlockWriter, v: &PropValue) -> PV {
+    use PropValue::*;
+    let n = |len: usize| len as u32;
+    match v {
+        I2(x) => PV { i: *x },
+        Long(x) => PV { l: *x },
+        R4(x) => PV { flt: *x },
+        Double(x) => PV { dbl: *x },
+        Currency(x) => PV { cur: CY { int64: *x } },
+        AppTime(x) => PV { at: *x },
+        Boolean(x) => PV { b: *x as u16 },
+        I8(x) => PV {
+            li: LARGE_INTEGER { QuadPart: *x },
+        },
+        SysTime(x) => PV {
+            ft: u64_to_filetime(*x),
+        },
+        String8(b) => PV {
+            lpszA: w.bytes(b, 1) as *mut c_char,
+        },
+        Unicode(s) => PV { lpszW: w.wide(s) },
+        Binary(b) => PV {
+            bin: binary_out(w, b),
+        },
+        Clsid(g) => PV {
+            lpguid: w.bytes(g, 0) as *mut GUID,
+        },
+        MvI2(v) => PV {
+            MVi: SShortArray {
+                cValues: n(v.len()),
+                lpi: w.slice(v),
+            },
+        },
+        MvLong(v) => PV {
+            MVl: SLongArray {
+                cValues: n(v.len()),
+                lpl: w.slice(v),
+            },
+        },
+        MvR4(v) => PV {
+            MVflt: SRealArray {
+                cValues: n(v.len()),
+                lpflt: w.slice(v),
+            },
+        },
+        MvDouble(v) => PV {
+            MVdbl: SDoubleArray {
+                cValues: n(v.len()),
+                lpdbl: w.slice(v),
+            },
+        },
+        MvAppTime(v) => PV {
+            MVat: SAppTimeArray {
+                cValues: n(v.len()),
+                lpat: w.slice(v),
+            },
+        },
+        MvCurrency(v) => {
+            let items: Vec<CY> = v.iter().map(|x| CY { int64: *x }).collect();
+            PV {
+                MVcur: SCurrencyArray {
+                    cValues: n(v.len()),
+                    lpcur: w.slice(&items),
+                },
+            }
+        }
+        MvI8(v) => {
+            let items: Vec<LARGE_INTEGER> =
+                v.iter().map(|x| LARGE_INTEGER { QuadPart: *x }).collect();
+            PV {
+                MVli: SLargeIntegerArray {
+                    cValues: n(v.len()),
+                    lpli: w.slice(&items),
+                },
+            }
+        }
+        MvSysTime(v) => {
+            let items: Vec<FILETIME> = v.iter().map(|x| u64_to_filetime(*x)).collect();
+            PV {
+                MVft: SDateTimeArray {
+                    cValues: n(v.len()),
+                    lpft: w.slice(&items),
+                },
+            }
+        }
+        MvClsid(v) => PV {
+            MVguid: SGuidArray {
+                cValues: n(v.len()),
+                lpguid: w.slice(v) as *mut GUID,
+            },
+        },
+        MvString8(v) => {
+            let ptrs = w.reserve(8 * v.len()) as *mut LPSTR;
+            for (i, b) in v.iter().enumerate() {
+                // SAFETY: `ptrs` has room for v.len() pointers.
+                unsafe { *ptrs.add(i) = w.bytes(b, 1) as LPSTR };
+            }
+            PV {
+                MVszA: SLPSTRArray {
+                    cValues: n(v.len()),
+                    lppszA: ptrs,
+                },
+            }
+        }
+        MvUnicode(v) => {
+            let ptrs = w.reserve(8 * v.len()) as *mut LPWSTR;
+            for (i, s) in v.iter().enumerate() {
+                // SAFETY: as above.
+                unsafe { *ptrs.add(i) = w.wide(s) };
+            }
+            PV {
+                MVszW: SWStringArray {
+                    cValues: n(v.len()),
+                    lppszW: ptrs,
+                },
+            }
+        }
+        MvBinary(v) => {
+            let bins = w.reserve(16 * v.len()) as *mut SBinary;
+            for (i, b) in v.iter().enumerate() {
+                let bin = binary_out(w, b);
+                // SAFETY: room for v.len() SBinary entries.
+                unsafe { *bins.add(i) = bin };
+            }
+            PV {
+                MVbin: SBinaryArray {
+                    cValues: n(v.len()),
+                    lpbin: bins,
+                },
+            }
+        }
+    }
+}
+
+/// Writes GetProps results as one block: the SPropValue array, then every string and binary.
+pub fn prop_array_out(alloc: Allocator, outs: &[PropOut]) -> MapiResult<*mut SPropValue> {
+    let fixed = outs.len() * size_of::<SPropValue>();
+    let extra: usize = outs
+        .iter()
+        .map(|o| match o {
+            PropOut::Value(_, v) => extra_size(v),
+            _ => 0,
+        })
+        .sum();
+    let total = fixed + extra;
+    let base = alloc.block(total.max(1))?;
+    let mut w = BlockWriter::new(base, total.max(1), fixed);
+    let arr = base as *mut SPropValue;
+    for (i, o) in outs.iter().enumerate() {
+        let (tag, value) = match o {
+            PropOut::Value(tag, v) => (*tag, value_out(&mut w, v)),
+            PropOut::Object(tag) => (*tag, PV { x: 0 }),
+            PropOut::Error(tag, sc) => (*tag, PV { err: *sc }),
+        };
+        // SAFETY: `arr` has room for outs.len() entries.
+        unsafe {
+            arr.add(i).write(SPropValue {
+                ulPropTag: tag,
+                dwAlignPad: 0,
+                Value: value,
+            })
+        };
+    }
+    Ok(arr)
+}
+
+/// Writes an owned list of values as one block (for SetProps calls into foreign objects).
+pub fn values_out(alloc: Allocator, values: &[(u32, PropValue)]) -> MapiResult<*mut SPropValue> {
+    let outs: Vec<PropOut> = values
+        .iter()
+        .map(|(t, v)| PropOut::Value(*t, std::borrow::Cow::Borrowed(v)))
+        .collect();
+    prop_array_out(alloc, &outs)
+}
+
+/// Writes a tag array (`cValues` may be 0).
+pub fn tag_array_out(alloc: Allocator, tags: &[u32]) -> MapiResult<*mut SPropTagArray> {
+    let p = alloc.block(cb_prop_tag_array(tags.len()))? as *mut SPropTagArray;
+    // SAFETY: the block holds the count and tags.len() entries.
+    unsafe {
+        (*p).cValues = tags.len() as u32;
+        ptr::copy_nonoverlapping(tags.as_ptr(), (*p).aulPropTag.as_mut_ptr(), tags.len());
+    }
+    Ok(p)
+}
+
+/// Writes a ULONG array.
+pub fn ulong_array_out(alloc: Allocator, values: &[u32]) -> MapiResult<*mut u32> {
+    let p = alloc.block((4 * values.len()).max(4))? as *mut u32;
+    // SAFETY: the block holds values.len() entries.
+    unsafe { ptr::copy_nonoverlapping(values.as_ptr(), p, values.len()) };
+    Ok(p)
+}
+
+/// Writes a problem array, sorted by index; no problems → NULL (nothing for the caller to free).
+pub fn problems_out(
+    alloc: Allocator,
+    mut problems: Vec<Problem>,
+) -> MapiResult<*mut SPropProblemArray> {
+    if problems.is_empty() {
+        return Ok(ptr::null_mut());
+    }
+    problems.sort_by_key(|p| p.index);
+    let p = alloc.block(cb_prop_problem_array(problems.len()))? as *mut SPropProblemArray;
+    // SAFETY: the block holds the count and problems.len() entries.
+    unsafe {
+        (*p).cProblem = problems.len() as u32;
+        let dst = (*p).aProblem.as_mut_ptr();
+        for (i, pr) in problems.iter().enumerate() {
+            dst.add(i).write(SPropProblem {
+                ulIndex: pr.index,
+                ulPropTag: pr.tag,
+                scode: pr.scode,
+            });
+        }
+    }
+    Ok(p)
+}
+
+/// Reads a problem array a foreign object returned.
+///
+/// # Safety
+/// `p` must be NULL or a readable SPropProblemArray.
+pub unsafe fn problems_in(p: *const SPropProblemArray) -> MapiResult<Vec<Problem>> {
+    let Some(arr) = p.as_ref() else {
+        return Ok(Vec::new());
+    };
+    Ok(slice_in(arr.aProblem.as_ptr(), arr.cProblem, "problem array")?
+        .iter()
+        .map(|p| Problem {
+            index: p.ulIndex,
+            tag: p.ulPropTag,
+            scode: p.scode,
+        })
+        .collect())
+}
+
+/// Writes a MAPIERROR with its strings in the same block (wide with MAPI_UNICODE).
+pub fn mapierror_out(
+    alloc: Allocator,
+    text: &str,
+    component: &str,
+    low_level: u32,
+    unicode: bool,
+) -> MapiResult<*mut MAPIERROR> {
+    let fixed = size_of::<MAPIERROR>();
+    let size_of_str = |s: &str| {
+        if unicode {
+            align8((s.encode_utf16().count() + 1) * 2)
+        } else {
+            align8(s.len() + 1)
+        }
+    };
+    let total = fixed + size_of_str(text) + size_of_str(component);
+    let base = alloc.block(total)?;
+    let mut w = BlockWriter::new(base, total, fixed);
+    let mut put = |s: &str| -> LPTSTR {
+        if unicode {
+            w.wide(s) as LPTSTR
+        } else {
+            w.bytes(s.as_bytes(), 1) as LPTSTR
+        }
+    };
+    let err = put(text);
+    let comp = put(component);
+    let p = base as *mut MAPIERROR;
+    // SAFETY: the block starts with room for a MAPIERROR.
+    unsafe {
+        p.write(MAPIERROR {
+            ulVersion: MAPI_ERROR_VERSION,
+            lpszError: err,
+            lpszComponent: comp,
+            ulLowLevelError: low_level,
+            ulContext: 0,
+        })
+    };
+    Ok(p)
+}

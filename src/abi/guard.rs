@@ -1,0 +1,176 @@
+//! The one boundary every exported function and vtable slot goes through (DESIGN.md §2): panics
+//! become MAPI_E_CALL_FAILED (0 for ULONG-returning functions), errors are recorded for
+//! GetLastError, and pointer checks clear out-parameters before anything else happens.
+//! `tests/guard_coverage.rs` fails if any `extern "C" fn` under src/abi/ skips this module.
+
+use super::object::{ComClass, ComObject};
+use super::types::{HRESULT, ULONG};
+use crate::core::error::{MapiError, MapiResult};
+use crate::core::mapidefs::*;
+use std::any::Any;
+use std::cell::RefCell;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+thread_local! {
+    /// The calling thread's last failure in a function with no object to ask (MsgStoreOpen,
+    /// CreateIProp, MsgStoreSetConflictResolver, the allocator), for MsgStoreGetLastError.
+    static THREAD_ERROR: RefCell<Option<MapiError>> = const { RefCell::new(None) };
+    /// Fault injection for tests: the next guarded entry with this name panics (one shot).
+    static INJECTED_PANIC: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+pub fn set_thread_error(e: MapiError) {
+    THREAD_ERROR.with(|slot| *slot.borrow_mut() = Some(e));
+}
+
+pub fn thread_error() -> Option<MapiError> {
+    THREAD_ERROR.with(|slot| slot.borrow().clone())
+}
+
+/// Arms a one-shot panic at the next guarded entry named `name` on this thread.
+pub fn inject_panic(name: String) {
+    INJECTED_PANIC.with(|slot| *slot.borrow_mut() = Some(name));
+}
+
+fn maybe_injected_panic(name: &str) {
+    let hit = INJECTED_PANIC.with(|slot| {
+        let mut slot = slot.borrow_mut();
+        if slot.as_deref() == Some(name) {
+            *slot = None;
+            true
+        } else {
+            false
+        }
+    });
+    if hit {
+        panic!("injected panic in {name} (MsgStoreInjectPanic)");
+    }
+}
+
+fn panic_error(name: &str, payload: Box<dyn Any + Send>) -> MapiError {
+    let what = payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into());
+    MapiError::new(
+        MAPI_E_CALL_FAILED,
+        format!("{name}: internal error, the call was abandoned: {what}"),
+    )
+}
+
+/// Runs an exported free function's body.
+pub fn free_fn(name: &'static str, f: impl FnOnce() -> MapiResult<HRESULT>) -> HRESULT {
+    match catch_unwind(AssertUnwindSafe(|| {
+        maybe_injected_panic(name);
+        f()
+    })) {
+        Ok(Ok(hr)) => hr,
+        Ok(Err(e)) => {
+            let code = e.code;
+            set_thread_error(e);
+            code
+        }
+        Err(payload) => {
+            set_thread_error(panic_error(name, payload));
+            MAPI_E_CALL_FAILED
+        }
+    }
+}
+
+/// Runs an exported free function that returns a ULONG (a panic gives 0).
+pub fn free_fn_ulong(name: &'static str, f: impl FnOnce() -> ULONG) -> ULONG {
+    catch_unwind(AssertUnwindSafe(|| {
+        maybe_injected_panic(name);
+        f()
+    }))
+    .unwrap_or_else(|payload| {
+        set_thread_error(panic_error(name, payload));
+        0
+    })
+}
+
+/// Runs a vtable slot's body on our object `This` (NULL → MAPI_E_INVALID_PARAMETER). Failures
+/// are recorded on the object for its GetLastError, and on the thread.
+///
+/// # Safety
+/// `This` must be NULL or an object of class `T` (the vtable it came through guarantees it).
+pub unsafe fn method<I, T: ComClass>(
+    This: *mut I,
+    name: &'static str,
+    f: impl FnOnce(&ComObject<T>) -> MapiResult<HRESULT>,
+) -> HRESULT {
+    let obj = This as *const ComObject<T>;
+    match catch_unwind(AssertUnwindSafe(|| {
+        maybe_injected_panic(name);
+        if obj.is_null() {
+            return Err(MapiError::invalid(format!("{name}: This is NULL")));
+        }
+        f(&*obj)
+    })) {
+        Ok(Ok(hr)) => hr,
+        Ok(Err(e)) => {
+            let code = e.code;
+            if !obj.is_null() {
+                (*obj).set_last_error(e.clone());
+            }
+            set_thread_error(e);
+            code
+        }
+        Err(payload) => {
+            let e = panic_error(name, payload);
+            if !obj.is_null() {
+                (*obj).set_last_error(e.clone());
+            }
+            set_thread_error(e);
+            MAPI_E_CALL_FAILED
+        }
+    }
+}
+
+/// Runs AddRef/Release-shaped slots (a panic, or a NULL `This`, gives 0).
+///
+/// # Safety
+/// As for [`method`].
+pub unsafe fn method_ulong<I>(This: *mut I, name: &'static str, f: impl FnOnce() -> ULONG) -> ULONG {
+    if This.is_null() {
+        return 0;
+    }
+    catch_unwind(AssertUnwindSafe(|| {
+        maybe_injected_panic(name);
+        f()
+    }))
+    .unwrap_or_else(|payload| {
+        set_thread_error(panic_error(name, payload));
+        0
+    })
+}
+
+/// Checks a required out-pointer and returns it as a reference.
+///
+/// # Safety
+/// `p` must be NULL or valid for writes.
+pub unsafe fn out_ptr<'a, T>(p: *mut T, what: &str) -> MapiResult<&'a mut T> {
+    p.as_mut()
+        .ok_or_else(|| MapiError::invalid(format!("{what} is NULL")))
+}
+
+/// Checks a required pointer out-parameter and sets it to NULL before any work is done.
+///
+/// # Safety
+/// `p` must be NULL or valid for writes.
+pub unsafe fn cleared_out<'a, T>(p: *mut *mut T, what: &str) -> MapiResult<&'a mut *mut T> {
+    let out = out_ptr(p, what)?;
+    *out = std::ptr::null_mut();
+    Ok(out)
+}
+
+/// An optional pointer out-parameter (such as `lppProblems`): NULL means "not wanted".
+///
+/// # Safety
+/// `p` must be NULL or valid for writes.
+pub unsafe fn optional_out<'a, T>(p: *mut *mut T) -> Option<&'a mut *mut T> {
+    let out = p.as_mut()?;
+    *out = std::ptr::null_mut();
+    Some(out)
+}

@@ -1,0 +1,67 @@
+//! The C boundary (DESIGN.md §2–3): ABI types and constants, the allocator, the guard every
+//! exported function and slot goes through, IUnknown, and one file per interface's vtable.
+//! The only place with raw pointers and `extern "C"`: each method validates, converts and
+//! delegates to `crate::core`.
+#![allow(non_snake_case, non_camel_case_types, non_upper_case_globals)]
+#![allow(clippy::missing_safety_doc, clippy::too_many_arguments)]
+
+pub mod alloc;
+pub mod classes;
+pub mod consts;
+pub mod convert;
+pub mod guard;
+pub mod iids;
+pub mod interfaces;
+pub mod object;
+pub mod prop;
+pub mod propdata;
+pub mod types;
+
+use interfaces::*;
+use types::*;
+
+/// The calling thread's last failure in a function that has no object to ask (MsgStoreOpen,
+/// CreateIProp, MsgStoreSetConflictResolver, the allocator). `*lppMAPIError` is one
+/// MAPIAllocateBuffer block (free it with MAPIFreeBuffer), or NULL when `hResult` is a success.
+///
+/// # Safety
+/// `lppMAPIError` must be NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn MsgStoreGetLastError(
+    hResult: HRESULT,
+    ulFlags: ULONG,
+    lppMAPIError: *mut LPMAPIERROR,
+) -> HRESULT {
+    guard::free_fn("MsgStoreGetLastError", || {
+        let out = guard::cleared_out(lppMAPIError, "MsgStoreGetLastError: lppMAPIError")?;
+        *out = prop::thread_mapierror(hResult, ulFlags)?;
+        Ok(consts::S_OK)
+    })
+}
+
+/// Test hook (fault injection): the next call on this thread into the exported function or
+/// method named `lpszMethod` (for example "GetProps") panics inside the library, which must
+/// return MAPI_E_CALL_FAILED (0 for AddRef/Release/MAPIFreeBuffer) and keep the process alive.
+/// NULL disarms it.
+///
+/// # Safety
+/// `lpszMethod` must be NULL or a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn MsgStoreInjectPanic(lpszMethod: *const std::ffi::c_char) -> HRESULT {
+    guard::free_fn("MsgStoreInjectPanic", || {
+        if lpszMethod.is_null() {
+            guard::inject_panic(String::new());
+        } else {
+            let name = std::ffi::CStr::from_ptr(lpszMethod).to_string_lossy().into_owned();
+            guard::inject_panic(name);
+        }
+        Ok(consts::S_OK)
+    })
+}
+
+// Keep the interface pointer typedefs referenced so cbindgen emits them.
+#[doc(hidden)]
+#[no_mangle]
+pub static MSGSTORE_ABI_VERSION: ULONG = 1;
+#[allow(dead_code)]
+fn _typedef_anchor(_: LPUNKNOWN, _: LPMAPIPROP) {}

@@ -1,0 +1,194 @@
+//! COM objects and IUnknown (DESIGN.md §2; rust-c-abi-style.md §3): the vtable pointer first,
+//! an atomic reference count, Release freeing through the raw pointer, QueryInterface writing
+//! NULL on failure and AddRef-ing once on success. Every interface an object answers shares its
+//! one pointer (the vtables are flattened supersets), so IUnknown identity holds by construction.
+
+use super::guard;
+use super::iids::IID_IUnknown;
+use super::types::{GUID, HRESULT, IID, ULONG};
+use crate::core::error::{MapiError, MapiResult};
+use crate::core::mapidefs::*;
+use parking_lot::Mutex;
+use std::ffi::c_void;
+use std::sync::atomic::{fence, AtomicU32, Ordering};
+
+/// A class of objects this library implements: its vtable and the interfaces it answers.
+pub trait ComClass: Sized + Send + Sync + 'static {
+    /// Interfaces QueryInterface answers besides IUnknown.
+    const IIDS: &'static [&'static GUID];
+    /// The address of the class's static vtable.
+    fn vtbl() -> *const c_void;
+}
+
+/// cbindgen:ignore
+/// The memory behind every interface pointer this library hands out.
+#[repr(C)]
+pub struct ComObject<T: ComClass> {
+    lpVtbl: *const c_void,
+    refs: AtomicU32,
+    last_error: Mutex<Option<MapiError>>,
+    pub inner: T,
+}
+
+// SAFETY: `lpVtbl` points to an immutable static; everything else is Send + Sync.
+unsafe impl<T: ComClass> Send for ComObject<T> {}
+unsafe impl<T: ComClass> Sync for ComObject<T> {}
+
+/// A refcount past this is treated as an attack or a leak loop (com-rs's guard).
+const MAX_REFS: u32 = u32::MAX / 2;
+
+impl<T: ComClass> ComObject<T> {
+    /// A new object with one reference, owned by the caller.
+    pub fn create(inner: T) -> *mut ComObject<T> {
+        Box::into_raw(Box::new(ComObject {
+            lpVtbl: T::vtbl(),
+            refs: AtomicU32::new(1),
+            last_error: Mutex::new(None),
+            inner,
+        }))
+    }
+
+    /// The interface pointer C sees for this object.
+    pub fn as_interface<I>(this: *mut ComObject<T>) -> *mut I {
+        this as *mut I
+    }
+
+    pub fn set_last_error(&self, e: MapiError) {
+        *self.last_error.lock() = Some(e);
+    }
+
+    pub fn last_error(&self) -> Option<MapiError> {
+        self.last_error.lock().clone()
+    }
+
+    pub fn add_ref(&self) -> ULONG {
+        let prev = self.refs.fetch_add(1, Ordering::Relaxed);
+        if prev >= MAX_REFS {
+            self.refs.fetch_sub(1, Ordering::Relaxed);
+            panic!("AddRef: reference count overflow");
+        }
+        prev + 1
+    }
+
+    /// Drops one reference; frees the object at zero. Works on the raw pointer so that no
+    /// reference to freed memory outlives the call.
+    ///
+    /// # Safety
+    /// `this` must be a live object of this class on which the caller owns a reference.
+    pub unsafe fn release(this: *mut ComObject<T>) -> ULONG {
+        let prev = (*this).refs.fetch_sub(1, Ordering::Release);
+        if prev == 0 {
+            (*this).refs.fetch_add(1, Ordering::Relaxed);
+            panic!("Release: the object was already released");
+        }
+        if prev == 1 {
+            fence(Ordering::Acquire);
+            drop(Box::from_raw(this));
+        }
+        prev - 1
+    }
+
+    /// `p` as our object of class `T`, if its vtable is `T`'s. Only the first word of `p` is
+    /// read, and every COM object has one (its vtable pointer).
+    ///
+    /// # Safety
+    /// `p` must be NULL or a COM interface pointer.
+    pub unsafe fn ours<'a>(p: *mut c_void) -> Option<&'a ComObject<T>> {
+        if p.is_null() || *(p as *const *const c_void) != T::vtbl() {
+            return None;
+        }
+        Some(&*(p as *const ComObject<T>))
+    }
+}
+
+/// cbindgen:ignore
+/// Releases a reference on a foreign or own COM object through its vtable (for objects handed
+/// to us by C, such as a resolver or a destination folder). Every COM vtable starts with
+/// QueryInterface, AddRef, Release.
+#[repr(C)]
+pub struct UnknownVtblPrefix {
+    pub QueryInterface:
+        unsafe extern "C" fn(This: *mut c_void, riid: *const IID, ppv: *mut *mut c_void) -> HRESULT,
+    pub AddRef: unsafe extern "C" fn(This: *mut c_void) -> ULONG,
+    pub Release: unsafe extern "C" fn(This: *mut c_void) -> ULONG,
+}
+
+/// # Safety
+/// `p` must be a live COM interface pointer.
+pub unsafe fn foreign_add_ref(p: *mut c_void) -> ULONG {
+    let vtbl = *(p as *const *const UnknownVtblPrefix);
+    ((*vtbl).AddRef)(p)
+}
+
+/// # Safety
+/// `p` must be a live COM interface pointer on which the caller owns a reference.
+pub unsafe fn foreign_release(p: *mut c_void) -> ULONG {
+    let vtbl = *(p as *const *const UnknownVtblPrefix);
+    ((*vtbl).Release)(p)
+}
+
+/// Whether `riid` names IUnknown or one of `T`'s interfaces.
+pub fn answers<T: ComClass>(riid: &IID) -> bool {
+    *riid == IID_IUnknown || T::IIDS.iter().any(|iid| **iid == *riid)
+}
+
+/// The IID check of QueryInterface and of every `lpInterface` parameter (NULL: the default).
+///
+/// # Safety
+/// `riid` must be NULL or point to a GUID.
+pub unsafe fn check_interface<T: ComClass>(riid: *const IID, what: &str) -> MapiResult<()> {
+    match riid.as_ref() {
+        None => Ok(()),
+        Some(iid) if answers::<T>(iid) => Ok(()),
+        Some(_) => Err(MapiError::new(
+            MAPI_E_INTERFACE_NOT_SUPPORTED,
+            format!("{what}: the object does not support the requested interface"),
+        )),
+    }
+}
+
+/// Slot 0 of every vtable.
+///
+/// # Safety
+/// Called through our vtables only.
+pub unsafe extern "C" fn query_interface<I, T: ComClass>(
+    This: *mut I,
+    riid: *const IID,
+    ppvObj: *mut *mut c_void,
+) -> HRESULT {
+    guard::method::<I, T>(This, "QueryInterface", |obj| {
+        let out = guard::cleared_out(ppvObj, "QueryInterface: ppvObj")?;
+        let iid = riid
+            .as_ref()
+            .ok_or_else(|| MapiError::invalid("QueryInterface: riid is NULL"))?;
+        if !answers::<T>(iid) {
+            return Err(MapiError::new(
+                E_NOINTERFACE,
+                "QueryInterface: the object does not support the requested interface",
+            ));
+        }
+        obj.add_ref();
+        *out = This as *mut c_void;
+        Ok(S_OK)
+    })
+}
+
+/// Slot 1 of every vtable.
+///
+/// # Safety
+/// Called through our vtables only.
+pub unsafe extern "C" fn add_ref<I, T: ComClass>(This: *mut I) -> ULONG {
+    guard::method_ulong(This, "AddRef", || {
+        (*(This as *const ComObject<T>)).add_ref()
+    })
+}
+
+/// Slot 2 of every vtable.
+///
+/// # Safety
+/// Called through our vtables only.
+pub unsafe extern "C" fn release<I, T: ComClass>(This: *mut I) -> ULONG {
+    guard::method_ulong(This, "Release", || {
+        ComObject::<T>::release(This as *mut ComObject<T>)
+    })
+}

@@ -1,0 +1,170 @@
+//! IPropData: `CreateIProp` and its vtable (DESIGN.md §2). Not transacted; results are allocated
+//! with the three allocator pointers the object was created with.
+
+use super::alloc::Allocator;
+use super::convert::{problems_out, tag_array_in, tag_array_out, ulong_array_out, slice_in};
+use super::guard;
+use super::iids::*;
+use super::interfaces::*;
+use super::object::{self, ComClass, ComObject};
+use super::prop::{self, PropClass};
+use super::types::*;
+use crate::core::error::MapiError;
+use crate::core::mapidefs::*;
+use crate::core::propdata::PropData;
+use crate::core::props::PropObject;
+use std::ffi::c_void;
+
+/// cbindgen:ignore
+pub struct PropDataClass {
+    data: PropData,
+    alloc: Allocator,
+}
+
+impl ComClass for PropDataClass {
+    const IIDS: &'static [&'static GUID] = &[&IID_IMAPIProp, &IID_IMAPIPropData];
+    fn vtbl() -> *const c_void {
+        &PROPDATA_VTBL as *const IPropDataVtbl as *const c_void
+    }
+}
+
+impl PropClass for PropDataClass {
+    fn prop(&self) -> &dyn PropObject {
+        &self.data
+    }
+    fn allocator(&self) -> Allocator {
+        self.alloc
+    }
+}
+
+type C = PropDataClass;
+type I = IPropData;
+
+static PROPDATA_VTBL: IPropDataVtbl = IPropDataVtbl {
+    QueryInterface: object::query_interface::<I, C>,
+    AddRef: object::add_ref::<I, C>,
+    Release: object::release::<I, C>,
+    GetLastError: prop::get_last_error::<I, C>,
+    SaveChanges: prop::save_changes::<I, C>,
+    GetProps: prop::get_props::<I, C>,
+    GetPropList: prop::get_prop_list::<I, C>,
+    OpenProperty: prop::open_property::<I, C>,
+    SetProps: prop::set_props::<I, C>,
+    DeleteProps: prop::delete_props::<I, C>,
+    CopyTo: prop::copy_to::<I, C>,
+    CopyProps: prop::copy_props::<I, C>,
+    GetNamesFromIDs: prop::get_names_from_ids::<I, C>,
+    GetIDsFromNames: prop::get_ids_from_names::<I, C>,
+    HrSetObjAccess: hr_set_obj_access,
+    HrSetPropAccess: hr_set_prop_access,
+    HrGetPropAccess: hr_get_prop_access,
+    HrAddObjProps: hr_add_obj_props,
+};
+
+/// Creates an IPropData object (MAPI's `CreateIProp`). `lpInterface` NULL or IID_IMAPIPropData
+/// (IID_IMAPIProp and IID_IUnknown are accepted too). The object allocates every result with the
+/// given allocator functions; the caller frees them with `lpFreeBuffer`'s partner. Release the
+/// object with its Release slot.
+///
+/// # Safety
+/// Pointers must be NULL or valid; the allocator functions must behave as MAPI's.
+#[no_mangle]
+pub unsafe extern "C" fn CreateIProp(
+    lpInterface: LPCIID,
+    lpAllocateBuffer: Option<unsafe extern "C" fn(cbSize: ULONG, lppBuffer: *mut LPVOID) -> SCODE>,
+    lpAllocateMore: Option<
+        unsafe extern "C" fn(cbSize: ULONG, lpObject: LPVOID, lppBuffer: *mut LPVOID) -> SCODE,
+    >,
+    lpFreeBuffer: Option<unsafe extern "C" fn(lpBuffer: LPVOID) -> ULONG>,
+    lpvReserved: LPVOID,
+    lppPropData: *mut LPPROPDATA,
+) -> SCODE {
+    guard::free_fn("CreateIProp", || {
+        let out = guard::cleared_out(lppPropData, "CreateIProp: lppPropData")?;
+        object::check_interface::<C>(lpInterface, "CreateIProp")?;
+        let (Some(buffer), Some(more), Some(free)) = (lpAllocateBuffer, lpAllocateMore, lpFreeBuffer)
+        else {
+            return Err(MapiError::invalid(
+                "CreateIProp: the three allocator functions are required",
+            ));
+        };
+        if !lpvReserved.is_null() {
+            return Err(MapiError::invalid("CreateIProp: lpvReserved must be NULL"));
+        }
+        let obj = ComObject::create(PropDataClass {
+            data: PropData::new(),
+            alloc: Allocator { buffer, more, free },
+        });
+        *out = ComObject::as_interface(obj);
+        Ok(S_OK)
+    })
+}
+
+/// The object behind `p` if it is an IPropData of ours.
+///
+/// # Safety
+/// `p` must be NULL or a live COM interface pointer.
+pub unsafe fn ours(p: *mut c_void) -> Option<&'static dyn PropObject> {
+    ComObject::<C>::ours(p).map(|o| &o.inner.data as &dyn PropObject)
+}
+
+unsafe extern "C" fn hr_set_obj_access(This: *mut I, ulAccess: ULONG) -> HRESULT {
+    guard::method::<I, C>(This, "HrSetObjAccess", |obj| {
+        obj.inner.data.set_obj_access(ulAccess)?;
+        Ok(S_OK)
+    })
+}
+
+unsafe extern "C" fn hr_set_prop_access(
+    This: *mut I,
+    lpPropTagArray: LPSPropTagArray,
+    rgulAccess: *mut ULONG,
+) -> HRESULT {
+    guard::method::<I, C>(This, "HrSetPropAccess", |obj| {
+        let tags = tag_array_in(lpPropTagArray, "HrSetPropAccess: lpPropTagArray")?;
+        let access = slice_in(rgulAccess, tags.len() as u32, "HrSetPropAccess: rgulAccess")?;
+        obj.inner.data.set_prop_access(tags, access)?;
+        Ok(S_OK)
+    })
+}
+
+unsafe extern "C" fn hr_get_prop_access(
+    This: *mut I,
+    lppPropTagArray: *mut LPSPropTagArray,
+    lprgulAccess: *mut *mut ULONG,
+) -> HRESULT {
+    guard::method::<I, C>(This, "HrGetPropAccess", |obj| {
+        let tags_out = guard::cleared_out(lppPropTagArray, "HrGetPropAccess: lppPropTagArray")?;
+        let access_out = guard::cleared_out(lprgulAccess, "HrGetPropAccess: lprgulAccess")?;
+        let (tags, access) = obj.inner.data.prop_access();
+        let t = tag_array_out(obj.inner.alloc, &tags)?;
+        match ulong_array_out(obj.inner.alloc, &access) {
+            Ok(a) => {
+                *tags_out = t;
+                *access_out = a;
+                Ok(S_OK)
+            }
+            Err(e) => {
+                // Release what was already made so that a failure leaves nothing to free.
+                obj.inner.alloc.free(t as LPVOID);
+                Err(e)
+            }
+        }
+    })
+}
+
+unsafe extern "C" fn hr_add_obj_props(
+    This: *mut I,
+    lpPropTagArray: LPSPropTagArray,
+    lppProblems: *mut LPSPropProblemArray,
+) -> HRESULT {
+    guard::method::<I, C>(This, "HrAddObjProps", |obj| {
+        let out = guard::optional_out(lppProblems);
+        let tags = tag_array_in(lpPropTagArray, "HrAddObjProps: lpPropTagArray")?;
+        let problems = obj.inner.data.add_obj_props(tags)?;
+        if let Some(out) = out {
+            *out = problems_out(obj.inner.alloc, problems)?;
+        }
+        Ok(S_OK)
+    })
+}

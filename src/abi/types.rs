@@ -1,0 +1,348 @@
+//! MAPI's C types and structures, bit for bit (DESIGN.md §2, reference §2). Every layout the C side
+//! depends on is pinned by a `const` assert here and a `_Static_assert` in `c-tests/abi_check.c`.
+
+use std::ffi::{c_char, c_void};
+use std::mem::{offset_of, size_of};
+
+pub type ULONG = u32;
+pub type LONG = i32;
+pub type DWORD = u32;
+pub type HRESULT = i32;
+pub type SCODE = i32;
+pub type BOOL = i32;
+pub type WCHAR = u16;
+pub type BYTE = u8;
+pub type ULONG_PTR = usize;
+pub type LPVOID = *mut c_void;
+pub type LPBYTE = *mut BYTE;
+pub type LPSTR = *mut c_char;
+pub type LPWSTR = *mut WCHAR;
+/// `LPTSTR` as MAPI declares it without `UNICODE`: wide strings travel through it as a cast when
+/// `MAPI_UNICODE` is passed.
+pub type LPTSTR = *mut c_char;
+
+/// A COM GUID / IID in its in-memory layout.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GUID {
+    pub Data1: u32,
+    pub Data2: u16,
+    pub Data3: u16,
+    pub Data4: [u8; 8],
+}
+pub type IID = GUID;
+pub type LPGUID = *mut GUID;
+pub type LPCIID = *const IID;
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FILETIME {
+    pub dwLowDateTime: DWORD,
+    pub dwHighDateTime: DWORD,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct CY_PARTS {
+    pub Lo: ULONG,
+    pub Hi: LONG,
+}
+/// MAPI's `CY` (currency): a 64-bit integer with four implied decimals.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub union CY {
+    pub int64: i64,
+    pub s: CY_PARTS,
+}
+pub type CURRENCY = CY;
+
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct LARGE_INTEGER_PARTS {
+    pub LowPart: DWORD,
+    pub HighPart: LONG,
+}
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub union LARGE_INTEGER {
+    pub QuadPart: i64,
+    pub u: LARGE_INTEGER_PARTS,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct ULARGE_INTEGER {
+    pub QuadPart: u64,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct SBinary {
+    pub cb: ULONG,
+    pub lpb: LPBYTE,
+}
+pub type LPSBinary = *mut SBinary;
+
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct SShortArray {
+    pub cValues: ULONG,
+    pub lpi: *mut i16,
+}
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct SLongArray {
+    pub cValues: ULONG,
+    pub lpl: *mut LONG,
+}
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct SRealArray {
+    pub cValues: ULONG,
+    pub lpflt: *mut f32,
+}
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct SDoubleArray {
+    pub cValues: ULONG,
+    pub lpdbl: *mut f64,
+}
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct SCurrencyArray {
+    pub cValues: ULONG,
+    pub lpcur: *mut CURRENCY,
+}
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct SAppTimeArray {
+    pub cValues: ULONG,
+    pub lpat: *mut f64,
+}
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct SDateTimeArray {
+    pub cValues: ULONG,
+    pub lpft: *mut FILETIME,
+}
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct SBinaryArray {
+    pub cValues: ULONG,
+    pub lpbin: *mut SBinary,
+}
+pub type ENTRYLIST = SBinaryArray;
+pub type LPENTRYLIST = *mut SBinaryArray;
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct SLPSTRArray {
+    pub cValues: ULONG,
+    pub lppszA: *mut LPSTR,
+}
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct SWStringArray {
+    pub cValues: ULONG,
+    pub lppszW: *mut LPWSTR,
+}
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct SGuidArray {
+    pub cValues: ULONG,
+    pub lpguid: *mut GUID,
+}
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct SLargeIntegerArray {
+    pub cValues: ULONG,
+    pub lpli: *mut LARGE_INTEGER,
+}
+
+/// MAPI's `union _PV`: the value of an `SPropValue`, selected by the type in its tag.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub union PV {
+    pub i: i16,
+    pub l: LONG,
+    pub ul: ULONG,
+    pub flt: f32,
+    pub dbl: f64,
+    pub b: u16,
+    pub cur: CURRENCY,
+    pub at: f64,
+    pub ft: FILETIME,
+    pub lpszA: LPSTR,
+    pub bin: SBinary,
+    pub lpszW: LPWSTR,
+    pub lpguid: LPGUID,
+    pub li: LARGE_INTEGER,
+    pub MVi: SShortArray,
+    pub MVl: SLongArray,
+    pub MVflt: SRealArray,
+    pub MVdbl: SDoubleArray,
+    pub MVcur: SCurrencyArray,
+    pub MVat: SAppTimeArray,
+    pub MVft: SDateTimeArray,
+    pub MVbin: SBinaryArray,
+    pub MVszA: SLPSTRArray,
+    pub MVszW: SWStringArray,
+    pub MVguid: SGuidArray,
+    pub MVli: SLargeIntegerArray,
+    pub err: SCODE,
+    pub x: LONG,
+    pub lpv: LPVOID,
+}
+
+/// One tagged property value. 24 bytes on 64-bit targets, `Value` at offset 8; `dwAlignPad` is
+/// MAPI's and is neither read nor written meaningfully.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct SPropValue {
+    pub ulPropTag: ULONG,
+    pub dwAlignPad: ULONG,
+    pub Value: PV,
+}
+pub type LPSPropValue = *mut SPropValue;
+
+/// A counted array of property tags; `aulPropTag` really holds `cValues` entries
+/// (`CbNewSPropTagArray(n)` = 4 + 4n bytes).
+#[repr(C)]
+pub struct SPropTagArray {
+    pub cValues: ULONG,
+    pub aulPropTag: [ULONG; 1],
+}
+pub type LPSPropTagArray = *mut SPropTagArray;
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SPropProblem {
+    pub ulIndex: ULONG,
+    pub ulPropTag: ULONG,
+    pub scode: SCODE,
+}
+/// A counted array of per-property problems (`CbNewSPropProblemArray(n)` = 4 + 12n bytes).
+#[repr(C)]
+pub struct SPropProblemArray {
+    pub cProblem: ULONG,
+    pub aProblem: [SPropProblem; 1],
+}
+pub type LPSPropProblemArray = *mut SPropProblemArray;
+
+/// Extended error information from `GetLastError`. Strings are `WCHAR *` when `MAPI_UNICODE` was
+/// passed, `char *` (UTF-8) otherwise; the whole structure is one `MAPIFreeBuffer` block.
+#[repr(C)]
+pub struct MAPIERROR {
+    pub ulVersion: ULONG,
+    pub lpszError: LPTSTR,
+    pub lpszComponent: LPTSTR,
+    pub ulLowLevelError: ULONG,
+    pub ulContext: ULONG,
+}
+pub type LPMAPIERROR = *mut MAPIERROR;
+
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub union MAPINAMEID_KIND {
+    pub lID_Reserved: isize,
+    pub lID: LONG,
+    pub lpwstrName: LPWSTR,
+}
+#[repr(C)]
+pub struct MAPINAMEID {
+    pub lpguid: LPGUID,
+    pub ulKind: ULONG,
+    pub Kind: MAPINAMEID_KIND,
+}
+pub type LPMAPINAMEID = *mut MAPINAMEID;
+
+/// An entry identifier; its real size travels beside it as `cbEntryID` (`CbNewENTRYID(cb)` = 4+cb).
+#[repr(C)]
+pub struct ENTRYID {
+    pub abFlags: [BYTE; 4],
+    pub ab: [BYTE; 1],
+}
+pub type LPENTRYID = *mut ENTRYID;
+
+/// `STATSTG` as IStream::Stat fills it (Wine's objidl layout).
+#[repr(C)]
+pub struct STATSTG {
+    pub pwcsName: LPWSTR,
+    pub r#type: DWORD,
+    pub cbSize: ULARGE_INTEGER,
+    pub mtime: FILETIME,
+    pub ctime: FILETIME,
+    pub atime: FILETIME,
+    pub grfMode: DWORD,
+    pub grfLocksSupported: DWORD,
+    pub clsid: GUID,
+    pub grfStateBits: DWORD,
+    pub reserved: DWORD,
+}
+
+// Opaque types named by methods this provider does not implement yet; only pointers to them
+// cross the boundary, so declaring them incomplete keeps the slots' binary shape exact.
+/// Opaque: MAPI's progress interface (unused: progress is never shown).
+pub struct IMAPIProgress {
+    _private: [u8; 0],
+}
+/// Opaque: MAPI tables (not implemented: table methods return MAPI_E_NO_SUPPORT).
+pub struct IMAPITable {
+    _private: [u8; 0],
+}
+/// Opaque: attachments (not implemented yet).
+pub struct IAttach {
+    _private: [u8; 0],
+}
+/// Opaque: recipient lists (not implemented yet).
+pub struct ADRLIST {
+    _private: [u8; 0],
+}
+/// Opaque: restrictions (searches are not implemented).
+pub struct SRestriction {
+    _private: [u8; 0],
+}
+/// Opaque: sort orders (not implemented).
+pub struct SSortOrderSet {
+    _private: [u8; 0],
+}
+/// Opaque here: notifications (Advise is not implemented yet; STORE_NOTIFY_OK is not set).
+pub struct NOTIFICATION {
+    _private: [u8; 0],
+}
+
+/// MAPI's allocator function types, as `CreateIProp` receives them. The header spells them as
+/// MAPI's `ALLOCATEBUFFER` / `ALLOCATEMORE` / `FREEBUFFER` typedefs (cbindgen cannot emit those).
+pub type AllocateBufferFn = unsafe extern "C" fn(cbSize: ULONG, lppBuffer: *mut LPVOID) -> SCODE;
+pub type AllocateMoreFn =
+    unsafe extern "C" fn(cbSize: ULONG, lpObject: LPVOID, lppBuffer: *mut LPVOID) -> SCODE;
+pub type FreeBufferFn = unsafe extern "C" fn(lpBuffer: LPVOID) -> ULONG;
+
+// Layouts pinned on the Rust side (mirrored by c-tests/abi_check.c).
+const _: () = assert!(size_of::<GUID>() == 16);
+const _: () = assert!(size_of::<FILETIME>() == 8);
+const _: () = assert!(size_of::<CY>() == 8);
+const _: () = assert!(size_of::<LARGE_INTEGER>() == 8);
+const _: () = assert!(size_of::<SBinary>() == 16);
+const _: () = assert!(size_of::<PV>() == 16);
+const _: () = assert!(std::mem::align_of::<PV>() == 8);
+const _: () = assert!(size_of::<SPropValue>() == 24);
+const _: () = assert!(offset_of!(SPropValue, Value) == 8);
+const _: () = assert!(offset_of!(SPropValue, dwAlignPad) == 4);
+const _: () = assert!(size_of::<SPropProblem>() == 12);
+const _: () = assert!(offset_of!(SPropProblemArray, aProblem) == 4);
+const _: () = assert!(offset_of!(SPropTagArray, aulPropTag) == 4);
+const _: () = assert!(size_of::<MAPIERROR>() == 32);
+const _: () = assert!(size_of::<MAPINAMEID>() == 24);
+const _: () = assert!(offset_of!(MAPINAMEID, Kind) == 16);
+const _: () = assert!(offset_of!(ENTRYID, ab) == 4);
+const _: () = assert!(size_of::<SBinaryArray>() == 16);
+const _: () = assert!(size_of::<STATSTG>() == 80);
+
+/// `CbNewSPropTagArray(n)`.
+pub const fn cb_prop_tag_array(n: usize) -> usize {
+    4 + 4 * n
+}
+/// `CbNewSPropProblemArray(n)`.
+pub const fn cb_prop_problem_array(n: usize) -> usize {
+    4 + 12 * n
+}

@@ -1,0 +1,105 @@
+//! The one error type of the safe layers: an HRESULT plus the text `GetLastError` will return.
+
+use super::mapidefs::*;
+use std::fmt;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MapiError {
+    pub code: i32,
+    pub message: String,
+}
+
+pub type MapiResult<T> = Result<T, MapiError>;
+
+impl MapiError {
+    pub fn new(code: i32, message: impl Into<String>) -> Self {
+        MapiError {
+            code,
+            message: message.into(),
+        }
+    }
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self::new(MAPI_E_INVALID_PARAMETER, message)
+    }
+    pub fn no_access(message: impl Into<String>) -> Self {
+        Self::new(MAPI_E_NO_ACCESS, message)
+    }
+    pub fn unknown_flags(method: &str, flags: u32, allowed: u32) -> Self {
+        Self::new(
+            MAPI_E_UNKNOWN_FLAGS,
+            format!(
+                "{method}: unknown flag bits 0x{:08X} (accepted: 0x{allowed:08X})",
+                flags & !allowed
+            ),
+        )
+    }
+    pub fn no_support(method: &str) -> Self {
+        Self::new(
+            MAPI_E_NO_SUPPORT,
+            format!("{method} is not supported by this provider"),
+        )
+    }
+}
+
+impl fmt::Display for MapiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({}): {}", error_name(self.code), hex(self.code), self.message)
+    }
+}
+
+/// Rejects any flag bit outside `allowed` with MAPI_E_UNKNOWN_FLAGS.
+pub fn check_flags(method: &str, flags: u32, allowed: u32) -> MapiResult<()> {
+    if flags & !allowed != 0 {
+        Err(MapiError::unknown_flags(method, flags, allowed))
+    } else {
+        Ok(())
+    }
+}
+
+pub fn hex(code: i32) -> String {
+    format!("0x{:08X}", code as u32)
+}
+
+/// The symbolic name of an HRESULT, for messages and the demo's output.
+pub fn error_name(code: i32) -> &'static str {
+    match code {
+        S_OK => "S_OK",
+        MAPI_W_ERRORS_RETURNED => "MAPI_W_ERRORS_RETURNED",
+        MAPI_W_PARTIAL_COMPLETION => "MAPI_W_PARTIAL_COMPLETION",
+        MAPI_E_CALL_FAILED => "MAPI_E_CALL_FAILED",
+        MAPI_E_NOT_ENOUGH_MEMORY => "MAPI_E_NOT_ENOUGH_MEMORY",
+        MAPI_E_INVALID_PARAMETER => "MAPI_E_INVALID_PARAMETER",
+        MAPI_E_INTERFACE_NOT_SUPPORTED => "MAPI_E_INTERFACE_NOT_SUPPORTED",
+        MAPI_E_NO_ACCESS => "MAPI_E_NO_ACCESS",
+        MAPI_E_NO_SUPPORT => "MAPI_E_NO_SUPPORT",
+        MAPI_E_BAD_CHARWIDTH => "MAPI_E_BAD_CHARWIDTH",
+        MAPI_E_STRING_TOO_LONG => "MAPI_E_STRING_TOO_LONG",
+        MAPI_E_UNKNOWN_FLAGS => "MAPI_E_UNKNOWN_FLAGS",
+        MAPI_E_INVALID_ENTRYID => "MAPI_E_INVALID_ENTRYID",
+        MAPI_E_INVALID_OBJECT => "MAPI_E_INVALID_OBJECT",
+        MAPI_E_OBJECT_CHANGED => "MAPI_E_OBJECT_CHANGED",
+        MAPI_E_OBJECT_DELETED => "MAPI_E_OBJECT_DELETED",
+        MAPI_E_BUSY => "MAPI_E_BUSY",
+        MAPI_E_NOT_ENOUGH_DISK => "MAPI_E_NOT_ENOUGH_DISK",
+        MAPI_E_NOT_FOUND => "MAPI_E_NOT_FOUND",
+        MAPI_E_VERSION => "MAPI_E_VERSION",
+        MAPI_E_DISK_ERROR => "MAPI_E_DISK_ERROR",
+        MAPI_E_TOO_COMPLEX => "MAPI_E_TOO_COMPLEX",
+        MAPI_E_COMPUTED => "MAPI_E_COMPUTED",
+        MAPI_E_CORRUPT_DATA => "MAPI_E_CORRUPT_DATA",
+        MAPI_E_UNKNOWN_ENTRYID => "MAPI_E_UNKNOWN_ENTRYID",
+        MAPI_E_BAD_VALUE => "MAPI_E_BAD_VALUE",
+        MAPI_E_INVALID_TYPE => "MAPI_E_INVALID_TYPE",
+        MAPI_E_TYPE_NO_SUPPORT => "MAPI_E_TYPE_NO_SUPPORT",
+        MAPI_E_UNEXPECTED_TYPE => "MAPI_E_UNEXPECTED_TYPE",
+        MAPI_E_TOO_BIG => "MAPI_E_TOO_BIG",
+        MAPI_E_DECLINE_COPY => "MAPI_E_DECLINE_COPY",
+        MAPI_E_CORRUPT_STORE => "MAPI_E_CORRUPT_STORE",
+        MAPI_E_COLLISION => "MAPI_E_COLLISION",
+        MAPI_E_HAS_FOLDERS => "MAPI_E_HAS_FOLDERS",
+        MAPI_E_HAS_MESSAGES => "MAPI_E_HAS_MESSAGES",
+        MAPI_E_FOLDER_CYCLE => "MAPI_E_FOLDER_CYCLE",
+        MAPI_E_TIMEOUT => "MAPI_E_TIMEOUT",
+        _ => "unknown HRESULT",
+    }
+}

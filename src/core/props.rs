@@ -1,0 +1,203 @@
+//! The property-object model every IMAPIProp implementation shares: a readable view, the GetProps
+//! resolution rules (reference §5.2), the SetProps inputs and problem entries, and the trait the
+//! C boundary's generic IMAPIProp slots delegate to.
+
+use super::error::{MapiError, MapiResult};
+use super::mapidefs::*;
+use super::value::{change_prop_type, prop_id, prop_tag, prop_type, PropValue};
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+/// A property set with one value per property ID (a later value with the same ID, of any type,
+/// replaces the earlier one: DESIGN.md §2).
+pub type PropMap = BTreeMap<u16, PropValue>;
+
+/// What a reader sees of an object while its lock is held.
+pub trait PropView {
+    /// The value for a property ID, stored or computed.
+    fn get(&self, id: u16) -> Option<Cow<'_, PropValue>>;
+    /// Every tag the object has, in a stable order (stored first, then computed ones).
+    fn tags(&self) -> Vec<u32>;
+    /// PT_OBJECT properties the object advertises (GetPropList lists them; their values are only
+    /// reachable through OpenProperty).
+    fn object_tags(&self) -> Vec<u32> {
+        Vec::new()
+    }
+    /// Computed or read-only properties: readable, never copied, rejected by SetProps.
+    fn is_computed(&self, _tag: u32) -> bool {
+        false
+    }
+}
+
+impl PropView for PropMap {
+    fn get(&self, id: u16) -> Option<Cow<'_, PropValue>> {
+        BTreeMap::get(self, &id).map(Cow::Borrowed)
+    }
+    fn tags(&self) -> Vec<u32> {
+        self.iter().map(|(id, v)| prop_tag(v.ptype(), *id)).collect()
+    }
+}
+
+/// One entry of a GetProps result, in request order.
+pub enum PropOut<'a> {
+    Value(u32, Cow<'a, PropValue>),
+    /// A PT_OBJECT property: present, but its value is only reachable through OpenProperty.
+    Object(u32),
+    /// `CHANGE_PROP_TYPE(tag, PT_ERROR)` with the SCODE that says why.
+    Error(u32, i32),
+}
+
+impl PropOut<'_> {
+    pub fn is_error(&self) -> bool {
+        matches!(self, PropOut::Error(..))
+    }
+}
+
+/// Resolves a GetProps request against a view: request order, requested types, PT_UNSPECIFIED
+/// filled in, string widths converted, missing properties as PT_ERROR / MAPI_E_NOT_FOUND.
+pub fn resolve_props<'a>(
+    view: &'a dyn PropView,
+    request: Option<&[u32]>,
+    unicode: bool,
+) -> Vec<PropOut<'a>> {
+    let all;
+    let request = match request {
+        Some(tags) => tags,
+        None => {
+            all = view
+                .tags()
+                .into_iter()
+                .map(|t| change_prop_type(t, PT_UNSPECIFIED))
+                .collect::<Vec<_>>();
+            &all
+        }
+    };
+    let objects = view.object_tags();
+    request
+        .iter()
+        .map(|&tag| {
+            let id = prop_id(tag);
+            let want = prop_type(tag);
+            if let Some(&obj) = objects.iter().find(|t| prop_id(**t) == id) {
+                if want == PT_UNSPECIFIED || want == PT_OBJECT {
+                    return PropOut::Object(obj);
+                }
+            }
+            let Some(value) = view.get(id) else {
+                return PropOut::Error(change_prop_type(tag, PT_ERROR), MAPI_E_NOT_FOUND);
+            };
+            let want = if want == PT_UNSPECIFIED {
+                value.unspecified_type(unicode)
+            } else {
+                want
+            };
+            match value.converted_to(want) {
+                Some(Ok(v)) if v.ptype() == value.ptype() => {
+                    PropOut::Value(prop_tag(want, id), value)
+                }
+                Some(Ok(v)) => PropOut::Value(prop_tag(want, id), Cow::Owned(v)),
+                Some(Err(e)) => PropOut::Error(change_prop_type(tag, PT_ERROR), e.code),
+                None => PropOut::Error(change_prop_type(tag, PT_ERROR), MAPI_E_NOT_FOUND),
+            }
+        })
+        .collect()
+}
+
+/// The GetPropList answer: every tag, PT_OBJECT ones included, strings at the requested width.
+pub fn prop_list(view: &dyn PropView, unicode: bool) -> Vec<u32> {
+    let mut tags: Vec<u32> = view
+        .tags()
+        .into_iter()
+        .map(|t| {
+            let wide = match prop_type(t) {
+                PT_STRING8 | PT_UNICODE if unicode => PT_UNICODE,
+                PT_STRING8 | PT_UNICODE => PT_STRING8,
+                PT_MV_STRING8 | PT_MV_UNICODE if unicode => PT_MV_UNICODE,
+                PT_MV_STRING8 | PT_MV_UNICODE => PT_MV_STRING8,
+                other => other,
+            };
+            change_prop_type(t, wide)
+        })
+        .collect();
+    tags.extend(view.object_tags());
+    tags
+}
+
+/// One validated SetProps entry; `index` is its position in the caller's array.
+#[derive(Debug, Clone)]
+pub struct PropInput {
+    pub index: u32,
+    pub tag: u32,
+    pub value: PropValue,
+}
+
+/// One per-property problem (an `SPropProblem`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Problem {
+    pub index: u32,
+    pub tag: u32,
+    pub scode: i32,
+}
+
+/// What every IMAPIProp implementation provides to the generic C slots.
+pub trait PropObject: Send + Sync + 'static {
+    /// Calls `f` with the object's current view, under the object's lock. `f` must not call
+    /// into client code.
+    fn read(&self, f: &mut dyn FnMut(&dyn PropView)) -> MapiResult<()>;
+    /// Applies validated values (or buffers them, for transacted objects); per-property failures
+    /// come back as problems.
+    fn set_props(&self, props: Vec<PropInput>) -> MapiResult<Vec<Problem>>;
+    /// Deletes by property ID (types ignored); `index` in problems is the tag's position.
+    fn delete_props(&self, tags: &[u32]) -> MapiResult<Vec<Problem>>;
+    /// Commits (transacted objects) or checks flags (non-transacted ones).
+    fn save_changes(&self, flags: u32) -> MapiResult<()>;
+    /// The PR_OBJECT_TYPE value (MAPI_MESSAGE, MAPI_FOLDER, MAPI_STORE, or 0 for IPropData).
+    fn object_type(&self) -> u32;
+}
+
+/// Builds the problem for a computed or read-only property that SetProps or DeleteProps met.
+pub fn computed_problem(index: u32, tag: u32) -> Problem {
+    Problem {
+        index,
+        tag,
+        scode: MAPI_E_COMPUTED,
+    }
+}
+
+/// Applies validated inputs to a plain property map (the non-transacted objects' SetProps).
+pub fn apply_inputs(map: &mut PropMap, props: Vec<PropInput>) {
+    for p in props {
+        map.insert(prop_id(p.tag), p.value);
+    }
+}
+
+/// The error a write to a read-only object gets.
+pub fn read_only_error(what: &str) -> MapiError {
+    MapiError::no_access(format!("{what} is open read-only"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_and_mistyped_properties_are_not_found_errors() {
+        let mut map = PropMap::new();
+        map.insert(0x0037, PropValue::String8(b"hi".to_vec()));
+        let out = resolve_props(&map, Some(&[PR_SUBJECT_W, 0x0037_0003, PR_BODY_A]), false);
+        assert!(matches!(&out[0], PropOut::Value(PR_SUBJECT_W, v) if **v == PropValue::Unicode("hi".into())));
+        assert!(matches!(out[1], PropOut::Error(0x0037_000A, MAPI_E_NOT_FOUND)));
+        assert!(matches!(out[2], PropOut::Error(0x1000_000A, MAPI_E_NOT_FOUND)));
+    }
+
+    #[test]
+    fn unspecified_and_null_list_follow_mapi_unicode() {
+        let mut map = PropMap::new();
+        map.insert(0x0037, PropValue::Unicode("x".into()));
+        let narrow = resolve_props(&map, None, false);
+        assert!(matches!(&narrow[0], PropOut::Value(PR_SUBJECT_A, _)));
+        let wide = resolve_props(&map, Some(&[0x0037_0000]), true);
+        assert!(matches!(&wide[0], PropOut::Value(PR_SUBJECT_W, _)));
+        assert_eq!(prop_list(&map, true), vec![PR_SUBJECT_W]);
+    }
+}

@@ -1,0 +1,350 @@
+//! Property values as safe Rust owns them, one variant per stored MAPI type (DESIGN.md §2), with
+//! the string-width conversions GetProps performs on request and the byte encoding storage keeps.
+
+use super::error::{MapiError, MapiResult};
+use super::mapidefs::*;
+
+/// A property tag: the ID in the high 16 bits, the type in the low 16 (`PROP_TAG`).
+pub fn prop_type(tag: u32) -> u32 {
+    tag & 0xFFFF
+}
+pub fn prop_id(tag: u32) -> u16 {
+    (tag >> 16) as u16
+}
+pub fn prop_tag(ptype: u32, id: u16) -> u32 {
+    ((id as u32) << 16) | (ptype & 0xFFFF)
+}
+pub fn change_prop_type(tag: u32, ptype: u32) -> u32 {
+    (tag & 0xFFFF_0000) | (ptype & 0xFFFF)
+}
+
+/// One stored property value. `String8` is UTF-8 by this provider's convention but kept byte for
+/// byte; `Unicode` was validated UTF-16 on the way in. GUIDs are kept in their 16-byte memory form.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PropValue {
+    I2(i16),
+    Long(i32),
+    R4(f32),
+    Double(f64),
+    Currency(i64),
+    AppTime(f64),
+    Boolean(bool),
+    I8(i64),
+    String8(Vec<u8>),
+    Unicode(String),
+    SysTime(u64),
+    Clsid([u8; 16]),
+    Binary(Vec<u8>),
+    MvI2(Vec<i16>),
+    MvLong(Vec<i32>),
+    MvR4(Vec<f32>),
+    MvDouble(Vec<f64>),
+    MvCurrency(Vec<i64>),
+    MvAppTime(Vec<f64>),
+    MvI8(Vec<i64>),
+    MvString8(Vec<Vec<u8>>),
+    MvUnicode(Vec<String>),
+    MvSysTime(Vec<u64>),
+    MvClsid(Vec<[u8; 16]>),
+    MvBinary(Vec<Vec<u8>>),
+}
+
+/// Whether `ptype` is one this provider stores (PT_I2 … PT_BINARY and their MV forms).
+pub fn is_stored_type(ptype: u32) -> bool {
+    matches!(
+        ptype & !MV_FLAG,
+        PT_I2
+            | PT_LONG
+            | PT_R4
+            | PT_DOUBLE
+            | PT_CURRENCY
+            | PT_APPTIME
+            | PT_I8
+            | PT_STRING8
+            | PT_UNICODE
+            | PT_SYSTIME
+            | PT_CLSID
+            | PT_BINARY
+    ) || ptype == PT_BOOLEAN
+}
+
+impl PropValue {
+    /// The MAPI property type of this value.
+    pub fn ptype(&self) -> u32 {
+        use PropValue::*;
+        match self {
+            I2(_) => PT_I2,
+            Long(_) => PT_LONG,
+            R4(_) => PT_R4,
+            Double(_) => PT_DOUBLE,
+            Currency(_) => PT_CURRENCY,
+            AppTime(_) => PT_APPTIME,
+            Boolean(_) => PT_BOOLEAN,
+            I8(_) => PT_I8,
+            String8(_) => PT_STRING8,
+            Unicode(_) => PT_UNICODE,
+            SysTime(_) => PT_SYSTIME,
+            Clsid(_) => PT_CLSID,
+            Binary(_) => PT_BINARY,
+            MvI2(_) => PT_MV_I2,
+            MvLong(_) => PT_MV_LONG,
+            MvR4(_) => PT_MV_R4,
+            MvDouble(_) => PT_MV_DOUBLE,
+            MvCurrency(_) => PT_MV_CURRENCY,
+            MvAppTime(_) => PT_MV_APPTIME,
+            MvI8(_) => PT_MV_I8,
+            MvString8(_) => PT_MV_STRING8,
+            MvUnicode(_) => PT_MV_UNICODE,
+            MvSysTime(_) => PT_MV_SYSTIME,
+            MvClsid(_) => PT_MV_CLSID,
+            MvBinary(_) => PT_MV_BINARY,
+        }
+    }
+
+    /// The size this value counts for in PR_MESSAGE_SIZE: its payload bytes.
+    pub fn payload_size(&self) -> usize {
+        use PropValue::*;
+        match self {
+            I2(_) | Boolean(_) => 2,
+            Long(_) | R4(_) => 4,
+            Double(_) | Currency(_) | AppTime(_) | I8(_) | SysTime(_) => 8,
+            Clsid(_) => 16,
+            String8(s) | Binary(s) => s.len(),
+            Unicode(s) => s.encode_utf16().count() * 2,
+            MvI2(v) => v.len() * 2,
+            MvLong(v) => v.len() * 4,
+            MvR4(v) => v.len() * 4,
+            MvDouble(v) | MvAppTime(v) => v.len() * 8,
+            MvCurrency(v) | MvI8(v) => v.len() * 8,
+            MvSysTime(v) => v.len() * 8,
+            MvClsid(v) => v.len() * 16,
+            MvString8(v) | MvBinary(v) => v.iter().map(Vec::len).sum(),
+            MvUnicode(v) => v.iter().map(|s| s.encode_utf16().count() * 2).sum(),
+        }
+    }
+
+    /// This value as `want` (PT_STRING8 ↔ PT_UNICODE and their MV forms; identity otherwise).
+    /// `None` when the types do not correspond; `Err(MAPI_E_BAD_CHARWIDTH)` when a PT_STRING8 value
+    /// is not UTF-8 and so cannot be widened.
+    pub fn converted_to(&self, want: u32) -> Option<MapiResult<PropValue>> {
+        use PropValue::*;
+        if want == self.ptype() {
+            return Some(Ok(self.clone()));
+        }
+        let widen = |b: &Vec<u8>| -> MapiResult<String> {
+            String::from_utf8(b.clone()).map_err(|_| {
+                MapiError::new(
+                    MAPI_E_BAD_CHARWIDTH,
+                    "a PT_STRING8 value is not UTF-8 and cannot be returned as PT_UNICODE",
+                )
+            })
+        };
+        match (self, want) {
+            (String8(b), PT_UNICODE) => Some(widen(b).map(Unicode)),
+            (Unicode(s), PT_STRING8) => Some(Ok(String8(s.as_bytes().to_vec()))),
+            (MvString8(v), PT_MV_UNICODE) => {
+                Some(v.iter().map(widen).collect::<MapiResult<Vec<_>>>().map(MvUnicode))
+            }
+            (MvUnicode(v), PT_MV_STRING8) => Some(Ok(MvString8(
+                v.iter().map(|s| s.as_bytes().to_vec()).collect(),
+            ))),
+            _ => None,
+        }
+    }
+
+    /// The natural type to report for a request of PT_UNSPECIFIED (or a NULL tag list): strings
+    /// come back wide with MAPI_UNICODE and narrow without.
+    pub fn unspecified_type(&self, unicode: bool) -> u32 {
+        match (self.ptype(), unicode) {
+            (PT_STRING8, true) => PT_UNICODE,
+            (PT_UNICODE, false) => PT_STRING8,
+            (PT_MV_STRING8, true) => PT_MV_UNICODE,
+            (PT_MV_UNICODE, false) => PT_MV_STRING8,
+            (t, _) => t,
+        }
+    }
+
+    /// Encodes the value for storage (the type travels beside it in its own column).
+    pub fn encode(&self) -> Vec<u8> {
+        use PropValue::*;
+        let mut out = Vec::new();
+        fn bytes_list(out: &mut Vec<u8>, items: impl Iterator<Item = impl AsRef<[u8]>>) {
+            for item in items {
+                let item = item.as_ref();
+                out.extend_from_slice(&(item.len() as u32).to_le_bytes());
+                out.extend_from_slice(item);
+            }
+        }
+        match self {
+            I2(v) => out.extend_from_slice(&v.to_le_bytes()),
+            Long(v) => out.extend_from_slice(&v.to_le_bytes()),
+            R4(v) => out.extend_from_slice(&v.to_le_bytes()),
+            Double(v) | AppTime(v) => out.extend_from_slice(&v.to_le_bytes()),
+            Currency(v) | I8(v) => out.extend_from_slice(&v.to_le_bytes()),
+            Boolean(v) => out.push(*v as u8),
+            SysTime(v) => out.extend_from_slice(&v.to_le_bytes()),
+            Clsid(g) => out.extend_from_slice(g),
+            String8(b) | Binary(b) => out.extend_from_slice(b),
+            Unicode(s) => out.extend_from_slice(s.as_bytes()),
+            MvI2(v) => v.iter().for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
+            MvLong(v) => v.iter().for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
+            MvR4(v) => v.iter().for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
+            MvDouble(v) | MvAppTime(v) => {
+                v.iter().for_each(|x| out.extend_from_slice(&x.to_le_bytes()))
+            }
+            MvCurrency(v) | MvI8(v) => {
+                v.iter().for_each(|x| out.extend_from_slice(&x.to_le_bytes()))
+            }
+            MvSysTime(v) => v.iter().for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
+            MvClsid(v) => v.iter().for_each(|g| out.extend_from_slice(g)),
+            MvString8(v) | MvBinary(v) => bytes_list(&mut out, v.iter()),
+            MvUnicode(v) => bytes_list(&mut out, v.iter().map(String::as_bytes)),
+        }
+        out
+    }
+
+    /// Decodes a stored value; anything inconsistent is MAPI_E_CORRUPT_STORE.
+    pub fn decode(ptype: u32, bytes: &[u8]) -> MapiResult<PropValue> {
+        use PropValue::*;
+        let corrupt = || {
+            MapiError::new(
+                MAPI_E_CORRUPT_STORE,
+                format!("stored property value of type 0x{ptype:04X} is damaged"),
+            )
+        };
+        fn fixed<const N: usize, T>(
+            bytes: &[u8],
+            f: impl Fn([u8; N]) -> T,
+        ) -> Option<Vec<T>> {
+            if bytes.len() % N != 0 || bytes.is_empty() {
+                return None;
+            }
+            Some(
+                bytes
+                    .chunks_exact(N)
+                    .map(|c| f(c.try_into().expect("chunk size")))
+                    .collect(),
+            )
+        }
+        fn one<const N: usize, T>(bytes: &[u8], f: impl Fn([u8; N]) -> T) -> Option<T> {
+            Some(f(bytes.try_into().ok()?))
+        }
+        fn list(mut bytes: &[u8]) -> Option<Vec<Vec<u8>>> {
+            let mut items = Vec::new();
+            while !bytes.is_empty() {
+                let len = u32::from_le_bytes(bytes.get(..4)?.try_into().ok()?) as usize;
+                items.push(bytes.get(4..4 + len)?.to_vec());
+                bytes = &bytes[4 + len..];
+            }
+            (!items.is_empty()).then_some(items)
+        }
+        let value = match ptype {
+            PT_I2 => one(bytes, i16::from_le_bytes).map(I2),
+            PT_LONG => one(bytes, i32::from_le_bytes).map(Long),
+            PT_R4 => one(bytes, f32::from_le_bytes).map(R4),
+            PT_DOUBLE => one(bytes, f64::from_le_bytes).map(Double),
+            PT_APPTIME => one(bytes, f64::from_le_bytes).map(AppTime),
+            PT_CURRENCY => one(bytes, i64::from_le_bytes).map(Currency),
+            PT_I8 => one(bytes, i64::from_le_bytes).map(I8),
+            PT_BOOLEAN => match bytes {
+                [0] => Some(Boolean(false)),
+                [1] => Some(Boolean(true)),
+                _ => None,
+            },
+            PT_SYSTIME => one(bytes, u64::from_le_bytes).map(SysTime),
+            PT_CLSID => one(bytes, |g: [u8; 16]| g).map(Clsid),
+            PT_STRING8 => Some(String8(bytes.to_vec())),
+            PT_BINARY => Some(Binary(bytes.to_vec())),
+            PT_UNICODE => String::from_utf8(bytes.to_vec()).ok().map(Unicode),
+            PT_MV_I2 => fixed(bytes, i16::from_le_bytes).map(MvI2),
+            PT_MV_LONG => fixed(bytes, i32::from_le_bytes).map(MvLong),
+            PT_MV_R4 => fixed(bytes, f32::from_le_bytes).map(MvR4),
+            PT_MV_DOUBLE => fixed(bytes, f64::from_le_bytes).map(MvDouble),
+            PT_MV_APPTIME => fixed(bytes, f64::from_le_bytes).map(MvAppTime),
+            PT_MV_CURRENCY => fixed(bytes, i64::from_le_bytes).map(MvCurrency),
+            PT_MV_I8 => fixed(bytes, i64::from_le_bytes).map(MvI8),
+            PT_MV_SYSTIME => fixed(bytes, u64::from_le_bytes).map(MvSysTime),
+            PT_MV_CLSID => fixed(bytes, |g: [u8; 16]| g).map(MvClsid),
+            PT_MV_STRING8 => list(bytes).map(MvString8),
+            PT_MV_BINARY => list(bytes).map(MvBinary),
+            PT_MV_UNICODE => list(bytes).and_then(|items| {
+                items
+                    .into_iter()
+                    .map(|b| String::from_utf8(b).ok())
+                    .collect::<Option<Vec<_>>>()
+                    .map(MvUnicode)
+            }),
+            _ => None,
+        };
+        value.ok_or_else(corrupt)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn samples() -> Vec<PropValue> {
+        use PropValue::*;
+        vec![
+            I2(-7),
+            Long(i32::MIN),
+            R4(1.5),
+            Double(-2.25),
+            Currency(123_4567),
+            AppTime(45000.5),
+            Boolean(true),
+            I8(i64::MAX),
+            String8(vec![0xFF, b'a']),
+            Unicode("héllo 𝄞".into()),
+            SysTime(0x01D0_0000_0000_0001),
+            Clsid([7; 16]),
+            Binary(vec![]),
+            MvI2(vec![1, -2]),
+            MvLong(vec![3]),
+            MvR4(vec![0.5]),
+            MvDouble(vec![1e300]),
+            MvCurrency(vec![-1]),
+            MvAppTime(vec![2.0]),
+            MvI8(vec![i64::MIN]),
+            MvString8(vec![b"".to_vec(), b"x".to_vec()]),
+            MvUnicode(vec!["a".into(), "".into()]),
+            MvSysTime(vec![9]),
+            MvClsid(vec![[1; 16], [2; 16]]),
+            MvBinary(vec![vec![0, 1], vec![]]),
+        ]
+    }
+
+    #[test]
+    fn every_type_round_trips_through_storage_encoding() {
+        for v in samples() {
+            let back = PropValue::decode(v.ptype(), &v.encode()).expect("decode");
+            assert_eq!(back, v);
+        }
+    }
+
+    #[test]
+    fn damaged_bytes_are_corrupt_store() {
+        let err = PropValue::decode(PT_LONG, &[1, 2, 3]).unwrap_err();
+        assert_eq!(err.code, MAPI_E_CORRUPT_STORE);
+        assert!(PropValue::decode(PT_MV_BINARY, &[9, 0, 0, 0, 1]).is_err());
+        assert!(PropValue::decode(PT_BOOLEAN, &[2]).is_err());
+        assert!(PropValue::decode(PT_OBJECT, &[]).is_err());
+    }
+
+    #[test]
+    fn string_widths_convert_on_request() {
+        let narrow = PropValue::String8(b"abc".to_vec());
+        assert_eq!(
+            narrow.converted_to(PT_UNICODE).unwrap().unwrap(),
+            PropValue::Unicode("abc".into())
+        );
+        let bad = PropValue::String8(vec![0xC3]);
+        assert_eq!(
+            bad.converted_to(PT_UNICODE).unwrap().unwrap_err().code,
+            MAPI_E_BAD_CHARWIDTH
+        );
+        assert!(narrow.converted_to(PT_LONG).is_none());
+        assert_eq!(narrow.unspecified_type(true), PT_UNICODE);
+    }
+}

@@ -1,0 +1,1 @@
+//! Persistence (placeholder until the store issue lands).
