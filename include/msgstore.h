@@ -1607,8 +1607,6 @@ typedef struct SBinary *LPSBinary;
 
 typedef struct SBinaryArray ENTRYLIST;
 
-
-
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus

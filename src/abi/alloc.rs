@@ -162,7 +162,7 @@ pub struct Allocator {
 }
 
 impl Allocator {
-    pub const MAPI: Allocator = Allocator {
+    pub(crate) const MAPI: Allocator = Allocator {
         buffer: MAPIAllocateBuffer,
         more: MAPIAllocateMore,
         free: MAPIFreeBuffer,
