@@ -26,6 +26,21 @@ struct MSGCONFLICT;
  */
 #define MAX_COUNT (1 << 20)
 
+/**
+ * Object-row flag bit: a folder-associated (FAI) message.
+ */
+#define OBJ_FLAG_ASSOCIATED 1
+
+/**
+ * abFlags[4] + store GUID[16] + object kind (u32 LE) + object ID (u64 LE).
+ */
+#define ENTRYID_LEN 32
+
+/**
+ * Store GUID + 6-byte big-endian change number.
+ */
+#define XID_LEN 22
+
 #define S_OK 0
 
 #define S_FALSE 1
@@ -591,6 +606,11 @@ struct MSGCONFLICT;
 #define MSGSTORE_RESOLVE_MERGE 4
 
 /**
+ * MsgStoreOpen's accepted flags (DESIGN.md §2).
+ */
+#define OPEN_FLAGS ((((((MDB_NO_DIALOG | MAPI_CREATE) | MDB_WRITE) | MAPI_DEFERRED_ERRORS) | MAPI_BEST_ACCESS) | MDB_NO_MAIL) | MSGSTORE_NO_SYNC)
+
+/**
  * Opaque: recipient lists (not implemented yet).
  */
 typedef struct ADRLIST ADRLIST;
@@ -959,72 +979,6 @@ typedef struct IPropData {
 
 typedef struct IPropData *LPPROPDATA;
 
-typedef struct IMAPIPropVtbl {
-  HRESULT (*QueryInterface)(struct IMAPIProp *This, const IID *riid, void **ppvObj);
-  ULONG (*AddRef)(struct IMAPIProp *This);
-  ULONG (*Release)(struct IMAPIProp *This);
-  HRESULT (*GetLastError)(struct IMAPIProp *This,
-                          HRESULT hResult,
-                          ULONG ulFlags,
-                          LPMAPIERROR *lppMAPIError);
-  HRESULT (*SaveChanges)(struct IMAPIProp *This, ULONG ulFlags);
-  HRESULT (*GetProps)(struct IMAPIProp *This,
-                      LPSPropTagArray lpPropTagArray,
-                      ULONG ulFlags,
-                      ULONG *lpcValues,
-                      LPSPropValue *lppPropArray);
-  HRESULT (*GetPropList)(struct IMAPIProp *This, ULONG ulFlags, LPSPropTagArray *lppPropTagArray);
-  HRESULT (*OpenProperty)(struct IMAPIProp *This,
-                          ULONG ulPropTag,
-                          LPCIID lpiid,
-                          ULONG ulInterfaceOptions,
-                          ULONG ulFlags,
-                          struct IUnknown **lppUnk);
-  HRESULT (*SetProps)(struct IMAPIProp *This,
-                      ULONG cValues,
-                      LPSPropValue lpPropArray,
-                      LPSPropProblemArray *lppProblems);
-  HRESULT (*DeleteProps)(struct IMAPIProp *This,
-                         LPSPropTagArray lpPropTagArray,
-                         LPSPropProblemArray *lppProblems);
-  HRESULT (*CopyTo)(struct IMAPIProp *This,
-                    ULONG ciidExclude,
-                    LPCIID rgiidExclude,
-                    LPSPropTagArray lpExcludeProps,
-                    ULONG_PTR ulUIParam,
-                    struct IMAPIProgress *lpProgress,
-                    LPCIID lpInterface,
-                    LPVOID lpDestObj,
-                    ULONG ulFlags,
-                    LPSPropProblemArray *lppProblems);
-  HRESULT (*CopyProps)(struct IMAPIProp *This,
-                       LPSPropTagArray lpIncludeProps,
-                       ULONG_PTR ulUIParam,
-                       struct IMAPIProgress *lpProgress,
-                       LPCIID lpInterface,
-                       LPVOID lpDestObj,
-                       ULONG ulFlags,
-                       LPSPropProblemArray *lppProblems);
-  HRESULT (*GetNamesFromIDs)(struct IMAPIProp *This,
-                             LPSPropTagArray *lppPropTags,
-                             LPGUID lpPropSetGuid,
-                             ULONG ulFlags,
-                             ULONG *lpcPropNames,
-                             LPMAPINAMEID **lpppPropNames);
-  HRESULT (*GetIDsFromNames)(struct IMAPIProp *This,
-                             ULONG cPropNames,
-                             LPMAPINAMEID *lppPropNames,
-                             ULONG ulFlags,
-                             LPSPropTagArray *lppPropTags);
-} IMAPIPropVtbl;
-
-/**
- * Properties of any MAPI object (slots 0–13).
- */
-typedef struct IMAPIProp {
-  const struct IMAPIPropVtbl *lpVtbl;
-} IMAPIProp;
-
 /**
  * An entry identifier; its real size travels beside it as `cbEntryID` (`CbNewENTRYID(cb)` = 4+cb).
  */
@@ -1035,97 +989,19 @@ typedef struct ENTRYID {
 
 typedef struct ENTRYID *LPENTRYID;
 
-typedef struct SBinaryArray *LPENTRYLIST;
-
-typedef struct IMAPIContainerVtbl {
-  HRESULT (*QueryInterface)(struct IMAPIContainer *This, const IID *riid, void **ppvObj);
-  ULONG (*AddRef)(struct IMAPIContainer *This);
-  ULONG (*Release)(struct IMAPIContainer *This);
-  HRESULT (*GetLastError)(struct IMAPIContainer *This,
-                          HRESULT hResult,
-                          ULONG ulFlags,
-                          LPMAPIERROR *lppMAPIError);
-  HRESULT (*SaveChanges)(struct IMAPIContainer *This, ULONG ulFlags);
-  HRESULT (*GetProps)(struct IMAPIContainer *This,
-                      LPSPropTagArray lpPropTagArray,
-                      ULONG ulFlags,
-                      ULONG *lpcValues,
-                      LPSPropValue *lppPropArray);
-  HRESULT (*GetPropList)(struct IMAPIContainer *This,
-                         ULONG ulFlags,
-                         LPSPropTagArray *lppPropTagArray);
-  HRESULT (*OpenProperty)(struct IMAPIContainer *This,
-                          ULONG ulPropTag,
-                          LPCIID lpiid,
-                          ULONG ulInterfaceOptions,
-                          ULONG ulFlags,
-                          struct IUnknown **lppUnk);
-  HRESULT (*SetProps)(struct IMAPIContainer *This,
-                      ULONG cValues,
-                      LPSPropValue lpPropArray,
-                      LPSPropProblemArray *lppProblems);
-  HRESULT (*DeleteProps)(struct IMAPIContainer *This,
-                         LPSPropTagArray lpPropTagArray,
-                         LPSPropProblemArray *lppProblems);
-  HRESULT (*CopyTo)(struct IMAPIContainer *This,
-                    ULONG ciidExclude,
-                    LPCIID rgiidExclude,
-                    LPSPropTagArray lpExcludeProps,
-                    ULONG_PTR ulUIParam,
-                    struct IMAPIProgress *lpProgress,
-                    LPCIID lpInterface,
-                    LPVOID lpDestObj,
-                    ULONG ulFlags,
-                    LPSPropProblemArray *lppProblems);
-  HRESULT (*CopyProps)(struct IMAPIContainer *This,
-                       LPSPropTagArray lpIncludeProps,
-                       ULONG_PTR ulUIParam,
-                       struct IMAPIProgress *lpProgress,
-                       LPCIID lpInterface,
-                       LPVOID lpDestObj,
-                       ULONG ulFlags,
-                       LPSPropProblemArray *lppProblems);
-  HRESULT (*GetNamesFromIDs)(struct IMAPIContainer *This,
-                             LPSPropTagArray *lppPropTags,
-                             LPGUID lpPropSetGuid,
-                             ULONG ulFlags,
-                             ULONG *lpcPropNames,
-                             LPMAPINAMEID **lpppPropNames);
-  HRESULT (*GetIDsFromNames)(struct IMAPIContainer *This,
-                             ULONG cPropNames,
-                             LPMAPINAMEID *lppPropNames,
-                             ULONG ulFlags,
-                             LPSPropTagArray *lppPropTags);
-  HRESULT (*GetContentsTable)(struct IMAPIContainer *This,
-                              ULONG ulFlags,
-                              struct IMAPITable **lppTable);
-  HRESULT (*GetHierarchyTable)(struct IMAPIContainer *This,
-                               ULONG ulFlags,
-                               struct IMAPITable **lppTable);
-  HRESULT (*OpenEntry)(struct IMAPIContainer *This,
-                       ULONG cbEntryID,
-                       LPENTRYID lpEntryID,
-                       LPCIID lpInterface,
-                       ULONG ulFlags,
-                       ULONG *lpulObjType,
-                       struct IUnknown **lppUnk);
-  HRESULT (*SetSearchCriteria)(struct IMAPIContainer *This,
-                               struct SRestriction *lpRestriction,
-                               LPENTRYLIST lpContainerList,
-                               ULONG ulSearchFlags);
-  HRESULT (*GetSearchCriteria)(struct IMAPIContainer *This,
-                               ULONG ulFlags,
-                               struct SRestriction **lppRestriction,
-                               LPENTRYLIST *lppContainerList,
-                               ULONG *lpulSearchState);
-} IMAPIContainerVtbl;
+typedef struct IMAPIAdviseSinkVtbl {
+  HRESULT (*QueryInterface)(struct IMAPIAdviseSink *This, const IID *riid, void **ppvObj);
+  ULONG (*AddRef)(struct IMAPIAdviseSink *This);
+  ULONG (*Release)(struct IMAPIAdviseSink *This);
+  ULONG (*OnNotify)(struct IMAPIAdviseSink *This, ULONG cNotif, struct NOTIFICATION *lpNotifications);
+} IMAPIAdviseSinkVtbl;
 
 /**
- * A container of objects (slots 14–18 after IMAPIProp).
+ * Client-implemented: receives notifications (declared; Advise is not implemented yet).
  */
-typedef struct IMAPIContainer {
-  const struct IMAPIContainerVtbl *lpVtbl;
-} IMAPIContainer;
+typedef struct IMAPIAdviseSink {
+  const struct IMAPIAdviseSinkVtbl *lpVtbl;
+} IMAPIAdviseSink;
 
 typedef struct IMessageVtbl {
   HRESULT (*QueryInterface)(struct IMessage *This, const IID *riid, void **ppvObj);
@@ -1212,6 +1088,145 @@ typedef struct IMessageVtbl {
 typedef struct IMessage {
   const struct IMessageVtbl *lpVtbl;
 } IMessage;
+
+typedef struct IMsgStoreVtbl {
+  HRESULT (*QueryInterface)(struct IMsgStore *This, const IID *riid, void **ppvObj);
+  ULONG (*AddRef)(struct IMsgStore *This);
+  ULONG (*Release)(struct IMsgStore *This);
+  HRESULT (*GetLastError)(struct IMsgStore *This,
+                          HRESULT hResult,
+                          ULONG ulFlags,
+                          LPMAPIERROR *lppMAPIError);
+  HRESULT (*SaveChanges)(struct IMsgStore *This, ULONG ulFlags);
+  HRESULT (*GetProps)(struct IMsgStore *This,
+                      LPSPropTagArray lpPropTagArray,
+                      ULONG ulFlags,
+                      ULONG *lpcValues,
+                      LPSPropValue *lppPropArray);
+  HRESULT (*GetPropList)(struct IMsgStore *This, ULONG ulFlags, LPSPropTagArray *lppPropTagArray);
+  HRESULT (*OpenProperty)(struct IMsgStore *This,
+                          ULONG ulPropTag,
+                          LPCIID lpiid,
+                          ULONG ulInterfaceOptions,
+                          ULONG ulFlags,
+                          struct IUnknown **lppUnk);
+  HRESULT (*SetProps)(struct IMsgStore *This,
+                      ULONG cValues,
+                      LPSPropValue lpPropArray,
+                      LPSPropProblemArray *lppProblems);
+  HRESULT (*DeleteProps)(struct IMsgStore *This,
+                         LPSPropTagArray lpPropTagArray,
+                         LPSPropProblemArray *lppProblems);
+  HRESULT (*CopyTo)(struct IMsgStore *This,
+                    ULONG ciidExclude,
+                    LPCIID rgiidExclude,
+                    LPSPropTagArray lpExcludeProps,
+                    ULONG_PTR ulUIParam,
+                    struct IMAPIProgress *lpProgress,
+                    LPCIID lpInterface,
+                    LPVOID lpDestObj,
+                    ULONG ulFlags,
+                    LPSPropProblemArray *lppProblems);
+  HRESULT (*CopyProps)(struct IMsgStore *This,
+                       LPSPropTagArray lpIncludeProps,
+                       ULONG_PTR ulUIParam,
+                       struct IMAPIProgress *lpProgress,
+                       LPCIID lpInterface,
+                       LPVOID lpDestObj,
+                       ULONG ulFlags,
+                       LPSPropProblemArray *lppProblems);
+  HRESULT (*GetNamesFromIDs)(struct IMsgStore *This,
+                             LPSPropTagArray *lppPropTags,
+                             LPGUID lpPropSetGuid,
+                             ULONG ulFlags,
+                             ULONG *lpcPropNames,
+                             LPMAPINAMEID **lpppPropNames);
+  HRESULT (*GetIDsFromNames)(struct IMsgStore *This,
+                             ULONG cPropNames,
+                             LPMAPINAMEID *lppPropNames,
+                             ULONG ulFlags,
+                             LPSPropTagArray *lppPropTags);
+  HRESULT (*Advise)(struct IMsgStore *This,
+                    ULONG cbEntryID,
+                    LPENTRYID lpEntryID,
+                    ULONG ulEventMask,
+                    struct IMAPIAdviseSink *lpAdviseSink,
+                    ULONG_PTR *lpulConnection);
+  HRESULT (*Unadvise)(struct IMsgStore *This, ULONG_PTR ulConnection);
+  HRESULT (*CompareEntryIDs)(struct IMsgStore *This,
+                             ULONG cbEntryID1,
+                             LPENTRYID lpEntryID1,
+                             ULONG cbEntryID2,
+                             LPENTRYID lpEntryID2,
+                             ULONG ulFlags,
+                             ULONG *lpulResult);
+  HRESULT (*OpenEntry)(struct IMsgStore *This,
+                       ULONG cbEntryID,
+                       LPENTRYID lpEntryID,
+                       LPCIID lpInterface,
+                       ULONG ulFlags,
+                       ULONG *lpulObjType,
+                       struct IUnknown **lppUnk);
+  HRESULT (*SetReceiveFolder)(struct IMsgStore *This,
+                              LPTSTR lpszMessageClass,
+                              ULONG ulFlags,
+                              ULONG cbEntryID,
+                              LPENTRYID lpEntryID);
+  HRESULT (*GetReceiveFolder)(struct IMsgStore *This,
+                              LPTSTR lpszMessageClass,
+                              ULONG ulFlags,
+                              ULONG *lpcbEntryID,
+                              LPENTRYID *lppEntryID,
+                              LPTSTR *lppszExplicitClass);
+  HRESULT (*GetReceiveFolderTable)(struct IMsgStore *This,
+                                   ULONG ulFlags,
+                                   struct IMAPITable **lppTable);
+  HRESULT (*StoreLogoff)(struct IMsgStore *This, ULONG *lpulFlags);
+  HRESULT (*AbortSubmit)(struct IMsgStore *This, ULONG cbEntryID, LPENTRYID lpEntryID, ULONG ulFlags);
+  HRESULT (*GetOutgoingQueue)(struct IMsgStore *This, ULONG ulFlags, struct IMAPITable **lppTable);
+  HRESULT (*SetLockState)(struct IMsgStore *This, struct IMessage *lpMessage, ULONG ulLockState);
+  HRESULT (*FinishedMsg)(struct IMsgStore *This, ULONG ulFlags, ULONG cbEntryID, LPENTRYID lpEntryID);
+  HRESULT (*NotifyNewMail)(struct IMsgStore *This, struct NOTIFICATION *lpNotification);
+} IMsgStoreVtbl;
+
+/**
+ * A message store: non-transacted (slots 14–26 after IMAPIProp).
+ */
+typedef struct IMsgStore {
+  const struct IMsgStoreVtbl *lpVtbl;
+} IMsgStore;
+
+typedef struct IMsgStore *LPMDB;
+
+/**
+ * The conflict a resolver is asked to decide (DESIGN.md §5). Everything it points to is
+ * borrowed for the call; the resolver AddRefs `lpStored` to keep it.
+ */
+typedef struct MSGCONFLICT {
+  /**
+   * MSGCONFLICT_DELETED (0x1): the stored message is gone.
+   */
+  ULONG ulFlags;
+  ULONG cbEntryID;
+  /**
+   * The message in conflict.
+   */
+  LPENTRYID lpEntryID;
+  /**
+   * Tags changed or deleted in the store since this client opened the message.
+   */
+  LPSPropTagArray lpTheirChanges;
+  /**
+   * Tags this client changed or deleted.
+   */
+  LPSPropTagArray lpMyChanges;
+  /**
+   * A read-only object on the stored version (NULL if deleted).
+   */
+  struct IMessage *lpStored;
+} MSGCONFLICT;
+
+typedef struct SBinaryArray *LPENTRYLIST;
 
 typedef struct IMAPIFolderVtbl {
   HRESULT (*QueryInterface)(struct IMAPIFolder *This, const IID *riid, void **ppvObj);
@@ -1358,49 +1373,55 @@ typedef struct IMAPIFolder {
   const struct IMAPIFolderVtbl *lpVtbl;
 } IMAPIFolder;
 
-typedef struct IMAPIAdviseSinkVtbl {
-  HRESULT (*QueryInterface)(struct IMAPIAdviseSink *This, const IID *riid, void **ppvObj);
-  ULONG (*AddRef)(struct IMAPIAdviseSink *This);
-  ULONG (*Release)(struct IMAPIAdviseSink *This);
-  ULONG (*OnNotify)(struct IMAPIAdviseSink *This, ULONG cNotif, struct NOTIFICATION *lpNotifications);
-} IMAPIAdviseSinkVtbl;
+typedef struct IMsgStoreConflictResolverVtbl {
+  HRESULT (*QueryInterface)(struct IMsgStoreConflictResolver *This, const IID *riid, void **ppvObj);
+  ULONG (*AddRef)(struct IMsgStoreConflictResolver *This);
+  ULONG (*Release)(struct IMsgStoreConflictResolver *This);
+  HRESULT (*ResolveConflict)(struct IMsgStoreConflictResolver *This,
+                             struct IMessage *lpMessage,
+                             const struct MSGCONFLICT *lpConflict,
+                             ULONG *lpulAction,
+                             struct IMAPIFolder **lppDestFolder);
+} IMsgStoreConflictResolverVtbl;
 
 /**
- * Client-implemented: receives notifications (declared; Advise is not implemented yet).
+ * Client-implemented: decides a save conflict (DESIGN.md §5). The store AddRefs it when registered and Releases it when cleared, replaced, or when the store is released; it never calls QueryInterface.
  */
-typedef struct IMAPIAdviseSink {
-  const struct IMAPIAdviseSinkVtbl *lpVtbl;
-} IMAPIAdviseSink;
+typedef struct IMsgStoreConflictResolver {
+  const struct IMsgStoreConflictResolverVtbl *lpVtbl;
+} IMsgStoreConflictResolver;
 
-typedef struct IMsgStoreVtbl {
-  HRESULT (*QueryInterface)(struct IMsgStore *This, const IID *riid, void **ppvObj);
-  ULONG (*AddRef)(struct IMsgStore *This);
-  ULONG (*Release)(struct IMsgStore *This);
-  HRESULT (*GetLastError)(struct IMsgStore *This,
+typedef struct IMsgStoreConflictResolver *LPMSGSTORECONFLICTRESOLVER;
+
+typedef struct IMAPIPropVtbl {
+  HRESULT (*QueryInterface)(struct IMAPIProp *This, const IID *riid, void **ppvObj);
+  ULONG (*AddRef)(struct IMAPIProp *This);
+  ULONG (*Release)(struct IMAPIProp *This);
+  HRESULT (*GetLastError)(struct IMAPIProp *This,
                           HRESULT hResult,
                           ULONG ulFlags,
                           LPMAPIERROR *lppMAPIError);
-  HRESULT (*SaveChanges)(struct IMsgStore *This, ULONG ulFlags);
-  HRESULT (*GetProps)(struct IMsgStore *This,
+  HRESULT (*SaveChanges)(struct IMAPIProp *This, ULONG ulFlags);
+  HRESULT (*GetProps)(struct IMAPIProp *This,
                       LPSPropTagArray lpPropTagArray,
                       ULONG ulFlags,
                       ULONG *lpcValues,
                       LPSPropValue *lppPropArray);
-  HRESULT (*GetPropList)(struct IMsgStore *This, ULONG ulFlags, LPSPropTagArray *lppPropTagArray);
-  HRESULT (*OpenProperty)(struct IMsgStore *This,
+  HRESULT (*GetPropList)(struct IMAPIProp *This, ULONG ulFlags, LPSPropTagArray *lppPropTagArray);
+  HRESULT (*OpenProperty)(struct IMAPIProp *This,
                           ULONG ulPropTag,
                           LPCIID lpiid,
                           ULONG ulInterfaceOptions,
                           ULONG ulFlags,
                           struct IUnknown **lppUnk);
-  HRESULT (*SetProps)(struct IMsgStore *This,
+  HRESULT (*SetProps)(struct IMAPIProp *This,
                       ULONG cValues,
                       LPSPropValue lpPropArray,
                       LPSPropProblemArray *lppProblems);
-  HRESULT (*DeleteProps)(struct IMsgStore *This,
+  HRESULT (*DeleteProps)(struct IMAPIProp *This,
                          LPSPropTagArray lpPropTagArray,
                          LPSPropProblemArray *lppProblems);
-  HRESULT (*CopyTo)(struct IMsgStore *This,
+  HRESULT (*CopyTo)(struct IMAPIProp *This,
                     ULONG ciidExclude,
                     LPCIID rgiidExclude,
                     LPSPropTagArray lpExcludeProps,
@@ -1410,7 +1431,7 @@ typedef struct IMsgStoreVtbl {
                     LPVOID lpDestObj,
                     ULONG ulFlags,
                     LPSPropProblemArray *lppProblems);
-  HRESULT (*CopyProps)(struct IMsgStore *This,
+  HRESULT (*CopyProps)(struct IMAPIProp *This,
                        LPSPropTagArray lpIncludeProps,
                        ULONG_PTR ulUIParam,
                        struct IMAPIProgress *lpProgress,
@@ -1418,66 +1439,115 @@ typedef struct IMsgStoreVtbl {
                        LPVOID lpDestObj,
                        ULONG ulFlags,
                        LPSPropProblemArray *lppProblems);
-  HRESULT (*GetNamesFromIDs)(struct IMsgStore *This,
+  HRESULT (*GetNamesFromIDs)(struct IMAPIProp *This,
                              LPSPropTagArray *lppPropTags,
                              LPGUID lpPropSetGuid,
                              ULONG ulFlags,
                              ULONG *lpcPropNames,
                              LPMAPINAMEID **lpppPropNames);
-  HRESULT (*GetIDsFromNames)(struct IMsgStore *This,
+  HRESULT (*GetIDsFromNames)(struct IMAPIProp *This,
                              ULONG cPropNames,
                              LPMAPINAMEID *lppPropNames,
                              ULONG ulFlags,
                              LPSPropTagArray *lppPropTags);
-  HRESULT (*Advise)(struct IMsgStore *This,
-                    ULONG cbEntryID,
-                    LPENTRYID lpEntryID,
-                    ULONG ulEventMask,
-                    struct IMAPIAdviseSink *lpAdviseSink,
-                    ULONG_PTR *lpulConnection);
-  HRESULT (*Unadvise)(struct IMsgStore *This, ULONG_PTR ulConnection);
-  HRESULT (*CompareEntryIDs)(struct IMsgStore *This,
-                             ULONG cbEntryID1,
-                             LPENTRYID lpEntryID1,
-                             ULONG cbEntryID2,
-                             LPENTRYID lpEntryID2,
+} IMAPIPropVtbl;
+
+/**
+ * Properties of any MAPI object (slots 0–13).
+ */
+typedef struct IMAPIProp {
+  const struct IMAPIPropVtbl *lpVtbl;
+} IMAPIProp;
+
+typedef struct IMAPIContainerVtbl {
+  HRESULT (*QueryInterface)(struct IMAPIContainer *This, const IID *riid, void **ppvObj);
+  ULONG (*AddRef)(struct IMAPIContainer *This);
+  ULONG (*Release)(struct IMAPIContainer *This);
+  HRESULT (*GetLastError)(struct IMAPIContainer *This,
+                          HRESULT hResult,
+                          ULONG ulFlags,
+                          LPMAPIERROR *lppMAPIError);
+  HRESULT (*SaveChanges)(struct IMAPIContainer *This, ULONG ulFlags);
+  HRESULT (*GetProps)(struct IMAPIContainer *This,
+                      LPSPropTagArray lpPropTagArray,
+                      ULONG ulFlags,
+                      ULONG *lpcValues,
+                      LPSPropValue *lppPropArray);
+  HRESULT (*GetPropList)(struct IMAPIContainer *This,
+                         ULONG ulFlags,
+                         LPSPropTagArray *lppPropTagArray);
+  HRESULT (*OpenProperty)(struct IMAPIContainer *This,
+                          ULONG ulPropTag,
+                          LPCIID lpiid,
+                          ULONG ulInterfaceOptions,
+                          ULONG ulFlags,
+                          struct IUnknown **lppUnk);
+  HRESULT (*SetProps)(struct IMAPIContainer *This,
+                      ULONG cValues,
+                      LPSPropValue lpPropArray,
+                      LPSPropProblemArray *lppProblems);
+  HRESULT (*DeleteProps)(struct IMAPIContainer *This,
+                         LPSPropTagArray lpPropTagArray,
+                         LPSPropProblemArray *lppProblems);
+  HRESULT (*CopyTo)(struct IMAPIContainer *This,
+                    ULONG ciidExclude,
+                    LPCIID rgiidExclude,
+                    LPSPropTagArray lpExcludeProps,
+                    ULONG_PTR ulUIParam,
+                    struct IMAPIProgress *lpProgress,
+                    LPCIID lpInterface,
+                    LPVOID lpDestObj,
+                    ULONG ulFlags,
+                    LPSPropProblemArray *lppProblems);
+  HRESULT (*CopyProps)(struct IMAPIContainer *This,
+                       LPSPropTagArray lpIncludeProps,
+                       ULONG_PTR ulUIParam,
+                       struct IMAPIProgress *lpProgress,
+                       LPCIID lpInterface,
+                       LPVOID lpDestObj,
+                       ULONG ulFlags,
+                       LPSPropProblemArray *lppProblems);
+  HRESULT (*GetNamesFromIDs)(struct IMAPIContainer *This,
+                             LPSPropTagArray *lppPropTags,
+                             LPGUID lpPropSetGuid,
                              ULONG ulFlags,
-                             ULONG *lpulResult);
-  HRESULT (*OpenEntry)(struct IMsgStore *This,
+                             ULONG *lpcPropNames,
+                             LPMAPINAMEID **lpppPropNames);
+  HRESULT (*GetIDsFromNames)(struct IMAPIContainer *This,
+                             ULONG cPropNames,
+                             LPMAPINAMEID *lppPropNames,
+                             ULONG ulFlags,
+                             LPSPropTagArray *lppPropTags);
+  HRESULT (*GetContentsTable)(struct IMAPIContainer *This,
+                              ULONG ulFlags,
+                              struct IMAPITable **lppTable);
+  HRESULT (*GetHierarchyTable)(struct IMAPIContainer *This,
+                               ULONG ulFlags,
+                               struct IMAPITable **lppTable);
+  HRESULT (*OpenEntry)(struct IMAPIContainer *This,
                        ULONG cbEntryID,
                        LPENTRYID lpEntryID,
                        LPCIID lpInterface,
                        ULONG ulFlags,
                        ULONG *lpulObjType,
                        struct IUnknown **lppUnk);
-  HRESULT (*SetReceiveFolder)(struct IMsgStore *This,
-                              LPTSTR lpszMessageClass,
-                              ULONG ulFlags,
-                              ULONG cbEntryID,
-                              LPENTRYID lpEntryID);
-  HRESULT (*GetReceiveFolder)(struct IMsgStore *This,
-                              LPTSTR lpszMessageClass,
-                              ULONG ulFlags,
-                              ULONG *lpcbEntryID,
-                              LPENTRYID *lppEntryID,
-                              LPTSTR *lppszExplicitClass);
-  HRESULT (*GetReceiveFolderTable)(struct IMsgStore *This,
-                                   ULONG ulFlags,
-                                   struct IMAPITable **lppTable);
-  HRESULT (*StoreLogoff)(struct IMsgStore *This, ULONG *lpulFlags);
-  HRESULT (*AbortSubmit)(struct IMsgStore *This, ULONG cbEntryID, LPENTRYID lpEntryID, ULONG ulFlags);
-  HRESULT (*GetOutgoingQueue)(struct IMsgStore *This, ULONG ulFlags, struct IMAPITable **lppTable);
-  HRESULT (*SetLockState)(struct IMsgStore *This, struct IMessage *lpMessage, ULONG ulLockState);
-  HRESULT (*FinishedMsg)(struct IMsgStore *This, ULONG ulFlags, ULONG cbEntryID, LPENTRYID lpEntryID);
-  HRESULT (*NotifyNewMail)(struct IMsgStore *This, struct NOTIFICATION *lpNotification);
-} IMsgStoreVtbl;
+  HRESULT (*SetSearchCriteria)(struct IMAPIContainer *This,
+                               struct SRestriction *lpRestriction,
+                               LPENTRYLIST lpContainerList,
+                               ULONG ulSearchFlags);
+  HRESULT (*GetSearchCriteria)(struct IMAPIContainer *This,
+                               ULONG ulFlags,
+                               struct SRestriction **lppRestriction,
+                               LPENTRYLIST *lppContainerList,
+                               ULONG *lpulSearchState);
+} IMAPIContainerVtbl;
 
 /**
- * A message store: non-transacted (slots 14–26 after IMAPIProp).
+ * A container of objects (slots 14–18 after IMAPIProp).
  */
-typedef struct IMsgStore {
-  const struct IMsgStoreVtbl *lpVtbl;
-} IMsgStore;
+typedef struct IMAPIContainer {
+  const struct IMAPIContainerVtbl *lpVtbl;
+} IMAPIContainer;
 
 typedef struct ULARGE_INTEGER {
   uint64_t QuadPart;
@@ -1537,52 +1607,6 @@ typedef struct IStream {
   const struct IStreamVtbl *lpVtbl;
 } IStream;
 
-/**
- * The conflict a resolver is asked to decide (DESIGN.md §5). Everything it points to is
- * borrowed for the call; the resolver AddRefs `lpStored` to keep it.
- */
-typedef struct MSGCONFLICT {
-  /**
-   * MSGCONFLICT_DELETED (0x1): the stored message is gone.
-   */
-  ULONG ulFlags;
-  ULONG cbEntryID;
-  /**
-   * The message in conflict.
-   */
-  LPENTRYID lpEntryID;
-  /**
-   * Tags changed or deleted in the store since this client opened the message.
-   */
-  LPSPropTagArray lpTheirChanges;
-  /**
-   * Tags this client changed or deleted.
-   */
-  LPSPropTagArray lpMyChanges;
-  /**
-   * A read-only object on the stored version (NULL if deleted).
-   */
-  struct IMessage *lpStored;
-} MSGCONFLICT;
-
-typedef struct IMsgStoreConflictResolverVtbl {
-  HRESULT (*QueryInterface)(struct IMsgStoreConflictResolver *This, const IID *riid, void **ppvObj);
-  ULONG (*AddRef)(struct IMsgStoreConflictResolver *This);
-  ULONG (*Release)(struct IMsgStoreConflictResolver *This);
-  HRESULT (*ResolveConflict)(struct IMsgStoreConflictResolver *This,
-                             struct IMessage *lpMessage,
-                             const struct MSGCONFLICT *lpConflict,
-                             ULONG *lpulAction,
-                             struct IMAPIFolder **lppDestFolder);
-} IMsgStoreConflictResolverVtbl;
-
-/**
- * Client-implemented: decides a save conflict (DESIGN.md §5). The store AddRefs it when registered and Releases it when cleared, replaced, or when the store is released; it never calls QueryInterface.
- */
-typedef struct IMsgStoreConflictResolver {
-  const struct IMsgStoreConflictResolverVtbl *lpVtbl;
-} IMsgStoreConflictResolver;
-
 typedef struct IUnknown *LPUNKNOWN;
 
 typedef struct IMAPIProp *LPMAPIPROP;
@@ -1593,13 +1617,9 @@ typedef struct IMAPIFolder *LPMAPIFOLDER;
 
 typedef struct IMessage *LPMESSAGE;
 
-typedef struct IMsgStore *LPMDB;
-
 typedef struct IStream *LPSTREAM;
 
 typedef struct IMAPIAdviseSink *LPMAPIADVISESINK;
-
-typedef struct IMsgStoreConflictResolver *LPMSGSTORECONFLICTRESOLVER;
 
 typedef int32_t BOOL;
 
@@ -1705,6 +1725,31 @@ SCODE CreateIProp(LPCIID lpInterface,
                   ULONG (*lpFreeBuffer)(LPVOID lpBuffer),
                   LPVOID lpvReserved,
                   LPPROPDATA *lppPropData);
+
+/**
+ * Opens the store file at the UTF-8 path `lpszPath` (DESIGN.md §2). `MAPI_CREATE` creates it
+ * if absent (mode 0600; needs `MDB_WRITE`); `MDB_WRITE` opens it read-write, otherwise it is
+ * read-only and every write returns MAPI_E_NO_ACCESS; `MAPI_BEST_ACCESS` takes write access
+ * where the file allows it; `MSGSTORE_NO_SYNC` trades machine-crash durability for speed.
+ * A missing file gives MAPI_E_NOT_FOUND, a file that is not a store or is damaged
+ * MAPI_E_CORRUPT_STORE. `*lppMDB` receives a new store object (release it with Release);
+ * each call is an independent handle, with its own connection to the file.
+ *
+ * # Safety
+ * `lpszPath` must be NULL or NUL-terminated; `lppMDB` NULL or writable.
+ */
+HRESULT MsgStoreOpen(const char *lpszPath, ULONG ulFlags, LPMDB *lppMDB);
+
+/**
+ * Registers `lpResolver` on the store handle `lpMDB` (NULL clears). The store AddRefs the
+ * resolver and Releases it when it is cleared, replaced, or when the store object is released.
+ * It is called from SaveChanges of any message opened through this handle, on the saving
+ * thread, with no store lock held (DESIGN.md §5).
+ *
+ * # Safety
+ * `lpMDB` must be NULL or a live COM object; `lpResolver` NULL or a live resolver.
+ */
+HRESULT MsgStoreSetConflictResolver(LPMDB lpMDB, LPMSGSTORECONFLICTRESOLVER lpResolver);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -9,5 +9,14 @@ use std::ffi::c_void;
 /// # Safety
 /// `p` must be NULL or a live COM interface pointer.
 pub unsafe fn our_prop_object<'a>(p: *mut c_void) -> Option<&'a dyn PropObject> {
-    super::propdata::ours(p)
+    if let Some(o) = super::propdata::ours(p) {
+        return Some(o);
+    }
+    if let Some(m) = super::message::ours(p) {
+        return Some(m);
+    }
+    if let Some(f) = super::folder::ours(p) {
+        return Some(f);
+    }
+    super::store::ours_object(p)
 }

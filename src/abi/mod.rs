@@ -9,12 +9,17 @@ pub mod alloc;
 pub mod classes;
 pub mod consts;
 pub mod convert;
+pub mod entry;
+pub mod folder;
 pub mod guard;
 pub mod iids;
 pub mod interfaces;
+pub mod message;
 pub mod object;
 pub mod prop;
 pub mod propdata;
+pub mod resolver;
+pub mod store;
 pub mod types;
 
 use interfaces::*;
@@ -52,7 +57,9 @@ pub unsafe extern "C" fn MsgStoreInjectPanic(lpszMethod: *const std::ffi::c_char
         if lpszMethod.is_null() {
             guard::inject_panic(String::new());
         } else {
-            let name = std::ffi::CStr::from_ptr(lpszMethod).to_string_lossy().into_owned();
+            let name = std::ffi::CStr::from_ptr(lpszMethod)
+                .to_string_lossy()
+                .into_owned();
             guard::inject_panic(name);
         }
         Ok(consts::S_OK)

@@ -118,7 +118,8 @@ pub unsafe extern "C" fn get_props<I, T: PropClass>(
         };
         let unicode = ulFlags & MAPI_UNICODE != 0;
         let alloc = obj.inner.allocator();
-        let mut result: MapiResult<(*mut SPropValue, usize, bool)> = Ok((ptr::null_mut(), 0, false));
+        let mut result: MapiResult<(*mut SPropValue, usize, bool)> =
+            Ok((ptr::null_mut(), 0, false));
         obj.inner.prop().read(&mut |view| {
             let outs = resolve_props(view, request, unicode);
             let errors = outs.iter().any(|o| o.is_error());
@@ -189,7 +190,11 @@ pub unsafe extern "C" fn open_property<I, T: PropClass>(
 
 /// Applies SetProps-shaped input to a property object: conversion problems and the object's
 /// own problems, merged in index order.
-fn apply_set(prop: &dyn PropObject, inputs: Vec<PropInput>, mut problems: Vec<Problem>) -> MapiResult<Vec<Problem>> {
+fn apply_set(
+    prop: &dyn PropObject,
+    inputs: Vec<PropInput>,
+    mut problems: Vec<Problem>,
+) -> MapiResult<Vec<Problem>> {
     problems.extend(prop.set_props(inputs)?);
     problems.sort_by_key(|p| p.index);
     Ok(problems)
@@ -295,10 +300,12 @@ unsafe fn deliver(
         let mut list: LPSPropTagArray = ptr::null_mut();
         let hr = (vtbl.GetPropList)(dest, 0, &mut list);
         if hr < 0 {
-            return Err(MapiError::new(hr, "CopyTo: the destination's GetPropList failed"));
+            return Err(MapiError::new(
+                hr,
+                "CopyTo: the destination's GetPropList failed",
+            ));
         }
-        let present = optional_tag_array_in(list, "destination property list")
-            .map(|t| t.to_vec());
+        let present = optional_tag_array_in(list, "destination property list").map(|t| t.to_vec());
         MAPIFreeBuffer(list as LPVOID);
         let present = present?;
         values.retain(|(t, _)| !present.iter().any(|p| prop_id(*p) == prop_id(*t)));
@@ -319,13 +326,17 @@ unsafe fn deliver(
     result
 }
 
+/// Picks the values to copy (and the problems met) from the source's view.
+type Selector<'a> =
+    dyn Fn(&dyn crate::core::props::PropView) -> (Vec<(u32, PropValue)>, Vec<Problem>) + 'a;
+
 /// The shared body of CopyTo and CopyProps once the property list is known.
 unsafe fn copy_common<T: PropClass>(
     obj: &ComObject<T>,
     This: *mut c_void,
     lpDestObj: LPVOID,
     ulFlags: ULONG,
-    select: &dyn Fn(&dyn crate::core::props::PropView) -> (Vec<(u32, PropValue)>, Vec<Problem>),
+    select: &Selector,
     lppProblems: Option<&mut LPSPropProblemArray>,
     method: &str,
 ) -> MapiResult<HRESULT> {
@@ -373,7 +384,7 @@ pub unsafe extern "C" fn copy_to<I, T: PropClass>(
         let excluded_iids = slice_in(rgiidExclude, ciidExclude, "CopyTo: rgiidExclude")?;
         let exclude = optional_tag_array_in(lpExcludeProps, "CopyTo: lpExcludeProps")?;
         check_dest_interface(lpInterface, "CopyTo")?;
-        if excluded_iids.iter().any(|iid| *iid == IID_IMAPIProp) {
+        if excluded_iids.contains(&IID_IMAPIProp) {
             // Excluding IMAPIProp excludes every property: nothing to copy.
             return Ok(S_OK);
         }
@@ -387,7 +398,15 @@ pub unsafe extern "C" fn copy_to<I, T: PropClass>(
                 .collect();
             (values, Vec::new())
         };
-        copy_common(obj, This as *mut c_void, lpDestObj, ulFlags, &select, out, "CopyTo")
+        copy_common(
+            obj,
+            This as *mut c_void,
+            lpDestObj,
+            ulFlags,
+            &select,
+            out,
+            "CopyTo",
+        )
     })
 }
 
@@ -415,7 +434,10 @@ pub unsafe extern "C" fn copy_props<I, T: PropClass>(
             let mut problems = Vec::new();
             for (i, &tag) in include.iter().enumerate() {
                 match view.get(prop_id(tag)) {
-                    Some(v) => values.push((crate::core::value::prop_tag(v.ptype(), prop_id(tag)), v.into_owned())),
+                    Some(v) => values.push((
+                        crate::core::value::prop_tag(v.ptype(), prop_id(tag)),
+                        v.into_owned(),
+                    )),
                     None => problems.push(Problem {
                         index: i as u32,
                         tag,
@@ -425,7 +447,15 @@ pub unsafe extern "C" fn copy_props<I, T: PropClass>(
             }
             (values, problems)
         };
-        copy_common(obj, This as *mut c_void, lpDestObj, ulFlags, &select, out, "CopyProps")
+        copy_common(
+            obj,
+            This as *mut c_void,
+            lpDestObj,
+            ulFlags,
+            &select,
+            out,
+            "CopyProps",
+        )
     })
 }
 
@@ -445,7 +475,11 @@ pub unsafe extern "C" fn get_names_from_ids<I, T: PropClass>(
         guard::out_ptr(lppPropTags, "GetNamesFromIDs: lppPropTags")?;
         *guard::out_ptr(lpcPropNames, "GetNamesFromIDs: lpcPropNames")? = 0;
         guard::cleared_out(lpppPropNames, "GetNamesFromIDs: lpppPropNames")?;
-        check_flags("GetNamesFromIDs", ulFlags, MAPI_NO_STRINGS | MAPI_NO_IDS | MAPI_UNICODE)?;
+        check_flags(
+            "GetNamesFromIDs",
+            ulFlags,
+            MAPI_NO_STRINGS | MAPI_NO_IDS | MAPI_UNICODE,
+        )?;
         Err(MapiError::no_support("GetNamesFromIDs"))
     })
 }

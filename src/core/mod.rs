@@ -2,7 +2,12 @@
 //! rules. No raw pointers here (DESIGN.md §3).
 
 pub mod error;
+pub mod folder;
+pub mod ids;
 pub mod mapidefs;
+pub mod message;
 pub mod propdata;
 pub mod props;
+pub mod resolve;
+pub mod store;
 pub mod value;

@@ -155,8 +155,9 @@ impl Storage {
         let fresh = len == 0;
         if !fresh {
             let mut magic = [0u8; 16];
-            let mut f = std::fs::File::open(path)
-                .map_err(|e| StorageError::new(ErrorKind::Io, format!("{}: {e}", path.display())))?;
+            let mut f = std::fs::File::open(path).map_err(|e| {
+                StorageError::new(ErrorKind::Io, format!("{}: {e}", path.display()))
+            })?;
             if f.read_exact(&mut magic).is_err() || &magic != SQLITE_MAGIC {
                 return Err(StorageError::corrupt(format!(
                     "{} is not a msgstore file (no SQLite header)",
@@ -187,7 +188,11 @@ impl Storage {
                 ));
             }
         }
-        conn.pragma_update(None, "synchronous", if opts.durable { "FULL" } else { "NORMAL" })?;
+        conn.pragma_update(
+            None,
+            "synchronous",
+            if opts.durable { "FULL" } else { "NORMAL" },
+        )?;
         if fresh {
             Self::create_schema(&conn)?;
         }
@@ -222,19 +227,20 @@ impl Storage {
                  value BLOB NOT NULL,
                  PRIMARY KEY (obj, id));",
         )?;
-        let result = (|| -> StorageResult<()> {
-            conn.execute(
+        let result =
+            (|| -> StorageResult<()> {
+                conn.execute(
                 "INSERT INTO meta(key, value) VALUES ('schema_version', ?1), ('store_guid', ?2), \
                  ('next_cn', 1)",
                 params![SCHEMA_VERSION, guid.to_vec()],
             )?;
-            conn.execute(
+                conn.execute(
                 "INSERT INTO objects(id, kind, parent, cn, flags) VALUES (?1, ?2, NULL, 0, 0), \
                  (?3, ?4, NULL, 0, 0)",
                 params![STORE_OBJECT_ID as i64, KIND_STORE, ROOT_FOLDER_ID as i64, KIND_FOLDER],
             )?;
-            Ok(())
-        })();
+                Ok(())
+            })();
         match result {
             Ok(()) => conn.execute_batch("COMMIT")?,
             Err(e) => {
@@ -260,7 +266,9 @@ impl Storage {
         if version > SCHEMA_VERSION {
             return Err(StorageError::new(
                 ErrorKind::Version,
-                format!("the store has schema version {version}; this build reads {SCHEMA_VERSION}"),
+                format!(
+                    "the store has schema version {version}; this build reads {SCHEMA_VERSION}"
+                ),
             ));
         }
         if version != SCHEMA_VERSION {
@@ -307,7 +315,9 @@ impl Storage {
         f: impl FnOnce(&Txn) -> Result<T, E>,
     ) -> Result<T, E> {
         if !self.writable {
-            return Err(StorageError::new(ErrorKind::ReadOnly, "the store is open read-only").into());
+            return Err(
+                StorageError::new(ErrorKind::ReadOnly, "the store is open read-only").into(),
+            );
         }
         let mut conn = self.conn.lock();
         let tx = conn
@@ -368,7 +378,13 @@ impl Txn<'_> {
     }
 
     /// Counts children of a kind whose flags, masked, equal `flags`.
-    pub fn count_children(&self, parent: u64, kind: u32, mask: u32, flags: u32) -> StorageResult<u64> {
+    pub fn count_children(
+        &self,
+        parent: u64,
+        kind: u32,
+        mask: u32,
+        flags: u32,
+    ) -> StorageResult<u64> {
         let n: i64 = self
             .conn
             .prepare_cached(
@@ -410,7 +426,9 @@ impl Txn<'_> {
             .query_row([], |r| r.get(0))?;
         let cn = cn as u64;
         if cn == 0 || cn > MAX_CN {
-            return Err(StorageError::corrupt(format!("change number {cn} out of range")));
+            return Err(StorageError::corrupt(format!(
+                "change number {cn} out of range"
+            )));
         }
         Ok(cn)
     }
@@ -481,26 +499,50 @@ mod tests {
     fn create_reopen_and_mode() {
         let p = temp_path("a.db");
         let guid = Storage::open(&p, RW).unwrap().guid();
-        let again = Storage::open(&p, OpenMode { create: false, ..RW }).unwrap();
+        let again = Storage::open(
+            &p,
+            OpenMode {
+                create: false,
+                ..RW
+            },
+        )
+        .unwrap();
         assert_eq!(again.guid(), guid);
         use std::os::unix::fs::PermissionsExt;
-        assert_eq!(std::fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            std::fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
     }
 
     #[test]
     fn missing_garbage_and_foreign_sqlite_files_are_refused() {
         let p = temp_path("missing.db");
-        let e = Storage::open(&p, OpenMode { create: false, ..RW }).err().unwrap();
+        let e = Storage::open(
+            &p,
+            OpenMode {
+                create: false,
+                ..RW
+            },
+        )
+        .err()
+        .unwrap();
         assert_eq!(e.kind, ErrorKind::NotFound);
         let g = temp_path("garbage.db");
         std::fs::write(&g, b"hello, this is not a database at all").unwrap();
-        assert_eq!(Storage::open(&g, RW).err().unwrap().kind, ErrorKind::Corrupt);
+        assert_eq!(
+            Storage::open(&g, RW).err().unwrap().kind,
+            ErrorKind::Corrupt
+        );
         let other = temp_path("other.db");
         Connection::open(&other)
             .unwrap()
             .execute_batch("CREATE TABLE t(x)")
             .unwrap();
-        assert_eq!(Storage::open(&other, RW).err().unwrap().kind, ErrorKind::Corrupt);
+        assert_eq!(
+            Storage::open(&other, RW).err().unwrap().kind,
+            ErrorKind::Corrupt
+        );
     }
 
     #[test]

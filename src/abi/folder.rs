@@ -1,0 +1,327 @@
+//! IMAPIFolder: the vtable of a folder object (non-transacted).
+
+use super::convert::{slice_in, tstring_in};
+use super::entry::{open_entry, required_entry_id};
+use super::guard;
+use super::iids::*;
+use super::interfaces::*;
+use super::message::{self, MessageClass};
+use super::object::{self, check_interface, ComClass, ComObject};
+use super::prop::{self, not_supported, PropClass};
+use super::types::*;
+use crate::core::error::MapiError;
+use crate::core::folder::Folder;
+use crate::core::mapidefs::*;
+use crate::core::props::PropObject;
+use std::ffi::c_void;
+
+/// cbindgen:ignore
+pub struct FolderClass {
+    pub folder: Folder,
+}
+
+impl ComClass for FolderClass {
+    const IIDS: &'static [&'static GUID] = &[&IID_IMAPIProp, &IID_IMAPIContainer, &IID_IMAPIFolder];
+    fn vtbl() -> *const c_void {
+        &FOLDER_VTBL as *const IMAPIFolderVtbl as *const c_void
+    }
+}
+
+impl PropClass for FolderClass {
+    fn prop(&self) -> &dyn PropObject {
+        &self.folder
+    }
+}
+
+type C = FolderClass;
+type I = IMAPIFolder;
+
+static FOLDER_VTBL: IMAPIFolderVtbl = IMAPIFolderVtbl {
+    QueryInterface: object::query_interface::<I, C>,
+    AddRef: object::add_ref::<I, C>,
+    Release: object::release::<I, C>,
+    GetLastError: prop::get_last_error::<I, C>,
+    SaveChanges: prop::save_changes::<I, C>,
+    GetProps: prop::get_props::<I, C>,
+    GetPropList: prop::get_prop_list::<I, C>,
+    OpenProperty: prop::open_property::<I, C>,
+    SetProps: prop::set_props::<I, C>,
+    DeleteProps: prop::delete_props::<I, C>,
+    CopyTo: prop::copy_to::<I, C>,
+    CopyProps: prop::copy_props::<I, C>,
+    GetNamesFromIDs: prop::get_names_from_ids::<I, C>,
+    GetIDsFromNames: prop::get_ids_from_names::<I, C>,
+    GetContentsTable: get_contents_table,
+    GetHierarchyTable: get_hierarchy_table,
+    OpenEntry: folder_open_entry,
+    SetSearchCriteria: set_search_criteria,
+    GetSearchCriteria: get_search_criteria,
+    CreateMessage: create_message,
+    CopyMessages: copy_messages,
+    DeleteMessages: delete_messages,
+    CreateFolder: create_folder,
+    CopyFolder: copy_folder,
+    DeleteFolder: delete_folder,
+    SetReadFlags: set_read_flags,
+    GetMessageStatus: get_message_status,
+    SetMessageStatus: set_message_status,
+    SaveContentsSort: save_contents_sort,
+    EmptyFolder: empty_folder,
+};
+
+/// The folder behind `p` if it is one of ours.
+///
+/// # Safety
+/// `p` must be NULL or a live COM interface pointer.
+pub unsafe fn ours<'a>(p: *mut c_void) -> Option<&'a Folder> {
+    ComObject::<C>::ours(p).map(|o| &o.inner.folder)
+}
+
+/// A new COM object (one reference, owned by the caller) around a folder.
+pub fn new_object(folder: Folder) -> *mut IMAPIFolder {
+    ComObject::as_interface(ComObject::create(FolderClass { folder }))
+}
+
+unsafe extern "C" fn get_contents_table(
+    This: *mut I,
+    _ulFlags: ULONG,
+    lppTable: *mut *mut IMAPITable,
+) -> HRESULT {
+    guard::method::<I, C>(This, "GetContentsTable", |_| {
+        guard::optional_out(lppTable);
+        not_supported("GetContentsTable")
+    })
+}
+
+unsafe extern "C" fn get_hierarchy_table(
+    This: *mut I,
+    _ulFlags: ULONG,
+    lppTable: *mut *mut IMAPITable,
+) -> HRESULT {
+    guard::method::<I, C>(This, "GetHierarchyTable", |_| {
+        guard::optional_out(lppTable);
+        not_supported("GetHierarchyTable")
+    })
+}
+
+unsafe extern "C" fn folder_open_entry(
+    This: *mut I,
+    cbEntryID: ULONG,
+    lpEntryID: LPENTRYID,
+    lpInterface: LPCIID,
+    ulFlags: ULONG,
+    lpulObjType: *mut ULONG,
+    lppUnk: *mut *mut IUnknown,
+) -> HRESULT {
+    guard::method::<I, C>(This, "OpenEntry", |obj| {
+        open_entry(
+            obj.inner.folder.store(),
+            cbEntryID,
+            lpEntryID,
+            lpInterface,
+            ulFlags,
+            lpulObjType,
+            lppUnk,
+        )
+    })
+}
+
+unsafe extern "C" fn set_search_criteria(
+    This: *mut I,
+    _lpRestriction: *mut SRestriction,
+    _lpContainerList: LPENTRYLIST,
+    _ulSearchFlags: ULONG,
+) -> HRESULT {
+    guard::method::<I, C>(This, "SetSearchCriteria", |_| {
+        not_supported("SetSearchCriteria")
+    })
+}
+
+unsafe extern "C" fn get_search_criteria(
+    This: *mut I,
+    _ulFlags: ULONG,
+    lppRestriction: *mut *mut SRestriction,
+    lppContainerList: *mut LPENTRYLIST,
+    lpulSearchState: *mut ULONG,
+) -> HRESULT {
+    guard::method::<I, C>(This, "GetSearchCriteria", |_| {
+        guard::optional_out(lppRestriction);
+        guard::optional_out(lppContainerList);
+        if let Some(s) = lpulSearchState.as_mut() {
+            *s = 0;
+        }
+        not_supported("GetSearchCriteria")
+    })
+}
+
+unsafe extern "C" fn create_message(
+    This: *mut I,
+    lpInterface: LPCIID,
+    ulFlags: ULONG,
+    lppMessage: *mut *mut IMessage,
+) -> HRESULT {
+    guard::method::<I, C>(This, "CreateMessage", |obj| {
+        let out = guard::cleared_out(lppMessage, "CreateMessage: lppMessage")?;
+        check_interface::<MessageClass>(lpInterface, "CreateMessage")?;
+        let msg = obj.inner.folder.create_message(ulFlags)?;
+        *out = message::new_object(msg);
+        Ok(S_OK)
+    })
+}
+
+unsafe extern "C" fn copy_messages(
+    This: *mut I,
+    _lpMsgList: LPENTRYLIST,
+    _lpInterface: LPCIID,
+    _lpDestFolder: LPVOID,
+    _ulUIParam: ULONG_PTR,
+    _lpProgress: *mut IMAPIProgress,
+    _ulFlags: ULONG,
+) -> HRESULT {
+    guard::method::<I, C>(This, "CopyMessages", |_| not_supported("CopyMessages"))
+}
+
+unsafe extern "C" fn delete_messages(
+    This: *mut I,
+    lpMsgList: LPENTRYLIST,
+    _ulUIParam: ULONG_PTR,
+    _lpProgress: *mut IMAPIProgress,
+    ulFlags: ULONG,
+) -> HRESULT {
+    guard::method::<I, C>(This, "DeleteMessages", |obj| {
+        let list = lpMsgList
+            .as_ref()
+            .ok_or_else(|| MapiError::invalid("DeleteMessages: lpMsgList is NULL"))?;
+        let bins = slice_in(list.lpbin, list.cValues, "DeleteMessages: lpMsgList")?;
+        let entries = bins
+            .iter()
+            .map(|b| Ok(slice_in(b.lpb, b.cb, "DeleteMessages: entry ID")?.to_vec()))
+            .collect::<Result<Vec<_>, MapiError>>()?;
+        Ok(if obj.inner.folder.delete_messages(&entries, ulFlags)? {
+            S_OK
+        } else {
+            MAPI_W_PARTIAL_COMPLETION
+        })
+    })
+}
+
+unsafe extern "C" fn create_folder(
+    This: *mut I,
+    ulFolderType: ULONG,
+    lpszFolderName: LPTSTR,
+    lpszFolderComment: LPTSTR,
+    lpInterface: LPCIID,
+    ulFlags: ULONG,
+    lppFolder: *mut *mut IMAPIFolder,
+) -> HRESULT {
+    guard::method::<I, C>(This, "CreateFolder", |obj| {
+        let out = guard::cleared_out(lppFolder, "CreateFolder: lppFolder")?;
+        check_interface::<FolderClass>(lpInterface, "CreateFolder")?;
+        let unicode = ulFlags & MAPI_UNICODE != 0;
+        let name = tstring_in(lpszFolderName, unicode, "CreateFolder: lpszFolderName")?;
+        let comment = if lpszFolderComment.is_null() {
+            None
+        } else {
+            Some(tstring_in(
+                lpszFolderComment,
+                unicode,
+                "CreateFolder: lpszFolderComment",
+            )?)
+        };
+        let folder =
+            obj.inner
+                .folder
+                .create_folder(ulFolderType, &name, comment.as_deref(), ulFlags)?;
+        *out = new_object(folder);
+        Ok(S_OK)
+    })
+}
+
+unsafe extern "C" fn copy_folder(
+    This: *mut I,
+    _cbEntryID: ULONG,
+    _lpEntryID: LPENTRYID,
+    _lpInterface: LPCIID,
+    _lpDestFolder: LPVOID,
+    _lpszNewFolderName: LPTSTR,
+    _ulUIParam: ULONG_PTR,
+    _lpProgress: *mut IMAPIProgress,
+    _ulFlags: ULONG,
+) -> HRESULT {
+    guard::method::<I, C>(This, "CopyFolder", |_| not_supported("CopyFolder"))
+}
+
+unsafe extern "C" fn delete_folder(
+    This: *mut I,
+    cbEntryID: ULONG,
+    lpEntryID: LPENTRYID,
+    _ulUIParam: ULONG_PTR,
+    _lpProgress: *mut IMAPIProgress,
+    ulFlags: ULONG,
+) -> HRESULT {
+    guard::method::<I, C>(This, "DeleteFolder", |obj| {
+        let entry = required_entry_id(cbEntryID, lpEntryID, "DeleteFolder: lpEntryID")?;
+        obj.inner.folder.delete_folder(entry, ulFlags)?;
+        Ok(S_OK)
+    })
+}
+
+unsafe extern "C" fn set_read_flags(
+    This: *mut I,
+    _lpMsgList: LPENTRYLIST,
+    _ulUIParam: ULONG_PTR,
+    _lpProgress: *mut IMAPIProgress,
+    _ulFlags: ULONG,
+) -> HRESULT {
+    guard::method::<I, C>(This, "SetReadFlags", |_| not_supported("SetReadFlags"))
+}
+
+unsafe extern "C" fn get_message_status(
+    This: *mut I,
+    _cbEntryID: ULONG,
+    _lpEntryID: LPENTRYID,
+    _ulFlags: ULONG,
+    lpulMessageStatus: *mut ULONG,
+) -> HRESULT {
+    guard::method::<I, C>(This, "GetMessageStatus", |_| {
+        if let Some(s) = lpulMessageStatus.as_mut() {
+            *s = 0;
+        }
+        not_supported("GetMessageStatus")
+    })
+}
+
+unsafe extern "C" fn set_message_status(
+    This: *mut I,
+    _cbEntryID: ULONG,
+    _lpEntryID: LPENTRYID,
+    _ulNewStatus: ULONG,
+    _ulNewStatusMask: ULONG,
+    lpulOldStatus: *mut ULONG,
+) -> HRESULT {
+    guard::method::<I, C>(This, "SetMessageStatus", |_| {
+        if let Some(s) = lpulOldStatus.as_mut() {
+            *s = 0;
+        }
+        not_supported("SetMessageStatus")
+    })
+}
+
+unsafe extern "C" fn save_contents_sort(
+    This: *mut I,
+    _lpSortCriteria: *mut SSortOrderSet,
+    _ulFlags: ULONG,
+) -> HRESULT {
+    guard::method::<I, C>(This, "SaveContentsSort", |_| {
+        not_supported("SaveContentsSort")
+    })
+}
+
+unsafe extern "C" fn empty_folder(
+    This: *mut I,
+    _ulUIParam: ULONG_PTR,
+    _lpProgress: *mut IMAPIProgress,
+    _ulFlags: ULONG,
+) -> HRESULT {
+    guard::method::<I, C>(This, "EmptyFolder", |_| not_supported("EmptyFolder"))
+}

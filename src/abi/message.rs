@@ -1,0 +1,169 @@
+//! IMessage: the vtable of a message object. Each OpenEntry of a message makes a new one, and
+//! each is a client of the multi-client save rules (DESIGN.md §4).
+
+use super::guard;
+use super::iids::*;
+use super::interfaces::*;
+use super::object::{self, ComClass, ComObject};
+use super::prop::{self, not_supported, PropClass};
+use super::resolver;
+use super::types::*;
+use crate::core::mapidefs::*;
+use crate::core::message::Message;
+use crate::core::props::PropObject;
+use std::ffi::c_void;
+
+/// cbindgen:ignore
+pub struct MessageClass {
+    pub msg: Message,
+}
+
+impl ComClass for MessageClass {
+    const IIDS: &'static [&'static GUID] = &[&IID_IMAPIProp, &IID_IMessage];
+    fn vtbl() -> *const c_void {
+        &MESSAGE_VTBL as *const IMessageVtbl as *const c_void
+    }
+}
+
+impl PropClass for MessageClass {
+    fn prop(&self) -> &dyn PropObject {
+        &self.msg
+    }
+}
+
+type C = MessageClass;
+type I = IMessage;
+
+static MESSAGE_VTBL: IMessageVtbl = IMessageVtbl {
+    QueryInterface: object::query_interface::<I, C>,
+    AddRef: object::add_ref::<I, C>,
+    Release: object::release::<I, C>,
+    GetLastError: prop::get_last_error::<I, C>,
+    SaveChanges: save_changes,
+    GetProps: prop::get_props::<I, C>,
+    GetPropList: prop::get_prop_list::<I, C>,
+    OpenProperty: prop::open_property::<I, C>,
+    SetProps: prop::set_props::<I, C>,
+    DeleteProps: prop::delete_props::<I, C>,
+    CopyTo: prop::copy_to::<I, C>,
+    CopyProps: prop::copy_props::<I, C>,
+    GetNamesFromIDs: prop::get_names_from_ids::<I, C>,
+    GetIDsFromNames: prop::get_ids_from_names::<I, C>,
+    GetAttachmentTable: get_attachment_table,
+    OpenAttach: open_attach,
+    CreateAttach: create_attach,
+    DeleteAttach: delete_attach,
+    GetRecipientTable: get_recipient_table,
+    ModifyRecipients: modify_recipients,
+    SubmitMessage: submit_message,
+    SetReadFlag: set_read_flag,
+};
+
+/// A new COM object (one reference, owned by the caller) around a message.
+pub fn new_object(msg: Message) -> *mut IMessage {
+    ComObject::as_interface(ComObject::create(MessageClass { msg }))
+}
+
+/// The message behind `p` if it is one of ours.
+///
+/// # Safety
+/// `p` must be NULL or a live COM interface pointer.
+pub unsafe fn ours<'a>(p: *mut c_void) -> Option<&'a Message> {
+    ComObject::<C>::ours(p).map(|o| &o.inner.msg)
+}
+
+unsafe extern "C" fn save_changes(This: *mut I, ulFlags: ULONG) -> HRESULT {
+    guard::method::<I, C>(This, "SaveChanges", |obj| {
+        let msg = &obj.inner.msg;
+        match resolver::registered(msg.store()) {
+            Some(r) => {
+                let ask = |conflict| resolver::ask(&r, This, conflict);
+                msg.save_changes(ulFlags, Some(&ask))?
+            }
+            None => msg.save_changes(ulFlags, None)?,
+        }
+        Ok(S_OK)
+    })
+}
+
+unsafe extern "C" fn set_read_flag(This: *mut I, ulFlags: ULONG) -> HRESULT {
+    guard::method::<I, C>(This, "SetReadFlag", |obj| {
+        obj.inner.msg.set_read_flag(ulFlags)?;
+        Ok(S_OK)
+    })
+}
+
+unsafe extern "C" fn get_attachment_table(
+    This: *mut I,
+    _ulFlags: ULONG,
+    lppTable: *mut *mut IMAPITable,
+) -> HRESULT {
+    guard::method::<I, C>(This, "GetAttachmentTable", |_| {
+        guard::optional_out(lppTable);
+        not_supported("GetAttachmentTable")
+    })
+}
+
+unsafe extern "C" fn open_attach(
+    This: *mut I,
+    _ulAttachmentNum: ULONG,
+    _lpInterface: LPCIID,
+    _ulFlags: ULONG,
+    lppAttach: *mut *mut IAttach,
+) -> HRESULT {
+    guard::method::<I, C>(This, "OpenAttach", |_| {
+        guard::optional_out(lppAttach);
+        not_supported("OpenAttach")
+    })
+}
+
+unsafe extern "C" fn create_attach(
+    This: *mut I,
+    _lpInterface: LPCIID,
+    _ulFlags: ULONG,
+    lpulAttachmentNum: *mut ULONG,
+    lppAttach: *mut *mut IAttach,
+) -> HRESULT {
+    guard::method::<I, C>(This, "CreateAttach", |_| {
+        if let Some(n) = lpulAttachmentNum.as_mut() {
+            *n = 0;
+        }
+        guard::optional_out(lppAttach);
+        not_supported("CreateAttach")
+    })
+}
+
+unsafe extern "C" fn delete_attach(
+    This: *mut I,
+    _ulAttachmentNum: ULONG,
+    _ulUIParam: ULONG_PTR,
+    _lpProgress: *mut IMAPIProgress,
+    _ulFlags: ULONG,
+) -> HRESULT {
+    guard::method::<I, C>(This, "DeleteAttach", |_| not_supported("DeleteAttach"))
+}
+
+unsafe extern "C" fn get_recipient_table(
+    This: *mut I,
+    _ulFlags: ULONG,
+    lppTable: *mut *mut IMAPITable,
+) -> HRESULT {
+    guard::method::<I, C>(This, "GetRecipientTable", |_| {
+        guard::optional_out(lppTable);
+        not_supported("GetRecipientTable")
+    })
+}
+
+unsafe extern "C" fn modify_recipients(
+    This: *mut I,
+    _ulFlags: ULONG,
+    _lpMods: *mut ADRLIST,
+) -> HRESULT {
+    guard::method::<I, C>(This, "ModifyRecipients", |_| {
+        not_supported("ModifyRecipients")
+    })
+}
+
+unsafe extern "C" fn submit_message(This: *mut I, _ulFlags: ULONG) -> HRESULT {
+    guard::method::<I, C>(This, "SubmitMessage", |_| not_supported("SubmitMessage"))
+}

@@ -1,0 +1,140 @@
+//! The client's conflict resolver (DESIGN.md §5): kept by the store with one reference, called
+//! on the saving thread with no store lock held, handed everything borrowed for the call.
+
+use super::alloc::Allocator;
+use super::convert::tag_array_out;
+use super::folder;
+use super::interfaces::*;
+use super::message;
+use super::object::{foreign_add_ref, foreign_release, ComObject};
+use super::types::*;
+use crate::core::error::{MapiError, MapiResult};
+use crate::core::mapidefs::*;
+use crate::core::resolve::{Conflict, Decision};
+use crate::core::store::Store;
+use std::ffi::c_void;
+use std::ptr;
+use std::sync::Arc;
+
+/// One reference on a client's resolver; dropping it Releases that reference.
+/// cbindgen:ignore
+pub struct ResolverRef(*mut IMsgStoreConflictResolver);
+
+// SAFETY: DESIGN.md §5 makes it the client's promise that its resolver may be called from any
+// thread; the pointer itself is only used through the resolver's vtable.
+unsafe impl Send for ResolverRef {}
+unsafe impl Sync for ResolverRef {}
+
+impl ResolverRef {
+    /// Takes a new reference on `p`.
+    ///
+    /// # Safety
+    /// `p` must be a live resolver object.
+    pub unsafe fn add_ref(p: *mut IMsgStoreConflictResolver) -> ResolverRef {
+        foreign_add_ref(p as *mut c_void);
+        ResolverRef(p)
+    }
+}
+
+impl Drop for ResolverRef {
+    fn drop(&mut self) {
+        // SAFETY: we own one reference, taken in `add_ref`.
+        unsafe { foreign_release(self.0 as *mut c_void) };
+    }
+}
+
+/// The resolver registered on the message's store, if any.
+pub fn registered(store: &Arc<Store>) -> Option<Arc<ResolverRef>> {
+    store.resolver()?.downcast::<ResolverRef>().ok()
+}
+
+/// Temporary MAPIAllocateBuffer blocks freed when the call is over.
+struct Blocks(Vec<*mut c_void>);
+
+impl Drop for Blocks {
+    fn drop(&mut self) {
+        for p in self.0.drain(..) {
+            // SAFETY: each was made by Allocator::MAPI and is freed once.
+            unsafe { Allocator::MAPI.free(p) };
+        }
+    }
+}
+
+/// Asks the resolver to decide `conflict` for the message `This` is saving.
+///
+/// # Safety
+/// `This` must be the live message object whose SaveChanges is running.
+pub unsafe fn ask(
+    resolver: &ResolverRef,
+    This: *mut IMessage,
+    conflict: Conflict,
+) -> MapiResult<Decision> {
+    let mut blocks = Blocks(Vec::new());
+    let theirs = tag_array_out(Allocator::MAPI, &conflict.their_changes)?;
+    blocks.0.push(theirs as *mut c_void);
+    let mine = tag_array_out(Allocator::MAPI, &conflict.my_changes)?;
+    blocks.0.push(mine as *mut c_void);
+    let store_guid = conflict
+        .stored
+        .as_ref()
+        .map(|m| *m.store().guid())
+        .or_else(|| message::ours(This as *mut c_void).map(|m| *m.store().guid()));
+    let stored = conflict
+        .stored
+        .map(message::new_object)
+        .unwrap_or(ptr::null_mut());
+    let mut entry_id = conflict.entry_id;
+    let info = MSGCONFLICT {
+        ulFlags: if conflict.deleted {
+            MSGCONFLICT_DELETED
+        } else {
+            0
+        },
+        cbEntryID: entry_id.len() as u32,
+        lpEntryID: if entry_id.is_empty() {
+            ptr::null_mut()
+        } else {
+            entry_id.as_mut_ptr() as LPENTRYID
+        },
+        lpTheirChanges: theirs,
+        lpMyChanges: mine,
+        lpStored: stored,
+    };
+    let mut action: ULONG = 0;
+    let mut dest: *mut IMAPIFolder = ptr::null_mut();
+    let vtbl = &*(*resolver.0).lpVtbl;
+    let hr = (vtbl.ResolveConflict)(resolver.0, This, &info, &mut action, &mut dest);
+    if !stored.is_null() {
+        // Our reference; the resolver AddRefs the stored version if it keeps it.
+        ComObject::<message::MessageClass>::release(stored as *mut _);
+    }
+    let dest_folder = if dest.is_null() {
+        None
+    } else {
+        let ours = folder::ours(dest as *mut c_void)
+            .filter(|f| Some(*f.store().guid()) == store_guid)
+            .map(|f| f.id());
+        foreign_release(dest as *mut c_void);
+        Some(ours)
+    };
+    if hr < 0 {
+        return Err(MapiError::new(
+            hr,
+            "the conflict resolver returned a failure",
+        ));
+    }
+    let dest_folder = match dest_folder {
+        None => None,
+        Some(Some(id)) => Some(id),
+        Some(None) if action == MSGSTORE_RESOLVE_SAVE_ELSEWHERE => {
+            return Err(MapiError::invalid(
+                "the folder the resolver named is not a folder of this store",
+            ))
+        }
+        Some(None) => None,
+    };
+    Ok(Decision {
+        action,
+        dest_folder,
+    })
+}

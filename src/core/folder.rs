@@ -1,0 +1,366 @@
+//! Folders: non-transacted containers of messages and folders. Property writes apply at once;
+//! the counts and identifiers are computed from the store at each read.
+
+use super::error::{check_flags, MapiError, MapiResult};
+use super::ids::EntryRef;
+use super::mapidefs::*;
+use super::message::Message;
+use super::props::{read_only_error, Problem, PropInput, PropMap, PropObject, PropView};
+use super::store::{delete_through, load_props, write_through, ComputedView, Store};
+use super::value::{prop_id, PropValue};
+use crate::storage::{self, Txn, KIND_FOLDER, KIND_MESSAGE};
+use std::sync::Arc;
+
+/// Object-row flag bit: a folder-associated (FAI) message.
+pub const OBJ_FLAG_ASSOCIATED: u32 = 0x1;
+
+pub struct Folder {
+    store: Arc<Store>,
+    id: u64,
+    writable: bool,
+}
+
+const FOLDER_COMPUTED: &[u32] = &[
+    PR_ENTRYID,
+    PR_RECORD_KEY,
+    PR_PARENT_ENTRYID,
+    PR_STORE_ENTRYID,
+    PR_STORE_RECORD_KEY,
+    PR_OBJECT_TYPE,
+    PR_ACCESS,
+    PR_ACCESS_LEVEL,
+    PR_CONTENT_COUNT,
+    PR_ASSOC_CONTENT_COUNT,
+    PR_SUBFOLDERS,
+    PR_STORE_SUPPORT_MASK,
+    PR_FOLDER_TYPE,
+];
+
+fn folder_is_computed(tag: u32) -> bool {
+    FOLDER_COMPUTED.iter().any(|t| prop_id(*t) == prop_id(tag))
+}
+
+fn deleted_folder() -> MapiError {
+    MapiError::new(MAPI_E_OBJECT_DELETED, "the folder has been deleted")
+}
+
+/// The name a folder is known by (PR_DISPLAY_NAME, either width).
+fn folder_name(props: &PropMap) -> Option<String> {
+    match props.get(&prop_id(PR_DISPLAY_NAME_W)) {
+        Some(PropValue::Unicode(s)) => Some(s.clone()),
+        Some(PropValue::String8(b)) => Some(String::from_utf8_lossy(b).into_owned()),
+        _ => None,
+    }
+}
+
+impl Folder {
+    pub fn open(store: Arc<Store>, id: u64, writable: bool) -> MapiResult<Folder> {
+        let row = store.storage().read(|t| t.object(id))?;
+        match row {
+            Some(r) if r.kind == KIND_FOLDER => Ok(Folder {
+                store,
+                id,
+                writable,
+            }),
+            _ => Err(MapiError::new(
+                MAPI_E_NOT_FOUND,
+                "the folder this entry ID names no longer exists",
+            )),
+        }
+    }
+
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    pub fn store(&self) -> &Arc<Store> {
+        &self.store
+    }
+
+    fn require_writable(&self, what: &str) -> MapiResult<()> {
+        self.store.require_writable(what)?;
+        if !self.writable {
+            return Err(read_only_error("the folder"));
+        }
+        Ok(())
+    }
+
+    fn view(&self) -> MapiResult<ComputedView> {
+        let st = &self.store;
+        let (row, stored, contents, assoc, subfolders) = st.storage().read(|t| {
+            let row = t.object(self.id)?.ok_or_else(deleted_folder)?;
+            let stored = load_props(t, self.id)?;
+            let contents = t.count_children(self.id, KIND_MESSAGE, OBJ_FLAG_ASSOCIATED, 0)?;
+            let assoc = t.count_children(
+                self.id,
+                KIND_MESSAGE,
+                OBJ_FLAG_ASSOCIATED,
+                OBJ_FLAG_ASSOCIATED,
+            )?;
+            let subfolders = t.count_children(self.id, KIND_FOLDER, 0, 0)?;
+            Ok::<_, MapiError>((row, stored, contents, assoc, subfolders))
+        })?;
+        let mut c = PropMap::new();
+        let bin = PropValue::Binary;
+        c.insert(prop_id(PR_ENTRYID), bin(st.entry_id(MAPI_FOLDER, self.id)));
+        c.insert(prop_id(PR_RECORD_KEY), bin(st.record_key(self.id)));
+        c.insert(
+            prop_id(PR_PARENT_ENTRYID),
+            bin(st.entry_id(MAPI_FOLDER, row.parent.unwrap_or(self.id))),
+        );
+        c.insert(prop_id(PR_STORE_ENTRYID), bin(st.store_entry_id()));
+        c.insert(prop_id(PR_STORE_RECORD_KEY), bin(st.guid().to_vec()));
+        c.insert(prop_id(PR_OBJECT_TYPE), PropValue::Long(MAPI_FOLDER as i32));
+        let writable = self.writable && st.writable();
+        let access = if writable {
+            MAPI_ACCESS_READ
+                | MAPI_ACCESS_MODIFY
+                | MAPI_ACCESS_DELETE
+                | MAPI_ACCESS_CREATE_HIERARCHY
+                | MAPI_ACCESS_CREATE_CONTENTS
+                | MAPI_ACCESS_CREATE_ASSOCIATED
+        } else {
+            MAPI_ACCESS_READ
+        };
+        c.insert(prop_id(PR_ACCESS), PropValue::Long(access as i32));
+        c.insert(
+            prop_id(PR_ACCESS_LEVEL),
+            PropValue::Long(if writable { MAPI_MODIFY as i32 } else { 0 }),
+        );
+        c.insert(prop_id(PR_CONTENT_COUNT), PropValue::Long(contents as i32));
+        c.insert(
+            prop_id(PR_ASSOC_CONTENT_COUNT),
+            PropValue::Long(assoc as i32),
+        );
+        c.insert(prop_id(PR_SUBFOLDERS), PropValue::Boolean(subfolders > 0));
+        c.insert(
+            prop_id(PR_STORE_SUPPORT_MASK),
+            PropValue::Long(st.support_mask() as i32),
+        );
+        let folder_type = if self.id == storage::ROOT_FOLDER_ID {
+            FOLDER_ROOT
+        } else {
+            FOLDER_GENERIC
+        };
+        c.insert(prop_id(PR_FOLDER_TYPE), PropValue::Long(folder_type as i32));
+        Ok(ComputedView {
+            stored,
+            computed: c,
+        })
+    }
+
+    /// CreateMessage: a new, unsaved message in this folder.
+    pub fn create_message(&self, flags: u32) -> MapiResult<Message> {
+        check_flags(
+            "CreateMessage",
+            flags,
+            MAPI_DEFERRED_ERRORS | MAPI_ASSOCIATED,
+        )?;
+        self.require_writable("CreateMessage")?;
+        self.store.storage().read(|t| {
+            t.object(self.id)?.ok_or_else(deleted_folder)?;
+            Ok::<_, MapiError>(())
+        })?;
+        Ok(Message::create(
+            self.store.clone(),
+            self.id,
+            flags & MAPI_ASSOCIATED != 0,
+        ))
+    }
+
+    /// DeleteMessages: entries that are not messages of this folder are skipped, and the call
+    /// then returns MAPI_W_PARTIAL_COMPLETION (Ok(false)). Messages others have open may be
+    /// deleted (DESIGN.md §4); they learn it at their next save.
+    pub fn delete_messages(&self, entries: &[Vec<u8>], flags: u32) -> MapiResult<bool> {
+        const DELETE_HARD_DELETE: u32 = 0x10;
+        check_flags(
+            "DeleteMessages",
+            flags,
+            MESSAGE_DIALOG | DELETE_HARD_DELETE | MAPI_DEFERRED_ERRORS,
+        )?;
+        self.require_writable("DeleteMessages")?;
+        let mut refs = Vec::with_capacity(entries.len());
+        for e in entries {
+            refs.push(super::ids::parse_entry_id(self.store.guid(), e)?);
+        }
+        self.store.storage().write(|t| {
+            t.object(self.id)?.ok_or_else(deleted_folder)?;
+            let mut all = true;
+            for EntryRef { kind, id } in &refs {
+                match t.object(*id)? {
+                    Some(row)
+                        if *kind == MAPI_MESSAGE
+                            && row.kind == KIND_MESSAGE
+                            && row.parent == Some(self.id) =>
+                    {
+                        t.delete_object(*id)?
+                    }
+                    _ => all = false,
+                }
+            }
+            Ok::<_, MapiError>(all)
+        })
+    }
+
+    fn child_folder_named(&self, t: &Txn, name: &str) -> MapiResult<Option<u64>> {
+        let wanted = name.to_lowercase();
+        for row in t.children(self.id, KIND_FOLDER)? {
+            let props = load_props(t, row.id)?;
+            if folder_name(&props).is_some_and(|n| n.to_lowercase() == wanted) {
+                return Ok(Some(row.id));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The subfolder with this name (case-insensitive), if any.
+    pub fn find_child(&self, name: &str) -> MapiResult<Option<u64>> {
+        self.store
+            .storage()
+            .read(|t| self.child_folder_named(t, name))
+    }
+
+    /// CreateFolder: a generic folder; a name in use is MAPI_E_COLLISION unless OPEN_IF_EXISTS.
+    pub fn create_folder(
+        &self,
+        folder_type: u32,
+        name: &str,
+        comment: Option<&str>,
+        flags: u32,
+    ) -> MapiResult<Folder> {
+        check_flags(
+            "CreateFolder",
+            flags,
+            OPEN_IF_EXISTS | MAPI_UNICODE | MAPI_DEFERRED_ERRORS,
+        )?;
+        match folder_type {
+            FOLDER_GENERIC => {}
+            FOLDER_SEARCH => return Err(MapiError::no_support("CreateFolder(FOLDER_SEARCH)")),
+            _ => {
+                return Err(MapiError::invalid(format!(
+                    "CreateFolder: folder type {folder_type} is not FOLDER_GENERIC"
+                )))
+            }
+        }
+        if name.is_empty() {
+            return Err(MapiError::invalid("CreateFolder: the folder name is empty"));
+        }
+        self.require_writable("CreateFolder")?;
+        let id = self.store.storage().write(|t| {
+            t.object(self.id)?.ok_or_else(deleted_folder)?;
+            if let Some(existing) = self.child_folder_named(t, name)? {
+                if flags & OPEN_IF_EXISTS != 0 {
+                    return Ok(existing);
+                }
+                return Err(MapiError::new(
+                    MAPI_E_COLLISION,
+                    format!("CreateFolder: a folder named \"{name}\" already exists here"),
+                ));
+            }
+            let cn = t.alloc_cn()?;
+            let id = t.insert_object(KIND_FOLDER, self.id, cn, 0)?;
+            t.put_prop(
+                id,
+                PR_DISPLAY_NAME_W,
+                &PropValue::Unicode(name.into()).encode(),
+            )?;
+            if let Some(c) = comment.filter(|c| !c.is_empty()) {
+                t.put_prop(id, PR_COMMENT_W, &PropValue::Unicode(c.into()).encode())?;
+            }
+            Ok::<_, MapiError>(id)
+        })?;
+        Ok(Folder {
+            store: self.store.clone(),
+            id,
+            writable: true,
+        })
+    }
+
+    /// DeleteFolder: a subfolder of this one; its messages need DEL_MESSAGES and its subfolders
+    /// DEL_FOLDERS.
+    pub fn delete_folder(&self, entry: &[u8], flags: u32) -> MapiResult<()> {
+        const FOLDER_DIALOG: u32 = 0x2;
+        check_flags(
+            "DeleteFolder",
+            flags,
+            DEL_MESSAGES | DEL_FOLDERS | FOLDER_DIALOG,
+        )?;
+        self.require_writable("DeleteFolder")?;
+        let target = super::ids::parse_entry_id(self.store.guid(), entry)?;
+        if target.kind != MAPI_FOLDER {
+            return Err(MapiError::new(
+                MAPI_E_INVALID_ENTRYID,
+                "DeleteFolder: the entry ID does not name a folder",
+            ));
+        }
+        self.store.storage().write(|t| {
+            match t.object(target.id)? {
+                Some(row) if row.kind == KIND_FOLDER && row.parent == Some(self.id) => {}
+                Some(_) => {
+                    return Err(MapiError::new(
+                        MAPI_E_NOT_FOUND,
+                        "DeleteFolder: the folder is not a subfolder of this folder",
+                    ))
+                }
+                None => {
+                    return Err(MapiError::new(
+                        MAPI_E_NOT_FOUND,
+                        "DeleteFolder: the folder no longer exists",
+                    ))
+                }
+            }
+            if flags & DEL_MESSAGES == 0 && !t.children(target.id, KIND_MESSAGE)?.is_empty() {
+                return Err(MapiError::new(
+                    MAPI_E_HAS_MESSAGES,
+                    "DeleteFolder: the folder holds messages (pass DEL_MESSAGES)",
+                ));
+            }
+            if flags & DEL_FOLDERS == 0 && !t.children(target.id, KIND_FOLDER)?.is_empty() {
+                return Err(MapiError::new(
+                    MAPI_E_HAS_FOLDERS,
+                    "DeleteFolder: the folder holds folders (pass DEL_FOLDERS)",
+                ));
+            }
+            delete_tree(t, target.id)
+        })
+    }
+}
+
+/// Deletes a folder with everything below it.
+fn delete_tree(t: &Txn, folder: u64) -> MapiResult<()> {
+    for sub in t.children(folder, KIND_FOLDER)? {
+        delete_tree(t, sub.id)?;
+    }
+    for msg in t.children(folder, KIND_MESSAGE)? {
+        t.delete_object(msg.id)?;
+    }
+    t.delete_object(folder)?;
+    Ok(())
+}
+
+impl PropObject for Folder {
+    fn read(&self, f: &mut dyn FnMut(&dyn PropView)) -> MapiResult<()> {
+        let view = self.view()?;
+        f(&view);
+        Ok(())
+    }
+    fn set_props(&self, props: Vec<PropInput>) -> MapiResult<Vec<Problem>> {
+        self.require_writable("SetProps")?;
+        write_through(&self.store, self.id, props, folder_is_computed)
+    }
+    fn delete_props(&self, tags: &[u32]) -> MapiResult<Vec<Problem>> {
+        self.require_writable("DeleteProps")?;
+        delete_through(&self.store, self.id, tags, folder_is_computed)
+    }
+    fn save_changes(&self, flags: u32) -> MapiResult<()> {
+        check_flags(
+            "SaveChanges",
+            flags,
+            KEEP_OPEN_READONLY | KEEP_OPEN_READWRITE | FORCE_SAVE | MAPI_DEFERRED_ERRORS,
+        )?;
+        self.require_writable("SaveChanges")
+    }
+    fn object_type(&self) -> u32 {
+        MAPI_FOLDER
+    }
+}

@@ -1,0 +1,441 @@
+//! The store: one open store file, its identity and access, the objects it can open, and the
+//! properties of the store object itself (non-transacted).
+
+use super::error::{check_flags, MapiError, MapiResult};
+use super::folder::Folder;
+use super::ids::{entry_id, parse_entry_id, record_key, EntryRef};
+use super::mapidefs::*;
+use super::message::Message;
+use super::props::{
+    computed_problem, read_only_error, Problem, PropInput, PropMap, PropObject, PropView,
+};
+use super::value::{prop_id, prop_tag, PropValue};
+use crate::storage::{self, ErrorKind, OpenMode, Storage, StorageError, Txn};
+use parking_lot::Mutex;
+use std::borrow::Cow;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+impl From<StorageError> for MapiError {
+    fn from(e: StorageError) -> Self {
+        let code = match e.kind {
+            ErrorKind::NotFound => MAPI_E_NOT_FOUND,
+            ErrorKind::Corrupt => MAPI_E_CORRUPT_STORE,
+            ErrorKind::Version => MAPI_E_VERSION,
+            ErrorKind::Busy => MAPI_E_TIMEOUT,
+            ErrorKind::ReadOnly => MAPI_E_NO_ACCESS,
+            ErrorKind::Full => MAPI_E_NOT_ENOUGH_DISK,
+            ErrorKind::Io => MAPI_E_DISK_ERROR,
+        };
+        MapiError::new(code, e.message)
+    }
+}
+
+/// MsgStoreOpen's accepted flags (DESIGN.md §2).
+pub const OPEN_FLAGS: u32 = MDB_NO_DIALOG
+    | MAPI_CREATE
+    | MDB_WRITE
+    | MAPI_DEFERRED_ERRORS
+    | MAPI_BEST_ACCESS
+    | MDB_NO_MAIL
+    | MSGSTORE_NO_SYNC;
+
+/// What a client registered to decide conflicts (DESIGN.md §5); implemented at the C boundary.
+pub use super::resolve::ConflictResolver;
+
+pub struct Store {
+    storage: Storage,
+    guid: [u8; 16],
+    path: PathBuf,
+    resolver: Mutex<Option<Arc<ConflictResolver>>>,
+}
+
+/// Something OpenEntry opened.
+pub enum Opened {
+    Folder(Folder),
+    Message(Message),
+}
+
+impl Store {
+    /// Opens a store file (MsgStoreOpen).
+    pub fn open(path: &str, flags: u32) -> MapiResult<Arc<Store>> {
+        check_flags("MsgStoreOpen", flags, OPEN_FLAGS)?;
+        if path.is_empty() {
+            return Err(MapiError::invalid("MsgStoreOpen: the path is empty"));
+        }
+        let path = PathBuf::from(path);
+        let create = flags & MAPI_CREATE != 0;
+        let durable = flags & MSGSTORE_NO_SYNC == 0;
+        let want_write = flags & MDB_WRITE != 0;
+        let storage = if want_write || create {
+            if !want_write && create {
+                return Err(MapiError::invalid(
+                    "MsgStoreOpen: MAPI_CREATE needs MDB_WRITE (a new store must be writable)",
+                ));
+            }
+            Storage::open(
+                &path,
+                OpenMode {
+                    create,
+                    write: true,
+                    durable,
+                },
+            )?
+        } else if flags & MAPI_BEST_ACCESS != 0 {
+            match Storage::open(
+                &path,
+                OpenMode {
+                    create: false,
+                    write: true,
+                    durable,
+                },
+            ) {
+                Err(e) if e.kind == ErrorKind::ReadOnly || e.kind == ErrorKind::Io => {
+                    Storage::open(
+                        &path,
+                        OpenMode {
+                            create: false,
+                            write: false,
+                            durable,
+                        },
+                    )?
+                }
+                other => other?,
+            }
+        } else {
+            Storage::open(
+                &path,
+                OpenMode {
+                    create: false,
+                    write: false,
+                    durable,
+                },
+            )?
+        };
+        Ok(Arc::new(Store {
+            guid: storage.guid(),
+            storage,
+            path,
+            resolver: Mutex::new(None),
+        }))
+    }
+
+    pub fn guid(&self) -> &[u8; 16] {
+        &self.guid
+    }
+
+    pub fn writable(&self) -> bool {
+        self.storage.writable()
+    }
+
+    pub fn storage(&self) -> &Storage {
+        &self.storage
+    }
+
+    pub fn path(&self) -> &std::path::Path {
+        &self.path
+    }
+
+    pub fn entry_id(&self, kind: u32, id: u64) -> Vec<u8> {
+        entry_id(&self.guid, kind, id)
+    }
+
+    pub fn store_entry_id(&self) -> Vec<u8> {
+        self.entry_id(MAPI_STORE, storage::STORE_OBJECT_ID)
+    }
+
+    pub fn record_key(&self, id: u64) -> Vec<u8> {
+        record_key(&self.guid, id)
+    }
+
+    /// PR_STORE_SUPPORT_MASK: what is true now (DESIGN.md §2).
+    pub fn support_mask(&self) -> u32 {
+        let mut mask = STORE_ENTRYID_UNIQUE
+            | STORE_MODIFY_OK
+            | STORE_CREATE_OK
+            | STORE_MV_PROPS_OK
+            | STORE_UNICODE_OK;
+        if !self.writable() {
+            mask |= STORE_READONLY;
+        }
+        mask
+    }
+
+    pub fn require_writable(&self, what: &str) -> MapiResult<()> {
+        if self.writable() {
+            Ok(())
+        } else {
+            Err(MapiError::no_access(format!(
+                "{what}: the store is open read-only"
+            )))
+        }
+    }
+
+    /// Parses an entry ID and checks the object exists with that kind.
+    pub fn resolve_entry(&self, bytes: &[u8]) -> MapiResult<EntryRef> {
+        let entry = parse_entry_id(&self.guid, bytes)?;
+        let row = self.storage.read(|t| t.object(entry.id))?;
+        match row {
+            Some(r) if r.kind == entry.kind => Ok(entry),
+            _ => Err(MapiError::new(
+                MAPI_E_NOT_FOUND,
+                "the object this entry ID names no longer exists",
+            )),
+        }
+    }
+
+    /// OpenEntry (store or folder): `None` opens the root folder. `MAPI_MODIFY` asks for write
+    /// access (refused on a read-only store); `MAPI_BEST_ACCESS` takes it where it can.
+    pub fn open_entry(self: &Arc<Self>, entry: Option<&[u8]>, flags: u32) -> MapiResult<Opened> {
+        check_flags(
+            "OpenEntry",
+            flags,
+            MAPI_MODIFY | MAPI_DEFERRED_ERRORS | MAPI_BEST_ACCESS,
+        )?;
+        if flags & MAPI_MODIFY != 0 {
+            self.require_writable("OpenEntry with MAPI_MODIFY")?;
+        }
+        let writable = flags & (MAPI_MODIFY | MAPI_BEST_ACCESS) != 0 && self.writable();
+        let target = match entry {
+            None => EntryRef {
+                kind: MAPI_FOLDER,
+                id: storage::ROOT_FOLDER_ID,
+            },
+            Some(bytes) => parse_entry_id(&self.guid, bytes)?,
+        };
+        match target.kind {
+            MAPI_FOLDER => Ok(Opened::Folder(Folder::open(
+                self.clone(),
+                target.id,
+                writable,
+            )?)),
+            MAPI_MESSAGE => Ok(Opened::Message(Message::open(
+                self.clone(),
+                target.id,
+                writable,
+            )?)),
+            _ => Err(MapiError::new(
+                MAPI_E_INVALID_ENTRYID,
+                "OpenEntry: the entry ID names the store itself; use the store object",
+            )),
+        }
+    }
+
+    /// CompareEntryIDs: whether two entry IDs name the same object of this store.
+    pub fn compare_entry_ids(&self, a: &[u8], b: &[u8], flags: u32) -> MapiResult<bool> {
+        check_flags("CompareEntryIDs", flags, 0)?;
+        let a = parse_entry_id(&self.guid, a)?;
+        let b = parse_entry_id(&self.guid, b)?;
+        Ok(a == b)
+    }
+
+    pub fn resolver(&self) -> Option<Arc<ConflictResolver>> {
+        self.resolver.lock().clone()
+    }
+
+    /// Registers (Some) or clears (None) the resolver; the previous one is returned so the
+    /// caller drops it outside any lock (dropping it may call into client code).
+    pub fn set_resolver(
+        &self,
+        resolver: Option<Arc<ConflictResolver>>,
+    ) -> Option<Arc<ConflictResolver>> {
+        std::mem::replace(&mut *self.resolver.lock(), resolver)
+    }
+
+    /// Removes the registered resolver (the store handle is going away).
+    pub fn take_resolver(&self) -> Option<Arc<ConflictResolver>> {
+        self.resolver.lock().take()
+    }
+}
+
+/// Decodes an object's stored rows into a property map.
+pub fn load_props(txn: &Txn, id: u64) -> MapiResult<PropMap> {
+    let mut map = PropMap::new();
+    for (tag, bytes) in txn.props(id)? {
+        map.insert(prop_id(tag), PropValue::decode(tag & 0xFFFF, &bytes)?);
+    }
+    Ok(map)
+}
+
+/// Writes validated inputs to a non-transacted object at once, refusing computed tags; returns
+/// the problems.
+pub fn write_through(
+    store: &Store,
+    id: u64,
+    props: Vec<PropInput>,
+    is_computed: impl Fn(u32) -> bool,
+) -> MapiResult<Vec<Problem>> {
+    let mut problems = Vec::new();
+    let mut accepted = Vec::new();
+    for p in props {
+        if is_computed(p.tag) {
+            problems.push(computed_problem(p.index, p.tag));
+        } else {
+            accepted.push(p);
+        }
+    }
+    if !accepted.is_empty() {
+        store.storage.write(|t| -> MapiResult<()> {
+            for p in &accepted {
+                t.put_prop(
+                    id,
+                    prop_tag(p.value.ptype(), prop_id(p.tag)),
+                    &p.value.encode(),
+                )?;
+            }
+            Ok(())
+        })?;
+    }
+    Ok(problems)
+}
+
+/// Deletes from a non-transacted object at once, refusing computed tags.
+pub fn delete_through(
+    store: &Store,
+    id: u64,
+    tags: &[u32],
+    is_computed: impl Fn(u32) -> bool,
+) -> MapiResult<Vec<Problem>> {
+    let mut problems = Vec::new();
+    let mut ids = Vec::new();
+    for (i, &tag) in tags.iter().enumerate() {
+        if is_computed(tag) {
+            problems.push(computed_problem(i as u32, tag));
+        } else {
+            ids.push(prop_id(tag));
+        }
+    }
+    if !ids.is_empty() {
+        store.storage.write(|t| -> MapiResult<()> {
+            for id_ in &ids {
+                t.delete_prop(id, *id_)?;
+            }
+            Ok(())
+        })?;
+    }
+    Ok(problems)
+}
+
+/// The IMsgStore object's own properties.
+pub struct StoreObject {
+    pub store: Arc<Store>,
+}
+
+const STORE_COMPUTED: &[u32] = &[
+    PR_ENTRYID,
+    PR_RECORD_KEY,
+    PR_STORE_ENTRYID,
+    PR_STORE_RECORD_KEY,
+    PR_OBJECT_TYPE,
+    PR_STORE_SUPPORT_MASK,
+    PR_ACCESS_LEVEL,
+    PR_IPM_SUBTREE_ENTRYID,
+];
+
+fn store_is_computed(tag: u32) -> bool {
+    STORE_COMPUTED.iter().any(|t| prop_id(*t) == prop_id(tag))
+}
+
+/// Stored properties plus the computed ones of an object (folders and the store use it).
+pub struct ComputedView {
+    pub stored: PropMap,
+    pub computed: PropMap,
+}
+
+impl PropView for ComputedView {
+    fn get(&self, id: u16) -> Option<Cow<'_, PropValue>> {
+        self.computed
+            .get(&id)
+            .or_else(|| self.stored.get(&id))
+            .map(Cow::Borrowed)
+    }
+    fn tags(&self) -> Vec<u32> {
+        let mut tags = self.stored.tags();
+        tags.retain(|t| !self.computed.contains_key(&prop_id(*t)));
+        tags.extend(self.computed.tags());
+        tags
+    }
+    fn is_computed(&self, tag: u32) -> bool {
+        self.computed.contains_key(&prop_id(tag))
+    }
+}
+
+impl StoreObject {
+    fn view(&self) -> MapiResult<ComputedView> {
+        let st = &self.store;
+        let mut stored = st
+            .storage
+            .read(|t| load_props(t, storage::STORE_OBJECT_ID))?;
+        stored.entry(prop_id(PR_DISPLAY_NAME_W)).or_insert_with(|| {
+            let name = st
+                .path
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "msgstore".into());
+            PropValue::Unicode(name)
+        });
+        let mut computed = PropMap::new();
+        let eid = st.store_entry_id();
+        computed.insert(prop_id(PR_ENTRYID), PropValue::Binary(eid.clone()));
+        computed.insert(prop_id(PR_STORE_ENTRYID), PropValue::Binary(eid));
+        computed.insert(prop_id(PR_RECORD_KEY), PropValue::Binary(st.guid.to_vec()));
+        computed.insert(
+            prop_id(PR_STORE_RECORD_KEY),
+            PropValue::Binary(st.guid.to_vec()),
+        );
+        computed.insert(prop_id(PR_OBJECT_TYPE), PropValue::Long(MAPI_STORE as i32));
+        computed.insert(
+            prop_id(PR_STORE_SUPPORT_MASK),
+            PropValue::Long(st.support_mask() as i32),
+        );
+        computed.insert(
+            prop_id(PR_ACCESS_LEVEL),
+            PropValue::Long(if st.writable() { MAPI_MODIFY as i32 } else { 0 }),
+        );
+        computed.insert(
+            prop_id(PR_IPM_SUBTREE_ENTRYID),
+            PropValue::Binary(st.entry_id(MAPI_FOLDER, storage::ROOT_FOLDER_ID)),
+        );
+        Ok(ComputedView { stored, computed })
+    }
+}
+
+impl PropObject for StoreObject {
+    fn read(&self, f: &mut dyn FnMut(&dyn PropView)) -> MapiResult<()> {
+        let view = self.view()?;
+        f(&view);
+        Ok(())
+    }
+    fn set_props(&self, props: Vec<PropInput>) -> MapiResult<Vec<Problem>> {
+        self.store.require_writable("SetProps")?;
+        write_through(
+            &self.store,
+            storage::STORE_OBJECT_ID,
+            props,
+            store_is_computed,
+        )
+    }
+    fn delete_props(&self, tags: &[u32]) -> MapiResult<Vec<Problem>> {
+        self.store.require_writable("DeleteProps")?;
+        delete_through(
+            &self.store,
+            storage::STORE_OBJECT_ID,
+            tags,
+            store_is_computed,
+        )
+    }
+    fn save_changes(&self, flags: u32) -> MapiResult<()> {
+        check_flags(
+            "SaveChanges",
+            flags,
+            KEEP_OPEN_READONLY | KEEP_OPEN_READWRITE | FORCE_SAVE | MAPI_DEFERRED_ERRORS,
+        )?;
+        if !self.store.writable() {
+            return Err(read_only_error("the store"));
+        }
+        Ok(())
+    }
+    fn object_type(&self) -> u32 {
+        MAPI_STORE
+    }
+}
