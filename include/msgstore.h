@@ -1675,6 +1675,15 @@ extern const struct GUID IID_IMsgStoreConflictResolver;
 HRESULT MsgStoreGetLastError(HRESULT hResult, ULONG ulFlags, LPMAPIERROR *lppMAPIError);
 
 /**
+ * The symbolic name of an HRESULT ("MAPI_E_OBJECT_CHANGED", …; "unknown HRESULT" for codes
+ * this library never returns). `*lppszName` points to a static string: do not free it.
+ *
+ * # Safety
+ * `lppszName` must be NULL or writable.
+ */
+HRESULT MsgStoreErrorName(HRESULT hResult, const char **lppszName);
+
+/**
  * Test hook (fault injection): the next call on this thread into the exported function or
  * method named `lpszMethod` (for example "GetProps") panics inside the library, which must
  * return MAPI_E_CALL_FAILED (0 for AddRef/Release/MAPIFreeBuffer) and keep the process alive.

@@ -44,6 +44,23 @@ pub unsafe extern "C" fn MsgStoreGetLastError(
     })
 }
 
+/// The symbolic name of an HRESULT ("MAPI_E_OBJECT_CHANGED", …; "unknown HRESULT" for codes
+/// this library never returns). `*lppszName` points to a static string: do not free it.
+///
+/// # Safety
+/// `lppszName` must be NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn MsgStoreErrorName(
+    hResult: HRESULT,
+    lppszName: *mut *const std::ffi::c_char,
+) -> HRESULT {
+    guard::free_fn("MsgStoreErrorName", || {
+        let out = guard::out_ptr(lppszName, "MsgStoreErrorName: lppszName")?;
+        *out = crate::core::error::error_name_c(hResult).as_ptr();
+        Ok(consts::S_OK)
+    })
+}
+
 /// Test hook (fault injection): the next call on this thread into the exported function or
 /// method named `lpszMethod` (for example "GetProps") panics inside the library, which must
 /// return MAPI_E_CALL_FAILED (0 for AddRef/Release/MAPIFreeBuffer) and keep the process alive.
