@@ -1627,6 +1627,20 @@ typedef struct SBinary *LPSBinary;
 
 typedef struct SBinaryArray ENTRYLIST;
 
+typedef struct IMAPIProgress *LPMAPIPROGRESS;
+
+typedef struct IMAPITable *LPMAPITABLE;
+
+typedef struct IAttach *LPATTACH;
+
+typedef struct ADRLIST *LPADRLIST;
+
+typedef struct SRestriction *LPSRestriction;
+
+typedef struct SSortOrderSet *LPSSortOrderSet;
+
+typedef struct NOTIFICATION *LPNOTIFICATION;
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus

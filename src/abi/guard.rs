@@ -111,7 +111,9 @@ pub unsafe fn method<I, T: ComClass>(
         Ok(Ok(hr)) => hr,
         Ok(Err(e)) => {
             let code = e.code;
-            if !obj.is_null() {
+            // GetLastError's own failures are not recorded: it must never hide the error it
+            // is asked about.
+            if !obj.is_null() && name != "GetLastError" {
                 (*obj).set_last_error(e.clone());
             }
             set_thread_error(e);

@@ -310,6 +310,14 @@ pub struct NOTIFICATION {
     _private: [u8; 0],
 }
 
+pub type LPMAPIPROGRESS = *mut IMAPIProgress;
+pub type LPMAPITABLE = *mut IMAPITable;
+pub type LPATTACH = *mut IAttach;
+pub type LPADRLIST = *mut ADRLIST;
+pub type LPSRestriction = *mut SRestriction;
+pub type LPSSortOrderSet = *mut SSortOrderSet;
+pub type LPNOTIFICATION = *mut NOTIFICATION;
+
 /// MAPI's allocator function types, as `CreateIProp` receives them. The header spells them as
 /// MAPI's `ALLOCATEBUFFER` / `ALLOCATEMORE` / `FREEBUFFER` typedefs (cbindgen cannot emit those).
 pub type AllocateBufferFn = unsafe extern "C" fn(cbSize: ULONG, lppBuffer: *mut LPVOID) -> SCODE;

@@ -1,0 +1,849 @@
+/* The message store through its vtables: MsgStoreOpen, IMsgStore, IMAPIFolder, IMessage, and
+ * every row of the multi-client save table (DESIGN.md §4), plus entry IDs, change properties,
+ * persistence, read-only stores and bad input. */
+#define _XOPEN_SOURCE 700
+#include "store_util.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+
+static LPMDB fresh_store(const char *name) {
+  char p[4096];
+  test_path(p, sizeof p, name);
+  unlink(p);
+  return store_open(p, MAPI_CREATE | MDB_WRITE);
+}
+
+
+/* The 6-byte change number at the end of a message's PR_CHANGE_KEY. */
+static unsigned long long change_number(LPMESSAGE msg) {
+  LPSPropValue ck = msg_get_one((LPMAPIPROP)msg, PR_CHANGE_KEY);
+  unsigned long long cn = 0;
+  ULONG i;
+  CHECK_EQ(PROP_TYPE(ck->ulPropTag), PT_BINARY);
+  CHECK_EQ(ck->Value.bin.cb, 22);
+  for (i = 16; i < 22; i++) cn = (cn << 8) | ck->Value.bin.lpb[i];
+  MAPIFreeBuffer(ck);
+  return cn;
+}
+
+static void test_open_errors(void) {
+  char p[4096];
+  LPMDB mdb = (LPMDB)GARBAGE_PTR;
+  LPMAPIERROR err = NULL;
+  struct stat st;
+  FILE *f;
+
+  CHECK_HR(MsgStoreOpen(NULL, 0, &mdb), MAPI_E_INVALID_PARAMETER);
+  CHECK(mdb == NULL);
+  test_path(p, sizeof p, "open-errors.db");
+  unlink(p);
+  CHECK_HR(MsgStoreOpen(p, MAPI_CREATE | MDB_WRITE, NULL), MAPI_E_INVALID_PARAMETER);
+  mdb = (LPMDB)GARBAGE_PTR;
+  CHECK_HR(MsgStoreOpen(p, 0, &mdb), MAPI_E_NOT_FOUND);
+  CHECK(mdb == NULL);
+  CHECK_OK(MsgStoreGetLastError(MAPI_E_NOT_FOUND, 0, &err));
+  CHECK(err != NULL && strstr(err->lpszError, "open-errors.db") != NULL);
+  MAPIFreeBuffer(err);
+  CHECK_HR(MsgStoreOpen(p, MAPI_CREATE | MDB_WRITE | 0x00000100u, &mdb), MAPI_E_UNKNOWN_FLAGS);
+  CHECK(access(p, F_OK) != 0); /* nothing created on a refused call */
+  CHECK_HR(MsgStoreOpen(p, MAPI_CREATE, &mdb), MAPI_E_INVALID_PARAMETER);
+  mdb = store_open(p, MAPI_CREATE | MDB_WRITE | MDB_NO_DIALOG | MDB_NO_MAIL | MAPI_DEFERRED_ERRORS);
+  mdb->lpVtbl->Release(mdb);
+  CHECK_EQ(stat(p, &st), 0);
+  CHECK_EQ(st.st_mode & 0777, 0600);
+
+  /* Not a store: garbage, a truncated store, an SQLite file of someone else's. */
+  test_path(p, sizeof p, "garbage.db");
+  f = fopen(p, "wb");
+  CHECK(f != NULL);
+  fputs("This is a text file, not a message store.\n", f);
+  fclose(f);
+  CHECK_HR(MsgStoreOpen(p, MDB_WRITE, &mdb), MAPI_E_CORRUPT_STORE);
+  CHECK(mdb == NULL);
+  CHECK_OK(MsgStoreGetLastError(MAPI_E_CORRUPT_STORE, 0, &err));
+  CHECK(err != NULL && strlen(err->lpszError) > 0);
+  MAPIFreeBuffer(err);
+
+  test_path(p, sizeof p, "truncated.db");
+  unlink(p);
+  mdb = store_open(p, MAPI_CREATE | MDB_WRITE);
+  mdb->lpVtbl->Release(mdb);
+  CHECK_EQ(truncate(p, 100), 0);
+  CHECK_HR(MsgStoreOpen(p, MDB_WRITE, &mdb), MAPI_E_CORRUPT_STORE);
+  CHECK(mdb == NULL);
+}
+
+static void test_store_props(void) {
+  LPMDB mdb = fresh_store("store-props.db");
+  LPSPropValue v;
+  SPropValue sv;
+  LPSPropProblemArray problems = NULL;
+  LONG mask;
+
+  v = msg_get_one((LPMAPIPROP)mdb, PR_OBJECT_TYPE);
+  CHECK_EQ(v->Value.l, MAPI_STORE);
+  MAPIFreeBuffer(v);
+  v = msg_get_one((LPMAPIPROP)mdb, PR_STORE_SUPPORT_MASK);
+  mask = v->Value.l;
+  MAPIFreeBuffer(v);
+  CHECK(mask & STORE_ENTRYID_UNIQUE);
+  CHECK(mask & STORE_MODIFY_OK);
+  CHECK(mask & STORE_CREATE_OK);
+  CHECK(mask & STORE_MV_PROPS_OK);
+  CHECK(mask & STORE_UNICODE_OK);
+  CHECK(!(mask & STORE_READONLY));
+  CHECK(!(mask & STORE_NOTIFY_OK));
+  v = msg_get_one((LPMAPIPROP)mdb, PR_STORE_RECORD_KEY);
+  CHECK_EQ(v->Value.bin.cb, 16);
+  MAPIFreeBuffer(v);
+  v = msg_get_one((LPMAPIPROP)mdb, PR_DISPLAY_NAME_A);
+  CHECK_STR(v->Value.lpszA, "store-props");
+  MAPIFreeBuffer(v);
+
+  memset(&sv, 0, sizeof sv);
+  sv.ulPropTag = PR_DISPLAY_NAME_A;
+  sv.Value.lpszA = (char *)"Team mailbox";
+  CHECK_OK(mdb->lpVtbl->SetProps(mdb, 1, &sv, NULL));
+  v = msg_get_one((LPMAPIPROP)mdb, PR_DISPLAY_NAME_A);
+  CHECK_STR(v->Value.lpszA, "Team mailbox");
+  MAPIFreeBuffer(v);
+  sv.ulPropTag = PR_STORE_SUPPORT_MASK;
+  sv.Value.l = 0;
+  CHECK_OK(mdb->lpVtbl->SetProps(mdb, 1, &sv, &problems));
+  CHECK(problems != NULL);
+  CHECK_EQ(problems->cProblem, 1);
+  CHECK_HR(problems->aProblem[0].scode, MAPI_E_COMPUTED);
+  MAPIFreeBuffer(problems);
+  CHECK_HR(mdb->lpVtbl->SaveChanges(mdb, 0x100), MAPI_E_UNKNOWN_FLAGS);
+  CHECK_OK(mdb->lpVtbl->SaveChanges(mdb, KEEP_OPEN_READWRITE));
+  {
+    ULONG flags = LOGOFF_ORDERLY;
+    CHECK_OK(mdb->lpVtbl->StoreLogoff(mdb, &flags));
+    CHECK_EQ(flags, 0);
+    flags = 0x40000000u;
+    CHECK_HR(mdb->lpVtbl->StoreLogoff(mdb, &flags), MAPI_E_UNKNOWN_FLAGS);
+    CHECK_HR(mdb->lpVtbl->StoreLogoff(mdb, NULL), MAPI_E_INVALID_PARAMETER);
+  }
+  {
+    ULONG_PTR conn = GARBAGE_ULONG;
+    CHECK_HR(mdb->lpVtbl->Advise(mdb, 0, NULL, fnevObjectModified, NULL, &conn), MAPI_E_NO_SUPPORT);
+    CHECK_EQ(conn, 0);
+  }
+  mdb->lpVtbl->Release(mdb);
+}
+
+/* Rules 1-3 and the rows of DESIGN.md §4's table. */
+static void test_save_rules(void) {
+  LPMDB mdb = fresh_store("rules.db");
+  LPMAPIFOLDER root = store_root(mdb);
+  LPSPropValue eid = msg_create(root, "original");
+  LPMESSAGE a, b, c, snapshot, check;
+  char buf[256];
+  unsigned long long cn_before, cn_a;
+
+  /* Two clients; uncommitted changes are invisible to everybody else. */
+  a = msg_open(mdb, eid, MAPI_MODIFY);
+  b = msg_open(mdb, eid, MAPI_MODIFY);
+  msg_set_str(a, PR_SUBJECT_A, "from A");
+  msg_set_str(a, PR_BODY_A, "A's body");
+  msg_set_str(b, PR_SUBJECT_A, "from B");
+  CHECK_OK(msg_get_str(b, PR_SUBJECT_A, buf, sizeof buf));
+  CHECK_STR(buf, "from B");
+  check = msg_open(mdb, eid, 0);
+  CHECK_OK(msg_get_str(check, PR_SUBJECT_A, buf, sizeof buf));
+  CHECK_STR(buf, "original");
+  CHECK_HR(msg_get_str(check, PR_BODY_A, buf, sizeof buf), MAPI_W_ERRORS_RETURNED);
+  check->lpVtbl->Release(check);
+  cn_before = change_number(a);
+
+  /* Rule 1: the first save proceeds as if alone. */
+  CHECK_OK(a->lpVtbl->SaveChanges(a, KEEP_OPEN_READWRITE));
+  cn_a = change_number(a);
+  CHECK(cn_a > cn_before);
+  snapshot = msg_open(mdb, eid, 0);
+
+  /* Rule 2: the stale save writes nothing (every stored property compared) and keeps B's
+   * changes; B stays open read-write. */
+  CHECK_HR(b->lpVtbl->SaveChanges(b, KEEP_OPEN_READWRITE), MAPI_E_OBJECT_CHANGED);
+  check = msg_open(mdb, eid, 0);
+  CHECK(props_equal((LPMAPIPROP)check, (LPMAPIPROP)snapshot));
+  check->lpVtbl->Release(check);
+  CHECK_OK(msg_get_str(b, PR_SUBJECT_A, buf, sizeof buf));
+  CHECK_STR(buf, "from B");
+  {
+    LPMAPIERROR err = NULL;
+    CHECK_OK(b->lpVtbl->GetLastError(b, MAPI_E_OBJECT_CHANGED, 0, &err));
+    CHECK(err != NULL && strstr(err->lpszError, "changed") != NULL);
+    MAPIFreeBuffer(err);
+  }
+  /* ...and no flag combination short of FORCE_SAVE gets through. */
+  CHECK_HR(b->lpVtbl->SaveChanges(b, 0), MAPI_E_OBJECT_CHANGED);
+  CHECK_HR(b->lpVtbl->SaveChanges(b, KEEP_OPEN_READONLY), MAPI_E_OBJECT_CHANGED);
+  check = msg_open(mdb, eid, 0);
+  CHECK(props_equal((LPMAPIPROP)check, (LPMAPIPROP)snapshot));
+  check->lpVtbl->Release(check);
+
+  /* A third client opened after the first save saves without conflict. */
+  c = msg_open(mdb, eid, MAPI_MODIFY);
+  msg_set_str(c, PR_COMMENT_A, "C was here");
+  CHECK_OK(c->lpVtbl->SaveChanges(c, KEEP_OPEN_READWRITE));
+  c->lpVtbl->Release(c);
+
+  /* Rule 3: FORCE_SAVE (with KEEP_OPEN_READWRITE) replaces the others' changes with B's view:
+   * A's body and C's comment are gone, B's subject is in. */
+  CHECK_OK(b->lpVtbl->SaveChanges(b, FORCE_SAVE | KEEP_OPEN_READWRITE));
+  check = msg_open(mdb, eid, 0);
+  CHECK_OK(msg_get_str(check, PR_SUBJECT_A, buf, sizeof buf));
+  CHECK_STR(buf, "from B");
+  CHECK_HR(msg_get_str(check, PR_BODY_A, buf, sizeof buf), MAPI_W_ERRORS_RETURNED);
+  CHECK_HR(msg_get_str(check, PR_COMMENT_A, buf, sizeof buf), MAPI_W_ERRORS_RETURNED);
+  CHECK(props_equal((LPMAPIPROP)check, (LPMAPIPROP)b)); /* B's view is exactly what was stored */
+  {
+    /* The forced version's PCL succeeds both: it holds B's new change key. */
+    LPSPropValue pcl = msg_get_one((LPMAPIPROP)check, PR_PREDECESSOR_CHANGE_LIST);
+    LPSPropValue ck = msg_get_one((LPMAPIPROP)check, PR_CHANGE_KEY);
+    CHECK_EQ(pcl->Value.bin.cb, 23);
+    CHECK_EQ(pcl->Value.bin.lpb[0], 22);
+    CHECK(memcmp(pcl->Value.bin.lpb + 1, ck->Value.bin.lpb, 22) == 0);
+    MAPIFreeBuffer(pcl);
+    MAPIFreeBuffer(ck);
+  }
+  check->lpVtbl->Release(check);
+
+  /* B, kept read-write, edits and saves again: its base is its own forced save. */
+  msg_set_str(b, PR_BODY_A, "B again");
+  CHECK_OK(b->lpVtbl->SaveChanges(b, KEEP_OPEN_READWRITE));
+  /* A is now stale: its later edit conflicts. */
+  msg_set_str(a, PR_BODY_A, "A late");
+  CHECK_HR(a->lpVtbl->SaveChanges(a, KEEP_OPEN_READWRITE), MAPI_E_OBJECT_CHANGED);
+
+  /* FORCE_SAVE without KEEP_OPEN: saved, then read-only. */
+  CHECK_OK(a->lpVtbl->SaveChanges(a, FORCE_SAVE));
+  CHECK_HR(a->lpVtbl->SaveChanges(a, KEEP_OPEN_READWRITE), MAPI_E_NO_ACCESS);
+  {
+    SPropValue v;
+    memset(&v, 0, sizeof v);
+    v.ulPropTag = PR_SUBJECT_A;
+    v.Value.lpszA = (char *)"x";
+    CHECK_HR(a->lpVtbl->SetProps(a, 1, &v, NULL), MAPI_E_NO_ACCESS);
+  }
+  snapshot->lpVtbl->Release(snapshot);
+  a->lpVtbl->Release(a);
+  b->lpVtbl->Release(b);
+  MAPIFreeBuffer(eid);
+  root->lpVtbl->Release(root);
+  mdb->lpVtbl->Release(mdb);
+}
+
+static void test_keep_open_and_no_changes(void) {
+  LPMDB mdb = fresh_store("keepopen.db");
+  LPMAPIFOLDER root = store_root(mdb);
+  LPSPropValue eid = msg_create(root, "k");
+  LPMESSAGE m, other;
+  LONG level = -1;
+  unsigned long long cn;
+
+  /* KEEP_OPEN_READONLY: readable, every later write refused. */
+  m = msg_open(mdb, eid, MAPI_MODIFY);
+  CHECK_OK(msg_get_long(m, PR_ACCESS_LEVEL, &level));
+  CHECK_EQ(level, MAPI_MODIFY);
+  msg_set_str(m, PR_SUBJECT_A, "ro");
+  CHECK_OK(m->lpVtbl->SaveChanges(m, KEEP_OPEN_READONLY));
+  CHECK_OK(msg_get_long(m, PR_ACCESS_LEVEL, &level));
+  CHECK_EQ(level, 0);
+  {
+    SizedSPropTagArray(1, subject) = {1, {PR_SUBJECT_A}};
+    CHECK_HR(m->lpVtbl->DeleteProps(m, (LPSPropTagArray)&subject, NULL), MAPI_E_NO_ACCESS);
+  }
+  CHECK_HR(m->lpVtbl->SaveChanges(m, KEEP_OPEN_READWRITE), MAPI_E_NO_ACCESS);
+  m->lpVtbl->Release(m);
+
+  /* Both KEEP_OPEN bits act as KEEP_OPEN_READWRITE. */
+  m = msg_open(mdb, eid, MAPI_MODIFY);
+  msg_set_str(m, PR_SUBJECT_A, "rw");
+  CHECK_OK(m->lpVtbl->SaveChanges(m, KEEP_OPEN_READONLY | KEEP_OPEN_READWRITE));
+  msg_set_str(m, PR_SUBJECT_A, "rw2");
+  CHECK_OK(m->lpVtbl->SaveChanges(m, KEEP_OPEN_READWRITE | MAPI_DEFERRED_ERRORS));
+
+  /* A save with no pending changes writes nothing and takes no new CN, even when stale. */
+  other = msg_open(mdb, eid, MAPI_MODIFY);
+  msg_set_str(other, PR_SUBJECT_A, "other");
+  CHECK_OK(other->lpVtbl->SaveChanges(other, KEEP_OPEN_READWRITE));
+  cn = change_number(other);
+  CHECK_OK(m->lpVtbl->SaveChanges(m, KEEP_OPEN_READWRITE));
+  CHECK_OK(other->lpVtbl->SaveChanges(other, KEEP_OPEN_READWRITE));
+  {
+    LPMESSAGE fresh = msg_open(mdb, eid, 0);
+    CHECK_EQ(change_number(fresh), cn);
+    fresh->lpVtbl->Release(fresh);
+  }
+  /* Unknown flags are refused before anything else, and nothing is written. */
+  msg_set_str(other, PR_SUBJECT_A, "flagged");
+  CHECK_HR(other->lpVtbl->SaveChanges(other, 0x10000), MAPI_E_UNKNOWN_FLAGS);
+  CHECK_HR(other->lpVtbl->SaveChanges(other, 0x80), MAPI_E_UNKNOWN_FLAGS);
+  {
+    char buf[64];
+    LPMESSAGE fresh = msg_open(mdb, eid, 0);
+    CHECK_OK(msg_get_str(fresh, PR_SUBJECT_A, buf, sizeof buf));
+    CHECK_STR(buf, "other");
+    fresh->lpVtbl->Release(fresh);
+  }
+  other->lpVtbl->Release(other);
+  m->lpVtbl->Release(m);
+  MAPIFreeBuffer(eid);
+  root->lpVtbl->Release(root);
+  mdb->lpVtbl->Release(mdb);
+}
+
+static void test_deleted_under_you(void) {
+  LPMDB mdb = fresh_store("deleted.db");
+  LPMAPIFOLDER root = store_root(mdb);
+  LPSPropValue eid = msg_create(root, "doomed");
+  LPMESSAGE m = msg_open(mdb, eid, MAPI_MODIFY);
+  ENTRYLIST list;
+  char buf[64];
+  ULONG type;
+  LPUNKNOWN unk = (LPUNKNOWN)GARBAGE_PTR;
+
+  msg_set_str(m, PR_SUBJECT_A, "edited");
+  list.cValues = 1;
+  list.lpbin = &eid->Value.bin;
+  CHECK_OK(root->lpVtbl->DeleteMessages(root, &list, 0, NULL, 0));
+  CHECK_HR(m->lpVtbl->SaveChanges(m, KEEP_OPEN_READWRITE), MAPI_E_OBJECT_DELETED);
+  CHECK_HR(m->lpVtbl->SaveChanges(m, FORCE_SAVE | KEEP_OPEN_READWRITE), MAPI_E_OBJECT_DELETED);
+  CHECK_HR(m->lpVtbl->SaveChanges(m, 0), MAPI_E_OBJECT_DELETED);
+  /* The object stays open with its changes. */
+  CHECK_OK(msg_get_str(m, PR_SUBJECT_A, buf, sizeof buf));
+  CHECK_STR(buf, "edited");
+  /* The entry ID now names nothing: MAPI_E_NOT_FOUND; deleting again is a partial completion. */
+  CHECK_HR(mdb->lpVtbl->OpenEntry(mdb, eid->Value.bin.cb, (LPENTRYID)eid->Value.bin.lpb, NULL, 0,
+                                  &type, &unk),
+           MAPI_E_NOT_FOUND);
+  CHECK(unk == NULL);
+  CHECK_HR(root->lpVtbl->DeleteMessages(root, &list, 0, NULL, 0), MAPI_W_PARTIAL_COMPLETION);
+  CHECK_HR(m->lpVtbl->SetReadFlag(m, 0), MAPI_E_OBJECT_DELETED);
+  m->lpVtbl->Release(m);
+  MAPIFreeBuffer(eid);
+  root->lpVtbl->Release(root);
+  mdb->lpVtbl->Release(mdb);
+}
+
+static void test_new_message_and_change_props(void) {
+  LPMDB mdb = fresh_store("newmsg.db");
+  LPMAPIFOLDER root = store_root(mdb);
+  LPMESSAGE m = NULL, m2 = NULL;
+  LPSPropValue v, rk;
+  LPSPropProblemArray problems = NULL;
+  SPropValue sv[6];
+  unsigned long long cn1, cn2;
+  LONG size = 0;
+
+  CHECK_OK(root->lpVtbl->CreateMessage(root, NULL, 0, &m));
+  /* No entry ID, change key or size before the first save. */
+  v = msg_get_one((LPMAPIPROP)m, PR_ENTRYID);
+  CHECK_EQ(PROP_TYPE(v->ulPropTag), PT_ERROR);
+  CHECK_HR(v->Value.err, MAPI_E_NOT_FOUND);
+  MAPIFreeBuffer(v);
+  v = msg_get_one((LPMAPIPROP)m, PR_CHANGE_KEY);
+  CHECK_EQ(PROP_TYPE(v->ulPropTag), PT_ERROR);
+  MAPIFreeBuffer(v);
+
+  /* Computed and read-only properties are refused with MAPI_E_COMPUTED problems. */
+  memset(sv, 0, sizeof sv);
+  sv[0].ulPropTag = PR_ENTRYID;
+  sv[1].ulPropTag = PR_CHANGE_KEY;
+  sv[2].ulPropTag = PR_SUBJECT_A;
+  sv[2].Value.lpszA = (char *)"new";
+  sv[3].ulPropTag = PR_LAST_MODIFICATION_TIME;
+  sv[4].ulPropTag = PR_MESSAGE_SIZE;
+  sv[5].ulPropTag = PR_ACCESS_LEVEL;
+  CHECK_OK(m->lpVtbl->SetProps(m, 6, sv, &problems));
+  CHECK(problems != NULL);
+  CHECK_EQ(problems->cProblem, 5);
+  CHECK_EQ(problems->aProblem[0].ulIndex, 0);
+  CHECK_HR(problems->aProblem[0].scode, MAPI_E_COMPUTED);
+  CHECK_EQ(problems->aProblem[1].ulIndex, 1);
+  CHECK_EQ(problems->aProblem[2].ulIndex, 3);
+  CHECK_EQ(problems->aProblem[4].ulIndex, 5);
+  MAPIFreeBuffer(problems);
+  problems = NULL;
+  {
+    SizedSPropTagArray(1, ck) = {1, {PR_CHANGE_KEY}};
+    CHECK_OK(m->lpVtbl->DeleteProps(m, (LPSPropTagArray)&ck, &problems));
+  }
+  CHECK(problems != NULL && problems->aProblem[0].scode == MAPI_E_COMPUTED);
+  MAPIFreeBuffer(problems);
+
+  /* The first save of a new message never conflicts. */
+  CHECK_OK(m->lpVtbl->SaveChanges(m, KEEP_OPEN_READWRITE));
+  v = msg_get_one((LPMAPIPROP)m, PR_ENTRYID);
+  CHECK_EQ(PROP_TYPE(v->ulPropTag), PT_BINARY);
+  CHECK_EQ(v->Value.bin.cb, 32);
+  CHECK(v->Value.bin.lpb[0] == 0 && v->Value.bin.lpb[1] == 0 && v->Value.bin.lpb[2] == 0 &&
+        v->Value.bin.lpb[3] == 0); /* long-term */
+  rk = msg_get_one((LPMAPIPROP)mdb, PR_STORE_RECORD_KEY);
+  CHECK(memcmp(v->Value.bin.lpb + 4, rk->Value.bin.lpb, 16) == 0); /* names the store */
+  {
+    LPSPropValue ck = msg_get_one((LPMAPIPROP)m, PR_CHANGE_KEY);
+    CHECK(memcmp(ck->Value.bin.lpb, rk->Value.bin.lpb, 16) == 0); /* XID: store GUID + CN */
+    MAPIFreeBuffer(ck);
+  }
+  MAPIFreeBuffer(rk);
+  cn1 = change_number(m);
+  {
+    LPSPropValue created = msg_get_one((LPMAPIPROP)m, PR_CREATION_TIME);
+    LPSPropValue modified = msg_get_one((LPMAPIPROP)m, PR_LAST_MODIFICATION_TIME);
+    CHECK_EQ(PROP_TYPE(created->ulPropTag), PT_SYSTIME);
+    CHECK(created->Value.ft.dwHighDateTime > 0x01D00000u); /* after 2015 */
+    CHECK(memcmp(&created->Value.ft, &modified->Value.ft, 8) == 0);
+    MAPIFreeBuffer(created);
+    MAPIFreeBuffer(modified);
+  }
+  CHECK_OK(msg_get_long(m, PR_MESSAGE_SIZE, &size));
+  CHECK(size > 3);
+  {
+    LONG flags = 0;
+    CHECK_OK(msg_get_long(m, PR_MESSAGE_FLAGS, &flags));
+    CHECK(flags & MSGFLAG_UNSENT);
+  }
+  /* Each commit takes a new, larger change number; the view is exactly what was committed. */
+  msg_set_str(m, PR_BODY_A, "0123456789012345678901234567890123456789");
+  CHECK_OK(m->lpVtbl->SaveChanges(m, KEEP_OPEN_READWRITE));
+  cn2 = change_number(m);
+  CHECK(cn2 > cn1);
+  {
+    LONG size2 = 0;
+    CHECK_OK(msg_get_long(m, PR_MESSAGE_SIZE, &size2));
+    CHECK(size2 >= size + 40);
+  }
+  m2 = msg_open(mdb, v, 0);
+  CHECK(props_equal((LPMAPIPROP)m, (LPMAPIPROP)m2));
+  m2->lpVtbl->Release(m2);
+
+  /* Associated (FAI) messages count apart. */
+  {
+    LPMESSAGE fai = NULL;
+    LONG n = -1;
+    CHECK_OK(root->lpVtbl->CreateMessage(root, NULL, MAPI_ASSOCIATED, &fai));
+    CHECK_OK(fai->lpVtbl->SaveChanges(fai, 0));
+    fai->lpVtbl->Release(fai);
+    CHECK_OK(msg_get_long((LPMESSAGE)root, PR_ASSOC_CONTENT_COUNT, &n));
+    CHECK_EQ(n, 1);
+    CHECK_OK(msg_get_long((LPMESSAGE)root, PR_CONTENT_COUNT, &n));
+    CHECK_EQ(n, 1);
+  }
+  MAPIFreeBuffer(v);
+  m->lpVtbl->Release(m);
+  root->lpVtbl->Release(root);
+  mdb->lpVtbl->Release(mdb);
+}
+
+static void test_read_flag(void) {
+  LPMDB mdb = fresh_store("readflag.db");
+  LPMAPIFOLDER root = store_root(mdb);
+  LPSPropValue eid = msg_create(root, "unread");
+  LPMESSAGE editor = msg_open(mdb, eid, MAPI_MODIFY);
+  LPMESSAGE reader = msg_open(mdb, eid, 0);
+  unsigned long long cn = change_number(reader);
+  LONG flags = 0;
+  LPMESSAGE fresh;
+
+  CHECK_OK(reader->lpVtbl->SetReadFlag(reader, 0));
+  CHECK_OK(msg_get_long(reader, PR_MESSAGE_FLAGS, &flags));
+  CHECK(flags & MSGFLAG_READ);
+  fresh = msg_open(mdb, eid, 0);
+  CHECK_OK(msg_get_long(fresh, PR_MESSAGE_FLAGS, &flags));
+  CHECK(flags & MSGFLAG_READ); /* applied at once */
+  CHECK_EQ(change_number(fresh), cn); /* no new change number */
+  fresh->lpVtbl->Release(fresh);
+  /* It never makes another client's save conflict, and a save keeps it. */
+  msg_set_str(editor, PR_SUBJECT_A, "edited after reading");
+  CHECK_OK(editor->lpVtbl->SaveChanges(editor, KEEP_OPEN_READWRITE));
+  fresh = msg_open(mdb, eid, 0);
+  CHECK_OK(msg_get_long(fresh, PR_MESSAGE_FLAGS, &flags));
+  CHECK(flags & MSGFLAG_READ);
+  fresh->lpVtbl->Release(fresh);
+  CHECK_OK(reader->lpVtbl->SetReadFlag(reader, CLEAR_READ_FLAG));
+  fresh = msg_open(mdb, eid, 0);
+  CHECK_OK(msg_get_long(fresh, PR_MESSAGE_FLAGS, &flags));
+  CHECK(!(flags & MSGFLAG_READ));
+  fresh->lpVtbl->Release(fresh);
+  CHECK_HR(reader->lpVtbl->SetReadFlag(reader, 0x1000), MAPI_E_UNKNOWN_FLAGS);
+  CHECK_HR(reader->lpVtbl->SetReadFlag(reader, SUPPRESS_RECEIPT | CLEAR_READ_FLAG),
+           MAPI_E_INVALID_PARAMETER);
+  editor->lpVtbl->Release(editor);
+  reader->lpVtbl->Release(reader);
+  MAPIFreeBuffer(eid);
+  root->lpVtbl->Release(root);
+  mdb->lpVtbl->Release(mdb);
+}
+
+static void test_persistence(void) {
+  char p[4096];
+  LPMDB mdb;
+  LPMAPIFOLDER root;
+  LPSPropValue eid, ck;
+  LPMESSAGE m;
+  char buf[64];
+
+  test_path(p, sizeof p, "persist.db");
+  unlink(p);
+  mdb = store_open(p, MAPI_CREATE | MDB_WRITE);
+  root = store_root(mdb);
+  eid = msg_create(root, "kept");
+  m = msg_open(mdb, eid, MAPI_MODIFY);
+  msg_set_str(m, PR_BODY_A, "kept body");
+  CHECK_OK(m->lpVtbl->SaveChanges(m, 0));
+  ck = msg_get_one((LPMAPIPROP)m, PR_CHANGE_KEY);
+  m->lpVtbl->Release(m);
+  root->lpVtbl->Release(root);
+  mdb->lpVtbl->Release(mdb);
+
+  mdb = store_open(p, MDB_WRITE);
+  m = msg_open(mdb, eid, MAPI_MODIFY);
+  CHECK_OK(msg_get_str(m, PR_SUBJECT_A, buf, sizeof buf));
+  CHECK_STR(buf, "kept");
+  CHECK_OK(msg_get_str(m, PR_BODY_A, buf, sizeof buf));
+  CHECK_STR(buf, "kept body");
+  {
+    LPSPropValue ck2 = msg_get_one((LPMAPIPROP)m, PR_CHANGE_KEY);
+    CHECK(spv_equal(ck, ck2));
+    MAPIFreeBuffer(ck2);
+  }
+  /* Change numbers keep growing across sessions. */
+  msg_set_str(m, PR_BODY_A, "later");
+  CHECK_OK(m->lpVtbl->SaveChanges(m, KEEP_OPEN_READWRITE));
+  {
+    LPSPropValue ck3 = msg_get_one((LPMAPIPROP)m, PR_CHANGE_KEY);
+    CHECK(memcmp(ck3->Value.bin.lpb, ck->Value.bin.lpb, 22) > 0);
+    MAPIFreeBuffer(ck3);
+  }
+  m->lpVtbl->Release(m);
+  mdb->lpVtbl->Release(mdb);
+  MAPIFreeBuffer(ck);
+  MAPIFreeBuffer(eid);
+}
+
+static void test_entry_ids(void) {
+  LPMDB mdb = fresh_store("eids.db");
+  LPMDB other = fresh_store("eids-other.db");
+  LPMAPIFOLDER root = store_root(mdb), other_root = store_root(other);
+  LPSPropValue eid = msg_create(root, "e"), foreign = msg_create(other_root, "f");
+  BYTE bad[64];
+  ULONG type = GARBAGE_ULONG, result = 7;
+  LPUNKNOWN unk = (LPUNKNOWN)GARBAGE_PTR;
+
+  memcpy(bad, eid->Value.bin.lpb, eid->Value.bin.cb);
+  /* Truncated, flagged, nonsense kind: malformed. */
+  CHECK_HR(mdb->lpVtbl->OpenEntry(mdb, 31, (LPENTRYID)bad, NULL, 0, &type, &unk),
+           MAPI_E_INVALID_ENTRYID);
+  CHECK(unk == NULL);
+  CHECK_EQ(type, 0);
+  bad[0] = 0x80;
+  CHECK_HR(mdb->lpVtbl->OpenEntry(mdb, 32, (LPENTRYID)bad, NULL, 0, &type, &unk),
+           MAPI_E_INVALID_ENTRYID);
+  bad[0] = 0;
+  bad[20] = 9;
+  CHECK_HR(mdb->lpVtbl->OpenEntry(mdb, 32, (LPENTRYID)bad, NULL, 0, &type, &unk),
+           MAPI_E_INVALID_ENTRYID);
+  CHECK_HR(mdb->lpVtbl->OpenEntry(mdb, 100000, (LPENTRYID)bad, NULL, 0, &type, &unk),
+           MAPI_E_INVALID_ENTRYID);
+  /* Another store's: unknown. */
+  CHECK_HR(mdb->lpVtbl->OpenEntry(mdb, foreign->Value.bin.cb, (LPENTRYID)foreign->Value.bin.lpb,
+                                  NULL, 0, &type, &unk),
+           MAPI_E_UNKNOWN_ENTRYID);
+  /* Ours, but never existed: not found. */
+  memcpy(bad, eid->Value.bin.lpb, 32);
+  bad[24] = 0x77;
+  bad[25] = 0x77;
+  CHECK_HR(mdb->lpVtbl->OpenEntry(mdb, 32, (LPENTRYID)bad, NULL, 0, &type, &unk),
+           MAPI_E_NOT_FOUND);
+  /* NULL with a count; NULL out-pointers; unknown flags; wrong interface. */
+  CHECK_HR(mdb->lpVtbl->OpenEntry(mdb, 32, NULL, NULL, 0, &type, &unk), MAPI_E_INVALID_PARAMETER);
+  CHECK_HR(mdb->lpVtbl->OpenEntry(mdb, 0, NULL, NULL, 0, NULL, &unk), MAPI_E_INVALID_PARAMETER);
+  CHECK_HR(mdb->lpVtbl->OpenEntry(mdb, 0, NULL, NULL, 0, &type, NULL), MAPI_E_INVALID_PARAMETER);
+  CHECK_HR(mdb->lpVtbl->OpenEntry(mdb, 0, NULL, NULL, 0x400, &type, &unk), MAPI_E_UNKNOWN_FLAGS);
+  CHECK_HR(mdb->lpVtbl->OpenEntry(mdb, eid->Value.bin.cb, (LPENTRYID)eid->Value.bin.lpb,
+                                  &IID_IMAPIFolder, 0, &type, &unk),
+           MAPI_E_INTERFACE_NOT_SUPPORTED);
+  CHECK(unk == NULL);
+  CHECK_OK(mdb->lpVtbl->OpenEntry(mdb, eid->Value.bin.cb, (LPENTRYID)eid->Value.bin.lpb,
+                                  &IID_IMessage, 0, &type, &unk));
+  CHECK_EQ(type, MAPI_MESSAGE);
+  unk->lpVtbl->Release(unk);
+  /* The store's own entry ID is not something OpenEntry opens. */
+  {
+    LPSPropValue seid = msg_get_one((LPMAPIPROP)mdb, PR_STORE_ENTRYID);
+    CHECK_HR(mdb->lpVtbl->OpenEntry(mdb, seid->Value.bin.cb, (LPENTRYID)seid->Value.bin.lpb, NULL,
+                                    0, &type, &unk),
+             MAPI_E_INVALID_ENTRYID);
+    MAPIFreeBuffer(seid);
+  }
+  /* CompareEntryIDs. */
+  CHECK_OK(mdb->lpVtbl->CompareEntryIDs(mdb, eid->Value.bin.cb, (LPENTRYID)eid->Value.bin.lpb,
+                                        eid->Value.bin.cb, (LPENTRYID)eid->Value.bin.lpb, 0, &result));
+  CHECK_EQ(result, 1);
+  CHECK_OK(mdb->lpVtbl->CompareEntryIDs(mdb, eid->Value.bin.cb, (LPENTRYID)eid->Value.bin.lpb, 32,
+                                        (LPENTRYID)bad, 0, &result));
+  CHECK_EQ(result, 0);
+  CHECK_HR(mdb->lpVtbl->CompareEntryIDs(mdb, 3, (LPENTRYID)bad, 32, (LPENTRYID)bad, 0, &result),
+           MAPI_E_INVALID_ENTRYID);
+  CHECK_HR(mdb->lpVtbl->CompareEntryIDs(mdb, 32, (LPENTRYID)bad, 32, (LPENTRYID)bad, 1, &result),
+           MAPI_E_UNKNOWN_FLAGS);
+  CHECK_HR(mdb->lpVtbl->CompareEntryIDs(mdb, 32, (LPENTRYID)bad, 32, (LPENTRYID)bad, 0, NULL),
+           MAPI_E_INVALID_PARAMETER);
+
+  MAPIFreeBuffer(eid);
+  MAPIFreeBuffer(foreign);
+  root->lpVtbl->Release(root);
+  other_root->lpVtbl->Release(other_root);
+  mdb->lpVtbl->Release(mdb);
+  other->lpVtbl->Release(other);
+}
+
+static void test_read_only_store(void) {
+  char p[4096];
+  LPMDB mdb;
+  LPMAPIFOLDER root;
+  LPSPropValue eid, v;
+  LPMESSAGE m;
+  ULONG type;
+  LPUNKNOWN unk = (LPUNKNOWN)GARBAGE_PTR;
+  LONG level = -1;
+  SPropValue sv;
+
+  test_path(p, sizeof p, "readonly.db");
+  unlink(p);
+  mdb = store_open(p, MAPI_CREATE | MDB_WRITE);
+  root = store_root(mdb);
+  eid = msg_create(root, "ro");
+  root->lpVtbl->Release(root);
+  mdb->lpVtbl->Release(mdb);
+
+  mdb = store_open(p, 0);
+  v = msg_get_one((LPMAPIPROP)mdb, PR_STORE_SUPPORT_MASK);
+  CHECK(v->Value.l & STORE_READONLY);
+  MAPIFreeBuffer(v);
+  CHECK_HR(mdb->lpVtbl->OpenEntry(mdb, eid->Value.bin.cb, (LPENTRYID)eid->Value.bin.lpb, NULL,
+                                  MAPI_MODIFY, &type, &unk),
+           MAPI_E_NO_ACCESS);
+  CHECK(unk == NULL);
+  m = msg_open(mdb, eid, MAPI_BEST_ACCESS);
+  CHECK_OK(msg_get_long(m, PR_ACCESS_LEVEL, &level));
+  CHECK_EQ(level, 0);
+  memset(&sv, 0, sizeof sv);
+  sv.ulPropTag = PR_SUBJECT_A;
+  sv.Value.lpszA = (char *)"no";
+  CHECK_HR(m->lpVtbl->SetProps(m, 1, &sv, NULL), MAPI_E_NO_ACCESS);
+  CHECK_HR(m->lpVtbl->SaveChanges(m, 0), MAPI_E_NO_ACCESS);
+  CHECK_HR(m->lpVtbl->SetReadFlag(m, 0), MAPI_E_NO_ACCESS);
+  m->lpVtbl->Release(m);
+  root = store_root(mdb);
+  {
+    LPMESSAGE nm = (LPMESSAGE)GARBAGE_PTR;
+    LPMAPIFOLDER nf = (LPMAPIFOLDER)GARBAGE_PTR;
+    ENTRYLIST list = {1, &eid->Value.bin};
+    CHECK_HR(root->lpVtbl->CreateMessage(root, NULL, 0, &nm), MAPI_E_NO_ACCESS);
+    CHECK(nm == NULL);
+    CHECK_HR(root->lpVtbl->CreateFolder(root, FOLDER_GENERIC, (LPTSTR) "x", NULL, NULL, 0, &nf),
+             MAPI_E_NO_ACCESS);
+    CHECK(nf == NULL);
+    CHECK_HR(root->lpVtbl->DeleteMessages(root, &list, 0, NULL, 0), MAPI_E_NO_ACCESS);
+    CHECK_HR(root->lpVtbl->SetProps(root, 1, &sv, NULL), MAPI_E_NO_ACCESS);
+  }
+  sv.ulPropTag = PR_DISPLAY_NAME_A;
+  CHECK_HR(mdb->lpVtbl->SetProps(mdb, 1, &sv, NULL), MAPI_E_NO_ACCESS);
+  CHECK_HR(mdb->lpVtbl->SaveChanges(mdb, 0), MAPI_E_NO_ACCESS);
+  /* The message is still readable and unchanged. */
+  m = msg_open(mdb, eid, 0);
+  {
+    char buf[16];
+    CHECK_OK(msg_get_str(m, PR_SUBJECT_A, buf, sizeof buf));
+    CHECK_STR(buf, "ro");
+  }
+  m->lpVtbl->Release(m);
+  root->lpVtbl->Release(root);
+  mdb->lpVtbl->Release(mdb);
+
+  /* MAPI_BEST_ACCESS on a writable file gets write access. */
+  mdb = store_open(p, MAPI_BEST_ACCESS);
+  m = msg_open(mdb, eid, MAPI_BEST_ACCESS);
+  CHECK_OK(msg_get_long(m, PR_ACCESS_LEVEL, &level));
+  CHECK_EQ(level, MAPI_MODIFY);
+  m->lpVtbl->Release(m);
+  mdb->lpVtbl->Release(mdb);
+  MAPIFreeBuffer(eid);
+}
+
+static void test_folders(void) {
+  LPMDB mdb = fresh_store("folders.db");
+  LPMAPIFOLDER root = store_root(mdb), inbox = NULL, again = NULL, sub = NULL;
+  LPSPropValue eid_inbox, eid_sub, v;
+  LONG n = -1;
+  WCHAR wide[] = {'R', 0x00E9, 's', 'u', 'm', 0x00E9, 0};
+
+  CHECK_OK(root->lpVtbl->CreateFolder(root, FOLDER_GENERIC, (LPTSTR) "Inbox", (LPTSTR) "mail",
+                                      NULL, 0, &inbox));
+  CHECK_HR(root->lpVtbl->CreateFolder(root, FOLDER_GENERIC, (LPTSTR) "inbox", NULL, NULL, 0, &again),
+           MAPI_E_COLLISION);
+  CHECK(again == NULL);
+  CHECK_OK(root->lpVtbl->CreateFolder(root, FOLDER_GENERIC, (LPTSTR) "Inbox", NULL, NULL,
+                                      OPEN_IF_EXISTS, &again));
+  CHECK(props_equal((LPMAPIPROP)inbox, (LPMAPIPROP)again));
+  again->lpVtbl->Release(again);
+  CHECK_OK(inbox->lpVtbl->CreateFolder(inbox, FOLDER_GENERIC, (LPTSTR)wide, NULL, NULL,
+                                       MAPI_UNICODE, &sub));
+  v = msg_get_one((LPMAPIPROP)sub, PR_DISPLAY_NAME_W);
+  CHECK_WSTR(v->Value.lpszW, wide);
+  MAPIFreeBuffer(v);
+  CHECK_HR(root->lpVtbl->CreateFolder(root, FOLDER_SEARCH, (LPTSTR) "s", NULL, NULL, 0, &again),
+           MAPI_E_NO_SUPPORT);
+  CHECK_HR(root->lpVtbl->CreateFolder(root, 77, (LPTSTR) "s", NULL, NULL, 0, &again),
+           MAPI_E_INVALID_PARAMETER);
+  CHECK_HR(root->lpVtbl->CreateFolder(root, FOLDER_GENERIC, NULL, NULL, NULL, 0, &again),
+           MAPI_E_INVALID_PARAMETER);
+  CHECK_HR(root->lpVtbl->CreateFolder(root, FOLDER_GENERIC, (LPTSTR) "n", NULL, NULL, 0x100, &again),
+           MAPI_E_UNKNOWN_FLAGS);
+  CHECK_HR(root->lpVtbl->CreateFolder(root, FOLDER_GENERIC, (LPTSTR) "n", NULL, &IID_IMessage, 0,
+                                      &again),
+           MAPI_E_INTERFACE_NOT_SUPPORTED);
+
+  eid_inbox = msg_get_one((LPMAPIPROP)inbox, PR_ENTRYID);
+  eid_sub = msg_get_one((LPMAPIPROP)sub, PR_ENTRYID);
+  {
+    LPSPropValue e = msg_create(inbox, "in inbox");
+    MAPIFreeBuffer(e);
+  }
+  CHECK_OK(msg_get_long((LPMESSAGE)inbox, PR_CONTENT_COUNT, &n));
+  CHECK_EQ(n, 1);
+  v = msg_get_one((LPMAPIPROP)inbox, PR_SUBFOLDERS);
+  CHECK_EQ(v->Value.b, 1);
+  MAPIFreeBuffer(v);
+  v = msg_get_one((LPMAPIPROP)inbox, PR_PARENT_ENTRYID);
+  {
+    LPSPropValue root_eid = msg_get_one((LPMAPIPROP)root, PR_ENTRYID);
+    CHECK_EQ(v->Value.bin.cb, root_eid->Value.bin.cb);
+    CHECK(memcmp(v->Value.bin.lpb, root_eid->Value.bin.lpb, v->Value.bin.cb) == 0);
+    MAPIFreeBuffer(root_eid);
+  }
+  MAPIFreeBuffer(v);
+  /* Folder properties are not transacted: another handle sees a change at once. */
+  {
+    ULONG type;
+    LPUNKNOWN unk = NULL;
+    char buf[32];
+    CHECK_OK(mdb->lpVtbl->OpenEntry(mdb, eid_inbox->Value.bin.cb, (LPENTRYID)eid_inbox->Value.bin.lpb,
+                                    NULL, MAPI_MODIFY, &type, &unk));
+    CHECK_EQ(type, MAPI_FOLDER);
+    msg_set_str((LPMESSAGE)inbox, PR_COMMENT_A, "renamed comment");
+    CHECK_OK(msg_get_str((LPMESSAGE)unk, PR_COMMENT_A, buf, sizeof buf));
+    CHECK_STR(buf, "renamed comment");
+    unk->lpVtbl->Release(unk);
+  }
+  /* DeleteFolder needs DEL_MESSAGES / DEL_FOLDERS for a non-empty folder. */
+  CHECK_HR(root->lpVtbl->DeleteFolder(root, eid_inbox->Value.bin.cb,
+                                      (LPENTRYID)eid_inbox->Value.bin.lpb, 0, NULL, 0),
+           MAPI_E_HAS_MESSAGES);
+  CHECK_HR(root->lpVtbl->DeleteFolder(root, eid_inbox->Value.bin.cb,
+                                      (LPENTRYID)eid_inbox->Value.bin.lpb, 0, NULL, DEL_MESSAGES),
+           MAPI_E_HAS_FOLDERS);
+  CHECK_HR(root->lpVtbl->DeleteFolder(root, eid_sub->Value.bin.cb, (LPENTRYID)eid_sub->Value.bin.lpb,
+                                      0, NULL, 0),
+           MAPI_E_NOT_FOUND); /* not a child of root */
+  CHECK_HR(root->lpVtbl->DeleteFolder(root, 0, NULL, 0, NULL, 0), MAPI_E_INVALID_ENTRYID);
+  CHECK_HR(root->lpVtbl->DeleteFolder(root, eid_inbox->Value.bin.cb,
+                                      (LPENTRYID)eid_inbox->Value.bin.lpb, 0, NULL, 0x100),
+           MAPI_E_UNKNOWN_FLAGS);
+  CHECK_OK(root->lpVtbl->DeleteFolder(root, eid_inbox->Value.bin.cb,
+                                      (LPENTRYID)eid_inbox->Value.bin.lpb, 0, NULL,
+                                      DEL_MESSAGES | DEL_FOLDERS));
+  /* The deleted folder's object reports it; its subfolder is gone too. */
+  {
+    LPMESSAGE nm = NULL;
+    ULONG type;
+    LPUNKNOWN unk = NULL;
+    CHECK_HR(inbox->lpVtbl->CreateMessage(inbox, NULL, 0, &nm), MAPI_E_OBJECT_DELETED);
+    CHECK_HR(mdb->lpVtbl->OpenEntry(mdb, eid_sub->Value.bin.cb, (LPENTRYID)eid_sub->Value.bin.lpb,
+                                    NULL, 0, &type, &unk),
+             MAPI_E_NOT_FOUND);
+  }
+  /* DeleteMessages bad input. */
+  {
+    ENTRYLIST bad = {2, NULL};
+    CHECK_HR(root->lpVtbl->DeleteMessages(root, NULL, 0, NULL, 0), MAPI_E_INVALID_PARAMETER);
+    CHECK_HR(root->lpVtbl->DeleteMessages(root, &bad, 0, NULL, 0), MAPI_E_INVALID_PARAMETER);
+    bad.cValues = 0;
+    CHECK_HR(root->lpVtbl->DeleteMessages(root, &bad, 0, NULL, 0x1000), MAPI_E_UNKNOWN_FLAGS);
+  }
+  /* Not-yet-implemented slots answer MAPI_E_NO_SUPPORT, never crash. */
+  {
+    LPMAPITABLE table = (LPMAPITABLE)GARBAGE_PTR;
+    CHECK_HR(root->lpVtbl->GetContentsTable(root, 0, &table), MAPI_E_NO_SUPPORT);
+    CHECK(table == NULL);
+    CHECK_HR(root->lpVtbl->CopyMessages(root, NULL, NULL, NULL, 0, NULL, 0), MAPI_E_NO_SUPPORT);
+    CHECK_HR(root->lpVtbl->EmptyFolder(root, 0, NULL, 0), MAPI_E_NO_SUPPORT);
+  }
+  MAPIFreeBuffer(eid_inbox);
+  MAPIFreeBuffer(eid_sub);
+  sub->lpVtbl->Release(sub);
+  inbox->lpVtbl->Release(inbox);
+  root->lpVtbl->Release(root);
+  mdb->lpVtbl->Release(mdb);
+}
+
+static void test_bad_input(void) {
+  LPMDB mdb = fresh_store("badinput.db");
+  LPMAPIFOLDER root = store_root(mdb);
+  LPSPropValue eid = msg_create(root, "b");
+  LPMESSAGE m = msg_open(mdb, eid, MAPI_MODIFY), nm = (LPMESSAGE)GARBAGE_PTR;
+  LPMAPIERROR err = (LPMAPIERROR)GARBAGE_PTR;
+
+  CHECK_HR(root->lpVtbl->CreateMessage(root, NULL, 0x1, &nm), MAPI_E_UNKNOWN_FLAGS);
+  CHECK(nm == NULL);
+  CHECK_HR(root->lpVtbl->CreateMessage(root, NULL, 0, NULL), MAPI_E_INVALID_PARAMETER);
+  CHECK_HR(root->lpVtbl->CreateMessage(root, &IID_IMAPIFolder, 0, &nm), MAPI_E_INTERFACE_NOT_SUPPORTED);
+  CHECK_HR(m->lpVtbl->SetProps(m, 1, NULL, NULL), MAPI_E_INVALID_PARAMETER);
+  CHECK_HR(m->lpVtbl->SetProps(m, 0, (LPSPropValue)eid, NULL), MAPI_E_INVALID_PARAMETER);
+  CHECK_HR(m->lpVtbl->GetLastError(m, MAPI_E_INVALID_PARAMETER, 0x1, &err), MAPI_E_UNKNOWN_FLAGS);
+  CHECK(err == NULL);
+  CHECK_OK(m->lpVtbl->GetLastError(m, MAPI_E_INVALID_PARAMETER, 0, &err));
+  CHECK(err != NULL && strstr(err->lpszError, "SetProps") != NULL);
+  MAPIFreeBuffer(err);
+  {
+    LPMAPITABLE table = (LPMAPITABLE)GARBAGE_PTR;
+    CHECK_HR(m->lpVtbl->GetAttachmentTable(m, 0, &table), MAPI_E_NO_SUPPORT);
+    CHECK(table == NULL);
+    CHECK_HR(m->lpVtbl->SubmitMessage(m, 0), MAPI_E_NO_SUPPORT);
+  }
+  /* A NULL This through the vtable is refused, never dereferenced. */
+  CHECK_HR(m->lpVtbl->SaveChanges(NULL, 0), MAPI_E_INVALID_PARAMETER);
+  CHECK_HR(mdb->lpVtbl->OpenEntry(NULL, 0, NULL, NULL, 0, NULL, NULL), MAPI_E_INVALID_PARAMETER);
+  CHECK_EQ(m->lpVtbl->AddRef(NULL), 0);
+  /* MsgStoreSetConflictResolver wants a store object of ours. */
+  CHECK_HR(MsgStoreSetConflictResolver(NULL, NULL), MAPI_E_INVALID_PARAMETER);
+  CHECK_HR(MsgStoreSetConflictResolver((LPMDB)m, NULL), MAPI_E_INVALID_PARAMETER);
+  CHECK_OK(MsgStoreSetConflictResolver(mdb, NULL));
+  m->lpVtbl->Release(m);
+  MAPIFreeBuffer(eid);
+  root->lpVtbl->Release(root);
+  mdb->lpVtbl->Release(mdb);
+}
+
+int main(void) {
+  test_open_errors();
+  test_store_props();
+  test_save_rules();
+  test_keep_open_and_no_changes();
+  test_deleted_under_you();
+  test_new_message_and_change_props();
+  test_read_flag();
+  test_persistence();
+  test_entry_ids();
+  test_read_only_store();
+  test_folders();
+  test_bad_input();
+  printf("store_test: all checks passed\n");
+  return 0;
+}

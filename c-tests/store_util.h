@@ -1,0 +1,145 @@
+/* Store helpers shared by the C tests of the store (each one a plain vtable call sequence).
+ *
+ *   store_open(path, flags)            MsgStoreOpen, checked
+ *   store_root(mdb)                    the root folder, read-write
+ *   msg_create(folder, subject)        CreateMessage + PR_SUBJECT_A + SaveChanges; returns the
+ *                                      entry ID (free with MAPIFreeBuffer)
+ *   msg_open(mdb, eid, flags)          OpenEntry of a message: a new client
+ *   msg_set_str / msg_set_long         SetProps of one value, checked
+ *   msg_get_str(msg, tag, buf, size)   PT_STRING8 value into buf ("" if missing); returns hr
+ *   msg_get_long(msg, tag, &out)       returns the GetProps hr for one PT_LONG
+ *   msg_get_bin(msg, tag)              one binary value as a MAPIAllocateBuffer'd SPropValue
+ *   props_equal(a, b)                  every property of two objects equal (GetProps NULL list)
+ */
+#ifndef MSGSTORE_STORE_UTIL_H
+#define MSGSTORE_STORE_UTIL_H
+
+#include "test_util.h"
+
+static inline LPMDB store_open(const char *path, ULONG flags) {
+  LPMDB mdb = NULL;
+  CHECK_OK(MsgStoreOpen(path, flags, &mdb));
+  CHECK(mdb != NULL);
+  return mdb;
+}
+
+static inline LPMAPIFOLDER store_root(LPMDB mdb) {
+  ULONG type = 0;
+  LPUNKNOWN unk = NULL;
+  CHECK_OK(mdb->lpVtbl->OpenEntry(mdb, 0, NULL, NULL, MAPI_BEST_ACCESS, &type, &unk));
+  CHECK_EQ(type, MAPI_FOLDER);
+  return (LPMAPIFOLDER)unk;
+}
+
+static inline void msg_set_str(LPMESSAGE msg, ULONG tag, const char *s) {
+  SPropValue v;
+  memset(&v, 0, sizeof v);
+  v.ulPropTag = tag;
+  v.Value.lpszA = (char *)s;
+  CHECK_OK(msg->lpVtbl->SetProps(msg, 1, &v, NULL));
+}
+
+static inline void msg_set_long(LPMESSAGE msg, ULONG tag, LONG l) {
+  SPropValue v;
+  memset(&v, 0, sizeof v);
+  v.ulPropTag = tag;
+  v.Value.l = l;
+  CHECK_OK(msg->lpVtbl->SetProps(msg, 1, &v, NULL));
+}
+
+static inline HRESULT msg_get_str(LPMESSAGE msg, ULONG tag, char *buf, size_t size) {
+  SizedSPropTagArray(1, tags) = {1, {tag}};
+  ULONG n = 0;
+  LPSPropValue v = NULL;
+  HRESULT hr = msg->lpVtbl->GetProps(msg, (LPSPropTagArray)&tags, 0, &n, &v);
+  buf[0] = 0;
+  if (hr == S_OK) snprintf(buf, size, "%s", v[0].Value.lpszA);
+  MAPIFreeBuffer(v);
+  return hr;
+}
+
+static inline HRESULT msg_get_long(LPMESSAGE msg, ULONG tag, LONG *out) {
+  SizedSPropTagArray(1, tags) = {1, {tag}};
+  ULONG n = 0;
+  LPSPropValue v = NULL;
+  HRESULT hr = msg->lpVtbl->GetProps(msg, (LPSPropTagArray)&tags, 0, &n, &v);
+  *out = hr == S_OK ? v[0].Value.l : 0;
+  MAPIFreeBuffer(v);
+  return hr;
+}
+
+/* One property as a MAPIAllocateBuffer'd SPropValue (PT_ERROR entry if missing). */
+static inline LPSPropValue msg_get_one(LPMAPIPROP obj, ULONG tag) {
+  SizedSPropTagArray(1, tags) = {1, {tag}};
+  ULONG n = 0;
+  LPSPropValue v = NULL;
+  HRESULT hr = obj->lpVtbl->GetProps(obj, (LPSPropTagArray)&tags, 0, &n, &v);
+  CHECK(hr == S_OK || hr == MAPI_W_ERRORS_RETURNED);
+  CHECK_EQ(n, 1);
+  return v;
+}
+
+static inline LPMESSAGE msg_open(LPMDB mdb, LPSPropValue eid, ULONG flags) {
+  ULONG type = 0;
+  LPUNKNOWN unk = NULL;
+  CHECK_OK(mdb->lpVtbl->OpenEntry(mdb, eid->Value.bin.cb, (LPENTRYID)eid->Value.bin.lpb, NULL,
+                                  flags, &type, &unk));
+  CHECK_EQ(type, MAPI_MESSAGE);
+  return (LPMESSAGE)unk;
+}
+
+/* Creates and saves a message; returns its PR_ENTRYID as an SPropValue (MAPIFreeBuffer it). */
+static inline LPSPropValue msg_create(LPMAPIFOLDER folder, const char *subject) {
+  LPMESSAGE msg = NULL;
+  LPSPropValue eid;
+  CHECK_OK(folder->lpVtbl->CreateMessage(folder, NULL, 0, &msg));
+  msg_set_str(msg, PR_SUBJECT_A, subject);
+  CHECK_OK(msg->lpVtbl->SaveChanges(msg, KEEP_OPEN_READONLY));
+  eid = msg_get_one((LPMAPIPROP)msg, PR_ENTRYID);
+  CHECK_EQ(PROP_TYPE(eid->ulPropTag), PT_BINARY);
+  msg->lpVtbl->Release(msg);
+  return eid;
+}
+
+static inline int spv_equal(const SPropValue *a, const SPropValue *b) {
+  if (a->ulPropTag != b->ulPropTag) return 0;
+  switch (PROP_TYPE(a->ulPropTag)) {
+    case PT_STRING8: return strcmp(a->Value.lpszA, b->Value.lpszA) == 0;
+    case PT_UNICODE: return wstr_eq(a->Value.lpszW, b->Value.lpszW);
+    case PT_BINARY:
+      return a->Value.bin.cb == b->Value.bin.cb &&
+             (a->Value.bin.cb == 0 || memcmp(a->Value.bin.lpb, b->Value.bin.lpb, a->Value.bin.cb) == 0);
+    case PT_LONG: case PT_ERROR: return a->Value.l == b->Value.l;
+    case PT_I2: return a->Value.i == b->Value.i;
+    case PT_BOOLEAN: return a->Value.b == b->Value.b;
+    case PT_SYSTIME:
+      return a->Value.ft.dwLowDateTime == b->Value.ft.dwLowDateTime &&
+             a->Value.ft.dwHighDateTime == b->Value.ft.dwHighDateTime;
+    case PT_I8: case PT_CURRENCY: return a->Value.li.QuadPart == b->Value.li.QuadPart;
+    case PT_DOUBLE: case PT_APPTIME: return memcmp(&a->Value.dbl, &b->Value.dbl, 8) == 0;
+    default: return memcmp(&a->Value, &b->Value, sizeof a->Value) == 0;
+  }
+}
+
+/* Every property of the two objects, compared value by value (entry IDs included). */
+static inline int props_equal(LPMAPIPROP a, LPMAPIPROP b) {
+  ULONG na = 0, nb = 0, i;
+  LPSPropValue va = NULL, vb = NULL;
+  int same;
+  CHECK_OK(a->lpVtbl->GetProps(a, NULL, 0, &na, &va));
+  CHECK_OK(b->lpVtbl->GetProps(b, NULL, 0, &nb, &vb));
+  same = na == nb;
+  for (i = 0; same && i < na; i++) {
+    /* PR_ACCESS / PR_ACCESS_LEVEL describe the handle, not the message. */
+    if (PROP_ID(va[i].ulPropTag) == PROP_ID(PR_ACCESS) ||
+        PROP_ID(va[i].ulPropTag) == PROP_ID(PR_ACCESS_LEVEL))
+      continue;
+    same = spv_equal(&va[i], &vb[i]);
+    if (!same) fprintf(stderr, "props_equal: property 0x%08X differs\n", (unsigned)va[i].ulPropTag);
+  }
+  MAPIFreeBuffer(va);
+  MAPIFreeBuffer(vb);
+  return same;
+}
+
+#endif /* MSGSTORE_STORE_UTIL_H */
