@@ -101,9 +101,49 @@ static inline LPSPropValue msg_create(LPMAPIFOLDER folder, const char *subject) 
   return eid;
 }
 
+/* Bytes of one element of a fixed-size multi-valued type; 0 for the others. */
+static inline size_t mv_elem_size(ULONG type) {
+  switch (type) {
+    case PT_MV_I2: return 2;
+    case PT_MV_LONG: case PT_MV_R4: return 4;
+    case PT_MV_DOUBLE: case PT_MV_APPTIME: case PT_MV_CURRENCY: case PT_MV_I8: case PT_MV_SYSTIME:
+      return 8;
+    case PT_MV_CLSID: return 16;
+    default: return 0;
+  }
+}
+
 static inline int spv_equal(const SPropValue *a, const SPropValue *b) {
+  ULONG i, type = PROP_TYPE(a->ulPropTag);
   if (a->ulPropTag != b->ulPropTag) return 0;
-  switch (PROP_TYPE(a->ulPropTag)) {
+  if (type & MV_FLAG) {
+    /* Every MV member starts with cValues and a pointer, at the same offsets. */
+    if (a->Value.MVl.cValues != b->Value.MVl.cValues) return 0;
+    for (i = 0; i < a->Value.MVl.cValues; i++) {
+      switch (type) {
+        case PT_MV_BINARY:
+          if (a->Value.MVbin.lpbin[i].cb != b->Value.MVbin.lpbin[i].cb ||
+              memcmp(a->Value.MVbin.lpbin[i].lpb, b->Value.MVbin.lpbin[i].lpb,
+                     a->Value.MVbin.lpbin[i].cb) != 0)
+            return 0;
+          break;
+        case PT_MV_STRING8:
+          if (strcmp(a->Value.MVszA.lppszA[i], b->Value.MVszA.lppszA[i]) != 0) return 0;
+          break;
+        case PT_MV_UNICODE:
+          if (!wstr_eq(a->Value.MVszW.lppszW[i], b->Value.MVszW.lppszW[i])) return 0;
+          break;
+        default: {
+          size_t n = mv_elem_size(type);
+          if (n == 0 || memcmp((const char *)a->Value.MVl.lpl + i * n,
+                               (const char *)b->Value.MVl.lpl + i * n, n) != 0)
+            return 0;
+        }
+      }
+    }
+    return 1;
+  }
+  switch (type) {
     case PT_STRING8: return strcmp(a->Value.lpszA, b->Value.lpszA) == 0;
     case PT_UNICODE: return wstr_eq(a->Value.lpszW, b->Value.lpszW);
     case PT_BINARY:
