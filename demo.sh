@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The main job: builds libmsgstore and the C demo, then runs it (several clients, one message).
-# Usage: bash demo.sh [--non-interactive] [STORE-PATH]
+# Usage: bash demo.sh [--non-interactive] [--choice=k|o|s|m] [STORE-PATH]
 set -euo pipefail
 cd "$(dirname "$0")"
 cargo build --release --lib --quiet

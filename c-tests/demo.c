@@ -4,8 +4,12 @@
  *   Rule 2  a later SaveChanges from a client whose view is stale writes nothing and returns
  *           MAPI_E_OBJECT_CHANGED;
  *   Rule 3  that client may save again with FORCE_SAVE: its changes replace the others'.
+ *   Rule 4  or the provider detects the conflict and lets the user choose: keep the original,
+ *           overwrite it, save the changes elsewhere, or merge (a registered resolver).
  *
- * Usage: demo [STORE-PATH]   (default: a fresh file in the current directory)
+ * Usage: demo [--non-interactive] [--choice=k|o|s|m] [STORE-PATH]
+ *   With a terminal on stdin the rule-4 conflict is shown and you pick at a prompt; otherwise
+ *   (or with --non-interactive) every choice is played in turn, or only --choice.
  * Every call goes through the COM vtables exactly as a MAPI client would make it.
  */
 #include "msgstore.h"
@@ -14,6 +18,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+static int g_interactive;
+static char g_choice; /* the non-interactive answer for rule 4 (0: the current scripted one) */
 
 static const char *hr_name(HRESULT hr) {
   const char *name = "?";
@@ -78,10 +85,152 @@ static void say(const char *step, const char *what, HRESULT hr) {
   printf("%-6s %-62s -> %s\n", step, what, hr_name(hr));
 }
 
+
+/* ---- Rule 4: a resolver registered on the store lets the user choose ---------------------- */
+
+static const struct {
+  ULONG tag;
+  const char *name;
+} k_names[] = {{PR_SUBJECT_A, "subject"}, {PR_BODY_A, "body"}, {PR_COMMENT_A, "comment"}};
+
+static const char *tag_name(ULONG tag) {
+  size_t i;
+  for (i = 0; i < sizeof k_names / sizeof k_names[0]; i++)
+    if (PROP_ID(k_names[i].tag) == PROP_ID(tag)) return k_names[i].name;
+  return "(other)";
+}
+
+/* One property as text ("(none)" when absent), into buf. */
+static const char *text_of(LPMESSAGE msg, ULONG tag, char *buf, size_t size) {
+  ULONG tags[2] = {1, CHANGE_PROP_TYPE(tag, PT_STRING8)};
+  ULONG n = 0;
+  LPSPropValue v = NULL;
+  HRESULT hr = msg->lpVtbl->GetProps(msg, (LPSPropTagArray)tags, 0, &n, &v);
+  snprintf(buf, size, "%s", hr == S_OK ? v->Value.lpszA : "(none)");
+  MAPIFreeBuffer(v);
+  return buf;
+}
+
+typedef struct DemoResolver {
+  const IMsgStoreConflictResolverVtbl *lpVtbl;
+  ULONG refs;
+} DemoResolver;
+
+static HRESULT dr_query_interface(IMsgStoreConflictResolver *This, const IID *riid, void **ppv) {
+  (void)This;
+  (void)riid;
+  *ppv = NULL;
+  return MAPI_E_INTERFACE_NOT_SUPPORTED;
+}
+static ULONG dr_add_ref(IMsgStoreConflictResolver *This) { return ++((DemoResolver *)This)->refs; }
+static ULONG dr_release(IMsgStoreConflictResolver *This) { return --((DemoResolver *)This)->refs; }
+
+static char ask_user(void) {
+  char line[64];
+  for (;;) {
+    printf("       [k]eep the original, [o]verwrite it, [s]ave yours elsewhere, or [m]erge? ");
+    fflush(stdout);
+    if (!fgets(line, sizeof line, stdin)) return 'k';
+    if (strchr("kosm", line[0]) && line[0]) return line[0];
+  }
+}
+
+/* Shows the conflict side by side and returns the user's choice. */
+static HRESULT dr_resolve(IMsgStoreConflictResolver *This, LPMESSAGE lpMessage,
+                          const MSGCONFLICT *lpConflict, ULONG *lpulAction,
+                          LPMAPIFOLDER *lppDestFolder) {
+  ULONG i, j;
+  char stored[128], mine[128];
+  char choice;
+  (void)This;
+  (void)lppDestFolder; /* NULL: the store's Conflicts folder */
+  printf("       CONFLICT: the message changed since you opened it.\n");
+  printf("         changed by others:");
+  for (i = 0; i < lpConflict->lpTheirChanges->cValues; i++)
+    printf(" %s", tag_name(lpConflict->lpTheirChanges->aulPropTag[i]));
+  printf("\n         changed by you:   ");
+  for (i = 0; i < lpConflict->lpMyChanges->cValues; i++)
+    printf(" %s", tag_name(lpConflict->lpMyChanges->aulPropTag[i]));
+  printf("\n         %-8s  %-34s  %s\n", "", "stored version", "your version");
+  for (i = 0; i < sizeof k_names / sizeof k_names[0]; i++) {
+    int changed = 0;
+    for (j = 0; j < lpConflict->lpTheirChanges->cValues; j++)
+      changed |= PROP_ID(lpConflict->lpTheirChanges->aulPropTag[j]) == PROP_ID(k_names[i].tag);
+    for (j = 0; j < lpConflict->lpMyChanges->cValues; j++)
+      changed |= PROP_ID(lpConflict->lpMyChanges->aulPropTag[j]) == PROP_ID(k_names[i].tag);
+    if (!changed) continue;
+    printf("         %-8s  %-34s  %s\n", k_names[i].name,
+           text_of(lpConflict->lpStored, k_names[i].tag, stored, sizeof stored),
+           text_of(lpMessage, k_names[i].tag, mine, sizeof mine));
+  }
+  if (g_interactive) {
+    choice = ask_user();
+  } else {
+    choice = g_choice;
+    printf("       (non-interactive) choosing [%c]\n", choice);
+  }
+  switch (choice) {
+    case 'o': *lpulAction = MSGSTORE_RESOLVE_OVERWRITE; break;
+    case 's': *lpulAction = MSGSTORE_RESOLVE_SAVE_ELSEWHERE; break;
+    case 'm': *lpulAction = MSGSTORE_RESOLVE_MERGE; break;
+    default: *lpulAction = MSGSTORE_RESOLVE_KEEP_ORIGINAL; break;
+  }
+  return S_OK;
+}
+
+static const IMsgStoreConflictResolverVtbl k_demo_resolver_vtbl = {dr_query_interface, dr_add_ref,
+                                                                    dr_release, dr_resolve};
+
+/* Erin and Frank edit the same message; Frank saves second and the resolver asks. */
+static void rule4_round(LPMDB store, SBinary *eid, char choice) {
+  LPMESSAGE erin = open_client(store, eid);
+  LPMESSAGE frank = open_client(store, eid);
+  LPMESSAGE after;
+  HRESULT hr;
+  static int round;
+  char erin_body[64], frank_subject[64];
+  g_choice = choice;
+  round++;
+  snprintf(erin_body, sizeof erin_body, "Erin's body, take %d.", round);
+  snprintf(frank_subject, sizeof frank_subject, "Frank's subject, take %d", round);
+  set_text(erin, PR_BODY_A, erin_body);
+  set_text(frank, PR_SUBJECT_A, frank_subject);
+  expect("Erin's SaveChanges", erin->lpVtbl->SaveChanges(erin, 0), S_OK);
+  printf("\nrule 4 Erin edited the body and saved; Frank edited the subject of his (now stale)\n"
+         "       copy and saves with SaveChanges(KEEP_OPEN_READWRITE):\n");
+  hr = frank->lpVtbl->SaveChanges(frank, KEEP_OPEN_READWRITE);
+  printf("       -> %s\n", hr_name(hr));
+  after = open_client(store, eid);
+  show("the store", after);
+  show("Frank", frank);
+  if (choice == 's')
+    printf("       Frank's object is now a new message in the store's \"Conflicts\" folder, whose\n"
+           "       PR_CONFLICT_ITEMS names the original; the original above is untouched.\n");
+  after->lpVtbl->Release(after);
+  erin->lpVtbl->Release(erin);
+  frank->lpVtbl->Release(frank);
+}
+
 int main(int argc, char **argv) {
   char path[4096];
-  if (argc > 1) {
-    snprintf(path, sizeof path, "%s", argv[1]);
+  const char *path_arg = NULL;
+  char only_choice = 0;
+  int i, non_interactive = 0;
+  for (i = 1; i < argc; i++) {
+    if (strcmp(argv[i], "--non-interactive") == 0) {
+      non_interactive = 1;
+    } else if (strncmp(argv[i], "--choice=", 9) == 0 && strchr("kosm", argv[i][9]) && argv[i][9]) {
+      only_choice = argv[i][9];
+    } else if (argv[i][0] != '-') {
+      path_arg = argv[i];
+    } else {
+      fprintf(stderr, "usage: demo [--non-interactive] [--choice=k|o|s|m] [STORE-PATH]\n");
+      return 2;
+    }
+  }
+  g_interactive = !non_interactive && !only_choice && isatty(0);
+  if (path_arg) {
+    snprintf(path, sizeof path, "%s", path_arg);
   } else {
     snprintf(path, sizeof path, "msgstore-demo-%ld.db", (long)getpid());
   }
@@ -160,13 +309,36 @@ int main(int argc, char **argv) {
   say("rule 2", "Alice edits her now-stale view and saves", hr);
   expect("Alice's second SaveChanges", hr, MAPI_E_OBJECT_CHANGED);
 
+  /* Rule 4: register a resolver; from now on a conflict on this store handle asks it. */
+  {
+    DemoResolver resolver = {&k_demo_resolver_vtbl, 1};
+    expect("MsgStoreSetConflictResolver",
+           MsgStoreSetConflictResolver(store, (LPMSGSTORECONFLICTRESOLVER)&resolver), S_OK);
+    printf("\nA conflict resolver is registered on the store (MsgStoreSetConflictResolver).\n");
+    if (g_interactive) {
+      rule4_round(store, &eid->Value.bin, 0);
+    } else if (only_choice) {
+      rule4_round(store, &eid->Value.bin, only_choice);
+    } else {
+      rule4_round(store, &eid->Value.bin, 'm');
+      rule4_round(store, &eid->Value.bin, 's');
+      rule4_round(store, &eid->Value.bin, 'k');
+      rule4_round(store, &eid->Value.bin, 'o');
+    }
+    expect("MsgStoreSetConflictResolver(NULL)", MsgStoreSetConflictResolver(store, NULL), S_OK);
+    if (resolver.refs != 1) {
+      fprintf(stderr, "demo: the resolver's reference count did not balance\n");
+      return 1;
+    }
+  }
+
   dave->lpVtbl->Release(dave);
   alice->lpVtbl->Release(alice);
   bob->lpVtbl->Release(bob);
   MAPIFreeBuffer(eid);
   root->lpVtbl->Release(root);
   store->lpVtbl->Release(store);
-  if (argc <= 1) {
+  if (!path_arg) {
     unlink(path);
     char side[4200];
     snprintf(side, sizeof side, "%s-wal", path);
