@@ -107,6 +107,12 @@ pub unsafe extern "C" fn get_props<I, T: PropClass>(
     lppPropArray: *mut LPSPropValue,
 ) -> HRESULT {
     guard::method::<I, T>(This, "GetProps", |obj| {
+        // Clear both out-parameters before checking either: one NULL must not leave the
+        // other holding the caller's garbage.
+        guard::optional_out(lppPropArray);
+        if let Some(c) = lpcValues.as_mut() {
+            *c = 0;
+        }
         let count = guard::out_ptr(lpcValues, "GetProps: lpcValues")?;
         *count = 0;
         let out = guard::cleared_out(lppPropArray, "GetProps: lppPropArray")?;
@@ -442,6 +448,10 @@ pub unsafe extern "C" fn get_names_from_ids<I, T: PropClass>(
     lpppPropNames: *mut *mut LPMAPINAMEID,
 ) -> HRESULT {
     guard::method::<I, T>(This, "GetNamesFromIDs", |_obj| {
+        guard::optional_out(lpppPropNames);
+        if let Some(c) = lpcPropNames.as_mut() {
+            *c = 0;
+        }
         guard::out_ptr(lppPropTags, "GetNamesFromIDs: lppPropTags")?;
         *guard::out_ptr(lpcPropNames, "GetNamesFromIDs: lpcPropNames")? = 0;
         guard::cleared_out(lpppPropNames, "GetNamesFromIDs: lpppPropNames")?;
