@@ -325,6 +325,19 @@ unsafe fn deliver(
     result
 }
 
+/// The destination of a copy: required, and not the source itself.
+fn check_dest(This: *mut c_void, lpDestObj: LPVOID, method: &str) -> MapiResult<()> {
+    if lpDestObj.is_null() {
+        return Err(MapiError::invalid(format!("{method}: lpDestObj is NULL")));
+    }
+    if lpDestObj == This {
+        return Err(MapiError::no_access(format!(
+            "{method}: the source and the destination are the same object"
+        )));
+    }
+    Ok(())
+}
+
 /// The shared body of CopyTo and CopyProps once the property list is known.
 unsafe fn copy_common<T: PropClass>(
     obj: &ComObject<T>,
@@ -335,14 +348,7 @@ unsafe fn copy_common<T: PropClass>(
     lppProblems: Option<&mut LPSPropProblemArray>,
     method: &str,
 ) -> MapiResult<HRESULT> {
-    if lpDestObj.is_null() {
-        return Err(MapiError::invalid(format!("{method}: lpDestObj is NULL")));
-    }
-    if lpDestObj == This {
-        return Err(MapiError::no_access(format!(
-            "{method}: the source and the destination are the same object"
-        )));
-    }
+    check_dest(This, lpDestObj, method)?;
     let mut selected = (Vec::new(), Vec::new());
     obj.inner.prop().read(&mut |view| selected = select(view))?;
     let (values, mut problems) = selected;
@@ -380,7 +386,9 @@ pub unsafe extern "C" fn copy_to<I, T: PropClass>(
         let exclude = optional_tag_array_in(lpExcludeProps, "CopyTo: lpExcludeProps")?;
         check_dest_interface(lpInterface, "CopyTo")?;
         if excluded_iids.iter().any(|iid| *iid == IID_IMAPIProp) {
-            // Excluding IMAPIProp excludes every property: nothing to copy.
+            // Excluding IMAPIProp excludes every property: nothing to copy, but the destination
+            // is validated all the same.
+            check_dest(This as *mut c_void, lpDestObj, "CopyTo")?;
             return Ok(S_OK);
         }
         let select = |view: &dyn crate::core::props::PropView| {
