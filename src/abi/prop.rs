@@ -271,26 +271,37 @@ unsafe fn check_dest_interface(lpInterface: LPCIID, method: &str) -> MapiResult<
     }
 }
 
+/// One property chosen for a copy. `index` is how problems name it: its position in
+/// `lpIncludeProps` for CopyProps, its position among the copied properties for CopyTo.
+struct Selected {
+    index: u32,
+    tag: u32,
+    value: PropValue,
+}
+
+/// What a copy selected from the source: the values, and the problems found while choosing them.
+type Selection = (Vec<Selected>, Vec<Problem>);
+
 /// Delivers copied values to the destination: ours directly, a foreign object through its
-/// vtable (no lock of ours is held across that call).
+/// vtable (no lock of ours is held across that call). The problems it returns carry the
+/// `Selected::index` of the value they are about, whatever the destination's own indexing.
 unsafe fn deliver(
     dest: *mut c_void,
-    mut values: Vec<(u32, PropValue)>,
+    mut values: Vec<Selected>,
     noreplace: bool,
 ) -> MapiResult<Vec<Problem>> {
     if let Some(ours) = our_prop_object(dest) {
         if noreplace {
             let mut present = Vec::new();
             ours.read(&mut |view| present = view.tags())?;
-            values.retain(|(t, _)| !present.iter().any(|p| prop_id(*p) == prop_id(*t)));
+            values.retain(|s| !present.iter().any(|p| prop_id(*p) == prop_id(s.tag)));
         }
         let inputs = values
             .into_iter()
-            .enumerate()
-            .map(|(i, (tag, value))| PropInput {
-                index: i as u32,
-                tag,
-                value,
+            .map(|s| PropInput {
+                index: s.index,
+                tag: s.tag,
+                value: s.value,
             })
             .collect();
         return ours.set_props(inputs);
@@ -307,19 +318,29 @@ unsafe fn deliver(
             .map(|t| t.to_vec());
         MAPIFreeBuffer(list as LPVOID);
         let present = present?;
-        values.retain(|(t, _)| !present.iter().any(|p| prop_id(*p) == prop_id(*t)));
+        values.retain(|s| !present.iter().any(|p| prop_id(*p) == prop_id(s.tag)));
     }
     if values.is_empty() {
         return Ok(Vec::new());
     }
-    let arr = values_out(Allocator::MAPI, &values)?;
+    let (indices, pairs): (Vec<u32>, Vec<(u32, PropValue)>) =
+        values.into_iter().map(|s| (s.index, (s.tag, s.value))).unzip();
+    let arr = values_out(Allocator::MAPI, &pairs)?;
     let mut problems: LPSPropProblemArray = ptr::null_mut();
-    let hr = (vtbl.SetProps)(dest, values.len() as u32, arr, &mut problems);
+    let hr = (vtbl.SetProps)(dest, pairs.len() as u32, arr, &mut problems);
     MAPIFreeBuffer(arr as LPVOID);
     let result = if hr < 0 {
         Err(MapiError::new(hr, "the destination's SetProps failed"))
     } else {
-        problems_in(problems)
+        // The destination numbers its problems by position in the array we passed it.
+        problems_in(problems).map(|list| {
+            list.into_iter()
+                .map(|p| Problem {
+                    index: indices.get(p.index as usize).copied().unwrap_or(p.index),
+                    ..p
+                })
+                .collect()
+        })
     };
     MAPIFreeBuffer(problems as LPVOID);
     result
@@ -344,7 +365,7 @@ unsafe fn copy_common<T: PropClass>(
     This: *mut c_void,
     lpDestObj: LPVOID,
     ulFlags: ULONG,
-    select: &dyn Fn(&dyn crate::core::props::PropView) -> (Vec<(u32, PropValue)>, Vec<Problem>),
+    select: &dyn Fn(&dyn crate::core::props::PropView) -> Selection,
     lppProblems: Option<&mut LPSPropProblemArray>,
     method: &str,
 ) -> MapiResult<HRESULT> {
@@ -352,7 +373,7 @@ unsafe fn copy_common<T: PropClass>(
     let mut selected = (Vec::new(), Vec::new());
     obj.inner.prop().read(&mut |view| selected = select(view))?;
     let (values, mut problems) = selected;
-    let moved: Vec<u32> = values.iter().map(|(t, _)| *t).collect();
+    let moved: Vec<u32> = values.iter().map(|s| s.tag).collect();
     problems.extend(deliver(lpDestObj, values, ulFlags & MAPI_NOREPLACE != 0)?);
     if ulFlags & MAPI_MOVE != 0 && !moved.is_empty() {
         obj.inner.prop().delete_props(&moved)?;
@@ -398,6 +419,12 @@ pub unsafe extern "C" fn copy_to<I, T: PropClass>(
                 .filter(|t| !view.is_computed(*t))
                 .filter(|t| !exclude.iter().any(|e| prop_id(*e) == prop_id(*t)))
                 .filter_map(|t| view.get(prop_id(t)).map(|v| (t, v.into_owned())))
+                .enumerate()
+                .map(|(i, (tag, value))| Selected {
+                    index: i as u32,
+                    tag,
+                    value,
+                })
                 .collect();
             (values, Vec::new())
         };
@@ -429,7 +456,11 @@ pub unsafe extern "C" fn copy_props<I, T: PropClass>(
             let mut problems = Vec::new();
             for (i, &tag) in include.iter().enumerate() {
                 match view.get(prop_id(tag)) {
-                    Some(v) => values.push((crate::core::value::prop_tag(v.ptype(), prop_id(tag)), v.into_owned())),
+                    Some(v) => values.push(Selected {
+                        index: i as u32,
+                        tag: crate::core::value::prop_tag(v.ptype(), prop_id(tag)),
+                        value: v.into_owned(),
+                    }),
                     None => problems.push(Problem {
                         index: i as u32,
                         tag,
