@@ -284,18 +284,20 @@ type Selection = (Vec<Selected>, Vec<Problem>);
 
 /// Delivers copied values to the destination: ours directly, a foreign object through its
 /// vtable (no lock of ours is held across that call). The problems it returns carry the
-/// `Selected::index` of the value they are about, whatever the destination's own indexing.
+/// `Selected::index` of the value they are about, whatever the destination's own indexing;
+/// with them come the tags the destination accepted (what MAPI_MOVE may delete).
 unsafe fn deliver(
     dest: *mut c_void,
     mut values: Vec<Selected>,
     noreplace: bool,
-) -> MapiResult<Vec<Problem>> {
+) -> MapiResult<(Vec<Problem>, Vec<u32>)> {
     if let Some(ours) = our_prop_object(dest) {
         if noreplace {
             let mut present = Vec::new();
             ours.read(&mut |view| present = view.tags())?;
             values.retain(|s| !present.iter().any(|p| prop_id(*p) == prop_id(s.tag)));
         }
+        let sent: Vec<(u32, u32)> = values.iter().map(|s| (s.index, s.tag)).collect();
         let inputs = values
             .into_iter()
             .map(|s| PropInput {
@@ -304,7 +306,8 @@ unsafe fn deliver(
                 value: s.value,
             })
             .collect();
-        return ours.set_props(inputs);
+        let problems = ours.set_props(inputs)?;
+        return Ok(accepted(problems, &sent));
     }
     let dest = dest as *mut IMAPIProp;
     let vtbl = &*(*dest).lpVtbl;
@@ -321,8 +324,9 @@ unsafe fn deliver(
         values.retain(|s| !present.iter().any(|p| prop_id(*p) == prop_id(s.tag)));
     }
     if values.is_empty() {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), Vec::new()));
     }
+    let sent: Vec<(u32, u32)> = values.iter().map(|s| (s.index, s.tag)).collect();
     let (indices, pairs): (Vec<u32>, Vec<(u32, PropValue)>) =
         values.into_iter().map(|s| (s.index, (s.tag, s.value))).unzip();
     let arr = values_out(Allocator::MAPI, &pairs)?;
@@ -343,7 +347,17 @@ unsafe fn deliver(
         })
     };
     MAPIFreeBuffer(problems as LPVOID);
-    result
+    result.map(|problems| accepted(problems, &sent))
+}
+
+/// The problems, and the tags of the `sent` (index, tag) pairs that have none.
+fn accepted(problems: Vec<Problem>, sent: &[(u32, u32)]) -> (Vec<Problem>, Vec<u32>) {
+    let ok = sent
+        .iter()
+        .filter(|(index, _)| !problems.iter().any(|p| p.index == *index))
+        .map(|(_, tag)| *tag)
+        .collect();
+    (problems, ok)
 }
 
 /// The destination of a copy: required, and not the source itself.
@@ -373,8 +387,10 @@ unsafe fn copy_common<T: PropClass>(
     let mut selected = (Vec::new(), Vec::new());
     obj.inner.prop().read(&mut |view| selected = select(view))?;
     let (values, mut problems) = selected;
-    let moved: Vec<u32> = values.iter().map(|s| s.tag).collect();
-    problems.extend(deliver(lpDestObj, values, ulFlags & MAPI_NOREPLACE != 0)?);
+    let (refused, moved) = deliver(lpDestObj, values, ulFlags & MAPI_NOREPLACE != 0)?;
+    problems.extend(refused);
+    // MAPI_MOVE deletes from the source only what the destination took: a property it refused
+    // (or kept under MAPI_NOREPLACE) stays where it was rather than being lost.
     if ulFlags & MAPI_MOVE != 0 && !moved.is_empty() {
         obj.inner.prop().delete_props(&moved)?;
     }
