@@ -43,6 +43,7 @@ macro_rules! c_tests {
 
 c_tests! {
     c_abi_check => "abi_check.c",
+    c_prop_test => "prop_test.c",
 }
 
 fn manifest_dir() -> PathBuf {
