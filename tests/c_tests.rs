@@ -44,6 +44,7 @@ macro_rules! c_tests {
 c_tests! {
     c_abi_check => "abi_check.c",
     c_prop_test => "prop_test.c",
+    cpp_prop_test => "prop_test.cpp",
 }
 
 fn manifest_dir() -> PathBuf {
