@@ -15,7 +15,8 @@ impl log::Log for CargoWarnings {
     fn log(&self, record: &log::Record) {
         let text = record.args().to_string();
         // Private items and non-exported slot functions are skipped by design.
-        let expected = text.starts_with("Skip msgstore::") || text.starts_with("Skipping msgstore::");
+        let expected =
+            text.starts_with("Skip msgstore::") || text.starts_with("Skipping msgstore::");
         if self.enabled(record.metadata()) && !expected {
             println!("cargo:warning=cbindgen: {text}");
         }

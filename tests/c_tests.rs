@@ -134,7 +134,10 @@ fn staticlib() -> &'static Path {
         }
         let lib = target_dir().join(&profile_name).join("libmsgstore.a");
         if !lib.is_file() {
-            return Err(format!("cargo build --lib did not produce {}", lib.display()));
+            return Err(format!(
+                "cargo build --lib did not produce {}",
+                lib.display()
+            ));
         }
         Ok(lib)
     });

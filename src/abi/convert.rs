@@ -326,7 +326,9 @@ fn value_out(w: &mut BlockWriter, v: &PropValue) -> PV {
         Long(x) => PV { l: *x },
         R4(x) => PV { flt: *x },
         Double(x) => PV { dbl: *x },
-        Currency(x) => PV { cur: CY { int64: *x } },
+        Currency(x) => PV {
+            cur: CY { int64: *x },
+        },
         AppTime(x) => PV { at: *x },
         Boolean(x) => PV { b: *x as u16 },
         I8(x) => PV {
@@ -545,14 +547,16 @@ pub unsafe fn problems_in(p: *const SPropProblemArray) -> MapiResult<Vec<Problem
     let Some(arr) = p.as_ref() else {
         return Ok(Vec::new());
     };
-    Ok(slice_in(arr.aProblem.as_ptr(), arr.cProblem, "problem array")?
-        .iter()
-        .map(|p| Problem {
-            index: p.ulIndex,
-            tag: p.ulPropTag,
-            scode: p.scode,
-        })
-        .collect())
+    Ok(
+        slice_in(arr.aProblem.as_ptr(), arr.cProblem, "problem array")?
+            .iter()
+            .map(|p| Problem {
+                index: p.ulIndex,
+                tag: p.ulPropTag,
+                scode: p.scode,
+            })
+            .collect(),
+    )
 }
 
 /// Writes a MAPIERROR with its strings in the same block (wide with MAPI_UNICODE).

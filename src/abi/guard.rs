@@ -142,7 +142,11 @@ pub unsafe fn method<I, T: ComClass>(
 ///
 /// # Safety
 /// As for [`method`].
-pub unsafe fn method_ulong<I>(This: *mut I, name: &'static str, f: impl FnOnce() -> ULONG) -> ULONG {
+pub unsafe fn method_ulong<I>(
+    This: *mut I,
+    name: &'static str,
+    f: impl FnOnce() -> ULONG,
+) -> ULONG {
     if This.is_null() {
         return 0;
     }

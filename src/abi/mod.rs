@@ -11,6 +11,7 @@ pub mod consts;
 pub mod convert;
 pub mod guard;
 pub mod iids;
+#[rustfmt::skip] // one line per vtable slot, in MAPI order: kept as a table
 pub mod interfaces;
 pub mod object;
 pub mod prop;
@@ -52,7 +53,9 @@ pub unsafe extern "C" fn MsgStoreInjectPanic(lpszMethod: *const std::ffi::c_char
         if lpszMethod.is_null() {
             guard::inject_panic(String::new());
         } else {
-            let name = std::ffi::CStr::from_ptr(lpszMethod).to_string_lossy().into_owned();
+            let name = std::ffi::CStr::from_ptr(lpszMethod)
+                .to_string_lossy()
+                .into_owned();
             guard::inject_panic(name);
         }
         Ok(consts::S_OK)

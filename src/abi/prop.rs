@@ -124,7 +124,8 @@ pub unsafe extern "C" fn get_props<I, T: PropClass>(
         };
         let unicode = ulFlags & MAPI_UNICODE != 0;
         let alloc = obj.inner.allocator();
-        let mut result: MapiResult<(*mut SPropValue, usize, bool)> = Ok((ptr::null_mut(), 0, false));
+        let mut result: MapiResult<(*mut SPropValue, usize, bool)> =
+            Ok((ptr::null_mut(), 0, false));
         obj.inner.prop().read(&mut |view| {
             let outs = resolve_props(view, request, unicode);
             let errors = outs.iter().any(|o| o.is_error());
@@ -195,7 +196,11 @@ pub unsafe extern "C" fn open_property<I, T: PropClass>(
 
 /// Applies SetProps-shaped input to a property object: conversion problems and the object's
 /// own problems, merged in index order.
-fn apply_set(prop: &dyn PropObject, inputs: Vec<PropInput>, mut problems: Vec<Problem>) -> MapiResult<Vec<Problem>> {
+fn apply_set(
+    prop: &dyn PropObject,
+    inputs: Vec<PropInput>,
+    mut problems: Vec<Problem>,
+) -> MapiResult<Vec<Problem>> {
     problems.extend(prop.set_props(inputs)?);
     problems.sort_by_key(|p| p.index);
     Ok(problems)
@@ -315,10 +320,12 @@ unsafe fn deliver(
         let mut list: LPSPropTagArray = ptr::null_mut();
         let hr = (vtbl.GetPropList)(dest, 0, &mut list);
         if hr < 0 {
-            return Err(MapiError::new(hr, "CopyTo: the destination's GetPropList failed"));
+            return Err(MapiError::new(
+                hr,
+                "CopyTo: the destination's GetPropList failed",
+            ));
         }
-        let present = optional_tag_array_in(list, "destination property list")
-            .map(|t| t.to_vec());
+        let present = optional_tag_array_in(list, "destination property list").map(|t| t.to_vec());
         MAPIFreeBuffer(list as LPVOID);
         let present = present?;
         values.retain(|s| !present.iter().any(|p| prop_id(*p) == prop_id(s.tag)));
@@ -327,8 +334,10 @@ unsafe fn deliver(
         return Ok((Vec::new(), Vec::new()));
     }
     let sent: Vec<(u32, u32)> = values.iter().map(|s| (s.index, s.tag)).collect();
-    let (indices, pairs): (Vec<u32>, Vec<(u32, PropValue)>) =
-        values.into_iter().map(|s| (s.index, (s.tag, s.value))).unzip();
+    let (indices, pairs): (Vec<u32>, Vec<(u32, PropValue)>) = values
+        .into_iter()
+        .map(|s| (s.index, (s.tag, s.value)))
+        .unzip();
     let arr = values_out(Allocator::MAPI, &pairs)?;
     let mut problems: LPSPropProblemArray = ptr::null_mut();
     let hr = (vtbl.SetProps)(dest, pairs.len() as u32, arr, &mut problems);
@@ -444,7 +453,15 @@ pub unsafe extern "C" fn copy_to<I, T: PropClass>(
                 .collect();
             (values, Vec::new())
         };
-        copy_common(obj, This as *mut c_void, lpDestObj, ulFlags, &select, out, "CopyTo")
+        copy_common(
+            obj,
+            This as *mut c_void,
+            lpDestObj,
+            ulFlags,
+            &select,
+            out,
+            "CopyTo",
+        )
     })
 }
 
@@ -486,7 +503,15 @@ pub unsafe extern "C" fn copy_props<I, T: PropClass>(
             }
             (values, problems)
         };
-        copy_common(obj, This as *mut c_void, lpDestObj, ulFlags, &select, out, "CopyProps")
+        copy_common(
+            obj,
+            This as *mut c_void,
+            lpDestObj,
+            ulFlags,
+            &select,
+            out,
+            "CopyProps",
+        )
     })
 }
 
@@ -510,7 +535,11 @@ pub unsafe extern "C" fn get_names_from_ids<I, T: PropClass>(
         guard::out_ptr(lppPropTags, "GetNamesFromIDs: lppPropTags")?;
         *guard::out_ptr(lpcPropNames, "GetNamesFromIDs: lpcPropNames")? = 0;
         guard::cleared_out(lpppPropNames, "GetNamesFromIDs: lpppPropNames")?;
-        check_flags("GetNamesFromIDs", ulFlags, MAPI_NO_STRINGS | MAPI_NO_IDS | MAPI_UNICODE)?;
+        check_flags(
+            "GetNamesFromIDs",
+            ulFlags,
+            MAPI_NO_STRINGS | MAPI_NO_IDS | MAPI_UNICODE,
+        )?;
         Err(MapiError::no_support("GetNamesFromIDs"))
     })
 }

@@ -2,7 +2,7 @@
 //! with the three allocator pointers the object was created with.
 
 use super::alloc::Allocator;
-use super::convert::{problems_out, tag_array_in, tag_array_out, ulong_array_out, slice_in};
+use super::convert::{problems_out, slice_in, tag_array_in, tag_array_out, ulong_array_out};
 use super::guard;
 use super::iids::*;
 use super::interfaces::*;
@@ -82,7 +82,8 @@ pub unsafe extern "C" fn CreateIProp(
     guard::free_fn("CreateIProp", || {
         let out = guard::cleared_out(lppPropData, "CreateIProp: lppPropData")?;
         object::check_interface::<C>(lpInterface, "CreateIProp")?;
-        let (Some(buffer), Some(more), Some(free)) = (lpAllocateBuffer, lpAllocateMore, lpFreeBuffer)
+        let (Some(buffer), Some(more), Some(free)) =
+            (lpAllocateBuffer, lpAllocateMore, lpFreeBuffer)
         else {
             return Err(MapiError::invalid(
                 "CreateIProp: the three allocator functions are required",

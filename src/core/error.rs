@@ -43,7 +43,13 @@ impl MapiError {
 
 impl fmt::Display for MapiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} ({}): {}", error_name(self.code), hex(self.code), self.message)
+        write!(
+            f,
+            "{} ({}): {}",
+            error_name(self.code),
+            hex(self.code),
+            self.message
+        )
     }
 }
 

@@ -3,8 +3,6 @@
 //! drops `const fn` calls, and it emits every `pub const` here as a `#define`.
 #![allow(non_upper_case_globals)]
 
-
-
 // ---- HRESULTs (reference §4) -------------------------------------------------------------
 pub const S_OK: i32 = 0;
 pub const S_FALSE: i32 = 1;

@@ -34,7 +34,9 @@ impl PropView for PropMap {
         BTreeMap::get(self, &id).map(Cow::Borrowed)
     }
     fn tags(&self) -> Vec<u32> {
-        self.iter().map(|(id, v)| prop_tag(v.ptype(), *id)).collect()
+        self.iter()
+            .map(|(id, v)| prop_tag(v.ptype(), *id))
+            .collect()
     }
 }
 
@@ -185,9 +187,17 @@ mod tests {
         let mut map = PropMap::new();
         map.insert(0x0037, PropValue::String8(b"hi".to_vec()));
         let out = resolve_props(&map, Some(&[PR_SUBJECT_W, 0x0037_0003, PR_BODY_A]), false);
-        assert!(matches!(&out[0], PropOut::Value(PR_SUBJECT_W, v) if **v == PropValue::Unicode("hi".into())));
-        assert!(matches!(out[1], PropOut::Error(0x0037_000A, MAPI_E_NOT_FOUND)));
-        assert!(matches!(out[2], PropOut::Error(0x1000_000A, MAPI_E_NOT_FOUND)));
+        assert!(
+            matches!(&out[0], PropOut::Value(PR_SUBJECT_W, v) if **v == PropValue::Unicode("hi".into()))
+        );
+        assert!(matches!(
+            out[1],
+            PropOut::Error(0x0037_000A, MAPI_E_NOT_FOUND)
+        ));
+        assert!(matches!(
+            out[2],
+            PropOut::Error(0x1000_000A, MAPI_E_NOT_FOUND)
+        ));
     }
 
     #[test]

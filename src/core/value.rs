@@ -142,9 +142,12 @@ impl PropValue {
         match (self, want) {
             (String8(b), PT_UNICODE) => Some(widen(b).map(Unicode)),
             (Unicode(s), PT_STRING8) => Some(Ok(String8(s.as_bytes().to_vec()))),
-            (MvString8(v), PT_MV_UNICODE) => {
-                Some(v.iter().map(widen).collect::<MapiResult<Vec<_>>>().map(MvUnicode))
-            }
+            (MvString8(v), PT_MV_UNICODE) => Some(
+                v.iter()
+                    .map(widen)
+                    .collect::<MapiResult<Vec<_>>>()
+                    .map(MvUnicode),
+            ),
             (MvUnicode(v), PT_MV_STRING8) => Some(Ok(MvString8(
                 v.iter().map(|s| s.as_bytes().to_vec()).collect(),
             ))),
@@ -186,16 +189,24 @@ impl PropValue {
             Clsid(g) => out.extend_from_slice(g),
             String8(b) | Binary(b) => out.extend_from_slice(b),
             Unicode(s) => out.extend_from_slice(s.as_bytes()),
-            MvI2(v) => v.iter().for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
-            MvLong(v) => v.iter().for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
-            MvR4(v) => v.iter().for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
-            MvDouble(v) | MvAppTime(v) => {
-                v.iter().for_each(|x| out.extend_from_slice(&x.to_le_bytes()))
-            }
-            MvCurrency(v) | MvI8(v) => {
-                v.iter().for_each(|x| out.extend_from_slice(&x.to_le_bytes()))
-            }
-            MvSysTime(v) => v.iter().for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
+            MvI2(v) => v
+                .iter()
+                .for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
+            MvLong(v) => v
+                .iter()
+                .for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
+            MvR4(v) => v
+                .iter()
+                .for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
+            MvDouble(v) | MvAppTime(v) => v
+                .iter()
+                .for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
+            MvCurrency(v) | MvI8(v) => v
+                .iter()
+                .for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
+            MvSysTime(v) => v
+                .iter()
+                .for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
             MvClsid(v) => v.iter().for_each(|g| out.extend_from_slice(g)),
             MvString8(v) | MvBinary(v) => bytes_list(&mut out, v.iter()),
             MvUnicode(v) => bytes_list(&mut out, v.iter().map(String::as_bytes)),
@@ -212,10 +223,7 @@ impl PropValue {
                 format!("stored property value of type 0x{ptype:04X} is damaged"),
             )
         };
-        fn fixed<const N: usize, T>(
-            bytes: &[u8],
-            f: impl Fn([u8; N]) -> T,
-        ) -> Option<Vec<T>> {
+        fn fixed<const N: usize, T>(bytes: &[u8], f: impl Fn([u8; N]) -> T) -> Option<Vec<T>> {
             if bytes.len() % N != 0 || bytes.is_empty() {
                 return None;
             }
