@@ -431,7 +431,7 @@ pub unsafe extern "C" fn copy_to<I, T: PropClass>(
         let excluded_iids = slice_in(rgiidExclude, ciidExclude, "CopyTo: rgiidExclude")?;
         let exclude = optional_tag_array_in(lpExcludeProps, "CopyTo: lpExcludeProps")?;
         check_dest_interface(lpInterface, "CopyTo")?;
-        if excluded_iids.iter().any(|iid| *iid == IID_IMAPIProp) {
+        if excluded_iids.contains(&IID_IMAPIProp) {
             // Excluding IMAPIProp excludes every property: nothing to copy, but the destination
             // is validated all the same.
             check_dest(This as *mut c_void, lpDestObj, "CopyTo")?;

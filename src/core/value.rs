@@ -224,7 +224,7 @@ impl PropValue {
             )
         };
         fn fixed<const N: usize, T>(bytes: &[u8], f: impl Fn([u8; N]) -> T) -> Option<Vec<T>> {
-            if bytes.len() % N != 0 || bytes.is_empty() {
+            if !bytes.len().is_multiple_of(N) || bytes.is_empty() {
                 return None;
             }
             Some(
