@@ -8,6 +8,11 @@
 #include "msgstore.h"
 #include "test_util.h"
 
+/* Internal limits stay out of the header: a client may well define MAX_COUNT itself. */
+#ifdef MAX_COUNT
+#error "msgstore.h leaks the library's internal MAX_COUNT"
+#endif
+
 #define PTR 8
 _Static_assert(sizeof(void *) == PTR, "64-bit target: the layouts below are MAPI's x64 ones");
 

@@ -20,12 +20,6 @@ struct IMsgStoreConflictResolver;
 struct MSGCONFLICT;
 
 
-/**
- * The most entries any counted array may claim (tags, values, MV values, entry lists): far
- * above real use, low enough that sizes cannot overflow.
- */
-#define MAX_COUNT (1 << 20)
-
 #define S_OK 0
 
 #define S_FALSE 1

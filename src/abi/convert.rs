@@ -13,7 +13,7 @@ use std::ptr;
 
 /// The most entries any counted array may claim (tags, values, MV values, entry lists): far
 /// above real use, low enough that sizes cannot overflow.
-pub const MAX_COUNT: u32 = 1 << 20;
+pub(crate) const MAX_COUNT: u32 = 1 << 20;
 
 fn check_count(count: u32, what: &str) -> MapiResult<usize> {
     if count > MAX_COUNT {
