@@ -522,6 +522,41 @@ static void test_round_trip_every_type(void) {
   printf("  round trip of every property type: ok\n");
 }
 
+/* Values are returned whole, whatever their size (DESIGN.md §2, until streams exist). */
+static void test_large_values(void) {
+  LPPROPDATA p = new_prop();
+  ULONG size = test_under_valgrind() ? (1u << 21) + 3 : (1u << 23) + 3; /* 2 or 8 MiB, odd */
+  BYTE *data = (BYTE *)malloc(size);
+  char *text = (char *)malloc(size);
+  ULONG i;
+  SPropValue v[2];
+  HRESULT hr;
+  LPSPropValue out;
+  CHECK(data != NULL && text != NULL);
+  for (i = 0; i < size; i++) {
+    data[i] = (BYTE)(i * 31 + 7);
+    text[i] = (char)('a' + i % 26);
+  }
+  text[size - 1] = 0;
+  v[0] = bin_prop(TAG(PT_BINARY, 0), size, data);
+  v[1] = str8_prop(PR_BODY_A, text);
+  set_all(p, 2, v);
+  out = get_one(p, TAG(PT_BINARY, 0), 0, &hr);
+  CHECK_OK(hr);
+  CHECK_EQ(out->Value.bin.cb, size);
+  CHECK(memcmp(out->Value.bin.lpb, data, size) == 0);
+  CHECK_EQ(MAPIFreeBuffer(out), 0);
+  out = get_one(p, PR_BODY_W, 0, &hr);
+  CHECK_OK(hr);
+  CHECK_EQ(wstr_len(out->Value.lpszW), size - 1);
+  CHECK_EQ(out->Value.lpszW[size - 2], (WCHAR)text[size - 2]);
+  CHECK_EQ(MAPIFreeBuffer(out), 0);
+  free(data);
+  free(text);
+  release_last(p);
+  printf("  large values (%lu bytes) returned whole: ok\n", (unsigned long)size);
+}
+
 static void test_boolean_and_one_value_per_id(void) {
   LPPROPDATA p = new_prop();
   SPropValue v[2];
@@ -643,6 +678,15 @@ static void test_string_conversions(void) {
   MAPIFreeBuffer(out);
   MAPIFreeBuffer(tags);
 
+  /* An explicit type wins over MAPI_UNICODE. */
+  tags = tag_array(2, PR_SUBJECT_A, PR_BODY_W);
+  CHECK_OK(p->lpVtbl->GetProps(p, tags, MAPI_UNICODE, &count, &out));
+  CHECK_EQ(out[0].ulPropTag, PR_SUBJECT_A);
+  CHECK_STR(out[0].Value.lpszA, "Gr\xC3\xBC\xC3\x9F");
+  CHECK_EQ(out[1].ulPropTag, PR_BODY_W);
+  MAPIFreeBuffer(out);
+  MAPIFreeBuffer(tags);
+
   /* PT_STRING8 that is not UTF-8 is kept byte for byte; widening it is MAPI_E_BAD_CHARWIDTH. */
   v[0] = str8_prop(PR_SUBJECT_A, "\xFF\xFE latin-1 \xE9");
   set_all(p, 1, v);
@@ -705,6 +749,13 @@ static void test_get_props_errors(void) {
   CHECK_HR(p->lpVtbl->GetProps(p, tags, 0x1, &count, &out), MAPI_E_UNKNOWN_FLAGS);
   CHECK_EQ(count, 0);
   CHECK(out == NULL);
+
+  /* An absurd tag count is refused before the (one-entry) array is read. */
+  tags->cValues = 0xFFFFFFFFu;
+  out = (LPSPropValue)GARBAGE_PTR;
+  CHECK_HR(p->lpVtbl->GetProps(p, tags, 0, &count, &out), MAPI_E_INVALID_PARAMETER);
+  CHECK(out == NULL);
+  tags->cValues = 1;
 
   /* NULL out-pointers: the other one is still cleared. */
   out = (LPSPropValue)GARBAGE_PTR;
@@ -821,6 +872,19 @@ static void test_set_props_rules(void) {
   v[0] = long_prop(TAG(PT_LONG, 10), 11);
   CHECK_OK(p->lpVtbl->SetProps(p, 6, v, NULL));
   CHECK_EQ(get_long(p, TAG(PT_LONG, 10)), 11);
+
+  /* Absurd counts are refused before anything is read (the pointers are tiny). */
+  memset(v, 0, sizeof v);
+  v[0] = long_prop(TAG(PT_LONG, 17), 17);
+  problems = (LPSPropProblemArray)GARBAGE_PTR;
+  CHECK_HR(p->lpVtbl->SetProps(p, 0x7FFFFFFFu, v, &problems), MAPI_E_INVALID_PARAMETER);
+  CHECK(problems == NULL);
+  CHECK_HR(p->lpVtbl->SetProps(p, 0xFFFFFFFFu, v, NULL), MAPI_E_INVALID_PARAMETER);
+  v[1].ulPropTag = TAG(PT_MV_LONG, 18);
+  v[1].Value.MVl.cValues = 0xFFFFFFF0u;
+  v[1].Value.MVl.lpl = zero_mv;
+  CHECK_HR(p->lpVtbl->SetProps(p, 2, v, NULL), MAPI_E_INVALID_PARAMETER);
+  check_absent(p, TAG(PT_LONG, 17));
 
   /* Invalid property IDs (0 and 0xFFFF) are per-property problems. */
   v[0] = long_prop(PROP_TAG(PT_LONG, 0), 1);
@@ -2170,6 +2234,7 @@ int main(void) {
   test_create_iprop();
   test_iunknown();
   test_round_trip_every_type();
+  test_large_values();
   test_boolean_and_one_value_per_id();
   test_string_conversions();
   test_get_props_errors();
