@@ -21,12 +21,6 @@ struct MSGCONFLICT;
 
 
 /**
- * The most entries any counted array may claim (tags, values, MV values, entry lists): far
- * above real use, low enough that sizes cannot overflow.
- */
-#define MAX_COUNT (1 << 20)
-
-/**
  * Object-row flag bit: a folder-associated (FAI) message.
  */
 #define OBJ_FLAG_ASSOCIATED 1

@@ -59,7 +59,7 @@ unsafe fn header_of(p: *mut c_void) -> *mut Header {
 #[no_mangle]
 pub unsafe extern "C" fn MAPIAllocateBuffer(cbSize: ULONG, lppBuffer: *mut LPVOID) -> SCODE {
     guard::free_fn("MAPIAllocateBuffer", || {
-        let out = guard::out_ptr(lppBuffer, "lppBuffer")?;
+        let out = guard::cleared_out(lppBuffer, "lppBuffer")?;
         let h = allocate(cbSize, ROOT_MAGIC);
         if h.is_null() {
             return Err(MapiError::new(
@@ -83,7 +83,7 @@ pub unsafe extern "C" fn MAPIAllocateMore(
     lppBuffer: *mut LPVOID,
 ) -> SCODE {
     guard::free_fn("MAPIAllocateMore", || {
-        let out = guard::out_ptr(lppBuffer, "lppBuffer")?;
+        let out = guard::cleared_out(lppBuffer, "lppBuffer")?;
         if lpObject.is_null() {
             return Err(MapiError::invalid("MAPIAllocateMore: lpObject is NULL"));
         }

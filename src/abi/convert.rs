@@ -13,7 +13,7 @@ use std::ptr;
 
 /// The most entries any counted array may claim (tags, values, MV values, entry lists): far
 /// above real use, low enough that sizes cannot overflow.
-pub const MAX_COUNT: u32 = 1 << 20;
+pub(crate) const MAX_COUNT: u32 = 1 << 20;
 
 fn check_count(count: u32, what: &str) -> MapiResult<usize> {
     if count > MAX_COUNT {
@@ -118,7 +118,18 @@ pub unsafe fn tstring_in(p: *const c_char, unicode: bool, what: &str) -> MapiRes
 }
 
 unsafe fn binary_in(b: &SBinary, what: &str) -> MapiResult<Vec<u8>> {
-    Ok(slice_in(b.lpb, b.cb, what)?.to_vec())
+    // `cb` counts bytes, not entries: MAX_COUNT does not apply (values are kept whole, whatever
+    // their size), and a u32 length cannot overflow a slice on the targets we support.
+    if b.cb == 0 {
+        return Ok(Vec::new());
+    }
+    if b.lpb.is_null() {
+        return Err(MapiError::invalid(format!(
+            "{what}: NULL binary pointer with cb = {}",
+            b.cb
+        )));
+    }
+    Ok(std::slice::from_raw_parts(b.lpb, b.cb as usize).to_vec())
 }
 
 unsafe fn guid_in(p: *const GUID, what: &str) -> MapiResult<[u8; 16]> {

@@ -59,6 +59,15 @@ fn panic_error(name: &str, payload: Box<dyn Any + Send>) -> MapiError {
     )
 }
 
+/// GetLastError's text must say which function failed: messages that do not name it already
+/// (a shared helper's "lppBuffer is NULL", a property object's "open read-only") get it in front.
+fn named(name: &str, mut e: MapiError) -> MapiError {
+    if !e.message.contains(name) {
+        e.message = format!("{name}: {}", e.message);
+    }
+    e
+}
+
 /// Runs an exported free function's body.
 pub fn free_fn(name: &'static str, f: impl FnOnce() -> MapiResult<HRESULT>) -> HRESULT {
     match catch_unwind(AssertUnwindSafe(|| {
@@ -68,7 +77,7 @@ pub fn free_fn(name: &'static str, f: impl FnOnce() -> MapiResult<HRESULT>) -> H
         Ok(Ok(hr)) => hr,
         Ok(Err(e)) => {
             let code = e.code;
-            set_thread_error(e);
+            set_thread_error(named(name, e));
             code
         }
         Err(payload) => {
@@ -111,6 +120,7 @@ pub unsafe fn method<I, T: ComClass>(
         Ok(Ok(hr)) => hr,
         Ok(Err(e)) => {
             let code = e.code;
+            let e = named(name, e);
             // GetLastError's own failures are not recorded: it must never hide the error it
             // is asked about.
             if !obj.is_null() && name != "GetLastError" {

@@ -13,6 +13,7 @@ pub mod entry;
 pub mod folder;
 pub mod guard;
 pub mod iids;
+#[rustfmt::skip] // one line per vtable slot, in MAPI order: kept as a table
 pub mod interfaces;
 pub mod message;
 pub mod object;

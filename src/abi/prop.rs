@@ -107,6 +107,12 @@ pub unsafe extern "C" fn get_props<I, T: PropClass>(
     lppPropArray: *mut LPSPropValue,
 ) -> HRESULT {
     guard::method::<I, T>(This, "GetProps", |obj| {
+        // Clear both out-parameters before checking either: one NULL must not leave the
+        // other holding the caller's garbage.
+        guard::optional_out(lppPropArray);
+        if let Some(c) = lpcValues.as_mut() {
+            *c = 0;
+        }
         let count = guard::out_ptr(lpcValues, "GetProps: lpcValues")?;
         *count = 0;
         let out = guard::cleared_out(lppPropArray, "GetProps: lppPropArray")?;
@@ -270,29 +276,43 @@ unsafe fn check_dest_interface(lpInterface: LPCIID, method: &str) -> MapiResult<
     }
 }
 
+/// One property chosen for a copy. `index` is how problems name it: its position in
+/// `lpIncludeProps` for CopyProps, its position among the copied properties for CopyTo.
+struct Selected {
+    index: u32,
+    tag: u32,
+    value: PropValue,
+}
+
+/// What a copy selected from the source: the values, and the problems found while choosing them.
+type Selection = (Vec<Selected>, Vec<Problem>);
+
 /// Delivers copied values to the destination: ours directly, a foreign object through its
-/// vtable (no lock of ours is held across that call).
+/// vtable (no lock of ours is held across that call). The problems it returns carry the
+/// `Selected::index` of the value they are about, whatever the destination's own indexing;
+/// with them come the tags the destination accepted (what MAPI_MOVE may delete).
 unsafe fn deliver(
     dest: *mut c_void,
-    mut values: Vec<(u32, PropValue)>,
+    mut values: Vec<Selected>,
     noreplace: bool,
-) -> MapiResult<Vec<Problem>> {
+) -> MapiResult<(Vec<Problem>, Vec<u32>)> {
     if let Some(ours) = our_prop_object(dest) {
         if noreplace {
             let mut present = Vec::new();
             ours.read(&mut |view| present = view.tags())?;
-            values.retain(|(t, _)| !present.iter().any(|p| prop_id(*p) == prop_id(*t)));
+            values.retain(|s| !present.iter().any(|p| prop_id(*p) == prop_id(s.tag)));
         }
+        let sent: Vec<(u32, u32)> = values.iter().map(|s| (s.index, s.tag)).collect();
         let inputs = values
             .into_iter()
-            .enumerate()
-            .map(|(i, (tag, value))| PropInput {
-                index: i as u32,
-                tag,
-                value,
+            .map(|s| PropInput {
+                index: s.index,
+                tag: s.tag,
+                value: s.value,
             })
             .collect();
-        return ours.set_props(inputs);
+        let problems = ours.set_props(inputs)?;
+        return Ok(accepted(problems, &sent));
     }
     let dest = dest as *mut IMAPIProp;
     let vtbl = &*(*dest).lpVtbl;
@@ -308,38 +328,49 @@ unsafe fn deliver(
         let present = optional_tag_array_in(list, "destination property list").map(|t| t.to_vec());
         MAPIFreeBuffer(list as LPVOID);
         let present = present?;
-        values.retain(|(t, _)| !present.iter().any(|p| prop_id(*p) == prop_id(*t)));
+        values.retain(|s| !present.iter().any(|p| prop_id(*p) == prop_id(s.tag)));
     }
     if values.is_empty() {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), Vec::new()));
     }
-    let arr = values_out(Allocator::MAPI, &values)?;
+    let sent: Vec<(u32, u32)> = values.iter().map(|s| (s.index, s.tag)).collect();
+    let (indices, pairs): (Vec<u32>, Vec<(u32, PropValue)>) = values
+        .into_iter()
+        .map(|s| (s.index, (s.tag, s.value)))
+        .unzip();
+    let arr = values_out(Allocator::MAPI, &pairs)?;
     let mut problems: LPSPropProblemArray = ptr::null_mut();
-    let hr = (vtbl.SetProps)(dest, values.len() as u32, arr, &mut problems);
+    let hr = (vtbl.SetProps)(dest, pairs.len() as u32, arr, &mut problems);
     MAPIFreeBuffer(arr as LPVOID);
     let result = if hr < 0 {
         Err(MapiError::new(hr, "the destination's SetProps failed"))
     } else {
-        problems_in(problems)
+        // The destination numbers its problems by position in the array we passed it.
+        problems_in(problems).map(|list| {
+            list.into_iter()
+                .map(|p| Problem {
+                    index: indices.get(p.index as usize).copied().unwrap_or(p.index),
+                    ..p
+                })
+                .collect()
+        })
     };
     MAPIFreeBuffer(problems as LPVOID);
-    result
+    result.map(|problems| accepted(problems, &sent))
 }
 
-/// Picks the values to copy (and the problems met) from the source's view.
-type Selector<'a> =
-    dyn Fn(&dyn crate::core::props::PropView) -> (Vec<(u32, PropValue)>, Vec<Problem>) + 'a;
+/// The problems, and the tags of the `sent` (index, tag) pairs that have none.
+fn accepted(problems: Vec<Problem>, sent: &[(u32, u32)]) -> (Vec<Problem>, Vec<u32>) {
+    let ok = sent
+        .iter()
+        .filter(|(index, _)| !problems.iter().any(|p| p.index == *index))
+        .map(|(_, tag)| *tag)
+        .collect();
+    (problems, ok)
+}
 
-/// The shared body of CopyTo and CopyProps once the property list is known.
-unsafe fn copy_common<T: PropClass>(
-    obj: &ComObject<T>,
-    This: *mut c_void,
-    lpDestObj: LPVOID,
-    ulFlags: ULONG,
-    select: &Selector,
-    lppProblems: Option<&mut LPSPropProblemArray>,
-    method: &str,
-) -> MapiResult<HRESULT> {
+/// The destination of a copy: required, and not the source itself.
+fn check_dest(This: *mut c_void, lpDestObj: LPVOID, method: &str) -> MapiResult<()> {
     if lpDestObj.is_null() {
         return Err(MapiError::invalid(format!("{method}: lpDestObj is NULL")));
     }
@@ -348,11 +379,27 @@ unsafe fn copy_common<T: PropClass>(
             "{method}: the source and the destination are the same object"
         )));
     }
+    Ok(())
+}
+
+/// The shared body of CopyTo and CopyProps once the property list is known.
+unsafe fn copy_common<T: PropClass>(
+    obj: &ComObject<T>,
+    This: *mut c_void,
+    lpDestObj: LPVOID,
+    ulFlags: ULONG,
+    select: &dyn Fn(&dyn crate::core::props::PropView) -> Selection,
+    lppProblems: Option<&mut LPSPropProblemArray>,
+    method: &str,
+) -> MapiResult<HRESULT> {
+    check_dest(This, lpDestObj, method)?;
     let mut selected = (Vec::new(), Vec::new());
     obj.inner.prop().read(&mut |view| selected = select(view))?;
     let (values, mut problems) = selected;
-    let moved: Vec<u32> = values.iter().map(|(t, _)| *t).collect();
-    problems.extend(deliver(lpDestObj, values, ulFlags & MAPI_NOREPLACE != 0)?);
+    let (refused, moved) = deliver(lpDestObj, values, ulFlags & MAPI_NOREPLACE != 0)?;
+    problems.extend(refused);
+    // MAPI_MOVE deletes from the source only what the destination took: a property it refused
+    // (or kept under MAPI_NOREPLACE) stays where it was rather than being lost.
     if ulFlags & MAPI_MOVE != 0 && !moved.is_empty() {
         obj.inner.prop().delete_props(&moved)?;
     }
@@ -385,7 +432,9 @@ pub unsafe extern "C" fn copy_to<I, T: PropClass>(
         let exclude = optional_tag_array_in(lpExcludeProps, "CopyTo: lpExcludeProps")?;
         check_dest_interface(lpInterface, "CopyTo")?;
         if excluded_iids.contains(&IID_IMAPIProp) {
-            // Excluding IMAPIProp excludes every property: nothing to copy.
+            // Excluding IMAPIProp excludes every property: nothing to copy, but the destination
+            // is validated all the same.
+            check_dest(This as *mut c_void, lpDestObj, "CopyTo")?;
             return Ok(S_OK);
         }
         let select = |view: &dyn crate::core::props::PropView| {
@@ -395,6 +444,12 @@ pub unsafe extern "C" fn copy_to<I, T: PropClass>(
                 .filter(|t| !view.is_computed(*t))
                 .filter(|t| !exclude.iter().any(|e| prop_id(*e) == prop_id(*t)))
                 .filter_map(|t| view.get(prop_id(t)).map(|v| (t, v.into_owned())))
+                .enumerate()
+                .map(|(i, (tag, value))| Selected {
+                    index: i as u32,
+                    tag,
+                    value,
+                })
                 .collect();
             (values, Vec::new())
         };
@@ -434,10 +489,11 @@ pub unsafe extern "C" fn copy_props<I, T: PropClass>(
             let mut problems = Vec::new();
             for (i, &tag) in include.iter().enumerate() {
                 match view.get(prop_id(tag)) {
-                    Some(v) => values.push((
-                        crate::core::value::prop_tag(v.ptype(), prop_id(tag)),
-                        v.into_owned(),
-                    )),
+                    Some(v) => values.push(Selected {
+                        index: i as u32,
+                        tag: crate::core::value::prop_tag(v.ptype(), prop_id(tag)),
+                        value: v.into_owned(),
+                    }),
                     None => problems.push(Problem {
                         index: i as u32,
                         tag,
@@ -472,6 +528,10 @@ pub unsafe extern "C" fn get_names_from_ids<I, T: PropClass>(
     lpppPropNames: *mut *mut LPMAPINAMEID,
 ) -> HRESULT {
     guard::method::<I, T>(This, "GetNamesFromIDs", |_obj| {
+        guard::optional_out(lpppPropNames);
+        if let Some(c) = lpcPropNames.as_mut() {
+            *c = 0;
+        }
         guard::out_ptr(lppPropTags, "GetNamesFromIDs: lppPropTags")?;
         *guard::out_ptr(lpcPropNames, "GetNamesFromIDs: lpcPropNames")? = 0;
         guard::cleared_out(lpppPropNames, "GetNamesFromIDs: lpppPropNames")?;

@@ -135,6 +135,9 @@ unsafe extern "C" fn hr_get_prop_access(
     lprgulAccess: *mut *mut ULONG,
 ) -> HRESULT {
     guard::method::<I, C>(This, "HrGetPropAccess", |obj| {
+        // Clear both before checking either (one NULL must not leave the other's garbage).
+        guard::optional_out(lppPropTagArray);
+        guard::optional_out(lprgulAccess);
         let tags_out = guard::cleared_out(lppPropTagArray, "HrGetPropAccess: lppPropTagArray")?;
         let access_out = guard::cleared_out(lprgulAccess, "HrGetPropAccess: lprgulAccess")?;
         let (tags, access) = obj.inner.data.prop_access();

@@ -1,0 +1,399 @@
+//! Builds and runs the C and C++ clients in `c-tests/` against the static library
+//! (rust-c-abi-style.md §3 "Test plumbing", §4 habit 9).
+//!
+//! * The staticlib is built once per test process with `$CARGO build --lib` into the same target
+//!   directory as this test (`cargo test` itself builds only the rlib).
+//! * Each `c-tests/*.c` is compiled with `cc -std=c11` and each `c-tests/*.cpp` with
+//!   `c++ -std=c++17`, always `-Wall -Wextra -Werror -pedantic -g -Iinclude`, linked with
+//!   `libmsgstore.a -lpthread -ldl -lm`, into `<target>/c-tests/` (never into the source tree),
+//!   and run with `MSGSTORE_TEST_DIR` set to a fresh directory under `<target>/c-tests/tmp/`.
+//! * `MSGSTORE_VALGRIND=1` runs every program under valgrind (any invalid access or definitely /
+//!   indirectly lost block fails the test; "still reachable" does not) and sets
+//!   `MSGSTORE_UNDER_VALGRIND=1` in the child's environment so long stress loops can scale down.
+//! * `CC` / `CXX` override the compilers; `MSGSTORE_C_TEST_TIMEOUT` (seconds) the per-program
+//!   time limit (default 300, or 3600 under valgrind).
+//!
+//! Adding a C/C++ test = adding its file to `c-tests/` and one line to the `c_tests!` table below;
+//! `every_c_test_file_has_a_runner_entry` fails if a file is forgotten.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// Files in `c-tests/` that deliberately have no entry in the table, and why.
+const SKIPPED: &[(&str, &str)] = &[];
+
+/// One line per C/C++ test program: `test_fn_name => "file in c-tests/"`.
+macro_rules! c_tests {
+    ($($name:ident => $file:literal,)*) => {
+        /// Every C/C++ test program the runner knows.
+        const C_TESTS: &[&str] = &[$($file),*];
+        $(
+            #[test]
+            fn $name() {
+                run_c_test($file);
+            }
+        )*
+    };
+}
+
+c_tests! {
+    c_abi_check => "abi_check.c",
+    c_prop_test => "prop_test.c",
+    cpp_prop_test => "prop_test.cpp",
+    // The main job, run as the README runs it without a terminal: every rule-4 choice in turn.
+    c_demo => "demo.c",
+    c_store_test => "store_test.c",
+    c_race_test => "race_test.c",
+    c_resolver_test => "resolver_test.c",
+    cpp_resolver_test => "resolver_test.cpp",
+}
+
+fn manifest_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn c_tests_dir() -> PathBuf {
+    manifest_dir().join("c-tests")
+}
+
+/// The profile directory this test binary was built into (`<target>/debug`), from
+/// `<target>/debug/deps/c_tests-<hash>`.
+fn profile_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("current_exe");
+    let deps = exe.parent().expect("the test binary lives in deps/");
+    deps.parent()
+        .expect("deps/ lives in the profile directory")
+        .to_path_buf()
+}
+
+/// The cargo target directory: `CARGO_TARGET_DIR` if set, else the parent of the profile
+/// directory.
+fn target_dir() -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) => {
+            let dir = PathBuf::from(dir);
+            if dir.is_absolute() {
+                dir
+            } else {
+                manifest_dir().join(dir)
+            }
+        }
+        None => profile_dir()
+            .parent()
+            .expect("the profile directory has a parent")
+            .to_path_buf(),
+    }
+}
+
+/// Where compiled programs and per-run temporary directories go.
+fn out_dir() -> PathBuf {
+    let dir = target_dir().join("c-tests");
+    std::fs::create_dir_all(&dir).expect("create <target>/c-tests");
+    dir
+}
+
+fn under_valgrind() -> bool {
+    std::env::var("MSGSTORE_VALGRIND").is_ok_and(|v| !v.is_empty() && v != "0")
+}
+
+/// Builds `libmsgstore.a` once per process; every test waits for the same result.
+fn staticlib() -> &'static Path {
+    static LIB: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    let result = LIB.get_or_init(|| {
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let profile = profile_dir();
+        let profile_name = profile
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("debug")
+            .to_string();
+        let mut cmd = Command::new(cargo);
+        cmd.arg("build")
+            .arg("--lib")
+            .arg("--manifest-path")
+            .arg(manifest_dir().join("Cargo.toml"))
+            .arg("--target-dir")
+            .arg(target_dir());
+        match profile_name.as_str() {
+            "debug" => {}
+            "release" => {
+                cmd.arg("--release");
+            }
+            other => {
+                cmd.arg("--profile").arg(other);
+            }
+        }
+        let output = cmd
+            .output()
+            .map_err(|e| format!("could not run cargo build --lib: {e}"))?;
+        if !output.status.success() {
+            return Err(format!(
+                "cargo build --lib failed ({}):\n{}",
+                output.status,
+                String::from_utf8_lossy(&output.stderr)
+            ));
+        }
+        let lib = target_dir().join(&profile_name).join("libmsgstore.a");
+        if !lib.is_file() {
+            return Err(format!(
+                "cargo build --lib did not produce {}",
+                lib.display()
+            ));
+        }
+        Ok(lib)
+    });
+    match result {
+        Ok(path) => path,
+        Err(e) => panic!("{e}"),
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Lang {
+    C,
+    Cpp,
+}
+
+impl Lang {
+    fn of(file: &str) -> Option<Lang> {
+        if file.ends_with(".c") {
+            Some(Lang::C)
+        } else if file.ends_with(".cpp") {
+            Some(Lang::Cpp)
+        } else {
+            None
+        }
+    }
+
+    fn compiler(self) -> String {
+        let (var, default) = match self {
+            Lang::C => ("CC", "cc"),
+            Lang::Cpp => ("CXX", "c++"),
+        };
+        std::env::var(var)
+            .ok()
+            .filter(|v| !v.is_empty())
+            .unwrap_or_else(|| default.to_string())
+    }
+}
+
+const WARNINGS: &[&str] = &["-Wall", "-Wextra", "-Werror", "-pedantic"];
+
+/// Runs a compiler command, failing the test with its output if it does not succeed.
+fn run_compiler(mut cmd: Command, what: &str) {
+    let shown = format!("{cmd:?}");
+    let output = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("could not run the compiler for {what}: {e}\n{shown}"));
+    if !output.status.success() {
+        panic!(
+            "compiling {what} failed ({}):\n{shown}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            output.status,
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}
+
+/// Compiles and links one test program; the output name is derived from the whole file name, so
+/// `prop_test.c` and `prop_test.cpp` never collide.
+fn compile(file: &str) -> PathBuf {
+    let lang = Lang::of(file).unwrap_or_else(|| panic!("{file}: not a .c or .cpp file"));
+    let src = c_tests_dir().join(file);
+    assert!(src.is_file(), "{} does not exist", src.display());
+    let lib = staticlib();
+    let exe = out_dir().join(file.replace('.', "_"));
+    let mut cmd = Command::new(lang.compiler());
+    cmd.arg(match lang {
+        Lang::C => "-std=c11",
+        Lang::Cpp => "-std=c++17",
+    })
+    .args(WARNINGS)
+    .arg("-g")
+    .arg("-I")
+    .arg(manifest_dir().join("include"))
+    .arg("-I")
+    .arg(c_tests_dir())
+    .arg(&src)
+    .arg("-o")
+    .arg(&exe)
+    .arg(lib)
+    .args(["-lpthread", "-ldl", "-lm"]);
+    run_compiler(cmd, file);
+    exe
+}
+
+/// A fresh, empty directory for one run's store files.
+fn fresh_test_dir(file: &str) -> PathBuf {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let dir = out_dir().join("tmp").join(format!(
+        "{}-{}-{nanos}",
+        file.replace('.', "_"),
+        std::process::id()
+    ));
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir).expect("remove a stale test directory");
+    }
+    std::fs::create_dir_all(&dir).expect("create the test directory");
+    dir
+}
+
+fn timeout() -> Duration {
+    let default = if under_valgrind() { 3600 } else { 300 };
+    let secs = std::env::var("MSGSTORE_C_TEST_TIMEOUT")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default);
+    Duration::from_secs(secs)
+}
+
+/// Compiles `file`, runs it (under valgrind when asked) and fails on a non-zero exit, showing
+/// the program's output.
+fn run_c_test(file: &str) {
+    let exe = compile(file);
+    let dir = fresh_test_dir(file);
+    let stdout_path = dir.join("stdout.txt");
+    let stderr_path = dir.join("stderr.txt");
+    let mut cmd = if under_valgrind() {
+        let mut c = Command::new("valgrind");
+        c.args([
+            "--error-exitcode=99",
+            "--leak-check=full",
+            "--errors-for-leak-kinds=definite,indirect",
+            "--show-leak-kinds=definite,indirect",
+            "--trace-children=yes",
+            "-q",
+        ])
+        .arg(&exe)
+        .env("MSGSTORE_UNDER_VALGRIND", "1");
+        c
+    } else {
+        let mut c = Command::new(&exe);
+        c.env_remove("MSGSTORE_UNDER_VALGRIND");
+        c
+    };
+    cmd.env("MSGSTORE_TEST_DIR", &dir)
+        .current_dir(&dir)
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(&stdout_path).expect("create stdout.txt"))
+        .stderr(std::fs::File::create(&stderr_path).expect("create stderr.txt"));
+    let shown = format!("{cmd:?}");
+    let mut child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("could not start {shown}: {e}"));
+    let limit = timeout();
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for the test program") {
+            break Some(status);
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let out = std::fs::read_to_string(&stdout_path).unwrap_or_default();
+    let err = std::fs::read_to_string(&stderr_path).unwrap_or_default();
+    match status {
+        Some(s) if s.success() => {
+            // Keep the output visible with `cargo test -- --nocapture`.
+            print!("{out}");
+            eprint!("{err}");
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+        Some(s) => panic!(
+            "{file} failed ({s}{}):\n{shown}\n--- stdout ---\n{out}\n--- stderr ---\n{err}\n\
+             (its files are kept in {})",
+            if under_valgrind() && s.code() == Some(99) {
+                ", valgrind found errors"
+            } else {
+                ""
+            },
+            dir.display()
+        ),
+        None => panic!(
+            "{file} did not finish within {limit:?} and was killed:\n{shown}\n\
+             --- stdout ---\n{out}\n--- stderr ---\n{err}"
+        ),
+    }
+}
+
+/// Compiles a translation unit that holds nothing but `#include "msgstore.h"`.
+fn header_compiles_alone(lang: Lang, std_flag: &str) {
+    let dir = out_dir().join("header-alone");
+    std::fs::create_dir_all(&dir).expect("create header-alone/");
+    let ext = match lang {
+        Lang::C => "c",
+        Lang::Cpp => "cpp",
+    };
+    let tag = std_flag.trim_start_matches("-std=").replace('+', "p");
+    let src = dir.join(format!("header_alone_{tag}.{ext}"));
+    std::fs::write(&src, "#include \"msgstore.h\"\n").expect("write the header-alone TU");
+    let mut cmd = Command::new(lang.compiler());
+    cmd.arg(std_flag)
+        .args(WARNINGS)
+        .arg("-I")
+        .arg(manifest_dir().join("include"))
+        .arg("-c")
+        .arg(&src)
+        .arg("-o")
+        .arg(dir.join(format!("header_alone_{tag}.o")));
+    run_compiler(cmd, &format!("msgstore.h alone ({std_flag})"));
+}
+
+#[test]
+fn header_compiles_alone_c99() {
+    header_compiles_alone(Lang::C, "-std=c99");
+}
+
+#[test]
+fn header_compiles_alone_cpp17() {
+    header_compiles_alone(Lang::Cpp, "-std=c++17");
+}
+
+/// Fails if a `.c`/`.cpp` file in `c-tests/` is neither in the `c_tests!` table nor in
+/// `SKIPPED`, so that nobody adds a C test that never runs; also catches stale table entries.
+#[test]
+fn every_c_test_file_has_a_runner_entry() {
+    let mut missing = Vec::new();
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(c_tests_dir()).expect("list c-tests/") {
+        let name = entry.expect("read c-tests/").file_name();
+        let name = name.to_string_lossy().into_owned();
+        if Lang::of(&name).is_none() {
+            continue; // helper headers and anything else that is not a program
+        }
+        found.push(name.clone());
+        let listed = C_TESTS.contains(&name.as_str());
+        let skipped = SKIPPED.iter().any(|(f, _)| *f == name);
+        if !listed && !skipped {
+            missing.push(name);
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "c-tests/ files with no entry in the c_tests! table of tests/c_tests.rs (add one line \
+         each, or a SKIPPED entry saying why): {missing:?}"
+    );
+    let stale: Vec<_> = C_TESTS
+        .iter()
+        .filter(|f| !found.iter().any(|n| n == *f))
+        .collect();
+    assert!(
+        stale.is_empty(),
+        "c_tests! entries with no file in c-tests/: {stale:?}"
+    );
+    for (file, _) in SKIPPED {
+        assert!(
+            !C_TESTS.contains(file),
+            "{file} is both in the table and skipped"
+        );
+    }
+}
