@@ -36,57 +36,11 @@
     ULONG aulPropTag[_ctag];             \
   } _name
 
+/* An HRESULT's symbolic name, from the library's own table (MsgStoreErrorName). */
 static inline const char *hr_name(HRESULT hr) {
-  switch (hr) {
-    case S_OK: return "S_OK";
-    case S_FALSE: return "S_FALSE";
-    case MAPI_W_ERRORS_RETURNED: return "MAPI_W_ERRORS_RETURNED";
-    case MAPI_W_PARTIAL_COMPLETION: return "MAPI_W_PARTIAL_COMPLETION";
-    case MAPI_E_CALL_FAILED: return "MAPI_E_CALL_FAILED";
-    case MAPI_E_NOT_ENOUGH_MEMORY: return "MAPI_E_NOT_ENOUGH_MEMORY";
-    case MAPI_E_INVALID_PARAMETER: return "MAPI_E_INVALID_PARAMETER";
-    case MAPI_E_INTERFACE_NOT_SUPPORTED: return "MAPI_E_INTERFACE_NOT_SUPPORTED";
-    case MAPI_E_NO_ACCESS: return "MAPI_E_NO_ACCESS";
-    case MAPI_E_NO_SUPPORT: return "MAPI_E_NO_SUPPORT";
-    case MAPI_E_BAD_CHARWIDTH: return "MAPI_E_BAD_CHARWIDTH";
-    case MAPI_E_STRING_TOO_LONG: return "MAPI_E_STRING_TOO_LONG";
-    case MAPI_E_UNKNOWN_FLAGS: return "MAPI_E_UNKNOWN_FLAGS";
-    case MAPI_E_INVALID_ENTRYID: return "MAPI_E_INVALID_ENTRYID";
-    case MAPI_E_INVALID_OBJECT: return "MAPI_E_INVALID_OBJECT";
-    case MAPI_E_OBJECT_CHANGED: return "MAPI_E_OBJECT_CHANGED";
-    case MAPI_E_OBJECT_DELETED: return "MAPI_E_OBJECT_DELETED";
-    case MAPI_E_BUSY: return "MAPI_E_BUSY";
-    case MAPI_E_NOT_ENOUGH_DISK: return "MAPI_E_NOT_ENOUGH_DISK";
-    case MAPI_E_NOT_ENOUGH_RESOURCES: return "MAPI_E_NOT_ENOUGH_RESOURCES";
-    case MAPI_E_NOT_FOUND: return "MAPI_E_NOT_FOUND";
-    case MAPI_E_VERSION: return "MAPI_E_VERSION";
-    case MAPI_E_USER_CANCEL: return "MAPI_E_USER_CANCEL";
-    case MAPI_E_NETWORK_ERROR: return "MAPI_E_NETWORK_ERROR";
-    case MAPI_E_DISK_ERROR: return "MAPI_E_DISK_ERROR";
-    case MAPI_E_TOO_COMPLEX: return "MAPI_E_TOO_COMPLEX";
-    case MAPI_E_EXTENDED_ERROR: return "MAPI_E_EXTENDED_ERROR";
-    case MAPI_E_COMPUTED: return "MAPI_E_COMPUTED";
-    case MAPI_E_CORRUPT_DATA: return "MAPI_E_CORRUPT_DATA";
-    case MAPI_E_UNKNOWN_ENTRYID: return "MAPI_E_UNKNOWN_ENTRYID";
-    case MAPI_E_BAD_VALUE: return "MAPI_E_BAD_VALUE";
-    case MAPI_E_INVALID_TYPE: return "MAPI_E_INVALID_TYPE";
-    case MAPI_E_TYPE_NO_SUPPORT: return "MAPI_E_TYPE_NO_SUPPORT";
-    case MAPI_E_UNEXPECTED_TYPE: return "MAPI_E_UNEXPECTED_TYPE";
-    case MAPI_E_TOO_BIG: return "MAPI_E_TOO_BIG";
-    case MAPI_E_DECLINE_COPY: return "MAPI_E_DECLINE_COPY";
-    case MAPI_E_UNEXPECTED_ID: return "MAPI_E_UNEXPECTED_ID";
-    case MAPI_E_UNABLE_TO_COMPLETE: return "MAPI_E_UNABLE_TO_COMPLETE";
-    case MAPI_E_TIMEOUT: return "MAPI_E_TIMEOUT";
-    case MAPI_E_CORRUPT_STORE: return "MAPI_E_CORRUPT_STORE";
-    case MAPI_E_NOT_IN_QUEUE: return "MAPI_E_NOT_IN_QUEUE";
-    case MAPI_E_COLLISION: return "MAPI_E_COLLISION";
-    case MAPI_E_NOT_INITIALIZED: return "MAPI_E_NOT_INITIALIZED";
-    case MAPI_E_SUBMITTED: return "MAPI_E_SUBMITTED";
-    case MAPI_E_HAS_FOLDERS: return "MAPI_E_HAS_FOLDERS";
-    case MAPI_E_HAS_MESSAGES: return "MAPI_E_HAS_MESSAGES";
-    case MAPI_E_FOLDER_CYCLE: return "MAPI_E_FOLDER_CYCLE";
-    default: return "(unknown HRESULT)";
-  }
+  const char *name = "(unknown HRESULT)";
+  MsgStoreErrorName(hr, &name);
+  return name;
 }
 
 static inline void test_fail_(const char *file, int line, const char *what) {
