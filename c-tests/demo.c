@@ -346,6 +346,10 @@ int main(int argc, char **argv) {
     snprintf(side, sizeof side, "%s-shm", path);
     unlink(side);
   }
+  if (MsgStoreLiveObjects() != 0) {
+    fprintf(stderr, "demo: %u objects were not released\n", (unsigned)MsgStoreLiveObjects());
+    return 1;
+  }
   printf("\nDone: every rule held, and nothing was lost silently.\n");
   return 0;
 }

@@ -2245,6 +2245,7 @@ int main(void) {
   test_prop_data_access();
   test_panics();
   test_threads();
+  CHECK_EQ(MsgStoreLiveObjects(), 0); /* every object made was released */
   printf("prop_test (C): all passed\n");
   return 0;
 }

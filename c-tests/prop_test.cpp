@@ -370,6 +370,7 @@ int main() {
   test_round_trip();
   test_query_interface();
   test_copy_to_cpp_object();
+  CHECK_EQ(MsgStoreLiveObjects(), 0);  // every object made was released
   std::printf("prop_test (C++): all passed\n");
   return 0;
 }

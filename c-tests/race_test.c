@@ -86,6 +86,7 @@ static int rules_child(const char *store_path, int in, int out) {
   CHECK_EQ(write(out, &hr, sizeof hr), (long)sizeof hr);
   m->lpVtbl->Release(m);
   mdb->lpVtbl->Release(mdb);
+  CHECK_EQ(MsgStoreLiveObjects(), 0);
   return 0;
 }
 
@@ -304,6 +305,7 @@ int main(int argc, char **argv) {
     struct shared *sh = map_shared(argv[3], 0);
     participate(argv[2], sh, atoi(argv[4]));
     munmap(sh, sizeof *sh);
+    CHECK_EQ(MsgStoreLiveObjects(), 0);
     return 0;
   }
   test_path(path, sizeof path, "race.db");
@@ -315,6 +317,7 @@ int main(int argc, char **argv) {
   }
   test_rules_across_processes(path);
   test_race(path, sync_path);
+  CHECK_EQ(MsgStoreLiveObjects(), 0); /* every object made was released */
   printf("race_test: all checks passed\n");
   return 0;
 }

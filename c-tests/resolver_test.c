@@ -445,6 +445,7 @@ int main(void) {
   test_failing_and_unknown();
   test_deleted();
   test_reference_counts();
+  CHECK_EQ(MsgStoreLiveObjects(), 0); /* every object made was released */
   printf("resolver_test: all checks passed\n");
   return 0;
 }

@@ -144,6 +144,7 @@ int main() {
     CHECK_STR(v[0].Value.lpszA, "a's body");
   }
   CHECK_EQ(resolver.refs, 1);  // the store released it
+  CHECK_EQ(MsgStoreLiveObjects(), 0);  // every object made was released
   std::printf("resolver_test.cpp: all checks passed\n");
   return 0;
 }

@@ -844,6 +844,7 @@ int main(void) {
   test_read_only_store();
   test_folders();
   test_bad_input();
+  CHECK_EQ(MsgStoreLiveObjects(), 0); /* every object made was released */
   printf("store_test: all checks passed\n");
   return 0;
 }

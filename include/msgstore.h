@@ -1692,6 +1692,12 @@ HRESULT MsgStoreGetLastError(HRESULT hResult, ULONG ulFlags, LPMAPIERROR *lppMAP
 HRESULT MsgStoreErrorName(HRESULT hResult, const char **lppszName);
 
 /**
+ * How many COM objects made by this library (stores, folders, messages, property objects) are
+ * alive in this process now: 0 once a client has released everything it was given.
+ */
+ULONG MsgStoreLiveObjects(void);
+
+/**
  * Test hook (fault injection): the next call on this thread into the exported function or
  * method named `lpszMethod` (for example "GetProps") panics inside the library, which must
  * return MAPI_E_CALL_FAILED (0 for AddRef/Release/MAPIFreeBuffer) and keep the process alive.

@@ -62,6 +62,15 @@ pub unsafe extern "C" fn MsgStoreErrorName(
     })
 }
 
+/// How many COM objects made by this library (stores, folders, messages, property objects) are
+/// alive in this process now: 0 once a client has released everything it was given.
+#[no_mangle]
+pub extern "C" fn MsgStoreLiveObjects() -> ULONG {
+    guard::free_fn_ulong("MsgStoreLiveObjects", || {
+        object::live_objects().min(ULONG::MAX as usize) as ULONG
+    })
+}
+
 /// Test hook (fault injection): the next call on this thread into the exported function or
 /// method named `lpszMethod` (for example "GetProps") panics inside the library, which must
 /// return MAPI_E_CALL_FAILED (0 for AddRef/Release/MAPIFreeBuffer) and keep the process alive.

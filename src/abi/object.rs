@@ -10,7 +10,15 @@ use crate::core::error::{MapiError, MapiResult};
 use crate::core::mapidefs::*;
 use parking_lot::Mutex;
 use std::ffi::c_void;
-use std::sync::atomic::{fence, AtomicU32, Ordering};
+use std::sync::atomic::{fence, AtomicU32, AtomicUsize, Ordering};
+
+/// COM objects this library has made and not yet freed, process-wide (MsgStoreLiveObjects).
+static LIVE_OBJECTS: AtomicUsize = AtomicUsize::new(0);
+
+/// How many of our COM objects are alive now.
+pub fn live_objects() -> usize {
+    LIVE_OBJECTS.load(Ordering::Acquire)
+}
 
 /// A class of objects this library implements: its vtable and the interfaces it answers.
 pub trait ComClass: Sized + Send + Sync + 'static {
@@ -40,6 +48,7 @@ const MAX_REFS: u32 = u32::MAX / 2;
 impl<T: ComClass> ComObject<T> {
     /// A new object with one reference, owned by the caller.
     pub fn create(inner: T) -> *mut ComObject<T> {
+        LIVE_OBJECTS.fetch_add(1, Ordering::AcqRel);
         Box::into_raw(Box::new(ComObject {
             lpVtbl: T::vtbl(),
             refs: AtomicU32::new(1),
@@ -84,6 +93,7 @@ impl<T: ComClass> ComObject<T> {
         if prev == 1 {
             fence(Ordering::Acquire);
             drop(Box::from_raw(this));
+            LIVE_OBJECTS.fetch_sub(1, Ordering::AcqRel);
         }
         prev - 1
     }
