@@ -177,6 +177,15 @@ impl Storage {
             OpenFlags::SQLITE_OPEN_READ_ONLY
         } | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = Connection::open_with_flags(path, flags)?;
+        // SQLite quietly opens a write-protected file read-only even when asked for writing:
+        // say so, so that a caller wanting write access learns it now (MAPI_BEST_ACCESS then
+        // falls back to a read-only handle) rather than at its first save.
+        if opts.write && conn.is_readonly(rusqlite::DatabaseName::Main)? {
+            return Err(StorageError::new(
+                ErrorKind::ReadOnly,
+                format!("{} is write-protected", path.display()),
+            ));
+        }
         conn.busy_timeout(BUSY_TIMEOUT)?;
         conn.set_prepared_statement_cache_capacity(64);
         if opts.write {
