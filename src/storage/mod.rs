@@ -180,7 +180,7 @@ impl Storage {
         // SQLite quietly opens a write-protected file read-only even when asked for writing:
         // say so, so that a caller wanting write access learns it now (MAPI_BEST_ACCESS then
         // falls back to a read-only handle) rather than at its first save.
-        if opts.write && conn.is_readonly(rusqlite::DatabaseName::Main)? {
+        if opts.write && conn.is_readonly(rusqlite::MAIN_DB)? {
             return Err(StorageError::new(
                 ErrorKind::ReadOnly,
                 format!("{} is write-protected", path.display()),
