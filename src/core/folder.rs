@@ -228,11 +228,7 @@ impl Folder {
         comment: Option<&str>,
         flags: u32,
     ) -> MapiResult<Folder> {
-        check_flags(
-            "CreateFolder",
-            flags,
-            OPEN_IF_EXISTS | MAPI_UNICODE | MAPI_DEFERRED_ERRORS,
-        )?;
+        check_flags("CreateFolder", flags, OPEN_IF_EXISTS | MAPI_UNICODE)?;
         match folder_type {
             FOLDER_GENERIC => {}
             FOLDER_SEARCH => return Err(MapiError::no_support("CreateFolder(FOLDER_SEARCH)")),
@@ -279,12 +275,7 @@ impl Folder {
     /// DeleteFolder: a subfolder of this one; its messages need DEL_MESSAGES and its subfolders
     /// DEL_FOLDERS.
     pub fn delete_folder(&self, entry: &[u8], flags: u32) -> MapiResult<()> {
-        const FOLDER_DIALOG: u32 = 0x2;
-        check_flags(
-            "DeleteFolder",
-            flags,
-            DEL_MESSAGES | DEL_FOLDERS | FOLDER_DIALOG,
-        )?;
+        check_flags("DeleteFolder", flags, DEL_MESSAGES | DEL_FOLDERS)?;
         self.require_writable("DeleteFolder")?;
         let target = super::ids::parse_entry_id(self.store.guid(), entry)?;
         if target.kind != MAPI_FOLDER {
