@@ -6,7 +6,7 @@ use super::guard;
 use super::iids::*;
 use super::interfaces::*;
 use super::message::{self, MessageClass};
-use super::object::{self, check_interface, ComClass, ComObject};
+use super::object::{check_interface, ComClass, ComObject};
 use super::prop::{self, not_supported, PropClass};
 use super::types::*;
 use crate::core::error::MapiError;
@@ -36,21 +36,8 @@ impl PropClass for FolderClass {
 type C = FolderClass;
 type I = IMAPIFolder;
 
-static FOLDER_VTBL: IMAPIFolderVtbl = IMAPIFolderVtbl {
-    QueryInterface: object::query_interface::<I, C>,
-    AddRef: object::add_ref::<I, C>,
-    Release: object::release::<I, C>,
-    GetLastError: prop::get_last_error::<I, C>,
+static FOLDER_VTBL: IMAPIFolderVtbl = prop::prop_vtbl!(IMAPIFolderVtbl<I, C> {
     SaveChanges: prop::save_changes::<I, C>,
-    GetProps: prop::get_props::<I, C>,
-    GetPropList: prop::get_prop_list::<I, C>,
-    OpenProperty: prop::open_property::<I, C>,
-    SetProps: prop::set_props::<I, C>,
-    DeleteProps: prop::delete_props::<I, C>,
-    CopyTo: prop::copy_to::<I, C>,
-    CopyProps: prop::copy_props::<I, C>,
-    GetNamesFromIDs: prop::get_names_from_ids::<I, C>,
-    GetIDsFromNames: prop::get_ids_from_names::<I, C>,
     GetContentsTable: get_contents_table,
     GetHierarchyTable: get_hierarchy_table,
     OpenEntry: folder_open_entry,
@@ -67,7 +54,7 @@ static FOLDER_VTBL: IMAPIFolderVtbl = IMAPIFolderVtbl {
     SetMessageStatus: set_message_status,
     SaveContentsSort: save_contents_sort,
     EmptyFolder: empty_folder,
-};
+});
 
 /// The folder behind `p` if it is one of ours.
 ///

@@ -4,7 +4,7 @@
 use super::guard;
 use super::iids::*;
 use super::interfaces::*;
-use super::object::{self, ComClass, ComObject};
+use super::object::{ComClass, ComObject};
 use super::prop::{self, not_supported, PropClass};
 use super::resolver;
 use super::types::*;
@@ -34,21 +34,8 @@ impl PropClass for MessageClass {
 type C = MessageClass;
 type I = IMessage;
 
-static MESSAGE_VTBL: IMessageVtbl = IMessageVtbl {
-    QueryInterface: object::query_interface::<I, C>,
-    AddRef: object::add_ref::<I, C>,
-    Release: object::release::<I, C>,
-    GetLastError: prop::get_last_error::<I, C>,
+static MESSAGE_VTBL: IMessageVtbl = prop::prop_vtbl!(IMessageVtbl<I, C> {
     SaveChanges: save_changes,
-    GetProps: prop::get_props::<I, C>,
-    GetPropList: prop::get_prop_list::<I, C>,
-    OpenProperty: prop::open_property::<I, C>,
-    SetProps: prop::set_props::<I, C>,
-    DeleteProps: prop::delete_props::<I, C>,
-    CopyTo: prop::copy_to::<I, C>,
-    CopyProps: prop::copy_props::<I, C>,
-    GetNamesFromIDs: prop::get_names_from_ids::<I, C>,
-    GetIDsFromNames: prop::get_ids_from_names::<I, C>,
     GetAttachmentTable: get_attachment_table,
     OpenAttach: open_attach,
     CreateAttach: create_attach,
@@ -57,7 +44,7 @@ static MESSAGE_VTBL: IMessageVtbl = IMessageVtbl {
     ModifyRecipients: modify_recipients,
     SubmitMessage: submit_message,
     SetReadFlag: set_read_flag,
-};
+});
 
 /// A new COM object (one reference, owned by the caller) around a message.
 pub fn new_object(msg: Message) -> *mut IMessage {

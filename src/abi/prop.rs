@@ -15,6 +15,33 @@ use crate::core::value::{prop_id, PropValue};
 use std::ffi::c_void;
 use std::ptr;
 
+/// Builds a vtable value whose first 14 slots are IUnknown and IMAPIProp for interface `$I` and
+/// class `$C`, followed by the interface's own slots. Only the private vtable statics use it:
+/// the vtable *types* stay written out in `interfaces.rs`, where cbindgen reads them.
+/// `SaveChanges` is named explicitly because messages route it through their resolver.
+macro_rules! prop_vtbl {
+    ($vtbl:ident<$I:ty, $C:ty> { SaveChanges: $save:expr $(, $slot:ident: $f:expr)* $(,)? }) => {
+        $vtbl {
+            QueryInterface: $crate::abi::object::query_interface::<$I, $C>,
+            AddRef: $crate::abi::object::add_ref::<$I, $C>,
+            Release: $crate::abi::object::release::<$I, $C>,
+            GetLastError: $crate::abi::prop::get_last_error::<$I, $C>,
+            SaveChanges: $save,
+            GetProps: $crate::abi::prop::get_props::<$I, $C>,
+            GetPropList: $crate::abi::prop::get_prop_list::<$I, $C>,
+            OpenProperty: $crate::abi::prop::open_property::<$I, $C>,
+            SetProps: $crate::abi::prop::set_props::<$I, $C>,
+            DeleteProps: $crate::abi::prop::delete_props::<$I, $C>,
+            CopyTo: $crate::abi::prop::copy_to::<$I, $C>,
+            CopyProps: $crate::abi::prop::copy_props::<$I, $C>,
+            GetNamesFromIDs: $crate::abi::prop::get_names_from_ids::<$I, $C>,
+            GetIDsFromNames: $crate::abi::prop::get_ids_from_names::<$I, $C>,
+            $($slot: $f,)*
+        }
+    };
+}
+pub(crate) use prop_vtbl;
+
 /// A class whose objects expose IMAPIProp.
 pub trait PropClass: ComClass {
     fn prop(&self) -> &dyn PropObject;

@@ -40,26 +40,13 @@ impl PropClass for PropDataClass {
 type C = PropDataClass;
 type I = IPropData;
 
-static PROPDATA_VTBL: IPropDataVtbl = IPropDataVtbl {
-    QueryInterface: object::query_interface::<I, C>,
-    AddRef: object::add_ref::<I, C>,
-    Release: object::release::<I, C>,
-    GetLastError: prop::get_last_error::<I, C>,
+static PROPDATA_VTBL: IPropDataVtbl = prop::prop_vtbl!(IPropDataVtbl<I, C> {
     SaveChanges: prop::save_changes::<I, C>,
-    GetProps: prop::get_props::<I, C>,
-    GetPropList: prop::get_prop_list::<I, C>,
-    OpenProperty: prop::open_property::<I, C>,
-    SetProps: prop::set_props::<I, C>,
-    DeleteProps: prop::delete_props::<I, C>,
-    CopyTo: prop::copy_to::<I, C>,
-    CopyProps: prop::copy_props::<I, C>,
-    GetNamesFromIDs: prop::get_names_from_ids::<I, C>,
-    GetIDsFromNames: prop::get_ids_from_names::<I, C>,
     HrSetObjAccess: hr_set_obj_access,
     HrSetPropAccess: hr_set_prop_access,
     HrGetPropAccess: hr_get_prop_access,
     HrAddObjProps: hr_add_obj_props,
-};
+});
 
 /// Creates an IPropData object (MAPI's `CreateIProp`). `lpInterface` NULL or IID_IMAPIPropData
 /// (IID_IMAPIProp and IID_IUnknown are accepted too). The object allocates every result with the

@@ -4,7 +4,7 @@ use super::entry::{open_entry, required_entry_id};
 use super::guard;
 use super::iids::*;
 use super::interfaces::*;
-use super::object::{self, ComClass, ComObject};
+use super::object::{ComClass, ComObject};
 use super::prop::{self, not_supported, PropClass};
 use super::resolver::ResolverRef;
 use super::types::*;
@@ -43,21 +43,8 @@ impl PropClass for StoreClass {
 type C = StoreClass;
 type I = IMsgStore;
 
-static STORE_VTBL: IMsgStoreVtbl = IMsgStoreVtbl {
-    QueryInterface: object::query_interface::<I, C>,
-    AddRef: object::add_ref::<I, C>,
-    Release: object::release::<I, C>,
-    GetLastError: prop::get_last_error::<I, C>,
+static STORE_VTBL: IMsgStoreVtbl = prop::prop_vtbl!(IMsgStoreVtbl<I, C> {
     SaveChanges: prop::save_changes::<I, C>,
-    GetProps: prop::get_props::<I, C>,
-    GetPropList: prop::get_prop_list::<I, C>,
-    OpenProperty: prop::open_property::<I, C>,
-    SetProps: prop::set_props::<I, C>,
-    DeleteProps: prop::delete_props::<I, C>,
-    CopyTo: prop::copy_to::<I, C>,
-    CopyProps: prop::copy_props::<I, C>,
-    GetNamesFromIDs: prop::get_names_from_ids::<I, C>,
-    GetIDsFromNames: prop::get_ids_from_names::<I, C>,
     Advise: advise,
     Unadvise: unadvise,
     CompareEntryIDs: compare_entry_ids,
@@ -71,7 +58,7 @@ static STORE_VTBL: IMsgStoreVtbl = IMsgStoreVtbl {
     SetLockState: set_lock_state,
     FinishedMsg: finished_msg,
     NotifyNewMail: notify_new_mail,
-};
+});
 
 /// The store behind `p` if it is one of our IMsgStore objects.
 ///
