@@ -6,6 +6,7 @@ use super::guard;
 use super::types::{AllocateBufferFn, AllocateMoreFn, FreeBufferFn, LPVOID, SCODE, ULONG};
 use crate::core::error::{MapiError, MapiResult};
 use crate::core::mapidefs::*;
+use crate::core::value::utf16_len;
 use std::ffi::c_void;
 use std::ptr;
 use std::sync::atomic::{AtomicPtr, AtomicU32, Ordering};
@@ -159,6 +160,8 @@ pub struct Allocator {
     pub buffer: AllocateBufferFn,
     pub more: AllocateMoreFn,
     pub free: FreeBufferFn,
+    /// Whether `buffer` returns zeroed memory (ours does; a caller's allocator need not).
+    pub zeroes: bool,
 }
 
 impl Allocator {
@@ -166,7 +169,18 @@ impl Allocator {
         buffer: MAPIAllocateBuffer,
         more: MAPIAllocateMore,
         free: MAPIFreeBuffer,
+        zeroes: true,
     };
+
+    /// A caller's allocator (CreateIProp): nothing assumed about what it returns.
+    pub fn foreign(buffer: AllocateBufferFn, more: AllocateMoreFn, free: FreeBufferFn) -> Self {
+        Allocator {
+            buffer,
+            more,
+            free,
+            zeroes: false,
+        }
+    }
 
     /// Frees a block this allocator made.
     ///
@@ -196,8 +210,11 @@ impl Allocator {
             ));
         }
         // SAFETY: a foreign allocator need not zero; results are written field by field, but
-        // padding and unused union bytes must not leak stale memory.
-        unsafe { ptr::write_bytes(p as *mut u8, 0, size as usize) };
+        // padding and unused union bytes must not leak stale memory. (MAPIAllocateBuffer has
+        // zeroed the block already.)
+        if !self.zeroes {
+            unsafe { ptr::write_bytes(p as *mut u8, 0, size as usize) };
+        }
         Ok(p as *mut u8)
     }
 }
@@ -242,12 +259,23 @@ impl BlockWriter {
         p
     }
 
-    /// Copies UTF-16 units in, NUL-terminated.
+    /// Copies `s` in as UTF-16, NUL-terminated, converting straight into the block.
     pub fn wide(&mut self, s: &str) -> *mut u16 {
-        let units: Vec<u16> = s.encode_utf16().collect();
-        let p = self.reserve((units.len() + 1) * 2) as *mut u16;
-        // SAFETY: room for units + terminator; 8-aligned satisfies u16.
-        unsafe { ptr::copy_nonoverlapping(units.as_ptr(), p, units.len()) };
+        let n = utf16_len(s);
+        let p = self.reserve((n + 1) * 2) as *mut u16;
+        // SAFETY: `reserve` checked room for n units + terminator (the block is zeroed, so the
+        // terminator is set); 8-aligned satisfies u16.
+        let out = unsafe { std::slice::from_raw_parts_mut(p, n) };
+        if n == s.len() {
+            // ASCII (one unit per byte): a widening copy the compiler vectorises.
+            for (o, b) in out.iter_mut().zip(s.as_bytes()) {
+                *o = *b as u16;
+            }
+        } else {
+            for (o, u) in out.iter_mut().zip(s.encode_utf16()) {
+                *o = u;
+            }
+        }
         p
     }
 

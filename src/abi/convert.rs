@@ -6,8 +6,9 @@ use super::types::*;
 use crate::core::error::{MapiError, MapiResult};
 use crate::core::mapidefs::*;
 use crate::core::props::{Problem, PropInput, PropOut};
-use crate::core::value::{is_stored_type, prop_id, prop_type, PropValue};
+use crate::core::value::{is_stored_type, prop_id, prop_type, utf16_len, PropValue};
 use std::ffi::{c_char, CStr};
+use std::fmt::Display;
 use std::mem::size_of;
 use std::ptr;
 
@@ -15,7 +16,7 @@ use std::ptr;
 /// above real use, low enough that sizes cannot overflow.
 pub(crate) const MAX_COUNT: u32 = 1 << 20;
 
-fn check_count(count: u32, what: &str) -> MapiResult<usize> {
+fn check_count(count: u32, what: impl Display) -> MapiResult<usize> {
     if count > MAX_COUNT {
         return Err(MapiError::invalid(format!(
             "{what}: count {count} exceeds the limit of {MAX_COUNT}"
@@ -28,7 +29,11 @@ fn check_count(count: u32, what: &str) -> MapiResult<usize> {
 ///
 /// # Safety
 /// A non-NULL `p` must point to `count` readable `T`s.
-pub unsafe fn slice_in<'a, T>(p: *const T, count: u32, what: &str) -> MapiResult<&'a [T]> {
+pub unsafe fn slice_in<'a, T>(
+    p: *const T,
+    count: u32,
+    what: impl Display + Copy,
+) -> MapiResult<&'a [T]> {
     let n = check_count(count, what)?;
     if n == 0 {
         return Ok(&[]);
@@ -73,7 +78,7 @@ pub unsafe fn optional_tag_array_in<'a>(
 ///
 /// # Safety
 /// `p` must be NULL or a readable NUL-terminated string.
-pub unsafe fn string8_in(p: *const c_char, what: &str) -> MapiResult<Vec<u8>> {
+pub unsafe fn string8_in(p: *const c_char, what: impl Display) -> MapiResult<Vec<u8>> {
     if p.is_null() {
         return Err(MapiError::invalid(format!("{what}: NULL string pointer")));
     }
@@ -84,7 +89,7 @@ pub unsafe fn string8_in(p: *const c_char, what: &str) -> MapiResult<Vec<u8>> {
 ///
 /// # Safety
 /// `p` must be NULL or a readable NUL-terminated UTF-16 string.
-pub unsafe fn unicode_in(p: *const u16, what: &str) -> MapiResult<String> {
+pub unsafe fn unicode_in(p: *const u16, what: impl Display) -> MapiResult<String> {
     if p.is_null() {
         return Err(MapiError::invalid(format!("{what}: NULL string pointer")));
     }
@@ -92,7 +97,14 @@ pub unsafe fn unicode_in(p: *const u16, what: &str) -> MapiResult<String> {
     while *p.add(n) != 0 {
         n += 1;
     }
-    String::from_utf16(std::slice::from_raw_parts(p, n)).map_err(|_| {
+    let units = std::slice::from_raw_parts(p, n);
+    if units.iter().all(|&u| u < 0x80) {
+        // ASCII: a narrowing copy the compiler vectorises.
+        let bytes: Vec<u8> = units.iter().map(|&u| u as u8).collect();
+        // SAFETY: every byte is below 0x80, so the bytes are ASCII and thus UTF-8.
+        return Ok(String::from_utf8_unchecked(bytes));
+    }
+    String::from_utf16(units).map_err(|_| {
         MapiError::new(
             MAPI_E_BAD_CHARWIDTH,
             format!("{what}: the string is not valid UTF-16"),
@@ -117,7 +129,7 @@ pub unsafe fn tstring_in(p: *const c_char, unicode: bool, what: &str) -> MapiRes
     }
 }
 
-unsafe fn binary_in(b: &SBinary, what: &str) -> MapiResult<Vec<u8>> {
+unsafe fn binary_in(b: &SBinary, what: impl Display) -> MapiResult<Vec<u8>> {
     // `cb` counts bytes, not entries: MAX_COUNT does not apply (values are kept whole, whatever
     // their size), and a u32 length cannot overflow a slice on the targets we support.
     if b.cb == 0 {
@@ -132,14 +144,14 @@ unsafe fn binary_in(b: &SBinary, what: &str) -> MapiResult<Vec<u8>> {
     Ok(std::slice::from_raw_parts(b.lpb, b.cb as usize).to_vec())
 }
 
-unsafe fn guid_in(p: *const GUID, what: &str) -> MapiResult<[u8; 16]> {
+unsafe fn guid_in(p: *const GUID, what: impl Display) -> MapiResult<[u8; 16]> {
     if p.is_null() {
         return Err(MapiError::invalid(format!("{what}: NULL GUID pointer")));
     }
     Ok(*(p as *const [u8; 16]))
 }
 
-unsafe fn mv_in<'a, T>(count: u32, p: *const T, what: &str) -> MapiResult<&'a [T]> {
+unsafe fn mv_in<'a, T>(count: u32, p: *const T, what: impl Display + Copy) -> MapiResult<&'a [T]> {
     if count == 0 {
         return Err(MapiError::invalid(format!(
             "{what}: a multi-valued property with cValues == 0"
@@ -154,7 +166,7 @@ unsafe fn mv_in<'a, T>(count: u32, p: *const T, what: &str) -> MapiResult<&'a [T
 ///
 /// # Safety
 /// The union member the tag's type selects must be valid, with readable pointers.
-pub unsafe fn value_in(p: &SPropValue, what: &str) -> MapiResult<PropValue> {
+pub unsafe fn value_in(p: &SPropValue, what: impl Display + Copy) -> MapiResult<PropValue> {
     use PropValue::*;
     let v = &p.Value;
     Ok(match prop_type(p.ulPropTag) {
@@ -238,6 +250,34 @@ pub fn u64_to_filetime(t: u64) -> FILETIME {
     }
 }
 
+/// "`method`: `what`", formatted only if an error needs it.
+#[derive(Clone, Copy)]
+struct Labelled<'a>(&'a str, &'a str);
+
+impl std::fmt::Display for Labelled<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.0, self.1)
+    }
+}
+
+/// "`method`: entry `index` (tag 0x…)", formatted only if an error needs it.
+#[derive(Clone, Copy)]
+struct EntryLabel<'a> {
+    method: &'a str,
+    index: usize,
+    tag: u32,
+}
+
+impl std::fmt::Display for EntryLabel<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}: entry {} (tag 0x{:08X})",
+            self.method, self.index, self.tag
+        )
+    }
+}
+
 /// Reads a SetProps array: PR_NULL and PT_ERROR entries are skipped, PT_OBJECT or a malformed
 /// value fails the whole call (nothing applied), and unsupported types, bad property IDs and
 /// unconvertible strings become per-property problems.
@@ -252,7 +292,7 @@ pub unsafe fn prop_values_in(
     if count == 0 {
         return Err(MapiError::invalid(format!("{method}: cValues is 0")));
     }
-    let values = slice_in(arr, count, &format!("{method}: lpPropArray"))?;
+    let values = slice_in(arr, count, Labelled(method, "lpPropArray"))?;
     let mut inputs = Vec::with_capacity(values.len());
     let mut problems = Vec::new();
     for (i, p) in values.iter().enumerate() {
@@ -279,8 +319,12 @@ pub unsafe fn prop_values_in(
             problems.push(problem(MAPI_E_INVALID_TYPE));
             continue;
         }
-        let what = format!("{method}: entry {i} (tag 0x{tag:08X})");
-        match value_in(p, &what) {
+        let what = EntryLabel {
+            method,
+            index: i,
+            tag,
+        };
+        match value_in(p, what) {
             Ok(value) => inputs.push(PropInput {
                 index: i as u32,
                 tag,
@@ -296,7 +340,7 @@ pub unsafe fn prop_values_in(
 /// Bytes a value needs after its SPropValue (strings NUL-terminated; each piece 8-aligned).
 fn extra_size(v: &PropValue) -> usize {
     use PropValue::*;
-    let wide = |s: &String| align8((s.encode_utf16().count() + 1) * 2);
+    let wide = |s: &String| align8((utf16_len(s) + 1) * 2);
     match v {
         String8(b) => align8(b.len() + 1),
         Unicode(s) => wide(s),
@@ -581,7 +625,7 @@ pub fn mapierror_out(
     let fixed = size_of::<MAPIERROR>();
     let size_of_str = |s: &str| {
         if unicode {
-            align8((s.encode_utf16().count() + 1) * 2)
+            align8((utf16_len(s) + 1) * 2)
         } else {
             align8(s.len() + 1)
         }

@@ -90,7 +90,7 @@ pub unsafe fn open_entry(
         }
         Opened::Message(msg) => {
             check(iid.is_none_or(answers::<MessageClass>))?;
-            *out = ComObject::as_interface(ComObject::create(MessageClass { msg }));
+            *out = ComObject::as_interface(ComObject::create(MessageClass { msg: *msg }));
             *obj_type = MAPI_MESSAGE;
         }
     }

@@ -81,7 +81,7 @@ pub unsafe extern "C" fn CreateIProp(
         }
         let obj = ComObject::create(PropDataClass {
             data: PropData::new(),
-            alloc: Allocator { buffer, more, free },
+            alloc: Allocator::foreign(buffer, more, free),
         });
         *out = ComObject::as_interface(obj);
         Ok(S_OK)

@@ -37,8 +37,35 @@ struct State {
     base_cn: u64,
     /// The committed properties as of `base_cn` (change properties included).
     base: Arc<PropMap>,
+    /// The payload of every property in `base` but PR_MESSAGE_SIZE: what PR_MESSAGE_SIZE is
+    /// computed from, kept so that a save computes it from its changes alone.
+    base_size: usize,
     changes: BTreeMap<u16, Change>,
     writable: bool,
+    /// The synthesized binary properties, made once per location (id, parent).
+    ids: Ids,
+}
+
+/// PR_ENTRYID, PR_RECORD_KEY (once saved), PR_PARENT_ENTRYID, PR_STORE_ENTRYID and
+/// PR_STORE_RECORD_KEY of a message, so that GetProps lends them instead of building them.
+struct Ids {
+    entry_id: Option<PropValue>,
+    record_key: Option<PropValue>,
+    parent_entry_id: PropValue,
+    store_entry_id: PropValue,
+    store_record_key: PropValue,
+}
+
+impl Ids {
+    fn new(store: &Store, id: Option<u64>, parent: u64) -> Ids {
+        Ids {
+            entry_id: id.map(|id| PropValue::Binary(store.entry_id(MAPI_MESSAGE, id))),
+            record_key: id.map(|id| PropValue::Binary(store.record_key(id))),
+            parent_entry_id: PropValue::Binary(store.entry_id(MAPI_FOLDER, parent)),
+            store_entry_id: PropValue::Binary(store.store_entry_id()),
+            store_record_key: PropValue::Binary(store.guid().to_vec()),
+        }
+    }
 }
 
 pub struct Message {
@@ -67,12 +94,39 @@ const MAINTAINED: &[u32] = &[
     PR_MESSAGE_SIZE,
 ];
 
+/// One bit per property ID: SYNTHESIZED and MAINTAINED, for a lookup without a scan.
+static COMPUTED_IDS: [u64; 1024] = {
+    let mut bits = [0u64; 1024];
+    let mut i = 0;
+    while i < SYNTHESIZED.len() {
+        let id = prop_id(SYNTHESIZED[i]) as usize;
+        bits[id / 64] |= 1 << (id % 64);
+        i += 1;
+    }
+    let mut i = 0;
+    while i < MAINTAINED.len() {
+        let id = prop_id(MAINTAINED[i]) as usize;
+        bits[id / 64] |= 1 << (id % 64);
+        i += 1;
+    }
+    bits
+};
+
 pub fn message_is_computed(tag: u32) -> bool {
-    SYNTHESIZED
-        .iter()
-        .chain(MAINTAINED)
-        .any(|t| prop_id(*t) == prop_id(tag))
+    let id = prop_id(tag) as usize;
+    COMPUTED_IDS[id / 64] & (1 << (id % 64)) != 0
 }
+
+const ID_ENTRYID: u16 = prop_id(PR_ENTRYID);
+const ID_RECORD_KEY: u16 = prop_id(PR_RECORD_KEY);
+const ID_PARENT_ENTRYID: u16 = prop_id(PR_PARENT_ENTRYID);
+const ID_STORE_ENTRYID: u16 = prop_id(PR_STORE_ENTRYID);
+const ID_STORE_RECORD_KEY: u16 = prop_id(PR_STORE_RECORD_KEY);
+const ID_OBJECT_TYPE: u16 = prop_id(PR_OBJECT_TYPE);
+const ID_ACCESS: u16 = prop_id(PR_ACCESS);
+const ID_ACCESS_LEVEL: u16 = prop_id(PR_ACCESS_LEVEL);
+const ID_STORE_SUPPORT_MASK: u16 = prop_id(PR_STORE_SUPPORT_MASK);
+const ID_MESSAGE_SIZE: u16 = prop_id(PR_MESSAGE_SIZE);
 
 const SAVE_FLAGS: u32 =
     KEEP_OPEN_READONLY | KEEP_OPEN_READWRITE | FORCE_SAVE | MAPI_DEFERRED_ERRORS;
@@ -96,6 +150,8 @@ enum Outcome {
         /// The whole new view when it was built in the transaction; None: base + changes.
         view: Option<PropMap>,
         maintained: Vec<(u16, PropValue)>,
+        /// The new base's payload without PR_MESSAGE_SIZE (`State::base_size`).
+        total: usize,
     },
     NothingToSave,
     Deleted,
@@ -137,6 +193,39 @@ impl State {
         view
     }
 
+    /// Moves the message to (`id`, `parent`), refreshing the synthesized identifiers.
+    fn locate(&mut self, store: &Store, id: Option<u64>, parent: u64) {
+        if self.id != id || self.parent != parent {
+            self.ids = Ids::new(store, id, parent);
+        }
+        self.id = id;
+        self.parent = parent;
+    }
+
+    /// PR_MESSAGE_SIZE's payload total after this client's changes and then `maintained` are
+    /// applied to the base, from the changed properties alone (DESIGN.md §7: a small change to a
+    /// big message costs what the change costs).
+    fn total_after(&self, maintained: &[(u16, PropValue)]) -> usize {
+        let size_of = |v: Option<&PropValue>| v.map_or(0, PropValue::payload_size);
+        let mut total = self.base_size;
+        for (pid, c) in &self.changes {
+            if *pid == ID_MESSAGE_SIZE || maintained.iter().any(|(m, _)| m == pid) {
+                continue;
+            }
+            let new = match c {
+                Change::Set(v) => v.payload_size(),
+                Change::Delete(_) => 0,
+            };
+            total = total + new - size_of(self.base.get(pid));
+        }
+        for (pid, v) in maintained {
+            if *pid != ID_MESSAGE_SIZE {
+                total = total + v.payload_size() - size_of(self.base.get(pid));
+            }
+        }
+        total
+    }
+
     fn my_change_tags(&self) -> Vec<u32> {
         self.changes
             .iter()
@@ -161,13 +250,39 @@ fn apply_changes(map: &mut PropMap, changes: &BTreeMap<u16, Change>) {
     }
 }
 
-/// PR_MESSAGE_SIZE: the payload of every stored property but the size itself.
-fn message_size(view: &PropMap) -> i32 {
-    let total: usize = view
+/// Applies changes that are no longer needed, moving their values.
+fn apply_changes_owned(map: &mut PropMap, changes: BTreeMap<u16, Change>) {
+    for (id, c) in changes {
+        match c {
+            Change::Set(v) => {
+                map.insert(id, v);
+            }
+            Change::Delete(_) => {
+                map.remove(&id);
+            }
+        }
+    }
+}
+
+/// The payload of every stored property but PR_MESSAGE_SIZE itself, with `overrides` in place
+/// of the view's values.
+fn payload_total(view: &PropMap, overrides: &[(u16, PropValue)]) -> usize {
+    let overridden = |id: &u16| overrides.iter().any(|(o, _)| o == id);
+    let stored: usize = view
         .iter()
-        .filter(|(id, _)| **id != prop_id(PR_MESSAGE_SIZE))
+        .filter(|(id, _)| **id != ID_MESSAGE_SIZE && !overridden(id))
         .map(|(_, v)| v.payload_size())
         .sum();
+    let new: usize = overrides
+        .iter()
+        .filter(|(id, _)| *id != ID_MESSAGE_SIZE)
+        .map(|(_, v)| v.payload_size())
+        .sum();
+    stored + new
+}
+
+/// PR_MESSAGE_SIZE from a payload total (a PT_LONG: capped).
+fn message_size(total: usize) -> i32 {
     total.min(i32::MAX as usize) as i32
 }
 
@@ -252,6 +367,7 @@ impl Message {
         props: PropMap,
         writable: bool,
     ) -> Message {
+        let ids = Ids::new(&store, Some(id), parent);
         Message {
             store,
             state: Mutex::new(State {
@@ -259,15 +375,18 @@ impl Message {
                 parent,
                 associated,
                 base_cn: cn,
+                base_size: payload_total(&props, &[]),
                 base: Arc::new(props),
                 changes: BTreeMap::new(),
                 writable,
+                ids,
             }),
         }
     }
 
     /// A new message (CreateMessage): nothing is stored until its first save.
     pub fn create(store: Arc<Store>, parent: u64, associated: bool) -> Message {
+        let ids = Ids::new(&store, None, parent);
         Message {
             store,
             state: Mutex::new(State {
@@ -276,8 +395,10 @@ impl Message {
                 associated,
                 base_cn: 0,
                 base: Arc::new(PropMap::new()),
+                base_size: 0,
                 changes: BTreeMap::new(),
                 writable: true,
+                ids,
             }),
         }
     }
@@ -325,18 +446,19 @@ impl Message {
                     cn,
                     view,
                     maintained,
+                    total,
                 } => {
                     let changes = std::mem::take(&mut st.changes);
                     match view {
                         Some(v) => st.base = Arc::new(v),
-                        None => apply_changes(Arc::make_mut(&mut st.base), &changes),
+                        None => apply_changes_owned(Arc::make_mut(&mut st.base), changes),
                     }
                     let base = Arc::make_mut(&mut st.base);
                     for (pid, v) in maintained {
                         base.insert(pid, v);
                     }
-                    st.id = Some(id);
-                    st.parent = parent;
+                    st.base_size = total;
+                    st.locate(&self.store, Some(id), parent);
                     st.base_cn = cn;
                     st.writable = keep_writable;
                     return Ok(());
@@ -428,15 +550,16 @@ impl Message {
         let now = filetime_now();
         store.storage().write(|t| {
             let Some(id) = st.id else {
-                return self
-                    .commit_new(t, st, now)
-                    .map(|(id, cn, view)| Outcome::Committed {
+                return self.commit_new(t, st, now).map(|(id, cn, view, total)| {
+                    Outcome::Committed {
                         id,
                         parent: st.parent,
                         cn,
                         view: Some(view),
                         maintained: Vec::new(),
-                    });
+                        total,
+                    }
+                });
             };
             let Some(row) = t.object(id)?.filter(|r| r.kind == KIND_MESSAGE) else {
                 return Ok(Outcome::Deleted);
@@ -511,17 +634,11 @@ impl Message {
                 (prop_id(PR_PREDECESSOR_CHANGE_LIST), PropValue::Binary(pcl)),
                 (prop_id(PR_LAST_MODIFICATION_TIME), PropValue::SysTime(now)),
             ];
-            let size = {
-                let mut sized = match &view {
-                    Some(v) => v.clone(),
-                    None => st.full_view(),
-                };
-                for (pid, v) in &maintained {
-                    sized.insert(*pid, v.clone());
-                }
-                message_size(&sized)
+            let total = match &view {
+                Some(v) => payload_total(v, &maintained),
+                None => st.total_after(&maintained),
             };
-            maintained.push((prop_id(PR_MESSAGE_SIZE), PropValue::Long(size)));
+            maintained.push((ID_MESSAGE_SIZE, PropValue::Long(message_size(total))));
             for (pid, v) in &maintained {
                 t.put_prop(id, prop_tag(v.ptype(), *pid), &v.encode())?;
             }
@@ -537,16 +654,18 @@ impl Message {
                 cn,
                 view,
                 maintained,
+                total,
             })
         })
     }
 
     /// The first save of a message made by CreateMessage: never a conflict.
-    fn commit_new(&self, t: &Txn, st: &State, now: u64) -> MapiResult<(u64, u64, PropMap)> {
+    fn commit_new(&self, t: &Txn, st: &State, now: u64) -> MapiResult<(u64, u64, PropMap, usize)> {
         self.insert_message(t, st.parent, st.associated, st.full_view(), now)
     }
 
-    /// Inserts a message with `view` (plus the maintained properties) into `parent`.
+    /// Inserts a message with `view` (plus the maintained properties) into `parent`; returns
+    /// its ID, CN, stored view and payload total (`State::base_size`).
     fn insert_message(
         &self,
         t: &Txn,
@@ -554,7 +673,7 @@ impl Message {
         associated: bool,
         mut view: PropMap,
         now: u64,
-    ) -> MapiResult<(u64, u64, PropMap)> {
+    ) -> MapiResult<(u64, u64, PropMap, usize)> {
         match t.object(parent)? {
             Some(r) if r.kind == KIND_FOLDER => {}
             _ => {
@@ -583,12 +702,12 @@ impl Message {
             PropValue::Binary(merge_pcl([change_key.as_slice()])),
         );
         view.insert(prop_id(PR_CHANGE_KEY), PropValue::Binary(change_key));
-        let size = message_size(&view);
-        view.insert(prop_id(PR_MESSAGE_SIZE), PropValue::Long(size));
+        let total = payload_total(&view, &[]);
+        view.insert(ID_MESSAGE_SIZE, PropValue::Long(message_size(total)));
         for (pid, v) in &view {
             t.put_prop(id, prop_tag(v.ptype(), *pid), &v.encode())?;
         }
-        Ok((id, cn, view))
+        Ok((id, cn, view, total))
     }
 
     /// SAVE_ELSEWHERE: this client's whole view becomes a new message in `dest` (None: the
@@ -602,17 +721,17 @@ impl Message {
         if let Some(orig) = original {
             view.insert(prop_id(PR_CONFLICT_ITEMS), PropValue::MvBinary(vec![orig]));
         }
-        let (id, cn, view, parent) = self.store.storage().write(|t| {
+        let (id, cn, view, total, parent) = self.store.storage().write(|t| {
             let parent = match dest {
                 Some(f) => f,
                 None => conflicts_folder(t, &self.store)?,
             };
-            let (id, cn, view) = self.insert_message(t, parent, st.associated, view, now)?;
-            Ok::<_, MapiError>((id, cn, view, parent))
+            let (id, cn, view, total) = self.insert_message(t, parent, st.associated, view, now)?;
+            Ok::<_, MapiError>((id, cn, view, total, parent))
         })?;
-        st.id = Some(id);
-        st.parent = parent;
+        st.locate(&self.store, Some(id), parent);
         st.base = Arc::new(view);
+        st.base_size = total;
         st.base_cn = cn;
         st.changes.clear();
         st.writable = keep_writable;
@@ -691,7 +810,10 @@ impl Message {
             t.put_prop(id, PR_MESSAGE_FLAGS, &PropValue::Long(new as i32).encode())?;
             Ok::<_, MapiError>(new)
         })?;
-        Arc::make_mut(&mut st.base).insert(fid, PropValue::Long(stored_flags as i32));
+        let new = PropValue::Long(stored_flags as i32);
+        let old_size = st.base.get(&fid).map_or(0, PropValue::payload_size);
+        st.base_size = st.base_size + new.payload_size() - old_size;
+        Arc::make_mut(&mut st.base).insert(fid, new);
         Ok(())
     }
 }
@@ -743,34 +865,34 @@ struct MessageView<'a> {
 }
 
 impl MessageView<'_> {
-    fn synthesized(&self, id: u16) -> Option<PropValue> {
+    fn synthesized(&self, id: u16) -> Option<Cow<'_, PropValue>> {
         let st = self.st;
         let store = self.store;
-        let tag = SYNTHESIZED.iter().find(|t| prop_id(**t) == id)?;
-        let writable = st.writable && store.writable();
-        Some(match *tag {
-            PR_ENTRYID => PropValue::Binary(store.entry_id(MAPI_MESSAGE, st.id?)),
-            PR_RECORD_KEY => PropValue::Binary(store.record_key(st.id?)),
-            PR_PARENT_ENTRYID => PropValue::Binary(store.entry_id(MAPI_FOLDER, st.parent)),
-            PR_STORE_ENTRYID => PropValue::Binary(store.store_entry_id()),
-            PR_STORE_RECORD_KEY => PropValue::Binary(store.guid().to_vec()),
-            PR_OBJECT_TYPE => PropValue::Long(MAPI_MESSAGE as i32),
-            PR_ACCESS => PropValue::Long(if writable {
-                (MAPI_ACCESS_READ | MAPI_ACCESS_MODIFY | MAPI_ACCESS_DELETE) as i32
+        let writable = || st.writable && store.writable();
+        let long = |l: u32| Some(Cow::Owned(PropValue::Long(l as i32)));
+        match id {
+            ID_ENTRYID => st.ids.entry_id.as_ref().map(Cow::Borrowed),
+            ID_RECORD_KEY => st.ids.record_key.as_ref().map(Cow::Borrowed),
+            ID_PARENT_ENTRYID => Some(Cow::Borrowed(&st.ids.parent_entry_id)),
+            ID_STORE_ENTRYID => Some(Cow::Borrowed(&st.ids.store_entry_id)),
+            ID_STORE_RECORD_KEY => Some(Cow::Borrowed(&st.ids.store_record_key)),
+            ID_OBJECT_TYPE => long(MAPI_MESSAGE),
+            ID_ACCESS => long(if writable() {
+                MAPI_ACCESS_READ | MAPI_ACCESS_MODIFY | MAPI_ACCESS_DELETE
             } else {
-                MAPI_ACCESS_READ as i32
+                MAPI_ACCESS_READ
             }),
-            PR_ACCESS_LEVEL => PropValue::Long(if writable { MAPI_MODIFY as i32 } else { 0 }),
-            PR_STORE_SUPPORT_MASK => PropValue::Long(store.support_mask() as i32),
-            _ => return None,
-        })
+            ID_ACCESS_LEVEL => long(if writable() { MAPI_MODIFY } else { 0 }),
+            ID_STORE_SUPPORT_MASK => long(store.support_mask()),
+            _ => None,
+        }
     }
 }
 
 impl PropView for MessageView<'_> {
     fn get(&self, id: u16) -> Option<Cow<'_, PropValue>> {
         if let Some(v) = self.synthesized(id) {
-            return Some(Cow::Owned(v));
+            return Some(v);
         }
         self.st.value(id).map(Cow::Borrowed)
     }

@@ -93,6 +93,10 @@ pub fn resolve_props<'a>(
             } else {
                 want
             };
+            if want == value.ptype() {
+                // As stored: lent, not copied.
+                return PropOut::Value(prop_tag(want, id), value);
+            }
             match value.converted_to(want) {
                 Some(Ok(v)) if v.ptype() == value.ptype() => {
                     PropOut::Value(prop_tag(want, id), value)

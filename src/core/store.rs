@@ -53,7 +53,8 @@ pub struct Store {
 /// Something OpenEntry opened.
 pub enum Opened {
     Folder(Folder),
-    Message(Message),
+    /// Boxed: a message carries its cached identifiers and is far larger than a folder.
+    Message(Box<Message>),
 }
 
 impl Store {
@@ -209,11 +210,11 @@ impl Store {
                 target.id,
                 writable,
             )?)),
-            MAPI_MESSAGE => Ok(Opened::Message(Message::open(
+            MAPI_MESSAGE => Ok(Opened::Message(Box::new(Message::open(
                 self.clone(),
                 target.id,
                 writable,
-            )?)),
+            )?))),
             _ => Err(MapiError::new(
                 MAPI_E_INVALID_ENTRYID,
                 "OpenEntry: the entry ID names the store itself; use the store object",
