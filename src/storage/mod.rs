@@ -4,14 +4,17 @@
 //! mode 0600, and a schema version checked on open. Properties are rows keyed by (object,
 //! property ID), so a save writes what changed. This layer knows tags and bytes, nothing of MAPI.
 
-use parking_lot::Mutex;
+use parking_lot::{Mutex, MutexGuard};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
+use std::cell::Cell;
+use std::collections::HashMap;
 use std::fmt;
 use std::fs::OpenOptions;
 use std::io::Read;
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::Path;
-use std::time::Duration;
+use std::sync::{Arc, LazyLock, Weak};
+use std::time::{Duration, Instant};
 
 /// The schema this build reads and writes.
 pub const SCHEMA_VERSION: i64 = 1;
@@ -116,6 +119,57 @@ pub struct Storage {
     conn: Mutex<Connection>,
     guid: [u8; 16],
     writable: bool,
+    /// Taken around every write transaction by all handles of this process on this file.
+    writers: Arc<Mutex<()>>,
+}
+
+/// One writer gate per store file (device, inode) in this process. SQLite has no queue for its
+/// write lock: a writer that finds it taken sleeps in the busy handler, and meanwhile the holder
+/// commits and takes it again, so under load one handle can starve the others for seconds. The
+/// gate makes the handles of one process take turns (handed over fairly) and leaves SQLite's lock
+/// to arbitrate between processes only.
+static WRITER_GATES: LazyLock<Mutex<HashMap<FileKey, Weak<Mutex<()>>>>> =
+    LazyLock::new(|| Mutex::new(HashMap::new()));
+
+/// A file's identity: (device, inode).
+type FileKey = (u64, u64);
+
+fn writer_gate(file: FileKey) -> Arc<Mutex<()>> {
+    let mut gates = WRITER_GATES.lock();
+    gates.retain(|_, g| g.strong_count() > 0);
+    if let Some(gate) = gates.get(&file).and_then(Weak::upgrade) {
+        return gate;
+    }
+    let gate = Arc::new(Mutex::new(()));
+    gates.insert(file, Arc::downgrade(&gate));
+    gate
+}
+
+thread_local! {
+    /// When the current wait for SQLite's lock began (the busy handler's clock).
+    static BUSY_SINCE: Cell<Option<Instant>> = const { Cell::new(None) };
+}
+
+/// SQLite's busy handler: waits for another process's writer by polling in short sleeps (SQLite's
+/// own `busy_timeout` backs off to 100 ms sleeps, far longer than a commit, so waiters lose every
+/// race to the holder), and gives up after BUSY_TIMEOUT.
+fn busy_wait(attempt: i32) -> bool {
+    let now = Instant::now();
+    let since = BUSY_SINCE.with(|s| {
+        let since = match s.get() {
+            Some(t) if attempt > 0 => t,
+            _ => now,
+        };
+        s.set(Some(since));
+        since
+    });
+    if now.duration_since(since) >= BUSY_TIMEOUT {
+        return false;
+    }
+    // 20 µs, 40 µs, … up to 1 ms: a commit takes about 0.1–0.2 ms.
+    let micros = 20u64 << attempt.clamp(0, 6);
+    std::thread::sleep(Duration::from_micros(micros.min(1000)));
+    true
 }
 
 impl Storage {
@@ -176,7 +230,7 @@ impl Storage {
         } else {
             OpenFlags::SQLITE_OPEN_READ_ONLY
         } | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let conn = Connection::open_with_flags(path, flags)?;
+        let mut conn = Connection::open_with_flags(path, flags)?;
         // SQLite quietly opens a write-protected file read-only even when asked for writing:
         // say so, so that a caller wanting write access learns it now (MAPI_BEST_ACCESS then
         // falls back to a read-only handle) rather than at its first save.
@@ -186,7 +240,7 @@ impl Storage {
                 format!("{} is write-protected", path.display()),
             ));
         }
-        conn.busy_timeout(BUSY_TIMEOUT)?;
+        conn.busy_handler(Some(busy_wait))?;
         conn.set_prepared_statement_cache_capacity(64);
         if opts.write {
             let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
@@ -206,10 +260,13 @@ impl Storage {
             Self::create_schema(&conn)?;
         }
         let guid = Self::check_schema(&conn)?;
+        let meta = std::fs::metadata(path)
+            .map_err(|e| StorageError::new(ErrorKind::Io, format!("{}: {e}", path.display())))?;
         Ok(Storage {
             conn: Mutex::new(conn),
             guid,
             writable: opts.write,
+            writers: writer_gate((meta.dev(), meta.ino())),
         })
     }
 
@@ -328,13 +385,19 @@ impl Storage {
                 StorageError::new(ErrorKind::ReadOnly, "the store is open read-only").into(),
             );
         }
-        let mut conn = self.conn.lock();
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(StorageError::from)?;
-        let out = f(&Txn { conn: &tx })?;
-        tx.commit().map_err(StorageError::from)?;
-        Ok(out)
+        let gate = self.writers.lock();
+        let result = (|| {
+            let mut conn = self.conn.lock();
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(StorageError::from)?;
+            let out = f(&Txn { conn: &tx })?;
+            tx.commit().map_err(StorageError::from)?;
+            Ok(out)
+        })();
+        // Hand the gate to a waiting writer rather than letting this thread retake it at once.
+        MutexGuard::unlock_fair(gate);
+        result
     }
 
     /// SQLite's own integrity check (a full scan: for tests and tools, never on open).
@@ -503,6 +566,28 @@ mod tests {
         write: true,
         durable: false,
     };
+
+    #[test]
+    fn handles_on_one_file_share_one_writer_gate() {
+        let a_path = temp_path("gate-a.db");
+        let b_path = temp_path("gate-b.db");
+        let a1 = Storage::open(&a_path, RW).unwrap();
+        let a2 = Storage::open(&a_path, RW).unwrap();
+        let b = Storage::open(&b_path, RW).unwrap();
+        assert!(Arc::ptr_eq(&a1.writers, &a2.writers));
+        assert!(!Arc::ptr_eq(&a1.writers, &b.writers));
+        // While one handle writes, the other's write waits at the gate, not in SQLite's lock.
+        let a2 = Arc::new(a2);
+        let gate = a1.writers.lock();
+        let other = {
+            let a2 = a2.clone();
+            std::thread::spawn(move || a2.write(|t| t.alloc_cn()).unwrap())
+        };
+        std::thread::sleep(Duration::from_millis(50));
+        assert!(!other.is_finished());
+        drop(gate);
+        other.join().unwrap();
+    }
 
     #[test]
     fn create_reopen_and_mode() {
