@@ -74,14 +74,34 @@ impl fmt::Display for StorageError {
 
 impl From<rusqlite::Error> for StorageError {
     fn from(e: rusqlite::Error) -> Self {
+        use rusqlite::Error as E;
         use rusqlite::ErrorCode as C;
-        let kind = match e.sqlite_error_code() {
-            Some(C::DatabaseBusy) | Some(C::DatabaseLocked) => ErrorKind::Busy,
-            Some(C::DatabaseCorrupt) | Some(C::NotADatabase) => ErrorKind::Corrupt,
-            Some(C::ReadOnly) => ErrorKind::ReadOnly,
-            Some(C::DiskFull) => ErrorKind::Full,
-            Some(C::CannotOpen) => ErrorKind::NotFound,
-            _ => ErrorKind::Io,
+        /// SQLITE_ERROR, the generic code ("no such table", "no such column"…).
+        const SQLITE_ERROR: i32 = 1;
+        let kind = match &e {
+            // A stored value of the wrong SQL type or out of range, or a row a sound store always
+            // has (the change-number counter) missing: the file was damaged after it was written
+            // (DESIGN.md §6: damage found later is MAPI_E_CORRUPT_STORE).
+            E::InvalidColumnType(..)
+            | E::FromSqlConversionFailure(..)
+            | E::IntegralValueOutOfRange(..)
+            | E::Utf8Error(..)
+            | E::QueryReturnedNoRows => ErrorKind::Corrupt,
+            _ => match e.sqlite_error_code() {
+                Some(C::DatabaseBusy) | Some(C::DatabaseLocked) => ErrorKind::Busy,
+                Some(C::DatabaseCorrupt) | Some(C::NotADatabase) | Some(C::TypeMismatch) => {
+                    ErrorKind::Corrupt
+                }
+                // Every statement here is fixed and valid against the schema this build writes,
+                // so SQLITE_ERROR means that schema is no longer there: a table or column gone.
+                Some(C::Unknown) if e.sqlite_extended_error_code() == Some(SQLITE_ERROR) => {
+                    ErrorKind::Corrupt
+                }
+                Some(C::ReadOnly) => ErrorKind::ReadOnly,
+                Some(C::DiskFull) => ErrorKind::Full,
+                Some(C::CannotOpen) => ErrorKind::NotFound,
+                _ => ErrorKind::Io,
+            },
         };
         StorageError::new(kind, format!("store database: {e}"))
     }
@@ -197,10 +217,12 @@ impl Storage {
                 .mode(0o600)
                 .open(path)
                 .map_err(|e| {
-                    StorageError::new(
-                        ErrorKind::Io,
-                        format!("cannot create {}: {e}", path.display()),
-                    )
+                    let kind = match e.kind() {
+                        std::io::ErrorKind::NotFound => ErrorKind::NotFound,
+                        std::io::ErrorKind::PermissionDenied => ErrorKind::ReadOnly,
+                        _ => ErrorKind::Io,
+                    };
+                    StorageError::new(kind, format!("cannot create {}: {e}", path.display()))
                 })?;
         }
         let len = std::fs::metadata(path)
@@ -242,6 +264,13 @@ impl Storage {
         }
         conn.busy_handler(Some(busy_wait))?;
         conn.set_prepared_statement_cache_capacity(64);
+        // An existing file must be a store of a schema this build reads before anything in it
+        // is changed, not even its journal mode: a refused file keeps every byte.
+        let existing_guid = if fresh {
+            None
+        } else {
+            Some(Self::check_schema(&conn)?)
+        };
         if opts.write {
             let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
             if !mode.eq_ignore_ascii_case("wal") {
@@ -256,10 +285,13 @@ impl Storage {
             "synchronous",
             if opts.durable { "FULL" } else { "NORMAL" },
         )?;
-        if fresh {
-            Self::create_schema(&conn)?;
-        }
-        let guid = Self::check_schema(&conn)?;
+        let guid = match existing_guid {
+            Some(guid) => guid,
+            None => {
+                Self::create_schema(&conn)?;
+                Self::check_schema(&conn)?
+            }
+        };
         let meta = std::fs::metadata(path)
             .map_err(|e| StorageError::new(ErrorKind::Io, format!("{}: {e}", path.display())))?;
         Ok(Storage {
@@ -416,14 +448,26 @@ fn getrandom(buf: &mut [u8]) -> StorageResult<()> {
         .map_err(|e| StorageError::new(ErrorKind::Io, format!("/dev/urandom: {e}")))
 }
 
+/// One objects row, range-checked: a value no store writes (a negative or 49-bit change number,
+/// a kind or flags beyond 32 bits) is damage, reported rather than truncated into a made-up
+/// value.
 fn row_to_object(r: &rusqlite::Row) -> rusqlite::Result<ObjectRow> {
+    let cn = r.get::<_, i64>(3)?;
+    if !(0..=MAX_CN as i64).contains(&cn) {
+        return Err(rusqlite::Error::IntegralValueOutOfRange(3, cn));
+    }
     Ok(ObjectRow {
         id: r.get::<_, i64>(0)? as u64,
-        kind: r.get::<_, i64>(1)? as u32,
+        kind: r.get::<_, u32>(1)?,
         parent: r.get::<_, Option<i64>>(2)?.map(|p| p as u64),
-        cn: r.get::<_, i64>(3)? as u64,
-        flags: r.get::<_, i64>(4)? as u32,
+        cn: cn as u64,
+        flags: r.get::<_, u32>(4)?,
     })
+}
+
+/// One props row: its full tag (32 bits, range-checked) and its value blob.
+fn row_to_prop(r: &rusqlite::Row) -> rusqlite::Result<PropRow> {
+    Ok((r.get::<_, u32>(0)?, r.get::<_, Vec<u8>>(1)?))
 }
 
 /// The operations available inside a transaction.
@@ -471,9 +515,7 @@ impl Txn<'_> {
         let mut stmt = self
             .conn
             .prepare_cached("SELECT tag, value FROM props WHERE obj = ?1 ORDER BY id")?;
-        let rows = stmt.query_map([obj as i64], |r| {
-            Ok((r.get::<_, i64>(0)? as u32, r.get::<_, Vec<u8>>(1)?))
-        })?;
+        let rows = stmt.query_map([obj as i64], row_to_prop)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
@@ -482,9 +524,7 @@ impl Txn<'_> {
         Ok(self
             .conn
             .prepare_cached("SELECT tag, value FROM props WHERE obj = ?1 AND id = ?2")?
-            .query_row(params![obj as i64, id], |r| {
-                Ok((r.get::<_, i64>(0)? as u32, r.get::<_, Vec<u8>>(1)?))
-            })
+            .query_row(params![obj as i64, id], row_to_prop)
             .optional()?)
     }
 
@@ -637,6 +677,65 @@ mod tests {
             Storage::open(&other, RW).err().unwrap().kind,
             ErrorKind::Corrupt
         );
+    }
+
+    #[test]
+    fn a_refused_foreign_file_keeps_every_byte() {
+        let other = temp_path("untouched.db");
+        Connection::open(&other)
+            .unwrap()
+            .execute_batch("CREATE TABLE t(x); INSERT INTO t VALUES (1)")
+            .unwrap();
+        let before = std::fs::read(&other).unwrap();
+        assert_eq!(
+            Storage::open(&other, RW).err().unwrap().kind,
+            ErrorKind::Corrupt
+        );
+        assert_eq!(
+            std::fs::read(&other).unwrap(),
+            before,
+            "not even switched to WAL"
+        );
+    }
+
+    #[test]
+    fn damaged_rows_are_corrupt_not_io_errors() {
+        let p = temp_path("damaged-rows.db");
+        let s = Storage::open(&p, RW).unwrap();
+        let id = s
+            .write(|t| -> StorageResult<u64> {
+                let id = t.insert_object(KIND_MESSAGE, ROOT_FOLDER_ID, t.alloc_cn()?, 0)?;
+                t.put_prop(id, 0x0037_001F, b"hi")?;
+                Ok(id)
+            })
+            .unwrap();
+        let damage = |sql: &str| s.conn.lock().execute_batch(sql).unwrap();
+        let kind_of_object = || s.read(|t| t.object(id)).unwrap_err().kind;
+        let kind_of_props = || s.read(|t| t.props(id)).unwrap_err().kind;
+        damage(&format!("UPDATE objects SET cn = -1 WHERE id = {id}"));
+        assert_eq!(kind_of_object(), ErrorKind::Corrupt);
+        damage(&format!(
+            "UPDATE objects SET cn = {} WHERE id = {id}",
+            MAX_CN + 1
+        ));
+        assert_eq!(kind_of_object(), ErrorKind::Corrupt);
+        damage(&format!(
+            "UPDATE objects SET cn = 1, flags = 'x' WHERE id = {id}"
+        ));
+        assert_eq!(kind_of_object(), ErrorKind::Corrupt);
+        damage(&format!("UPDATE props SET value = 'text' WHERE obj = {id}"));
+        assert_eq!(kind_of_props(), ErrorKind::Corrupt);
+        damage(&format!(
+            "UPDATE props SET value = x'00', tag = 1 << 40 WHERE obj = {id}"
+        ));
+        assert_eq!(kind_of_props(), ErrorKind::Corrupt);
+        damage("DELETE FROM meta WHERE key = 'next_cn'");
+        assert_eq!(
+            s.write(|t| t.alloc_cn()).unwrap_err().kind,
+            ErrorKind::Corrupt
+        );
+        damage("DROP TABLE props");
+        assert_eq!(kind_of_props(), ErrorKind::Corrupt);
     }
 
     #[test]
