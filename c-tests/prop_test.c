@@ -1425,6 +1425,24 @@ static void test_copy_to_ours(void) {
   CHECK_HR(COPY_PROPS(src, incl, &IID_IStream, dst, 0, NULL), MAPI_E_INTERFACE_NOT_SUPPORTED);
   MAPIFreeBuffer(incl);
   release_last(dst);
+
+  /* MAPI_MOVE out of a read-only source is refused before anything reaches the destination;
+   * a plain copy out of it is a read, and works. A read-only destination refuses the copy. */
+  CHECK_OK(src->lpVtbl->HrSetObjAccess(src, IPROP_READONLY));
+  dst = new_prop();
+  problems = (LPSPropProblemArray)GARBAGE_PTR;
+  CHECK_HR(COPY_TO(src, 0, NULL, NULL, NULL, dst, MAPI_MOVE, &problems), MAPI_E_NO_ACCESS);
+  CHECK(problems == NULL);
+  CHECK_EQ(prop_count(dst), 0);
+  incl = tag_array(1, TAG(PT_LONG, 50));
+  CHECK_HR(COPY_PROPS(src, incl, NULL, dst, MAPI_MOVE, NULL), MAPI_E_NO_ACCESS);
+  CHECK_EQ(prop_count(dst), 0);
+  CHECK_EQ(prop_count(src), N_COPY - 2);
+  CHECK_OK(COPY_TO(src, 0, NULL, NULL, NULL, dst, 0, NULL));
+  CHECK_EQ(prop_count(dst), N_COPY - 2);
+  CHECK_HR(COPY_PROPS(dst, incl, NULL, src, 0, NULL), MAPI_E_NO_ACCESS);
+  MAPIFreeBuffer(incl);
+  release_last(dst);
   release_last(src);
   printf("  CopyTo / CopyProps to our own objects: ok\n");
 }

@@ -982,6 +982,208 @@ static void test_entry_ids(void) {
   other->lpVtbl->Release(other);
 }
 
+/* Entry IDs everywhere one is taken (OpenEntry on a folder, DeleteMessages, DeleteFolder,
+ * CompareEntryIDs): malformed → MAPI_E_INVALID_ENTRYID, another store's →
+ * MAPI_E_UNKNOWN_ENTRYID, ours but naming nothing (or the wrong kind of object) →
+ * MAPI_E_NOT_FOUND; a refused list deletes nothing, not even its valid entries. */
+static void test_entry_ids_everywhere(void) {
+  LPMDB mdb = fresh_store("eids-all.db");
+  LPMDB other = fresh_store("eids-all-other.db");
+  LPMAPIFOLDER root = store_root(mdb), other_root = store_root(other), sub = NULL;
+  LPSPropValue eid = msg_create(root, "mine"), foreign = msg_create(other_root, "theirs");
+  LPSPropValue foreign_root = msg_get_one((LPMAPIPROP)other_root, PR_ENTRYID), eid_sub;
+  BYTE bad[40];
+  SBinary bins[2];
+  ENTRYLIST list = {2, bins};
+  ULONG type = GARBAGE_ULONG, result = 7;
+  LPUNKNOWN unk = (LPUNKNOWN)GARBAGE_PTR;
+  LONG count = -1;
+
+  CHECK_OK(root->lpVtbl->CreateFolder(root, FOLDER_GENERIC, (LPTSTR) "sub", NULL, NULL, 0, &sub));
+  eid_sub = msg_get_one((LPMAPIPROP)sub, PR_ENTRYID);
+
+  /* IMAPIFolder::OpenEntry answers as IMsgStore::OpenEntry does. */
+  CHECK_HR(root->lpVtbl->OpenEntry(root, 31, (LPENTRYID)eid->Value.bin.lpb, NULL, 0, &type, &unk),
+           MAPI_E_INVALID_ENTRYID);
+  CHECK(unk == NULL);
+  CHECK_EQ(type, 0);
+  CHECK_HR(root->lpVtbl->OpenEntry(root, foreign->Value.bin.cb, (LPENTRYID)foreign->Value.bin.lpb,
+                                   NULL, 0, &type, &unk),
+           MAPI_E_UNKNOWN_ENTRYID);
+  CHECK(unk == NULL);
+  CHECK_HR(root->lpVtbl->OpenEntry(root, 4097, (LPENTRYID)bad, NULL, 0, &type, &unk),
+           MAPI_E_INVALID_ENTRYID);
+  /* Object ID 0, and an unknown kind: malformed. */
+  memcpy(bad, eid->Value.bin.lpb, 32);
+  memset(bad + 24, 0, 8);
+  CHECK_HR(mdb->lpVtbl->OpenEntry(mdb, 32, (LPENTRYID)bad, NULL, 0, &type, &unk),
+           MAPI_E_INVALID_ENTRYID);
+  memcpy(bad, eid->Value.bin.lpb, 32);
+  bad[20] = 4;
+  CHECK_HR(mdb->lpVtbl->OpenEntry(mdb, 32, (LPENTRYID)bad, NULL, 0, &type, &unk),
+           MAPI_E_INVALID_ENTRYID);
+  /* One byte too many. */
+  memcpy(bad, eid->Value.bin.lpb, 32);
+  bad[32] = 0;
+  CHECK_HR(mdb->lpVtbl->OpenEntry(mdb, 33, (LPENTRYID)bad, NULL, 0, &type, &unk),
+           MAPI_E_INVALID_ENTRYID);
+  /* A message's object ID under the folder kind, a folder's under the message kind: the
+   * object of that kind does not exist. */
+  memcpy(bad, eid->Value.bin.lpb, 32);
+  bad[20] = MAPI_FOLDER;
+  CHECK_HR(mdb->lpVtbl->OpenEntry(mdb, 32, (LPENTRYID)bad, NULL, 0, &type, &unk),
+           MAPI_E_NOT_FOUND);
+  memcpy(bad, eid_sub->Value.bin.lpb, 32);
+  bad[20] = MAPI_MESSAGE;
+  CHECK_HR(mdb->lpVtbl->OpenEntry(mdb, 32, (LPENTRYID)bad, NULL, 0, &type, &unk),
+           MAPI_E_NOT_FOUND);
+  CHECK(unk == NULL);
+  /* A folder's entry ID asked for as IMessage. */
+  CHECK_HR(mdb->lpVtbl->OpenEntry(mdb, eid_sub->Value.bin.cb, (LPENTRYID)eid_sub->Value.bin.lpb,
+                                  &IID_IMessage, 0, &type, &unk),
+           MAPI_E_INTERFACE_NOT_SUPPORTED);
+  CHECK(unk == NULL);
+
+  /* DeleteMessages: one bad entry refuses the whole list. */
+  bins[0] = eid->Value.bin;
+  bins[1].cb = 12;
+  bins[1].lpb = eid->Value.bin.lpb;
+  CHECK_HR(root->lpVtbl->DeleteMessages(root, &list, 0, NULL, 0), MAPI_E_INVALID_ENTRYID);
+  bins[1] = foreign->Value.bin;
+  CHECK_HR(root->lpVtbl->DeleteMessages(root, &list, 0, NULL, 0), MAPI_E_UNKNOWN_ENTRYID);
+  bins[1].cb = 5;
+  bins[1].lpb = NULL;
+  CHECK_HR(root->lpVtbl->DeleteMessages(root, &list, 0, NULL, 0), MAPI_E_INVALID_PARAMETER);
+  CHECK_OK(msg_get_long((LPMESSAGE)root, PR_CONTENT_COUNT, &count));
+  CHECK_EQ(count, 1); /* "mine" survived all three */
+  /* Entries that are well-formed but are not messages of this folder are skipped. */
+  {
+    LPSPropValue in_sub = msg_create(sub, "in sub");
+    SBinary skip[2];
+    ENTRYLIST skip_list = {2, skip};
+    skip[0] = eid_sub->Value.bin; /* a folder */
+    skip[1] = in_sub->Value.bin;  /* a message of another folder */
+    CHECK_HR(root->lpVtbl->DeleteMessages(root, &skip_list, 0, NULL, 0),
+             MAPI_W_PARTIAL_COMPLETION);
+    CHECK_OK(msg_get_long((LPMESSAGE)sub, PR_CONTENT_COUNT, &count));
+    CHECK_EQ(count, 1);
+    MAPIFreeBuffer(in_sub);
+  }
+
+  /* DeleteFolder: malformed, another store's, a message's, and (0, NULL). */
+  CHECK_HR(root->lpVtbl->DeleteFolder(root, 20, (LPENTRYID)eid_sub->Value.bin.lpb, 0, NULL,
+                                      DEL_MESSAGES),
+           MAPI_E_INVALID_ENTRYID);
+  CHECK_HR(root->lpVtbl->DeleteFolder(root, foreign_root->Value.bin.cb,
+                                      (LPENTRYID)foreign_root->Value.bin.lpb, 0, NULL,
+                                      DEL_MESSAGES),
+           MAPI_E_UNKNOWN_ENTRYID);
+  CHECK_HR(root->lpVtbl->DeleteFolder(root, eid->Value.bin.cb, (LPENTRYID)eid->Value.bin.lpb, 0,
+                                      NULL, DEL_MESSAGES),
+           MAPI_E_INVALID_ENTRYID);
+  CHECK_HR(root->lpVtbl->DeleteFolder(root, 32, NULL, 0, NULL, DEL_MESSAGES),
+           MAPI_E_INVALID_PARAMETER);
+  CHECK_OK(mdb->lpVtbl->OpenEntry(mdb, eid_sub->Value.bin.cb, (LPENTRYID)eid_sub->Value.bin.lpb,
+                                  NULL, 0, &type, &unk));
+  unk->lpVtbl->Release(unk); /* still there */
+
+  /* CompareEntryIDs: another store's entry ID is not comparable. */
+  CHECK_HR(mdb->lpVtbl->CompareEntryIDs(mdb, eid->Value.bin.cb, (LPENTRYID)eid->Value.bin.lpb,
+                                        foreign->Value.bin.cb,
+                                        (LPENTRYID)foreign->Value.bin.lpb, 0, &result),
+           MAPI_E_UNKNOWN_ENTRYID);
+  CHECK_EQ(result, 0);
+  CHECK_HR(mdb->lpVtbl->CompareEntryIDs(mdb, 0, NULL, eid->Value.bin.cb,
+                                        (LPENTRYID)eid->Value.bin.lpb, 0, &result),
+           MAPI_E_INVALID_ENTRYID);
+  CHECK_HR(mdb->lpVtbl->CompareEntryIDs(mdb, 32, NULL, eid->Value.bin.cb,
+                                        (LPENTRYID)eid->Value.bin.lpb, 0, &result),
+           MAPI_E_INVALID_PARAMETER);
+
+  MAPIFreeBuffer(eid);
+  MAPIFreeBuffer(eid_sub);
+  MAPIFreeBuffer(foreign);
+  MAPIFreeBuffer(foreign_root);
+  sub->lpVtbl->Release(sub);
+  root->lpVtbl->Release(root);
+  other_root->lpVtbl->Release(other_root);
+  mdb->lpVtbl->Release(mdb);
+  other->lpVtbl->Release(other);
+}
+
+/* A panic inside a store method (forced with MsgStoreInjectPanic) becomes MAPI_E_CALL_FAILED:
+ * out-parameters NULL, no object leaked, nothing written, GetLastError explains, and the
+ * objects go on working. */
+static void test_panics_in_store_methods(void) {
+  char p[4096];
+  LPMDB mdb = (LPMDB)GARBAGE_PTR;
+  LPMAPIFOLDER root;
+  LPSPropValue eid;
+  LPMESSAGE m, nm = (LPMESSAGE)GARBAGE_PTR;
+  ULONG type = GARBAGE_ULONG;
+  LPUNKNOWN unk = (LPUNKNOWN)GARBAGE_PTR;
+  LPMAPIERROR err = NULL;
+  ULONG live;
+  char buf[32];
+
+  test_path(p, sizeof p, "panics.db");
+  unlink(p);
+  CHECK_OK(MsgStoreInjectPanic("MsgStoreOpen"));
+  /* (The injected panic fires as the call is entered, before out-parameters are cleared, so
+   * only the code, the leak count and the file are checked here.) */
+  CHECK_HR(MsgStoreOpen(p, MAPI_CREATE | MDB_WRITE, &mdb), MAPI_E_CALL_FAILED);
+  CHECK_EQ(MsgStoreLiveObjects(), 0);
+  CHECK(access(p, F_OK) != 0);
+  CHECK_OK(MsgStoreGetLastError(MAPI_E_CALL_FAILED, 0, &err));
+  CHECK(strstr(err->lpszError, "MsgStoreOpen") != NULL);
+  MAPIFreeBuffer(err);
+  mdb = store_open(p, MAPI_CREATE | MDB_WRITE);
+  root = store_root(mdb);
+  eid = msg_create(root, "before");
+  live = MsgStoreLiveObjects();
+
+  CHECK_OK(MsgStoreInjectPanic("OpenEntry"));
+  CHECK_HR(mdb->lpVtbl->OpenEntry(mdb, eid->Value.bin.cb, (LPENTRYID)eid->Value.bin.lpb, NULL,
+                                  MAPI_MODIFY, &type, &unk),
+           MAPI_E_CALL_FAILED);
+  CHECK_EQ(MsgStoreLiveObjects(), live);
+  CHECK_OK(MsgStoreInjectPanic("CreateMessage"));
+  CHECK_HR(root->lpVtbl->CreateMessage(root, NULL, 0, &nm), MAPI_E_CALL_FAILED);
+  CHECK_EQ(MsgStoreLiveObjects(), live);
+
+  m = msg_open(mdb, eid, MAPI_MODIFY);
+  msg_set_str(m, PR_SUBJECT_A, "after");
+  CHECK_OK(MsgStoreInjectPanic("SaveChanges"));
+  CHECK_HR(m->lpVtbl->SaveChanges(m, KEEP_OPEN_READWRITE), MAPI_E_CALL_FAILED);
+  CHECK_OK(m->lpVtbl->GetLastError(m, MAPI_E_CALL_FAILED, 0, &err));
+  CHECK(strstr(err->lpszError, "SaveChanges") != NULL);
+  MAPIFreeBuffer(err);
+  {
+    LPMESSAGE check = msg_open(mdb, eid, 0);
+    CHECK_OK(msg_get_str(check, PR_SUBJECT_A, buf, sizeof buf));
+    CHECK_STR(buf, "before"); /* nothing written */
+    check->lpVtbl->Release(check);
+  }
+  CHECK_OK(msg_get_str(m, PR_SUBJECT_A, buf, sizeof buf));
+  CHECK_STR(buf, "after"); /* the client keeps its change, and saves it next time */
+  CHECK_OK(m->lpVtbl->SaveChanges(m, KEEP_OPEN_READWRITE));
+  m->lpVtbl->Release(m);
+  {
+    ENTRYLIST list = {1, &eid->Value.bin};
+    LONG count = -1;
+    CHECK_OK(MsgStoreInjectPanic("DeleteMessages"));
+    CHECK_HR(root->lpVtbl->DeleteMessages(root, &list, 0, NULL, 0), MAPI_E_CALL_FAILED);
+    CHECK_OK(msg_get_long((LPMESSAGE)root, PR_CONTENT_COUNT, &count));
+    CHECK_EQ(count, 1);
+  }
+  CHECK_OK(MsgStoreInjectPanic("Release"));
+  CHECK_EQ(root->lpVtbl->Release(root), 0); /* the panic leaves the count alone */
+  root->lpVtbl->Release(root);
+  CHECK_OK(MsgStoreInjectPanic(NULL));
+  MAPIFreeBuffer(eid);
+  mdb->lpVtbl->Release(mdb);
+}
+
 static void test_read_only_store(void) {
   char p[4096];
   LPMDB mdb;
@@ -1054,6 +1256,198 @@ static void test_read_only_store(void) {
   m->lpVtbl->Release(m);
   mdb->lpVtbl->Release(mdb);
   MAPIFreeBuffer(eid);
+}
+
+/* A store opened without MDB_WRITE refuses every write with MAPI_E_NO_ACCESS — through the
+ * store, a folder and a message, whatever access the object was opened with — and the file
+ * keeps every byte. */
+static void test_read_only_store_refuses_every_write(void) {
+  char p[4096];
+  long size;
+  unsigned char *before;
+  LPMDB mdb;
+  LPMAPIFOLDER root, sub;
+  LPSPropValue eid, eid_sub;
+  LPMESSAGE m;
+  SPropValue sv;
+  SizedSPropTagArray(1, subject) = {1, {PR_SUBJECT_A}};
+  LPSPropProblemArray problems;
+  ULONG type;
+  LPUNKNOWN unk;
+
+  test_path(p, sizeof p, "readonly-all.db");
+  unlink(p);
+  mdb = store_open(p, MAPI_CREATE | MDB_WRITE);
+  root = store_root(mdb);
+  CHECK_OK(root->lpVtbl->CreateFolder(root, FOLDER_GENERIC, (LPTSTR) "sub", NULL, NULL, 0, &sub));
+  eid_sub = msg_get_one((LPMAPIPROP)sub, PR_ENTRYID);
+  sub->lpVtbl->Release(sub);
+  eid = msg_create(root, "ro");
+  root->lpVtbl->Release(root);
+  mdb->lpVtbl->Release(mdb);
+  before = file_bytes(p, &size);
+
+  memset(&sv, 0, sizeof sv);
+  sv.ulPropTag = PR_SUBJECT_A;
+  sv.Value.lpszA = (char *)"no";
+  mdb = store_open(p, 0);
+  /* The store object. */
+  problems = (LPSPropProblemArray)GARBAGE_PTR;
+  CHECK_HR(mdb->lpVtbl->SetProps(mdb, 1, &sv, &problems), MAPI_E_NO_ACCESS);
+  CHECK(problems == NULL);
+  CHECK_HR(mdb->lpVtbl->DeleteProps(mdb, (LPSPropTagArray)&subject, NULL), MAPI_E_NO_ACCESS);
+  CHECK_HR(mdb->lpVtbl->SaveChanges(mdb, KEEP_OPEN_READWRITE), MAPI_E_NO_ACCESS);
+  /* OpenEntry with MAPI_MODIFY: the root folder and a subfolder too, not only messages. */
+  unk = (LPUNKNOWN)GARBAGE_PTR;
+  CHECK_HR(mdb->lpVtbl->OpenEntry(mdb, 0, NULL, NULL, MAPI_MODIFY, &type, &unk), MAPI_E_NO_ACCESS);
+  CHECK(unk == NULL);
+  unk = (LPUNKNOWN)GARBAGE_PTR;
+  CHECK_HR(mdb->lpVtbl->OpenEntry(mdb, eid_sub->Value.bin.cb, (LPENTRYID)eid_sub->Value.bin.lpb,
+                                  NULL, MAPI_MODIFY, &type, &unk),
+           MAPI_E_NO_ACCESS);
+  CHECK(unk == NULL);
+  /* A folder (MAPI_BEST_ACCESS gives a read-only one here). */
+  root = store_root(mdb);
+  {
+    LPMESSAGE nm = (LPMESSAGE)GARBAGE_PTR;
+    LPMAPIFOLDER nf = (LPMAPIFOLDER)GARBAGE_PTR;
+    ENTRYLIST list = {1, &eid->Value.bin};
+    LONG level = -1;
+    CHECK_OK(msg_get_long((LPMESSAGE)root, PR_ACCESS_LEVEL, &level));
+    CHECK_EQ(level, 0);
+    CHECK_HR(root->lpVtbl->CreateMessage(root, NULL, MAPI_ASSOCIATED, &nm), MAPI_E_NO_ACCESS);
+    CHECK(nm == NULL);
+    CHECK_HR(root->lpVtbl->CreateFolder(root, FOLDER_GENERIC, (LPTSTR) "sub", NULL, NULL,
+                                        OPEN_IF_EXISTS, &nf),
+             MAPI_E_NO_ACCESS);
+    CHECK(nf == NULL);
+    CHECK_HR(root->lpVtbl->DeleteMessages(root, &list, 0, NULL, 0), MAPI_E_NO_ACCESS);
+    CHECK_HR(root->lpVtbl->DeleteFolder(root, eid_sub->Value.bin.cb,
+                                        (LPENTRYID)eid_sub->Value.bin.lpb, 0, NULL,
+                                        DEL_MESSAGES | DEL_FOLDERS),
+             MAPI_E_NO_ACCESS);
+    CHECK_HR(root->lpVtbl->SetProps(root, 1, &sv, NULL), MAPI_E_NO_ACCESS);
+    CHECK_HR(root->lpVtbl->DeleteProps(root, (LPSPropTagArray)&subject, NULL), MAPI_E_NO_ACCESS);
+    CHECK_HR(root->lpVtbl->SaveChanges(root, 0), MAPI_E_NO_ACCESS);
+  }
+  /* A message: every write, and CopyTo into it. */
+  m = msg_open(mdb, eid, MAPI_BEST_ACCESS);
+  CHECK_HR(m->lpVtbl->SetProps(m, 1, &sv, NULL), MAPI_E_NO_ACCESS);
+  CHECK_HR(m->lpVtbl->DeleteProps(m, (LPSPropTagArray)&subject, NULL), MAPI_E_NO_ACCESS);
+  CHECK_HR(m->lpVtbl->SaveChanges(m, FORCE_SAVE | KEEP_OPEN_READWRITE), MAPI_E_NO_ACCESS);
+  CHECK_HR(m->lpVtbl->SetReadFlag(m, CLEAR_READ_FLAG), MAPI_E_NO_ACCESS);
+  {
+    LPPROPDATA src = NULL;
+    CHECK_OK(CreateIProp(NULL, MAPIAllocateBuffer, MAPIAllocateMore, MAPIFreeBuffer, NULL, &src));
+    CHECK_OK(src->lpVtbl->SetProps(src, 1, &sv, NULL));
+    problems = (LPSPropProblemArray)GARBAGE_PTR;
+    CHECK_HR(src->lpVtbl->CopyTo(src, 0, NULL, NULL, 0, NULL, &IID_IMessage, m, 0, &problems),
+             MAPI_E_NO_ACCESS);
+    CHECK(problems == NULL);
+    CHECK_HR(src->lpVtbl->CopyTo(src, 0, NULL, NULL, 0, NULL, NULL, mdb, 0, NULL),
+             MAPI_E_NO_ACCESS);
+    src->lpVtbl->Release(src);
+  }
+  m->lpVtbl->Release(m);
+  root->lpVtbl->Release(root);
+  mdb->lpVtbl->Release(mdb);
+  check_file_unchanged(p, before, size);
+  free(before);
+  MAPIFreeBuffer(eid);
+  MAPIFreeBuffer(eid_sub);
+}
+
+/* Read-only objects on a writable store: a message or folder opened without MAPI_MODIFY (or
+ * MAPI_BEST_ACCESS) refuses writes with MAPI_E_NO_ACCESS, and a MAPI_MOVE out of a read-only
+ * object is refused before anything reaches the destination. */
+static void test_read_only_objects(void) {
+  LPMDB mdb = fresh_store("readonly-objects.db");
+  LPMAPIFOLDER root = store_root(mdb), ro_root = NULL, sub = NULL;
+  LPSPropValue eid = msg_create(root, "kept"), eid_sub;
+  LPMESSAGE m = msg_open(mdb, eid, 0);
+  SPropValue sv;
+  SizedSPropTagArray(1, subject) = {1, {PR_SUBJECT_A}};
+  LPPROPDATA dst = NULL;
+  ULONG type = 0, n = GARBAGE_ULONG;
+  LPSPropValue vals = NULL;
+  LONG level = -1;
+  char buf[32];
+
+  memset(&sv, 0, sizeof sv);
+  sv.ulPropTag = PR_SUBJECT_A;
+  sv.Value.lpszA = (char *)"changed";
+  CHECK_OK(msg_get_long(m, PR_ACCESS_LEVEL, &level));
+  CHECK_EQ(level, 0);
+  CHECK_HR(m->lpVtbl->SetProps(m, 1, &sv, NULL), MAPI_E_NO_ACCESS);
+  CHECK_HR(m->lpVtbl->DeleteProps(m, (LPSPropTagArray)&subject, NULL), MAPI_E_NO_ACCESS);
+  CHECK_HR(m->lpVtbl->SaveChanges(m, KEEP_OPEN_READWRITE), MAPI_E_NO_ACCESS);
+  CHECK_OK(msg_get_str(m, PR_SUBJECT_A, buf, sizeof buf));
+  CHECK_STR(buf, "kept");
+  /* MAPI_MOVE from a read-only message: refused, and the destination gets nothing. */
+  CHECK_OK(CreateIProp(NULL, MAPIAllocateBuffer, MAPIAllocateMore, MAPIFreeBuffer, NULL, &dst));
+  CHECK_HR(m->lpVtbl->CopyTo(m, 0, NULL, NULL, 0, NULL, NULL, dst, MAPI_MOVE, NULL),
+           MAPI_E_NO_ACCESS);
+  CHECK_OK(dst->lpVtbl->GetProps(dst, NULL, 0, &n, &vals));
+  CHECK_EQ(n, 0);
+  {
+    SizedSPropTagArray(1, incl) = {1, {PR_SUBJECT_A}};
+    CHECK_HR(m->lpVtbl->CopyProps(m, (LPSPropTagArray)&incl, 0, NULL, NULL, dst, MAPI_MOVE, NULL),
+             MAPI_E_NO_ACCESS);
+    CHECK_OK(dst->lpVtbl->GetProps(dst, NULL, 0, &n, &vals));
+    CHECK_EQ(n, 0);
+    /* A plain copy from it is fine: reading is allowed. */
+    CHECK_OK(m->lpVtbl->CopyProps(m, (LPSPropTagArray)&incl, 0, NULL, NULL, dst, 0, NULL));
+    CHECK_OK(dst->lpVtbl->GetProps(dst, NULL, 0, &n, &vals));
+    CHECK_EQ(n, 1);
+    MAPIFreeBuffer(vals);
+  }
+  /* CopyTo into the read-only message. */
+  CHECK_HR(dst->lpVtbl->CopyTo(dst, 0, NULL, NULL, 0, NULL, NULL, m, 0, NULL), MAPI_E_NO_ACCESS);
+  m->lpVtbl->Release(m);
+
+  /* A folder opened with no access flag. */
+  CHECK_OK(root->lpVtbl->CreateFolder(root, FOLDER_GENERIC, (LPTSTR) "sub", NULL, NULL, 0, &sub));
+  eid_sub = msg_get_one((LPMAPIPROP)sub, PR_ENTRYID);
+  sub->lpVtbl->Release(sub);
+  CHECK_OK(mdb->lpVtbl->OpenEntry(mdb, 0, NULL, NULL, 0, &type, (LPUNKNOWN *)&ro_root));
+  CHECK_EQ(type, MAPI_FOLDER);
+  CHECK_OK(msg_get_long((LPMESSAGE)ro_root, PR_ACCESS_LEVEL, &level));
+  CHECK_EQ(level, 0);
+  {
+    LPMESSAGE nm = (LPMESSAGE)GARBAGE_PTR;
+    LPMAPIFOLDER nf = (LPMAPIFOLDER)GARBAGE_PTR;
+    ENTRYLIST list = {1, &eid->Value.bin};
+    LONG count = -1;
+    sv.ulPropTag = PR_COMMENT_A;
+    CHECK_HR(ro_root->lpVtbl->CreateMessage(ro_root, NULL, 0, &nm), MAPI_E_NO_ACCESS);
+    CHECK(nm == NULL);
+    CHECK_HR(ro_root->lpVtbl->CreateFolder(ro_root, FOLDER_GENERIC, (LPTSTR) "other", NULL, NULL,
+                                           0, &nf),
+             MAPI_E_NO_ACCESS);
+    CHECK(nf == NULL);
+    CHECK_HR(ro_root->lpVtbl->DeleteMessages(ro_root, &list, 0, NULL, 0), MAPI_E_NO_ACCESS);
+    CHECK_HR(ro_root->lpVtbl->DeleteFolder(ro_root, eid_sub->Value.bin.cb,
+                                           (LPENTRYID)eid_sub->Value.bin.lpb, 0, NULL, 0),
+             MAPI_E_NO_ACCESS);
+    CHECK_HR(ro_root->lpVtbl->SetProps(ro_root, 1, &sv, NULL), MAPI_E_NO_ACCESS);
+    CHECK_HR(ro_root->lpVtbl->DeleteProps(ro_root, (LPSPropTagArray)&subject, NULL),
+             MAPI_E_NO_ACCESS);
+    CHECK_HR(ro_root->lpVtbl->SaveChanges(ro_root, 0), MAPI_E_NO_ACCESS);
+    /* Nothing happened: the message and the subfolder are still there. */
+    CHECK_OK(msg_get_long((LPMESSAGE)root, PR_CONTENT_COUNT, &count));
+    CHECK_EQ(count, 1);
+    m = msg_open(mdb, eid, 0);
+    m->lpVtbl->Release(m);
+    CHECK_OK(mdb->lpVtbl->OpenEntry(mdb, eid_sub->Value.bin.cb, (LPENTRYID)eid_sub->Value.bin.lpb,
+                                    NULL, 0, &type, (LPUNKNOWN *)&sub));
+    sub->lpVtbl->Release(sub);
+  }
+  ro_root->lpVtbl->Release(ro_root);
+  dst->lpVtbl->Release(dst);
+  MAPIFreeBuffer(eid);
+  MAPIFreeBuffer(eid_sub);
+  root->lpVtbl->Release(root);
+  mdb->lpVtbl->Release(mdb);
 }
 
 static void test_folders(void) {
@@ -1221,9 +1615,13 @@ int main(void) {
   test_read_flag();
   test_persistence();
   test_entry_ids();
+  test_entry_ids_everywhere();
   test_read_only_store();
+  test_read_only_store_refuses_every_write();
+  test_read_only_objects();
   test_folders();
   test_bad_input();
+  test_panics_in_store_methods();
   test_damage_found_later();
   CHECK_EQ(MsgStoreLiveObjects(), 0); /* every object made was released */
   printf("store_test: all checks passed\n");

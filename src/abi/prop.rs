@@ -420,6 +420,11 @@ unsafe fn copy_common<T: PropClass>(
     method: &str,
 ) -> MapiResult<HRESULT> {
     check_dest(This, lpDestObj, method)?;
+    if ulFlags & MAPI_MOVE != 0 {
+        // A move out of a read-only object is refused before anything reaches the destination
+        // (otherwise the copy would land and only the delete from the source would fail).
+        obj.inner.prop().check_writable(method)?;
+    }
     let mut selected = (Vec::new(), Vec::new());
     obj.inner.prop().read(&mut |view| selected = select(view))?;
     let (values, mut problems) = selected;

@@ -351,6 +351,9 @@ impl PropObject for Folder {
         )?;
         self.require_writable("SaveChanges")
     }
+    fn check_writable(&self, method: &str) -> MapiResult<()> {
+        self.require_writable(method)
+    }
     fn object_type(&self) -> u32 {
         MAPI_FOLDER
     }

@@ -977,6 +977,16 @@ impl PropObject for Message {
         Message::save_changes(self, flags, None)
     }
 
+    fn check_writable(&self, method: &str) -> MapiResult<()> {
+        let st = self.state.lock();
+        if !st.writable || !self.store.writable() {
+            return Err(MapiError::no_access(format!(
+                "{method}: the message is open read-only"
+            )));
+        }
+        Ok(())
+    }
+
     fn object_type(&self) -> u32 {
         MAPI_MESSAGE
     }

@@ -195,6 +195,13 @@ impl PropObject for PropData {
         Ok(())
     }
 
+    fn check_writable(&self, _method: &str) -> MapiResult<()> {
+        if self.state.lock().read_only {
+            return Err(read_only_error("the property object"));
+        }
+        Ok(())
+    }
+
     fn object_type(&self) -> u32 {
         0
     }

@@ -157,6 +157,9 @@ pub trait PropObject: Send + Sync + 'static {
     fn delete_props(&self, tags: &[u32]) -> MapiResult<Vec<Problem>>;
     /// Commits (transacted objects) or checks flags (non-transacted ones).
     fn save_changes(&self, flags: u32) -> MapiResult<()>;
+    /// MAPI_E_NO_ACCESS if the object (or its store) is read-only: for callers that must know
+    /// before they act, such as a MAPI_MOVE that would otherwise copy and then fail to delete.
+    fn check_writable(&self, method: &str) -> MapiResult<()>;
     /// The PR_OBJECT_TYPE value (MAPI_MESSAGE, MAPI_FOLDER, MAPI_STORE, or 0 for IPropData).
     fn object_type(&self) -> u32;
 }

@@ -436,6 +436,9 @@ impl PropObject for StoreObject {
         }
         Ok(())
     }
+    fn check_writable(&self, method: &str) -> MapiResult<()> {
+        self.store.require_writable(method)
+    }
     fn object_type(&self) -> u32 {
         MAPI_STORE
     }
