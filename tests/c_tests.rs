@@ -48,6 +48,7 @@ c_tests! {
     c_race_test => "race_test.c",
     c_resolver_test => "resolver_test.c",
     cpp_resolver_test => "resolver_test.cpp",
+    c_bad_input_test => "bad_input_test.c",
 }
 
 fn manifest_dir() -> PathBuf {

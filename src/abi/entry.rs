@@ -66,8 +66,13 @@ pub unsafe fn open_entry(
     lpulObjType: *mut ULONG,
     lppUnk: *mut *mut IUnknown,
 ) -> MapiResult<HRESULT> {
+    // Clear both out-parameters before checking either: one NULL must not leave the other
+    // holding the caller's garbage.
+    guard::optional_out(lppUnk);
+    if let Some(t) = lpulObjType.as_mut() {
+        *t = 0;
+    }
     let obj_type = guard::out_ptr(lpulObjType, "OpenEntry: lpulObjType")?;
-    *obj_type = 0;
     let out = guard::cleared_out(lppUnk, "OpenEntry: lppUnk")?;
     let entry = entry_id_in(cbEntryID, lpEntryID, "OpenEntry: lpEntryID")?;
     let opened = store.open_entry(entry, ulFlags)?;
