@@ -127,6 +127,31 @@ static void test_open_errors(void) {
   mdb->lpVtbl->Release(mdb);
   CHECK_EQ(stat(p, &st), 0);
   CHECK_EQ(st.st_mode & 0777, 0600);
+  /* 0600 whatever the umask, and SQLite's -wal and -shm files (there while the store is open
+   * and written) get the same mode. */
+  {
+    mode_t old_mask = umask(0);
+    char side[4200];
+    LPMAPIFOLDER root;
+    LPSPropValue eid;
+    test_path(p, sizeof p, "mode-umask0.db");
+    unlink(p);
+    mdb = store_open(p, MAPI_CREATE | MDB_WRITE);
+    umask(old_mask);
+    root = store_root(mdb);
+    eid = msg_create(root, "mode");
+    CHECK_EQ(stat(p, &st), 0);
+    CHECK_EQ(st.st_mode & 0777, 0600);
+    snprintf(side, sizeof side, "%s-wal", p);
+    CHECK_EQ(stat(side, &st), 0);
+    CHECK_EQ(st.st_mode & 0777, 0600);
+    snprintf(side, sizeof side, "%s-shm", p);
+    CHECK_EQ(stat(side, &st), 0);
+    CHECK_EQ(st.st_mode & 0777, 0600);
+    MAPIFreeBuffer(eid);
+    root->lpVtbl->Release(root);
+    mdb->lpVtbl->Release(mdb);
+  }
 
   /* Not a store: garbage, a truncated store, an SQLite file of someone else's. */
   test_path(p, sizeof p, "garbage.db");
