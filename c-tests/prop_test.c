@@ -1696,6 +1696,7 @@ static void test_prop_data_access(void) {
     CHECK_HR(p->lpVtbl->HrAddObjProps(p, obj, NULL), MAPI_E_NO_ACCESS);
     MAPIFreeBuffer(obj);
   }
+  CHECK_HR(p->lpVtbl->SaveChanges(p, KEEP_OPEN_READWRITE), MAPI_E_NO_ACCESS);
   CHECK_OK(p->lpVtbl->HrSetObjAccess(p, IPROP_READWRITE));
   v[0].Value.l = 2;
   set_all(p, 1, v);
