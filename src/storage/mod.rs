@@ -4,8 +4,11 @@
 //! mode 0600, and a schema version checked on open. Properties are rows keyed by (object,
 //! property ID), so a save writes what changed. This layer knows tags and bytes, nothing of MAPI.
 
-use parking_lot::{Mutex, MutexGuard};
+use group::Writer;
+use parking_lot::Mutex;
 use rusqlite::{params, params_from_iter, Connection, OpenFlags, OptionalExtension};
+mod group;
+
 use std::cell::Cell;
 use std::collections::HashMap;
 use std::fmt;
@@ -116,33 +119,69 @@ pub type PropRow = (u32, Vec<u8>);
 /// An open store file. One connection, shared by the handle's threads under a mutex; other
 /// handles and processes have their own connections and meet in SQLite's locks.
 pub struct Storage {
+    /// This handle's connection: its reads.
     conn: Mutex<Connection>,
     guid: [u8; 16],
-    writable: bool,
-    /// Taken around every write transaction by all handles of this process on this file.
-    writers: Arc<Mutex<()>>,
+    /// The process's writer of this file (None: read-only). Every handle's writes go through it
+    /// and share commits (group commit): SQLite has one writer per file anyway, and its lock has
+    /// no queue, so separate connections would also starve each other in the busy handler.
+    writer: Option<Arc<Writer>>,
 }
 
-/// One writer gate per store file (device, inode) in this process. SQLite has no queue for its
-/// write lock: a writer that finds it taken sleeps in the busy handler, and meanwhile the holder
-/// commits and takes it again, so under load one handle can starve the others for seconds. The
-/// gate makes the handles of one process take turns (handed over fairly) and leaves SQLite's lock
-/// to arbitrate between processes only.
-static WRITER_GATES: LazyLock<Mutex<HashMap<FileKey, Weak<Mutex<()>>>>> =
+/// The shared writer (group.rs) of each store file and sync mode in this process.
+static WRITERS: LazyLock<Mutex<HashMap<WriterKey, Weak<Writer>>>> =
     LazyLock::new(|| Mutex::new(HashMap::new()));
 
-/// A file's identity: (device, inode).
-type FileKey = (u64, u64);
+/// A store file's identity (device, inode) and whether its commits are durable.
+type WriterKey = (u64, u64, bool);
 
-fn writer_gate(file: FileKey) -> Arc<Mutex<()>> {
-    let mut gates = WRITER_GATES.lock();
-    gates.retain(|_, g| g.strong_count() > 0);
-    if let Some(gate) = gates.get(&file).and_then(Weak::upgrade) {
-        return gate;
+/// The writer of `path` for this process: the existing one, or one on a new connection.
+fn shared_writer(path: &Path, key: WriterKey, opts: OpenMode) -> StorageResult<Arc<Writer>> {
+    let mut writers = WRITERS.lock();
+    writers.retain(|_, w| w.strong_count() > 0);
+    if let Some(writer) = writers.get(&key).and_then(Weak::upgrade) {
+        return Ok(writer);
     }
-    let gate = Arc::new(Mutex::new(()));
-    gates.insert(file, Arc::downgrade(&gate));
-    gate
+    let writer = Arc::new(Writer::new(connect(path, opts)?));
+    writers.insert(key, Arc::downgrade(&writer));
+    Ok(writer)
+}
+
+/// Opens a connection to an existing file with the store's settings: WAL when writing, the
+/// sync mode, the busy handler, a statement cache.
+fn connect(path: &Path, opts: OpenMode) -> StorageResult<Connection> {
+    let flags = if opts.write {
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+    } else {
+        OpenFlags::SQLITE_OPEN_READ_ONLY
+    } | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let mut conn = Connection::open_with_flags(path, flags)?;
+    // SQLite quietly opens a write-protected file read-only even when asked for writing:
+    // say so, so that a caller wanting write access learns it now (MAPI_BEST_ACCESS then
+    // falls back to a read-only handle) rather than at its first save.
+    if opts.write && conn.is_readonly(rusqlite::MAIN_DB)? {
+        return Err(StorageError::new(
+            ErrorKind::ReadOnly,
+            format!("{} is write-protected", path.display()),
+        ));
+    }
+    conn.busy_handler(Some(busy_wait))?;
+    conn.set_prepared_statement_cache_capacity(64);
+    if opts.write {
+        let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(StorageError::new(
+                ErrorKind::Io,
+                format!("cannot switch {} to WAL (got {mode})", path.display()),
+            ));
+        }
+    }
+    conn.pragma_update(
+        None,
+        "synchronous",
+        if opts.durable { "FULL" } else { "NORMAL" },
+    )?;
+    Ok(conn)
 }
 
 thread_local! {
@@ -225,48 +264,27 @@ impl Storage {
                 path.display()
             )));
         }
-        let flags = if opts.write {
-            OpenFlags::SQLITE_OPEN_READ_WRITE
-        } else {
-            OpenFlags::SQLITE_OPEN_READ_ONLY
-        } | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let mut conn = Connection::open_with_flags(path, flags)?;
-        // SQLite quietly opens a write-protected file read-only even when asked for writing:
-        // say so, so that a caller wanting write access learns it now (MAPI_BEST_ACCESS then
-        // falls back to a read-only handle) rather than at its first save.
-        if opts.write && conn.is_readonly(rusqlite::MAIN_DB)? {
-            return Err(StorageError::new(
-                ErrorKind::ReadOnly,
-                format!("{} is write-protected", path.display()),
-            ));
-        }
-        conn.busy_handler(Some(busy_wait))?;
-        conn.set_prepared_statement_cache_capacity(64);
-        if opts.write {
-            let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
-            if !mode.eq_ignore_ascii_case("wal") {
-                return Err(StorageError::new(
-                    ErrorKind::Io,
-                    format!("cannot switch {} to WAL (got {mode})", path.display()),
-                ));
-            }
-        }
-        conn.pragma_update(
-            None,
-            "synchronous",
-            if opts.durable { "FULL" } else { "NORMAL" },
-        )?;
+        let conn = connect(path, opts)?;
         if fresh {
             Self::create_schema(&conn)?;
         }
         let guid = Self::check_schema(&conn)?;
-        let meta = std::fs::metadata(path)
-            .map_err(|e| StorageError::new(ErrorKind::Io, format!("{}: {e}", path.display())))?;
+        let writer = if opts.write {
+            let meta = std::fs::metadata(path).map_err(|e| {
+                StorageError::new(ErrorKind::Io, format!("{}: {e}", path.display()))
+            })?;
+            Some(shared_writer(
+                path,
+                (meta.dev(), meta.ino(), opts.durable),
+                opts,
+            )?)
+        } else {
+            None
+        };
         Ok(Storage {
             conn: Mutex::new(conn),
             guid,
-            writable: opts.write,
-            writers: writer_gate((meta.dev(), meta.ino())),
+            writer,
         })
     }
 
@@ -356,7 +374,7 @@ impl Storage {
     }
 
     pub fn writable(&self) -> bool {
-        self.writable
+        self.writer.is_some()
     }
 
     /// Runs `f` in one read transaction: a consistent snapshot.
@@ -375,19 +393,12 @@ impl Storage {
         &self,
         f: impl FnOnce(&Txn) -> Result<T, E>,
     ) -> Result<T, E> {
-        if !self.writable {
+        let Some(writer) = &self.writer else {
             return Err(
                 StorageError::new(ErrorKind::ReadOnly, "the store is open read-only").into(),
             );
-        }
-        let gate = self.writers.lock();
-        let result = {
-            let conn = self.conn.lock();
-            in_transaction(&conn, "BEGIN IMMEDIATE", f)
         };
-        // Hand the gate to a waiting writer rather than letting this thread retake it at once.
-        MutexGuard::unlock_fair(gate);
-        result
+        writer.run(f)
     }
 
     /// SQLite's own integrity check (a full scan: for tests and tools, never on open).
@@ -628,25 +639,81 @@ mod tests {
     };
 
     #[test]
-    fn handles_on_one_file_share_one_writer_gate() {
-        let a_path = temp_path("gate-a.db");
-        let b_path = temp_path("gate-b.db");
-        let a1 = Storage::open(&a_path, RW).unwrap();
-        let a2 = Storage::open(&a_path, RW).unwrap();
-        let b = Storage::open(&b_path, RW).unwrap();
-        assert!(Arc::ptr_eq(&a1.writers, &a2.writers));
-        assert!(!Arc::ptr_eq(&a1.writers, &b.writers));
-        // While one handle writes, the other's write waits at the gate, not in SQLite's lock.
-        let a2 = Arc::new(a2);
-        let gate = a1.writers.lock();
-        let other = {
-            let a2 = a2.clone();
-            std::thread::spawn(move || a2.write(|t| t.alloc_cn()).unwrap())
+    fn handles_of_one_file_share_a_writer_and_its_commits() {
+        use std::sync::mpsc;
+        let path = temp_path("group.db");
+        let a = Arc::new(Storage::open(&path, RW).unwrap());
+        let b = Arc::new(Storage::open(&path, RW).unwrap());
+        let other = Storage::open(&temp_path("group-other.db"), RW).unwrap();
+        let durable = OpenMode {
+            durable: true,
+            ..RW
         };
-        std::thread::sleep(Duration::from_millis(50));
-        assert!(!other.is_finished());
-        drop(gate);
-        other.join().unwrap();
+        let a_durable = Storage::open(&path, durable).unwrap();
+        let writer = |s: &Storage| s.writer.clone().unwrap();
+        assert!(Arc::ptr_eq(&writer(&a), &writer(&b)));
+        assert!(!Arc::ptr_eq(&writer(&a), &writer(&other)));
+        assert!(!Arc::ptr_eq(&writer(&a), &writer(&a_durable)));
+
+        let id = a
+            .write(|t| t.insert_object(KIND_MESSAGE, ROOT_FOLDER_ID, 1, 0))
+            .unwrap();
+        const TAG_A: u32 = 0x6001_0102;
+        const TAG_B: u32 = 0x6002_0102;
+        // A works while B joins its group; then A succeeds, fails or panics. B's write always
+        // commits; A's is there only if A succeeded.
+        for ending in ["ok", "err", "panic"] {
+            let (entered, entered_rx) = mpsc::channel();
+            let (go, go_rx) = mpsc::channel::<()>();
+            let member_a = {
+                let a = a.clone();
+                std::thread::spawn(move || {
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        a.write(|t| -> StorageResult<()> {
+                            t.put_prop(id, TAG_A, b"a")?;
+                            entered.send(()).unwrap();
+                            go_rx.recv().unwrap();
+                            match ending {
+                                "ok" => Ok(()),
+                                "err" => Err(StorageError::new(ErrorKind::Io, "injected")),
+                                _ => panic!("injected"),
+                            }
+                        })
+                    }))
+                })
+            };
+            entered_rx.recv().unwrap();
+            let member_b = {
+                let b = b.clone();
+                std::thread::spawn(move || b.write(|t| t.put_prop(id, TAG_B, b"b")))
+            };
+            while writer(&a).members() < 2 {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+            assert!(
+                !member_b.is_finished(),
+                "{ending}: B returned before the group committed"
+            );
+            go.send(()).unwrap();
+            let result_a = member_a.join().unwrap();
+            member_b.join().unwrap().unwrap();
+            match ending {
+                "ok" => assert!(matches!(result_a, Ok(Ok(())))),
+                "err" => assert!(matches!(result_a, Ok(Err(_)))),
+                _ => assert!(result_a.is_err()),
+            }
+            let stored = b.read(|t| t.props(id)).unwrap();
+            let has = |tag: u32| stored.iter().any(|(t, _)| *t == tag);
+            assert!(has(TAG_B), "{ending}");
+            assert_eq!(has(TAG_A), ending == "ok", "{ending}");
+            a.write(|t| {
+                t.delete_prop(id, (TAG_A >> 16) as u16)?;
+                t.delete_prop(id, (TAG_B >> 16) as u16)
+            })
+            .unwrap();
+        }
+        assert_eq!(writer(&a).members(), 0);
     }
 
     #[test]
