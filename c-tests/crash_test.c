@@ -18,10 +18,13 @@
  * uses the very engine the store uses).
  *
  *   crash_test                                          the test (parent)
- *   crash_test writer <store> <eid-file> <fd> <start>   the writer, from version start + 1
+ *   crash_test writer <store> <eid-file> <fd> <start> <count>
+ *                               the writer: versions start + 1 ..., count of them (0: until killed)
  *
  * Rounds: 30 (MSGSTORE_CRASH_ROUNDS overrides: a long mode); under valgrind 4, with longer delays
- * since everything runs some 50 times slower there.
+ * since everything runs some 50 times slower there. A last round lets the writer make a few saves
+ * and end normally: then every save must be exactly there, and the writer's own objects must
+ * balance (and, under valgrind, its memory too).
  */
 #define _XOPEN_SOURCE 700
 #include "store_util.h"
@@ -173,7 +176,7 @@ static void write_all(int fd, const void *buf, size_t n) {
 
 /* ---- the writer ------------------------------------------------------------------------- */
 
-static int writer(const char *store_path, const char *eid_path, int fd, LONG start) {
+static int writer(const char *store_path, const char *eid_path, int fd, LONG start, LONG count) {
   struct eids e;
   LPMDB mdb = store_open(store_path, MDB_WRITE); /* default: synchronous=FULL */
   LPMESSAGE m[MESSAGES];
@@ -186,8 +189,8 @@ static int writer(const char *store_path, const char *eid_path, int fd, LONG sta
   close(in);
   for (i = 0; i < MESSAGES; i++) m[i] = open_eid(mdb, &e, i, MAPI_MODIFY);
   write_all(fd, &READY, sizeof READY);
-  /* Until killed (the bound only stops a writer whose parent is gone). */
-  for (v = (int64_t)start + 1; v < (int64_t)start + 10000000; v++) {
+  /* count saves, or until killed (the bound only stops a writer whose parent is gone). */
+  for (v = (int64_t)start + 1; v <= (int64_t)start + (count ? count : 10000000); v++) {
     LPMESSAGE msg = m[v % MESSAGES];
     write_version(msg, (LONG)v, blob, body);
     CHECK_OK(msg->lpVtbl->SaveChanges(msg, KEEP_OPEN_READWRITE));
@@ -262,7 +265,7 @@ static int read_record(int fd, int64_t *out) {
 }
 
 int main(int argc, char **argv) {
-  char path[4096], eid_path[4096], start_arg[32], fd_arg[16];
+  char path[4096], eid_path[4096], start_arg[32], fd_arg[16], count_arg[16];
   const char *env;
   struct eids e;
   LONG known[MESSAGES];  /* per message: the version it must hold (the last acknowledged) */
@@ -275,8 +278,8 @@ int main(int argc, char **argv) {
   struct timespec t0, t1;
 
   alarm(valgrind ? 1800 : 600);
-  if (argc == 6 && strcmp(argv[1], "writer") == 0)
-    return writer(argv[2], argv[3], atoi(argv[4]), (LONG)atol(argv[5]));
+  if (argc == 7 && strcmp(argv[1], "writer") == 0)
+    return writer(argv[2], argv[3], atoi(argv[4]), (LONG)atol(argv[5]), (LONG)atol(argv[6]));
   CHECK_EQ(argc, 1);
 
   env = getenv("MSGSTORE_CRASH_ROUNDS");
@@ -323,7 +326,9 @@ int main(int argc, char **argv) {
   }
 
   clock_gettime(CLOCK_MONOTONIC, &t0);
-  for (r = 0; r < rounds; r++) {
+  for (r = 0; r <= rounds; r++) {
+    int clean = r == rounds; /* the last round: no kill, the writer ends by itself */
+    LONG count = clean ? (valgrind ? 6 : 30) : 0;
     int fds[2], status = 0;
     LONG start = 0, last;
     int64_t rec;
@@ -331,7 +336,7 @@ int main(int argc, char **argv) {
     long long acked = 0;
     pid_t pid;
     LPMDB mdb;
-    char *args[7];
+    char *args[8];
 
     for (i = 0; i < MESSAGES; i++)
       if (known[i] > start) start = known[i];
@@ -346,7 +351,9 @@ int main(int argc, char **argv) {
     args[3] = eid_path;
     args[4] = fd_arg;
     args[5] = start_arg;
-    args[6] = NULL;
+    snprintf(count_arg, sizeof count_arg, "%ld", (long)count);
+    args[6] = count_arg;
+    args[7] = NULL;
     pid = fork();
     CHECK(pid >= 0);
     if (pid == 0) {
@@ -363,10 +370,18 @@ int main(int argc, char **argv) {
     }
     CHECK_EQ(rec, READY);
     delay = valgrind ? 200 + (long)(next_rand() % 1500) : 1 + (long)(next_rand() % 100);
-    sleep_ms(delay);
-    CHECK_EQ(kill(pid, SIGKILL), 0);
-    CHECK_EQ(waitpid(pid, &status, 0), pid);
-    if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGKILL) {
+    if (clean) {
+      CHECK_EQ(waitpid(pid, &status, 0), pid);
+      if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        fprintf(stderr, "last round: the writer failed (status 0x%x)\n", status);
+        exit(1);
+      }
+    } else {
+      sleep_ms(delay);
+      CHECK_EQ(kill(pid, SIGKILL), 0);
+      CHECK_EQ(waitpid(pid, &status, 0), pid);
+    }
+    if (!clean && (!WIFSIGNALED(status) || WTERMSIG(status) != SIGKILL)) {
       fprintf(stderr, "round %d: the writer was not killed but ended by itself (status 0x%x)\n", r,
               status);
       exit(1);
@@ -381,7 +396,8 @@ int main(int argc, char **argv) {
     }
     close(fds[0]);
     acked_total += acked;
-    killed_before_first_save += acked == 0;
+    if (clean) CHECK_EQ(acked, count);
+    else killed_before_first_save += acked == 0;
 
     /* After the crash: the store opens, SQLite finds it sound, and each message is one version:
      * the last one acknowledged for it, or the save in flight at the kill. */
@@ -391,7 +407,7 @@ int main(int argc, char **argv) {
       LPMESSAGE m = open_eid(mdb, &e, i, 0);
       BYTE ck[XID_LEN];
       LONG v = read_version(m, ck);
-      LONG in_flight = last + 1;
+      LONG in_flight = clean ? -1 : last + 1; /* a writer that ended has none */
       m->lpVtbl->Release(m);
       if (v != known[i] && !(v == in_flight && in_flight % MESSAGES == i)) {
         fprintf(stderr,
@@ -418,7 +434,7 @@ int main(int argc, char **argv) {
   }
   clock_gettime(CLOCK_MONOTONIC, &t1);
 
-  printf("crash: %d kills, %lld saves acknowledged, max version seen %ld, %lld in-flight saves "
+  printf("crash: %d kills (and a last clean round), %lld saves acknowledged, max version seen %ld, %lld in-flight saves "
          "found committed, %lld kills before the first save, %.2f s\n",
          rounds, acked_total, (long)max_seen, in_flight_committed, killed_before_first_save,
          (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
