@@ -1,8 +1,10 @@
 //! Persistence (DESIGN.md §6): one SQLite file per store, WAL, `synchronous=FULL` by default,
 //! `BEGIN IMMEDIATE` for every write so that a compare and the write it guards are one
-//! transaction across threads and processes, a busy timeout so writers wait instead of failing,
-//! mode 0600, and a schema version checked on open. Properties are rows keyed by (object,
-//! property ID), so a save writes what changed. This layer knows tags and bytes, nothing of MAPI.
+//! transaction across threads and processes, a busy handler so writers wait (up to 60 s) instead
+//! of failing, mode 0600, and a schema version checked on open. Properties are rows keyed by
+//! (object, property ID), so a save writes what changed. Within a process, concurrent writes to
+//! one file share a transaction and its commit (group.rs). This layer knows tags and bytes,
+//! nothing of MAPI.
 
 use group::Writer;
 use parking_lot::Mutex;
