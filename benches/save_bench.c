@@ -7,8 +7,8 @@
  *               COMMIT  (prepared once, as the store prepares its statements once).
  *   save_rows   the same save vs. a raw SQLite transaction that runs the statements the store's
  *               save runs (read the object row, upsert the changed property, take a change
- *               number, upsert the four maintained properties, update the object's CN) on a
- *               second store file: the floor for this schema (informational).
+ *               number, upsert the four maintained properties in one statement, update the
+ *               object's CN) on a second store file: the floor for this schema (informational).
  *   save_nosync the same as save with MSGSTORE_NO_SYNC vs. synchronous=NORMAL (informational).
  *   save_1mib   the same save on a message with a 1 MiB PR_BODY_W (524,288 UTF-16 characters)
  *               vs. on an empty message (nothing but what the store maintains), same store.
@@ -108,7 +108,7 @@ static void warm_wal(bench_op op, void *ctx, const char *db_path) {
 /* The statements the store's save runs, on a store file, through SQLite directly. */
 typedef struct {
   sqlite3 *db;
-  sqlite3_stmt *begin, *object, *put, *cn, *set_cn, *commit;
+  sqlite3_stmt *begin, *object, *put, *put4, *cn, *next_cn, *set_cn, *commit;
   long long id, value;
   BYTE guid[16];
 } rows_ctx;
@@ -125,8 +125,13 @@ static void rows_open(rows_ctx *c, const char *path, long long id) {
   c->put = sql_prepare(c->db, "INSERT INTO props(obj, id, tag, value) VALUES (?1, ?2, ?3, ?4) "
                               "ON CONFLICT(obj, id) DO UPDATE SET tag = excluded.tag, "
                               "value = excluded.value");
-  c->cn = sql_prepare(c->db, "UPDATE meta SET value = value + 1 WHERE key = 'next_cn' "
-                             "RETURNING value - 1");
+  c->put4 = sql_prepare(c->db, "INSERT INTO props(obj, id, tag, value) VALUES "
+                               "(?1, ?2, ?3, ?4), (?5, ?6, ?7, ?8), (?9, ?10, ?11, ?12), "
+                               "(?13, ?14, ?15, ?16) "
+                               "ON CONFLICT(obj, id) DO UPDATE SET tag = excluded.tag, "
+                               "value = excluded.value");
+  c->cn = sql_prepare(c->db, "SELECT value FROM meta WHERE key = 'next_cn'");
+  c->next_cn = sql_prepare(c->db, "UPDATE meta SET value = ?1 WHERE key = 'next_cn'");
   c->set_cn = sql_prepare(c->db, "UPDATE objects SET cn = ?2 WHERE id = ?1");
   c->commit = sql_prepare(c->db, "COMMIT");
   st = sql_prepare(c->db, "SELECT value FROM meta WHERE key = 'store_guid'");
@@ -145,6 +150,14 @@ static void rows_put(rows_ctx *c, ULONG tag, const void *value, int len) {
   sqlite3_reset(c->put);
 }
 
+/* Binds row `i` of the four-row upsert. */
+static void rows_bind4(rows_ctx *c, int i, ULONG tag, const void *value, int len) {
+  sqlite3_bind_int64(c->put4, 4 * i + 1, c->id);
+  sqlite3_bind_int64(c->put4, 4 * i + 2, (long long)(tag >> 16));
+  sqlite3_bind_int64(c->put4, 4 * i + 3, (long long)tag);
+  sqlite3_bind_blob(c->put4, 4 * i + 4, value, len, SQLITE_STATIC);
+}
+
 static void op_rows(void *p) {
   rows_ctx *c = p;
   long long cn;
@@ -161,14 +174,19 @@ static void op_rows(void *p) {
   REQUIRE(sqlite3_step(c->cn) == SQLITE_ROW);
   cn = sqlite3_column_int64(c->cn, 0);
   sqlite3_reset(c->cn);
+  sqlite3_bind_int64(c->next_cn, 1, cn + 1);
+  sql_ok(c->db, sqlite3_step(c->next_cn), "next cn");
+  sqlite3_reset(c->next_cn);
   memcpy(key, c->guid, 16);
   for (k = 0; k < 6; k++) key[16 + k] = (BYTE)((uint64_t)cn >> (8 * (5 - k)));
   pcl[0] = 22;
   memcpy(pcl + 1, key, 22);
-  rows_put(c, PR_CHANGE_KEY, key, 22);
-  rows_put(c, PR_PREDECESSOR_CHANGE_LIST, pcl, 23);
-  rows_put(c, PROP_TAG(PT_SYSTIME, 0x3008), &now, 8);
-  rows_put(c, PR_MESSAGE_SIZE, &size, 4);
+  rows_bind4(c, 0, PR_CHANGE_KEY, key, 22);
+  rows_bind4(c, 1, PR_PREDECESSOR_CHANGE_LIST, pcl, 23);
+  rows_bind4(c, 2, PROP_TAG(PT_SYSTIME, 0x3008), &now, 8);
+  rows_bind4(c, 3, PR_MESSAGE_SIZE, &size, 4);
+  sql_ok(c->db, sqlite3_step(c->put4), "put maintained");
+  sqlite3_reset(c->put4);
   sqlite3_bind_int64(c->set_cn, 1, c->id);
   sqlite3_bind_int64(c->set_cn, 2, cn);
   sql_ok(c->db, sqlite3_step(c->set_cn), "set cn");
@@ -181,7 +199,9 @@ static void rows_close(rows_ctx *c) {
   sqlite3_finalize(c->begin);
   sqlite3_finalize(c->object);
   sqlite3_finalize(c->put);
+  sqlite3_finalize(c->put4);
   sqlite3_finalize(c->cn);
+  sqlite3_finalize(c->next_cn);
   sqlite3_finalize(c->set_cn);
   sqlite3_finalize(c->commit);
   sqlite3_close(c->db);

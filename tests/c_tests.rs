@@ -46,6 +46,8 @@ c_tests! {
     c_demo => "demo.c",
     c_store_test => "store_test.c",
     c_race_test => "race_test.c",
+    c_lost_update_test => "lost_update_test.c",
+    c_crash_test => "crash_test.c",
     c_resolver_test => "resolver_test.c",
     cpp_resolver_test => "resolver_test.cpp",
     c_bad_input_test => "bad_input_test.c",

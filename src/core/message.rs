@@ -306,11 +306,12 @@ fn differing_tags(before: &PropMap, after: &PropMap) -> Vec<u32> {
 
 /// Writes the difference between what is stored and what should be.
 fn write_diff(t: &Txn, id: u64, stored: &PropMap, target: &PropMap) -> MapiResult<()> {
-    for (pid, v) in target {
-        if stored.get(pid) != Some(v) {
-            t.put_prop(id, prop_tag(v.ptype(), *pid), &v.encode())?;
-        }
-    }
+    let rows: Vec<(u32, Vec<u8>)> = target
+        .iter()
+        .filter(|(pid, v)| stored.get(pid) != Some(v))
+        .map(|(pid, v)| (prop_tag(v.ptype(), *pid), v.encode()))
+        .collect();
+    put_encoded(t, id, &rows)?;
     for pid in stored.keys() {
         if !target.contains_key(pid) {
             t.delete_prop(id, *pid)?;
@@ -321,13 +322,20 @@ fn write_diff(t: &Txn, id: u64, stored: &PropMap, target: &PropMap) -> MapiResul
 
 /// Writes pending changes only (the stored version is the base: rule 1).
 fn write_changes(t: &Txn, id: u64, changes: &BTreeMap<u16, Change>) -> MapiResult<()> {
+    let mut sets = Vec::new();
     for (pid, c) in changes {
         match c {
-            Change::Set(v) => t.put_prop(id, prop_tag(v.ptype(), *pid), &v.encode())?,
+            Change::Set(v) => sets.push((prop_tag(v.ptype(), *pid), v.encode())),
             Change::Delete(_) => t.delete_prop(id, *pid)?,
         }
     }
-    Ok(())
+    put_encoded(t, id, &sets)
+}
+
+/// Writes encoded property rows of one object in as few statements as storage allows.
+fn put_encoded(t: &Txn, id: u64, rows: &[(u32, Vec<u8>)]) -> MapiResult<()> {
+    let rows: Vec<(u32, &[u8])> = rows.iter().map(|(tag, v)| (*tag, v.as_slice())).collect();
+    Ok(t.put_props(id, &rows)?)
 }
 
 impl Message {
@@ -639,9 +647,11 @@ impl Message {
                 None => st.total_after(&maintained),
             };
             maintained.push((ID_MESSAGE_SIZE, PropValue::Long(message_size(total))));
-            for (pid, v) in &maintained {
-                t.put_prop(id, prop_tag(v.ptype(), *pid), &v.encode())?;
-            }
+            let rows: Vec<(u32, Vec<u8>)> = maintained
+                .iter()
+                .map(|(pid, v)| (prop_tag(v.ptype(), *pid), v.encode()))
+                .collect();
+            put_encoded(t, id, &rows)?;
             t.set_cn(id, cn)?;
             if let Some(v) = view.as_mut() {
                 for (pid, val) in maintained.drain(..) {
@@ -704,9 +714,11 @@ impl Message {
         view.insert(prop_id(PR_CHANGE_KEY), PropValue::Binary(change_key));
         let total = payload_total(&view, &[]);
         view.insert(ID_MESSAGE_SIZE, PropValue::Long(message_size(total)));
-        for (pid, v) in &view {
-            t.put_prop(id, prop_tag(v.ptype(), *pid), &v.encode())?;
-        }
+        let rows: Vec<(u32, Vec<u8>)> = view
+            .iter()
+            .map(|(pid, v)| (prop_tag(v.ptype(), *pid), v.encode()))
+            .collect();
+        put_encoded(t, id, &rows)?;
         Ok((id, cn, view, total))
     }
 

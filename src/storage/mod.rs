@@ -1,11 +1,16 @@
 //! Persistence (DESIGN.md §6): one SQLite file per store, WAL, `synchronous=FULL` by default,
 //! `BEGIN IMMEDIATE` for every write so that a compare and the write it guards are one
-//! transaction across threads and processes, a busy timeout so writers wait instead of failing,
-//! mode 0600, and a schema version checked on open. Properties are rows keyed by (object,
-//! property ID), so a save writes what changed. This layer knows tags and bytes, nothing of MAPI.
+//! transaction across threads and processes, a busy handler so writers wait (up to 60 s) instead
+//! of failing, mode 0600, and a schema version checked on open. Properties are rows keyed by
+//! (object, property ID), so a save writes what changed. Within a process, concurrent writes to
+//! one file share a transaction and its commit (group.rs). This layer knows tags and bytes,
+//! nothing of MAPI.
 
-use parking_lot::{Mutex, MutexGuard};
-use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
+use group::Writer;
+use parking_lot::Mutex;
+use rusqlite::{params, params_from_iter, Connection, OpenFlags, OptionalExtension};
+mod group;
+
 use std::cell::Cell;
 use std::collections::HashMap;
 use std::fmt;
@@ -136,33 +141,83 @@ pub type PropRow = (u32, Vec<u8>);
 /// An open store file. One connection, shared by the handle's threads under a mutex; other
 /// handles and processes have their own connections and meet in SQLite's locks.
 pub struct Storage {
+    /// This handle's connection: its reads.
     conn: Mutex<Connection>,
     guid: [u8; 16],
-    writable: bool,
-    /// Taken around every write transaction by all handles of this process on this file.
-    writers: Arc<Mutex<()>>,
+    /// The process's writer of this file (None: read-only). Every handle's writes go through it
+    /// and share commits (group commit): SQLite has one writer per file anyway, and its lock has
+    /// no queue, so separate connections would also starve each other in the busy handler.
+    writer: Option<Arc<Writer>>,
 }
 
-/// One writer gate per store file (device, inode) in this process. SQLite has no queue for its
-/// write lock: a writer that finds it taken sleeps in the busy handler, and meanwhile the holder
-/// commits and takes it again, so under load one handle can starve the others for seconds. The
-/// gate makes the handles of one process take turns (handed over fairly) and leaves SQLite's lock
-/// to arbitrate between processes only.
-static WRITER_GATES: LazyLock<Mutex<HashMap<FileKey, Weak<Mutex<()>>>>> =
+/// The shared writer (group.rs) of each store file and sync mode in this process.
+static WRITERS: LazyLock<Mutex<HashMap<WriterKey, Weak<Writer>>>> =
     LazyLock::new(|| Mutex::new(HashMap::new()));
 
-/// A file's identity: (device, inode).
-type FileKey = (u64, u64);
+/// A store file's identity (device, inode) and whether its commits are durable.
+type WriterKey = (u64, u64, bool);
 
-fn writer_gate(file: FileKey) -> Arc<Mutex<()>> {
-    let mut gates = WRITER_GATES.lock();
-    gates.retain(|_, g| g.strong_count() > 0);
-    if let Some(gate) = gates.get(&file).and_then(Weak::upgrade) {
-        return gate;
+/// The writer of `path` for this process: the existing one, or one on a new connection.
+fn shared_writer(path: &Path, key: WriterKey, opts: OpenMode) -> StorageResult<Arc<Writer>> {
+    let mut writers = WRITERS.lock();
+    writers.retain(|_, w| w.strong_count() > 0);
+    if let Some(writer) = writers.get(&key).and_then(Weak::upgrade) {
+        return Ok(writer);
     }
-    let gate = Arc::new(Mutex::new(()));
-    gates.insert(file, Arc::downgrade(&gate));
-    gate
+    let writer = Arc::new(Writer::new(connect(path, opts)?));
+    writers.insert(key, Arc::downgrade(&writer));
+    Ok(writer)
+}
+
+/// Opens a connection to an existing file with the store's settings: WAL when writing, the
+/// sync mode, the busy handler, a statement cache.
+fn connect(path: &Path, opts: OpenMode) -> StorageResult<Connection> {
+    let conn = open_connection(path, opts)?;
+    configure(&conn, path, opts)?;
+    Ok(conn)
+}
+
+/// Opens a connection that has changed nothing in the file yet: the busy handler and the
+/// statement cache only.
+fn open_connection(path: &Path, opts: OpenMode) -> StorageResult<Connection> {
+    let flags = if opts.write {
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+    } else {
+        OpenFlags::SQLITE_OPEN_READ_ONLY
+    } | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let mut conn = Connection::open_with_flags(path, flags)?;
+    // SQLite quietly opens a write-protected file read-only even when asked for writing:
+    // say so, so that a caller wanting write access learns it now (MAPI_BEST_ACCESS then
+    // falls back to a read-only handle) rather than at its first save.
+    if opts.write && conn.is_readonly(rusqlite::MAIN_DB)? {
+        return Err(StorageError::new(
+            ErrorKind::ReadOnly,
+            format!("{} is write-protected", path.display()),
+        ));
+    }
+    conn.busy_handler(Some(busy_wait))?;
+    conn.set_prepared_statement_cache_capacity(64);
+    Ok(conn)
+}
+
+/// The settings that write to the file: WAL when writing (a persistent change to its header),
+/// and the sync mode.
+fn configure(conn: &Connection, path: &Path, opts: OpenMode) -> StorageResult<()> {
+    if opts.write {
+        let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(StorageError::new(
+                ErrorKind::Io,
+                format!("cannot switch {} to WAL (got {mode})", path.display()),
+            ));
+        }
+    }
+    conn.pragma_update(
+        None,
+        "synchronous",
+        if opts.durable { "FULL" } else { "NORMAL" },
+    )?;
+    Ok(())
 }
 
 thread_local! {
@@ -247,23 +302,7 @@ impl Storage {
                 path.display()
             )));
         }
-        let flags = if opts.write {
-            OpenFlags::SQLITE_OPEN_READ_WRITE
-        } else {
-            OpenFlags::SQLITE_OPEN_READ_ONLY
-        } | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let mut conn = Connection::open_with_flags(path, flags)?;
-        // SQLite quietly opens a write-protected file read-only even when asked for writing:
-        // say so, so that a caller wanting write access learns it now (MAPI_BEST_ACCESS then
-        // falls back to a read-only handle) rather than at its first save.
-        if opts.write && conn.is_readonly(rusqlite::MAIN_DB)? {
-            return Err(StorageError::new(
-                ErrorKind::ReadOnly,
-                format!("{} is write-protected", path.display()),
-            ));
-        }
-        conn.busy_handler(Some(busy_wait))?;
-        conn.set_prepared_statement_cache_capacity(64);
+        let conn = open_connection(path, opts)?;
         // An existing file must be a store of a schema this build reads before anything in it
         // is changed, not even its journal mode: a refused file keeps every byte.
         let existing_guid = if fresh {
@@ -271,20 +310,7 @@ impl Storage {
         } else {
             Some(Self::check_schema(&conn)?)
         };
-        if opts.write {
-            let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
-            if !mode.eq_ignore_ascii_case("wal") {
-                return Err(StorageError::new(
-                    ErrorKind::Io,
-                    format!("cannot switch {} to WAL (got {mode})", path.display()),
-                ));
-            }
-        }
-        conn.pragma_update(
-            None,
-            "synchronous",
-            if opts.durable { "FULL" } else { "NORMAL" },
-        )?;
+        configure(&conn, path, opts)?;
         let guid = match existing_guid {
             Some(guid) => guid,
             None => {
@@ -292,13 +318,22 @@ impl Storage {
                 Self::check_schema(&conn)?
             }
         };
-        let meta = std::fs::metadata(path)
-            .map_err(|e| StorageError::new(ErrorKind::Io, format!("{}: {e}", path.display())))?;
+        let writer = if opts.write {
+            let meta = std::fs::metadata(path).map_err(|e| {
+                StorageError::new(ErrorKind::Io, format!("{}: {e}", path.display()))
+            })?;
+            Some(shared_writer(
+                path,
+                (meta.dev(), meta.ino(), opts.durable),
+                opts,
+            )?)
+        } else {
+            None
+        };
         Ok(Storage {
             conn: Mutex::new(conn),
             guid,
-            writable: opts.write,
-            writers: writer_gate((meta.dev(), meta.ino())),
+            writer,
         })
     }
 
@@ -388,7 +423,7 @@ impl Storage {
     }
 
     pub fn writable(&self) -> bool {
-        self.writable
+        self.writer.is_some()
     }
 
     /// Runs `f` in one read transaction: a consistent snapshot.
@@ -396,13 +431,8 @@ impl Storage {
         &self,
         f: impl FnOnce(&Txn) -> Result<T, E>,
     ) -> Result<T, E> {
-        let mut conn = self.conn.lock();
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Deferred)
-            .map_err(StorageError::from)?;
-        let out = f(&Txn { conn: &tx })?;
-        tx.commit().map_err(StorageError::from)?;
-        Ok(out)
+        let conn = self.conn.lock();
+        in_transaction(&conn, "BEGIN DEFERRED", f)
     }
 
     /// Runs `f` in one `BEGIN IMMEDIATE` transaction, committed when `f` succeeds and rolled
@@ -412,24 +442,12 @@ impl Storage {
         &self,
         f: impl FnOnce(&Txn) -> Result<T, E>,
     ) -> Result<T, E> {
-        if !self.writable {
+        let Some(writer) = &self.writer else {
             return Err(
                 StorageError::new(ErrorKind::ReadOnly, "the store is open read-only").into(),
             );
-        }
-        let gate = self.writers.lock();
-        let result = (|| {
-            let mut conn = self.conn.lock();
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(StorageError::from)?;
-            let out = f(&Txn { conn: &tx })?;
-            tx.commit().map_err(StorageError::from)?;
-            Ok(out)
-        })();
-        // Hand the gate to a waiting writer rather than letting this thread retake it at once.
-        MutexGuard::unlock_fair(gate);
-        result
+        };
+        writer.run(f)
     }
 
     /// SQLite's own integrity check (a full scan: for tests and tools, never on open).
@@ -474,6 +492,62 @@ fn row_to_prop(r: &rusqlite::Row) -> rusqlite::Result<PropRow> {
 pub struct Txn<'a> {
     conn: &'a Connection,
 }
+
+/// Runs `f` between `begin` and COMMIT, rolling back when it fails or panics. The control
+/// statements are prepared once (rusqlite's `Transaction` parses them on every call, a fifth of a
+/// small save's CPU time).
+fn in_transaction<T, E: From<StorageError>>(
+    conn: &Connection,
+    begin: &str,
+    f: impl FnOnce(&Txn) -> Result<T, E>,
+) -> Result<T, E> {
+    /// Rolls back unless the transaction was committed (also when `f` unwinds).
+    struct Open<'c>(&'c Connection, bool);
+    impl Drop for Open<'_> {
+        fn drop(&mut self) {
+            if !self.1 {
+                // A failed rollback leaves nothing to do: SQLite rolls back on its own when
+                // the statement that failed was fatal to the transaction.
+                let _ = self
+                    .0
+                    .prepare_cached("ROLLBACK")
+                    .and_then(|mut s| s.execute([]));
+            }
+        }
+    }
+    let step = |sql: &str| -> StorageResult<()> {
+        conn.prepare_cached(sql)?.execute([])?;
+        Ok(())
+    };
+    step(begin)?;
+    let mut open = Open(conn, false);
+    let out = f(&Txn { conn })?;
+    step("COMMIT")?;
+    open.1 = true;
+    Ok(out)
+}
+
+/// Multi-row upserts are prepared for up to this many rows at once.
+const PUT_BATCH: usize = 8;
+
+/// `UPSERT_PROPS[n - 1]` writes n property rows in one statement.
+static UPSERT_PROPS: LazyLock<Vec<String>> = LazyLock::new(|| {
+    (1..=PUT_BATCH)
+        .map(|n| {
+            let rows: Vec<String> = (0..n)
+                .map(|i| {
+                    let b = i * 4;
+                    format!("(?{}, ?{}, ?{}, ?{})", b + 1, b + 2, b + 3, b + 4)
+                })
+                .collect();
+            format!(
+                "INSERT INTO props(obj, id, tag, value) VALUES {} \
+                 ON CONFLICT(obj, id) DO UPDATE SET tag = excluded.tag, value = excluded.value",
+                rows.join(", ")
+            )
+        })
+        .collect()
+});
 
 impl Txn<'_> {
     pub fn object(&self, id: u64) -> StorageResult<Option<ObjectRow>> {
@@ -530,11 +604,11 @@ impl Txn<'_> {
 
     /// Takes the next change number from the store-wide counter.
     pub fn alloc_cn(&self) -> StorageResult<u64> {
+        // A read then a write: the write transaction holds the lock, and RETURNING would cost
+        // SQLite an ephemeral table on every save.
         let cn: i64 = self
             .conn
-            .prepare_cached(
-                "UPDATE meta SET value = value + 1 WHERE key = 'next_cn' RETURNING value - 1",
-            )?
+            .prepare_cached("SELECT value FROM meta WHERE key = 'next_cn'")?
             .query_row([], |r| r.get(0))?;
         let cn = cn as u64;
         if cn == 0 || cn > MAX_CN {
@@ -542,9 +616,11 @@ impl Txn<'_> {
                 "change number {cn} out of range"
             )));
         }
+        self.conn
+            .prepare_cached("UPDATE meta SET value = ?1 WHERE key = 'next_cn'")?
+            .execute([cn as i64 + 1])?;
         Ok(cn)
     }
-
     pub fn insert_object(&self, kind: u32, parent: u64, cn: u64, flags: u32) -> StorageResult<u64> {
         self.conn
             .prepare_cached("INSERT INTO objects(kind, parent, cn, flags) VALUES (?1, ?2, ?3, ?4)")?
@@ -572,15 +648,27 @@ impl Txn<'_> {
 
     /// Writes one property (replacing any value with the same ID, whatever its type).
     pub fn put_prop(&self, obj: u64, tag: u32, value: &[u8]) -> StorageResult<()> {
-        self.conn
-            .prepare_cached(
-                "INSERT INTO props(obj, id, tag, value) VALUES (?1, ?2, ?3, ?4) \
-                 ON CONFLICT(obj, id) DO UPDATE SET tag = excluded.tag, value = excluded.value",
-            )?
-            .execute(params![obj as i64, tag >> 16, tag, value])?;
-        Ok(())
+        self.put_props(obj, &[(tag, value)])
     }
 
+    /// Writes several properties of one object, up to PUT_BATCH rows per statement.
+    pub fn put_props(&self, obj: u64, rows: &[(u32, &[u8])]) -> StorageResult<()> {
+        use rusqlite::types::ToSqlOutput;
+        for chunk in rows.chunks(PUT_BATCH) {
+            let params = chunk.iter().flat_map(|&(tag, value)| {
+                [
+                    ToSqlOutput::from(obj as i64),
+                    ToSqlOutput::from(tag >> 16),
+                    ToSqlOutput::from(tag),
+                    ToSqlOutput::from(value),
+                ]
+            });
+            self.conn
+                .prepare_cached(&UPSERT_PROPS[chunk.len() - 1])?
+                .execute(params_from_iter(params))?;
+        }
+        Ok(())
+    }
     pub fn delete_prop(&self, obj: u64, id: u16) -> StorageResult<()> {
         self.conn
             .prepare_cached("DELETE FROM props WHERE obj = ?1 AND id = ?2")?
@@ -608,25 +696,112 @@ mod tests {
     };
 
     #[test]
-    fn handles_on_one_file_share_one_writer_gate() {
-        let a_path = temp_path("gate-a.db");
-        let b_path = temp_path("gate-b.db");
-        let a1 = Storage::open(&a_path, RW).unwrap();
-        let a2 = Storage::open(&a_path, RW).unwrap();
-        let b = Storage::open(&b_path, RW).unwrap();
-        assert!(Arc::ptr_eq(&a1.writers, &a2.writers));
-        assert!(!Arc::ptr_eq(&a1.writers, &b.writers));
-        // While one handle writes, the other's write waits at the gate, not in SQLite's lock.
-        let a2 = Arc::new(a2);
-        let gate = a1.writers.lock();
-        let other = {
-            let a2 = a2.clone();
-            std::thread::spawn(move || a2.write(|t| t.alloc_cn()).unwrap())
+    fn handles_of_one_file_share_a_writer_and_its_commits() {
+        use std::sync::mpsc;
+        let path = temp_path("group.db");
+        let a = Arc::new(Storage::open(&path, RW).unwrap());
+        let b = Arc::new(Storage::open(&path, RW).unwrap());
+        let other = Storage::open(&temp_path("group-other.db"), RW).unwrap();
+        let durable = OpenMode {
+            durable: true,
+            ..RW
         };
-        std::thread::sleep(Duration::from_millis(50));
-        assert!(!other.is_finished());
-        drop(gate);
-        other.join().unwrap();
+        let a_durable = Storage::open(&path, durable).unwrap();
+        let writer = |s: &Storage| s.writer.clone().unwrap();
+        assert!(Arc::ptr_eq(&writer(&a), &writer(&b)));
+        assert!(!Arc::ptr_eq(&writer(&a), &writer(&other)));
+        assert!(!Arc::ptr_eq(&writer(&a), &writer(&a_durable)));
+
+        let id = a
+            .write(|t| t.insert_object(KIND_MESSAGE, ROOT_FOLDER_ID, 1, 0))
+            .unwrap();
+        const TAG_A: u32 = 0x6001_0102;
+        const TAG_B: u32 = 0x6002_0102;
+        // A works while B joins its group; then A succeeds, fails or panics. B's write always
+        // commits; A's is there only if A succeeded.
+        for ending in ["ok", "err", "panic"] {
+            let (entered, entered_rx) = mpsc::channel();
+            let (go, go_rx) = mpsc::channel::<()>();
+            let member_a = {
+                let a = a.clone();
+                std::thread::spawn(move || {
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        a.write(|t| -> StorageResult<()> {
+                            t.put_prop(id, TAG_A, b"a")?;
+                            entered.send(()).unwrap();
+                            go_rx.recv().unwrap();
+                            match ending {
+                                "ok" => Ok(()),
+                                "err" => Err(StorageError::new(ErrorKind::Io, "injected")),
+                                _ => panic!("injected"),
+                            }
+                        })
+                    }))
+                })
+            };
+            entered_rx.recv().unwrap();
+            let member_b = {
+                let b = b.clone();
+                std::thread::spawn(move || b.write(|t| t.put_prop(id, TAG_B, b"b")))
+            };
+            while writer(&a).members() < 2 {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+            assert!(
+                !member_b.is_finished(),
+                "{ending}: B returned before the group committed"
+            );
+            go.send(()).unwrap();
+            let result_a = member_a.join().unwrap();
+            member_b.join().unwrap().unwrap();
+            match ending {
+                "ok" => assert!(matches!(result_a, Ok(Ok(())))),
+                "err" => assert!(matches!(result_a, Ok(Err(_)))),
+                _ => assert!(result_a.is_err()),
+            }
+            let stored = b.read(|t| t.props(id)).unwrap();
+            let has = |tag: u32| stored.iter().any(|(t, _)| *t == tag);
+            assert!(has(TAG_B), "{ending}");
+            assert_eq!(has(TAG_A), ending == "ok", "{ending}");
+            a.write(|t| {
+                t.delete_prop(id, (TAG_A >> 16) as u16)?;
+                t.delete_prop(id, (TAG_B >> 16) as u16)
+            })
+            .unwrap();
+        }
+        assert_eq!(writer(&a).members(), 0);
+    }
+
+    #[test]
+    fn batched_puts_and_a_panicking_writer_roll_back_cleanly() {
+        let s = Storage::open(&temp_path("batch.db"), RW).unwrap();
+        let id = s
+            .write(|t| t.insert_object(KIND_MESSAGE, ROOT_FOLDER_ID, 1, 0))
+            .unwrap();
+        // More rows than one statement takes, and a rewrite of some of them.
+        let values: Vec<Vec<u8>> = (0..20u8).map(|i| vec![i; i as usize]).collect();
+        let rows: Vec<(u32, &[u8])> = (0..20u32)
+            .map(|i| ((0x6000 + i) << 16 | 0x0102, values[i as usize].as_slice()))
+            .collect();
+        s.write(|t| t.put_props(id, &rows)).unwrap();
+        s.write(|t| t.put_props(id, &rows[5..15])).unwrap();
+        let stored = s.read(|t| t.props(id)).unwrap();
+        assert_eq!(stored.len(), 20);
+        for (tag, value) in &rows {
+            assert!(stored.contains(&(*tag, value.to_vec())), "tag {tag:08X}");
+        }
+        // A panic inside the transaction rolls it back and leaves the handle usable.
+        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            s.write(|t| -> StorageResult<()> {
+                t.delete_prop(id, 0x6000)?;
+                panic!("injected");
+            })
+        }));
+        assert!(panicked.is_err());
+        assert_eq!(s.read(|t| t.props(id)).unwrap().len(), 20);
+        s.write(|t| t.delete_prop(id, 0x6000)).unwrap();
+        assert_eq!(s.read(|t| t.props(id)).unwrap().len(), 19);
     }
 
     #[test]

@@ -1,0 +1,222 @@
+//! Group commit. The write transactions of every handle of this process on one store file run on
+//! one shared connection, one after another, inside one SQLite transaction, and share its COMMIT:
+//! one fsync for the group. Each member runs in a savepoint, so a member that fails rolls back
+//! only itself; each sees the members before it (a compare made by one is still true at the
+//! commit, as with a transaction of its own); none returns before the commit is durable, and if
+//! the commit fails every member of the group fails with it.
+//!
+//! A group forms while its first member works: whoever arrives meanwhile joins. The last member
+//! to finish commits; arrivals during the commit wait for the next group. Other processes have
+//! their own connections and meet in SQLite's write lock as before.
+
+use super::{ErrorKind, StorageError, StorageResult, Txn};
+use parking_lot::{Condvar, Mutex, MutexGuard};
+use rusqlite::Connection;
+use std::collections::HashMap;
+
+/// At most this many members share one commit, so that an early member's wait stays bounded
+/// under a steady stream of arrivals.
+const MAX_GROUP: usize = 16;
+
+/// The shared writer of one store file (and sync mode) in this process.
+pub(super) struct Writer {
+    conn: Mutex<Connection>,
+    group: Mutex<Group>,
+    /// Signalled when a group has committed (its members read the result; newcomers may join).
+    committed: Condvar,
+}
+
+#[derive(Default)]
+struct Group {
+    /// The group now forming or committing.
+    generation: u64,
+    joined: usize,
+    finished: usize,
+    /// Members waiting for this group's commit.
+    waiting: usize,
+    /// The group's transaction has begun on the connection.
+    begun: bool,
+    /// The group is committing: newcomers wait for the next one.
+    closed: bool,
+    /// Commit results by generation, with how many waiting members have yet to read each.
+    results: HashMap<u64, (StorageResult<()>, usize)>,
+}
+
+impl Writer {
+    pub(super) fn new(conn: Connection) -> Writer {
+        Writer {
+            conn: Mutex::new(conn),
+            group: Mutex::new(Group::default()),
+            committed: Condvar::new(),
+        }
+    }
+
+    /// Members of the group now forming (for tests).
+    #[cfg(test)]
+    pub(super) fn members(&self) -> usize {
+        self.group.lock().joined
+    }
+
+    /// Runs `f` as a member of the current group: committed (durably, with the group) when it
+    /// succeeds, rolled back alone when it fails or panics.
+    pub(super) fn run<T, E: From<StorageError>>(
+        &self,
+        f: impl FnOnce(&Txn) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let generation = {
+            let mut g = self.group.lock();
+            while g.closed || g.joined >= MAX_GROUP {
+                self.committed.wait(&mut g);
+            }
+            g.joined += 1;
+            g.generation
+        };
+        let mut member = Member {
+            writer: self,
+            generation,
+            conn: Some(self.conn.lock()),
+            in_savepoint: false,
+        };
+        if let Err(e) = member.enter() {
+            member.leave(false)?;
+            return Err(e.into());
+        }
+        let out = f(&Txn {
+            conn: member.conn(),
+        });
+        if out.is_ok() {
+            step(member.conn(), "RELEASE member")?;
+            member.in_savepoint = false;
+        }
+        let group_result = member.leave(out.is_ok());
+        let out = out?;
+        group_result?;
+        Ok(out)
+    }
+}
+
+/// One write transaction's place in a group. Dropped without `leave` (a panic in the member's
+/// work), it leaves anyway, so the group still commits and nobody waits forever.
+struct Member<'w> {
+    writer: &'w Writer,
+    generation: u64,
+    /// Held while the member works; None once it has left.
+    conn: Option<MutexGuard<'w, Connection>>,
+    in_savepoint: bool,
+}
+
+impl Member<'_> {
+    fn conn(&self) -> &Connection {
+        self.conn
+            .as_ref()
+            .expect("a member uses the connection before it leaves")
+    }
+
+    /// Begins the group's transaction if this member is its first, then opens its savepoint.
+    fn enter(&mut self) -> StorageResult<()> {
+        let begun = self.writer.group.lock().begun;
+        if begun && self.conn().is_autocommit() {
+            // An earlier member's failure took the group's transaction down with it.
+            return Err(StorageError::new(
+                ErrorKind::Io,
+                "the group's transaction was rolled back after a failure",
+            ));
+        }
+        if !begun {
+            step(self.conn(), "BEGIN IMMEDIATE")?;
+            self.writer.group.lock().begun = true;
+        }
+        step(self.conn(), "SAVEPOINT member")?;
+        self.in_savepoint = true;
+        Ok(())
+    }
+
+    /// Leaves the group. The last member commits for all; with `wait`, returns the group's
+    /// commit result (after waiting for it).
+    fn leave(&mut self, wait: bool) -> StorageResult<()> {
+        let Some(conn) = self.conn.take() else {
+            return Ok(());
+        };
+        if self.in_savepoint {
+            self.in_savepoint = false;
+            // Undo this member's work only; the group's transaction goes on.
+            let rolled_back =
+                step(&conn, "ROLLBACK TO member").and_then(|_| step(&conn, "RELEASE member"));
+            if rolled_back.is_err() && !conn.is_autocommit() {
+                // The savepoint cannot be undone alone: undo the group (its members are told).
+                let _ = step(&conn, "ROLLBACK");
+            }
+        }
+        let writer = self.writer;
+        let mut g = writer.group.lock();
+        g.finished += 1;
+        if g.finished < g.joined {
+            if !wait {
+                return Ok(());
+            }
+            g.waiting += 1;
+            drop(conn);
+            let generation = self.generation;
+            loop {
+                if let Some((result, readers)) = g.results.get_mut(&generation) {
+                    let result = result.clone();
+                    *readers -= 1;
+                    if *readers == 0 {
+                        g.results.remove(&generation);
+                    }
+                    return result;
+                }
+                writer.committed.wait(&mut g);
+            }
+        }
+        // The last member: commit for the group.
+        g.closed = true;
+        let begun = g.begun;
+        drop(g);
+        let result = if !begun {
+            Ok(())
+        } else if conn.is_autocommit() {
+            // A failed member rolled the whole transaction back: nothing of the group stands.
+            Err(StorageError::new(
+                ErrorKind::Io,
+                "the group's transaction was rolled back after a failure",
+            ))
+        } else {
+            step(&conn, "COMMIT").inspect_err(|_| {
+                let _ = step(&conn, "ROLLBACK");
+            })
+        };
+        let mut g = writer.group.lock();
+        if g.waiting > 0 {
+            let generation = g.generation;
+            let waiting = g.waiting;
+            g.results.insert(generation, (result.clone(), waiting));
+        }
+        g.generation += 1;
+        g.joined = 0;
+        g.finished = 0;
+        g.waiting = 0;
+        g.begun = false;
+        g.closed = false;
+        drop(g);
+        drop(conn);
+        writer.committed.notify_all();
+        if wait {
+            result
+        } else {
+            Ok(())
+        }
+    }
+}
+
+impl Drop for Member<'_> {
+    fn drop(&mut self) {
+        let _ = self.leave(false);
+    }
+}
+
+/// Runs a statement prepared once (transaction control is parsed on every call otherwise).
+fn step(conn: &Connection, sql: &str) -> StorageResult<()> {
+    conn.prepare_cached(sql)?.execute([])?;
+    Ok(())
+}
