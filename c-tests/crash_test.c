@@ -28,6 +28,7 @@
  */
 #define _XOPEN_SOURCE 700
 #include "store_util.h"
+#include "proc_util.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -354,12 +355,7 @@ int main(int argc, char **argv) {
     snprintf(count_arg, sizeof count_arg, "%ld", (long)count);
     args[6] = count_arg;
     args[7] = NULL;
-    pid = fork();
-    CHECK(pid >= 0);
-    if (pid == 0) {
-      execv(argv[0], args);
-      _exit(127);
-    }
+    pid = spawn_self(argv[0], args);
     close(fds[1]);
 
     /* Once the writer is ready, let it save for a while, then kill it. */

@@ -29,6 +29,7 @@
  */
 #define _XOPEN_SOURCE 700
 #include "store_util.h"
+#include "proc_util.h"
 
 #include <fcntl.h>
 #include <pthread.h>
@@ -88,14 +89,7 @@ static int env_int(const char *name, int dflt, int lo, int hi) {
 }
 
 static struct shared *map_shared(const char *sync_path, int create) {
-  int fd = open(sync_path, create ? (O_RDWR | O_CREAT | O_TRUNC) : O_RDWR, 0600);
-  struct shared *sh;
-  CHECK(fd >= 0);
-  if (create) CHECK_EQ(ftruncate(fd, sizeof(struct shared)), 0);
-  sh = (struct shared *)mmap(NULL, sizeof(struct shared), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-  CHECK(sh != MAP_FAILED);
-  close(fd);
-  return sh;
+  return (struct shared *)map_shared_file(sync_path, sizeof(struct shared), create);
 }
 
 /* PR_CHANGE_KEY, PR_PREDECESSOR_CHANGE_LIST and the counter of an object, in one GetProps. */
@@ -321,7 +315,6 @@ int main(int argc, char **argv) {
   clock_gettime(CLOCK_MONOTONIC, &t0);
   for (i = 0; i < procs; i++) {
     char *args[6];
-    pid_t pid;
     snprintf(idx[i], sizeof idx[i], "%d", i);
     args[0] = (char *)g_self;
     args[1] = (char *)"worker";
@@ -329,19 +322,12 @@ int main(int argc, char **argv) {
     args[3] = sync_path;
     args[4] = idx[i];
     args[5] = NULL;
-    pid = fork();
-    CHECK(pid >= 0);
-    if (pid == 0) {
-      execv(g_self, args);
-      _exit(127);
-    }
-    pids[i] = pid;
+    pids[i] = spawn_self(g_self, args);
   }
   for (i = 0; i < procs; i++) {
-    int status = 0;
-    CHECK_EQ(waitpid(pids[i], &status, 0), pids[i]);
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-      fprintf(stderr, "worker process %d failed (status 0x%x)\n", i, status);
+    int code = wait_child(pids[i]);
+    if (code != 0) {
+      fprintf(stderr, "worker process %d failed (exit code or 128 + signal: %d)\n", i, code);
       exit(1);
     }
   }

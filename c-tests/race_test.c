@@ -9,6 +9,7 @@
  */
 #define _XOPEN_SOURCE 700
 #include "store_util.h"
+#include "proc_util.h"
 
 #include <fcntl.h>
 #include <pthread.h>
@@ -30,21 +31,7 @@ struct shared {
 
 static const char *g_self;
 
-static pid_t spawn(char *const argv[]) {
-  pid_t pid = fork();
-  CHECK(pid >= 0);
-  if (pid == 0) {
-    execv(g_self, argv);
-    _exit(127);
-  }
-  return pid;
-}
 
-static int wait_child(pid_t pid) {
-  int status = 0;
-  CHECK_EQ(waitpid(pid, &status, 0), pid);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
 
 static void send_byte(int fd, char c) { CHECK_EQ(write(fd, &c, 1), 1); }
 static char recv_byte(int fd) {
@@ -111,7 +98,7 @@ static void test_rules_across_processes(const char *path) {
   argv[3] = fd_in;
   argv[4] = fd_out;
   argv[5] = NULL;
-  pid = spawn(argv);
+  pid = spawn_self(g_self, argv);
   close(to_child[0]);
   close(from_child[1]);
   CHECK_EQ(write(to_child[1], &eid->Value.bin.cb, sizeof(ULONG)), (long)sizeof(ULONG));
@@ -157,14 +144,7 @@ static void test_rules_across_processes(const char *path) {
 /* ---- the race --------------------------------------------------------------------------- */
 
 static struct shared *map_shared(const char *sync_path, int create) {
-  int fd = open(sync_path, create ? (O_RDWR | O_CREAT | O_TRUNC) : O_RDWR, 0600);
-  struct shared *sh;
-  CHECK(fd >= 0);
-  if (create) CHECK_EQ(ftruncate(fd, sizeof(struct shared)), 0);
-  sh = (struct shared *)mmap(NULL, sizeof(struct shared), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-  CHECK(sh != MAP_FAILED);
-  close(fd);
-  return sh;
+  return (struct shared *)map_shared_file(sync_path, sizeof(struct shared), create);
 }
 
 static void barrier(struct shared *sh) {
@@ -265,7 +245,7 @@ static void test_race(const char *path, const char *sync_path) {
     argv[3] = (char *)sync_path;
     argv[4] = idx[i];
     argv[5] = NULL;
-    pids[i] = spawn(argv);
+    pids[i] = spawn_self(g_self, argv);
   }
   for (i = 0; i < RACE_THREADS; i++) {
     args[i].store_path = path;
