@@ -33,6 +33,8 @@ pub const ROOT_FOLDER_ID: u64 = 2;
 /// Change numbers are 48-bit (they travel as 6 bytes in change keys).
 pub const MAX_CN: u64 = (1 << 48) - 1;
 const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
+/// How much of a store file SQLite maps into memory for reading (its upper bound).
+const MMAP_SIZE: i64 = 1 << 30;
 const SQLITE_MAGIC: &[u8; 16] = b"SQLite format 3\0";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -217,6 +219,9 @@ fn configure(conn: &Connection, path: &Path, opts: OpenMode) -> StorageResult<()
         "synchronous",
         if opts.durable { "FULL" } else { "NORMAL" },
     )?;
+    // Read pages through a shared memory map rather than a read() call each: a big store's
+    // pages then cost what the page cache costs, and every handle shares one copy.
+    conn.pragma_update(None, "mmap_size", MMAP_SIZE)?;
     Ok(())
 }
 
