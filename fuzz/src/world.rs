@@ -660,11 +660,15 @@ impl World {
                     return;
                 };
                 let folder = f.p as *mut IMAPIFolder;
-                let unicode = r.bool();
+                let wide = r.bool();
                 let name: Vec<u8> = r.bytes(6);
-                let name_p: LPTSTR = if r.one_in(16) {
+                let null_name = r.one_in(16);
+                let flags = r.flags(OPEN_IF_EXISTS) | if wide { MAPI_UNICODE } else { 0 };
+                // The string's width must be the one the flags announce (a narrow string read
+                // as UTF-16 would be read past its end: the caller's bug, not the library's).
+                let name_p: LPTSTR = if null_name {
                     ptr::null_mut()
-                } else if unicode {
+                } else if flags & MAPI_UNICODE != 0 {
                     let mut w: Vec<u16> = name.iter().map(|b| *b as u16).collect();
                     w.push(0);
                     a.put(w) as LPTSTR
@@ -673,7 +677,6 @@ impl World {
                     b.push(0);
                     a.put(b)
                 };
-                let flags = r.flags(OPEN_IF_EXISTS) | if unicode { MAPI_UNICODE } else { 0 };
                 let ftype = r.pick(&[FOLDER_GENERIC, FOLDER_GENERIC, FOLDER_SEARCH, 7]);
                 let iface = iid(r, a);
                 let mut out: *mut IMAPIFolder = 0x10 as *mut IMAPIFolder;
