@@ -74,3 +74,25 @@ fn delete_folder_in_a_cyclic_tree_is_corrupt_store_not_a_stack_overflow() {
         .unwrap_err();
     assert_eq!(err.code, MAPI_E_CORRUPT_STORE, "{err}");
 }
+
+/// SQLite runs a file's triggers inside our own statements: a store file that brings one with
+/// a recursive query made the first write loop forever. Such a file is not a store.
+#[test]
+fn a_store_file_with_triggers_or_views_is_refused_at_open() {
+    for extra in [
+        "CREATE TRIGGER spin AFTER INSERT ON props BEGIN SELECT count(*) FROM \
+         (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT x FROM c); END",
+        "CREATE VIEW v AS SELECT * FROM objects",
+    ] {
+        let (path, store) = temp_store("schema.db");
+        drop(store);
+        rusqlite::Connection::open(&path)
+            .unwrap()
+            .execute_batch(extra)
+            .unwrap();
+        for flags in [0, MDB_WRITE, MAPI_BEST_ACCESS] {
+            let err = Store::open(path.to_str().unwrap(), flags).err().unwrap();
+            assert_eq!(err.code, MAPI_E_CORRUPT_STORE, "{extra}: {err}");
+        }
+    }
+}
