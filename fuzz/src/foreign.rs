@@ -391,7 +391,7 @@ unsafe fn walk_tags(p: LPSPropTagArray) {
     let n = (*p).cValues;
     assert!(n <= MAX_COUNT);
     let tags = std::slice::from_raw_parts((*p).aulPropTag.as_ptr(), n as usize);
-    std::hint::black_box(tags.iter().sum::<u32>());
+    std::hint::black_box(tags.iter().fold(0u32, |a, t| a.wrapping_add(*t)));
 }
 
 unsafe fn read_all(p: *mut IMessage) {
@@ -423,7 +423,7 @@ unsafe extern "C" fn rs_resolve(
     if c.cbEntryID > 0 {
         assert!(!c.lpEntryID.is_null());
         let e = std::slice::from_raw_parts(c.lpEntryID as *const u8, c.cbEntryID as usize);
-        std::hint::black_box(e.iter().map(|b| *b as u32).sum::<u32>());
+        std::hint::black_box(e.iter().fold(0u32, |a, b| a.wrapping_add(*b as u32)));
     }
     walk_tags(c.lpTheirChanges);
     walk_tags(c.lpMyChanges);
