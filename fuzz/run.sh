@@ -29,13 +29,14 @@ FUZZ_VALGRIND=${FUZZ_VALGRIND:-1}
 FUZZ_JOBS=${FUZZ_JOBS:-$(nproc 2>/dev/null || echo 1)}
 MODE=${1:-run}
 
-# Longest input per target: the op-driven targets need a few hundred bytes; store files a
-# few pages (the seeds are 4.5–7.5 KiB).
+# Longest input per target: room for the op-driven targets' longest runs of operations
+# (libFuzzer starts short and grows them); store files a few pages (the seeds are
+# 4.5–7.5 KiB).
 max_len() {
   case "$1" in
     propdata) echo 2048 ;;
-    message) echo 1024 ;;
-    entry_ids) echo 512 ;;
+    message) echo 4096 ;;
+    entry_ids) echo 2048 ;;
     store_file) echo 16384 ;;
     *) echo 4096 ;;
   esac

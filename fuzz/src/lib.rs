@@ -27,13 +27,19 @@ pub fn target(name: &str) -> Option<Target> {
     TARGETS.iter().find(|(n, _)| *n == name).map(|(_, f)| *f)
 }
 
-/// Lets libFuzzer report a stack overflow like any other crash (and save the input): its
-/// SIGSEGV handler runs on the overflowed stack unless given an alternate one, and libFuzzer's
-/// own `main` never runs Rust's runtime set-up, which would have made one. Called from the fuzz
-/// targets on their first input, after libFuzzer installed its handlers.
+/// Set-up for the libFuzzer binaries, on their first input (after libFuzzer installed its
+/// handlers). It lets libFuzzer report a stack overflow like any other crash (and save the
+/// input): its SIGSEGV handler runs on the overflowed stack unless given an alternate one, and
+/// libFuzzer's own `main` never runs Rust's runtime set-up, which would have made one. And it
+/// removes the scratch directory when libFuzzer exits.
 pub fn report_stack_overflows() {
     static ONCE: std::sync::Once = std::sync::Once::new();
+    extern "C" fn at_exit() {
+        targets::remove_scratch_dir();
+    }
     ONCE.call_once(|| {
+        // SAFETY: registers a plain function.
+        unsafe { libc::atexit(at_exit) };
         const SIZE: usize = 1 << 20;
         let stack = Box::leak(vec![0u8; SIZE].into_boxed_slice());
         // SAFETY: plain libc calls on valid structures; the stack is leaked (lives forever).
