@@ -18,8 +18,9 @@
 #
 # Build: the fuzz crate is compiled with the flags cargo-fuzz passes (sancov module pass,
 # inline 8-bit counters, PC table, compare tracing, --cfg fuzzing) plus debug assertions and
-# overflow checks, by plain `cargo build` — no cargo-fuzz install. `cargo fuzz run TARGET -s
-# none` works on this crate as well, for those who have it.
+# overflow checks, by plain `cargo build` — no cargo-fuzz install. The crate keeps cargo-fuzz's
+# layout, so `cargo fuzz run TARGET -s none` should work too (not tested: it is not installed
+# here).
 set -euo pipefail
 cd "$(dirname "$0")"
 
