@@ -317,15 +317,31 @@ impl Folder {
     }
 }
 
-/// Deletes a folder with everything below it.
+/// Deletes a folder with everything below it. The tree is walked without recursion and each
+/// folder is visited once: in a damaged store (a parent link, or the index over them, that
+/// makes a cycle) a folder met twice is MAPI_E_CORRUPT_STORE — the caller's transaction then
+/// writes nothing — where a recursive walk would overflow the stack and kill the process.
 fn delete_tree(t: &Txn, folder: u64) -> MapiResult<()> {
-    for sub in t.children(folder, KIND_FOLDER)? {
-        delete_tree(t, sub.id)?;
+    let mut seen = std::collections::BTreeSet::new();
+    let mut pending = vec![folder];
+    let mut order = Vec::new();
+    while let Some(f) = pending.pop() {
+        if !seen.insert(f) {
+            return Err(MapiError::new(
+                MAPI_E_CORRUPT_STORE,
+                format!("DeleteFolder: the folder tree is damaged (folder {f} is met twice)"),
+            ));
+        }
+        order.push(f);
+        pending.extend(t.children(f, KIND_FOLDER)?.iter().map(|sub| sub.id));
     }
-    for msg in t.children(folder, KIND_MESSAGE)? {
-        t.delete_object(msg.id)?;
+    // Deepest first, as the recursion did.
+    for f in order.into_iter().rev() {
+        for msg in t.children(f, KIND_MESSAGE)? {
+            t.delete_object(msg.id)?;
+        }
+        t.delete_object(f)?;
     }
-    t.delete_object(folder)?;
     Ok(())
 }
 

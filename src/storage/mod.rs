@@ -402,6 +402,21 @@ impl Storage {
                 |r| r.get(0),
             )
             .map_err(not_store)?;
+        // A store's schema is tables and indexes only. SQLite runs a file's triggers (and
+        // expands its views) as part of our own statements, so a file that brings some could
+        // make every write loop forever (a trigger with a recursive query): refuse it here.
+        let code: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type NOT IN ('table', 'index')",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(not_store)?;
+        if code != 0 {
+            return Err(StorageError::corrupt(
+                "not a msgstore file (its schema has triggers or views, which a store never has)",
+            ));
+        }
         if version > SCHEMA_VERSION {
             return Err(StorageError::new(
                 ErrorKind::Version,
