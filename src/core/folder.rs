@@ -7,7 +7,7 @@ use super::mapidefs::*;
 use super::message::Message;
 use super::props::{read_only_error, Problem, PropInput, PropMap, PropObject, PropView};
 use super::store::{delete_through, load_props, write_through, ComputedView, Store};
-use super::value::{prop_id, PropValue};
+use super::value::{id_listed, prop_id, PropValue};
 use crate::storage::{self, Txn, KIND_FOLDER, KIND_MESSAGE};
 use std::sync::Arc;
 
@@ -37,7 +37,7 @@ const FOLDER_COMPUTED: &[u32] = &[
 ];
 
 fn folder_is_computed(tag: u32) -> bool {
-    FOLDER_COMPUTED.iter().any(|t| prop_id(*t) == prop_id(tag))
+    id_listed(FOLDER_COMPUTED, tag)
 }
 
 fn deleted_folder() -> MapiError {

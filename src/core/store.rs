@@ -9,7 +9,7 @@ use super::message::Message;
 use super::props::{
     computed_problem, read_only_error, Problem, PropInput, PropMap, PropObject, PropView,
 };
-use super::value::{prop_id, prop_tag, PropValue};
+use super::value::{id_listed, prop_id, prop_tag, PropValue};
 use crate::storage::{self, ErrorKind, OpenMode, Storage, StorageError, Txn};
 use parking_lot::Mutex;
 use std::borrow::Cow;
@@ -68,6 +68,11 @@ impl Store {
         let create = flags & MAPI_CREATE != 0;
         let durable = flags & MSGSTORE_NO_SYNC == 0;
         let want_write = flags & MDB_WRITE != 0;
+        let read_only = OpenMode {
+            create: false,
+            write: false,
+            durable,
+        };
         let storage = if want_write || create {
             if !want_write && create {
                 return Err(MapiError::invalid(
@@ -83,35 +88,18 @@ impl Store {
                 },
             )?
         } else if flags & MAPI_BEST_ACCESS != 0 {
-            match Storage::open(
-                &path,
-                OpenMode {
-                    create: false,
-                    write: true,
-                    durable,
-                },
-            ) {
+            let read_write = OpenMode {
+                write: true,
+                ..read_only
+            };
+            match Storage::open(&path, read_write) {
                 Err(e) if e.kind == ErrorKind::ReadOnly || e.kind == ErrorKind::Io => {
-                    Storage::open(
-                        &path,
-                        OpenMode {
-                            create: false,
-                            write: false,
-                            durable,
-                        },
-                    )?
+                    Storage::open(&path, read_only)?
                 }
                 other => other?,
             }
         } else {
-            Storage::open(
-                &path,
-                OpenMode {
-                    create: false,
-                    write: false,
-                    durable,
-                },
-            )?
+            Storage::open(&path, read_only)?
         };
         Ok(Arc::new(Store {
             guid: storage.guid(),
@@ -334,7 +322,7 @@ const STORE_COMPUTED: &[u32] = &[
 ];
 
 fn store_is_computed(tag: u32) -> bool {
-    STORE_COMPUTED.iter().any(|t| prop_id(*t) == prop_id(tag))
+    id_listed(STORE_COMPUTED, tag)
 }
 
 /// Stored properties plus the computed ones of an object (folders and the store use it).

@@ -18,6 +18,11 @@ pub const fn change_prop_type(tag: u32, ptype: u32) -> u32 {
     (tag & 0xFFFF_0000) | (ptype & 0xFFFF)
 }
 
+/// Whether `tag`'s property ID is that of one of `tags` (whatever the types).
+pub fn id_listed(tags: &[u32], tag: u32) -> bool {
+    tags.iter().any(|t| prop_id(*t) == prop_id(tag))
+}
+
 /// The number of UTF-16 code units `s` encodes to (`s.encode_utf16().count()`), in one pass over
 /// the bytes that the compiler vectorises: every byte that starts a character is one unit, and a
 /// four-byte character (the only ones outside the BMP) is a surrogate pair, one unit more.
