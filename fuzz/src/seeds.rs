@@ -3,7 +3,9 @@
 //! part means something (tables, indexes, records, the header).
 
 use crate::foreign::Resolver;
-use crate::targets::{open_new_store, remove_store, saved_message, scratch_file, subfolder};
+use crate::targets::{
+    open_new_store, remove_store, saved_message, scratch_file, store_open_entry, subfolder,
+};
 use crate::world::World;
 use msgstore::abi::interfaces::*;
 use msgstore::abi::store::MsgStoreSetConflictResolver;
@@ -182,18 +184,7 @@ unsafe fn full_store(path: &Path) {
     // A conflict a resolver saves elsewhere: the Conflicts folder and its message.
     let e = w.entry_ids[w.entry_ids.len() - 2].clone();
     let open = |e: &[u8]| {
-        let mut e = e.to_vec();
-        let mut ty = 0;
-        let mut out: *mut IUnknown = ptr::null_mut();
-        let hr = ((*(*store).lpVtbl).OpenEntry)(
-            store,
-            e.len() as u32,
-            e.as_mut_ptr() as LPENTRYID,
-            ptr::null(),
-            MAPI_MODIFY,
-            &mut ty,
-            &mut out,
-        );
+        let (hr, _, out) = store_open_entry(store, e, MAPI_MODIFY);
         assert_eq!(hr, S_OK);
         out as *mut IMessage
     };

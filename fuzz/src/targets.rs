@@ -61,6 +61,33 @@ unsafe fn vt<'a>(p: *mut IMAPIProp) -> &'a IMAPIPropVtbl {
     &*(*p).lpVtbl
 }
 
+/// IMsgStore::OpenEntry of `eid` (empty: the root folder), no interface asked for: the result,
+/// the object type and the object.
+pub(crate) unsafe fn store_open_entry(
+    store: LPMDB,
+    eid: &[u8],
+    flags: ULONG,
+) -> (HRESULT, ULONG, *mut IUnknown) {
+    let mut e = eid.to_vec();
+    let mut ty = 0;
+    let mut out: *mut IUnknown = ptr::null_mut();
+    let lp = if e.is_empty() {
+        ptr::null_mut()
+    } else {
+        e.as_mut_ptr() as LPENTRYID
+    };
+    let hr = ((*(*store).lpVtbl).OpenEntry)(
+        store,
+        e.len() as u32,
+        lp,
+        ptr::null(),
+        flags,
+        &mut ty,
+        &mut out,
+    );
+    (hr, ty, out)
+}
+
 /// Opens (creating) a writable store and the root folder, and puts both in the world.
 pub(crate) unsafe fn open_new_store(w: &mut World, path: &Path) -> (LPMDB, *mut IMAPIFolder) {
     let c = cpath(path);
@@ -73,17 +100,7 @@ pub(crate) unsafe fn open_new_store(w: &mut World, path: &Path) -> (LPMDB, *mut 
     assert_eq!(hr, S_OK, "MsgStoreOpen of a new store failed");
     w.path = Some(c);
     w.add(store as *mut c_void, Kind::Store, mapi_free());
-    let mut ty = 0;
-    let mut root: *mut IUnknown = ptr::null_mut();
-    let hr = ((*(*store).lpVtbl).OpenEntry)(
-        store,
-        0,
-        ptr::null_mut(),
-        ptr::null(),
-        MAPI_MODIFY,
-        &mut ty,
-        &mut root,
-    );
+    let (hr, _, root) = store_open_entry(store, &[], MAPI_MODIFY);
     assert_eq!(hr, S_OK, "OpenEntry of the root folder failed");
     let root = root as *mut IMAPIFolder;
     w.learn_entry_id(obj(root as *mut c_void, Kind::Folder));
@@ -181,18 +198,8 @@ pub fn message(data: &[u8]) {
         let msg = saved_message(&mut w, root, b"seed");
         w.add(msg as *mut c_void, Kind::Message, mapi_free());
         // A second client of the saved message.
-        let mut e = w.entry_ids.last().unwrap().clone();
-        let mut ty = 0;
-        let mut out: *mut IUnknown = ptr::null_mut();
-        let hr = ((*(*store).lpVtbl).OpenEntry)(
-            store,
-            e.len() as u32,
-            e.as_mut_ptr() as LPENTRYID,
-            ptr::null(),
-            MAPI_MODIFY,
-            &mut ty,
-            &mut out,
-        );
+        let e = w.entry_ids.last().unwrap().clone();
+        let (hr, ty, out) = store_open_entry(store, &e, MAPI_MODIFY);
         assert_eq!(
             (hr, ty),
             (S_OK, MAPI_MESSAGE),
@@ -344,18 +351,8 @@ unsafe fn probe_store(store: LPMDB, mode: u8) {
     };
     for id in 1..=10u64 {
         for kind in [MAPI_FOLDER, MAPI_MESSAGE] {
-            let mut e = eid(kind, id);
-            let mut ty = 0;
-            let mut out: *mut IUnknown = ptr::null_mut();
-            let hr = ((*(*store).lpVtbl).OpenEntry)(
-                store,
-                e.len() as u32,
-                e.as_mut_ptr() as LPENTRYID,
-                ptr::null(),
-                open_flags,
-                &mut ty,
-                &mut out,
-            );
+            let e = eid(kind, id);
+            let (hr, ty, out) = store_open_entry(store, &e, open_flags);
             check_out_on_failure(hr, out as *const c_void, "OpenEntry");
             if hr != S_OK {
                 continue;
