@@ -9,7 +9,7 @@
 //! to finish commits; arrivals during the commit wait for the next group. Other processes have
 //! their own connections and meet in SQLite's write lock as before.
 
-use super::{ErrorKind, StorageError, StorageResult, Txn};
+use super::{step, ErrorKind, StorageError, StorageResult, Txn};
 use parking_lot::{Condvar, Mutex, MutexGuard};
 use rusqlite::Connection;
 use std::collections::HashMap;
@@ -213,10 +213,4 @@ impl Drop for Member<'_> {
     fn drop(&mut self) {
         let _ = self.leave(false);
     }
-}
-
-/// Runs a statement prepared once (transaction control is parsed on every call otherwise).
-fn step(conn: &Connection, sql: &str) -> StorageResult<()> {
-    conn.prepare_cached(sql)?.execute([])?;
-    Ok(())
 }

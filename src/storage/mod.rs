@@ -514,6 +514,12 @@ pub struct Txn<'a> {
     conn: &'a Connection,
 }
 
+/// Runs a statement prepared once (transaction control is parsed on every call otherwise).
+fn step(conn: &Connection, sql: &str) -> StorageResult<()> {
+    conn.prepare_cached(sql)?.execute([])?;
+    Ok(())
+}
+
 /// Runs `f` between `begin` and COMMIT, rolling back when it fails or panics. The control
 /// statements are prepared once (rusqlite's `Transaction` parses them on every call, a fifth of a
 /// small save's CPU time).
@@ -529,21 +535,14 @@ fn in_transaction<T, E: From<StorageError>>(
             if !self.1 {
                 // A failed rollback leaves nothing to do: SQLite rolls back on its own when
                 // the statement that failed was fatal to the transaction.
-                let _ = self
-                    .0
-                    .prepare_cached("ROLLBACK")
-                    .and_then(|mut s| s.execute([]));
+                let _ = step(self.0, "ROLLBACK");
             }
         }
     }
-    let step = |sql: &str| -> StorageResult<()> {
-        conn.prepare_cached(sql)?.execute([])?;
-        Ok(())
-    };
-    step(begin)?;
+    step(conn, begin)?;
     let mut open = Open(conn, false);
     let out = f(&Txn { conn })?;
-    step("COMMIT")?;
+    step(conn, "COMMIT")?;
     open.1 = true;
     Ok(out)
 }
