@@ -218,11 +218,11 @@ static void test_open_not_a_store(void) {
   unlink(p);
   mdb = store_open(p, MAPI_CREATE | MDB_WRITE);
   mdb->lpVtbl->Release(mdb);
-  run_sql(p, "UPDATE meta SET value = 2 WHERE key = 'schema_version'");
+  run_sql(p, "UPDATE meta SET value = 3 WHERE key = 'schema_version'");
   before = file_bytes(p, &size);
-  check_open_refused(p, MDB_WRITE, MAPI_E_VERSION, "schema version 2");
-  check_open_refused(p, 0, MAPI_E_VERSION, "schema version 2");
-  check_open_refused(p, MAPI_BEST_ACCESS, MAPI_E_VERSION, "schema version 2");
+  check_open_refused(p, MDB_WRITE, MAPI_E_VERSION, "schema version 3");
+  check_open_refused(p, 0, MAPI_E_VERSION, "schema version 3");
+  check_open_refused(p, MAPI_BEST_ACCESS, MAPI_E_VERSION, "schema version 3");
   check_file_unchanged(p, before, size);
   free(before);
   /* A schema version that never existed, a missing one, and a damaged store GUID. */
@@ -230,7 +230,7 @@ static void test_open_not_a_store(void) {
   check_open_refused(p, MDB_WRITE, MAPI_E_CORRUPT_STORE, "schema version 0");
   run_sql(p, "DELETE FROM meta WHERE key = 'schema_version'");
   check_open_refused(p, MDB_WRITE, MAPI_E_CORRUPT_STORE, "not a msgstore file");
-  run_sql(p, "INSERT INTO meta VALUES ('schema_version', 1);"
+  run_sql(p, "INSERT INTO meta VALUES ('schema_version', 2);"
              "UPDATE meta SET value = x'0102' WHERE key = 'store_guid'");
   check_open_refused(p, 0, MAPI_E_CORRUPT_STORE, "GUID");
 
@@ -359,7 +359,7 @@ static void test_damage_found_later(void) {
                         "UPDATE props SET value = x'0102' WHERE obj = %llu AND id = 0x6700",
                         MAPI_E_CORRUPT_STORE, "damaged");
   check_damaged_message("dmg-text.db",
-                        "UPDATE props SET value = 'text' WHERE obj = %llu AND id = 0x0037",
+                        "UPDATE props SET value = 'text' WHERE obj = %llu AND id = 0x6700",
                         MAPI_E_CORRUPT_STORE, NULL);
   check_damaged_message("dmg-int.db",
                         "UPDATE props SET value = 5 WHERE obj = %llu AND id = 0x0037",

@@ -39,7 +39,7 @@ fn delete_folder_in_a_cyclic_tree_is_corrupt_store_not_a_stack_overflow() {
         .unwrap();
     let b = a.create_folder(FOLDER_GENERIC, "b", None, 0).unwrap();
     let msg = a.create_message(0).unwrap();
-    msg.save_changes(0, None).unwrap();
+    msg.save_changes(0).unwrap();
     drop(msg);
     {
         // Damage the file from outside, as a crash or a bad disk would: a's parent is now b.

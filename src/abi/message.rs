@@ -62,13 +62,9 @@ pub unsafe fn ours<'a>(p: *mut c_void) -> Option<&'a Message> {
 unsafe extern "C" fn save_changes(This: *mut I, ulFlags: ULONG) -> HRESULT {
     guard::method::<I, C>(This, "SaveChanges", |obj| {
         let msg = &obj.inner.msg;
-        match resolver::registered(msg.store()) {
-            Some(r) => {
-                let ask = |conflict| resolver::ask(&r, This, conflict);
-                msg.save_changes(ulFlags, Some(&ask))?
-            }
-            None => msg.save_changes(ulFlags, None)?,
-        }
+        // A conflict is handed to the store's resolver with this interface pointer.
+        let _saving = resolver::Saving::enter(This, msg);
+        msg.save_changes(ulFlags)?;
         Ok(S_OK)
     })
 }

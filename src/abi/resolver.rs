@@ -10,11 +10,11 @@ use super::object::{foreign_add_ref, foreign_release, ComObject};
 use super::types::*;
 use crate::core::error::{MapiError, MapiResult};
 use crate::core::mapidefs::*;
-use crate::core::resolve::{Conflict, Decision};
-use crate::core::store::Store;
+use crate::core::message::Message;
+use crate::core::resolve::{Conflict, ConflictResolver, Decision};
+use std::cell::RefCell;
 use std::ffi::c_void;
 use std::ptr;
-use std::sync::Arc;
 
 /// One reference on a client's resolver; dropping it Releases that reference.
 /// cbindgen:ignore
@@ -43,9 +43,54 @@ impl Drop for ResolverRef {
     }
 }
 
-/// The resolver registered on the message's store, if any.
-pub fn registered(store: &Arc<Store>) -> Option<Arc<ResolverRef>> {
-    store.resolver()?.downcast::<ResolverRef>().ok()
+thread_local! {
+    /// The messages whose SaveChanges slot is running on this thread, innermost last, with the
+    /// interface pointer each was called through: the resolver is handed that pointer.
+    static SAVING: RefCell<Vec<(*const Message, *mut IMessage)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Marks `msg` as being saved through `This` on this thread while it lives.
+pub struct Saving(());
+
+impl Saving {
+    pub fn enter(This: *mut IMessage, msg: &Message) -> Saving {
+        SAVING.with(|s| s.borrow_mut().push((msg as *const Message, This)));
+        Saving(())
+    }
+}
+
+impl Drop for Saving {
+    fn drop(&mut self) {
+        SAVING.with(|s| s.borrow_mut().pop());
+    }
+}
+
+impl ConflictResolver for ResolverRef {
+    fn resolve(&self, saving: &Message, conflict: Conflict) -> MapiResult<Decision> {
+        let this = SAVING.with(|s| {
+            s.borrow()
+                .iter()
+                .rev()
+                .find(|(m, _)| ptr::eq(*m, saving))
+                .map(|(_, this)| *this)
+        });
+        let this = this.ok_or_else(|| {
+            MapiError::new(
+                MAPI_E_CALL_FAILED,
+                "the message in conflict was not saved through its COM object",
+            )
+        })?;
+        // SAFETY: `this` is the interface pointer whose SaveChanges slot is running on this
+        // thread (its `Saving` mark is still on the stack), so the object is alive.
+        let (action, dest_folder) = unsafe { ask(self, this, conflict)? };
+        Ok(match action {
+            MSGSTORE_RESOLVE_KEEP_ORIGINAL => Decision::KeepOriginal,
+            MSGSTORE_RESOLVE_OVERWRITE => Decision::Overwrite,
+            MSGSTORE_RESOLVE_SAVE_ELSEWHERE => Decision::SaveElsewhere { dest_folder },
+            MSGSTORE_RESOLVE_MERGE => Decision::Merge,
+            other => Decision::Unknown(other),
+        })
+    }
 }
 
 /// Temporary MAPIAllocateBuffer blocks freed when the call is over.
@@ -60,15 +105,16 @@ impl Drop for Blocks {
     }
 }
 
-/// Asks the resolver to decide `conflict` for the message `This` is saving.
+/// Asks the resolver to decide `conflict` for the message `This` is saving; returns its action
+/// and, where it named one of this store's folders, that folder.
 ///
 /// # Safety
 /// `This` must be the live message object whose SaveChanges is running.
-pub unsafe fn ask(
+unsafe fn ask(
     resolver: &ResolverRef,
     This: *mut IMessage,
     conflict: Conflict,
-) -> MapiResult<Decision> {
+) -> MapiResult<(ULONG, Option<u64>)> {
     let mut blocks = Blocks(Vec::new());
     let theirs = tag_array_out(Allocator::MAPI, &conflict.their_changes)?;
     blocks.0.push(theirs as *mut c_void);
@@ -133,8 +179,5 @@ pub unsafe fn ask(
         }
         Some(None) => None,
     };
-    Ok(Decision {
-        action,
-        dest_folder,
-    })
+    Ok((action, dest_folder))
 }

@@ -8,7 +8,7 @@ use super::message::Message;
 use super::props::{read_only_error, Problem, PropInput, PropMap, PropObject, PropView};
 use super::store::{delete_through, load_props, write_through, ComputedView, Store};
 use super::value::{id_listed, prop_id, PropValue};
-use crate::storage::{self, Txn, KIND_FOLDER, KIND_MESSAGE};
+use crate::storage::{self, ReadTxn, WriteTxn, KIND_FOLDER, KIND_MESSAGE, ROOT_FOLDER_ID};
 use std::sync::Arc;
 
 /// Object-row flag bit: a folder-associated (FAI) message.
@@ -44,6 +44,9 @@ fn deleted_folder() -> MapiError {
     MapiError::new(MAPI_E_OBJECT_DELETED, "the folder has been deleted")
 }
 
+/// The name of the folder SAVE_ELSEWHERE uses when the resolver names none.
+pub const CONFLICTS_FOLDER_NAME: &str = "Conflicts";
+
 /// The name a folder is known by (PR_DISPLAY_NAME, either width).
 fn folder_name(props: &PropMap) -> Option<String> {
     match props.get(&prop_id(PR_DISPLAY_NAME_W)) {
@@ -51,6 +54,69 @@ fn folder_name(props: &PropMap) -> Option<String> {
         Some(PropValue::String8(b)) => Some(String::from_utf8_lossy(b).into_owned()),
         _ => None,
     }
+}
+
+/// The subfolder of `parent` named `name` (case-insensitively, whichever width the name was set
+/// through): the one lookup CreateFolder and the Conflicts folder share. A caller that creates
+/// when nothing is found holds `parent`'s lock (`WriteTxn::lock_object`), which every creator of
+/// a subfolder there takes first, so two creators cannot both find nothing.
+fn child_folder_named(t: &mut dyn ReadTxn, parent: u64, name: &str) -> MapiResult<Option<u64>> {
+    let wanted = name.to_lowercase();
+    for row in t.children(parent, KIND_FOLDER)? {
+        let props = load_props(t, row.id)?;
+        if folder_name(&props).is_some_and(|n| n.to_lowercase() == wanted) {
+            return Ok(Some(row.id));
+        }
+    }
+    Ok(None)
+}
+
+/// Finds `name` under `parent`, or creates it (with `comment`) when `create` allows; the
+/// parent is locked first. Returns the folder and whether it was made now.
+fn find_or_create_child(
+    t: &mut dyn WriteTxn,
+    parent: u64,
+    name: &str,
+    comment: Option<&str>,
+) -> MapiResult<(u64, bool)> {
+    t.lock_object(parent)?
+        .filter(|r| r.kind == KIND_FOLDER)
+        .ok_or_else(deleted_folder)?;
+    if let Some(existing) = child_folder_named(t, parent, name)? {
+        return Ok((existing, false));
+    }
+    let cn = t.alloc_cn()?;
+    let id = t.insert_object(KIND_FOLDER, parent, cn, 0)?;
+    let mut props = vec![(PR_DISPLAY_NAME_W, PropValue::Unicode(name.into()))];
+    if let Some(c) = comment.filter(|c| !c.is_empty()) {
+        props.push((PR_COMMENT_W, PropValue::Unicode(c.into())));
+    }
+    t.put_props(id, &props)?;
+    Ok((id, true))
+}
+
+/// Finds or creates the "Conflicts" folder under the root, and records a new one at index 0 of
+/// the root's PR_ADDITIONAL_REN_ENTRYIDS, as Outlook does.
+pub(crate) fn conflicts_folder(t: &mut dyn WriteTxn, store: &Store) -> MapiResult<u64> {
+    let (id, made) = find_or_create_child(t, ROOT_FOLDER_ID, CONFLICTS_FOLDER_NAME, None)?;
+    if made {
+        let ren_id = prop_id(PR_ADDITIONAL_REN_ENTRYIDS);
+        let mut ren = match t.prop(ROOT_FOLDER_ID, ren_id)? {
+            Some((_, PropValue::MvBinary(v))) => v,
+            _ => Vec::new(),
+        };
+        let eid = store.entry_id(MAPI_FOLDER, id);
+        if ren.is_empty() {
+            ren.push(eid);
+        } else {
+            ren[0] = eid;
+        }
+        t.put_props(
+            ROOT_FOLDER_ID,
+            &[(PR_ADDITIONAL_REN_ENTRYIDS, PropValue::MvBinary(ren))],
+        )?;
+    }
+    Ok(id)
 }
 
 impl Folder {
@@ -184,10 +250,11 @@ impl Folder {
             refs.push(super::ids::parse_entry_id(self.store.guid(), e)?);
         }
         self.store.storage().write(|t| {
-            t.object(self.id)?.ok_or_else(deleted_folder)?;
+            t.lock_object(self.id)?.ok_or_else(deleted_folder)?;
             let mut all = true;
             for EntryRef { kind, id } in &refs {
-                match t.object(*id)? {
+                // Each message is locked before it is compared and deleted.
+                match t.lock_object(*id)? {
                     Some(row)
                         if *kind == MAPI_MESSAGE
                             && row.kind == KIND_MESSAGE
@@ -202,22 +269,11 @@ impl Folder {
         })
     }
 
-    fn child_folder_named(&self, t: &Txn, name: &str) -> MapiResult<Option<u64>> {
-        let wanted = name.to_lowercase();
-        for row in t.children(self.id, KIND_FOLDER)? {
-            let props = load_props(t, row.id)?;
-            if folder_name(&props).is_some_and(|n| n.to_lowercase() == wanted) {
-                return Ok(Some(row.id));
-            }
-        }
-        Ok(None)
-    }
-
     /// The subfolder with this name (case-insensitive), if any.
     pub fn find_child(&self, name: &str) -> MapiResult<Option<u64>> {
         self.store
             .storage()
-            .read(|t| self.child_folder_named(t, name))
+            .read(|t| child_folder_named(t, self.id, name))
     }
 
     /// CreateFolder: a generic folder; a name in use is MAPI_E_COLLISION unless OPEN_IF_EXISTS.
@@ -243,25 +299,12 @@ impl Folder {
         }
         self.require_writable("CreateFolder")?;
         let id = self.store.storage().write(|t| {
-            t.object(self.id)?.ok_or_else(deleted_folder)?;
-            if let Some(existing) = self.child_folder_named(t, name)? {
-                if flags & OPEN_IF_EXISTS != 0 {
-                    return Ok(existing);
-                }
+            let (id, made) = find_or_create_child(t, self.id, name, comment)?;
+            if !made && flags & OPEN_IF_EXISTS == 0 {
                 return Err(MapiError::new(
                     MAPI_E_COLLISION,
                     format!("CreateFolder: a folder named \"{name}\" already exists here"),
                 ));
-            }
-            let cn = t.alloc_cn()?;
-            let id = t.insert_object(KIND_FOLDER, self.id, cn, 0)?;
-            t.put_prop(
-                id,
-                PR_DISPLAY_NAME_W,
-                &PropValue::Unicode(name.into()).encode(),
-            )?;
-            if let Some(c) = comment.filter(|c| !c.is_empty()) {
-                t.put_prop(id, PR_COMMENT_W, &PropValue::Unicode(c.into()).encode())?;
             }
             Ok::<_, MapiError>(id)
         })?;
@@ -285,7 +328,7 @@ impl Folder {
             ));
         }
         self.store.storage().write(|t| {
-            match t.object(target.id)? {
+            match t.lock_object(target.id)? {
                 Some(row) if row.kind == KIND_FOLDER && row.parent == Some(self.id) => {}
                 Some(_) => {
                     return Err(MapiError::new(
@@ -321,7 +364,7 @@ impl Folder {
 /// folder is visited once: in a damaged store (a parent link, or the index over them, that
 /// makes a cycle) a folder met twice is MAPI_E_CORRUPT_STORE — the caller's transaction then
 /// writes nothing — where a recursive walk would overflow the stack and kill the process.
-fn delete_tree(t: &Txn, folder: u64) -> MapiResult<()> {
+fn delete_tree(t: &mut dyn WriteTxn, folder: u64) -> MapiResult<()> {
     let mut seen = std::collections::BTreeSet::new();
     let mut pending = vec![folder];
     let mut order = Vec::new();
@@ -332,6 +375,8 @@ fn delete_tree(t: &Txn, folder: u64) -> MapiResult<()> {
                 format!("DeleteFolder: the folder tree is damaged (folder {f} is met twice)"),
             ));
         }
+        // Locked, so that nothing is created in it while the walk goes on.
+        t.lock_object(f)?;
         order.push(f);
         pending.extend(t.children(f, KIND_FOLDER)?.iter().map(|sub| sub.id));
     }

@@ -1,13 +1,18 @@
 //! Conflict resolution (DESIGN.md §5): what a resolver is shown and what it may decide. The
-//! resolver itself is a client COM object, so the C boundary calls it; the save loop in
-//! `message.rs` hands it a [`Conflict`] and applies the [`Decision`] by compare-and-swap.
+//! store holds the registered resolver as a [`ConflictResolver`]; the C boundary implements it
+//! around the client's COM object (converting its ULONG action into a [`Decision`]), Rust tests
+//! implement it directly. The save driver (`message/mod.rs`) consults it on every SaveChanges
+//! path, with no lock held, and applies the decision by compare-and-swap.
 
+use super::error::MapiResult;
 use super::message::Message;
-use std::any::Any;
 
-/// The registered resolver as the store keeps it: opaque here, owned by the C boundary (which
-/// releases the client's object when this is dropped).
-pub type ConflictResolver = dyn Any + Send + Sync;
+/// What a client registered to decide conflicts.
+pub trait ConflictResolver: Send + Sync {
+    /// Decides `conflict` for `saving`, the message whose SaveChanges met it. Called on the
+    /// saving thread with no store lock held; it may call back into the store.
+    fn resolve(&self, saving: &Message, conflict: Conflict) -> MapiResult<Decision>;
+}
 
 /// What the resolver is asked to decide.
 pub struct Conflict {
@@ -23,14 +28,17 @@ pub struct Conflict {
     pub stored: Option<Message>,
 }
 
-/// The resolver's answer: one of the MSGSTORE_RESOLVE_* actions (anything else is unknown and
-/// writes nothing), and for SAVE_ELSEWHERE the destination folder (None: "Conflicts").
+/// The resolver's answer (the MSGSTORE_RESOLVE_* actions).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Decision {
-    pub action: u32,
-    pub dest_folder: Option<u64>,
+pub enum Decision {
+    /// Nothing written; SaveChanges returns MAPI_E_OBJECT_CHANGED.
+    KeepOriginal,
+    /// As FORCE_SAVE, against the version the resolver was shown.
+    Overwrite,
+    /// This client's whole view as a new message in this folder (None: "Conflicts").
+    SaveElsewhere { dest_folder: Option<u64> },
+    /// The stored version plus this client's changes.
+    Merge,
+    /// An action this provider does not know: nothing written.
+    Unknown(u32),
 }
-
-/// How the saving client asks its resolver (the C boundary builds this closure around the
-/// client's COM objects). It is called with no lock of the store held.
-pub type Ask<'a> = &'a dyn Fn(Conflict) -> super::error::MapiResult<Decision>;

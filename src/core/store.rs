@@ -10,7 +10,7 @@ use super::props::{
     computed_problem, read_only_error, Problem, PropInput, PropMap, PropObject, PropView,
 };
 use super::value::{id_listed, prop_id, prop_tag, PropValue};
-use crate::storage::{self, ErrorKind, OpenMode, Storage, StorageError, Txn};
+use crate::storage::{self, Engine, ErrorKind, OpenMode, ReadTxn, StorageError};
 use parking_lot::Mutex;
 use std::borrow::Cow;
 use std::path::PathBuf;
@@ -25,7 +25,13 @@ impl From<StorageError> for MapiError {
             ErrorKind::Busy => MAPI_E_TIMEOUT,
             ErrorKind::ReadOnly => MAPI_E_NO_ACCESS,
             ErrorKind::Full => MAPI_E_NOT_ENOUGH_DISK,
+            ErrorKind::TooBig => MAPI_E_TOO_BIG,
+            ErrorKind::OutOfMemory => MAPI_E_NOT_ENOUGH_MEMORY,
+            ErrorKind::Network => MAPI_E_NETWORK_ERROR,
             ErrorKind::Io => MAPI_E_DISK_ERROR,
+            // A transaction body's own error is returned as itself (storage::finish); one that
+            // reaches here lost its error on the way.
+            ErrorKind::Aborted => MAPI_E_CALL_FAILED,
         };
         MapiError::new(code, e.message)
     }
@@ -40,14 +46,13 @@ pub const OPEN_FLAGS: u32 = MDB_NO_DIALOG
     | MDB_NO_MAIL
     | MSGSTORE_NO_SYNC;
 
-/// What a client registered to decide conflicts (DESIGN.md §5); implemented at the C boundary.
-pub use super::resolve::ConflictResolver;
+use super::resolve::ConflictResolver;
 
 pub struct Store {
-    storage: Storage,
+    storage: Box<dyn Engine>,
     guid: [u8; 16],
     path: PathBuf,
-    resolver: Mutex<Option<Arc<ConflictResolver>>>,
+    resolver: Mutex<Option<Arc<dyn ConflictResolver>>>,
 }
 
 /// Something OpenEntry opened.
@@ -64,6 +69,7 @@ impl Store {
         if path.is_empty() {
             return Err(MapiError::invalid("MsgStoreOpen: the path is empty"));
         }
+        let location = path;
         let path = PathBuf::from(path);
         let create = flags & MAPI_CREATE != 0;
         let durable = flags & MSGSTORE_NO_SYNC == 0;
@@ -79,8 +85,8 @@ impl Store {
                     "MsgStoreOpen: MAPI_CREATE needs MDB_WRITE (a new store must be writable)",
                 ));
             }
-            Storage::open(
-                &path,
+            storage::open(
+                location,
                 OpenMode {
                     create,
                     write: true,
@@ -92,14 +98,14 @@ impl Store {
                 write: true,
                 ..read_only
             };
-            match Storage::open(&path, read_write) {
+            match storage::open(location, read_write) {
                 Err(e) if e.kind == ErrorKind::ReadOnly || e.kind == ErrorKind::Io => {
-                    Storage::open(&path, read_only)?
+                    storage::open(location, read_only)?
                 }
                 other => other?,
             }
         } else {
-            Storage::open(&path, read_only)?
+            storage::open(location, read_only)?
         };
         Ok(Arc::new(Store {
             guid: storage.guid(),
@@ -117,8 +123,8 @@ impl Store {
         self.storage.writable()
     }
 
-    pub fn storage(&self) -> &Storage {
-        &self.storage
+    pub fn storage(&self) -> &dyn Engine {
+        &*self.storage
     }
 
     pub fn path(&self) -> &std::path::Path {
@@ -163,7 +169,7 @@ impl Store {
     /// Parses an entry ID and checks the object exists with that kind.
     pub fn resolve_entry(&self, bytes: &[u8]) -> MapiResult<EntryRef> {
         let entry = parse_entry_id(&self.guid, bytes)?;
-        let row = self.storage.read(|t| t.object(entry.id))?;
+        let row = self.storage().read(|t| t.object(entry.id))?;
         match row {
             Some(r) if r.kind == entry.kind => Ok(entry),
             _ => Err(MapiError::new(
@@ -218,7 +224,7 @@ impl Store {
         Ok(a == b)
     }
 
-    pub fn resolver(&self) -> Option<Arc<ConflictResolver>> {
+    pub fn resolver(&self) -> Option<Arc<dyn ConflictResolver>> {
         self.resolver.lock().clone()
     }
 
@@ -226,24 +232,24 @@ impl Store {
     /// caller drops it outside any lock (dropping it may call into client code).
     pub fn set_resolver(
         &self,
-        resolver: Option<Arc<ConflictResolver>>,
-    ) -> Option<Arc<ConflictResolver>> {
+        resolver: Option<Arc<dyn ConflictResolver>>,
+    ) -> Option<Arc<dyn ConflictResolver>> {
         std::mem::replace(&mut *self.resolver.lock(), resolver)
     }
 
     /// Removes the registered resolver (the store handle is going away).
-    pub fn take_resolver(&self) -> Option<Arc<ConflictResolver>> {
+    pub fn take_resolver(&self) -> Option<Arc<dyn ConflictResolver>> {
         self.resolver.lock().take()
     }
 }
 
-/// Decodes an object's stored rows into a property map.
-pub fn load_props(txn: &Txn, id: u64) -> MapiResult<PropMap> {
-    let mut map = PropMap::new();
-    for (tag, bytes) in txn.props(id)? {
-        map.insert(prop_id(tag), PropValue::decode(tag & 0xFFFF, &bytes)?);
-    }
-    Ok(map)
+/// An object's stored properties as a property map.
+pub fn load_props(txn: &mut dyn ReadTxn, id: u64) -> MapiResult<PropMap> {
+    Ok(txn
+        .props(id)?
+        .into_iter()
+        .map(|(tag, value)| (prop_id(tag), value))
+        .collect())
 }
 
 /// Writes validated inputs to a non-transacted object at once, refusing computed tags; returns
@@ -264,16 +270,13 @@ pub fn write_through(
         }
     }
     if !accepted.is_empty() {
-        store.storage.write(|t| -> MapiResult<()> {
-            for p in &accepted {
-                t.put_prop(
-                    id,
-                    prop_tag(p.value.ptype(), prop_id(p.tag)),
-                    &p.value.encode(),
-                )?;
-            }
-            Ok(())
-        })?;
+        let rows: Vec<_> = accepted
+            .into_iter()
+            .map(|p| (prop_tag(p.value.ptype(), prop_id(p.tag)), p.value))
+            .collect();
+        store
+            .storage()
+            .write(|t| -> MapiResult<()> { Ok(t.put_props(id, &rows)?) })?;
     }
     Ok(problems)
 }
@@ -295,12 +298,9 @@ pub fn delete_through(
         }
     }
     if !ids.is_empty() {
-        store.storage.write(|t| -> MapiResult<()> {
-            for id_ in &ids {
-                t.delete_prop(id, *id_)?;
-            }
-            Ok(())
-        })?;
+        store
+            .storage()
+            .write(|t| -> MapiResult<()> { Ok(t.delete_props(id, &ids)?) })?;
     }
     Ok(problems)
 }
@@ -353,7 +353,7 @@ impl StoreObject {
     fn view(&self) -> MapiResult<ComputedView> {
         let st = &self.store;
         let mut stored = st
-            .storage
+            .storage()
             .read(|t| load_props(t, storage::STORE_OBJECT_ID))?;
         stored.entry(prop_id(PR_DISPLAY_NAME_W)).or_insert_with(|| {
             let name = st

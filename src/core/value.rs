@@ -1,5 +1,6 @@
 //! Property values as safe Rust owns them, one variant per stored MAPI type (DESIGN.md §2), with
-//! the string-width conversions GetProps performs on request and the byte encoding storage keeps.
+//! the string-width conversions GetProps performs on request. How a value is stored is the
+//! engine's business (storage/).
 
 use super::error::{MapiError, MapiResult};
 use super::mapidefs::*;
@@ -184,179 +185,11 @@ impl PropValue {
             (t, _) => t,
         }
     }
-
-    /// Encodes the value for storage (the type travels beside it in its own column).
-    pub fn encode(&self) -> Vec<u8> {
-        use PropValue::*;
-        let mut out = Vec::new();
-        fn bytes_list(out: &mut Vec<u8>, items: impl Iterator<Item = impl AsRef<[u8]>>) {
-            for item in items {
-                let item = item.as_ref();
-                out.extend_from_slice(&(item.len() as u32).to_le_bytes());
-                out.extend_from_slice(item);
-            }
-        }
-        match self {
-            I2(v) => out.extend_from_slice(&v.to_le_bytes()),
-            Long(v) => out.extend_from_slice(&v.to_le_bytes()),
-            R4(v) => out.extend_from_slice(&v.to_le_bytes()),
-            Double(v) | AppTime(v) => out.extend_from_slice(&v.to_le_bytes()),
-            Currency(v) | I8(v) => out.extend_from_slice(&v.to_le_bytes()),
-            Boolean(v) => out.push(*v as u8),
-            SysTime(v) => out.extend_from_slice(&v.to_le_bytes()),
-            Clsid(g) => out.extend_from_slice(g),
-            String8(b) | Binary(b) => out.extend_from_slice(b),
-            Unicode(s) => out.extend_from_slice(s.as_bytes()),
-            MvI2(v) => v
-                .iter()
-                .for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
-            MvLong(v) => v
-                .iter()
-                .for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
-            MvR4(v) => v
-                .iter()
-                .for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
-            MvDouble(v) | MvAppTime(v) => v
-                .iter()
-                .for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
-            MvCurrency(v) | MvI8(v) => v
-                .iter()
-                .for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
-            MvSysTime(v) => v
-                .iter()
-                .for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
-            MvClsid(v) => v.iter().for_each(|g| out.extend_from_slice(g)),
-            MvString8(v) | MvBinary(v) => bytes_list(&mut out, v.iter()),
-            MvUnicode(v) => bytes_list(&mut out, v.iter().map(String::as_bytes)),
-        }
-        out
-    }
-
-    /// Decodes a stored value; anything inconsistent is MAPI_E_CORRUPT_STORE.
-    pub fn decode(ptype: u32, bytes: &[u8]) -> MapiResult<PropValue> {
-        use PropValue::*;
-        let corrupt = || {
-            MapiError::new(
-                MAPI_E_CORRUPT_STORE,
-                format!("stored property value of type 0x{ptype:04X} is damaged"),
-            )
-        };
-        fn fixed<const N: usize, T>(bytes: &[u8], f: impl Fn([u8; N]) -> T) -> Option<Vec<T>> {
-            if !bytes.len().is_multiple_of(N) || bytes.is_empty() {
-                return None;
-            }
-            Some(
-                bytes
-                    .chunks_exact(N)
-                    .map(|c| f(c.try_into().expect("chunk size")))
-                    .collect(),
-            )
-        }
-        fn one<const N: usize, T>(bytes: &[u8], f: impl Fn([u8; N]) -> T) -> Option<T> {
-            Some(f(bytes.try_into().ok()?))
-        }
-        fn list(mut bytes: &[u8]) -> Option<Vec<Vec<u8>>> {
-            let mut items = Vec::new();
-            while !bytes.is_empty() {
-                let len = u32::from_le_bytes(bytes.get(..4)?.try_into().ok()?) as usize;
-                items.push(bytes.get(4..4 + len)?.to_vec());
-                bytes = &bytes[4 + len..];
-            }
-            (!items.is_empty()).then_some(items)
-        }
-        let value = match ptype {
-            PT_I2 => one(bytes, i16::from_le_bytes).map(I2),
-            PT_LONG => one(bytes, i32::from_le_bytes).map(Long),
-            PT_R4 => one(bytes, f32::from_le_bytes).map(R4),
-            PT_DOUBLE => one(bytes, f64::from_le_bytes).map(Double),
-            PT_APPTIME => one(bytes, f64::from_le_bytes).map(AppTime),
-            PT_CURRENCY => one(bytes, i64::from_le_bytes).map(Currency),
-            PT_I8 => one(bytes, i64::from_le_bytes).map(I8),
-            PT_BOOLEAN => match bytes {
-                [0] => Some(Boolean(false)),
-                [1] => Some(Boolean(true)),
-                _ => None,
-            },
-            PT_SYSTIME => one(bytes, u64::from_le_bytes).map(SysTime),
-            PT_CLSID => one(bytes, |g: [u8; 16]| g).map(Clsid),
-            PT_STRING8 => Some(String8(bytes.to_vec())),
-            PT_BINARY => Some(Binary(bytes.to_vec())),
-            PT_UNICODE => String::from_utf8(bytes.to_vec()).ok().map(Unicode),
-            PT_MV_I2 => fixed(bytes, i16::from_le_bytes).map(MvI2),
-            PT_MV_LONG => fixed(bytes, i32::from_le_bytes).map(MvLong),
-            PT_MV_R4 => fixed(bytes, f32::from_le_bytes).map(MvR4),
-            PT_MV_DOUBLE => fixed(bytes, f64::from_le_bytes).map(MvDouble),
-            PT_MV_APPTIME => fixed(bytes, f64::from_le_bytes).map(MvAppTime),
-            PT_MV_CURRENCY => fixed(bytes, i64::from_le_bytes).map(MvCurrency),
-            PT_MV_I8 => fixed(bytes, i64::from_le_bytes).map(MvI8),
-            PT_MV_SYSTIME => fixed(bytes, u64::from_le_bytes).map(MvSysTime),
-            PT_MV_CLSID => fixed(bytes, |g: [u8; 16]| g).map(MvClsid),
-            PT_MV_STRING8 => list(bytes).map(MvString8),
-            PT_MV_BINARY => list(bytes).map(MvBinary),
-            PT_MV_UNICODE => list(bytes).and_then(|items| {
-                items
-                    .into_iter()
-                    .map(|b| String::from_utf8(b).ok())
-                    .collect::<Option<Vec<_>>>()
-                    .map(MvUnicode)
-            }),
-            _ => None,
-        };
-        value.ok_or_else(corrupt)
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn samples() -> Vec<PropValue> {
-        use PropValue::*;
-        vec![
-            I2(-7),
-            Long(i32::MIN),
-            R4(1.5),
-            Double(-2.25),
-            Currency(123_4567),
-            AppTime(45000.5),
-            Boolean(true),
-            I8(i64::MAX),
-            String8(vec![0xFF, b'a']),
-            Unicode("héllo 𝄞".into()),
-            SysTime(0x01D0_0000_0000_0001),
-            Clsid([7; 16]),
-            Binary(vec![]),
-            MvI2(vec![1, -2]),
-            MvLong(vec![3]),
-            MvR4(vec![0.5]),
-            MvDouble(vec![1e300]),
-            MvCurrency(vec![-1]),
-            MvAppTime(vec![2.0]),
-            MvI8(vec![i64::MIN]),
-            MvString8(vec![b"".to_vec(), b"x".to_vec()]),
-            MvUnicode(vec!["a".into(), "".into()]),
-            MvSysTime(vec![9]),
-            MvClsid(vec![[1; 16], [2; 16]]),
-            MvBinary(vec![vec![0, 1], vec![]]),
-        ]
-    }
-
-    #[test]
-    fn every_type_round_trips_through_storage_encoding() {
-        for v in samples() {
-            let back = PropValue::decode(v.ptype(), &v.encode()).expect("decode");
-            assert_eq!(back, v);
-        }
-    }
-
-    #[test]
-    fn damaged_bytes_are_corrupt_store() {
-        let err = PropValue::decode(PT_LONG, &[1, 2, 3]).unwrap_err();
-        assert_eq!(err.code, MAPI_E_CORRUPT_STORE);
-        assert!(PropValue::decode(PT_MV_BINARY, &[9, 0, 0, 0, 1]).is_err());
-        assert!(PropValue::decode(PT_BOOLEAN, &[2]).is_err());
-        assert!(PropValue::decode(PT_OBJECT, &[]).is_err());
-    }
 
     #[test]
     fn utf16_len_counts_code_units() {

@@ -9,7 +9,8 @@
 //! to finish commits; arrivals during the commit wait for the next group. Other processes have
 //! their own connections and meet in SQLite's write lock as before.
 
-use super::{step, ErrorKind, StorageError, StorageResult, Txn};
+use super::super::{ErrorKind, StorageError, StorageResult, WriteTxn};
+use super::txn::{step, SqlTxn};
 use parking_lot::{Condvar, Mutex, MutexGuard};
 use rusqlite::Connection;
 use std::collections::HashMap;
@@ -59,10 +60,10 @@ impl Writer {
 
     /// Runs `f` as a member of the current group: committed (durably, with the group) when it
     /// succeeds, rolled back alone when it fails or panics.
-    pub(super) fn run<T, E: From<StorageError>>(
+    pub(super) fn run(
         &self,
-        f: impl FnOnce(&Txn) -> Result<T, E>,
-    ) -> Result<T, E> {
+        body: &mut dyn FnMut(&mut dyn WriteTxn) -> StorageResult<()>,
+    ) -> StorageResult<()> {
         let generation = {
             let mut g = self.group.lock();
             while g.closed || g.joined >= MAX_GROUP {
@@ -79,9 +80,9 @@ impl Writer {
         };
         if let Err(e) = member.enter() {
             member.leave(false)?;
-            return Err(e.into());
+            return Err(e);
         }
-        let out = f(&Txn {
+        let out = body(&mut SqlTxn {
             conn: member.conn(),
         });
         if out.is_ok() {
@@ -89,9 +90,8 @@ impl Writer {
             member.in_savepoint = false;
         }
         let group_result = member.leave(out.is_ok());
-        let out = out?;
-        group_result?;
-        Ok(out)
+        out?;
+        group_result
     }
 }
 

@@ -1,0 +1,175 @@
+//! The properties a message's provider computes or maintains (DESIGN.md §4): which they are, how
+//! GetProps sees them beside the working copy, and the size PR_MESSAGE_SIZE counts.
+
+use super::super::mapidefs::*;
+use super::super::props::{PropMap, PropView};
+use super::super::store::Store;
+use super::super::value::{prop_id, prop_tag, PropValue};
+use super::working::{Change, State};
+use std::borrow::Cow;
+
+/// Synthesized from the message's location and access: readable, rejected by SetProps and
+/// DeleteProps with MAPI_E_COMPUTED, never stored, never copied by CopyTo.
+pub(super) const SYNTHESIZED: &[u32] = &[
+    PR_ENTRYID,
+    PR_RECORD_KEY,
+    PR_PARENT_ENTRYID,
+    PR_STORE_ENTRYID,
+    PR_STORE_RECORD_KEY,
+    PR_OBJECT_TYPE,
+    PR_ACCESS,
+    PR_ACCESS_LEVEL,
+    PR_STORE_SUPPORT_MASK,
+];
+
+/// Written by every commit (stored): readable, rejected by SetProps and DeleteProps.
+pub(super) const MAINTAINED: &[u32] = &[
+    PR_CHANGE_KEY,
+    PR_PREDECESSOR_CHANGE_LIST,
+    PR_LAST_MODIFICATION_TIME,
+    PR_CREATION_TIME,
+    PR_MESSAGE_SIZE,
+];
+
+/// One bit per property ID: SYNTHESIZED and MAINTAINED, for a lookup without a scan.
+static COMPUTED_IDS: [u64; 1024] = {
+    let mut bits = [0u64; 1024];
+    let mut i = 0;
+    while i < SYNTHESIZED.len() {
+        let id = prop_id(SYNTHESIZED[i]) as usize;
+        bits[id / 64] |= 1 << (id % 64);
+        i += 1;
+    }
+    let mut i = 0;
+    while i < MAINTAINED.len() {
+        let id = prop_id(MAINTAINED[i]) as usize;
+        bits[id / 64] |= 1 << (id % 64);
+        i += 1;
+    }
+    bits
+};
+
+/// Whether a message computes or maintains `tag` (whatever its type).
+pub fn message_is_computed(tag: u32) -> bool {
+    let id = prop_id(tag) as usize;
+    COMPUTED_IDS[id / 64] & (1 << (id % 64)) != 0
+}
+
+const ID_ENTRYID: u16 = prop_id(PR_ENTRYID);
+const ID_RECORD_KEY: u16 = prop_id(PR_RECORD_KEY);
+const ID_PARENT_ENTRYID: u16 = prop_id(PR_PARENT_ENTRYID);
+const ID_STORE_ENTRYID: u16 = prop_id(PR_STORE_ENTRYID);
+const ID_STORE_RECORD_KEY: u16 = prop_id(PR_STORE_RECORD_KEY);
+const ID_OBJECT_TYPE: u16 = prop_id(PR_OBJECT_TYPE);
+const ID_ACCESS: u16 = prop_id(PR_ACCESS);
+const ID_ACCESS_LEVEL: u16 = prop_id(PR_ACCESS_LEVEL);
+const ID_STORE_SUPPORT_MASK: u16 = prop_id(PR_STORE_SUPPORT_MASK);
+pub(super) const ID_MESSAGE_SIZE: u16 = prop_id(PR_MESSAGE_SIZE);
+
+/// PR_ENTRYID, PR_RECORD_KEY (once saved), PR_PARENT_ENTRYID, PR_STORE_ENTRYID and
+/// PR_STORE_RECORD_KEY of a message, made once per location so that GetProps lends them.
+pub(super) struct Ids {
+    entry_id: Option<PropValue>,
+    record_key: Option<PropValue>,
+    parent_entry_id: PropValue,
+    store_entry_id: PropValue,
+    store_record_key: PropValue,
+}
+
+impl Ids {
+    pub(super) fn new(store: &Store, id: Option<u64>, parent: u64) -> Ids {
+        Ids {
+            entry_id: id.map(|id| PropValue::Binary(store.entry_id(MAPI_MESSAGE, id))),
+            record_key: id.map(|id| PropValue::Binary(store.record_key(id))),
+            parent_entry_id: PropValue::Binary(store.entry_id(MAPI_FOLDER, parent)),
+            store_entry_id: PropValue::Binary(store.store_entry_id()),
+            store_record_key: PropValue::Binary(store.guid().to_vec()),
+        }
+    }
+}
+
+/// The payload of every stored property but PR_MESSAGE_SIZE itself, with `overrides` in place
+/// of the view's values.
+pub(super) fn payload_total(view: &PropMap, overrides: &[(u16, PropValue)]) -> usize {
+    let overridden = |id: &u16| overrides.iter().any(|(o, _)| o == id);
+    let stored: usize = view
+        .iter()
+        .filter(|(id, _)| **id != ID_MESSAGE_SIZE && !overridden(id))
+        .map(|(_, v)| v.payload_size())
+        .sum();
+    let new: usize = overrides
+        .iter()
+        .filter(|(id, _)| *id != ID_MESSAGE_SIZE)
+        .map(|(_, v)| v.payload_size())
+        .sum();
+    stored + new
+}
+
+/// PR_MESSAGE_SIZE from a payload total (a PT_LONG: capped).
+pub(super) fn message_size(total: usize) -> i32 {
+    total.min(i32::MAX as usize) as i32
+}
+
+/// The working copy as GetProps sees it.
+pub(super) struct MessageView<'a> {
+    pub(super) st: &'a State,
+    pub(super) store: &'a Store,
+}
+
+impl MessageView<'_> {
+    fn synthesized(&self, id: u16) -> Option<Cow<'_, PropValue>> {
+        let st = self.st;
+        let store = self.store;
+        let writable = || st.writable && store.writable();
+        let long = |l: u32| Some(Cow::Owned(PropValue::Long(l as i32)));
+        match id {
+            ID_ENTRYID => st.ids.entry_id.as_ref().map(Cow::Borrowed),
+            ID_RECORD_KEY => st.ids.record_key.as_ref().map(Cow::Borrowed),
+            ID_PARENT_ENTRYID => Some(Cow::Borrowed(&st.ids.parent_entry_id)),
+            ID_STORE_ENTRYID => Some(Cow::Borrowed(&st.ids.store_entry_id)),
+            ID_STORE_RECORD_KEY => Some(Cow::Borrowed(&st.ids.store_record_key)),
+            ID_OBJECT_TYPE => long(MAPI_MESSAGE),
+            ID_ACCESS => long(if writable() {
+                MAPI_ACCESS_READ | MAPI_ACCESS_MODIFY | MAPI_ACCESS_DELETE
+            } else {
+                MAPI_ACCESS_READ
+            }),
+            ID_ACCESS_LEVEL => long(if writable() { MAPI_MODIFY } else { 0 }),
+            ID_STORE_SUPPORT_MASK => long(store.support_mask()),
+            _ => None,
+        }
+    }
+}
+
+impl PropView for MessageView<'_> {
+    fn get(&self, id: u16) -> Option<Cow<'_, PropValue>> {
+        if let Some(v) = self.synthesized(id) {
+            return Some(v);
+        }
+        self.st.value(id).map(Cow::Borrowed)
+    }
+    fn tags(&self) -> Vec<u32> {
+        let mut tags: Vec<u32> = self
+            .st
+            .base
+            .iter()
+            .filter(|(id, _)| !self.st.changes.contains_key(id))
+            .map(|(id, v)| prop_tag(v.ptype(), *id))
+            .collect();
+        for (id, c) in &self.st.changes {
+            if let Change::Set(v) = c {
+                tags.push(prop_tag(v.ptype(), *id));
+            }
+        }
+        tags.sort_by_key(|t| prop_id(*t));
+        for t in SYNTHESIZED {
+            if self.synthesized(prop_id(*t)).is_some() {
+                tags.push(*t);
+            }
+        }
+        tags
+    }
+    fn is_computed(&self, tag: u32) -> bool {
+        message_is_computed(tag)
+    }
+}

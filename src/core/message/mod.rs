@@ -1,0 +1,468 @@
+//! Messages: transacted. Each open is an independent client with a private working copy
+//! (`working.rs`); SaveChanges applies the multi-client rules of DESIGN.md §4 by running the plans
+//! and decisions of `save.rs` against the engine, each commit one change set applied with a
+//! compare-and-swap on the stored change number, so racing savers (threads, processes, hosts)
+//! can never both win.
+
+mod computed;
+mod read_flag;
+mod save;
+mod working;
+
+pub use computed::message_is_computed;
+
+use super::error::{MapiError, MapiResult};
+use super::folder::{conflicts_folder, OBJ_FLAG_ASSOCIATED};
+use super::ids::filetime_now;
+use super::mapidefs::*;
+use super::props::{computed_problem, Problem, PropInput, PropMap, PropObject, PropView};
+use super::resolve::Conflict;
+use super::store::{load_props, Store};
+use super::value::{prop_id, prop_tag, PropValue};
+use crate::storage::{
+    Applied, ChangeSet, Expect, StoredProp, Target, WriteTxn, KIND_MESSAGE, ROOT_FOLDER_ID,
+};
+use computed::{payload_total, Ids, MessageView};
+use parking_lot::Mutex;
+use save::{
+    after_decision, after_deleted, after_stale, check_request, committed_size, differing_tags,
+    maintained, plan_force, plan_merge, plan_new, plan_normal, Mode, Next, Plan,
+};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use working::{apply_changes_owned, Change, State};
+
+pub struct Message {
+    store: Arc<Store>,
+    state: Mutex<State>,
+}
+
+/// What one commit attempt found.
+enum Attempt {
+    Committed {
+        id: u64,
+        cn: u64,
+        plan: Plan,
+        maintained: Vec<StoredProp>,
+    },
+    NothingToSave,
+    Deleted,
+    Stale {
+        stored_cn: u64,
+        stored: PropMap,
+    },
+}
+
+/// Inserts a new message under `parent` (locked by the engine, which checks it is a folder).
+fn insert_new(
+    t: &mut dyn WriteTxn,
+    guid: &[u8; 16],
+    parent: u64,
+    associated: bool,
+    plan: &Plan,
+    now: u64,
+) -> MapiResult<(u64, u64)> {
+    let maintained = |cn| maintained(guid, cn, now, plan);
+    let change = ChangeSet {
+        target: Target::New {
+            parent,
+            kind: KIND_MESSAGE,
+            flags: if associated { OBJ_FLAG_ASSOCIATED } else { 0 },
+        },
+        puts: &plan.puts,
+        deletes: &plan.deletes,
+        replace_all: plan.replace_all,
+        maintained: &maintained,
+        children: &[],
+    };
+    match t.apply(&change)? {
+        Applied::Committed { id, cn } => Ok((id, cn)),
+        _ => Err(MapiError::new(
+            MAPI_E_NOT_FOUND,
+            "SaveChanges: the message's folder no longer exists",
+        )),
+    }
+}
+
+impl Message {
+    /// Opens a stored message: a new, independent client of it.
+    pub fn open(store: Arc<Store>, id: u64, writable: bool) -> MapiResult<Message> {
+        let (row, props) = store.storage().read(|t| {
+            let row = t.object(id)?.filter(|r| r.kind == KIND_MESSAGE);
+            let props = match row {
+                Some(_) => load_props(t, id)?,
+                None => PropMap::new(),
+            };
+            Ok::<_, MapiError>((row, props))
+        })?;
+        let row = row.ok_or_else(|| {
+            MapiError::new(
+                MAPI_E_NOT_FOUND,
+                "the message this entry ID names no longer exists",
+            )
+        })?;
+        Ok(Self::from_snapshot(
+            store,
+            id,
+            row.parent.unwrap_or(ROOT_FOLDER_ID),
+            row.flags & OBJ_FLAG_ASSOCIATED != 0,
+            row.cn,
+            props,
+            writable,
+        ))
+    }
+
+    fn from_snapshot(
+        store: Arc<Store>,
+        id: u64,
+        parent: u64,
+        associated: bool,
+        cn: u64,
+        props: PropMap,
+        writable: bool,
+    ) -> Message {
+        let ids = Ids::new(&store, Some(id), parent);
+        Message {
+            store,
+            state: Mutex::new(State {
+                id: Some(id),
+                parent,
+                associated,
+                base_cn: cn,
+                base_size: payload_total(&props, &[]),
+                base: Arc::new(props),
+                changes: BTreeMap::new(),
+                writable,
+                ids,
+            }),
+        }
+    }
+
+    /// A new message (CreateMessage): nothing is stored until its first save.
+    pub fn create(store: Arc<Store>, parent: u64, associated: bool) -> Message {
+        let ids = Ids::new(&store, None, parent);
+        Message {
+            store,
+            state: Mutex::new(State {
+                id: None,
+                parent,
+                associated,
+                base_cn: 0,
+                base: Arc::new(PropMap::new()),
+                base_size: 0,
+                changes: BTreeMap::new(),
+                writable: true,
+                ids,
+            }),
+        }
+    }
+
+    pub fn store(&self) -> &Arc<Store> {
+        &self.store
+    }
+
+    /// The message's entry ID, once it has been saved.
+    pub fn entry_id(&self) -> Option<Vec<u8>> {
+        let id = self.state.lock().id?;
+        Some(self.store.entry_id(MAPI_MESSAGE, id))
+    }
+
+    /// The change number this client's view is based on.
+    pub fn base_cn(&self) -> u64 {
+        self.state.lock().base_cn
+    }
+
+    /// SaveChanges (DESIGN.md §4). Order of checks: flags → access → deleted → CN. A conflict
+    /// is decided by the store's registered resolver, if any (DESIGN.md §5), called with no lock
+    /// held; its decision is applied by compare-and-swap against the version it was shown.
+    pub fn save_changes(&self, flags: u32) -> MapiResult<()> {
+        let request = {
+            let st = self.state.lock();
+            check_request(flags, self.store.writable(), st.writable)?
+        };
+        let resolver = self.store.resolver();
+        let mut mode = request.mode;
+        // The stored CN a resolver's decision was made against (compare-and-swap target).
+        let mut expected: Option<u64> = None;
+        loop {
+            let mut st = self.state.lock();
+            if !st.writable {
+                return Err(MapiError::no_access(
+                    "SaveChanges: the message is open read-only",
+                ));
+            }
+            let (next, conflict, shown_cn) = match self.commit(&st, mode, expected)? {
+                Attempt::Committed {
+                    id,
+                    cn,
+                    plan,
+                    maintained,
+                } => {
+                    let base_size = committed_size(&plan, &maintained);
+                    let changes = std::mem::take(&mut st.changes);
+                    match plan.view {
+                        Some(v) => st.base = Arc::new(v),
+                        None => apply_changes_owned(Arc::make_mut(&mut st.base), changes),
+                    }
+                    let base = Arc::make_mut(&mut st.base);
+                    for (tag, v) in maintained {
+                        base.insert(prop_id(tag), v);
+                    }
+                    st.base_size = base_size;
+                    let parent = st.parent;
+                    st.locate(&self.store, Some(id), parent);
+                    st.base_cn = cn;
+                    st.writable = request.keep_writable;
+                    return Ok(());
+                }
+                Attempt::NothingToSave => {
+                    st.writable = request.keep_writable;
+                    return Ok(());
+                }
+                Attempt::Deleted => {
+                    let next = after_deleted(mode, expected.is_some(), resolver.is_some());
+                    let conflict = Conflict {
+                        deleted: true,
+                        entry_id: st
+                            .id
+                            .map(|id| self.store.entry_id(MAPI_MESSAGE, id))
+                            .unwrap_or_default(),
+                        their_changes: Vec::new(),
+                        my_changes: st.my_change_tags(),
+                        stored: None,
+                    };
+                    (next, conflict, 0)
+                }
+                Attempt::Stale { stored_cn, stored } => {
+                    let id = st.id.expect("only saved messages conflict");
+                    let conflict = Conflict {
+                        deleted: false,
+                        entry_id: self.store.entry_id(MAPI_MESSAGE, id),
+                        their_changes: differing_tags(&st.base, &stored),
+                        my_changes: st.my_change_tags(),
+                        stored: Some(Message::from_snapshot(
+                            self.store.clone(),
+                            id,
+                            st.parent,
+                            st.associated,
+                            stored_cn,
+                            stored,
+                            false,
+                        )),
+                    };
+                    (after_stale(resolver.is_some()), conflict, stored_cn)
+                }
+            };
+            drop(st);
+            let next = match (next, &resolver) {
+                (Next::AskResolver, Some(resolver)) => {
+                    let deleted = conflict.deleted;
+                    after_decision(resolver.resolve(self, conflict), deleted, shown_cn)
+                }
+                (next, _) => next,
+            };
+            match next {
+                Next::Fail(e) => return Err(e),
+                Next::Retry {
+                    mode: m,
+                    expected: e,
+                } => {
+                    // If another save lands meanwhile, the commit finds the message stale
+                    // again and the resolver is re-asked.
+                    mode = m;
+                    expected = Some(e);
+                }
+                Next::SaveElsewhere(dest) => {
+                    return self.save_elsewhere(dest, request.keep_writable)
+                }
+                Next::AskResolver => unreachable!("the resolver was asked above"),
+            }
+        }
+    }
+
+    /// One write transaction: the compare and the write together.
+    fn commit(&self, st: &State, mode: Mode, expected: Option<u64>) -> MapiResult<Attempt> {
+        let guid = *self.store.guid();
+        let now = filetime_now();
+        self.store.storage().write(|t| {
+            let Some(id) = st.id else {
+                // The first save of a message made by CreateMessage: never a conflict.
+                let plan = plan_new(st.full_view(), st.associated, now);
+                let (id, cn) = insert_new(t, &guid, st.parent, st.associated, &plan, now)?;
+                let maintained = maintained(&guid, cn, now, &plan);
+                return Ok(Attempt::Committed {
+                    id,
+                    cn,
+                    plan,
+                    maintained,
+                });
+            };
+            let is_message = |row: Option<crate::storage::ObjectRow>| {
+                row.filter(|r| r.kind == KIND_MESSAGE).is_some()
+            };
+            if st.changes.is_empty() {
+                return Ok(if is_message(t.object(id)?) {
+                    Attempt::NothingToSave
+                } else {
+                    Attempt::Deleted
+                });
+            }
+            let (compare_with, plan) = match (mode, expected) {
+                (Mode::Normal, _) => (st.base_cn, plan_normal(&st.base, st.base_size, &st.changes)),
+                (mode, expected) => {
+                    // Force and merge read the stored version under the row's lock, then write.
+                    let Some(row) = t.lock_object(id)?.filter(|r| r.kind == KIND_MESSAGE) else {
+                        return Ok(Attempt::Deleted);
+                    };
+                    // FORCE_SAVE replaces whatever is stored; a resolver's decision only the
+                    // version it was shown.
+                    let compare_with = expected.unwrap_or(row.cn);
+                    let stored = load_props(t, id)?;
+                    if row.cn != compare_with {
+                        return Ok(Attempt::Stale {
+                            stored_cn: row.cn,
+                            stored,
+                        });
+                    }
+                    let plan = if mode == Mode::Merge {
+                        plan_merge(&st.base, &st.changes, &stored)
+                    } else {
+                        plan_force(&st.base, &st.changes, &stored)
+                    };
+                    (compare_with, plan)
+                }
+            };
+            let maintained_for = |cn| maintained(&guid, cn, now, &plan);
+            let change = ChangeSet {
+                target: Target::Existing {
+                    id,
+                    expect: Expect::Cn(compare_with),
+                },
+                puts: &plan.puts,
+                deletes: &plan.deletes,
+                replace_all: plan.replace_all,
+                maintained: &maintained_for,
+                children: &[],
+            };
+            Ok(match t.apply(&change)? {
+                Applied::Committed { id, cn } => Attempt::Committed {
+                    id,
+                    cn,
+                    maintained: maintained_for(cn),
+                    plan,
+                },
+                Applied::Stale { stored_cn } => Attempt::Stale {
+                    stored_cn,
+                    stored: load_props(t, id)?,
+                },
+                Applied::Gone => Attempt::Deleted,
+            })
+        })
+    }
+
+    /// SAVE_ELSEWHERE: this client's whole view becomes a new message in `dest` (None: the
+    /// store's Conflicts folder, created on demand), with PR_CONFLICT_ITEMS naming the original.
+    /// The original is untouched; this object now is the new message.
+    fn save_elsewhere(&self, dest: Option<u64>, keep_writable: bool) -> MapiResult<()> {
+        let mut st = self.state.lock();
+        let now = filetime_now();
+        let guid = *self.store.guid();
+        let mut view = st.full_view();
+        if let Some(id) = st.id {
+            let original = self.store.entry_id(MAPI_MESSAGE, id);
+            view.insert(
+                prop_id(PR_CONFLICT_ITEMS),
+                PropValue::MvBinary(vec![original]),
+            );
+        }
+        let plan = plan_new(view, st.associated, now);
+        let (id, cn, parent) = self.store.storage().write(|t| {
+            let parent = match dest {
+                Some(f) => f,
+                None => conflicts_folder(t, &self.store)?,
+            };
+            let (id, cn) = insert_new(t, &guid, parent, st.associated, &plan, now)?;
+            Ok::<_, MapiError>((id, cn, parent))
+        })?;
+        let maintained = maintained(&guid, cn, now, &plan);
+        let mut base = plan
+            .view
+            .clone()
+            .expect("a new message's plan has its view");
+        st.base_size = committed_size(&plan, &maintained);
+        for (tag, v) in maintained {
+            base.insert(prop_id(tag), v);
+        }
+        st.locate(&self.store, Some(id), parent);
+        st.base = Arc::new(base);
+        st.base_cn = cn;
+        st.changes.clear();
+        st.writable = keep_writable;
+        Ok(())
+    }
+
+    fn require_writable(&self, st: &State, method: &str) -> MapiResult<()> {
+        if !st.writable || !self.store.writable() {
+            return Err(MapiError::no_access(format!(
+                "{method}: the message is open read-only"
+            )));
+        }
+        Ok(())
+    }
+}
+
+impl PropObject for Message {
+    fn read(&self, f: &mut dyn FnMut(&dyn PropView)) -> MapiResult<()> {
+        let st = self.state.lock();
+        f(&MessageView {
+            st: &st,
+            store: &self.store,
+        });
+        Ok(())
+    }
+
+    fn set_props(&self, props: Vec<PropInput>) -> MapiResult<Vec<Problem>> {
+        let mut st = self.state.lock();
+        self.require_writable(&st, "SetProps")?;
+        let mut problems = Vec::new();
+        for p in props {
+            if message_is_computed(p.tag) {
+                problems.push(computed_problem(p.index, p.tag));
+            } else {
+                st.changes.insert(prop_id(p.tag), Change::Set(p.value));
+            }
+        }
+        Ok(problems)
+    }
+
+    fn delete_props(&self, tags: &[u32]) -> MapiResult<Vec<Problem>> {
+        let mut st = self.state.lock();
+        self.require_writable(&st, "DeleteProps")?;
+        let mut problems = Vec::new();
+        for (i, &tag) in tags.iter().enumerate() {
+            let id = prop_id(tag);
+            if message_is_computed(tag) {
+                problems.push(computed_problem(i as u32, tag));
+            } else if let Some(old) = st.base.get(&id) {
+                let old_tag = prop_tag(old.ptype(), id);
+                st.changes.insert(id, Change::Delete(old_tag));
+            } else {
+                // Not stored: forgetting a pending set is all there is to do.
+                st.changes.remove(&id);
+            }
+        }
+        Ok(problems)
+    }
+
+    fn save_changes(&self, flags: u32) -> MapiResult<()> {
+        Message::save_changes(self, flags)
+    }
+
+    fn check_writable(&self, method: &str) -> MapiResult<()> {
+        self.require_writable(&self.state.lock(), method)
+    }
+
+    fn object_type(&self) -> u32 {
+        MAPI_MESSAGE
+    }
+}

@@ -1,0 +1,285 @@
+//! Persistence behind one seam (DESIGN.md §6). Core decides, engines persist: core talks to the
+//! [`Engine`] trait and its transactions and to nothing else; each engine lives in its own folder
+//! (`sqlite/`, the embedded default) with its schema, migrations and compare-and-swap commit.
+//!
+//! What an engine sees of MAPI is the value vocabulary only: property tags and typed values
+//! (`core::value`, the `PT_*` numbers). It owns how a value is stored (typed, so that it can sort
+//! and filter), never sees a rule, and reports typed errors that core maps to MAPI_E_* in one
+//! table.
+//!
+//! Correctness never rests on a global writer lock: every read-compare-write in core says what
+//! it compares — a row lock ([`ReadTxn`]'s `lock_object`), a conditional write ([`WriteTxn::apply`]
+//! with [`Expect::Cn`]) — so an engine whose transactions run concurrently (PostgreSQL at READ
+//! COMMITTED) is correct by construction. Transaction bodies are `FnMut`: an engine may run one
+//! again after a serialization failure, so a body must not leave effects outside the transaction.
+
+use crate::core::value::PropValue;
+use std::fmt;
+
+pub mod sqlite;
+
+/// Object kinds, as PR_OBJECT_TYPE numbers them.
+pub const KIND_STORE: u32 = 1;
+pub const KIND_FOLDER: u32 = 3;
+pub const KIND_MESSAGE: u32 = 5;
+/// The fixed objects every store has.
+pub const STORE_OBJECT_ID: u64 = 1;
+pub const ROOT_FOLDER_ID: u64 = 2;
+/// Change numbers are 48-bit (they travel as 6 bytes in change keys).
+pub const MAX_CN: u64 = (1 << 48) - 1;
+
+/// What went wrong, as core needs to tell it apart (one MAPI_E_* each, mapped in core).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The store does not exist (and was not to be created).
+    NotFound,
+    /// Not a store, or a damaged one.
+    Corrupt,
+    /// Written by a newer schema, or an older one that a read-only open cannot upgrade.
+    Version,
+    /// Another writer held a lock past the wait limit.
+    Busy,
+    /// The store (or this handle) is read-only, or access was refused.
+    ReadOnly,
+    /// The disk is full.
+    Full,
+    /// A value larger than the engine stores.
+    TooBig,
+    /// The engine ran out of memory.
+    OutOfMemory,
+    /// The server could not be reached or the connection was lost.
+    Network,
+    /// Any other I/O or engine failure.
+    Io,
+    /// The transaction body gave up with an error of its own (carried by the caller, see
+    /// [`run_read`]); the engine rolls back and passes this through.
+    Aborted,
+}
+
+#[derive(Debug, Clone)]
+pub struct StorageError {
+    pub kind: ErrorKind,
+    pub message: String,
+}
+
+impl StorageError {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        StorageError {
+            kind,
+            message: message.into(),
+        }
+    }
+    pub fn corrupt(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Corrupt, message)
+    }
+    fn aborted() -> Self {
+        Self::new(ErrorKind::Aborted, "the transaction body failed")
+    }
+}
+
+impl fmt::Display for StorageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.message)
+    }
+}
+
+pub type StorageResult<T> = Result<T, StorageError>;
+
+/// How to open a store.
+#[derive(Debug, Clone, Copy)]
+pub struct OpenMode {
+    /// Create the store (and its schema) if absent.
+    pub create: bool,
+    /// Open for writing; otherwise read-only.
+    pub write: bool,
+    /// A commit survives a machine crash (SQLite `synchronous=FULL`) instead of a process crash.
+    pub durable: bool,
+}
+
+/// One object: the store object, a folder or a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ObjectRow {
+    pub id: u64,
+    pub kind: u32,
+    pub parent: Option<u64>,
+    /// The change number of its last commit (0: never committed as a whole).
+    pub cn: u64,
+    pub flags: u32,
+}
+
+/// A stored property: its full tag and its value (whose type is the tag's).
+pub type StoredProp = (u32, PropValue);
+
+/// Reads, inside one consistent snapshot (or inside a write transaction).
+pub trait ReadTxn {
+    fn object(&mut self, id: u64) -> StorageResult<Option<ObjectRow>>;
+    /// Children of one kind, in ID order.
+    fn children(&mut self, parent: u64, kind: u32) -> StorageResult<Vec<ObjectRow>>;
+    /// Children of one kind whose flags, masked, equal `flags`.
+    fn count_children(
+        &mut self,
+        parent: u64,
+        kind: u32,
+        mask: u32,
+        flags: u32,
+    ) -> StorageResult<u64>;
+    /// Every stored property of an object, in property-ID order.
+    fn props(&mut self, id: u64) -> StorageResult<Vec<StoredProp>>;
+    /// One stored property by ID.
+    fn prop(&mut self, id: u64, prop_id: u16) -> StorageResult<Option<StoredProp>>;
+}
+
+/// What a save compares before it writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expect {
+    /// The object's stored change number must still be this one (compare-and-swap).
+    Cn(u64),
+}
+
+/// Which object a change set writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// A stored object, written only if `Expect` still holds.
+    Existing { id: u64, expect: Expect },
+    /// A new object under `parent` (which the engine locks and checks is a folder).
+    New { parent: u64, kind: u32, flags: u32 },
+}
+
+/// Everything one save writes, computed by core as a pure function of the working copy and the
+/// stored version; applied by the engine atomically, with the compare of [`Target::Existing`].
+pub struct ChangeSet<'a> {
+    pub target: Target,
+    /// Properties written (replacing any stored value with the same ID, whatever its type).
+    pub puts: &'a [StoredProp],
+    /// Property IDs deleted.
+    pub deletes: &'a [u16],
+    /// Every stored property not in `puts` is deleted too (the stored version is replaced).
+    pub replace_all: bool,
+    /// The maintained properties for the change number the engine allocates under its lock
+    /// (change key, PCL, times, size): written after `puts`, they win over them.
+    pub maintained: &'a dyn Fn(u64) -> Vec<StoredProp>,
+    /// Child objects' change sets (attachments, recipients), applied in the same transaction.
+    pub children: &'a [ChangeSet<'a>],
+}
+
+/// What applying a change set did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Applied {
+    /// Written: the object's ID (new or as given) and its new change number.
+    Committed { id: u64, cn: u64 },
+    /// Nothing written: the stored change number is another one now.
+    Stale { stored_cn: u64 },
+    /// Nothing written: the object (or, for a new one, its parent folder) no longer exists.
+    Gone,
+}
+
+/// Writes, inside one atomic transaction; every read of [`ReadTxn`] sees the writes before it.
+pub trait WriteTxn: ReadTxn {
+    /// Reads the object and locks it until the transaction ends: a compare made on what it
+    /// returns (and on its properties and children, which every writer reaches through it) still
+    /// holds at the commit.
+    fn lock_object(&mut self, id: u64) -> StorageResult<Option<ObjectRow>>;
+    /// Applies one change set with its compare-and-swap (all of it or nothing of it).
+    fn apply(&mut self, change: &ChangeSet) -> StorageResult<Applied>;
+    /// Takes the next change number from the store-wide counter.
+    fn alloc_cn(&mut self) -> StorageResult<u64>;
+    /// Inserts an object under a parent the caller has locked; its ID is never one given before.
+    fn insert_object(&mut self, kind: u32, parent: u64, cn: u64, flags: u32) -> StorageResult<u64>;
+    /// Deletes an object and its properties (not its children: callers walk the tree).
+    fn delete_object(&mut self, id: u64) -> StorageResult<()>;
+    /// Writes properties of an object (replacing values with the same IDs, whatever their type).
+    fn put_props(&mut self, id: u64, props: &[StoredProp]) -> StorageResult<()>;
+    fn delete_props(&mut self, id: u64, prop_ids: &[u16]) -> StorageResult<()>;
+}
+
+/// One open store, whatever the engine.
+pub trait Engine: Send + Sync {
+    /// The store's GUID (its identity in entry IDs and change keys).
+    fn guid(&self) -> [u8; 16];
+    fn writable(&self) -> bool;
+    /// Runs `body` in one read transaction: a consistent snapshot.
+    fn read_dyn(
+        &self,
+        body: &mut dyn FnMut(&mut dyn ReadTxn) -> StorageResult<()>,
+    ) -> StorageResult<()>;
+    /// Runs `body` in one write transaction, committed (durably, per the open mode) when it
+    /// succeeds and rolled back when it fails or panics. The engine may run `body` again after a
+    /// serialization failure or deadlock (a bounded number of times).
+    fn write_dyn(
+        &self,
+        body: &mut dyn FnMut(&mut dyn WriteTxn) -> StorageResult<()>,
+    ) -> StorageResult<()>;
+    /// The engine's own consistency check (a full scan: for tests and tools, never on open).
+    fn integrity_check(&self) -> StorageResult<bool>;
+}
+
+impl dyn Engine + '_ {
+    /// Runs `f` in one read transaction and returns what it returns; `f`'s own errors pass
+    /// through unchanged.
+    pub fn read<T, E: From<StorageError>>(
+        &self,
+        mut f: impl FnMut(&mut dyn ReadTxn) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let mut out = None;
+        let mut failed = None;
+        let result = self.read_dyn(&mut |t| match f(t) {
+            Ok(v) => {
+                out = Some(v);
+                Ok(())
+            }
+            Err(e) => {
+                failed = Some(e);
+                Err(StorageError::aborted())
+            }
+        });
+        finish(result, out, failed)
+    }
+
+    /// Runs `f` in one write transaction (see [`Engine::write_dyn`]: `f` may run more than once).
+    pub fn write<T, E: From<StorageError>>(
+        &self,
+        mut f: impl FnMut(&mut dyn WriteTxn) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let mut out = None;
+        let mut failed = None;
+        let result = self.write_dyn(&mut |t| {
+            failed = None;
+            match f(t) {
+                Ok(v) => {
+                    out = Some(v);
+                    Ok(())
+                }
+                Err(e) => {
+                    failed = Some(e);
+                    Err(StorageError::aborted())
+                }
+            }
+        });
+        finish(result, out, failed)
+    }
+}
+
+/// The result of a transaction whose body returned `out` or `failed`.
+fn finish<T, E: From<StorageError>>(
+    result: StorageResult<()>,
+    out: Option<T>,
+    failed: Option<E>,
+) -> Result<T, E> {
+    match result {
+        Ok(()) => Ok(out.expect("a committed body returned a value")),
+        Err(e) if e.kind == ErrorKind::Aborted => match failed {
+            Some(f) => Err(f),
+            None => Err(StorageError::new(ErrorKind::Io, e.message).into()),
+        },
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Opens a store at `location` with the engine the location names: today every location is an
+/// SQLite file path.
+pub fn open(location: &str, mode: OpenMode) -> StorageResult<Box<dyn Engine>> {
+    Ok(Box::new(sqlite::SqliteEngine::open(
+        std::path::Path::new(location),
+        mode,
+    )?))
+}

@@ -1,0 +1,211 @@
+//! The SQLite engine's schema: how a new store is laid out, how an existing file is recognised
+//! as a store, and the ordered list of upgrades from every older schema (DESIGN.md §6). An
+//! upgrade runs at a writable open, all of it in one transaction (a crash leaves the old schema
+//! or the new one, never neither); a read-only open never writes and refuses an older schema
+//! with MAPI_E_VERSION and a message that says how to upgrade.
+
+use super::super::{ErrorKind, StorageError, StorageResult, KIND_FOLDER, KIND_STORE};
+use super::super::{ROOT_FOLDER_ID, STORE_OBJECT_ID};
+use super::codec::{decode_v1, to_sql};
+use super::txn::in_transaction;
+use rusqlite::{params, Connection};
+
+/// The schema this build reads and writes.
+pub const SCHEMA_VERSION: i64 = 2;
+
+/// One upgrade: from `from` to `from + 1`.
+struct Migration {
+    from: i64,
+    what: &'static str,
+    run: fn(&Connection) -> StorageResult<()>,
+}
+
+/// Every upgrade, in order. Each keeps every object ID, property, change key and PCL.
+const MIGRATIONS: &[Migration] = &[Migration {
+    from: 1,
+    what: "typed property values and never-reused object IDs",
+    run: upgrade_1_to_2,
+}];
+
+/// Schema 1 → 2: each property value, a little-endian BLOB in schema 1, is rewritten with its
+/// SQL type (codec.rs); the object-ID counter starts past every ID in use.
+fn upgrade_1_to_2(conn: &Connection) -> StorageResult<()> {
+    let rows: Vec<(i64, i64, u32, Vec<u8>)> = {
+        let mut stmt = conn.prepare("SELECT obj, id, tag, value FROM props")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
+        rows.collect::<Result<_, _>>()?
+    };
+    let mut update = conn.prepare("UPDATE props SET value = ?3 WHERE obj = ?1 AND id = ?2")?;
+    for (obj, id, tag, bytes) in rows {
+        let value = decode_v1(tag & 0xFFFF, &bytes)?;
+        update.execute(params![obj, id, to_sql(&value)])?;
+    }
+    conn.execute(
+        "INSERT INTO meta(key, value) VALUES ('next_id', (SELECT max(id) + 1 FROM objects))",
+        [],
+    )?;
+    Ok(())
+}
+
+/// Lays out a new store in an empty file.
+pub fn create(conn: &Connection) -> StorageResult<()> {
+    let mut guid = [0u8; 16];
+    getrandom(&mut guid)?;
+    // RFC 4122 version 4 bits, so tools show it as a random GUID.
+    guid[7] = (guid[7] & 0x0F) | 0x40;
+    guid[8] = (guid[8] & 0x3F) | 0x80;
+    in_transaction(conn, "BEGIN IMMEDIATE", &mut |conn| {
+        // `value` has BLOB affinity: SQLite keeps each value with the type it is given
+        // (codec.rs), so SQL can sort and compare properties.
+        conn.execute_batch(
+            "CREATE TABLE meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
+             CREATE TABLE objects (
+                 id INTEGER PRIMARY KEY,
+                 kind INTEGER NOT NULL,
+                 parent INTEGER,
+                 cn INTEGER NOT NULL,
+                 flags INTEGER NOT NULL DEFAULT 0);
+             CREATE INDEX objects_by_parent ON objects(parent, kind);
+             CREATE TABLE props (
+                 obj INTEGER NOT NULL,
+                 id INTEGER NOT NULL,
+                 tag INTEGER NOT NULL,
+                 value BLOB NOT NULL,
+                 PRIMARY KEY (obj, id));",
+        )?;
+        conn.execute(
+            "INSERT INTO meta(key, value) VALUES ('schema_version', ?1), ('store_guid', ?2), \
+             ('next_cn', 1), ('next_id', ?3)",
+            params![SCHEMA_VERSION, guid.to_vec(), ROOT_FOLDER_ID as i64 + 1],
+        )?;
+        conn.execute(
+            "INSERT INTO objects(id, kind, parent, cn, flags) VALUES (?1, ?2, NULL, 0, 0), \
+             (?3, ?4, NULL, 0, 0)",
+            params![
+                STORE_OBJECT_ID as i64,
+                KIND_STORE,
+                ROOT_FOLDER_ID as i64,
+                KIND_FOLDER
+            ],
+        )?;
+        Ok(())
+    })
+}
+
+/// Checks, changing nothing, that an existing file is a store of a schema this build reads (or
+/// can upgrade, when `writable`); returns its schema version.
+pub fn check(conn: &Connection, writable: bool) -> StorageResult<i64> {
+    let version = recognise(conn)?;
+    if version > SCHEMA_VERSION {
+        return Err(StorageError::new(
+            ErrorKind::Version,
+            format!("the store has schema version {version}; this build reads {SCHEMA_VERSION}"),
+        ));
+    }
+    if version < SCHEMA_VERSION {
+        if !MIGRATIONS.iter().any(|m| m.from == version) {
+            return Err(StorageError::corrupt(format!(
+                "unknown schema version {version}"
+            )));
+        }
+        if !writable {
+            return Err(StorageError::new(
+                ErrorKind::Version,
+                format!(
+                    "the store has schema version {version}, older than this build's \
+                     {SCHEMA_VERSION}; open it once with MDB_WRITE to upgrade it in place (a \
+                     read-only open changes nothing)"
+                ),
+            ));
+        }
+    }
+    Ok(version)
+}
+
+/// Brings a checked store of schema `version` up to this build's schema, then returns its GUID.
+pub fn upgrade_and_read_guid(conn: &Connection, version: i64) -> StorageResult<[u8; 16]> {
+    if version < SCHEMA_VERSION {
+        upgrade(conn, MIGRATIONS)?;
+    }
+    let guid: Vec<u8> = conn
+        .query_row("SELECT value FROM meta WHERE key = 'store_guid'", [], |r| {
+            r.get(0)
+        })
+        .map_err(not_a_store)?;
+    guid.try_into()
+        .map_err(|_| StorageError::corrupt("the store GUID is damaged"))
+}
+
+/// Runs `steps` in one write transaction; the version is re-read under the lock, so that of two
+/// openers upgrading at once the second finds the work done.
+fn upgrade(conn: &Connection, steps: &[Migration]) -> StorageResult<()> {
+    in_transaction(conn, "BEGIN IMMEDIATE", &mut |conn| {
+        let mut version = recognise(conn)?;
+        let start = version;
+        for m in steps.iter().filter(|m| m.from >= start) {
+            if m.from != version {
+                return Err(StorageError::corrupt(format!(
+                    "no upgrade from schema version {version}"
+                )));
+            }
+            (m.run)(conn).map_err(|e| StorageError {
+                message: format!("upgrading the store ({}): {}", m.what, e.message),
+                ..e
+            })?;
+            version = m.from + 1;
+            conn.execute(
+                "UPDATE meta SET value = ?1 WHERE key = 'schema_version'",
+                [version],
+            )?;
+        }
+        Ok(())
+    })
+}
+
+/// The schema version of a file that looks like a store (its tables only, nothing else).
+fn recognise(conn: &Connection) -> StorageResult<i64> {
+    let version: i64 = conn
+        .query_row(
+            "SELECT value FROM meta WHERE key = 'schema_version'",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(not_a_store)?;
+    // A store's schema is tables and indexes only. SQLite runs a file's triggers (and expands
+    // its views) as part of our own statements, so a file that brings some could make every
+    // write loop forever (a trigger with a recursive query): refuse it here.
+    let code: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM sqlite_master WHERE type NOT IN ('table', 'index')",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(not_a_store)?;
+    if code != 0 {
+        return Err(StorageError::corrupt(
+            "not a msgstore file (its schema has triggers or views, which a store never has)",
+        ));
+    }
+    if version < 1 {
+        return Err(StorageError::corrupt(format!(
+            "unknown schema version {version}"
+        )));
+    }
+    Ok(version)
+}
+
+fn not_a_store(e: rusqlite::Error) -> StorageError {
+    match StorageError::from(e) {
+        e if e.kind == ErrorKind::Busy => e,
+        e => StorageError::corrupt(format!("not a msgstore file ({})", e.message)),
+    }
+}
+
+/// Reads 16 random bytes from the OS.
+fn getrandom(buf: &mut [u8]) -> StorageResult<()> {
+    use std::io::Read;
+    let mut f = std::fs::File::open("/dev/urandom")
+        .map_err(|e| StorageError::new(ErrorKind::Io, format!("/dev/urandom: {e}")))?;
+    f.read_exact(buf)
+        .map_err(|e| StorageError::new(ErrorKind::Io, format!("/dev/urandom: {e}")))
+}

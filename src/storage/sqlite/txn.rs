@@ -1,0 +1,293 @@
+//! The SQLite engine's transactions: the reads and writes of the seam (`storage::ReadTxn`,
+//! `storage::WriteTxn`) as prepared statements on one connection. Every write transaction is
+//! `BEGIN IMMEDIATE` (group.rs), so the row lock of `lock_object` is the file's write lock;
+//! the compare-and-swap of `apply` is a conditional UPDATE all the same, so that correctness
+//! does not rest on that lock.
+
+use super::super::{
+    Applied, ChangeSet, Expect, ObjectRow, ReadTxn, StorageError, StorageResult, StoredProp,
+    Target, WriteTxn, KIND_FOLDER, MAX_CN,
+};
+use super::codec::{from_sql, to_sql};
+use rusqlite::types::ToSqlOutput;
+use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
+use std::sync::LazyLock;
+
+/// The operations available inside a transaction on one connection.
+pub(super) struct SqlTxn<'a> {
+    pub(super) conn: &'a Connection,
+}
+
+/// Runs a statement prepared once (transaction control is parsed on every call otherwise).
+pub(super) fn step(conn: &Connection, sql: &str) -> StorageResult<()> {
+    conn.prepare_cached(sql)?.execute([])?;
+    Ok(())
+}
+
+/// Runs `f` between `begin` and COMMIT, rolling back when it fails or panics. The control
+/// statements are prepared once (rusqlite's `Transaction` parses them on every call, a fifth of a
+/// small save's CPU time).
+pub(super) fn in_transaction(
+    conn: &Connection,
+    begin: &str,
+    f: &mut dyn FnMut(&Connection) -> StorageResult<()>,
+) -> StorageResult<()> {
+    /// Rolls back unless the transaction was committed (also when `f` unwinds).
+    struct Open<'c>(&'c Connection, bool);
+    impl Drop for Open<'_> {
+        fn drop(&mut self) {
+            if !self.1 {
+                // A failed rollback leaves nothing to do: SQLite rolls back on its own when
+                // the statement that failed was fatal to the transaction.
+                let _ = step(self.0, "ROLLBACK");
+            }
+        }
+    }
+    step(conn, begin)?;
+    let mut open = Open(conn, false);
+    f(conn)?;
+    step(conn, "COMMIT")?;
+    open.1 = true;
+    Ok(())
+}
+
+/// One objects row, range-checked: a value no store writes (a negative or 49-bit change number,
+/// a kind or flags beyond 32 bits) is damage, reported rather than truncated into a made-up
+/// value.
+fn row_to_object(r: &rusqlite::Row) -> rusqlite::Result<ObjectRow> {
+    let cn = r.get::<_, i64>(3)?;
+    if !(0..=MAX_CN as i64).contains(&cn) {
+        return Err(rusqlite::Error::IntegralValueOutOfRange(3, cn));
+    }
+    Ok(ObjectRow {
+        id: r.get::<_, i64>(0)? as u64,
+        kind: r.get::<_, u32>(1)?,
+        parent: r.get::<_, Option<i64>>(2)?.map(|p| p as u64),
+        cn: cn as u64,
+        flags: r.get::<_, u32>(4)?,
+    })
+}
+
+/// One props row (tag, value) decoded by the tag's type.
+fn row_to_prop(r: &rusqlite::Row) -> StorageResult<StoredProp> {
+    let tag: u32 = r.get(0)?;
+    Ok((tag, from_sql(tag & 0xFFFF, r.get_ref(1)?)?))
+}
+
+/// Multi-row upserts are prepared for up to this many rows at once.
+const PUT_BATCH: usize = 8;
+
+/// `UPSERT_PROPS[n - 1]` writes n property rows in one statement.
+static UPSERT_PROPS: LazyLock<Vec<String>> = LazyLock::new(|| {
+    (1..=PUT_BATCH)
+        .map(|n| {
+            let rows: Vec<String> = (0..n)
+                .map(|i| {
+                    let b = i * 4;
+                    format!("(?{}, ?{}, ?{}, ?{})", b + 1, b + 2, b + 3, b + 4)
+                })
+                .collect();
+            format!(
+                "INSERT INTO props(obj, id, tag, value) VALUES {} \
+                 ON CONFLICT(obj, id) DO UPDATE SET tag = excluded.tag, value = excluded.value",
+                rows.join(", ")
+            )
+        })
+        .collect()
+});
+
+impl SqlTxn<'_> {
+    /// Reads and bumps a counter of the meta table (the caller holds the write lock).
+    fn take_counter(&self, key: &str, max: u64) -> StorageResult<u64> {
+        // A read then a write: RETURNING would cost SQLite an ephemeral table on every save.
+        let value: i64 = self
+            .conn
+            .prepare_cached("SELECT value FROM meta WHERE key = ?1")?
+            .query_row([key], |r| r.get(0))?;
+        let value = value as u64;
+        if value == 0 || value > max {
+            return Err(StorageError::corrupt(format!("{key} {value} out of range")));
+        }
+        self.conn
+            .prepare_cached("UPDATE meta SET value = ?2 WHERE key = ?1")?
+            .execute(params![key, value as i64 + 1])?;
+        Ok(value)
+    }
+}
+
+impl ReadTxn for SqlTxn<'_> {
+    fn object(&mut self, id: u64) -> StorageResult<Option<ObjectRow>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT id, kind, parent, cn, flags FROM objects WHERE id = ?1")?
+            .query_row([id as i64], row_to_object)
+            .optional()?)
+    }
+
+    fn children(&mut self, parent: u64, kind: u32) -> StorageResult<Vec<ObjectRow>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, kind, parent, cn, flags FROM objects WHERE parent = ?1 AND kind = ?2 \
+             ORDER BY id",
+        )?;
+        let rows = stmt.query_map(params![parent as i64, kind], row_to_object)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn count_children(
+        &mut self,
+        parent: u64,
+        kind: u32,
+        mask: u32,
+        flags: u32,
+    ) -> StorageResult<u64> {
+        let n: i64 = self
+            .conn
+            .prepare_cached(
+                "SELECT count(*) FROM objects WHERE parent = ?1 AND kind = ?2 AND (flags & ?3) = ?4",
+            )?
+            .query_row(params![parent as i64, kind, mask, flags], |r| r.get(0))?;
+        Ok(n as u64)
+    }
+
+    fn props(&mut self, id: u64) -> StorageResult<Vec<StoredProp>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT tag, value FROM props WHERE obj = ?1 ORDER BY id")?;
+        let mut rows = stmt.query([id as i64])?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            out.push(row_to_prop(r)?);
+        }
+        Ok(out)
+    }
+
+    fn prop(&mut self, id: u64, prop_id: u16) -> StorageResult<Option<StoredProp>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT tag, value FROM props WHERE obj = ?1 AND id = ?2")?;
+        let mut rows = stmt.query(params![id as i64, prop_id])?;
+        match rows.next()? {
+            Some(r) => Ok(Some(row_to_prop(r)?)),
+            None => Ok(None),
+        }
+    }
+}
+
+impl WriteTxn for SqlTxn<'_> {
+    /// Every write transaction holds the file's write lock from its start (BEGIN IMMEDIATE):
+    /// the object is locked by then.
+    fn lock_object(&mut self, id: u64) -> StorageResult<Option<ObjectRow>> {
+        self.object(id)
+    }
+
+    fn apply(&mut self, change: &ChangeSet) -> StorageResult<Applied> {
+        let (id, cn) = match change.target {
+            Target::Existing {
+                id,
+                expect: Expect::Cn(base),
+            } => {
+                match self.lock_object(id)? {
+                    None => return Ok(Applied::Gone),
+                    Some(row) if row.cn != base => return Ok(Applied::Stale { stored_cn: row.cn }),
+                    Some(_) => {}
+                }
+                let cn = self.alloc_cn()?;
+                // The compare-and-swap itself: written only where the stored CN is the base.
+                let swapped = self
+                    .conn
+                    .prepare_cached("UPDATE objects SET cn = ?3 WHERE id = ?1 AND cn = ?2")?
+                    .execute(params![id as i64, base as i64, cn as i64])?;
+                if swapped != 1 {
+                    return Err(StorageError::new(
+                        super::super::ErrorKind::Busy,
+                        "the object changed under its lock (another writer without the lock)",
+                    ));
+                }
+                (id, cn)
+            }
+            Target::New {
+                parent,
+                kind,
+                flags,
+            } => {
+                match self.lock_object(parent)? {
+                    Some(row) if row.kind == KIND_FOLDER => {}
+                    _ => return Ok(Applied::Gone),
+                }
+                let cn = self.alloc_cn()?;
+                (self.insert_object(kind, parent, cn, flags)?, cn)
+            }
+        };
+        if change.replace_all {
+            self.conn
+                .prepare_cached("DELETE FROM props WHERE obj = ?1")?
+                .execute([id as i64])?;
+        }
+        self.delete_props(id, change.deletes)?;
+        self.put_props(id, change.puts)?;
+        self.put_props(id, &(change.maintained)(cn))?;
+        for child in change.children {
+            match self.apply(child)? {
+                Applied::Committed { .. } => {}
+                other => {
+                    return Err(StorageError::corrupt(format!(
+                        "a child object of {id} could not be written ({other:?})"
+                    )))
+                }
+            }
+        }
+        Ok(Applied::Committed { id, cn })
+    }
+
+    fn alloc_cn(&mut self) -> StorageResult<u64> {
+        self.take_counter("next_cn", MAX_CN)
+    }
+
+    fn insert_object(&mut self, kind: u32, parent: u64, cn: u64, flags: u32) -> StorageResult<u64> {
+        // IDs come from a counter, never from the largest ID in use: an ID once given names
+        // that object or nothing, even after the newest object is deleted.
+        let id = self.take_counter("next_id", i64::MAX as u64)?;
+        self.conn
+            .prepare_cached(
+                "INSERT INTO objects(id, kind, parent, cn, flags) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute(params![id as i64, kind, parent as i64, cn as i64, flags])?;
+        Ok(id)
+    }
+
+    fn delete_object(&mut self, id: u64) -> StorageResult<()> {
+        self.conn
+            .prepare_cached("DELETE FROM props WHERE obj = ?1")?
+            .execute([id as i64])?;
+        self.conn
+            .prepare_cached("DELETE FROM objects WHERE id = ?1")?
+            .execute([id as i64])?;
+        Ok(())
+    }
+
+    fn put_props(&mut self, id: u64, props: &[StoredProp]) -> StorageResult<()> {
+        for chunk in props.chunks(PUT_BATCH) {
+            let params = chunk.iter().flat_map(|(tag, value)| {
+                [
+                    ToSqlOutput::from(id as i64),
+                    ToSqlOutput::from(tag >> 16),
+                    ToSqlOutput::from(*tag),
+                    to_sql(value),
+                ]
+            });
+            self.conn
+                .prepare_cached(&UPSERT_PROPS[chunk.len() - 1])?
+                .execute(params_from_iter(params))?;
+        }
+        Ok(())
+    }
+
+    fn delete_props(&mut self, id: u64, prop_ids: &[u16]) -> StorageResult<()> {
+        for pid in prop_ids {
+            self.conn
+                .prepare_cached("DELETE FROM props WHERE obj = ?1 AND id = ?2")?
+                .execute(params![id as i64, pid])?;
+        }
+        Ok(())
+    }
+}
