@@ -1325,25 +1325,27 @@ static void test_bad_input(void) {
   mdb->lpVtbl->Release(mdb);
 }
 
-int main(void) {
-  test_open_errors();
-  test_open_not_a_store();
-  test_store_props();
-  test_save_rules();
-  test_keep_open_and_no_changes();
-  test_deleted_under_you();
-  test_new_message_and_change_props();
-  test_read_flag();
-  test_persistence();
-  test_entry_ids();
-  test_entry_ids_everywhere();
-  test_read_only_store();
-  test_read_only_store_refuses_every_write();
-  test_read_only_objects();
-  test_folders();
-  test_bad_input();
-  test_panics_in_store_methods();
-  CHECK_EQ(MsgStoreLiveObjects(), 0); /* every object made was released */
-  printf("store_test: all checks passed\n");
-  return 0;
+/* Independent sections, in the order a full run takes them (tests/c_tests.rs lists the same). */
+static const struct test_section SECTIONS[] = {
+    {"open_errors", test_open_errors},
+    {"open_not_a_store", test_open_not_a_store},
+    {"store_props", test_store_props},
+    {"save_rules", test_save_rules},
+    {"keep_open_and_no_changes", test_keep_open_and_no_changes},
+    {"deleted_under_you", test_deleted_under_you},
+    {"new_message_and_change_props", test_new_message_and_change_props},
+    {"read_flag", test_read_flag},
+    {"persistence", test_persistence},
+    {"entry_ids", test_entry_ids},
+    {"entry_ids_everywhere", test_entry_ids_everywhere},
+    {"read_only_store", test_read_only_store},
+    {"read_only_store_refuses_every_write", test_read_only_store_refuses_every_write},
+    {"read_only_objects", test_read_only_objects},
+    {"folders", test_folders},
+    {"bad_input", test_bad_input},
+    {"panics_in_store_methods", test_panics_in_store_methods},
+};
+
+int main(int argc, char **argv) {
+  return RUN_SECTIONS(argc, argv, SECTIONS);
 }
