@@ -443,7 +443,8 @@ static void check_ole_guid(const GUID *g, uint32_t data1, const char *name) {
   }
 }
 
-int main(void) {
+/* The IIDs and GUIDs, byte for byte. */
+static void test_iids(void) {
   /* {00020303-0000-0000-C000-000000000046} in memory: Data1..3 little-endian, Data4 as bytes. */
   static const uint8_t imapiprop_bytes[16] = {0x03, 0x03, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00,
                                               0xC0, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x46};
@@ -467,16 +468,27 @@ int main(void) {
   CHECK_EQ(IID_IMsgStoreConflictResolver.Data2, 0x9C41);
   CHECK_EQ(IID_IMsgStoreConflictResolver.Data3, 0x4D7E);
   CHECK(memcmp(IID_IMsgStoreConflictResolver.Data4, resolver_tail, 8) == 0);
+}
 
-  /* The allocator typedefs point at the real functions. */
+/* The allocator typedefs point at the real functions. */
+static void test_allocator_typedefs(void) {
   CHECK(check_allocate_buffer == MAPIAllocateBuffer);
   CHECK(check_allocate_more == MAPIAllocateMore);
   CHECK(check_free_buffer == MAPIFreeBuffer);
+}
 
-  /* HRESULT constants work as switch labels (hr_name is one big switch). */
+/* HRESULT constants work as switch labels (hr_name is one big switch). */
+static void test_hresult_constants(void) {
   CHECK_STR(hr_name(MAPI_E_OBJECT_CHANGED), "MAPI_E_OBJECT_CHANGED");
   CHECK_STR(hr_name((HRESULT)0x8004010Au), "MAPI_E_OBJECT_DELETED");
-
-  printf("abi_check: all layouts, constants and IIDs match\n");
-  return 0;
 }
+
+/* Independent sections, in the order a full run takes them (tests/c_tests.rs lists the same).
+ * The layouts, sizes and offsets are checked at compile time (above): compiling is the test. */
+static const struct test_section SECTIONS[] = {
+    {"iids", test_iids},
+    {"allocator_typedefs", test_allocator_typedefs},
+    {"hresult_constants", test_hresult_constants},
+};
+
+int main(int argc, char **argv) { return RUN_SECTIONS(argc, argv, SECTIONS); }

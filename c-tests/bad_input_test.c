@@ -945,15 +945,16 @@ static void test_message_property_input(void) {
   printf("  property input on messages, folders and the store: ok\n");
 }
 
-int main(void) {
-  printf("bad_input_test:\n");
-  test_null_this_every_slot();
-  test_null_pointers_imapiprop();
-  test_null_pointers_store_folder();
-  test_unknown_flags_every_method();
-  test_bad_counts();
-  test_message_property_input();
-  CHECK_EQ(MsgStoreLiveObjects(), 0); /* every object made was released */
-  printf("bad_input_test: all passed\n");
-  return 0;
+/* Independent sections, in the order a full run takes them (tests/c_tests.rs lists the same). */
+static const struct test_section SECTIONS[] = {
+    {"null_this_every_slot", test_null_this_every_slot},
+    {"null_pointers_imapiprop", test_null_pointers_imapiprop},
+    {"null_pointers_store_folder", test_null_pointers_store_folder},
+    {"unknown_flags_every_method", test_unknown_flags_every_method},
+    {"bad_counts", test_bad_counts},
+    {"message_property_input", test_message_property_input},
+};
+
+int main(int argc, char **argv) {
+  return RUN_SECTIONS(argc, argv, SECTIONS);
 }

@@ -17,7 +17,7 @@
  * sqlite3_* symbols are global in libmsgstore.a, so this program declares the few it calls and
  * uses the very engine the store uses).
  *
- *   crash_test                                          the test (parent)
+ *   crash_test [--list | SECTION...]                    the test (parent): test_util.h's sections
  *   crash_test writer <store> <eid-file> <fd> <start> <count>
  *                               the writer: versions start + 1 ..., count of them (0: until killed)
  *
@@ -206,6 +206,7 @@ static int writer(const char *store_path, const char *eid_path, int fd, LONG sta
 /* ---- the parent ------------------------------------------------------------------------- */
 
 static uint64_t g_rng;
+static const char *g_self; /* argv[0]: the writer is this program */
 
 static uint64_t next_rand(void) { /* xorshift64* */
   g_rng ^= g_rng >> 12;
@@ -265,7 +266,7 @@ static int read_record(int fd, int64_t *out) {
   return 1;
 }
 
-int main(int argc, char **argv) {
+static void test_kill_and_reopen(void) {
   char path[4096], eid_path[4096], start_arg[32], fd_arg[16], count_arg[16];
   const char *env;
   struct eids e;
@@ -277,11 +278,6 @@ int main(int argc, char **argv) {
   LONG max_seen = 0;
   unsigned long long seed;
   struct timespec t0, t1;
-
-  alarm(valgrind ? 1800 : 600);
-  if (argc == 7 && strcmp(argv[1], "writer") == 0)
-    return writer(argv[2], argv[3], atoi(argv[4]), (LONG)atol(argv[5]), (LONG)atol(argv[6]));
-  CHECK_EQ(argc, 1);
 
   env = getenv("MSGSTORE_CRASH_ROUNDS");
   rounds = (env && *env) ? atoi(env) : (valgrind ? 4 : 30);
@@ -346,7 +342,7 @@ int main(int argc, char **argv) {
     CHECK_EQ(fcntl(fds[0], F_SETFD, FD_CLOEXEC), 0);
     snprintf(fd_arg, sizeof fd_arg, "%d", fds[1]);
     snprintf(start_arg, sizeof start_arg, "%ld", (long)start);
-    args[0] = argv[0];
+    args[0] = (char *)g_self;
     args[1] = (char *)"writer";
     args[2] = path;
     args[3] = eid_path;
@@ -355,7 +351,7 @@ int main(int argc, char **argv) {
     snprintf(count_arg, sizeof count_arg, "%ld", (long)count);
     args[6] = count_arg;
     args[7] = NULL;
-    pid = spawn_self(argv[0], args);
+    pid = spawn_self(g_self, args);
     close(fds[1]);
 
     /* Once the writer is ready, let it save for a while, then kill it. */
@@ -437,6 +433,17 @@ int main(int argc, char **argv) {
   /* Versions are consecutive: every one committed was acknowledged or was in flight at a kill. */
   CHECK_EQ(max_seen, MESSAGES - 1 + acked_total + in_flight_committed);
   CHECK_EQ(MsgStoreLiveObjects(), 0);
-  printf("crash_test: all checks passed\n");
-  return 0;
+}
+
+/* One section: the run is one scenario (its checks are over the whole history). */
+static const struct test_section SECTIONS[] = {
+    {"kill_and_reopen", test_kill_and_reopen},
+};
+
+int main(int argc, char **argv) {
+  g_self = argv[0];
+  alarm(test_under_valgrind() ? 1800 : 600);
+  if (argc == 7 && strcmp(argv[1], "writer") == 0)
+    return writer(argv[2], argv[3], atoi(argv[4]), (LONG)atol(argv[5]), (LONG)atol(argv[6]));
+  return RUN_SECTIONS(argc, argv, SECTIONS);
 }

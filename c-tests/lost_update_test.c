@@ -21,7 +21,7 @@
  * store handle, odd ones open their own; threads 2 and 3 (mod 4) keep their object open with
  * KEEP_OPEN_READWRITE after a win and edit it again, the others save with 0 and reopen.
  *
- *   lost_update_test                                        the test (parent)
+ *   lost_update_test [--list | SECTION...]                  the test (parent): test_util.h's sections
  *   lost_update_test worker <store> <sync-file> <process>   one process of workers
  *
  * Sizes: 4 processes x 4 threads x 50 increments; under valgrind 2 x 4 x 8. The environment
@@ -246,7 +246,7 @@ static void print_xid(const char *label, const BYTE *x) {
   fprintf(stderr, "\n");
 }
 
-int main(int argc, char **argv) {
+static void test_no_lost_update(void) {
   char path[4096], sync_path[4096];
   struct shared *sh;
   struct save_rec *all;
@@ -262,12 +262,6 @@ int main(int argc, char **argv) {
   long long saves = 0, conflicts = 0, max_conflicts = 0;
   int procs, threads, increments, workers, n, i, w;
   struct timespec t0, t1;
-
-  g_self = argv[0];
-  alarm(600); /* a lost worker must fail the test, not hang it */
-  if (argc == 5 && strcmp(argv[1], "worker") == 0)
-    return worker_process(argv[2], argv[3], atoi(argv[4]));
-  CHECK_EQ(argc, 1);
 
   procs = env_int("MSGSTORE_LOST_UPDATE_PROCS", test_under_valgrind() ? 2 : 4, 1, MAX_PROCS);
   /* Four threads even under valgrind: each of the four ways of working runs there too. */
@@ -394,6 +388,17 @@ int main(int argc, char **argv) {
   root->lpVtbl->Release(root);
   mdb->lpVtbl->Release(mdb);
   CHECK_EQ(MsgStoreLiveObjects(), 0);
-  printf("lost_update_test: all checks passed\n");
-  return 0;
+}
+
+/* One section: the run is one scenario (its checks are over the whole history). */
+static const struct test_section SECTIONS[] = {
+    {"no_lost_update", test_no_lost_update},
+};
+
+int main(int argc, char **argv) {
+  g_self = argv[0];
+  alarm(600); /* a lost worker must fail the test, not hang it */
+  if (argc == 5 && strcmp(argv[1], "worker") == 0)
+    return worker_process(argv[2], argv[3], atoi(argv[4]));
+  return RUN_SECTIONS(argc, argv, SECTIONS);
 }

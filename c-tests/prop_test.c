@@ -2245,26 +2245,27 @@ static void test_threads(void) {
   printf("  one object from %d threads: ok\n", OBJ_THREADS);
 }
 
-int main(void) {
-  printf("prop_test (C):\n");
-  test_allocator();
-  test_create_iprop();
-  test_iunknown();
-  test_round_trip_every_type();
-  test_large_values();
-  test_boolean_and_one_value_per_id();
-  test_string_conversions();
-  test_get_props_errors();
-  test_set_props_rules();
-  test_delete_props_and_prop_list();
-  test_copy_to_ours();
-  test_copy_to_foreign();
-  test_get_last_error();
-  test_unsupported_slots();
-  test_prop_data_access();
-  test_panics();
-  test_threads();
-  CHECK_EQ(MsgStoreLiveObjects(), 0); /* every object made was released */
-  printf("prop_test (C): all passed\n");
-  return 0;
+/* Independent sections, in the order a full run takes them (tests/c_tests.rs lists the same). */
+static const struct test_section SECTIONS[] = {
+    {"allocator", test_allocator},
+    {"create_iprop", test_create_iprop},
+    {"iunknown", test_iunknown},
+    {"round_trip_every_type", test_round_trip_every_type},
+    {"large_values", test_large_values},
+    {"boolean_and_one_value_per_id", test_boolean_and_one_value_per_id},
+    {"string_conversions", test_string_conversions},
+    {"get_props_errors", test_get_props_errors},
+    {"set_props_rules", test_set_props_rules},
+    {"delete_props_and_prop_list", test_delete_props_and_prop_list},
+    {"copy_to_ours", test_copy_to_ours},
+    {"copy_to_foreign", test_copy_to_foreign},
+    {"get_last_error", test_get_last_error},
+    {"unsupported_slots", test_unsupported_slots},
+    {"prop_data_access", test_prop_data_access},
+    {"panics", test_panics},
+    {"threads", test_threads},
+};
+
+int main(int argc, char **argv) {
+  return RUN_SECTIONS(argc, argv, SECTIONS);
 }

@@ -365,12 +365,11 @@ void test_copy_to_cpp_object() {
 
 }  // namespace
 
-int main() {
-  std::printf("prop_test (C++):\n");
-  test_round_trip();
-  test_query_interface();
-  test_copy_to_cpp_object();
-  CHECK_EQ(MsgStoreLiveObjects(), 0);  // every object made was released
-  std::printf("prop_test (C++): all passed\n");
-  return 0;
-}
+// Independent sections, in the order a full run takes them (tests/c_tests.rs lists the same).
+static const struct test_section SECTIONS[] = {
+    {"round_trip", test_round_trip},
+    {"query_interface", test_query_interface},
+    {"copy_to_cpp_object", test_copy_to_cpp_object},
+};
+
+int main(int argc, char **argv) { return RUN_SECTIONS(argc, argv, SECTIONS); }

@@ -3,7 +3,7 @@
  * Exactly one save per round may win (S_OK); every other one must get MAPI_E_OBJECT_CHANGED and
  * write nothing, and the stored message must be the winner's.
  *
- *   race_test                                   the test (parent)
+ *   race_test [--list | SECTION...]             the test (parent): test_util.h's sections
  *   race_test rules-child <store> <fd-in> <fd-out>   one side of the cross-process rules test
  *   race_test race-child <store> <sync-file> <participant>   a racing process
  */
@@ -275,8 +275,35 @@ static void test_race(const char *path, const char *sync_path) {
   mdb->lpVtbl->Release(mdb);
 }
 
-int main(int argc, char **argv) {
+/* Each section has a store of its own. */
+static void fresh_store_file(char *path, size_t size, const char *name) {
+  LPMDB mdb;
+  test_path(path, size, name);
+  unlink(path);
+  mdb = store_open(path, MAPI_CREATE | MDB_WRITE);
+  mdb->lpVtbl->Release(mdb);
+}
+
+static void section_rules_across_processes(void) {
+  char path[4096];
+  fresh_store_file(path, sizeof path, "race-rules.db");
+  test_rules_across_processes(path);
+}
+
+static void section_race(void) {
   char path[4096], sync_path[4096];
+  fresh_store_file(path, sizeof path, "race.db");
+  test_path(sync_path, sizeof sync_path, "race.sync");
+  test_race(path, sync_path);
+}
+
+/* Independent sections, in the order a full run takes them (tests/c_tests.rs lists the same). */
+static const struct test_section SECTIONS[] = {
+    {"rules_across_processes", section_rules_across_processes},
+    {"race", section_race},
+};
+
+int main(int argc, char **argv) {
   g_self = argv[0];
   alarm(600); /* a lost participant must fail the test, not hang it */
   if (argc == 5 && strcmp(argv[1], "rules-child") == 0)
@@ -288,16 +315,5 @@ int main(int argc, char **argv) {
     CHECK_EQ(MsgStoreLiveObjects(), 0);
     return 0;
   }
-  test_path(path, sizeof path, "race.db");
-  test_path(sync_path, sizeof sync_path, "race.sync");
-  unlink(path);
-  {
-    LPMDB mdb = store_open(path, MAPI_CREATE | MDB_WRITE);
-    mdb->lpVtbl->Release(mdb);
-  }
-  test_rules_across_processes(path);
-  test_race(path, sync_path);
-  CHECK_EQ(MsgStoreLiveObjects(), 0); /* every object made was released */
-  printf("race_test: all checks passed\n");
-  return 0;
+  return RUN_SECTIONS(argc, argv, SECTIONS);
 }

@@ -436,16 +436,18 @@ static void test_reference_counts(void) {
   CHECK_EQ(b.refs, 1);
 }
 
-int main(void) {
-  test_keep_original_and_detail();
-  test_overwrite();
-  test_merge();
-  test_save_elsewhere();
-  test_blocking_resolver_is_asked_again();
-  test_failing_and_unknown();
-  test_deleted();
-  test_reference_counts();
-  CHECK_EQ(MsgStoreLiveObjects(), 0); /* every object made was released */
-  printf("resolver_test: all checks passed\n");
-  return 0;
+/* Independent sections, in the order a full run takes them (tests/c_tests.rs lists the same). */
+static const struct test_section SECTIONS[] = {
+    {"keep_original_and_detail", test_keep_original_and_detail},
+    {"overwrite", test_overwrite},
+    {"merge", test_merge},
+    {"save_elsewhere", test_save_elsewhere},
+    {"blocking_resolver_is_asked_again", test_blocking_resolver_is_asked_again},
+    {"failing_and_unknown", test_failing_and_unknown},
+    {"deleted", test_deleted},
+    {"reference_counts", test_reference_counts},
+};
+
+int main(int argc, char **argv) {
+  return RUN_SECTIONS(argc, argv, SECTIONS);
 }

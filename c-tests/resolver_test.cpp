@@ -82,7 +82,8 @@ const IMsgStoreConflictResolverVtbl kMergeVtbl = {MergeResolver::QueryInterface,
 
 }  // namespace
 
-int main() {
+// One client, two clients of a message, a merging resolver: the whole story is one section.
+static void test_merge() {
   char path[4096];
   test_path(path, sizeof path, "resolver-cpp.db");
   unlink(path);
@@ -145,6 +146,11 @@ int main() {
   }
   CHECK_EQ(resolver.refs, 1);  // the store released it
   CHECK_EQ(MsgStoreLiveObjects(), 0);  // every object made was released
-  std::printf("resolver_test.cpp: all checks passed\n");
-  return 0;
 }
+
+// Independent sections, in the order a full run takes them (tests/c_tests.rs lists the same).
+static const struct test_section SECTIONS[] = {
+    {"merge", test_merge},
+};
+
+int main(int argc, char **argv) { return RUN_SECTIONS(argc, argv, SECTIONS); }

@@ -12,6 +12,22 @@
  *   test_path(buf, size, name)  "$MSGSTORE_TEST_DIR/name" (or "./name" when it is unset)
  *   test_under_valgrind()       non-zero when the runner runs us under valgrind: scale loops down
  *   tag_array(n, tag...)        a MAPIAllocateBuffer'd SPropTagArray (pass ULONG tags)
+ *
+ * Sections. A test program is a list of independent sections, each a void function that sets up
+ * what it needs (its own store files) and releases every object it made:
+ *
+ *   static const struct test_section SECTIONS[] = {{"open_errors", test_open_errors}, ...};
+ *   int main(int argc, char **argv) { return RUN_SECTIONS(argc, argv, SECTIONS); }
+ *
+ *   prog                 runs every section, in order
+ *   prog --list          prints the section names, one per line
+ *   prog NAME...         runs just those sections, in the order given
+ *
+ * An unknown name (or option) runs nothing and exits 2. After each section,
+ * MsgStoreLiveObjects() must be 0 (every object the section made was released). tests/c_tests.rs
+ * runs each section as a test of its own (one process per section), and checks that its table of
+ * sections and --list agree. Programs that run copies of themselves (fork + exec) handle their
+ * child command lines before calling run_sections.
  */
 #ifndef MSGSTORE_TEST_UTIL_H
 #define MSGSTORE_TEST_UTIL_H
@@ -163,5 +179,63 @@ static inline LPSPropTagArray tag_array(ULONG n, ...) {
   va_end(ap);
   return a;
 }
+
+/* One section of a test program (see the top of this file). */
+struct test_section {
+  const char *name;
+  void (*run)(void);
+};
+
+static inline int run_sections(int argc, char **argv, const struct test_section *sections,
+                               size_t n) {
+  const char *prog = (argc > 0 && argv[0] != NULL) ? argv[0] : "test";
+  const char *slash = strrchr(prog, '/');
+  size_t i;
+  int a;
+  if (slash != NULL) prog = slash + 1;
+  if (argc == 2 && strcmp(argv[1], "--list") == 0) {
+    for (i = 0; i < n; i++) printf("%s\n", sections[i].name);
+    return 0;
+  }
+  /* Every name first: a typo runs nothing. */
+  for (a = 1; a < argc; a++) {
+    for (i = 0; i < n && strcmp(sections[i].name, argv[a]) != 0; i++) {
+    }
+    if (i == n) {
+      if (argv[a][0] == '-')
+        fprintf(stderr, "%s: unknown option \"%s\" (usage: %s [--list | SECTION...])\n", prog,
+                argv[a], prog);
+      else
+        fprintf(stderr, "%s: no section named \"%s\" (--list lists them)\n", prog, argv[a]);
+      return 2;
+    }
+  }
+  for (a = 1; a < argc || (argc <= 1 && a == 1); a++) {
+    size_t first = 0, last = n; /* no argument: every section */
+    if (argc > 1) {
+      for (first = 0; strcmp(sections[first].name, argv[a]) != 0; first++) {
+      }
+      last = first + 1;
+    }
+    for (i = first; i < last; i++) {
+      ULONG live;
+      printf("%s: section %s\n", prog, sections[i].name);
+      fflush(stdout);
+      sections[i].run();
+      live = MsgStoreLiveObjects();
+      if (live != 0) {
+        fprintf(stderr, "%s: section %s left %lu objects unreleased (MsgStoreLiveObjects)\n", prog,
+                sections[i].name, (unsigned long)live);
+        fflush(stderr);
+        exit(1);
+      }
+    }
+  }
+  printf("%s: all checks passed\n", prog);
+  return 0;
+}
+
+#define RUN_SECTIONS(argc, argv, sections) \
+  run_sections((argc), (argv), (sections), sizeof(sections) / sizeof((sections)[0]))
 
 #endif /* MSGSTORE_TEST_UTIL_H */

@@ -10,47 +10,100 @@
 //! * `MSGSTORE_VALGRIND=1` runs every program under valgrind (any invalid access or definitely /
 //!   indirectly lost block fails the test; "still reachable" does not) and sets
 //!   `MSGSTORE_UNDER_VALGRIND=1` in the child's environment so long stress loops can scale down.
-//! * `CC` / `CXX` override the compilers; `MSGSTORE_C_TEST_TIMEOUT` (seconds) the per-program
+//! * Every program is a list of independent sections (`c-tests/test_util.h`: `SECTIONS[]` and
+//!   `run_sections`): `prog --list` names them, `prog NAME` runs one. Each section is a test of
+//!   its own here, `<program>::<section>` (e.g. `c_store_test::open_errors`), run in its own
+//!   process with its own `MSGSTORE_TEST_DIR`, so one failure hides nothing else;
+//!   `cargo test --test c_tests c_store_test::` runs one program's sections. Each program is
+//!   compiled once per test process and shared by its sections.
+//!   `the_section_tables_match_the_programs` fails if the table below and a program's `--list`
+//!   disagree (a section forgotten in either place).
+//! * `MSGSTORE_VALGRIND=1` runs every section under valgrind (any invalid access or definitely /
+//!   indirectly lost block fails the test; "still reachable" does not) and sets
+//!   `MSGSTORE_UNDER_VALGRIND=1` in the child's environment so long stress loops can scale down.
+//! * `CC` / `CXX` override the compilers; `MSGSTORE_C_TEST_TIMEOUT` (seconds) the per-section
 //!   time limit (default 300, or 3600 under valgrind).
 //!
-//! Adding a C/C++ test = adding its file to `c-tests/` and one line to the `c_tests!` table below;
-//! `every_c_test_file_has_a_runner_entry` fails if a file is forgotten.
+//! Adding a C/C++ test = adding its file to `c-tests/` and one line to the `c_tests!` table below
+//! (adding a section = one name in its line); `every_c_test_file_has_a_runner_entry` fails if a
+//! file is forgotten.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::OnceLock;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// Files in `c-tests/` that deliberately have no entry in the table, and why.
 const SKIPPED: &[(&str, &str)] = &[];
 
-/// One line per C/C++ test program: `test_fn_name => "file in c-tests/"`.
-macro_rules! c_tests {
-    ($($name:ident => $file:literal,)*) => {
-        /// Every C/C++ test program the runner knows.
-        const C_TESTS: &[&str] = &[$($file),*];
+/// The tests of one program: one per section, or (an empty list) one for the whole program,
+/// run without arguments.
+macro_rules! c_test_module {
+    ($file:literal []) => {
+        #[test]
+        fn whole_program() {
+            super::run_c_test($file, None);
+        }
+    };
+    ($file:literal [$($section:ident),+]) => {
         $(
             #[test]
-            fn $name() {
-                run_c_test($file);
+            fn $section() {
+                super::run_c_test($file, Some(stringify!($section)));
+            }
+        )+
+    };
+}
+
+/// One line per C/C++ test program: `module_name => "file in c-tests/" [its sections, in its
+/// SECTIONS[] order]`. An empty list means a program without sections, run whole.
+macro_rules! c_tests {
+    ($($name:ident => $file:literal [$($section:ident),* $(,)?],)*) => {
+        /// Every C/C++ test program the runner knows, with its sections.
+        const C_TESTS: &[(&str, &[&str])] = &[$(($file, &[$(stringify!($section)),*])),*];
+        $(
+            mod $name {
+                c_test_module!($file [$($section),*]);
             }
         )*
     };
 }
 
 c_tests! {
-    c_abi_check => "abi_check.c",
-    c_prop_test => "prop_test.c",
-    cpp_prop_test => "prop_test.cpp",
+    c_abi_check => "abi_check.c" [iids, allocator_typedefs, hresult_constants],
+    c_prop_test => "prop_test.c" [
+        allocator, create_iprop, iunknown, round_trip_every_type, large_values,
+        boolean_and_one_value_per_id, string_conversions, get_props_errors, set_props_rules,
+        delete_props_and_prop_list, copy_to_ours, copy_to_foreign, get_last_error,
+        unsupported_slots, prop_data_access, panics, threads,
+    ],
+    cpp_prop_test => "prop_test.cpp" [round_trip, query_interface, copy_to_cpp_object],
     // The main job, run as the README runs it without a terminal: every rule-4 choice in turn.
-    c_demo => "demo.c",
-    c_store_test => "store_test.c",
-    c_race_test => "race_test.c",
-    c_lost_update_test => "lost_update_test.c",
-    c_crash_test => "crash_test.c",
-    c_resolver_test => "resolver_test.c",
-    cpp_resolver_test => "resolver_test.cpp",
-    c_bad_input_test => "bad_input_test.c",
+    // No sections: it is one story told in order (each step builds on the one before), and its
+    // command line is the demo's own (`--non-interactive`, `--choice=`, a store path).
+    c_demo => "demo.c" [],
+    c_store_test => "store_test.c" [
+        open_errors, open_not_a_store, store_props, save_rules, keep_open_and_no_changes,
+        deleted_under_you, new_message_and_change_props, read_flag, persistence, entry_ids,
+        entry_ids_everywhere, read_only_store, read_only_store_refuses_every_write,
+        read_only_objects, folders, bad_input, panics_in_store_methods,
+    ],
+    // Each section has a store of its own; the children (fork + exec) are started by the section.
+    c_race_test => "race_test.c" [rules_across_processes, race],
+    // One section each: the run is one scenario whose checks are over its whole history.
+    c_lost_update_test => "lost_update_test.c" [no_lost_update],
+    c_crash_test => "crash_test.c" [kill_and_reopen],
+    c_resolver_test => "resolver_test.c" [
+        keep_original_and_detail, overwrite, merge, save_elsewhere,
+        blocking_resolver_is_asked_again, failing_and_unknown, deleted, reference_counts,
+    ],
+    // One story (two clients and a merging resolver): one section.
+    cpp_resolver_test => "resolver_test.cpp" [merge],
+    c_bad_input_test => "bad_input_test.c" [
+        null_this_every_slot, null_pointers_imapiprop, null_pointers_store_folder,
+        unknown_flags_every_method, bad_counts, message_property_input,
+    ],
 }
 
 fn manifest_dir() -> PathBuf {
@@ -200,6 +253,32 @@ fn run_compiler(mut cmd: Command, what: &str) {
     }
 }
 
+/// The compiled program for `file`: compiled once per test process (the first of its sections to
+/// ask compiles it, the others wait), and a failure reported to every section.
+fn compiled(file: &'static str) -> PathBuf {
+    type Cell = Arc<OnceLock<Result<PathBuf, String>>>;
+    static PROGRAMS: OnceLock<Mutex<HashMap<&'static str, Cell>>> = OnceLock::new();
+    let cell = PROGRAMS
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .entry(file)
+        .or_default()
+        .clone();
+    let result = cell.get_or_init(|| {
+        std::panic::catch_unwind(|| compile(file)).map_err(|e| {
+            e.downcast_ref::<String>()
+                .cloned()
+                .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_else(|| format!("compiling {file} failed"))
+        })
+    });
+    match result {
+        Ok(exe) => exe.clone(),
+        Err(e) => panic!("{e}"),
+    }
+}
+
 /// Compiles and links one test program; the output name is derived from the whole file name, so
 /// `prop_test.c` and `prop_test.cpp` never collide.
 fn compile(file: &str) -> PathBuf {
@@ -229,14 +308,15 @@ fn compile(file: &str) -> PathBuf {
 }
 
 /// A fresh, empty directory for one run's store files.
-fn fresh_test_dir(file: &str) -> PathBuf {
+fn fresh_test_dir(file: &str, section: Option<&str>) -> PathBuf {
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_nanos())
         .unwrap_or(0);
     let dir = out_dir().join("tmp").join(format!(
-        "{}-{}-{nanos}",
+        "{}-{}-{}-{nanos}",
         file.replace('.', "_"),
+        section.unwrap_or("whole"),
         std::process::id()
     ));
     if dir.exists() {
@@ -255,11 +335,11 @@ fn timeout() -> Duration {
     Duration::from_secs(secs)
 }
 
-/// Compiles `file`, runs it (under valgrind when asked) and fails on a non-zero exit, showing
-/// the program's output.
-fn run_c_test(file: &str) {
-    let exe = compile(file);
-    let dir = fresh_test_dir(file);
+/// Compiles `file` (once), runs its `section` (the whole program when `None`; under valgrind when
+/// asked) and fails on a non-zero exit, showing the program's output.
+fn run_c_test(file: &'static str, section: Option<&str>) {
+    let exe = compiled(file);
+    let dir = fresh_test_dir(file, section);
     let stdout_path = dir.join("stdout.txt");
     let stderr_path = dir.join("stderr.txt");
     let mut cmd = if under_valgrind() {
@@ -280,7 +360,8 @@ fn run_c_test(file: &str) {
         c.env_remove("MSGSTORE_UNDER_VALGRIND");
         c
     };
-    cmd.env("MSGSTORE_TEST_DIR", &dir)
+    cmd.args(section)
+        .env("MSGSTORE_TEST_DIR", &dir)
         .current_dir(&dir)
         .stdin(Stdio::null())
         .stdout(std::fs::File::create(&stdout_path).expect("create stdout.txt"))
@@ -289,6 +370,10 @@ fn run_c_test(file: &str) {
     let mut child = cmd
         .spawn()
         .unwrap_or_else(|e| panic!("could not start {shown}: {e}"));
+    let what = match section {
+        Some(name) => format!("section {name}"),
+        None => "(whole program)".to_string(),
+    };
     let limit = timeout();
     let started = Instant::now();
     let status = loop {
@@ -312,7 +397,7 @@ fn run_c_test(file: &str) {
             let _ = std::fs::remove_dir_all(&dir);
         }
         Some(s) => panic!(
-            "{file} failed ({s}{}):\n{shown}\n--- stdout ---\n{out}\n--- stderr ---\n{err}\n\
+            "{file} {what} failed ({s}{}):\n{shown}\n--- stdout ---\n{out}\n--- stderr ---\n{err}\n\
              (its files are kept in {})",
             if under_valgrind() && s.code() == Some(99) {
                 ", valgrind found errors"
@@ -322,7 +407,7 @@ fn run_c_test(file: &str) {
             dir.display()
         ),
         None => panic!(
-            "{file} did not finish within {limit:?} and was killed:\n{shown}\n\
+            "{file} {what} did not finish within {limit:?} and was killed:\n{shown}\n\
              --- stdout ---\n{out}\n--- stderr ---\n{err}"
         ),
     }
@@ -374,7 +459,7 @@ fn every_c_test_file_has_a_runner_entry() {
             continue; // helper headers and anything else that is not a program
         }
         found.push(name.clone());
-        let listed = C_TESTS.contains(&name.as_str());
+        let listed = C_TESTS.iter().any(|(f, _)| *f == name);
         let skipped = SKIPPED.iter().any(|(f, _)| *f == name);
         if !listed && !skipped {
             missing.push(name);
@@ -387,6 +472,7 @@ fn every_c_test_file_has_a_runner_entry() {
     );
     let stale: Vec<_> = C_TESTS
         .iter()
+        .map(|(f, _)| f)
         .filter(|f| !found.iter().any(|n| n == *f))
         .collect();
     assert!(
@@ -395,8 +481,61 @@ fn every_c_test_file_has_a_runner_entry() {
     );
     for (file, _) in SKIPPED {
         assert!(
-            !C_TESTS.contains(file),
+            !C_TESTS.iter().any(|(f, _)| f == file),
             "{file} is both in the table and skipped"
         );
     }
+}
+
+/// Runs each sectioned program's `--list` and fails if it and the `c_tests!` table disagree: a
+/// section the table forgot never runs, and a table entry the program lacks fails as a test
+/// (exit 2) but is reported here with the fix.
+#[test]
+fn the_section_tables_match_the_programs() {
+    let mut problems = Vec::new();
+    for (file, table) in C_TESTS {
+        if table.is_empty() {
+            continue; // run whole, without sections (see its line in the table)
+        }
+        let exe = compiled(file);
+        let dir = fresh_test_dir(file, Some("list"));
+        let output = Command::new(&exe)
+            .arg("--list")
+            .env("MSGSTORE_TEST_DIR", &dir)
+            .current_dir(&dir)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap_or_else(|e| panic!("could not run {} --list: {e}", exe.display()));
+        let _ = std::fs::remove_dir_all(&dir);
+        if !output.status.success() {
+            problems.push(format!(
+                "{file} --list failed ({}): {}",
+                output.status,
+                String::from_utf8_lossy(&output.stderr)
+            ));
+            continue;
+        }
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let listed: Vec<&str> = stdout.lines().collect();
+        let not_in_table: Vec<_> = listed.iter().filter(|n| !table.contains(n)).collect();
+        let not_in_program: Vec<_> = table.iter().filter(|n| !listed.contains(n)).collect();
+        if !not_in_table.is_empty() {
+            problems.push(format!(
+                "{file}: sections missing from the c_tests! table (they never run): \
+                 {not_in_table:?}"
+            ));
+        }
+        if !not_in_program.is_empty() {
+            problems.push(format!(
+                "{file}: sections in the c_tests! table that SECTIONS[] lacks: {not_in_program:?}"
+            ));
+        }
+        if not_in_table.is_empty() && not_in_program.is_empty() && listed != *table {
+            problems.push(format!(
+                "{file}: the table lists the sections in another order than SECTIONS[] \
+                 (program: {listed:?}, table: {table:?})"
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
 }

@@ -1,5 +1,10 @@
 //! Damaged store files must fail the call that meets the damage with an error, never kill the
-//! process (DESIGN.md §2, §6). Regression tests for what the fuzzer found (fuzz/run.sh).
+//! process (DESIGN.md §2, §6). Regression tests for what the fuzzer found (fuzz/run.sh). The
+//! SQL that damages the files is in `tests/support/store_schema.rs`, the one place the tests
+//! know the schema.
+
+#[path = "support/store_schema.rs"]
+mod store_schema;
 
 use msgstore::core::error::MapiError;
 use msgstore::core::folder::Folder;
@@ -41,15 +46,8 @@ fn delete_folder_in_a_cyclic_tree_is_corrupt_store_not_a_stack_overflow() {
     let msg = a.create_message(0).unwrap();
     msg.save_changes(0).unwrap();
     drop(msg);
-    {
-        // Damage the file from outside, as a crash or a bad disk would: a's parent is now b.
-        let conn = rusqlite::Connection::open(&path).unwrap();
-        conn.execute(
-            "UPDATE objects SET parent = ?1 WHERE id = ?2",
-            [b.id() as i64, a.id() as i64],
-        )
-        .unwrap();
-    }
+    // Damage the file from outside, as a crash or a bad disk would: a's parent is now b.
+    store_schema::set_parent(&path, a.id(), b.id());
     let err: MapiError = a
         .delete_folder(
             &store.entry_id(MAPI_FOLDER, b.id()),
@@ -61,14 +59,7 @@ fn delete_folder_in_a_cyclic_tree_is_corrupt_store_not_a_stack_overflow() {
     assert!(Folder::open(store.clone(), b.id(), true).is_ok());
     assert!(Folder::open(store.clone(), a.id(), true).is_ok());
     // A folder that is its own parent is met twice as well.
-    {
-        let conn = rusqlite::Connection::open(&path).unwrap();
-        conn.execute(
-            "UPDATE objects SET parent = ?1 WHERE id = ?1",
-            [b.id() as i64],
-        )
-        .unwrap();
-    }
+    store_schema::set_parent(&path, b.id(), b.id());
     let err = b
         .delete_folder(&store.entry_id(MAPI_FOLDER, b.id()), DEL_FOLDERS)
         .unwrap_err();
@@ -79,17 +70,10 @@ fn delete_folder_in_a_cyclic_tree_is_corrupt_store_not_a_stack_overflow() {
 /// a recursive query made the first write loop forever. Such a file is not a store.
 #[test]
 fn a_store_file_with_triggers_or_views_is_refused_at_open() {
-    for extra in [
-        "CREATE TRIGGER spin AFTER INSERT ON props BEGIN SELECT count(*) FROM \
-         (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT x FROM c); END",
-        "CREATE VIEW v AS SELECT * FROM objects",
-    ] {
+    for extra in [store_schema::PLANTED_TRIGGER, store_schema::PLANTED_VIEW] {
         let (path, store) = temp_store("schema.db");
         drop(store);
-        rusqlite::Connection::open(&path)
-            .unwrap()
-            .execute_batch(extra)
-            .unwrap();
+        store_schema::run_sql(&path, extra);
         for flags in [0, MDB_WRITE, MAPI_BEST_ACCESS] {
             let err = Store::open(path.to_str().unwrap(), flags).err().unwrap();
             assert_eq!(err.code, MAPI_E_CORRUPT_STORE, "{extra}: {err}");

@@ -122,7 +122,9 @@ fn a_writable_open_upgrades_in_place_keeping_every_id_property_change_key_and_pc
     let first = root.create_message(0).unwrap();
     first.save_changes(0).unwrap();
     let first_id = first.entry_id().unwrap();
-    assert!(root.delete_messages(std::slice::from_ref(&first_id), 0).unwrap());
+    assert!(root
+        .delete_messages(std::slice::from_ref(&first_id), 0)
+        .unwrap());
     let second = root.create_message(0).unwrap();
     second.save_changes(0).unwrap();
     assert_ne!(second.entry_id().unwrap(), first_id);
