@@ -160,8 +160,11 @@ pub struct Allocator {
     pub buffer: AllocateBufferFn,
     pub more: AllocateMoreFn,
     pub free: FreeBufferFn,
-    /// Whether `buffer` returns zeroed memory (ours does; a caller's allocator need not).
-    pub zeroes: bool,
+    /// Whether these are this library's own MAPIAllocateBuffer/More/FreeBuffer: they return
+    /// zeroed memory and run no client code. A caller's allocator (CreateIProp) may do neither:
+    /// it must not be called with any lock of ours held, since it may call back into the object
+    /// whose result it is allocating (DESIGN.md §7).
+    ours: bool,
 }
 
 impl Allocator {
@@ -169,7 +172,7 @@ impl Allocator {
         buffer: MAPIAllocateBuffer,
         more: MAPIAllocateMore,
         free: MAPIFreeBuffer,
-        zeroes: true,
+        ours: true,
     };
 
     /// A caller's allocator (CreateIProp): nothing assumed about what it returns.
@@ -178,8 +181,14 @@ impl Allocator {
             buffer,
             more,
             free,
-            zeroes: false,
+            ours: false,
         }
+    }
+
+    /// Whether calling this allocator runs client code (a caller's CreateIProp allocator), so
+    /// that no lock of ours may be held across the call.
+    pub fn runs_client_code(&self) -> bool {
+        !self.ours
     }
 
     /// Frees a block this allocator made.
@@ -212,7 +221,7 @@ impl Allocator {
         // SAFETY: a foreign allocator need not zero; results are written field by field, but
         // padding and unused union bytes must not leak stale memory. (MAPIAllocateBuffer has
         // zeroed the block already.)
-        if !self.zeroes {
+        if !self.ours {
             unsafe { ptr::write_bytes(p as *mut u8, 0, size as usize) };
         }
         Ok(p as *mut u8)

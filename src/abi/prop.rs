@@ -10,7 +10,7 @@ use super::object::{ComClass, ComObject};
 use super::types::*;
 use crate::core::error::{check_flags, error_name, MapiError, MapiResult};
 use crate::core::mapidefs::*;
-use crate::core::props::{prop_list, resolve_props, Problem, PropInput, PropObject};
+use crate::core::props::{prop_list, resolve_props, Problem, PropInput, PropObject, PropOut};
 use crate::core::value::{prop_id, PropValue};
 use std::ffi::c_void;
 use std::ptr;
@@ -151,17 +151,32 @@ pub unsafe extern "C" fn get_props<I, T: PropClass>(
         };
         let unicode = ulFlags & MAPI_UNICODE != 0;
         let alloc = obj.inner.allocator();
-        let mut result: MapiResult<(*mut SPropValue, usize, bool)> =
-            Ok((ptr::null_mut(), 0, false));
-        obj.inner.prop().read(&mut |view| {
-            let outs = resolve_props(view, request, unicode);
+        let build = |outs: &[PropOut]| -> MapiResult<(*mut SPropValue, usize, bool)> {
             let errors = outs.iter().any(|o| o.is_error());
-            result = if outs.is_empty() {
+            if outs.is_empty() {
                 Ok((ptr::null_mut(), 0, false))
             } else {
-                prop_array_out(alloc, &outs).map(|p| (p, outs.len(), errors))
-            };
+                prop_array_out(alloc, outs).map(|p| (p, outs.len(), errors))
+            }
+        };
+        // No lock of ours is held while client code runs (DESIGN.md §7). Our own allocator runs
+        // none, so the result is built under the object's lock straight from its values (one
+        // copy). A caller's allocator (IPropData) may call back into this very object: the
+        // values are snapshotted under the lock and the result is built once it is released.
+        let mut result: MapiResult<(*mut SPropValue, usize, bool)> =
+            Ok((ptr::null_mut(), 0, false));
+        let mut snapshot: Vec<PropOut<'static>> = Vec::new();
+        obj.inner.prop().read(&mut |view| {
+            let outs = resolve_props(view, request, unicode);
+            if alloc.runs_client_code() {
+                snapshot = outs.into_iter().map(PropOut::into_owned).collect();
+            } else {
+                result = build(&outs);
+            }
         })?;
+        if alloc.runs_client_code() {
+            result = build(&snapshot);
+        }
         let (arr, n, errors) = result?;
         *out = arr;
         *count = n as u32;

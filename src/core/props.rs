@@ -53,6 +53,15 @@ impl PropOut<'_> {
     pub fn is_error(&self) -> bool {
         matches!(self, PropOut::Error(..))
     }
+
+    /// The same entry owning its value: a snapshot that outlives the object's lock.
+    pub fn into_owned(self) -> PropOut<'static> {
+        match self {
+            PropOut::Value(tag, v) => PropOut::Value(tag, Cow::Owned(v.into_owned())),
+            PropOut::Object(tag) => PropOut::Object(tag),
+            PropOut::Error(tag, sc) => PropOut::Error(tag, sc),
+        }
+    }
 }
 
 /// Resolves a GetProps request against a view: request order, requested types, PT_UNSPECIFIED
