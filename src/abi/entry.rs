@@ -90,12 +90,12 @@ pub unsafe fn open_entry(
     match opened {
         Opened::Folder(folder) => {
             check(iid.is_none_or(answers::<FolderClass>))?;
-            *out = ComObject::as_interface(ComObject::create(FolderClass { folder }));
+            *out = ComObject::as_unknown(ComObject::create(FolderClass { folder }));
             *obj_type = MAPI_FOLDER;
         }
         Opened::Message(msg) => {
             check(iid.is_none_or(answers::<MessageClass>))?;
-            *out = ComObject::as_interface(ComObject::create(MessageClass { msg: *msg }));
+            *out = ComObject::as_unknown(ComObject::create(MessageClass { msg: *msg }));
             *obj_type = MAPI_MESSAGE;
         }
     }

@@ -6,7 +6,7 @@ use super::guard;
 use super::iids::*;
 use super::interfaces::*;
 use super::message::{self, MessageClass};
-use super::object::{check_interface, ComClass, ComObject};
+use super::object::{self, check_interface, ComClass, ComObject};
 use super::prop::{self, not_supported, PropClass};
 use super::types::*;
 use crate::core::error::MapiError;
@@ -21,9 +21,10 @@ pub struct FolderClass {
 }
 
 impl ComClass for FolderClass {
+    type Interface = IMAPIFolder;
     const IIDS: &'static [&'static GUID] = &[&IID_IMAPIProp, &IID_IMAPIContainer, &IID_IMAPIFolder];
-    fn vtbl() -> *const c_void {
-        &FOLDER_VTBL as *const IMAPIFolderVtbl as *const c_void
+    fn vtbl() -> &'static IMAPIFolderVtbl {
+        &FOLDER_VTBL
     }
 }
 
@@ -34,10 +35,12 @@ impl PropClass for FolderClass {
 }
 
 type C = FolderClass;
-type I = IMAPIFolder;
+type I = <C as ComClass>::Interface;
 
-static FOLDER_VTBL: IMAPIFolderVtbl = prop::prop_vtbl!(IMAPIFolderVtbl<I, C> {
-    SaveChanges: prop::save_changes::<I, C>,
+const _: () = object::assert_com_layout::<C>();
+
+static FOLDER_VTBL: IMAPIFolderVtbl = prop::prop_vtbl!(IMAPIFolderVtbl<C> {
+    SaveChanges: prop::save_changes::<C>,
     GetContentsTable: get_contents_table,
     GetHierarchyTable: get_hierarchy_table,
     OpenEntry: folder_open_entry,
@@ -74,7 +77,7 @@ unsafe extern "C" fn get_contents_table(
     _ulFlags: ULONG,
     lppTable: *mut *mut IMAPITable,
 ) -> HRESULT {
-    guard::method::<I, C>(This, "GetContentsTable", |_| {
+    guard::method::<C>(This, "GetContentsTable", |_| {
         guard::optional_out(lppTable);
         not_supported("GetContentsTable")
     })
@@ -85,7 +88,7 @@ unsafe extern "C" fn get_hierarchy_table(
     _ulFlags: ULONG,
     lppTable: *mut *mut IMAPITable,
 ) -> HRESULT {
-    guard::method::<I, C>(This, "GetHierarchyTable", |_| {
+    guard::method::<C>(This, "GetHierarchyTable", |_| {
         guard::optional_out(lppTable);
         not_supported("GetHierarchyTable")
     })
@@ -100,7 +103,7 @@ unsafe extern "C" fn folder_open_entry(
     lpulObjType: *mut ULONG,
     lppUnk: *mut *mut IUnknown,
 ) -> HRESULT {
-    guard::method::<I, C>(This, "OpenEntry", |obj| {
+    guard::method::<C>(This, "OpenEntry", |obj| {
         open_entry(
             obj.inner.folder.store(),
             cbEntryID,
@@ -119,7 +122,7 @@ unsafe extern "C" fn set_search_criteria(
     _lpContainerList: LPENTRYLIST,
     _ulSearchFlags: ULONG,
 ) -> HRESULT {
-    guard::method::<I, C>(This, "SetSearchCriteria", |_| {
+    guard::method::<C>(This, "SetSearchCriteria", |_| {
         not_supported("SetSearchCriteria")
     })
 }
@@ -131,7 +134,7 @@ unsafe extern "C" fn get_search_criteria(
     lppContainerList: *mut LPENTRYLIST,
     lpulSearchState: *mut ULONG,
 ) -> HRESULT {
-    guard::method::<I, C>(This, "GetSearchCriteria", |_| {
+    guard::method::<C>(This, "GetSearchCriteria", |_| {
         guard::optional_out(lppRestriction);
         guard::optional_out(lppContainerList);
         if let Some(s) = lpulSearchState.as_mut() {
@@ -147,7 +150,7 @@ unsafe extern "C" fn create_message(
     ulFlags: ULONG,
     lppMessage: *mut *mut IMessage,
 ) -> HRESULT {
-    guard::method::<I, C>(This, "CreateMessage", |obj| {
+    guard::method::<C>(This, "CreateMessage", |obj| {
         let out = guard::cleared_out(lppMessage, "CreateMessage: lppMessage")?;
         check_interface::<MessageClass>(lpInterface, "CreateMessage")?;
         let msg = obj.inner.folder.create_message(ulFlags)?;
@@ -165,7 +168,7 @@ unsafe extern "C" fn copy_messages(
     _lpProgress: *mut IMAPIProgress,
     _ulFlags: ULONG,
 ) -> HRESULT {
-    guard::method::<I, C>(This, "CopyMessages", |_| not_supported("CopyMessages"))
+    guard::method::<C>(This, "CopyMessages", |_| not_supported("CopyMessages"))
 }
 
 unsafe extern "C" fn delete_messages(
@@ -175,7 +178,7 @@ unsafe extern "C" fn delete_messages(
     _lpProgress: *mut IMAPIProgress,
     ulFlags: ULONG,
 ) -> HRESULT {
-    guard::method::<I, C>(This, "DeleteMessages", |obj| {
+    guard::method::<C>(This, "DeleteMessages", |obj| {
         let list = lpMsgList
             .as_ref()
             .ok_or_else(|| MapiError::invalid("DeleteMessages: lpMsgList is NULL"))?;
@@ -201,7 +204,7 @@ unsafe extern "C" fn create_folder(
     ulFlags: ULONG,
     lppFolder: *mut *mut IMAPIFolder,
 ) -> HRESULT {
-    guard::method::<I, C>(This, "CreateFolder", |obj| {
+    guard::method::<C>(This, "CreateFolder", |obj| {
         let out = guard::cleared_out(lppFolder, "CreateFolder: lppFolder")?;
         check_interface::<FolderClass>(lpInterface, "CreateFolder")?;
         let unicode = ulFlags & MAPI_UNICODE != 0;
@@ -235,7 +238,7 @@ unsafe extern "C" fn copy_folder(
     _lpProgress: *mut IMAPIProgress,
     _ulFlags: ULONG,
 ) -> HRESULT {
-    guard::method::<I, C>(This, "CopyFolder", |_| not_supported("CopyFolder"))
+    guard::method::<C>(This, "CopyFolder", |_| not_supported("CopyFolder"))
 }
 
 unsafe extern "C" fn delete_folder(
@@ -246,7 +249,7 @@ unsafe extern "C" fn delete_folder(
     _lpProgress: *mut IMAPIProgress,
     ulFlags: ULONG,
 ) -> HRESULT {
-    guard::method::<I, C>(This, "DeleteFolder", |obj| {
+    guard::method::<C>(This, "DeleteFolder", |obj| {
         let entry = required_entry_id(cbEntryID, lpEntryID, "DeleteFolder: lpEntryID")?;
         obj.inner.folder.delete_folder(entry, ulFlags)?;
         Ok(S_OK)
@@ -260,7 +263,7 @@ unsafe extern "C" fn set_read_flags(
     _lpProgress: *mut IMAPIProgress,
     _ulFlags: ULONG,
 ) -> HRESULT {
-    guard::method::<I, C>(This, "SetReadFlags", |_| not_supported("SetReadFlags"))
+    guard::method::<C>(This, "SetReadFlags", |_| not_supported("SetReadFlags"))
 }
 
 unsafe extern "C" fn get_message_status(
@@ -270,7 +273,7 @@ unsafe extern "C" fn get_message_status(
     _ulFlags: ULONG,
     lpulMessageStatus: *mut ULONG,
 ) -> HRESULT {
-    guard::method::<I, C>(This, "GetMessageStatus", |_| {
+    guard::method::<C>(This, "GetMessageStatus", |_| {
         if let Some(s) = lpulMessageStatus.as_mut() {
             *s = 0;
         }
@@ -286,7 +289,7 @@ unsafe extern "C" fn set_message_status(
     _ulNewStatusMask: ULONG,
     lpulOldStatus: *mut ULONG,
 ) -> HRESULT {
-    guard::method::<I, C>(This, "SetMessageStatus", |_| {
+    guard::method::<C>(This, "SetMessageStatus", |_| {
         if let Some(s) = lpulOldStatus.as_mut() {
             *s = 0;
         }
@@ -299,7 +302,7 @@ unsafe extern "C" fn save_contents_sort(
     _lpSortCriteria: *mut SSortOrderSet,
     _ulFlags: ULONG,
 ) -> HRESULT {
-    guard::method::<I, C>(This, "SaveContentsSort", |_| {
+    guard::method::<C>(This, "SaveContentsSort", |_| {
         not_supported("SaveContentsSort")
     })
 }
@@ -310,5 +313,5 @@ unsafe extern "C" fn empty_folder(
     _lpProgress: *mut IMAPIProgress,
     _ulFlags: ULONG,
 ) -> HRESULT {
-    guard::method::<I, C>(This, "EmptyFolder", |_| not_supported("EmptyFolder"))
+    guard::method::<C>(This, "EmptyFolder", |_| not_supported("EmptyFolder"))
 }

@@ -104,8 +104,8 @@ pub fn free_fn_ulong(name: &'static str, f: impl FnOnce() -> ULONG) -> ULONG {
 ///
 /// # Safety
 /// `This` must be NULL or an object of class `T` (the vtable it came through guarantees it).
-pub unsafe fn method<I, T: ComClass>(
-    This: *mut I,
+pub unsafe fn method<T: ComClass>(
+    This: *mut T::Interface,
     name: &'static str,
     f: impl FnOnce(&ComObject<T>) -> MapiResult<HRESULT>,
 ) -> HRESULT {

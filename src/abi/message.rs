@@ -4,7 +4,7 @@
 use super::guard;
 use super::iids::*;
 use super::interfaces::*;
-use super::object::{ComClass, ComObject};
+use super::object::{self, ComClass, ComObject};
 use super::prop::{self, not_supported, PropClass};
 use super::resolver;
 use super::types::*;
@@ -19,9 +19,10 @@ pub struct MessageClass {
 }
 
 impl ComClass for MessageClass {
+    type Interface = IMessage;
     const IIDS: &'static [&'static GUID] = &[&IID_IMAPIProp, &IID_IMessage];
-    fn vtbl() -> *const c_void {
-        &MESSAGE_VTBL as *const IMessageVtbl as *const c_void
+    fn vtbl() -> &'static IMessageVtbl {
+        &MESSAGE_VTBL
     }
 }
 
@@ -32,9 +33,11 @@ impl PropClass for MessageClass {
 }
 
 type C = MessageClass;
-type I = IMessage;
+type I = <C as ComClass>::Interface;
 
-static MESSAGE_VTBL: IMessageVtbl = prop::prop_vtbl!(IMessageVtbl<I, C> {
+const _: () = object::assert_com_layout::<C>();
+
+static MESSAGE_VTBL: IMessageVtbl = prop::prop_vtbl!(IMessageVtbl<C> {
     SaveChanges: save_changes,
     GetAttachmentTable: get_attachment_table,
     OpenAttach: open_attach,
@@ -60,7 +63,7 @@ pub unsafe fn ours<'a>(p: *mut c_void) -> Option<&'a Message> {
 }
 
 unsafe extern "C" fn save_changes(This: *mut I, ulFlags: ULONG) -> HRESULT {
-    guard::method::<I, C>(This, "SaveChanges", |obj| {
+    guard::method::<C>(This, "SaveChanges", |obj| {
         let msg = &obj.inner.msg;
         match resolver::registered(msg.store()) {
             Some(r) => {
@@ -74,7 +77,7 @@ unsafe extern "C" fn save_changes(This: *mut I, ulFlags: ULONG) -> HRESULT {
 }
 
 unsafe extern "C" fn set_read_flag(This: *mut I, ulFlags: ULONG) -> HRESULT {
-    guard::method::<I, C>(This, "SetReadFlag", |obj| {
+    guard::method::<C>(This, "SetReadFlag", |obj| {
         obj.inner.msg.set_read_flag(ulFlags)?;
         Ok(S_OK)
     })
@@ -85,7 +88,7 @@ unsafe extern "C" fn get_attachment_table(
     _ulFlags: ULONG,
     lppTable: *mut *mut IMAPITable,
 ) -> HRESULT {
-    guard::method::<I, C>(This, "GetAttachmentTable", |_| {
+    guard::method::<C>(This, "GetAttachmentTable", |_| {
         guard::optional_out(lppTable);
         not_supported("GetAttachmentTable")
     })
@@ -98,7 +101,7 @@ unsafe extern "C" fn open_attach(
     _ulFlags: ULONG,
     lppAttach: *mut *mut IAttach,
 ) -> HRESULT {
-    guard::method::<I, C>(This, "OpenAttach", |_| {
+    guard::method::<C>(This, "OpenAttach", |_| {
         guard::optional_out(lppAttach);
         not_supported("OpenAttach")
     })
@@ -111,7 +114,7 @@ unsafe extern "C" fn create_attach(
     lpulAttachmentNum: *mut ULONG,
     lppAttach: *mut *mut IAttach,
 ) -> HRESULT {
-    guard::method::<I, C>(This, "CreateAttach", |_| {
+    guard::method::<C>(This, "CreateAttach", |_| {
         if let Some(n) = lpulAttachmentNum.as_mut() {
             *n = 0;
         }
@@ -127,7 +130,7 @@ unsafe extern "C" fn delete_attach(
     _lpProgress: *mut IMAPIProgress,
     _ulFlags: ULONG,
 ) -> HRESULT {
-    guard::method::<I, C>(This, "DeleteAttach", |_| not_supported("DeleteAttach"))
+    guard::method::<C>(This, "DeleteAttach", |_| not_supported("DeleteAttach"))
 }
 
 unsafe extern "C" fn get_recipient_table(
@@ -135,7 +138,7 @@ unsafe extern "C" fn get_recipient_table(
     _ulFlags: ULONG,
     lppTable: *mut *mut IMAPITable,
 ) -> HRESULT {
-    guard::method::<I, C>(This, "GetRecipientTable", |_| {
+    guard::method::<C>(This, "GetRecipientTable", |_| {
         guard::optional_out(lppTable);
         not_supported("GetRecipientTable")
     })
@@ -146,11 +149,11 @@ unsafe extern "C" fn modify_recipients(
     _ulFlags: ULONG,
     _lpMods: *mut ADRLIST,
 ) -> HRESULT {
-    guard::method::<I, C>(This, "ModifyRecipients", |_| {
+    guard::method::<C>(This, "ModifyRecipients", |_| {
         not_supported("ModifyRecipients")
     })
 }
 
 unsafe extern "C" fn submit_message(This: *mut I, _ulFlags: ULONG) -> HRESULT {
-    guard::method::<I, C>(This, "SubmitMessage", |_| not_supported("SubmitMessage"))
+    guard::method::<C>(This, "SubmitMessage", |_| not_supported("SubmitMessage"))
 }

@@ -16,26 +16,27 @@ use std::ffi::c_void;
 use std::ptr;
 
 /// Builds a vtable value whose first 14 slots are IUnknown and IMAPIProp for interface `$I` and
-/// class `$C`, followed by the interface's own slots. Only the private vtable statics use it:
+/// class `$C` (whose `ComClass::Interface` is the vtable's interface: another class does not
+/// compile here), followed by the interface's own slots. Only the private vtable statics use it:
 /// the vtable *types* stay written out in `interfaces.rs`, where cbindgen reads them.
 /// `SaveChanges` is named explicitly because messages route it through their resolver.
 macro_rules! prop_vtbl {
-    ($vtbl:ident<$I:ty, $C:ty> { SaveChanges: $save:expr $(, $slot:ident: $f:expr)* $(,)? }) => {
+    ($vtbl:ident<$C:ty> { SaveChanges: $save:expr $(, $slot:ident: $f:expr)* $(,)? }) => {
         $vtbl {
-            QueryInterface: $crate::abi::object::query_interface::<$I, $C>,
-            AddRef: $crate::abi::object::add_ref::<$I, $C>,
-            Release: $crate::abi::object::release::<$I, $C>,
-            GetLastError: $crate::abi::prop::get_last_error::<$I, $C>,
+            QueryInterface: $crate::abi::object::query_interface::<$C>,
+            AddRef: $crate::abi::object::add_ref::<$C>,
+            Release: $crate::abi::object::release::<$C>,
+            GetLastError: $crate::abi::prop::get_last_error::<$C>,
             SaveChanges: $save,
-            GetProps: $crate::abi::prop::get_props::<$I, $C>,
-            GetPropList: $crate::abi::prop::get_prop_list::<$I, $C>,
-            OpenProperty: $crate::abi::prop::open_property::<$I, $C>,
-            SetProps: $crate::abi::prop::set_props::<$I, $C>,
-            DeleteProps: $crate::abi::prop::delete_props::<$I, $C>,
-            CopyTo: $crate::abi::prop::copy_to::<$I, $C>,
-            CopyProps: $crate::abi::prop::copy_props::<$I, $C>,
-            GetNamesFromIDs: $crate::abi::prop::get_names_from_ids::<$I, $C>,
-            GetIDsFromNames: $crate::abi::prop::get_ids_from_names::<$I, $C>,
+            GetProps: $crate::abi::prop::get_props::<$C>,
+            GetPropList: $crate::abi::prop::get_prop_list::<$C>,
+            OpenProperty: $crate::abi::prop::open_property::<$C>,
+            SetProps: $crate::abi::prop::set_props::<$C>,
+            DeleteProps: $crate::abi::prop::delete_props::<$C>,
+            CopyTo: $crate::abi::prop::copy_to::<$C>,
+            CopyProps: $crate::abi::prop::copy_props::<$C>,
+            GetNamesFromIDs: $crate::abi::prop::get_names_from_ids::<$C>,
+            GetIDsFromNames: $crate::abi::prop::get_ids_from_names::<$C>,
             $($slot: $f,)*
         }
     };
@@ -65,13 +66,13 @@ const COMPONENT: &str = "msgstore";
 ///
 /// # Safety
 /// Called through our vtables only.
-pub unsafe extern "C" fn get_last_error<I, T: PropClass>(
-    This: *mut I,
+pub unsafe extern "C" fn get_last_error<T: PropClass>(
+    This: *mut T::Interface,
     hResult: HRESULT,
     ulFlags: ULONG,
     lppMAPIError: *mut LPMAPIERROR,
 ) -> HRESULT {
-    guard::method::<I, T>(This, "GetLastError", |obj| {
+    guard::method::<T>(This, "GetLastError", |obj| {
         let out = guard::cleared_out(lppMAPIError, "GetLastError: lppMAPIError")?;
         check_flags("GetLastError", ulFlags, MAPI_UNICODE)?;
         if hResult >= 0 {
@@ -115,8 +116,11 @@ pub fn thread_mapierror(hResult: HRESULT, ulFlags: ULONG) -> MapiResult<*mut MAP
 ///
 /// # Safety
 /// Called through our vtables only.
-pub unsafe extern "C" fn save_changes<I, T: PropClass>(This: *mut I, ulFlags: ULONG) -> HRESULT {
-    guard::method::<I, T>(This, "SaveChanges", |obj| {
+pub unsafe extern "C" fn save_changes<T: PropClass>(
+    This: *mut T::Interface,
+    ulFlags: ULONG,
+) -> HRESULT {
+    guard::method::<T>(This, "SaveChanges", |obj| {
         obj.inner.prop().save_changes(ulFlags)?;
         Ok(S_OK)
     })
@@ -126,14 +130,14 @@ pub unsafe extern "C" fn save_changes<I, T: PropClass>(This: *mut I, ulFlags: UL
 ///
 /// # Safety
 /// Called through our vtables only.
-pub unsafe extern "C" fn get_props<I, T: PropClass>(
-    This: *mut I,
+pub unsafe extern "C" fn get_props<T: PropClass>(
+    This: *mut T::Interface,
     lpPropTagArray: LPSPropTagArray,
     ulFlags: ULONG,
     lpcValues: *mut ULONG,
     lppPropArray: *mut LPSPropValue,
 ) -> HRESULT {
-    guard::method::<I, T>(This, "GetProps", |obj| {
+    guard::method::<T>(This, "GetProps", |obj| {
         // Clear both out-parameters before checking either: one NULL must not leave the
         // other holding the caller's garbage.
         guard::optional_out(lppPropArray);
@@ -188,12 +192,12 @@ pub unsafe extern "C" fn get_props<I, T: PropClass>(
 ///
 /// # Safety
 /// Called through our vtables only.
-pub unsafe extern "C" fn get_prop_list<I, T: PropClass>(
-    This: *mut I,
+pub unsafe extern "C" fn get_prop_list<T: PropClass>(
+    This: *mut T::Interface,
     ulFlags: ULONG,
     lppPropTagArray: *mut LPSPropTagArray,
 ) -> HRESULT {
-    guard::method::<I, T>(This, "GetPropList", |obj| {
+    guard::method::<T>(This, "GetPropList", |obj| {
         let out = guard::cleared_out(lppPropTagArray, "GetPropList: lppPropTagArray")?;
         check_flags("GetPropList", ulFlags, MAPI_UNICODE)?;
         let mut tags = Vec::new();
@@ -209,15 +213,15 @@ pub unsafe extern "C" fn get_prop_list<I, T: PropClass>(
 ///
 /// # Safety
 /// Called through our vtables only.
-pub unsafe extern "C" fn open_property<I, T: PropClass>(
-    This: *mut I,
+pub unsafe extern "C" fn open_property<T: PropClass>(
+    This: *mut T::Interface,
     ulPropTag: ULONG,
     lpiid: LPCIID,
     _ulInterfaceOptions: ULONG,
     ulFlags: ULONG,
     lppUnk: *mut *mut IUnknown,
 ) -> HRESULT {
-    guard::method::<I, T>(This, "OpenProperty", |_obj| {
+    guard::method::<T>(This, "OpenProperty", |_obj| {
         guard::cleared_out(lppUnk, "OpenProperty: lppUnk")?;
         if lpiid.is_null() {
             return Err(MapiError::invalid("OpenProperty: lpiid is NULL"));
@@ -252,13 +256,13 @@ fn apply_set(
 ///
 /// # Safety
 /// Called through our vtables only.
-pub unsafe extern "C" fn set_props<I, T: PropClass>(
-    This: *mut I,
+pub unsafe extern "C" fn set_props<T: PropClass>(
+    This: *mut T::Interface,
     cValues: ULONG,
     lpPropArray: LPSPropValue,
     lppProblems: *mut LPSPropProblemArray,
 ) -> HRESULT {
-    guard::method::<I, T>(This, "SetProps", |obj| {
+    guard::method::<T>(This, "SetProps", |obj| {
         let out = guard::optional_out(lppProblems);
         if lpPropArray.is_null() {
             return Err(MapiError::invalid("SetProps: lpPropArray is NULL"));
@@ -276,12 +280,12 @@ pub unsafe extern "C" fn set_props<I, T: PropClass>(
 ///
 /// # Safety
 /// Called through our vtables only.
-pub unsafe extern "C" fn delete_props<I, T: PropClass>(
-    This: *mut I,
+pub unsafe extern "C" fn delete_props<T: PropClass>(
+    This: *mut T::Interface,
     lpPropTagArray: LPSPropTagArray,
     lppProblems: *mut LPSPropProblemArray,
 ) -> HRESULT {
-    guard::method::<I, T>(This, "DeleteProps", |obj| {
+    guard::method::<T>(This, "DeleteProps", |obj| {
         let out = guard::optional_out(lppProblems);
         let tags = tag_array_in(lpPropTagArray, "DeleteProps: lpPropTagArray")?;
         let problems = obj.inner.prop().delete_props(tags)?;
@@ -460,8 +464,8 @@ unsafe fn copy_common<T: PropClass>(
 ///
 /// # Safety
 /// Called through our vtables only.
-pub unsafe extern "C" fn copy_to<I, T: PropClass>(
-    This: *mut I,
+pub unsafe extern "C" fn copy_to<T: PropClass>(
+    This: *mut T::Interface,
     ciidExclude: ULONG,
     rgiidExclude: LPCIID,
     lpExcludeProps: LPSPropTagArray,
@@ -472,7 +476,7 @@ pub unsafe extern "C" fn copy_to<I, T: PropClass>(
     ulFlags: ULONG,
     lppProblems: *mut LPSPropProblemArray,
 ) -> HRESULT {
-    guard::method::<I, T>(This, "CopyTo", |obj| {
+    guard::method::<T>(This, "CopyTo", |obj| {
         let out = guard::optional_out(lppProblems);
         check_flags("CopyTo", ulFlags, COPY_FLAGS)?;
         let excluded_iids = slice_in(rgiidExclude, ciidExclude, "CopyTo: rgiidExclude")?;
@@ -516,8 +520,8 @@ pub unsafe extern "C" fn copy_to<I, T: PropClass>(
 ///
 /// # Safety
 /// Called through our vtables only.
-pub unsafe extern "C" fn copy_props<I, T: PropClass>(
-    This: *mut I,
+pub unsafe extern "C" fn copy_props<T: PropClass>(
+    This: *mut T::Interface,
     lpIncludeProps: LPSPropTagArray,
     _ulUIParam: ULONG_PTR,
     _lpProgress: *mut IMAPIProgress,
@@ -526,7 +530,7 @@ pub unsafe extern "C" fn copy_props<I, T: PropClass>(
     ulFlags: ULONG,
     lppProblems: *mut LPSPropProblemArray,
 ) -> HRESULT {
-    guard::method::<I, T>(This, "CopyProps", |obj| {
+    guard::method::<T>(This, "CopyProps", |obj| {
         let out = guard::optional_out(lppProblems);
         check_flags("CopyProps", ulFlags, COPY_FLAGS)?;
         let include = tag_array_in(lpIncludeProps, "CopyProps: lpIncludeProps")?;
@@ -566,15 +570,15 @@ pub unsafe extern "C" fn copy_props<I, T: PropClass>(
 ///
 /// # Safety
 /// Called through our vtables only.
-pub unsafe extern "C" fn get_names_from_ids<I, T: PropClass>(
-    This: *mut I,
+pub unsafe extern "C" fn get_names_from_ids<T: PropClass>(
+    This: *mut T::Interface,
     lppPropTags: *mut LPSPropTagArray,
     _lpPropSetGuid: LPGUID,
     ulFlags: ULONG,
     lpcPropNames: *mut ULONG,
     lpppPropNames: *mut *mut LPMAPINAMEID,
 ) -> HRESULT {
-    guard::method::<I, T>(This, "GetNamesFromIDs", |_obj| {
+    guard::method::<T>(This, "GetNamesFromIDs", |_obj| {
         guard::optional_out(lpppPropNames);
         if let Some(c) = lpcPropNames.as_mut() {
             *c = 0;
@@ -595,14 +599,14 @@ pub unsafe extern "C" fn get_names_from_ids<I, T: PropClass>(
 ///
 /// # Safety
 /// Called through our vtables only.
-pub unsafe extern "C" fn get_ids_from_names<I, T: PropClass>(
-    This: *mut I,
+pub unsafe extern "C" fn get_ids_from_names<T: PropClass>(
+    This: *mut T::Interface,
     cPropNames: ULONG,
     lppPropNames: *mut LPMAPINAMEID,
     ulFlags: ULONG,
     lppPropTags: *mut LPSPropTagArray,
 ) -> HRESULT {
-    guard::method::<I, T>(This, "GetIDsFromNames", |_obj| {
+    guard::method::<T>(This, "GetIDsFromNames", |_obj| {
         guard::cleared_out(lppPropTags, "GetIDsFromNames: lppPropTags")?;
         check_flags("GetIDsFromNames", ulFlags, MAPI_CREATE | MAPI_UNICODE)?;
         slice_in(lppPropNames, cPropNames, "GetIDsFromNames: lppPropNames")?;

@@ -22,9 +22,10 @@ pub struct PropDataClass {
 }
 
 impl ComClass for PropDataClass {
+    type Interface = IPropData;
     const IIDS: &'static [&'static GUID] = &[&IID_IMAPIProp, &IID_IMAPIPropData];
-    fn vtbl() -> *const c_void {
-        &PROPDATA_VTBL as *const IPropDataVtbl as *const c_void
+    fn vtbl() -> &'static IPropDataVtbl {
+        &PROPDATA_VTBL
     }
 }
 
@@ -38,10 +39,12 @@ impl PropClass for PropDataClass {
 }
 
 type C = PropDataClass;
-type I = IPropData;
+type I = <C as ComClass>::Interface;
 
-static PROPDATA_VTBL: IPropDataVtbl = prop::prop_vtbl!(IPropDataVtbl<I, C> {
-    SaveChanges: prop::save_changes::<I, C>,
+const _: () = object::assert_com_layout::<C>();
+
+static PROPDATA_VTBL: IPropDataVtbl = prop::prop_vtbl!(IPropDataVtbl<C> {
+    SaveChanges: prop::save_changes::<C>,
     HrSetObjAccess: hr_set_obj_access,
     HrSetPropAccess: hr_set_prop_access,
     HrGetPropAccess: hr_get_prop_access,
@@ -97,7 +100,7 @@ pub unsafe fn ours(p: *mut c_void) -> Option<&'static dyn PropObject> {
 }
 
 unsafe extern "C" fn hr_set_obj_access(This: *mut I, ulAccess: ULONG) -> HRESULT {
-    guard::method::<I, C>(This, "HrSetObjAccess", |obj| {
+    guard::method::<C>(This, "HrSetObjAccess", |obj| {
         obj.inner.data.set_obj_access(ulAccess)?;
         Ok(S_OK)
     })
@@ -108,7 +111,7 @@ unsafe extern "C" fn hr_set_prop_access(
     lpPropTagArray: LPSPropTagArray,
     rgulAccess: *mut ULONG,
 ) -> HRESULT {
-    guard::method::<I, C>(This, "HrSetPropAccess", |obj| {
+    guard::method::<C>(This, "HrSetPropAccess", |obj| {
         let tags = tag_array_in(lpPropTagArray, "HrSetPropAccess: lpPropTagArray")?;
         let access = slice_in(rgulAccess, tags.len() as u32, "HrSetPropAccess: rgulAccess")?;
         obj.inner.data.set_prop_access(tags, access)?;
@@ -121,7 +124,7 @@ unsafe extern "C" fn hr_get_prop_access(
     lppPropTagArray: *mut LPSPropTagArray,
     lprgulAccess: *mut *mut ULONG,
 ) -> HRESULT {
-    guard::method::<I, C>(This, "HrGetPropAccess", |obj| {
+    guard::method::<C>(This, "HrGetPropAccess", |obj| {
         // Clear both before checking either (one NULL must not leave the other's garbage).
         guard::optional_out(lppPropTagArray);
         guard::optional_out(lprgulAccess);
@@ -149,7 +152,7 @@ unsafe extern "C" fn hr_add_obj_props(
     lpPropTagArray: LPSPropTagArray,
     lppProblems: *mut LPSPropProblemArray,
 ) -> HRESULT {
-    guard::method::<I, C>(This, "HrAddObjProps", |obj| {
+    guard::method::<C>(This, "HrAddObjProps", |obj| {
         let out = guard::optional_out(lppProblems);
         let tags = tag_array_in(lpPropTagArray, "HrAddObjProps: lpPropTagArray")?;
         let problems = obj.inner.data.add_obj_props(tags)?;

@@ -4,7 +4,7 @@ use super::entry::{open_entry, required_entry_id};
 use super::guard;
 use super::iids::*;
 use super::interfaces::*;
-use super::object::{ComClass, ComObject};
+use super::object::{self, ComClass, ComObject};
 use super::prop::{self, not_supported, PropClass};
 use super::resolver::ResolverRef;
 use super::types::*;
@@ -28,9 +28,10 @@ impl Drop for StoreClass {
 }
 
 impl ComClass for StoreClass {
+    type Interface = IMsgStore;
     const IIDS: &'static [&'static GUID] = &[&IID_IMAPIProp, &IID_IMsgStore];
-    fn vtbl() -> *const c_void {
-        &STORE_VTBL as *const IMsgStoreVtbl as *const c_void
+    fn vtbl() -> &'static IMsgStoreVtbl {
+        &STORE_VTBL
     }
 }
 
@@ -41,10 +42,12 @@ impl PropClass for StoreClass {
 }
 
 type C = StoreClass;
-type I = IMsgStore;
+type I = <C as ComClass>::Interface;
 
-static STORE_VTBL: IMsgStoreVtbl = prop::prop_vtbl!(IMsgStoreVtbl<I, C> {
-    SaveChanges: prop::save_changes::<I, C>,
+const _: () = object::assert_com_layout::<C>();
+
+static STORE_VTBL: IMsgStoreVtbl = prop::prop_vtbl!(IMsgStoreVtbl<C> {
+    SaveChanges: prop::save_changes::<C>,
     Advise: advise,
     Unadvise: unadvise,
     CompareEntryIDs: compare_entry_ids,
@@ -144,7 +147,7 @@ unsafe extern "C" fn advise(
     _lpAdviseSink: *mut IMAPIAdviseSink,
     lpulConnection: *mut ULONG_PTR,
 ) -> HRESULT {
-    guard::method::<I, C>(This, "Advise", |_| {
+    guard::method::<C>(This, "Advise", |_| {
         if let Some(c) = lpulConnection.as_mut() {
             *c = 0;
         }
@@ -153,7 +156,7 @@ unsafe extern "C" fn advise(
 }
 
 unsafe extern "C" fn unadvise(This: *mut I, _ulConnection: ULONG_PTR) -> HRESULT {
-    guard::method::<I, C>(This, "Unadvise", |_| not_supported("Unadvise"))
+    guard::method::<C>(This, "Unadvise", |_| not_supported("Unadvise"))
 }
 
 unsafe extern "C" fn compare_entry_ids(
@@ -165,7 +168,7 @@ unsafe extern "C" fn compare_entry_ids(
     ulFlags: ULONG,
     lpulResult: *mut ULONG,
 ) -> HRESULT {
-    guard::method::<I, C>(This, "CompareEntryIDs", |obj| {
+    guard::method::<C>(This, "CompareEntryIDs", |obj| {
         let out = guard::out_ptr(lpulResult, "CompareEntryIDs: lpulResult")?;
         *out = 0;
         let a = required_entry_id(cbEntryID1, lpEntryID1, "CompareEntryIDs: lpEntryID1")?;
@@ -184,7 +187,7 @@ unsafe extern "C" fn store_open_entry(
     lpulObjType: *mut ULONG,
     lppUnk: *mut *mut IUnknown,
 ) -> HRESULT {
-    guard::method::<I, C>(This, "OpenEntry", |obj| {
+    guard::method::<C>(This, "OpenEntry", |obj| {
         open_entry(
             &obj.inner.obj.store,
             cbEntryID,
@@ -204,7 +207,7 @@ unsafe extern "C" fn set_receive_folder(
     _cbEntryID: ULONG,
     _lpEntryID: LPENTRYID,
 ) -> HRESULT {
-    guard::method::<I, C>(This, "SetReceiveFolder", |_| {
+    guard::method::<C>(This, "SetReceiveFolder", |_| {
         not_supported("SetReceiveFolder")
     })
 }
@@ -217,7 +220,7 @@ unsafe extern "C" fn get_receive_folder(
     lppEntryID: *mut LPENTRYID,
     lppszExplicitClass: *mut LPTSTR,
 ) -> HRESULT {
-    guard::method::<I, C>(This, "GetReceiveFolder", |_| {
+    guard::method::<C>(This, "GetReceiveFolder", |_| {
         if let Some(cb) = lpcbEntryID.as_mut() {
             *cb = 0;
         }
@@ -232,7 +235,7 @@ unsafe extern "C" fn get_receive_folder_table(
     _ulFlags: ULONG,
     lppTable: *mut *mut IMAPITable,
 ) -> HRESULT {
-    guard::method::<I, C>(This, "GetReceiveFolderTable", |_| {
+    guard::method::<C>(This, "GetReceiveFolderTable", |_| {
         guard::optional_out(lppTable);
         not_supported("GetReceiveFolderTable")
     })
@@ -241,7 +244,7 @@ unsafe extern "C" fn get_receive_folder_table(
 /// StoreLogoff: nothing is queued in this provider, so logoff completes at once; the in/out
 /// flags come back 0 (no inbound or outbound operation was pending).
 unsafe extern "C" fn store_logoff(This: *mut I, lpulFlags: *mut ULONG) -> HRESULT {
-    guard::method::<I, C>(This, "StoreLogoff", |_| {
+    guard::method::<C>(This, "StoreLogoff", |_| {
         let flags = guard::out_ptr(lpulFlags, "StoreLogoff: lpulFlags")?;
         check_flags(
             "StoreLogoff",
@@ -265,7 +268,7 @@ unsafe extern "C" fn abort_submit(
     _lpEntryID: LPENTRYID,
     _ulFlags: ULONG,
 ) -> HRESULT {
-    guard::method::<I, C>(This, "AbortSubmit", |_| not_supported("AbortSubmit"))
+    guard::method::<C>(This, "AbortSubmit", |_| not_supported("AbortSubmit"))
 }
 
 unsafe extern "C" fn get_outgoing_queue(
@@ -273,7 +276,7 @@ unsafe extern "C" fn get_outgoing_queue(
     _ulFlags: ULONG,
     lppTable: *mut *mut IMAPITable,
 ) -> HRESULT {
-    guard::method::<I, C>(This, "GetOutgoingQueue", |_| {
+    guard::method::<C>(This, "GetOutgoingQueue", |_| {
         guard::optional_out(lppTable);
         not_supported("GetOutgoingQueue")
     })
@@ -284,7 +287,7 @@ unsafe extern "C" fn set_lock_state(
     _lpMessage: *mut IMessage,
     _ulLockState: ULONG,
 ) -> HRESULT {
-    guard::method::<I, C>(This, "SetLockState", |_| not_supported("SetLockState"))
+    guard::method::<C>(This, "SetLockState", |_| not_supported("SetLockState"))
 }
 
 unsafe extern "C" fn finished_msg(
@@ -293,9 +296,9 @@ unsafe extern "C" fn finished_msg(
     _cbEntryID: ULONG,
     _lpEntryID: LPENTRYID,
 ) -> HRESULT {
-    guard::method::<I, C>(This, "FinishedMsg", |_| not_supported("FinishedMsg"))
+    guard::method::<C>(This, "FinishedMsg", |_| not_supported("FinishedMsg"))
 }
 
 unsafe extern "C" fn notify_new_mail(This: *mut I, _lpNotification: *mut NOTIFICATION) -> HRESULT {
-    guard::method::<I, C>(This, "NotifyNewMail", |_| not_supported("NotifyNewMail"))
+    guard::method::<C>(This, "NotifyNewMail", |_| not_supported("NotifyNewMail"))
 }
