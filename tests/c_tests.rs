@@ -52,6 +52,7 @@ c_tests! {
     cpp_resolver_test => "resolver_test.cpp",
     c_bad_input_test => "bad_input_test.c",
     c_reentry_test => "reentry_test.c",
+    c_oom_test => "oom_test.c",
 }
 
 fn manifest_dir() -> PathBuf {

@@ -288,6 +288,16 @@ impl BlockWriter {
         p
     }
 
+    /// Writes `items` converted by `f` (an MV array in its C layout), with no copy in between.
+    pub fn map<T, U: Copy>(&mut self, items: &[T], mut f: impl FnMut(&T) -> U) -> *mut U {
+        let p = self.reserve(std::mem::size_of::<U>() * items.len()) as *mut U;
+        for (i, item) in items.iter().enumerate() {
+            // SAFETY: room for items.len() values of U; 8-aligned satisfies every U used (≤ 8).
+            unsafe { p.add(i).write(f(item)) };
+        }
+        p
+    }
+
     /// Copies a slice of plain values in.
     pub fn slice<T: Copy>(&mut self, items: &[T]) -> *mut T {
         let p = self.reserve(std::mem::size_of_val(items)) as *mut T;

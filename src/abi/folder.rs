@@ -13,6 +13,7 @@ use crate::core::error::MapiError;
 use crate::core::folder::Folder;
 use crate::core::mapidefs::*;
 use crate::core::props::PropObject;
+use crate::core::value::{try_map_result, try_to_vec};
 use std::ffi::c_void;
 
 /// cbindgen:ignore
@@ -183,10 +184,10 @@ unsafe extern "C" fn delete_messages(
             .as_ref()
             .ok_or_else(|| MapiError::invalid("DeleteMessages: lpMsgList is NULL"))?;
         let bins = slice_in(list.lpbin, list.cValues, "DeleteMessages: lpMsgList")?;
-        let entries = bins
-            .iter()
-            .map(|b| Ok(slice_in(b.lpb, b.cb, "DeleteMessages: entry ID")?.to_vec()))
-            .collect::<Result<Vec<_>, MapiError>>()?;
+        // Copied fallibly: the list and its entries are as big as the caller made them.
+        let entries = try_map_result(bins, |b| {
+            try_to_vec(slice_in(b.lpb, b.cb, "DeleteMessages: entry ID")?)
+        })?;
         Ok(if obj.inner.folder.delete_messages(&entries, ulFlags)? {
             S_OK
         } else {

@@ -11,7 +11,9 @@ use super::types::*;
 use crate::core::error::{check_flags, error_name, MapiError, MapiResult};
 use crate::core::mapidefs::*;
 use crate::core::props::{prop_list, resolve_props, Problem, PropInput, PropObject, PropOut};
-use crate::core::value::{prop_id, PropValue};
+use crate::core::value::{
+    prop_id, try_map, try_owned, try_push, try_to_vec, try_vec_with_capacity, PropValue,
+};
 use std::ffi::c_void;
 use std::ptr;
 
@@ -173,12 +175,19 @@ pub unsafe extern "C" fn get_props<T: PropClass>(
         obj.inner.prop().read(&mut |view| {
             let outs = resolve_props(view, request, unicode);
             if alloc.runs_client_code() {
-                snapshot = outs.into_iter().map(PropOut::into_owned).collect();
+                // Fallible: the values are as big as callers made them.
+                result = try_vec_with_capacity(outs.len()).and_then(|mut v| {
+                    for o in outs {
+                        v.push(o.try_into_owned()?);
+                    }
+                    snapshot = v;
+                    Ok((ptr::null_mut(), 0, false))
+                });
             } else {
                 result = build(&outs);
             }
         })?;
-        if alloc.runs_client_code() {
+        if alloc.runs_client_code() && result.is_ok() {
             result = build(&snapshot);
         }
         let (arr, n, errors) = result?;
@@ -331,7 +340,8 @@ struct Selected {
 }
 
 /// What a copy selected from the source: the values, and the problems found while choosing them.
-type Selection = (Vec<Selected>, Vec<Problem>);
+/// Values are copied fallibly (they are as big as callers made them).
+type Selection = MapiResult<(Vec<Selected>, Vec<Problem>)>;
 
 /// Delivers copied values to the destination: ours directly, a foreign object through its
 /// vtable (no lock of ours is held across that call). The problems it returns carry the
@@ -348,15 +358,13 @@ unsafe fn deliver(
             ours.read(&mut |view| present = view.tags())?;
             values.retain(|s| !present.iter().any(|p| prop_id(*p) == prop_id(s.tag)));
         }
-        let sent: Vec<(u32, u32)> = values.iter().map(|s| (s.index, s.tag)).collect();
-        let inputs = values
-            .into_iter()
-            .map(|s| PropInput {
-                index: s.index,
-                tag: s.tag,
-                value: s.value,
-            })
-            .collect();
+        let sent = try_map(&values, |s| (s.index, s.tag))?;
+        let mut inputs = try_vec_with_capacity(values.len())?;
+        inputs.extend(values.into_iter().map(|s| PropInput {
+            index: s.index,
+            tag: s.tag,
+            value: s.value,
+        }));
         let problems = ours.set_props(inputs)?;
         return Ok(accepted(problems, &sent));
     }
@@ -371,7 +379,7 @@ unsafe fn deliver(
                 "CopyTo: the destination's GetPropList failed",
             ));
         }
-        let present = optional_tag_array_in(list, "destination property list").map(|t| t.to_vec());
+        let present = optional_tag_array_in(list, "destination property list").and_then(try_to_vec);
         MAPIFreeBuffer(list as LPVOID);
         let present = present?;
         values.retain(|s| !present.iter().any(|p| prop_id(*p) == prop_id(s.tag)));
@@ -379,11 +387,10 @@ unsafe fn deliver(
     if values.is_empty() {
         return Ok((Vec::new(), Vec::new()));
     }
-    let sent: Vec<(u32, u32)> = values.iter().map(|s| (s.index, s.tag)).collect();
-    let (indices, pairs): (Vec<u32>, Vec<(u32, PropValue)>) = values
-        .into_iter()
-        .map(|s| (s.index, (s.tag, s.value)))
-        .unzip();
+    let sent = try_map(&values, |s| (s.index, s.tag))?;
+    let indices = try_map(&values, |s| s.index)?;
+    let mut pairs: Vec<(u32, PropValue)> = try_vec_with_capacity(values.len())?;
+    pairs.extend(values.into_iter().map(|s| (s.tag, s.value)));
     let arr = values_out(Allocator::MAPI, &pairs)?;
     let mut problems: LPSPropProblemArray = ptr::null_mut();
     let hr = (vtbl.SetProps)(dest, pairs.len() as u32, arr, &mut problems);
@@ -444,9 +451,9 @@ unsafe fn copy_common<T: PropClass>(
         // (otherwise the copy would land and only the delete from the source would fail).
         obj.inner.prop().check_writable(method)?;
     }
-    let mut selected = (Vec::new(), Vec::new());
+    let mut selected = Ok((Vec::new(), Vec::new()));
     obj.inner.prop().read(&mut |view| selected = select(view))?;
-    let (values, mut problems) = selected;
+    let (values, mut problems) = selected?;
     let (refused, moved) = deliver(lpDestObj, values, ulFlags & MAPI_NOREPLACE != 0)?;
     problems.extend(refused);
     // MAPI_MOVE deletes from the source only what the destination took: a property it refused
@@ -488,21 +495,21 @@ pub unsafe extern "C" fn copy_to<T: PropClass>(
             check_dest(This as *mut c_void, lpDestObj, "CopyTo")?;
             return Ok(S_OK);
         }
-        let select = |view: &dyn crate::core::props::PropView| {
-            let values = view
+        let select = |view: &dyn crate::core::props::PropView| -> Selection {
+            let mut values = Vec::new();
+            let tags = view
                 .tags()
                 .into_iter()
                 .filter(|t| !view.is_computed(*t))
-                .filter(|t| !exclude.iter().any(|e| prop_id(*e) == prop_id(*t)))
-                .filter_map(|t| view.get(prop_id(t)).map(|v| (t, v.into_owned())))
-                .enumerate()
-                .map(|(i, (tag, value))| Selected {
-                    index: i as u32,
-                    tag,
-                    value,
-                })
-                .collect();
-            (values, Vec::new())
+                .filter(|t| !exclude.iter().any(|e| prop_id(*e) == prop_id(*t)));
+            for tag in tags {
+                if let Some(v) = view.get(prop_id(tag)) {
+                    let index = values.len() as u32;
+                    let value = try_owned(v)?;
+                    try_push(&mut values, Selected { index, tag, value })?;
+                }
+            }
+            Ok((values, Vec::new()))
         };
         copy_common(
             obj,
@@ -535,24 +542,28 @@ pub unsafe extern "C" fn copy_props<T: PropClass>(
         check_flags("CopyProps", ulFlags, COPY_FLAGS)?;
         let include = tag_array_in(lpIncludeProps, "CopyProps: lpIncludeProps")?;
         check_dest_interface(lpInterface, "CopyProps")?;
-        let select = |view: &dyn crate::core::props::PropView| {
+        let select = |view: &dyn crate::core::props::PropView| -> Selection {
             let mut values = Vec::new();
             let mut problems = Vec::new();
             for (i, &tag) in include.iter().enumerate() {
                 match view.get(prop_id(tag)) {
-                    Some(v) => values.push(Selected {
-                        index: i as u32,
-                        tag: crate::core::value::prop_tag(v.ptype(), prop_id(tag)),
-                        value: v.into_owned(),
-                    }),
-                    None => problems.push(Problem {
-                        index: i as u32,
-                        tag,
-                        scode: MAPI_E_NOT_FOUND,
-                    }),
+                    Some(v) => {
+                        let tag = crate::core::value::prop_tag(v.ptype(), prop_id(tag));
+                        let value = try_owned(v)?;
+                        let index = i as u32;
+                        try_push(&mut values, Selected { index, tag, value })?;
+                    }
+                    None => try_push(
+                        &mut problems,
+                        Problem {
+                            index: i as u32,
+                            tag,
+                            scode: MAPI_E_NOT_FOUND,
+                        },
+                    )?,
                 }
             }
-            (values, problems)
+            Ok((values, problems))
         };
         copy_common(
             obj,
