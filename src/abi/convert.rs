@@ -50,7 +50,9 @@ pub unsafe fn slice_in<'a, T>(
             "{what}: NULL pointer with a count of {count}"
         )));
     }
-    Ok(std::slice::from_raw_parts(p, n))
+    // SAFETY: `p` is non-NULL (checked) and points to `count` readable `T`s (the caller's
+    // contract); `n` <= MAX_COUNT, so the byte size cannot overflow for the types used here.
+    Ok(unsafe { std::slice::from_raw_parts(p, n) })
 }
 
 /// A required, non-empty tag array (GetProps, DeleteProps, CopyProps…).
@@ -58,13 +60,13 @@ pub unsafe fn slice_in<'a, T>(
 /// # Safety
 /// `p` must be NULL or point to a readable SPropTagArray.
 pub unsafe fn tag_array_in<'a>(p: *const SPropTagArray, what: &str) -> MapiResult<&'a [u32]> {
-    let arr = p
-        .as_ref()
-        .ok_or_else(|| MapiError::invalid(format!("{what} is NULL")))?;
+    // SAFETY: `p` is NULL or a readable SPropTagArray (the caller's contract).
+    let arr = unsafe { p.as_ref() }.ok_or_else(|| MapiError::invalid(format!("{what} is NULL")))?;
     if arr.cValues == 0 {
         return Err(MapiError::invalid(format!("{what} has cValues == 0")));
     }
-    slice_in(arr.aulPropTag.as_ptr(), arr.cValues, what)
+    // SAFETY: a readable SPropTagArray holds `cValues` tags after its count.
+    unsafe { slice_in(arr.aulPropTag.as_ptr(), arr.cValues, what) }
 }
 
 /// An optional tag array (an exclusion list): NULL or empty means none.
@@ -75,9 +77,12 @@ pub unsafe fn optional_tag_array_in<'a>(
     p: *const SPropTagArray,
     what: &str,
 ) -> MapiResult<&'a [u32]> {
-    match p.as_ref() {
+    // SAFETY: `p` is NULL or a readable SPropTagArray (the caller's contract), which holds
+    // `cValues` tags after its count.
+    match unsafe { p.as_ref() } {
         None => Ok(&[]),
-        Some(arr) => slice_in(arr.aulPropTag.as_ptr(), arr.cValues, what),
+        // SAFETY: as above.
+        Some(arr) => unsafe { slice_in(arr.aulPropTag.as_ptr(), arr.cValues, what) },
     }
 }
 
@@ -89,7 +94,8 @@ pub unsafe fn string8_in(p: *const c_char, what: impl Display) -> MapiResult<Vec
     if p.is_null() {
         return Err(MapiError::invalid(format!("{what}: NULL string pointer")));
     }
-    try_to_vec(CStr::from_ptr(p).to_bytes())
+    // SAFETY: `p` is non-NULL (checked) and a readable NUL-terminated string (the contract).
+    try_to_vec(unsafe { CStr::from_ptr(p) }.to_bytes())
 }
 
 /// A NUL-terminated UTF-16 string; unpaired surrogates are MAPI_E_BAD_CHARWIDTH.
@@ -101,15 +107,18 @@ pub unsafe fn unicode_in(p: *const u16, what: impl Display) -> MapiResult<String
         return Err(MapiError::invalid(format!("{what}: NULL string pointer")));
     }
     let mut n = 0usize;
-    while *p.add(n) != 0 {
+    // SAFETY: `p` is non-NULL (checked) and NUL-terminated (the contract): every unit up to and
+    // including the terminator is readable, and the loop stops at the terminator.
+    while unsafe { *p.add(n) } != 0 {
         n += 1;
     }
-    let units = std::slice::from_raw_parts(p, n);
+    // SAFETY: the `n` units before the terminator were just read.
+    let units = unsafe { std::slice::from_raw_parts(p, n) };
     if units.iter().all(|&u| u < 0x80) {
         // ASCII: a narrowing copy the compiler vectorises.
         let bytes = try_map(units, |&u| u as u8)?;
         // SAFETY: every byte is below 0x80, so the bytes are ASCII and thus UTF-8.
-        return Ok(String::from_utf8_unchecked(bytes));
+        return Ok(unsafe { String::from_utf8_unchecked(bytes) });
     }
     // Validate and measure first, so that the one allocation is exact and fallible.
     let mut len = 0usize;
@@ -136,9 +145,11 @@ pub unsafe fn unicode_in(p: *const u16, what: impl Display) -> MapiResult<String
 /// As for [`string8_in`] / [`unicode_in`].
 pub unsafe fn tstring_in(p: *const c_char, unicode: bool, what: &str) -> MapiResult<String> {
     if unicode {
-        unicode_in(p as *const u16, what)
+        // SAFETY: with MAPI_UNICODE the caller's LPTSTR is a NUL-terminated UTF-16 string.
+        unsafe { unicode_in(p as *const u16, what) }
     } else {
-        String::from_utf8(string8_in(p, what)?).map_err(|_| {
+        // SAFETY: without it, a NUL-terminated narrow string (this function's contract).
+        String::from_utf8(unsafe { string8_in(p, what) }?).map_err(|_| {
             MapiError::new(
                 MAPI_E_BAD_CHARWIDTH,
                 format!("{what}: the string is not UTF-8"),
@@ -147,6 +158,8 @@ pub unsafe fn tstring_in(p: *const c_char, unicode: bool, what: &str) -> MapiRes
     }
 }
 
+/// # Safety
+/// `b.lpb` must be NULL or point to `b.cb` readable bytes.
 unsafe fn binary_in(b: &SBinary, what: impl Display) -> MapiResult<Vec<u8>> {
     // `cb` counts bytes, not entries: MAX_COUNT does not apply (values are kept whole, whatever
     // their size), and a u32 length cannot overflow a slice on the targets we support.
@@ -159,23 +172,31 @@ unsafe fn binary_in(b: &SBinary, what: impl Display) -> MapiResult<Vec<u8>> {
             b.cb
         )));
     }
-    try_to_vec(std::slice::from_raw_parts(b.lpb, b.cb as usize))
+    // SAFETY: `lpb` is non-NULL (checked) and points to `cb` readable bytes (the contract).
+    try_to_vec(unsafe { std::slice::from_raw_parts(b.lpb, b.cb as usize) })
 }
 
+/// # Safety
+/// `p` must be NULL or point to a readable GUID.
 unsafe fn guid_in(p: *const GUID, what: impl Display) -> MapiResult<[u8; 16]> {
     if p.is_null() {
         return Err(MapiError::invalid(format!("{what}: NULL GUID pointer")));
     }
-    Ok(*(p as *const [u8; 16]))
+    // SAFETY: `p` is non-NULL (checked) and readable (the contract); a GUID is 16 bytes of plain
+    // data, and [u8; 16] needs no alignment.
+    Ok(unsafe { *(p as *const [u8; 16]) })
 }
 
+/// # Safety
+/// As for [`slice_in`].
 unsafe fn mv_in<'a, T>(count: u32, p: *const T, what: impl Display + Copy) -> MapiResult<&'a [T]> {
     if count == 0 {
         return Err(MapiError::invalid(format!(
             "{what}: a multi-valued property with cValues == 0"
         )));
     }
-    slice_in(p, count, what)
+    // SAFETY: this function's contract is slice_in's.
+    unsafe { slice_in(p, count, what) }
 }
 
 /// Reads one value of a stored type. Whole-call errors (NULL pointers with counts, MV with no
@@ -187,56 +208,62 @@ unsafe fn mv_in<'a, T>(count: u32, p: *const T, what: impl Display + Copy) -> Ma
 pub unsafe fn value_in(p: &SPropValue, what: impl Display + Copy) -> MapiResult<PropValue> {
     use PropValue::*;
     let v = &p.Value;
-    Ok(match prop_type(p.ulPropTag) {
-        PT_I2 => I2(v.i),
-        PT_LONG => Long(v.l),
-        PT_R4 => R4(v.flt),
-        PT_DOUBLE => Double(v.dbl),
-        PT_CURRENCY => Currency(v.cur.int64),
-        PT_APPTIME => AppTime(v.at),
-        PT_BOOLEAN => Boolean(v.b != 0),
-        PT_I8 => I8(v.li.QuadPart),
-        PT_STRING8 => String8(string8_in(v.lpszA, what)?),
-        PT_UNICODE => Unicode(unicode_in(v.lpszW, what)?),
-        PT_SYSTIME => SysTime(filetime_to_u64(v.ft)),
-        PT_CLSID => Clsid(guid_in(v.lpguid, what)?),
-        PT_BINARY => Binary(binary_in(&v.bin, what)?),
-        PT_MV_I2 => MvI2(try_to_vec(mv_in(v.MVi.cValues, v.MVi.lpi, what)?)?),
-        PT_MV_LONG => MvLong(try_to_vec(mv_in(v.MVl.cValues, v.MVl.lpl, what)?)?),
-        PT_MV_R4 => MvR4(try_to_vec(mv_in(v.MVflt.cValues, v.MVflt.lpflt, what)?)?),
-        PT_MV_DOUBLE => MvDouble(try_to_vec(mv_in(v.MVdbl.cValues, v.MVdbl.lpdbl, what)?)?),
-        PT_MV_CURRENCY => MvCurrency(try_map(
-            mv_in(v.MVcur.cValues, v.MVcur.lpcur, what)?,
-            |c| c.int64,
-        )?),
-        PT_MV_APPTIME => MvAppTime(try_to_vec(mv_in(v.MVat.cValues, v.MVat.lpat, what)?)?),
-        PT_MV_I8 => MvI8(try_map(mv_in(v.MVli.cValues, v.MVli.lpli, what)?, |l| {
-            l.QuadPart
-        })?),
-        PT_MV_SYSTIME => MvSysTime(try_map(mv_in(v.MVft.cValues, v.MVft.lpft, what)?, |f| {
-            filetime_to_u64(*f)
-        })?),
-        PT_MV_CLSID => MvClsid(try_map(
-            mv_in(v.MVguid.cValues, v.MVguid.lpguid, what)?,
-            |g| *(g as *const GUID as *const [u8; 16]),
-        )?),
-        PT_MV_STRING8 => MvString8(try_map_result(
-            mv_in(v.MVszA.cValues, v.MVszA.lppszA, what)?,
-            |s| string8_in(*s, what),
-        )?),
-        PT_MV_UNICODE => MvUnicode(try_map_result(
-            mv_in(v.MVszW.cValues, v.MVszW.lppszW, what)?,
-            |s| unicode_in(*s, what),
-        )?),
-        PT_MV_BINARY => MvBinary(try_map_result(
-            mv_in(v.MVbin.cValues, v.MVbin.lpbin, what)?,
-            |b| binary_in(b, what),
-        )?),
-        other => {
-            return Err(MapiError::new(
-                MAPI_E_INVALID_TYPE,
-                format!("{what}: property type 0x{other:04X} is not stored by this provider"),
-            ))
+    // SAFETY: the tag's type selects the union member read in each arm (this function's
+    // contract), and that member's pointers are NULL or readable for its count: what
+    // string8_in, unicode_in, guid_in, binary_in and mv_in ask of theirs. A GUID element is 16
+    // bytes of plain data, readable as [u8; 16].
+    Ok(unsafe {
+        match prop_type(p.ulPropTag) {
+            PT_I2 => I2(v.i),
+            PT_LONG => Long(v.l),
+            PT_R4 => R4(v.flt),
+            PT_DOUBLE => Double(v.dbl),
+            PT_CURRENCY => Currency(v.cur.int64),
+            PT_APPTIME => AppTime(v.at),
+            PT_BOOLEAN => Boolean(v.b != 0),
+            PT_I8 => I8(v.li.QuadPart),
+            PT_STRING8 => String8(string8_in(v.lpszA, what)?),
+            PT_UNICODE => Unicode(unicode_in(v.lpszW, what)?),
+            PT_SYSTIME => SysTime(filetime_to_u64(v.ft)),
+            PT_CLSID => Clsid(guid_in(v.lpguid, what)?),
+            PT_BINARY => Binary(binary_in(&v.bin, what)?),
+            PT_MV_I2 => MvI2(try_to_vec(mv_in(v.MVi.cValues, v.MVi.lpi, what)?)?),
+            PT_MV_LONG => MvLong(try_to_vec(mv_in(v.MVl.cValues, v.MVl.lpl, what)?)?),
+            PT_MV_R4 => MvR4(try_to_vec(mv_in(v.MVflt.cValues, v.MVflt.lpflt, what)?)?),
+            PT_MV_DOUBLE => MvDouble(try_to_vec(mv_in(v.MVdbl.cValues, v.MVdbl.lpdbl, what)?)?),
+            PT_MV_CURRENCY => MvCurrency(try_map(
+                mv_in(v.MVcur.cValues, v.MVcur.lpcur, what)?,
+                |c| c.int64,
+            )?),
+            PT_MV_APPTIME => MvAppTime(try_to_vec(mv_in(v.MVat.cValues, v.MVat.lpat, what)?)?),
+            PT_MV_I8 => MvI8(try_map(mv_in(v.MVli.cValues, v.MVli.lpli, what)?, |l| {
+                l.QuadPart
+            })?),
+            PT_MV_SYSTIME => MvSysTime(try_map(mv_in(v.MVft.cValues, v.MVft.lpft, what)?, |f| {
+                filetime_to_u64(*f)
+            })?),
+            PT_MV_CLSID => MvClsid(try_map(
+                mv_in(v.MVguid.cValues, v.MVguid.lpguid, what)?,
+                |g| *(g as *const GUID as *const [u8; 16]),
+            )?),
+            PT_MV_STRING8 => MvString8(try_map_result(
+                mv_in(v.MVszA.cValues, v.MVszA.lppszA, what)?,
+                |s| string8_in(*s, what),
+            )?),
+            PT_MV_UNICODE => MvUnicode(try_map_result(
+                mv_in(v.MVszW.cValues, v.MVszW.lppszW, what)?,
+                |s| unicode_in(*s, what),
+            )?),
+            PT_MV_BINARY => MvBinary(try_map_result(
+                mv_in(v.MVbin.cValues, v.MVbin.lpbin, what)?,
+                |b| binary_in(b, what),
+            )?),
+            other => {
+                return Err(MapiError::new(
+                    MAPI_E_INVALID_TYPE,
+                    format!("{what}: property type 0x{other:04X} is not stored by this provider"),
+                ))
+            }
         }
     })
 }
@@ -294,7 +321,8 @@ pub unsafe fn prop_values_in(
     if count == 0 {
         return Err(MapiError::invalid(format!("{method}: cValues is 0")));
     }
-    let values = slice_in(arr, count, Labelled(method, "lpPropArray"))?;
+    // SAFETY: `arr` is NULL or points to `count` readable SPropValues (the caller's contract).
+    let values = unsafe { slice_in(arr, count, Labelled(method, "lpPropArray")) }?;
     let mut inputs = try_vec_with_capacity(values.len())?;
     let mut problems = Vec::new();
     for (i, p) in values.iter().enumerate() {
@@ -326,7 +354,9 @@ pub unsafe fn prop_values_in(
             index: i,
             tag,
         };
-        match value_in(p, what) {
+        // SAFETY: each SPropValue of the caller's array has the union member its (stored) type
+        // selects, with readable pointers: the contract of SetProps-shaped input.
+        match unsafe { value_in(p, what) } {
             Ok(value) => inputs.push(PropInput {
                 index: i as u32,
                 tag,
@@ -514,7 +544,8 @@ pub fn prop_array_out(alloc: Allocator, outs: &[PropOut]) -> MapiResult<*mut SPr
         .sum();
     let total = fixed + extra;
     let base = alloc.block(total.max(1))?;
-    let mut w = BlockWriter::new(base, total.max(1), fixed);
+    // SAFETY: `block` returned a fresh, zeroed, 8-aligned block of that many bytes, ours alone.
+    let mut w = unsafe { BlockWriter::new(base, total.max(1), fixed) };
     let arr = base as *mut SPropValue;
     for (i, o) in outs.iter().enumerate() {
         let (tag, value) = match o {
@@ -591,11 +622,14 @@ pub fn problems_out(
 /// # Safety
 /// `p` must be NULL or a readable SPropProblemArray.
 pub unsafe fn problems_in(p: *const SPropProblemArray) -> MapiResult<Vec<Problem>> {
-    let Some(arr) = p.as_ref() else {
+    // SAFETY: `p` is NULL or a readable SPropProblemArray (the caller's contract), which holds
+    // `cProblem` entries after its count.
+    let Some(arr) = (unsafe { p.as_ref() }) else {
         return Ok(Vec::new());
     };
     try_map(
-        slice_in(arr.aProblem.as_ptr(), arr.cProblem, "problem array")?,
+        // SAFETY: as above.
+        unsafe { slice_in(arr.aProblem.as_ptr(), arr.cProblem, "problem array") }?,
         |p| Problem {
             index: p.ulIndex,
             tag: p.ulPropTag,
@@ -622,7 +656,8 @@ pub fn mapierror_out(
     };
     let total = fixed + size_of_str(text) + size_of_str(component);
     let base = alloc.block(total)?;
-    let mut w = BlockWriter::new(base, total, fixed);
+    // SAFETY: `block` returned a fresh, zeroed, 8-aligned block of `total` bytes, ours alone.
+    let mut w = unsafe { BlockWriter::new(base, total, fixed) };
     let mut put = |s: &str| -> LPTSTR {
         if unicode {
             w.wide(s) as LPTSTR

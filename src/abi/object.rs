@@ -166,14 +166,19 @@ impl<T: ComClass> ComObject<T> {
     /// # Safety
     /// `this` must be a live object of this class on which the caller owns a reference.
     pub unsafe fn release(this: *mut ComObject<T>) -> ULONG {
-        let prev = (*this).refs.fetch_sub(1, Ordering::Release);
+        // SAFETY: `this` is live (the contract); only its atomic count is touched, through the
+        // raw pointer, so no reference outlives a free made by another thread's Release.
+        let prev = unsafe { (*this).refs.fetch_sub(1, Ordering::Release) };
         if prev == 0 {
-            (*this).refs.fetch_add(1, Ordering::Relaxed);
+            // SAFETY: the count was 0, so nobody frees the object here: it is still there.
+            unsafe { (*this).refs.fetch_add(1, Ordering::Relaxed) };
             panic!("Release: the object was already released");
         }
         if prev == 1 {
             fence(Ordering::Acquire);
-            drop(Box::from_raw(this));
+            // SAFETY: that was the last reference: nobody else may use the object, which
+            // `create` made with Box::into_raw; it is freed once, here.
+            drop(unsafe { Box::from_raw(this) });
             LIVE_OBJECTS.fetch_sub(1, Ordering::AcqRel);
         }
         prev - 1
@@ -186,10 +191,14 @@ impl<T: ComClass> ComObject<T> {
     /// `p` must be NULL or a COM interface pointer.
     pub unsafe fn ours<'a>(p: *mut c_void) -> Option<&'a ComObject<T>> {
         let ours = T::vtbl() as *const VtblOf<T> as *const c_void;
-        if p.is_null() || *(p as *const *const c_void) != ours {
+        // SAFETY: a non-NULL `p` is a COM interface pointer (the contract), whose first word is
+        // its vtable pointer.
+        if p.is_null() || unsafe { *(p as *const *const c_void) } != ours {
             return None;
         }
-        Some(&*(p as *const ComObject<T>))
+        // SAFETY: only our ComObject<T>s carry T's vtable (it is private to T's module), so `p`
+        // is one, live as long as the caller's reference.
+        Some(unsafe { &*(p as *const ComObject<T>) })
     }
 }
 
@@ -208,15 +217,23 @@ pub struct UnknownVtblPrefix {
 /// # Safety
 /// `p` must be a live COM interface pointer.
 pub unsafe fn foreign_add_ref(p: *mut c_void) -> ULONG {
-    let vtbl = *(p as *const *const UnknownVtblPrefix);
-    ((*vtbl).AddRef)(p)
+    // SAFETY: `p` is a live COM object (the contract): its first word points to a vtable that
+    // starts with IUnknown's three slots.
+    unsafe {
+        let vtbl = *(p as *const *const UnknownVtblPrefix);
+        ((*vtbl).AddRef)(p)
+    }
 }
 
 /// # Safety
 /// `p` must be a live COM interface pointer on which the caller owns a reference.
 pub unsafe fn foreign_release(p: *mut c_void) -> ULONG {
-    let vtbl = *(p as *const *const UnknownVtblPrefix);
-    ((*vtbl).Release)(p)
+    // SAFETY: `p` is a live COM object on which we own a reference (the contract): its first
+    // word points to a vtable that starts with IUnknown's three slots.
+    unsafe {
+        let vtbl = *(p as *const *const UnknownVtblPrefix);
+        ((*vtbl).Release)(p)
+    }
 }
 
 /// Whether `riid` names IUnknown or one of `T`'s interfaces.
@@ -229,7 +246,8 @@ pub fn answers<T: ComClass>(riid: &IID) -> bool {
 /// # Safety
 /// `riid` must be NULL or point to a GUID.
 pub unsafe fn check_interface<T: ComClass>(riid: *const IID, what: &str) -> MapiResult<()> {
-    match riid.as_ref() {
+    // SAFETY: `riid` is NULL or points to a GUID (the contract).
+    match unsafe { riid.as_ref() } {
         None => Ok(()),
         Some(iid) if answers::<T>(iid) => Ok(()),
         Some(_) => Err(MapiError::new(
@@ -248,21 +266,27 @@ pub unsafe extern "C" fn query_interface<T: ComClass>(
     riid: *const IID,
     ppvObj: *mut *mut c_void,
 ) -> HRESULT {
-    guard::method::<T>(This, "QueryInterface", |obj| {
-        let out = guard::cleared_out(ppvObj, "QueryInterface: ppvObj")?;
-        let iid = riid
-            .as_ref()
-            .ok_or_else(|| MapiError::invalid("QueryInterface: riid is NULL"))?;
-        if !answers::<T>(iid) {
-            return Err(MapiError::new(
-                E_NOINTERFACE,
-                "QueryInterface: the object does not support the requested interface",
-            ));
-        }
-        obj.add_ref();
-        *out = This as *mut c_void;
-        Ok(S_OK)
-    })
+    // SAFETY: `This` came through the vtable of class `T`, so it is NULL (guard::method checks)
+    // or a live object of that class; `riid`, `ppvObj` are NULL or valid for the reads and writes
+    // that QueryInterface's signature declares (the caller's side of the contract, DESIGN.md §2),
+    // and NULL is checked before any use.
+    unsafe {
+        guard::method::<T>(This, "QueryInterface", |obj| {
+            let out = guard::cleared_out(ppvObj, "QueryInterface: ppvObj")?;
+            let iid = riid
+                .as_ref()
+                .ok_or_else(|| MapiError::invalid("QueryInterface: riid is NULL"))?;
+            if !answers::<T>(iid) {
+                return Err(MapiError::new(
+                    E_NOINTERFACE,
+                    "QueryInterface: the object does not support the requested interface",
+                ));
+            }
+            obj.add_ref();
+            *out = This as *mut c_void;
+            Ok(S_OK)
+        })
+    }
 }
 
 /// Slot 1 of every vtable.
@@ -270,9 +294,13 @@ pub unsafe extern "C" fn query_interface<T: ComClass>(
 /// # Safety
 /// Called through our vtables only.
 pub unsafe extern "C" fn add_ref<T: ComClass>(This: *mut T::Interface) -> ULONG {
-    guard::method_ulong(This, "AddRef", || {
-        (*(This as *const ComObject<T>)).add_ref()
-    })
+    // SAFETY: `This` came through the vtable of class `T`, so it is NULL (checked first) or a
+    // live object of that class.
+    unsafe {
+        guard::method_ulong(This, "AddRef", || {
+            (*(This as *const ComObject<T>)).add_ref()
+        })
+    }
 }
 
 /// Slot 2 of every vtable.
@@ -280,7 +308,11 @@ pub unsafe extern "C" fn add_ref<T: ComClass>(This: *mut T::Interface) -> ULONG 
 /// # Safety
 /// Called through our vtables only.
 pub unsafe extern "C" fn release<T: ComClass>(This: *mut T::Interface) -> ULONG {
-    guard::method_ulong(This, "Release", || {
-        ComObject::<T>::release(This as *mut ComObject<T>)
-    })
+    // SAFETY: `This` came through the vtable of class `T`, so it is NULL (checked first) or a
+    // live object of that class.
+    unsafe {
+        guard::method_ulong(This, "Release", || {
+            ComObject::<T>::release(This as *mut ComObject<T>)
+        })
+    }
 }
