@@ -6,7 +6,7 @@ use super::mapidefs::*;
 use super::props::{
     apply_inputs, read_only_error, Problem, PropInput, PropMap, PropObject, PropView,
 };
-use super::value::{prop_id, prop_type};
+use super::value::{prop_id, prop_type, try_vec_with_capacity};
 use parking_lot::Mutex;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -139,7 +139,7 @@ impl PropObject for PropData {
             return Err(read_only_error("the property object"));
         }
         let mut problems = Vec::new();
-        let mut accepted = Vec::with_capacity(props.len());
+        let mut accepted = try_vec_with_capacity(props.len())?;
         for p in props {
             let id = prop_id(p.tag);
             if st.access.get(&id).is_some_and(|a| a & IPROP_READONLY != 0) {
