@@ -159,3 +159,11 @@ unsafe extern "C" fn hr_add_obj_props(
         Ok(S_OK)
     })
 }
+
+/// The allocator an IPropData of ours hands results out with (None for anything else).
+///
+/// # Safety
+/// `p` must be NULL or a live COM interface pointer.
+pub unsafe fn allocator_of(p: *mut c_void) -> Option<Allocator> {
+    ComObject::<C>::ours(p).map(|o| o.inner.alloc)
+}
