@@ -51,6 +51,7 @@ c_tests! {
     c_resolver_test => "resolver_test.c",
     cpp_resolver_test => "resolver_test.cpp",
     c_bad_input_test => "bad_input_test.c",
+    c_mapiutil_test => "mapiutil_test.c",
 }
 
 fn manifest_dir() -> PathBuf {
