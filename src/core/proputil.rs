@@ -286,7 +286,7 @@ fn hex_digit(c: u8) -> Option<u8> {
 /// FBinFromHex: pairs of hex digits of either case. `None` for an invalid character or an odd
 /// number of digits (the last byte would be half a byte).
 pub fn bin_from_hex(text: &[u8]) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 {
+    if !text.len().is_multiple_of(2) {
         return None;
     }
     text.chunks_exact(2)
