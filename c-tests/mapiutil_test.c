@@ -680,6 +680,14 @@ static void test_count_copy_reloc(void) {
     CHECK_HR(ScCountProps(2, bad, &cb), MAPI_E_INVALID_PARAMETER);
     bad[1] = pv_long(TAG(PT_UNSPECIFIED, 0x1234), 0);
     CHECK_HR(ScCountProps(2, bad, &cb), MAPI_E_INVALID_PARAMETER);
+    bad[1] = pv_long(TAG(PT_NULL, 0x1234), 0);
+    CHECK_HR(ScCountProps(2, bad, &cb), MAPI_E_INVALID_PARAMETER);
+    /* Accepted: an empty binary, PT_ERROR and PT_OBJECT values. */
+    bad[1] = pv_bin(0x1234, NULL, 0);
+    CHECK_OK(ScCountProps(2, bad, &cb));
+    CHECK_EQ(cb, 2 * sizeof(SPropValue));
+    bad[1] = pv_long(TAG(PT_OBJECT, 0x1234), 0);
+    CHECK_OK(ScCountProps(2, bad, &cb));
     bad[1] = pv_str8(0x1234, NULL);
     CHECK_HR(ScCountProps(2, bad, &cb), MAPI_E_INVALID_PARAMETER);
     CHECK_HR(ScCopyProps(2, bad, buf, &cb), MAPI_E_INVALID_PARAMETER);
@@ -687,6 +695,7 @@ static void test_count_copy_reloc(void) {
     CHECK_HR(ScCopyProps(-1, props, buf, &cb), MAPI_E_INVALID_PARAMETER);
     CHECK_OK(ScCopyProps(0, props, buf, &cb)); /* nothing to copy */
     CHECK_EQ(cb, 0);
+    CHECK_OK(ScCopyProps(0, NULL, buf, &cb));
     CHECK_HR(ScRelocProps(1, props, NULL, buf, &cb), MAPI_E_INVALID_PARAMETER);
     CHECK_HR(ScRelocProps(1, props, buf, NULL, &cb), MAPI_E_INVALID_PARAMETER);
     CHECK_HR(ScRelocProps(1, NULL, buf, buf, &cb), MAPI_E_INVALID_PARAMETER);
@@ -1104,6 +1113,14 @@ static void test_windows_behaviours(void) {
   err = (LPMAPIERROR)GARBAGE_PTR;
   CHECK_OK(p->lpVtbl->GetLastError(p, MAPI_E_CALL_FAILED, MAPI_UNICODE, &err));
   CHECK(err == NULL);
+  /* The same rule for the thread's last failure. */
+  CHECK_HR(ScInitMapiUtil(7), MAPI_E_INVALID_PARAMETER);
+  err = (LPMAPIERROR)GARBAGE_PTR;
+  CHECK_OK(MsgStoreGetLastError(MAPI_E_NO_SUPPORT, 0, &err));
+  CHECK(err == NULL);
+  CHECK_OK(MsgStoreGetLastError(MAPI_E_INVALID_PARAMETER, 0, &err));
+  CHECK(err != NULL && strstr(err->lpszError, "ScInitMapiUtil") != NULL);
+  MAPIFreeBuffer(err);
 
   /* 2. SetProps with PT_NULL and an ID other than 0 fails the whole call (nothing applied);
    *    PR_NULL itself is ignored. */

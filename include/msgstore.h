@@ -1988,7 +1988,8 @@ LPSPropValue LpValFindProp(ULONG ulPropTag, ULONG cValues, LPSPropValue lpProps)
 /**
  * Validates `cprop` values and, if `pcb` is not NULL, stores the bytes ScCopyProps needs for
  * them. MAPI_E_INVALID_PARAMETER for `cprop` ≤ 0, a NULL array, a malformed value (FBadProp),
- * a property ID of 0 or 0xFFFF, a PT_UNSPECIFIED value or an MV value with no elements.
+ * a property ID of 0 or 0xFFFF, a PT_UNSPECIFIED or PT_NULL value or an MV value with no
+ * elements. An empty PT_BINARY is accepted.
  * `*pcb` is 0 on failure.
  *
  * # Safety

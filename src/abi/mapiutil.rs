@@ -392,7 +392,8 @@ unsafe fn extra_size(src: &SPropValue) -> usize {
 }
 
 /// ScCountProps' validation of one value, beyond FBadProp: IDs PROP_ID_NULL and
-/// PROP_ID_INVALID, PT_UNSPECIFIED (no value) and MV values with no elements are refused.
+/// PROP_ID_INVALID, PT_UNSPECIFIED and PT_NULL (no value) and MV values with no elements are
+/// refused.
 ///
 /// # Safety
 /// `p` must point to a readable SPropValue.
@@ -408,8 +409,8 @@ unsafe fn check_countable(p: *const SPropValue, index: usize, what: &str) -> Map
         "is malformed (FBadProp)"
     } else if id == PROP_ID_NULL || id == PROP_ID_INVALID {
         "has property ID 0 or 0xFFFF"
-    } else if t == PT_UNSPECIFIED {
-        "is PT_UNSPECIFIED (no value)"
+    } else if t == PT_UNSPECIFIED || t == PT_NULL {
+        "is PT_UNSPECIFIED or PT_NULL (no value)"
     } else if t & MV_FLAG != 0 && {
         // SAFETY: an MV type (the tag is valid).
         unsafe { mv_parts(&v.Value) }.0 == 0
@@ -723,7 +724,8 @@ pub unsafe extern "C" fn LpValFindProp(
 
 /// Validates `cprop` values and, if `pcb` is not NULL, stores the bytes ScCopyProps needs for
 /// them. MAPI_E_INVALID_PARAMETER for `cprop` ≤ 0, a NULL array, a malformed value (FBadProp),
-/// a property ID of 0 or 0xFFFF, a PT_UNSPECIFIED value or an MV value with no elements.
+/// a property ID of 0 or 0xFFFF, a PT_UNSPECIFIED or PT_NULL value or an MV value with no
+/// elements. An empty PT_BINARY is accepted.
 /// `*pcb` is 0 on failure.
 ///
 /// # Safety
@@ -768,8 +770,8 @@ pub unsafe extern "C" fn ScCopyProps(
         if pvDst.is_null() {
             return Err(MapiError::invalid("ScCopyProps: pvDst is NULL"));
         }
-        if cprop == 0 && !rgprop.is_null() {
-            return Ok(S_OK);
+        if cprop == 0 {
+            return Ok(S_OK); // nothing to copy, whatever rgprop is
         }
         // SAFETY: as the caller guarantees.
         unsafe { count_props(cprop, rgprop, "ScCopyProps")? };
