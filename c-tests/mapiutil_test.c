@@ -700,6 +700,14 @@ static void test_count_copy_reloc(void) {
     CHECK_HR(ScRelocProps(1, props, buf, NULL, &cb), MAPI_E_INVALID_PARAMETER);
     CHECK_HR(ScRelocProps(1, NULL, buf, buf, &cb), MAPI_E_INVALID_PARAMETER);
     CHECK_HR(ScRelocProps(-1, props, buf, buf, &cb), MAPI_E_INVALID_PARAMETER);
+    /* An MV value claiming elements with no array: refused before anything is changed. */
+    bad[0] = props[0];
+    memset(&bad[1], 0, sizeof bad[1]);
+    bad[1].ulPropTag = TAG(PT_MV_STRING8, 0x1234);
+    bad[1].Value.MVszA.cValues = 2;
+    CHECK_HR(ScRelocProps(2, bad, buf, buf + 8, &cb), MAPI_E_INVALID_PARAMETER);
+    CHECK_EQ(bad[0].Value.l, -123);
+    CHECK(bad[1].Value.MVszA.lppszA == NULL);
     out = (LPSPropValue)GARBAGE_PTR;
     CHECK_HR(ScDupPropset(1, props, NULL, &out), MAPI_E_INVALID_PARAMETER);
     CHECK(out == NULL);
@@ -1159,6 +1167,85 @@ static void test_windows_behaviours(void) {
   printf("  GetLastError / SetProps(PT_NULL) / HrAddObjProps as Windows: ok\n");
 }
 
+/* ---- Signatures: each helper has MAPI's exact one (mapiutil.h / mapival.h) --------------- */
+
+/* Initialising a pointer of MAPI's declared type with the export fails to compile (-Werror)
+ * if the parameter or return types differ. */
+#define SIG(ret, name, args)   \
+  do {                         \
+    ret(*p_) args = name;      \
+    CHECK(p_ != NULL);         \
+  } while (0)
+
+static void test_signatures(void) {
+  SIG(SCODE, PropCopyMore, (LPSPropValue, LPSPropValue, ALLOCATEMORE *, LPVOID));
+  SIG(ULONG, UlPropSize, (LPSPropValue));
+  SIG(BOOL, FPropContainsProp, (LPSPropValue, LPSPropValue, ULONG));
+  SIG(BOOL, FPropCompareProp, (LPSPropValue, ULONG, LPSPropValue));
+  SIG(LONG, LPropCompareProp, (LPSPropValue, LPSPropValue));
+  SIG(LPSPropValue, PpropFindProp, (LPSPropValue, ULONG, ULONG));
+  SIG(SCODE, ScCountProps, (int, LPSPropValue, ULONG *));
+  SIG(SCODE, ScCopyProps, (int, LPSPropValue, LPVOID, ULONG *));
+  SIG(SCODE, ScRelocProps, (int, LPSPropValue, LPVOID, LPVOID, ULONG *));
+  SIG(LPSPropValue, LpValFindProp, (ULONG, ULONG, LPSPropValue));
+  SIG(SCODE, ScDupPropset, (int, LPSPropValue, LPALLOCATEBUFFER, LPSPropValue *));
+  SIG(BOOL, FEqualNames, (LPMAPINAMEID, LPMAPINAMEID));
+  SIG(BOOL, FBadRglpszA, (LPSTR *, ULONG));
+  SIG(BOOL, FBadRglpszW, (LPWSTR *, ULONG));
+  SIG(BOOL, FBadRowSet, (LPSRowSet));
+  SIG(ULONG, FBadRow, (LPSRow));
+  SIG(ULONG, FBadPropTag, (ULONG));
+  SIG(ULONG, FBadProp, (LPSPropValue));
+  SIG(ULONG, FBadColumnSet, (LPSPropTagArray));
+  SIG(HRESULT, HrGetOneProp, (LPMAPIPROP, ULONG, LPSPropValue *));
+  SIG(HRESULT, HrSetOneProp, (LPMAPIPROP, LPSPropValue));
+  SIG(BOOL, FPropExists, (LPMAPIPROP, ULONG));
+  SIG(ULONG, UlAddRef, (LPVOID));
+  SIG(ULONG, UlRelease, (LPVOID));
+  SIG(void, FreeProws, (LPSRowSet));
+  SIG(void, FreePadrlist, (LPADRLIST));
+  SIG(HRESULT, MAPIInitialize, (LPVOID));
+  SIG(void, MAPIUninitialize, (void));
+  SIG(SCODE, ScInitMapiUtil, (ULONG));
+  SIG(void, DeinitMapiUtil, (void));
+  SIG(LPMALLOC, MAPIGetDefaultMalloc, (void));
+  SIG(void, HexFromBin, (LPBYTE, int, LPTSTR));
+  SIG(BOOL, FBinFromHex, (LPTSTR, LPBYTE));
+  SIG(unsigned int, UFromSz, (const char *));
+  SIG(ULONG, UlFromSzHex, (const char *));
+  SIG(void, SwapPword, (unsigned short *, ULONG));
+  SIG(void, SwapPlong, (ULONG *, ULONG));
+  SIG(ULONG, CbOfEncoded, (const char *));
+  /* The layouts of reference §10.5. */
+  CHECK_EQ(sizeof(SRow), 16);
+  CHECK_EQ(offsetof(SRow, cValues), 4);
+  CHECK_EQ(offsetof(SRow, lpProps), 8);
+  CHECK_EQ(offsetof(SRowSet, aRow), 8);
+  CHECK_EQ(CbNewSRowSet(2), 8 + 2 * 16);
+  CHECK_EQ(sizeof(ADRENTRY), 16);
+  CHECK_EQ(offsetof(ADRENTRY, rgPropVals), 8);
+  CHECK_EQ(offsetof(ADRLIST, aEntries), 8);
+  CHECK_EQ(CbNewADRLIST(2), 8 + 2 * 16);
+  CHECK_EQ(sizeof(MAPIINIT_0), 8);
+  CHECK_EQ(offsetof(MAPIINIT_0, ulFlags), 4);
+  CHECK_EQ(sizeof(IMallocVtbl), 9 * sizeof(void *));
+  CHECK_EQ(offsetof(IMallocVtbl, Alloc), 3 * sizeof(void *));
+  CHECK_EQ(offsetof(IMallocVtbl, HeapMinimize), 8 * sizeof(void *));
+  CHECK_EQ(IID_IMalloc.Data1, 0x00000002u);
+  CHECK(IID_IMalloc.Data4[0] == 0xC0 && IID_IMalloc.Data4[7] == 0x46);
+  CHECK_EQ(FL_SUBSTRING, 1);
+  CHECK_EQ(FL_PREFIX, 2);
+  CHECK_EQ(FL_IGNORECASE, 0x10000);
+  CHECK_EQ(FL_IGNORENONSPACE, 0x20000);
+  CHECK_EQ(FL_LOOSE, 0x40000);
+  CHECK_EQ(RELOP_LT, 0);
+  CHECK_EQ(RELOP_NE, 5);
+  CHECK_EQ(RELOP_RE, 6);
+  CHECK_EQ(MAPI_MULTITHREAD_NOTIFICATIONS, 1);
+  CHECK_EQ(MAPI_NT_SERVICE, 0x10000);
+  printf("  signatures and layouts: ok\n");
+}
+
 /* ---- The guard: a panic inside returns the documented failure value ----------------------- */
 
 static void test_panics(void) {
@@ -1188,6 +1275,7 @@ static const struct {
   const char *name;
   void (*fn)(void);
 } SECTIONS[] = {
+    {"signatures", test_signatures},
     {"prop_copy_more", test_prop_copy_more},
     {"ul_prop_size", test_ul_prop_size},
     {"contains", test_contains},

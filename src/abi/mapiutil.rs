@@ -508,7 +508,13 @@ pub unsafe extern "C" fn PropCopyMore(
         }
         // SAFETY: a non-NULL destination is writable (MAPI's contract); zeroed so that a failure
         // leaves nothing to clean up.
-        unsafe { ptr::write_bytes(lpSPropValueDest as *mut u8, 0, 24) };
+        unsafe {
+            ptr::write_bytes(
+                lpSPropValueDest as *mut u8,
+                0,
+                std::mem::size_of::<SPropValue>(),
+            )
+        };
         let Some(more) = lpfAllocMore else {
             return Err(MapiError::invalid("PropCopyMore: lpfAllocMore is NULL"));
         };
@@ -817,14 +823,24 @@ pub unsafe extern "C" fn ScRelocProps(
             )));
         }
         let n = cprop as usize;
-        // Tags first: nothing is changed when one of them is not a MAPI type.
+        // Tags and counts first: nothing is changed when one of them cannot be right.
         for i in 0..n {
             // SAFETY: entry `i` of the moved block is readable.
-            let tag = unsafe { ptr::addr_of!((*rgprop.add(i)).ulPropTag).read_unaligned() };
+            let v = unsafe { rgprop.add(i).read_unaligned() };
+            let tag = v.ulPropTag;
             if proputil::is_bad_prop_tag(tag) {
                 return Err(MapiError::invalid(format!(
                     "ScRelocProps: entry {i} has tag 0x{tag:08X}, not a MAPI type"
                 )));
+            }
+            if tag & MV_FLAG != 0 {
+                // SAFETY: an MV type selects the shared MV member.
+                let (count, table) = unsafe { mv_parts(&v.Value) };
+                if count > MAX_COUNT as usize || (count > 0 && table.is_null()) {
+                    return Err(MapiError::invalid(format!(
+                        "ScRelocProps: entry {i} claims {count} values at {table:p}"
+                    )));
+                }
             }
         }
         let (old, new) = (pvBaseOld as usize, pvBaseNew as usize);
@@ -853,11 +869,6 @@ pub unsafe extern "C" fn ScRelocProps(
                         let (count, table) = mv_parts(&v.Value);
                         let table = reloc(table as *mut u8);
                         v.Value.MVi.lpi = table as *mut i16;
-                        if !table.is_null() && count > MAX_COUNT as usize {
-                            return Err(MapiError::invalid(format!(
-                                "ScRelocProps: entry {i} claims {count} values"
-                            )));
-                        }
                         for k in 0..count {
                             match t {
                                 PT_MV_STRING8 | PT_MV_UNICODE => {
