@@ -133,7 +133,8 @@ static void test_allocator_calls_back_into_the_object(void) {
     ULONG *access = NULL;
     LPSPropProblemArray problems = NULL;
     SPropValue bad;
-    SizedSPropTagArray(1, add) = {1, {PROP_TAG(PT_LONG, ID(9))}}; /* not PT_OBJECT: a problem */
+    SizedSPropTagArray(1, subject) = {1, {PROP_TAG(PT_STRING8, 0x0037)}};
+    ULONG read_only = IPROP_READONLY | IPROP_CLEAN, read_write = IPROP_READWRITE | IPROP_CLEAN;
 
     /* GetProps (all properties): the allocator runs while the result is being made. */
     g_next = kinds[k];
@@ -167,13 +168,15 @@ static void test_allocator_calls_back_into_the_object(void) {
     MAPIFreeBuffer(access);
     CHECK_EQ(g_reentered, before + 4);
 
-    /* A problem array (HrAddObjProps of a tag that is not PT_OBJECT). */
+    /* A problem array (DeleteProps of a property made read-only). */
+    CHECK_OK(g_obj->lpVtbl->HrSetPropAccess(g_obj, (LPSPropTagArray)&subject, &read_only));
     g_next = kinds[k];
-    CHECK_OK(g_obj->lpVtbl->HrAddObjProps(g_obj, (LPSPropTagArray)&add, &problems));
+    CHECK_OK(g_obj->lpVtbl->DeleteProps(g_obj, (LPSPropTagArray)&subject, &problems));
     CHECK(problems != NULL && problems->cProblem == 1);
-    CHECK_EQ(problems->aProblem[0].scode, MAPI_E_INVALID_TYPE);
+    CHECK_EQ(problems->aProblem[0].scode, MAPI_E_NO_ACCESS);
     MAPIFreeBuffer(problems);
     CHECK_EQ(g_reentered, before + 5);
+    CHECK_OK(g_obj->lpVtbl->HrSetPropAccess(g_obj, (LPSPropTagArray)&subject, &read_write));
   }
   CHECK_EQ(g_obj->lpVtbl->Release(g_obj), 0);
   g_obj = NULL;

@@ -107,6 +107,10 @@ c_tests! {
     // No sections yet: each is a handful of checks run in order.
     c_reentry_test => "reentry_test.c" [],
     c_oom_test => "oom_test.c" [],
+    c_mapiutil_test => "mapiutil_test.c" [
+        signatures, prop_copy_more, ul_prop_size, contains, compare, find, count_copy_reloc,
+        equal_names, validation, objects, runtime, strings, windows_behaviours, panics,
+    ],
 }
 
 fn manifest_dir() -> PathBuf {

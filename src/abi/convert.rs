@@ -307,8 +307,8 @@ impl std::fmt::Display for EntryLabel<'_> {
     }
 }
 
-/// Reads a SetProps array: PR_NULL and PT_ERROR entries are skipped, PT_OBJECT or a malformed
-/// value fails the whole call (nothing applied), and unsupported types, bad property IDs and
+/// Reads a SetProps array: PR_NULL and PT_ERROR entries are skipped, PT_OBJECT, PT_NULL with an
+/// ID other than 0, or a malformed value fails the whole call (nothing applied), and unsupported types, bad property IDs and
 /// unconvertible strings become per-property problems.
 ///
 /// # Safety
@@ -339,6 +339,14 @@ pub unsafe fn prop_values_in(
         if ptype == PT_OBJECT {
             return Err(MapiError::invalid(format!(
                 "{method}: entry {i} (tag 0x{tag:08X}) is PT_OBJECT; open it with OpenProperty"
+            )));
+        }
+        if ptype == PT_NULL {
+            // PR_NULL itself was skipped above; PT_NULL with a real ID fails the whole call,
+            // as Windows does (docs/MAPIUTIL.md).
+            return Err(MapiError::invalid(format!(
+                "{method}: entry {i} (tag 0x{tag:08X}) is PT_NULL with a property ID other \
+                 than 0 (only PR_NULL may be PT_NULL)"
             )));
         }
         if prop_id(tag) == 0 || prop_id(tag) == 0xFFFF {

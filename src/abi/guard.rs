@@ -99,6 +99,20 @@ pub fn free_fn_ulong(name: &'static str, f: impl FnOnce() -> ULONG) -> ULONG {
     })
 }
 
+/// Runs an exported free function that returns a plain value rather than an HRESULT (a BOOL,
+/// a LONG, a pointer, or nothing): a panic gives `failure`, the function's documented failure
+/// value (FALSE for "is it equal", TRUE for "is it bad", NULL for a pointer).
+pub fn free_fn_or<T>(name: &'static str, failure: T, f: impl FnOnce() -> T) -> T {
+    catch_unwind(AssertUnwindSafe(|| {
+        maybe_injected_panic(name);
+        f()
+    }))
+    .unwrap_or_else(|payload| {
+        set_thread_error(panic_error(name, payload));
+        failure
+    })
+}
+
 /// Runs a vtable slot's body on our object `This` (NULL → MAPI_E_INVALID_PARAMETER). Failures
 /// are recorded on the object for its GetLastError, and on the thread.
 ///

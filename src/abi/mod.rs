@@ -25,6 +25,8 @@ pub mod guard;
 pub mod iids;
 #[rustfmt::skip] // one line per vtable slot, in MAPI order: kept as a table
 pub mod interfaces;
+pub mod mapiinit;
+pub mod mapiutil;
 pub mod message;
 pub mod object;
 pub mod prop;

@@ -8,7 +8,7 @@ use super::iids::*;
 use super::interfaces::{IMAPIProp, IUnknown};
 use super::object::{ComClass, ComObject};
 use super::types::*;
-use crate::core::error::{check_flags, error_name, MapiError, MapiResult};
+use crate::core::error::{check_flags, MapiError, MapiResult};
 use crate::core::mapidefs::*;
 use crate::core::props::{prop_list, resolve_props, Problem, PropInput, PropObject, PropOut};
 use crate::core::value::{
@@ -86,9 +86,11 @@ pub unsafe extern "C" fn get_last_error<T: PropClass>(
             if hResult >= 0 {
                 return Ok(S_OK);
             }
+            // Nothing recorded about this failure: S_OK with no MAPIERROR, as Windows answers
+            // (DESIGN.md §2; docs/MAPIUTIL.md).
             let text = match obj.last_error() {
                 Some(e) if e.code == hResult => e.message,
-                _ => format!("{} (0x{:08X})", error_name(hResult), hResult as u32),
+                _ => return Ok(S_OK),
             };
             *out = mapierror_out(
                 obj.inner.allocator(),
@@ -110,7 +112,7 @@ pub fn thread_mapierror(hResult: HRESULT, ulFlags: ULONG) -> MapiResult<*mut MAP
     }
     let text = match guard::thread_error() {
         Some(e) if e.code == hResult => e.message,
-        _ => format!("{} (0x{:08X})", error_name(hResult), hResult as u32),
+        _ => return Ok(ptr::null_mut()),
     };
     mapierror_out(
         Allocator::MAPI,

@@ -192,3 +192,12 @@ unsafe extern "C" fn hr_add_obj_props(
         })
     }
 }
+
+/// The allocator an IPropData of ours hands results out with (None for anything else).
+///
+/// # Safety
+/// `p` must be NULL or a live COM interface pointer.
+pub unsafe fn allocator_of(p: *mut c_void) -> Option<Allocator> {
+    // SAFETY: the caller's contract: `p` is NULL or a live COM interface pointer.
+    unsafe { ComObject::<C>::ours(p).map(|o| o.inner.alloc) }
+}
