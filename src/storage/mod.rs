@@ -16,6 +16,9 @@
 use crate::core::value::PropValue;
 use std::fmt;
 
+mod mv;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 pub mod sqlite;
 
 /// Object kinds, as PR_OBJECT_TYPE numbers them.
@@ -39,6 +42,11 @@ pub enum ErrorKind {
     Version,
     /// Another writer held a lock past the wait limit.
     Busy,
+    /// A serialization failure or deadlock: the engine runs the transaction again (a bounded
+    /// number of times; past that it is reported as `Busy`'s MAPI_E_TIMEOUT).
+    Retry,
+    /// The server refuses more connections now.
+    ServerBusy,
     /// The store (or this handle) is read-only, or access was refused.
     ReadOnly,
     /// The disk is full.
@@ -275,9 +283,18 @@ fn finish<T, E: From<StorageError>>(
     }
 }
 
-/// Opens a store at `location` with the engine the location names: today every location is an
-/// SQLite file path.
+/// Opens a store at `location` with the engine the location names: a `postgresql://` or
+/// `postgres://` URI is a PostgreSQL store, anything else an SQLite file path.
 pub fn open(location: &str, mode: OpenMode) -> StorageResult<Box<dyn Engine>> {
+    if location.starts_with("postgresql://") || location.starts_with("postgres://") {
+        #[cfg(feature = "postgres")]
+        return Ok(Box::new(postgres::PgEngine::open(location, mode)?));
+        #[cfg(not(feature = "postgres"))]
+        return Err(StorageError::new(
+            ErrorKind::NotFound,
+            "this build has no PostgreSQL engine (built without the \"postgres\" feature)",
+        ));
+    }
     Ok(Box::new(sqlite::SqliteEngine::open(
         std::path::Path::new(location),
         mode,

@@ -2,10 +2,11 @@
 //! `props.value` has BLOB affinity, so SQLite keeps each value with the storage class it is
 //! given: integers (PT_I2, PT_LONG, PT_BOOLEAN, PT_CURRENCY, PT_I8, PT_SYSTIME) as INTEGER, floats
 //! (PT_R4, PT_DOUBLE, PT_APPTIME) as REAL, strings (PT_STRING8 byte for byte, PT_UNICODE as UTF-8)
-//! as TEXT, PT_CLSID and PT_BINARY as BLOB. Multi-valued properties are one BLOB each: the items
-//! back to back, fixed-size ones little-endian, variable-size ones each after its u32 length.
+//! as TEXT, PT_CLSID and PT_BINARY as BLOB. Multi-valued properties are one BLOB each
+//! (`storage/mv.rs`).
 //! Schema 1 stored every value as a little-endian BLOB: [`decode_v1`] reads those for the upgrade.
 
+use super::super::mv::{decode_mv, encode_mv};
 use super::super::{StorageError, StorageResult};
 use crate::core::mapidefs::*;
 use crate::core::value::PropValue;
@@ -32,43 +33,6 @@ pub fn to_sql(v: &PropValue) -> ToSqlOutput<'_> {
         Binary(b) => ToSqlOutput::Borrowed(ValueRef::Blob(b)),
         _ => ToSqlOutput::Owned(Value::Blob(encode_mv(v))),
     }
-}
-
-/// The BLOB of a multi-valued property (an empty one for zero items).
-fn encode_mv(v: &PropValue) -> Vec<u8> {
-    use PropValue::*;
-    let mut out = Vec::new();
-    fn bytes_list<'a>(out: &mut Vec<u8>, items: impl Iterator<Item = &'a [u8]>) {
-        for item in items {
-            out.extend_from_slice(&(item.len() as u32).to_le_bytes());
-            out.extend_from_slice(item);
-        }
-    }
-    match v {
-        MvI2(v) => v
-            .iter()
-            .for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
-        MvLong(v) => v
-            .iter()
-            .for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
-        MvR4(v) => v
-            .iter()
-            .for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
-        MvDouble(v) | MvAppTime(v) => v
-            .iter()
-            .for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
-        MvCurrency(v) | MvI8(v) => v
-            .iter()
-            .for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
-        MvSysTime(v) => v
-            .iter()
-            .for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
-        MvClsid(v) => v.iter().for_each(|g| out.extend_from_slice(g)),
-        MvString8(v) | MvBinary(v) => bytes_list(&mut out, v.iter().map(Vec::as_slice)),
-        MvUnicode(v) => bytes_list(&mut out, v.iter().map(String::as_bytes)),
-        single => unreachable!("{single:?} is stored as a typed column, not a list"),
-    }
-    out
 }
 
 /// The value of type `ptype` stored as `sql`; anything inconsistent is damage.
@@ -120,50 +84,6 @@ pub fn from_sql(ptype: u32, sql: ValueRef<'_>) -> StorageResult<PropValue> {
         PT_BINARY => Binary(blob()?.to_vec()),
         mv => decode_mv(mv, blob()?).ok_or_else(corrupt)?,
     })
-}
-
-/// Decodes a multi-valued BLOB (zero items: an empty BLOB).
-fn decode_mv(ptype: u32, bytes: &[u8]) -> Option<PropValue> {
-    use PropValue::*;
-    fn fixed<const N: usize, T>(bytes: &[u8], f: impl Fn([u8; N]) -> T) -> Option<Vec<T>> {
-        if !bytes.len().is_multiple_of(N) {
-            return None;
-        }
-        Some(
-            bytes
-                .chunks_exact(N)
-                .map(|c| f(c.try_into().expect("chunk size")))
-                .collect(),
-        )
-    }
-    fn list(mut bytes: &[u8]) -> Option<Vec<Vec<u8>>> {
-        let mut items = Vec::new();
-        while !bytes.is_empty() {
-            let len = u32::from_le_bytes(bytes.get(..4)?.try_into().ok()?) as usize;
-            items.push(bytes.get(4..4usize.checked_add(len)?)?.to_vec());
-            bytes = &bytes[4 + len..];
-        }
-        Some(items)
-    }
-    match ptype {
-        PT_MV_I2 => fixed(bytes, i16::from_le_bytes).map(MvI2),
-        PT_MV_LONG => fixed(bytes, i32::from_le_bytes).map(MvLong),
-        PT_MV_R4 => fixed(bytes, f32::from_le_bytes).map(MvR4),
-        PT_MV_DOUBLE => fixed(bytes, f64::from_le_bytes).map(MvDouble),
-        PT_MV_APPTIME => fixed(bytes, f64::from_le_bytes).map(MvAppTime),
-        PT_MV_CURRENCY => fixed(bytes, i64::from_le_bytes).map(MvCurrency),
-        PT_MV_I8 => fixed(bytes, i64::from_le_bytes).map(MvI8),
-        PT_MV_SYSTIME => fixed(bytes, u64::from_le_bytes).map(MvSysTime),
-        PT_MV_CLSID => fixed(bytes, |g: [u8; 16]| g).map(MvClsid),
-        PT_MV_STRING8 => list(bytes).map(MvString8),
-        PT_MV_BINARY => list(bytes).map(MvBinary),
-        PT_MV_UNICODE => list(bytes)?
-            .into_iter()
-            .map(|b| String::from_utf8(b).ok())
-            .collect::<Option<Vec<_>>>()
-            .map(MvUnicode),
-        _ => None,
-    }
 }
 
 /// Decodes a schema-1 value: every type a little-endian BLOB, strings as their bytes, and the

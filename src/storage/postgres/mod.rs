@@ -1,0 +1,417 @@
+//! The PostgreSQL engine (DESIGN.md §8): stores shared by many hosts. Many stores live in one
+//! database, every row keyed by its store. Each process keeps a small pool of connections per
+//! server and durability (`pool.rs`); a write transaction is READ COMMITTED with its compares
+//! locked or conditional in SQL (`txn.rs`), retried a bounded number of times after a
+//! serialization failure or deadlock, and committed with a per-save token so that a connection
+//! lost during COMMIT never turns into a wrong answer.
+
+mod location;
+mod pool;
+mod schema;
+mod txn;
+
+pub use location::is_postgres;
+pub use schema::SCHEMA_VERSION;
+
+use super::{
+    Engine, ErrorKind, OpenMode, ReadTxn, StorageError, StorageResult, WriteTxn, KIND_FOLDER,
+    KIND_STORE, ROOT_FOLDER_ID, STORE_OBJECT_ID,
+};
+use pool::{Pool, Pooled};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use txn::PgTxn;
+
+/// Attempts of one write transaction that meets serialization failures or deadlocks.
+const MAX_ATTEMPTS: u32 = 8;
+/// How long a save whose COMMIT lost its connection keeps asking whether it landed.
+const TOKEN_CHECK_LIMIT: Duration = Duration::from_secs(10);
+
+/// One MAPI_E_* per kind of server failure (DESIGN.md §8's list).
+pub(crate) fn pg_error(e: postgres::Error, what: &str) -> StorageError {
+    use postgres::error::SqlState as S;
+    let kind = match e.code() {
+        Some(c) if *c == S::T_R_SERIALIZATION_FAILURE || *c == S::T_R_DEADLOCK_DETECTED => {
+            ErrorKind::Retry
+        }
+        Some(c) if *c == S::QUERY_CANCELED || *c == S::LOCK_NOT_AVAILABLE => ErrorKind::Busy,
+        Some(c) if *c == S::TOO_MANY_CONNECTIONS => ErrorKind::ServerBusy,
+        Some(c) if *c == S::DISK_FULL => ErrorKind::Full,
+        Some(c) if *c == S::OUT_OF_MEMORY => ErrorKind::OutOfMemory,
+        Some(c) if *c == S::PROGRAM_LIMIT_EXCEEDED => ErrorKind::TooBig,
+        Some(c)
+            if *c == S::READ_ONLY_SQL_TRANSACTION
+                || *c == S::INSUFFICIENT_PRIVILEGE
+                || *c == S::INVALID_PASSWORD
+                || *c == S::INVALID_AUTHORIZATION_SPECIFICATION =>
+        {
+            ErrorKind::ReadOnly
+        }
+        Some(c) if *c == S::INVALID_CATALOG_NAME => ErrorKind::NotFound,
+        Some(c)
+            if *c == S::ADMIN_SHUTDOWN
+                || *c == S::CRASH_SHUTDOWN
+                || *c == S::CANNOT_CONNECT_NOW
+                || c.code().starts_with("08") =>
+        {
+            ErrorKind::Network
+        }
+        Some(_) => ErrorKind::Io,
+        // No SQLSTATE: the connection itself failed (refused, reset, closed).
+        None => ErrorKind::Network,
+    };
+    // A server error's own text (the client library's Display says only "db error").
+    let text = match e.as_db_error() {
+        Some(db) => format!("{} (SQLSTATE {})", db.message(), db.code().code()),
+        None => e.to_string(),
+    };
+    StorageError::new(kind, format!("PostgreSQL, {what}: {text}"))
+}
+
+/// An open store in a PostgreSQL database.
+pub struct PgEngine {
+    pool: Arc<Pool>,
+    store: i64,
+    guid: [u8; 16],
+    writable: bool,
+}
+
+/// Reads 16 random bytes from the OS.
+fn random16() -> StorageResult<[u8; 16]> {
+    use std::io::Read;
+    let mut buf = [0u8; 16];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut buf))
+        .map_err(|e| StorageError::new(ErrorKind::Io, format!("/dev/urandom: {e}")))?;
+    Ok(buf)
+}
+
+impl PgEngine {
+    /// Opens (with `create`, creates) the store a `postgresql://…?store=NAME` URI names.
+    pub fn open(uri: &str, mode: OpenMode) -> StorageResult<PgEngine> {
+        let loc = location::parse(uri)?;
+        let pool = pool::pool(&loc.connect, mode.durable, &loc.redacted)?;
+        let mut pooled = pool.get()?;
+        let client = &mut pooled.conn().client;
+        let e = |what: &'static str| move |err| pg_error(err, what);
+        if mode.write {
+            let standby: bool = client
+                .query_one("SELECT pg_is_in_recovery()", &[])
+                .map_err(e("asking whether the server is a standby"))?
+                .get(0);
+            if standby {
+                return Err(StorageError::new(
+                    ErrorKind::ReadOnly,
+                    format!("{}: the server is a read-only standby", loc.redacted),
+                ));
+            }
+        }
+        schema::prepare(client, mode.write, &loc.redacted)?;
+        let find = |client: &mut postgres::Client| {
+            client
+                .query_opt(
+                    "SELECT store, guid FROM msgstore_stores WHERE name = $1",
+                    &[&loc.store],
+                )
+                .map_err(e("looking up the store"))
+        };
+        let row = match find(client)? {
+            Some(row) => row,
+            None if mode.create => {
+                create_store(client, &loc.store)?;
+                find(client)?.ok_or_else(|| {
+                    StorageError::corrupt(format!("{}: the new store vanished", loc.redacted))
+                })?
+            }
+            None => {
+                return Err(StorageError::new(
+                    ErrorKind::NotFound,
+                    format!(
+                        "{}: the database holds no store named \"{}\" (MAPI_CREATE makes one)",
+                        loc.redacted, loc.store
+                    ),
+                ))
+            }
+        };
+        let store: i64 = row.get(0);
+        let guid: Vec<u8> = row.get(1);
+        let guid: [u8; 16] = guid
+            .try_into()
+            .map_err(|_| StorageError::corrupt("the store GUID is damaged"))?;
+        if mode.write {
+            let may: bool = client
+                .query_one(
+                    "SELECT has_table_privilege('msgstore_objects', 'UPDATE')",
+                    &[],
+                )
+                .map_err(e("checking privileges"))?
+                .get(0);
+            if !may {
+                return Err(StorageError::new(
+                    ErrorKind::ReadOnly,
+                    format!("{}: this role may not write the store", loc.redacted),
+                ));
+            }
+        }
+        drop(pooled);
+        Ok(PgEngine {
+            pool,
+            store,
+            guid,
+            writable: mode.write,
+        })
+    }
+}
+
+/// Creates a store (its row and its two fixed objects) unless another opener just did.
+fn create_store(client: &mut postgres::Client, name: &str) -> StorageResult<()> {
+    let e = |what: &'static str| move |err| pg_error(err, what);
+    let mut guid = random16()?;
+    guid[7] = (guid[7] & 0x0F) | 0x40;
+    guid[8] = (guid[8] & 0x3F) | 0x80;
+    let mut tx = client.transaction().map_err(e("creating the store"))?;
+    // A racing creator waits on the name's unique index, then finds the row and does nothing.
+    let made = tx
+        .query_opt(
+            "INSERT INTO msgstore_stores(name, guid) VALUES ($1, $2) \
+             ON CONFLICT (name) DO NOTHING RETURNING store",
+            &[&name, &guid.to_vec()],
+        )
+        .map_err(e("creating the store"))?;
+    if let Some(row) = made {
+        let store: i64 = row.get(0);
+        tx.execute(
+            "INSERT INTO msgstore_objects(store, id, kind, parent, cn, flags) \
+             VALUES ($1, $2, $3, NULL, 0, 0), ($1, $4, $5, NULL, 0, 0)",
+            &[
+                &store,
+                &(STORE_OBJECT_ID as i64),
+                &(KIND_STORE as i32),
+                &(ROOT_FOLDER_ID as i64),
+                &(KIND_FOLDER as i32),
+            ],
+        )
+        .map_err(e("creating the store's root folder"))?;
+    }
+    tx.commit().map_err(e("creating the store"))
+}
+
+/// A transaction's connection: rolled back and closed if the transaction did not end (a panic
+/// in the body), so that no pooled connection is ever left inside a transaction.
+struct Open {
+    pooled: Option<Pooled>,
+}
+
+impl Open {
+    fn conn(&mut self) -> &mut pool::Conn {
+        self.pooled.as_mut().expect("open until finished").conn()
+    }
+    /// The transaction ended cleanly: the connection goes back to the pool.
+    fn finish(mut self) {
+        self.pooled.take();
+    }
+    /// The connection's state is unknown: close it.
+    fn discard(mut self) {
+        if let Some(p) = self.pooled.take() {
+            p.discard();
+        }
+    }
+}
+
+impl Drop for Open {
+    fn drop(&mut self) {
+        if let Some(p) = self.pooled.take() {
+            p.discard();
+        }
+    }
+}
+
+impl PgEngine {
+    fn begin(&self, sql: &str) -> StorageResult<Open> {
+        let mut open = Open {
+            pooled: Some(self.pool.get()?),
+        };
+        open.conn()
+            .client
+            .batch_execute(sql)
+            .map_err(|e| pg_error(e, "beginning a transaction"))?;
+        Ok(open)
+    }
+
+    /// Ends a failed transaction: rolled back, the connection kept if it still works.
+    fn abandon(open: Open) {
+        let mut open = open;
+        match open.conn().client.batch_execute("ROLLBACK") {
+            Ok(()) => open.finish(),
+            Err(_) => open.discard(),
+        }
+    }
+
+    /// Whether the save recorded with `token` committed, asked on fresh connections until the
+    /// server answers (or TOKEN_CHECK_LIMIT passes: then the answer is unknown, an error).
+    fn token_landed(&self, token: &[u8]) -> StorageResult<bool> {
+        let start = Instant::now();
+        loop {
+            let answer = self.pool.connect().and_then(|mut conn| {
+                conn.client
+                    .query_opt(
+                        "SELECT 1 FROM msgstore_save_tokens WHERE token = $1",
+                        &[&token],
+                    )
+                    .map(|row| row.is_some())
+                    .map_err(|e| pg_error(e, "asking whether a save landed"))
+            });
+            match answer {
+                Ok(landed) => return Ok(landed),
+                Err(e) if start.elapsed() >= TOKEN_CHECK_LIMIT => {
+                    return Err(StorageError::new(
+                        ErrorKind::Network,
+                        format!(
+                            "the connection was lost while a save committed, and whether it \
+                             landed cannot be told ({})",
+                            e.message
+                        ),
+                    ))
+                }
+                Err(_) => std::thread::sleep(Duration::from_millis(200)),
+            }
+        }
+    }
+}
+
+impl Engine for PgEngine {
+    fn guid(&self) -> [u8; 16] {
+        self.guid
+    }
+
+    fn writable(&self) -> bool {
+        self.writable
+    }
+
+    fn read_dyn(
+        &self,
+        body: &mut dyn FnMut(&mut dyn ReadTxn) -> StorageResult<()>,
+    ) -> StorageResult<()> {
+        let mut open = self.begin("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")?;
+        let result = body(&mut PgTxn {
+            conn: open.conn(),
+            store: self.store,
+            wrote: false,
+        });
+        match result {
+            Ok(()) => {
+                open.conn()
+                    .client
+                    .batch_execute("COMMIT")
+                    .map_err(|e| pg_error(e, "ending a read"))?;
+                open.finish();
+                Ok(())
+            }
+            Err(e) => {
+                Self::abandon(open);
+                Err(e)
+            }
+        }
+    }
+
+    fn write_dyn(
+        &self,
+        body: &mut dyn FnMut(&mut dyn WriteTxn) -> StorageResult<()>,
+    ) -> StorageResult<()> {
+        if !self.writable {
+            return Err(StorageError::new(
+                ErrorKind::ReadOnly,
+                "the store is open read-only",
+            ));
+        }
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut open = self.begin("BEGIN ISOLATION LEVEL READ COMMITTED")?;
+            let mut txn = PgTxn {
+                conn: open.conn(),
+                store: self.store,
+                wrote: false,
+            };
+            let result = body(&mut txn);
+            let wrote = txn.wrote;
+            match result {
+                Ok(()) if !wrote => {
+                    open.conn()
+                        .client
+                        .batch_execute("COMMIT")
+                        .map_err(|e| pg_error(e, "ending a transaction"))?;
+                    open.finish();
+                    return Ok(());
+                }
+                Ok(()) => {
+                    let token = random16()?;
+                    let hex: String = token.iter().map(|b| format!("{b:02x}")).collect();
+                    // The token and the COMMIT in one round trip (a simple-query batch).
+                    let commit = open.conn().client.batch_execute(&format!(
+                        "INSERT INTO msgstore_save_tokens(token) VALUES ('\\x{hex}'); COMMIT"
+                    ));
+                    match commit {
+                        Ok(()) => {
+                            open.finish();
+                            if token[0] == 0 {
+                                // About one commit in 256 sweeps tokens nobody can still ask for.
+                                let _ = self.pool.get().and_then(|mut p| {
+                                    p.conn()
+                                        .client
+                                        .batch_execute(
+                                            "DELETE FROM msgstore_save_tokens \
+                                             WHERE at < now() - interval '1 hour'",
+                                        )
+                                        .map_err(|e| pg_error(e, "sweeping save tokens"))
+                                });
+                            }
+                            return Ok(());
+                        }
+                        Err(e) => {
+                            let err = pg_error(e, "committing");
+                            open.discard();
+                            if err.kind == ErrorKind::Network {
+                                return if self.token_landed(&token)? {
+                                    Ok(())
+                                } else {
+                                    Err(StorageError::new(
+                                        ErrorKind::Network,
+                                        format!("{}; the save did not land", err.message),
+                                    ))
+                                };
+                            }
+                            if err.kind == ErrorKind::Retry && attempt < MAX_ATTEMPTS {
+                                continue;
+                            }
+                            return Err(err);
+                        }
+                    }
+                }
+                Err(e) => {
+                    Self::abandon(open);
+                    if e.kind == ErrorKind::Retry && attempt < MAX_ATTEMPTS {
+                        std::thread::sleep(Duration::from_millis(u64::from(attempt)));
+                        continue;
+                    }
+                    return Err(e);
+                }
+            }
+        }
+    }
+
+    fn integrity_check(&self) -> StorageResult<bool> {
+        let mut p = self.pool.get()?;
+        let orphans: i64 = p
+            .conn()
+            .client
+            .query_one(
+                "SELECT count(*) FROM msgstore_props p WHERE p.store = $1 AND NOT EXISTS \
+                 (SELECT 1 FROM msgstore_objects o WHERE o.store = p.store AND o.id = p.obj)",
+                &[&self.store],
+            )
+            .map_err(|e| pg_error(e, "checking the store"))?
+            .get(0);
+        Ok(orphans == 0)
+    }
+}

@@ -1,0 +1,391 @@
+//! The PostgreSQL engine's transactions: the seam's reads and writes as prepared statements on
+//! one pooled connection, inside a transaction the engine began (READ COMMITTED for writes).
+//! What a write compares is locked or conditional in SQL: `lock_object` is `SELECT … FOR
+//! UPDATE`, and a save's compare-and-swap is one conditional UPDATE that also takes the new
+//! change number (`nextval` runs only for the row that matched), so two hosts saving at once can
+//! never both win.
+
+use super::super::mv::{decode_mv, encode_mv};
+use super::super::{
+    Applied, ChangeSet, Expect, ObjectRow, ReadTxn, StorageError, StorageResult, StoredProp,
+    Target, WriteTxn, KIND_FOLDER, MAX_CN,
+};
+use super::pg_error;
+use super::pool::Conn;
+use crate::core::mapidefs::*;
+use crate::core::value::PropValue;
+use postgres::types::ToSql;
+use postgres::Row;
+
+pub(super) struct PgTxn<'a> {
+    pub(super) conn: &'a mut Conn,
+    pub(super) store: i64,
+    /// Something was written: the commit records a save token.
+    pub(super) wrote: bool,
+}
+
+const OBJECT: &str = "SELECT id, kind, parent, cn, flags FROM msgstore_objects \
+                      WHERE store = $1 AND id = $2";
+const LOCK_OBJECT: &str = "SELECT id, kind, parent, cn, flags FROM msgstore_objects \
+                           WHERE store = $1 AND id = $2 FOR UPDATE";
+const CHILDREN: &str = "SELECT id, kind, parent, cn, flags FROM msgstore_objects \
+                        WHERE store = $1 AND parent = $2 AND kind = $3 ORDER BY id";
+const COUNT_CHILDREN: &str = "SELECT count(*) FROM msgstore_objects \
+                              WHERE store = $1 AND parent = $2 AND kind = $3 AND (flags & $4) = $5";
+const PROPS: &str = "SELECT tag, v_int, v_real, v_text, v_bin FROM msgstore_props \
+                     WHERE store = $1 AND obj = $2 ORDER BY id";
+const PROP: &str = "SELECT tag, v_int, v_real, v_text, v_bin FROM msgstore_props \
+                    WHERE store = $1 AND obj = $2 AND id = $3";
+const SWAP: &str = "UPDATE msgstore_objects SET cn = nextval('msgstore_cn') \
+                    WHERE store = $1 AND id = $2 AND cn = $3 RETURNING cn";
+const ALLOC_CN: &str = "SELECT nextval('msgstore_cn')";
+const NEW_ID: &str = "SELECT nextval('msgstore_object_id')";
+const INSERT_OBJECT: &str = "INSERT INTO msgstore_objects(store, id, kind, parent, cn, flags) \
+                             VALUES ($1, $2, $3, $4, $5, $6)";
+const DELETE_OBJECT_PROPS: &str = "DELETE FROM msgstore_props WHERE store = $1 AND obj = $2";
+const DELETE_OBJECT: &str = "DELETE FROM msgstore_objects WHERE store = $1 AND id = $2";
+const DELETE_PROPS: &str =
+    "DELETE FROM msgstore_props WHERE store = $1 AND obj = $2 AND id = ANY($3)";
+const UPSERT_PROPS: &str = "INSERT INTO msgstore_props(store, obj, id, tag, v_int, v_real, v_text, v_bin) \
+     SELECT $1, $2, * FROM unnest($3::int4[], $4::int8[], $5::int8[], $6::float8[], $7::text[], $8::bytea[]) \
+     ON CONFLICT (store, obj, id) DO UPDATE SET tag = excluded.tag, v_int = excluded.v_int, \
+     v_real = excluded.v_real, v_text = excluded.v_text, v_bin = excluded.v_bin";
+
+fn row_to_object(r: &Row) -> StorageResult<ObjectRow> {
+    let cn: i64 = r.get(3);
+    if !(0..=MAX_CN as i64).contains(&cn) {
+        return Err(StorageError::corrupt(format!(
+            "change number {cn} out of range"
+        )));
+    }
+    Ok(ObjectRow {
+        id: r.get::<_, i64>(0) as u64,
+        kind: r.get::<_, i32>(1) as u32,
+        parent: r.get::<_, Option<i64>>(2).map(|p| p as u64),
+        cn: cn as u64,
+        flags: r.get::<_, i32>(4) as u32,
+    })
+}
+
+/// A value's columns: one of them holds it, by its type.
+#[derive(Default)]
+struct Columns {
+    int: Option<i64>,
+    real: Option<f64>,
+    text: Option<String>,
+    bin: Option<Vec<u8>>,
+}
+
+fn columns(v: &PropValue) -> Columns {
+    use PropValue::*;
+    let int = |i: i64| Columns {
+        int: Some(i),
+        ..Default::default()
+    };
+    let real = |f: f64| Columns {
+        real: Some(f),
+        ..Default::default()
+    };
+    let bin = |b: Vec<u8>| Columns {
+        bin: Some(b),
+        ..Default::default()
+    };
+    // PostgreSQL text is UTF-8 without NUL: anything else is kept byte for byte in v_bin.
+    let text = |b: &[u8]| match std::str::from_utf8(b) {
+        Ok(s) if !s.contains('\0') => Columns {
+            text: Some(s.to_string()),
+            ..Default::default()
+        },
+        _ => bin(b.to_vec()),
+    };
+    match v {
+        I2(x) => int(*x as i64),
+        Long(x) => int(*x as i64),
+        Boolean(x) => int(*x as i64),
+        Currency(x) | I8(x) => int(*x),
+        SysTime(x) => int(*x as i64),
+        R4(x) => real(*x as f64),
+        Double(x) | AppTime(x) => real(*x),
+        String8(b) => text(b),
+        Unicode(s) => text(s.as_bytes()),
+        Clsid(g) => bin(g.to_vec()),
+        Binary(b) => bin(b.clone()),
+        mv => bin(encode_mv(mv)),
+    }
+}
+
+fn row_to_prop(r: &Row) -> StorageResult<StoredProp> {
+    use PropValue::*;
+    let tag: i64 = r.get(0);
+    let tag =
+        u32::try_from(tag).map_err(|_| StorageError::corrupt(format!("tag {tag} out of range")))?;
+    let ptype = tag & 0xFFFF;
+    let int: Option<i64> = r.get(1);
+    let real: Option<f64> = r.get(2);
+    let text: Option<String> = r.get(3);
+    let bin: Option<Vec<u8>> = r.get(4);
+    let corrupt = || {
+        StorageError::corrupt(format!(
+            "stored property value of type 0x{ptype:04X} is damaged"
+        ))
+    };
+    let int = || int.ok_or_else(corrupt);
+    let real = || real.ok_or_else(corrupt);
+    let bytes = || match (&text, &bin) {
+        (Some(t), None) => Ok(t.as_bytes().to_vec()),
+        (None, Some(b)) => Ok(b.clone()),
+        _ => Err(corrupt()),
+    };
+    let value = match ptype {
+        PT_I2 => I2(i16::try_from(int()?).map_err(|_| corrupt())?),
+        PT_LONG => Long(i32::try_from(int()?).map_err(|_| corrupt())?),
+        PT_BOOLEAN => match int()? {
+            0 => Boolean(false),
+            1 => Boolean(true),
+            _ => return Err(corrupt()),
+        },
+        PT_CURRENCY => Currency(int()?),
+        PT_I8 => I8(int()?),
+        PT_SYSTIME => SysTime(int()? as u64),
+        PT_R4 => R4(real()? as f32),
+        PT_DOUBLE => Double(real()?),
+        PT_APPTIME => AppTime(real()?),
+        PT_STRING8 => String8(bytes()?),
+        PT_UNICODE => Unicode(String::from_utf8(bytes()?).map_err(|_| corrupt())?),
+        PT_CLSID => Clsid(
+            bin.clone()
+                .ok_or_else(corrupt)?
+                .try_into()
+                .map_err(|_| corrupt())?,
+        ),
+        PT_BINARY => Binary(bin.clone().ok_or_else(corrupt)?),
+        mv => decode_mv(mv, bin.as_deref().ok_or_else(corrupt)?).ok_or_else(corrupt)?,
+    };
+    Ok((tag, value))
+}
+
+impl PgTxn<'_> {
+    fn query(
+        &mut self,
+        sql: &'static str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> StorageResult<Vec<Row>> {
+        let stmt = self.conn.prepared(sql)?;
+        self.conn
+            .client
+            .query(&stmt, params)
+            .map_err(|e| pg_error(e, "a store query"))
+    }
+
+    fn execute(&mut self, sql: &'static str, params: &[&(dyn ToSql + Sync)]) -> StorageResult<u64> {
+        let stmt = self.conn.prepared(sql)?;
+        self.wrote = true;
+        self.conn
+            .client
+            .execute(&stmt, params)
+            .map_err(|e| pg_error(e, "a store write"))
+    }
+
+    fn one_object(&mut self, sql: &'static str, id: u64) -> StorageResult<Option<ObjectRow>> {
+        let store = self.store;
+        self.query(sql, &[&store, &(id as i64)])?
+            .first()
+            .map(row_to_object)
+            .transpose()
+    }
+
+    fn next(&mut self, sql: &'static str) -> StorageResult<u64> {
+        let rows = self.query(sql, &[])?;
+        Ok(rows[0].get::<_, i64>(0) as u64)
+    }
+}
+
+impl ReadTxn for PgTxn<'_> {
+    fn object(&mut self, id: u64) -> StorageResult<Option<ObjectRow>> {
+        self.one_object(OBJECT, id)
+    }
+
+    fn children(&mut self, parent: u64, kind: u32) -> StorageResult<Vec<ObjectRow>> {
+        let store = self.store;
+        self.query(CHILDREN, &[&store, &(parent as i64), &(kind as i32)])?
+            .iter()
+            .map(row_to_object)
+            .collect()
+    }
+
+    fn count_children(
+        &mut self,
+        parent: u64,
+        kind: u32,
+        mask: u32,
+        flags: u32,
+    ) -> StorageResult<u64> {
+        let store = self.store;
+        let rows = self.query(
+            COUNT_CHILDREN,
+            &[
+                &store,
+                &(parent as i64),
+                &(kind as i32),
+                &(mask as i32),
+                &(flags as i32),
+            ],
+        )?;
+        Ok(rows[0].get::<_, i64>(0) as u64)
+    }
+
+    fn props(&mut self, id: u64) -> StorageResult<Vec<StoredProp>> {
+        let store = self.store;
+        self.query(PROPS, &[&store, &(id as i64)])?
+            .iter()
+            .map(row_to_prop)
+            .collect()
+    }
+
+    fn prop(&mut self, id: u64, prop_id: u16) -> StorageResult<Option<StoredProp>> {
+        let store = self.store;
+        self.query(PROP, &[&store, &(id as i64), &(prop_id as i32)])?
+            .first()
+            .map(row_to_prop)
+            .transpose()
+    }
+}
+
+impl WriteTxn for PgTxn<'_> {
+    fn lock_object(&mut self, id: u64) -> StorageResult<Option<ObjectRow>> {
+        self.one_object(LOCK_OBJECT, id)
+    }
+
+    fn apply(&mut self, change: &ChangeSet) -> StorageResult<Applied> {
+        let store = self.store;
+        let (id, cn) = match change.target {
+            Target::Existing {
+                id,
+                expect: Expect::Cn(base),
+            } => {
+                let swapped = self.query(SWAP, &[&store, &(id as i64), &(base as i64)])?;
+                self.wrote = true;
+                match swapped.first() {
+                    Some(r) => (id, r.get::<_, i64>(0) as u64),
+                    None => {
+                        return Ok(match self.object(id)? {
+                            Some(row) => Applied::Stale { stored_cn: row.cn },
+                            None => Applied::Gone,
+                        })
+                    }
+                }
+            }
+            Target::New {
+                parent,
+                kind,
+                flags,
+            } => {
+                match self.lock_object(parent)? {
+                    Some(row) if row.kind == KIND_FOLDER => {}
+                    _ => return Ok(Applied::Gone),
+                }
+                let cn = self.alloc_cn()?;
+                (self.insert_object(kind, parent, cn, flags)?, cn)
+            }
+        };
+        if change.replace_all {
+            self.execute(DELETE_OBJECT_PROPS, &[&store, &(id as i64)])?;
+        }
+        self.delete_props(id, change.deletes)?;
+        // The puts and the maintained properties in one statement; a maintained value wins.
+        let maintained = (change.maintained)(cn);
+        let mut rows: Vec<StoredProp> = change
+            .puts
+            .iter()
+            .filter(|(tag, _)| !maintained.iter().any(|(m, _)| m >> 16 == tag >> 16))
+            .cloned()
+            .collect();
+        rows.extend(maintained);
+        self.put_props(id, &rows)?;
+        for child in change.children {
+            match self.apply(child)? {
+                Applied::Committed { .. } => {}
+                other => {
+                    return Err(StorageError::corrupt(format!(
+                        "a child object of {id} could not be written ({other:?})"
+                    )))
+                }
+            }
+        }
+        Ok(Applied::Committed { id, cn })
+    }
+
+    fn alloc_cn(&mut self) -> StorageResult<u64> {
+        self.next(ALLOC_CN)
+    }
+
+    fn insert_object(&mut self, kind: u32, parent: u64, cn: u64, flags: u32) -> StorageResult<u64> {
+        let id = self.next(NEW_ID)?;
+        let store = self.store;
+        self.execute(
+            INSERT_OBJECT,
+            &[
+                &store,
+                &(id as i64),
+                &(kind as i32),
+                &(parent as i64),
+                &(cn as i64),
+                &(flags as i32),
+            ],
+        )?;
+        Ok(id)
+    }
+
+    fn delete_object(&mut self, id: u64) -> StorageResult<()> {
+        let store = self.store;
+        self.execute(DELETE_OBJECT_PROPS, &[&store, &(id as i64)])?;
+        self.execute(DELETE_OBJECT, &[&store, &(id as i64)])?;
+        Ok(())
+    }
+
+    fn put_props(&mut self, id: u64, props: &[StoredProp]) -> StorageResult<()> {
+        if props.is_empty() {
+            return Ok(());
+        }
+        let mut ids = Vec::with_capacity(props.len());
+        let mut tags = Vec::with_capacity(props.len());
+        let mut ints = Vec::with_capacity(props.len());
+        let mut reals = Vec::with_capacity(props.len());
+        let mut texts = Vec::with_capacity(props.len());
+        let mut bins = Vec::with_capacity(props.len());
+        for (tag, value) in props {
+            let c = columns(value);
+            ids.push((tag >> 16) as i32);
+            tags.push(*tag as i64);
+            ints.push(c.int);
+            reals.push(c.real);
+            texts.push(c.text);
+            bins.push(c.bin);
+        }
+        let store = self.store;
+        self.execute(
+            UPSERT_PROPS,
+            &[
+                &store,
+                &(id as i64),
+                &ids,
+                &tags,
+                &ints,
+                &reals,
+                &texts,
+                &bins,
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn delete_props(&mut self, id: u64, prop_ids: &[u16]) -> StorageResult<()> {
+        if prop_ids.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<i32> = prop_ids.iter().map(|p| *p as i32).collect();
+        let store = self.store;
+        self.execute(DELETE_PROPS, &[&store, &(id as i64), &ids])?;
+        Ok(())
+    }
+}
