@@ -157,7 +157,9 @@ fn rules_one_to_three(engine: Engine) {
     assert_eq!(get(&*stored, NOTE), Some(PropValue::Unicode("b's".into())));
     assert!(stored.base_cn() > a.base_cn());
     // A deleted message: MAPI_E_OBJECT_DELETED, with or without FORCE_SAVE.
-    assert!(root(&store).delete_messages(std::slice::from_ref(&eid), 0).unwrap());
+    assert!(root(&store)
+        .delete_messages(std::slice::from_ref(&eid), 0)
+        .unwrap());
     set(&*a, COUNTER, PropValue::Long(9));
     for flags in [0, FORCE_SAVE] {
         assert_eq!(
