@@ -41,7 +41,7 @@ struct objects {
 };
 
 static void objects_open(struct objects *o, const char *name) {
-  test_path(o->path, sizeof o->path, name);
+  store_location(o->path, sizeof o->path, name);
   unlink(o->path);
   o->mdb = store_open(o->path, MAPI_CREATE | MDB_WRITE);
   o->root = store_root(o->mdb);
@@ -560,7 +560,7 @@ static void test_unknown_flags_every_method(void) {
     char p[4096];
     LPMDB m = (LPMDB)GARBAGE_PTR;
     LPMAPIERROR err = (LPMAPIERROR)GARBAGE_PTR;
-    test_path(p, sizeof p, "unknown-flags-new.db");
+    store_location(p, sizeof p, "unknown-flags-new.db");
     unlink(p);
     CHECK_HR(MsgStoreOpen(p, MAPI_CREATE | MDB_WRITE | UNKNOWN_FLAG, &m), MAPI_E_UNKNOWN_FLAGS);
     CHECK(m == NULL);

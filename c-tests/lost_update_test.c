@@ -272,7 +272,7 @@ static void test_no_lost_update(void) {
   CHECK(workers <= MAX_WORKERS);
   n = workers * increments;
 
-  test_path(path, sizeof path, "lost_update.db");
+  store_location(path, sizeof path, "lost_update.db");
   test_path(sync_path, sizeof sync_path, "lost_update.sync");
   unlink(path);
 

@@ -278,7 +278,7 @@ static void test_race(const char *path, const char *sync_path) {
 /* Each section has a store of its own. */
 static void fresh_store_file(char *path, size_t size, const char *name) {
   LPMDB mdb;
-  test_path(path, size, name);
+  store_location(path, size, name);
   unlink(path);
   mdb = store_open(path, MAPI_CREATE | MDB_WRITE);
   mdb->lpVtbl->Release(mdb);

@@ -19,7 +19,7 @@ struct fixture {
 static void setup(struct fixture *f, const char *name) {
   char p[4096];
   LPMESSAGE m;
-  test_path(p, sizeof p, name);
+  store_location(p, sizeof p, name);
   unlink(p);
   f->mdb = store_open(p, MAPI_CREATE | MDB_WRITE);
   f->root = store_root(f->mdb);
@@ -270,7 +270,7 @@ static void test_save_elsewhere(void) {
     LPMDB other;
     LPMAPIFOLDER other_root;
     LPMESSAGE stale = msg_open(f.mdb, f.eid, MAPI_MODIFY), fresh = msg_open(f.mdb, f.eid, MAPI_MODIFY);
-    test_path(p, sizeof p, "elsewhere-other.db");
+    store_location(p, sizeof p, "elsewhere-other.db");
     unlink(p);
     other = store_open(p, MAPI_CREATE | MDB_WRITE);
     other_root = store_root(other);

@@ -85,7 +85,7 @@ const IMsgStoreConflictResolverVtbl kMergeVtbl = {MergeResolver::QueryInterface,
 // One client, two clients of a message, a merging resolver: the whole story is one section.
 static void test_merge() {
   char path[4096];
-  test_path(path, sizeof path, "resolver-cpp.db");
+  store_location(path, sizeof path, "resolver-cpp.db");
   unlink(path);
   MergeResolver resolver;
   resolver.lpVtbl = &kMergeVtbl;

@@ -150,11 +150,36 @@ static inline void test_check_wstr_(const WCHAR *a, const WCHAR *b, const char *
 
 #define CHECK_WSTR(a, b) test_check_wstr_((a), (b), #a, #b, __FILE__, __LINE__)
 
+/* Where a test store named `name` lives: a file "$MSGSTORE_TEST_DIR/name", or, when the runner
+ * sets MSGSTORE_TEST_PG (a postgresql:// URI of a test database), a store in that database named
+ * after this run's directory and `name` (fresh for every run, as the directory is). Tests that
+ * are about store files use test_path() instead. */
+static inline const char *store_location(char *buf, size_t size, const char *name);
+
 /* "$MSGSTORE_TEST_DIR/name" into buf (the runner gives every run a fresh directory). */
 static inline const char *test_path(char *buf, size_t size, const char *name) {
   const char *dir = getenv("MSGSTORE_TEST_DIR");
   int n = snprintf(buf, size, "%s/%s", (dir && *dir) ? dir : ".", name);
   if (n < 0 || (size_t)n >= size) test_fail_(__FILE__, __LINE__, "test_path: buffer too small");
+  return buf;
+}
+
+/* Whether this run's stores are in PostgreSQL (see store_location). */
+static inline int on_postgres(void) {
+  const char *pg = getenv("MSGSTORE_TEST_PG");
+  return pg != NULL && *pg != '\0';
+}
+
+static inline const char *store_location(char *buf, size_t size, const char *name) {
+  const char *pg = getenv("MSGSTORE_TEST_PG");
+  const char *dir = getenv("MSGSTORE_TEST_DIR");
+  const char *run;
+  int n;
+  if (!pg || !*pg) return test_path(buf, size, name);
+  run = (dir && *dir) ? strrchr(dir, '/') : NULL;
+  run = run ? run + 1 : (dir && *dir) ? dir : "run";
+  n = snprintf(buf, size, "%s%sstore=%s-%s", pg, strchr(pg, '?') ? "&" : "?", run, name);
+  if (n < 0 || (size_t)n >= size) test_fail_(__FILE__, __LINE__, "store_location: buffer too small");
   return buf;
 }
 

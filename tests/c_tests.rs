@@ -28,6 +28,9 @@
 //! (adding a section = one name in its line); `every_c_test_file_has_a_runner_entry` fails if a
 //! file is forgotten.
 
+#[path = "support/pg.rs"]
+mod pg;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -57,14 +60,32 @@ macro_rules! c_test_module {
 }
 
 /// One line per C/C++ test program: `module_name => "file in c-tests/" [its sections, in its
-/// SECTIONS[] order]`. An empty list means a program without sections, run whole.
+/// SECTIONS[] order]`. An empty list means a program without sections, run whole. A line may
+/// add `postgres [sections]`: those sections run a second time with their stores in PostgreSQL
+/// (`module_name::postgres::section`); the others are about store files and stay SQLite-only.
 macro_rules! c_tests {
-    ($($name:ident => $file:literal [$($section:ident),* $(,)?],)*) => {
+    ($($name:ident => $file:literal [$($section:ident),* $(,)?]
+       $(postgres [$($pg_section:ident),* $(,)?])?,)*) => {
         /// Every C/C++ test program the runner knows, with its sections.
         const C_TESTS: &[(&str, &[&str])] = &[$(($file, &[$(stringify!($section)),*])),*];
+        /// The sections that also run on PostgreSQL, per program.
+        const ON_POSTGRES: &[(&str, &[&str])] = &[$(($file, &[$($(stringify!($pg_section)),*)?])),*];
         $(
             mod $name {
                 c_test_module!($file [$($section),*]);
+                $(
+                    mod postgres {
+                        $(
+                            #[test]
+                            fn $pg_section() {
+                                super::super::run_c_test_on_postgres(
+                                    $file,
+                                    Some(stringify!($pg_section)),
+                                );
+                            }
+                        )*
+                    }
+                )?
             }
         )*
     };
@@ -88,19 +109,33 @@ c_tests! {
         deleted_under_you, new_message_and_change_props, read_flag, persistence, entry_ids,
         entry_ids_everywhere, read_only_store, read_only_store_refuses_every_write,
         read_only_objects, folders, bad_input, panics_in_store_methods,
+    ] postgres [
+        store_props, save_rules, keep_open_and_no_changes, deleted_under_you,
+        new_message_and_change_props, read_flag, persistence, entry_ids, entry_ids_everywhere,
+        read_only_store, read_only_store_refuses_every_write, read_only_objects, folders,
+        bad_input, panics_in_store_methods,
     ],
     // Each section has a store of its own; the children (fork + exec) are started by the section.
-    c_race_test => "race_test.c" [rules_across_processes, race],
+    c_race_test => "race_test.c" [rules_across_processes, race]
+        postgres [rules_across_processes, race],
     // One section each: the run is one scenario whose checks are over its whole history.
-    c_lost_update_test => "lost_update_test.c" [no_lost_update],
+    c_lost_update_test => "lost_update_test.c" [no_lost_update] postgres [no_lost_update],
+    // SIGKILL of a writer and SQLite's integrity check: about store files (PostgreSQL's faults
+    // are tests/pg_fault.rs).
     c_crash_test => "crash_test.c" [kill_and_reopen],
     c_resolver_test => "resolver_test.c" [
         keep_original_and_detail, overwrite, merge, save_elsewhere,
         blocking_resolver_is_asked_again, failing_and_unknown, deleted, reference_counts,
+    ] postgres [
+        keep_original_and_detail, overwrite, merge, save_elsewhere,
+        blocking_resolver_is_asked_again, failing_and_unknown, deleted, reference_counts,
     ],
     // One story (two clients and a merging resolver): one section.
-    cpp_resolver_test => "resolver_test.cpp" [merge],
+    cpp_resolver_test => "resolver_test.cpp" [merge] postgres [merge],
     c_bad_input_test => "bad_input_test.c" [
+        null_this_every_slot, null_pointers_imapiprop, null_pointers_store_folder,
+        unknown_flags_every_method, bad_counts, message_property_input,
+    ] postgres [
         null_this_every_slot, null_pointers_imapiprop, null_pointers_store_folder,
         unknown_flags_every_method, bad_counts, message_property_input,
     ],
@@ -345,6 +380,18 @@ fn timeout() -> Duration {
 /// Compiles `file` (once), runs its `section` (the whole program when `None`; under valgrind when
 /// asked) and fails on a non-zero exit, showing the program's output.
 fn run_c_test(file: &'static str, section: Option<&str>) {
+    run_c_test_on(file, section, None);
+}
+
+/// As `run_c_test`, with the program's stores in the test PostgreSQL server (`support/pg.rs`):
+/// `MSGSTORE_TEST_PG` tells the program's `store_location()` to name stores there. Skipped, and
+/// said so, without a server (a failure when MSGSTORE_REQUIRE_PG=1).
+fn run_c_test_on_postgres(file: &'static str, section: Option<&str>) {
+    let Some(server) = pg::server() else { return };
+    run_c_test_on(file, section, Some(server));
+}
+
+fn run_c_test_on(file: &'static str, section: Option<&str>, postgres: Option<&str>) {
     let exe = compiled(file);
     let dir = fresh_test_dir(file, section);
     let stdout_path = dir.join("stdout.txt");
@@ -366,6 +413,10 @@ fn run_c_test(file: &'static str, section: Option<&str>) {
         let mut c = Command::new(&exe);
         c.env_remove("MSGSTORE_UNDER_VALGRIND");
         c
+    };
+    match postgres {
+        Some(uri) => cmd.env("MSGSTORE_TEST_PG", uri),
+        None => cmd.env_remove("MSGSTORE_TEST_PG"),
     };
     cmd.args(section)
         .env("MSGSTORE_TEST_DIR", &dir)
@@ -500,6 +551,13 @@ fn every_c_test_file_has_a_runner_entry() {
 #[test]
 fn the_section_tables_match_the_programs() {
     let mut problems = Vec::new();
+    for ((file, table), (_, on_postgres)) in C_TESTS.iter().zip(ON_POSTGRES) {
+        for s in on_postgres.iter().filter(|s| !table.contains(s)) {
+            problems.push(format!(
+                "{file}: postgres section {s} is not a section of the program"
+            ));
+        }
+    }
     for (file, table) in C_TESTS {
         if table.is_empty() {
             continue; // run whole, without sections (see its line in the table)

@@ -13,7 +13,6 @@ use super::value::{id_listed, prop_id, prop_tag, PropValue};
 use crate::storage::{self, Engine, ErrorKind, OpenMode, ReadTxn, StorageError};
 use parking_lot::Mutex;
 use std::borrow::Cow;
-use std::path::PathBuf;
 use std::sync::Arc;
 
 impl From<StorageError> for MapiError {
@@ -52,7 +51,6 @@ use super::resolve::ConflictResolver;
 pub struct Store {
     storage: Box<dyn Engine>,
     guid: [u8; 16],
-    path: PathBuf,
     resolver: Mutex<Option<Arc<dyn ConflictResolver>>>,
 }
 
@@ -71,7 +69,6 @@ impl Store {
             return Err(MapiError::invalid("MsgStoreOpen: the path is empty"));
         }
         let location = path;
-        let path = PathBuf::from(path);
         let create = flags & MAPI_CREATE != 0;
         let durable = flags & MSGSTORE_NO_SYNC == 0;
         let want_write = flags & MDB_WRITE != 0;
@@ -111,7 +108,6 @@ impl Store {
         Ok(Arc::new(Store {
             guid: storage.guid(),
             storage,
-            path,
             resolver: Mutex::new(None),
         }))
     }
@@ -126,10 +122,6 @@ impl Store {
 
     pub fn storage(&self) -> &dyn Engine {
         &*self.storage
-    }
-
-    pub fn path(&self) -> &std::path::Path {
-        &self.path
     }
 
     pub fn entry_id(&self, kind: u32, id: u64) -> Vec<u8> {
@@ -356,14 +348,9 @@ impl StoreObject {
         let mut stored = st
             .storage()
             .read(|t| load_props(t, storage::STORE_OBJECT_ID))?;
-        stored.entry(prop_id(PR_DISPLAY_NAME_W)).or_insert_with(|| {
-            let name = st
-                .path
-                .file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_else(|| "msgstore".into());
-            PropValue::Unicode(name)
-        });
+        stored
+            .entry(prop_id(PR_DISPLAY_NAME_W))
+            .or_insert_with(|| PropValue::Unicode(st.storage().name()));
         let mut computed = PropMap::new();
         let eid = st.store_entry_id();
         computed.insert(prop_id(PR_ENTRYID), PropValue::Binary(eid.clone()));

@@ -205,6 +205,9 @@ pub trait Engine: Send + Sync {
     /// The store's GUID (its identity in entry IDs and change keys).
     fn guid(&self) -> [u8; 16];
     fn writable(&self) -> bool;
+    /// The name the store is known by where nothing else names it (the store object's default
+    /// PR_DISPLAY_NAME): a file's name without its extension, a database store's own name.
+    fn name(&self) -> String;
     /// Runs `body` in one read transaction: a consistent snapshot.
     fn read_dyn(
         &self,

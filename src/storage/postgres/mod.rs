@@ -74,6 +74,7 @@ pub struct PgEngine {
     store: i64,
     guid: [u8; 16],
     writable: bool,
+    name: String,
 }
 
 /// Reads 16 random bytes from the OS.
@@ -159,6 +160,7 @@ impl PgEngine {
             store,
             guid,
             writable: mode.write,
+            name: loc.store,
         })
     }
 }
@@ -286,6 +288,10 @@ impl Engine for PgEngine {
 
     fn writable(&self) -> bool {
         self.writable
+    }
+
+    fn name(&self) -> String {
+        self.name.clone()
     }
 
     fn read_dyn(

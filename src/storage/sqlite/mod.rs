@@ -79,6 +79,8 @@ pub struct SqliteEngine {
     /// This handle's connection: its reads.
     conn: Mutex<Connection>,
     guid: [u8; 16],
+    /// The file's name without its extension.
+    name: String,
     /// The process's writer of this file (None: read-only). Every handle's writes go through it
     /// and share commits (group commit): SQLite has one writer per file anyway, and its lock has
     /// no queue, so separate connections would also starve each other in the busy handler.
@@ -272,6 +274,10 @@ impl SqliteEngine {
         Ok(SqliteEngine {
             conn: Mutex::new(conn),
             guid,
+            name: path
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "msgstore".into()),
             writer,
         })
     }
@@ -288,6 +294,10 @@ impl Engine for SqliteEngine {
 
     fn writable(&self) -> bool {
         self.writer.is_some()
+    }
+
+    fn name(&self) -> String {
+        self.name.clone()
     }
 
     fn read_dyn(
