@@ -28,6 +28,7 @@ impl From<StorageError> for MapiError {
             ErrorKind::TooBig => MAPI_E_TOO_BIG,
             ErrorKind::OutOfMemory => MAPI_E_NOT_ENOUGH_MEMORY,
             ErrorKind::Network => MAPI_E_NETWORK_ERROR,
+            ErrorKind::Unsupported => MAPI_E_NO_SUPPORT,
             ErrorKind::Io => MAPI_E_DISK_ERROR,
             // A transaction body's own error is returned as itself (storage::finish); one that
             // reaches here lost its error on the way.

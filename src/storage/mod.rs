@@ -49,6 +49,8 @@ pub enum ErrorKind {
     OutOfMemory,
     /// The server could not be reached or the connection was lost.
     Network,
+    /// Something this engine deliberately does not do (a store file with several names).
+    Unsupported,
     /// Any other I/O or engine failure.
     Io,
     /// The transaction body gave up with an error of its own (carried by the caller, see

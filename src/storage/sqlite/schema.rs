@@ -47,49 +47,85 @@ fn upgrade_1_to_2(conn: &Connection) -> StorageResult<()> {
     Ok(())
 }
 
-/// Lays out a new store in an empty file.
+/// Lays out a new store in an empty database, in one transaction: the image `create.rs` writes
+/// beside the target before linking it into place.
 pub fn create(conn: &Connection) -> StorageResult<()> {
+    in_transaction(conn, "BEGIN IMMEDIATE", &mut |conn| lay_out(conn))
+}
+
+/// Lays out a new store in `conn`'s database if, under the write lock, it is still an empty
+/// database (what an interrupted creation by an earlier build left, see [`is_empty`]); returns
+/// whether it did. Of several openers finishing one remnant at once, the first lays it out and
+/// the others, waiting for the lock, find the store there.
+pub fn create_if_empty(conn: &Connection) -> StorageResult<bool> {
+    let mut created = false;
+    in_transaction(conn, "BEGIN IMMEDIATE", &mut |conn| {
+        created = is_empty(conn)?;
+        if created {
+            lay_out(conn)?;
+        }
+        Ok(())
+    })?;
+    Ok(created)
+}
+
+/// Whether the database is an empty one: no schema at all, no user version, no application ID.
+/// That is what SQLite leaves of a creation interrupted before its first table (an earlier build
+/// created the file, switched it to WAL, then laid out the tables: a crash in between left this),
+/// and it holds nothing of anyone's, so MAPI_CREATE may make the store in it.
+pub fn is_empty(conn: &Connection) -> StorageResult<bool> {
+    let (objects, user_version, app_id): (i64, i64, i64) = conn
+        .query_row(
+            "SELECT (SELECT count(*) FROM sqlite_master), \
+             (SELECT user_version FROM pragma_user_version), \
+             (SELECT application_id FROM pragma_application_id)",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .map_err(not_a_store)?;
+    Ok(objects == 0 && user_version == 0 && app_id == 0)
+}
+
+fn lay_out(conn: &Connection) -> StorageResult<()> {
     let mut guid = [0u8; 16];
     getrandom(&mut guid)?;
     // RFC 4122 version 4 bits, so tools show it as a random GUID.
     guid[7] = (guid[7] & 0x0F) | 0x40;
     guid[8] = (guid[8] & 0x3F) | 0x80;
-    in_transaction(conn, "BEGIN IMMEDIATE", &mut |conn| {
-        // `value` has BLOB affinity: SQLite keeps each value with the type it is given
-        // (codec.rs), so SQL can sort and compare properties.
-        conn.execute_batch(
-            "CREATE TABLE meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
-             CREATE TABLE objects (
-                 id INTEGER PRIMARY KEY,
-                 kind INTEGER NOT NULL,
-                 parent INTEGER,
-                 cn INTEGER NOT NULL,
-                 flags INTEGER NOT NULL DEFAULT 0);
-             CREATE INDEX objects_by_parent ON objects(parent, kind);
-             CREATE TABLE props (
-                 obj INTEGER NOT NULL,
-                 id INTEGER NOT NULL,
-                 tag INTEGER NOT NULL,
-                 value BLOB NOT NULL,
-                 PRIMARY KEY (obj, id));",
-        )?;
-        conn.execute(
-            "INSERT INTO meta(key, value) VALUES ('schema_version', ?1), ('store_guid', ?2), \
-             ('next_cn', 1), ('next_id', ?3)",
-            params![SCHEMA_VERSION, guid.to_vec(), ROOT_FOLDER_ID as i64 + 1],
-        )?;
-        conn.execute(
-            "INSERT INTO objects(id, kind, parent, cn, flags) VALUES (?1, ?2, NULL, 0, 0), \
-             (?3, ?4, NULL, 0, 0)",
-            params![
-                STORE_OBJECT_ID as i64,
-                KIND_STORE,
-                ROOT_FOLDER_ID as i64,
-                KIND_FOLDER
-            ],
-        )?;
-        Ok(())
-    })
+    // `value` has BLOB affinity: SQLite keeps each value with the type it is given
+    // (codec.rs), so SQL can sort and compare properties.
+    conn.execute_batch(
+        "CREATE TABLE meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
+         CREATE TABLE objects (
+             id INTEGER PRIMARY KEY,
+             kind INTEGER NOT NULL,
+             parent INTEGER,
+             cn INTEGER NOT NULL,
+             flags INTEGER NOT NULL DEFAULT 0);
+         CREATE INDEX objects_by_parent ON objects(parent, kind);
+         CREATE TABLE props (
+             obj INTEGER NOT NULL,
+             id INTEGER NOT NULL,
+             tag INTEGER NOT NULL,
+             value BLOB NOT NULL,
+             PRIMARY KEY (obj, id));",
+    )?;
+    conn.execute(
+        "INSERT INTO meta(key, value) VALUES ('schema_version', ?1), ('store_guid', ?2), \
+         ('next_cn', 1), ('next_id', ?3)",
+        params![SCHEMA_VERSION, guid.to_vec(), ROOT_FOLDER_ID as i64 + 1],
+    )?;
+    conn.execute(
+        "INSERT INTO objects(id, kind, parent, cn, flags) VALUES (?1, ?2, NULL, 0, 0), \
+         (?3, ?4, NULL, 0, 0)",
+        params![
+            STORE_OBJECT_ID as i64,
+            KIND_STORE,
+            ROOT_FOLDER_ID as i64,
+            KIND_FOLDER
+        ],
+    )?;
+    Ok(())
 }
 
 /// Checks, changing nothing, that an existing file is a store of a schema this build reads (or
@@ -194,10 +230,15 @@ fn recognise(conn: &Connection) -> StorageResult<i64> {
     Ok(version)
 }
 
+/// An error reading what should be a store's schema: "not a msgstore file" when the file is not
+/// one (no such table, not a database, damaged); anything else (busy, no access, out of memory,
+/// I/O) as itself, since it says nothing about what the file is.
 fn not_a_store(e: rusqlite::Error) -> StorageError {
     match StorageError::from(e) {
-        e if e.kind == ErrorKind::Busy => e,
-        e => StorageError::corrupt(format!("not a msgstore file ({})", e.message)),
+        e if e.kind == ErrorKind::Corrupt => {
+            StorageError::corrupt(format!("not a msgstore file ({})", e.message))
+        }
+        e => e,
     }
 }
 

@@ -1,0 +1,567 @@
+/* Issue 12: the store tried as an adversarial user would — around the save path: opening,
+ * creating, waiting, limits, copies, links, identifiers. One section per item of the issue
+ * (item 5, fallible allocation, is tested with the ABI). Each section fails on the build before
+ * its fix.
+ *
+ *   hostile_test [--list | SECTION...]               the test (parent): test_util.h's sections
+ *   hostile_test create-child <store> <sync> <i>     a process racing to create <store>
+ *   hostile_test create-loop <dir> <sync>            creates store after store until killed
+ */
+#define _XOPEN_SOURCE 700
+#include "store_util.h"
+#include "proc_util.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <time.h>
+
+static const char *g_self;
+
+/* ---- helpers ------------------------------------------------------------------------------ */
+
+/* MsgStoreOpen that must fail with `want`; its error text must mention `text` (if not NULL). */
+static void check_open_refused(const char *path, ULONG flags, HRESULT want, const char *text) {
+  LPMDB mdb = (LPMDB)GARBAGE_PTR;
+  LPMAPIERROR err = NULL;
+  CHECK_HR(MsgStoreOpen(path, flags, &mdb), want);
+  CHECK(mdb == NULL);
+  CHECK_OK(MsgStoreGetLastError(want, 0, &err));
+  CHECK(err != NULL);
+  if (text != NULL && strstr(err->lpszError, text) == NULL) {
+    fprintf(stderr, "MsgStoreOpen(%s): \"%s\" does not mention \"%s\"\n", path, err->lpszError,
+            text);
+    CHECK(!"MsgStoreOpen explains the refusal");
+  }
+  MAPIFreeBuffer(err);
+}
+
+static double now_seconds(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void sleep_us(long us) {
+  struct timespec ts;
+  ts.tv_sec = us / 1000000;
+  ts.tv_nsec = (us % 1000000) * 1000;
+  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+  }
+}
+
+/* The store's GUID (PR_STORE_RECORD_KEY) into out[16]. */
+static void store_guid(LPMDB mdb, BYTE out[16]) {
+  LPSPropValue v = msg_get_one((LPMAPIPROP)mdb, PR_STORE_RECORD_KEY);
+  CHECK_EQ(PROP_TYPE(v->ulPropTag), PT_BINARY);
+  CHECK_EQ(v->Value.bin.cb, 16);
+  memcpy(out, v->Value.bin.lpb, 16);
+  MAPIFreeBuffer(v);
+}
+
+/* The whole file's bytes (malloc'd), its length in *len. */
+static BYTE *file_bytes(const char *path, size_t *len) {
+  FILE *f = fopen(path, "rb");
+  BYTE *buf;
+  long n;
+  CHECK(f != NULL);
+  CHECK_EQ(fseek(f, 0, SEEK_END), 0);
+  n = ftell(f);
+  CHECK(n >= 0);
+  rewind(f);
+  buf = (BYTE *)malloc((size_t)n + 1);
+  CHECK(buf != NULL);
+  CHECK_EQ(fread(buf, 1, (size_t)n, f), (size_t)n);
+  fclose(f);
+  *len = (size_t)n;
+  return buf;
+}
+
+static void write_file(const char *path, const BYTE *bytes, size_t len) {
+  FILE *f = fopen(path, "wb");
+  CHECK(f != NULL);
+  if (len > 0) CHECK_EQ(fwrite(bytes, 1, len, f), len);
+  CHECK_EQ(fclose(f), 0);
+}
+
+static void check_file_is(const char *path, const BYTE *bytes, size_t len) {
+  size_t n = 0;
+  BYTE *now = file_bytes(path, &n);
+  CHECK_EQ(n, len);
+  CHECK(len == 0 || memcmp(now, bytes, len) == 0);
+  free(now);
+}
+
+/* A store at `path` works: its root opens, a message is created, saved and read back. */
+static void check_store_works(LPMDB mdb) {
+  LPMAPIFOLDER root = store_root(mdb);
+  LPSPropValue eid = msg_create(root, "works");
+  LPMESSAGE m = msg_open(mdb, eid, 0);
+  char buf[64];
+  CHECK_OK(msg_get_str(m, PR_SUBJECT_A, buf, sizeof buf));
+  CHECK_STR(buf, "works");
+  m->lpVtbl->Release(m);
+  MAPIFreeBuffer(eid);
+  root->lpVtbl->Release(root);
+}
+
+/* ---- item 1: concurrent creation ----------------------------------------------------------- */
+
+enum { CREATORS = 6 };
+
+struct create_shared {
+  pthread_barrier_t barrier;
+  HRESULT hr[CREATORS];
+  BYTE guid[CREATORS][16];
+};
+
+/* One creator: waits for the others, then MsgStoreOpen(MAPI_CREATE | MDB_WRITE); reports the
+ * HRESULT and the GUID of the store it got. */
+static void create_once(const char *path, struct create_shared *sh, int i) {
+  LPMDB mdb = NULL;
+  int rc = pthread_barrier_wait(&sh->barrier);
+  CHECK(rc == 0 || rc == PTHREAD_BARRIER_SERIAL_THREAD);
+  sh->hr[i] = MsgStoreOpen(path, MAPI_CREATE | MDB_WRITE, &mdb);
+  if (sh->hr[i] != S_OK) {
+    LPMAPIERROR err = NULL;
+    if (MsgStoreGetLastError(sh->hr[i], 0, &err) == S_OK && err != NULL) {
+      fprintf(stderr, "creator %d: %s: %s\n", i, hr_name(sh->hr[i]), err->lpszError);
+      MAPIFreeBuffer(err);
+    }
+    return;
+  }
+  store_guid(mdb, sh->guid[i]);
+  mdb->lpVtbl->Release(mdb);
+}
+
+static int create_child(const char *path, const char *sync, int i) {
+  struct create_shared *sh =
+      (struct create_shared *)map_shared_file(sync, sizeof(struct create_shared), 0);
+  create_once(path, sh, i);
+  munmap(sh, sizeof *sh);
+  return MsgStoreLiveObjects() == 0 ? 0 : 1;
+}
+
+struct creator_thread {
+  const char *path;
+  struct create_shared *sh;
+  int i;
+};
+
+static void *creator_thread_main(void *arg) {
+  struct creator_thread *t = (struct creator_thread *)arg;
+  create_once(t->path, t->sh, t->i);
+  return NULL;
+}
+
+/* Every creator got S_OK, all on one store, and that store works. */
+static void check_one_store(const char *path, struct create_shared *sh) {
+  int i;
+  LPMDB mdb;
+  BYTE guid[16];
+  for (i = 0; i < CREATORS; i++) CHECK_HR(sh->hr[i], S_OK);
+  for (i = 1; i < CREATORS; i++) CHECK(memcmp(sh->guid[i], sh->guid[0], 16) == 0);
+  mdb = store_open(path, MDB_WRITE);
+  store_guid(mdb, guid);
+  CHECK(memcmp(guid, sh->guid[0], 16) == 0);
+  check_store_works(mdb);
+  mdb->lpVtbl->Release(mdb);
+}
+
+/* Six processes, then six threads, call MsgStoreOpen(MAPI_CREATE | MDB_WRITE) on one new path
+ * at the same moment (a process-shared barrier): every one returns S_OK on the one same store.
+ * Before the fix most failed (MAPI_E_CORRUPT_STORE "table meta already exists" / "no such table:
+ * meta", MAPI_E_DISK_ERROR, MAPI_E_TIMEOUT). */
+static void test_concurrent_create(void) {
+  char sync[4096], path[4096], name[64], idx[16];
+  int rounds = test_under_valgrind() ? 2 : 12;
+  int round, i;
+  pthread_barrierattr_t attr;
+  struct create_shared *sh;
+  test_path(sync, sizeof sync, "create.sync");
+  sh = (struct create_shared *)map_shared_file(sync, sizeof(struct create_shared), 1);
+  CHECK_EQ(pthread_barrierattr_init(&attr), 0);
+  CHECK_EQ(pthread_barrierattr_setpshared(&attr, PTHREAD_PROCESS_SHARED), 0);
+  for (round = 0; round < rounds; round++) {
+    pid_t pids[CREATORS];
+    memset(sh->hr, 0xFF, sizeof sh->hr);
+    CHECK_EQ(pthread_barrier_init(&sh->barrier, &attr, CREATORS), 0);
+    snprintf(name, sizeof name, "procs-%d.db", round);
+    test_path(path, sizeof path, name);
+    for (i = 0; i < CREATORS; i++) {
+      char *argv[6];
+      snprintf(idx, sizeof idx, "%d", i);
+      argv[0] = (char *)g_self;
+      argv[1] = (char *)"create-child";
+      argv[2] = path;
+      argv[3] = sync;
+      argv[4] = idx;
+      argv[5] = NULL;
+      pids[i] = spawn_self(g_self, argv);
+    }
+    for (i = 0; i < CREATORS; i++) CHECK_EQ(wait_child(pids[i]), 0);
+    pthread_barrier_destroy(&sh->barrier);
+    check_one_store(path, sh);
+  }
+  for (round = 0; round < rounds; round++) {
+    pthread_t threads[CREATORS];
+    struct creator_thread t[CREATORS];
+    memset(sh->hr, 0xFF, sizeof sh->hr);
+    CHECK_EQ(pthread_barrier_init(&sh->barrier, &attr, CREATORS), 0);
+    snprintf(name, sizeof name, "threads-%d.db", round);
+    test_path(path, sizeof path, name);
+    for (i = 0; i < CREATORS; i++) {
+      t[i].path = path;
+      t[i].sh = sh;
+      t[i].i = i;
+      CHECK_EQ(pthread_create(&threads[i], NULL, creator_thread_main, &t[i]), 0);
+    }
+    for (i = 0; i < CREATORS; i++) CHECK_EQ(pthread_join(threads[i], NULL), 0);
+    pthread_barrier_destroy(&sh->barrier);
+    check_one_store(path, sh);
+  }
+  pthread_barrierattr_destroy(&attr);
+  munmap(sh, sizeof *sh);
+}
+
+/* ---- item 2: a crash during creation -------------------------------------------------------- */
+
+struct loop_shared {
+  volatile int started; /* the index of the store being created now */
+};
+
+/* Creates loop-0.db, loop-1.db, ... until killed, saying which one it is on. */
+static int create_loop(const char *dir, const char *sync) {
+  struct loop_shared *sh =
+      (struct loop_shared *)map_shared_file(sync, sizeof(struct loop_shared), 0);
+  int i;
+  for (i = 0;; i++) {
+    char path[4096];
+    LPMDB mdb = NULL;
+    snprintf(path, sizeof path, "%s/loop-%d.db", dir, i);
+    sh->started = i;
+    __sync_synchronize();
+    CHECK_OK(MsgStoreOpen(path, MAPI_CREATE | MDB_WRITE, &mdb));
+    mdb->lpVtbl->Release(mdb);
+  }
+  return 0;
+}
+
+/* A page-1-only SQLite database with no schema, in WAL mode (header bytes 18-19 = 2): what an
+ * earlier build left when killed after SQLite switched the new file to WAL and before it made
+ * the first table. `user_version` non-zero makes it somebody else's empty database. */
+static void write_empty_sqlite(const char *path, unsigned user_version) {
+  BYTE page[4096];
+  memset(page, 0, sizeof page);
+  memcpy(page, "SQLite format 3", 16);
+  page[16] = 0x10; /* page size 4096 */
+  page[18] = 2;    /* WAL */
+  page[19] = 2;
+  page[21] = 64;
+  page[22] = 32;
+  page[23] = 32;
+  page[27] = 1; /* change counter */
+  page[31] = 1; /* one page */
+  page[47] = 4; /* schema format */
+  page[59] = 1; /* UTF-8 */
+  page[60] = (BYTE)(user_version >> 24);
+  page[61] = (BYTE)(user_version >> 16);
+  page[62] = (BYTE)(user_version >> 8);
+  page[63] = (BYTE)user_version;
+  page[95] = 1;                            /* version-valid-for = change counter */
+  page[96] = 0x00, page[97] = 0x2E, page[98] = 0x7A, page[99] = 0x30; /* 3046000 */
+  page[100] = 0x0D;                        /* an empty table leaf: sqlite_master */
+  page[105] = 0x10;                        /* cell content starts at 4096 */
+  write_file(path, page, sizeof page);
+}
+
+/* A process killed at random moments of MsgStoreOpen(MAPI_CREATE) leaves, at the path it was
+ * creating, nothing or a whole store: a plain open says NOT_FOUND or opens it, and a later
+ * MAPI_CREATE always ends with a working store. Remnants an earlier build left (an empty file, an
+ * empty SQLite database in WAL mode) are named for what they are by a plain open, and made into
+ * a store by MAPI_CREATE; files that are somebody else's are never touched. */
+static void test_crash_during_create(void) {
+  char dir[2900], sync[4096], path[4096];
+  int kills = test_under_valgrind() ? 3 : 40;
+  int k;
+  struct loop_shared *sh;
+  test_path(sync, sizeof sync, "loop.sync");
+  sh = (struct loop_shared *)map_shared_file(sync, sizeof(struct loop_shared), 1);
+  test_path(dir, sizeof dir, "");
+  dir[strlen(dir) - 1] = 0; /* no trailing slash */
+  srand(12);
+  for (k = 0; k < kills; k++) {
+    char *argv[5];
+    pid_t pid;
+    int i, status;
+    LPMDB mdb = NULL;
+    HRESULT hr;
+    char sub[3000];
+    snprintf(sub, sizeof sub, "%s/kill-%d", dir, k);
+    CHECK_EQ(mkdir(sub, 0700), 0);
+    sh->started = -1;
+    argv[0] = (char *)g_self;
+    argv[1] = (char *)"create-loop";
+    argv[2] = sub;
+    argv[3] = sync;
+    argv[4] = NULL;
+    pid = spawn_self(g_self, argv);
+    /* Let it create a few stores, then kill it somewhere inside a creation. */
+    {
+      double t0 = now_seconds();
+      while (sh->started < (test_under_valgrind() ? 1 : 2)) {
+        CHECK(now_seconds() - t0 < 120);
+        sleep_us(1000);
+      }
+    }
+    sleep_us(rand() % 20000);
+    CHECK_EQ(kill(pid, SIGKILL), 0);
+    status = wait_child(pid);
+    CHECK_EQ(status, 128 + SIGKILL);
+    for (i = 0; i <= sh->started; i++) {
+      snprintf(path, sizeof path, "%s/loop-%d.db", sub, i);
+      mdb = NULL;
+      hr = MsgStoreOpen(path, 0, &mdb);
+      if (i < sh->started) CHECK_HR(hr, S_OK);
+      if (hr != S_OK) CHECK_HR(hr, MAPI_E_NOT_FOUND); /* never a remnant */
+      if (mdb != NULL) mdb->lpVtbl->Release(mdb);
+      mdb = store_open(path, MAPI_CREATE | MDB_WRITE);
+      check_store_works(mdb);
+      mdb->lpVtbl->Release(mdb);
+    }
+  }
+  munmap(sh, sizeof *sh);
+
+  /* Remnants of earlier builds: named by a plain open, finished by MAPI_CREATE. */
+  test_path(path, sizeof path, "remnant-empty-file.db");
+  write_file(path, NULL, 0);
+  check_open_refused(path, 0, MAPI_E_CORRUPT_STORE, "interrupted MAPI_CREATE");
+  check_open_refused(path, MDB_WRITE, MAPI_E_CORRUPT_STORE, "interrupted MAPI_CREATE");
+  {
+    LPMDB mdb = store_open(path, MAPI_CREATE | MDB_WRITE);
+    check_store_works(mdb);
+    mdb->lpVtbl->Release(mdb);
+    mdb = store_open(path, 0);
+    mdb->lpVtbl->Release(mdb);
+  }
+  test_path(path, sizeof path, "remnant-empty-wal.db");
+  write_empty_sqlite(path, 0);
+  check_open_refused(path, 0, MAPI_E_CORRUPT_STORE, "an empty SQLite database");
+  check_open_refused(path, MDB_WRITE, MAPI_E_CORRUPT_STORE, "interrupted MAPI_CREATE");
+  {
+    LPMDB mdb = store_open(path, MAPI_CREATE | MDB_WRITE);
+    BYTE guid[16], again[16];
+    store_guid(mdb, guid);
+    check_store_works(mdb);
+    mdb->lpVtbl->Release(mdb);
+    /* A second MAPI_CREATE opens that store; it does not make another. */
+    mdb = store_open(path, MAPI_CREATE | MDB_WRITE);
+    store_guid(mdb, again);
+    CHECK(memcmp(guid, again, 16) == 0);
+    mdb->lpVtbl->Release(mdb);
+  }
+
+  /* Not ours: an empty database with a user version, and a text file. MAPI_CREATE refuses them
+   * and leaves every byte. */
+  {
+    BYTE *before;
+    size_t len;
+    test_path(path, sizeof path, "someone-elses.db");
+    write_empty_sqlite(path, 7);
+    before = file_bytes(path, &len);
+    check_open_refused(path, MAPI_CREATE | MDB_WRITE, MAPI_E_CORRUPT_STORE, "not a msgstore file");
+    check_file_is(path, before, len);
+    free(before);
+    test_path(path, sizeof path, "notes.txt");
+    write_file(path, (const BYTE *)"my notes\n", 9);
+    check_open_refused(path, MAPI_CREATE | MDB_WRITE, MAPI_E_CORRUPT_STORE, "not a msgstore file");
+    check_file_is(path, (const BYTE *)"my notes\n", 9);
+  }
+}
+
+/* ---- item 3: read-only places --------------------------------------------------------------- */
+
+/* Runs `checks(arg)` with no right to write `dir` or to read `secret`. As root (where permission
+ * bits alone prove nothing) it runs in a forked child that drops to the user "nobody" (setgid +
+ * setuid, uid 65534 if there is no such user) — `dir` is root's, mode 0755, `secret` root's, mode
+ * 0600. As any other user it runs here, with `dir` made 0555 and `secret` 0000 meanwhile. */
+static void as_unprivileged(const char *dir, const char *secret, void (*checks)(void *), void *arg) {
+  if (geteuid() == 0) {
+    pid_t pid;
+    ULONG live = MsgStoreLiveObjects(); /* the parent's, inherited and never used by the child */
+    CHECK_EQ(chmod(dir, 0755), 0);
+    CHECK_EQ(chmod(secret, 0600), 0);
+    fflush(stdout);
+    fflush(stderr);
+    pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+      if (setgid(65534) != 0 || setuid(65534) != 0 || geteuid() == 0) _exit(3);
+      checks(arg);
+      _exit(MsgStoreLiveObjects() == live ? 0 : 4);
+    }
+    CHECK_EQ(wait_child(pid), 0);
+  } else {
+    CHECK_EQ(chmod(dir, 0555), 0);
+    CHECK_EQ(chmod(secret, 0000), 0);
+    checks(arg);
+    CHECK_EQ(chmod(dir, 0755), 0);
+    CHECK_EQ(chmod(secret, 0600), 0);
+  }
+}
+
+struct ro_place {
+  char dir[256], intact[300], secret[300], fresh[300];
+  BYTE eid[64];
+  ULONG cb_eid;
+};
+
+/* Only these names in the directory: nothing was created there. */
+static void check_only_files(const char *dir, int n, const char *const names[]) {
+  int i, found = 0;
+  char p[600];
+  struct stat st;
+  for (i = 0; i < n; i++) {
+    snprintf(p, sizeof p, "%s/%s", dir, names[i]);
+    if (stat(p, &st) == 0) found++;
+  }
+  CHECK_EQ(found, n);
+  snprintf(p, sizeof p, "%s/intact.db-shm", dir);
+  CHECK(stat(p, &st) != 0);
+  snprintf(p, sizeof p, "%s/intact.db-wal", dir);
+  CHECK(stat(p, &st) != 0);
+  snprintf(p, sizeof p, "%s/fresh.db", dir);
+  CHECK(stat(p, &st) != 0);
+}
+
+static void read_only_checks(void *arg) {
+  struct ro_place *pl = (struct ro_place *)arg;
+  static const char *const names[] = {"intact.db", "secret.db"};
+  SPropValue eid;
+  LPMDB mdb;
+  LPMESSAGE m;
+  LPSPropValue mask;
+  char buf[64];
+  memset(&eid, 0, sizeof eid);
+  eid.ulPropTag = PR_ENTRYID;
+  eid.Value.bin.cb = pl->cb_eid;
+  eid.Value.bin.lpb = pl->eid;
+  /* A cleanly closed store opens read-only and reads, creating nothing beside it. */
+  mdb = store_open(pl->intact, 0);
+  m = msg_open(mdb, &eid, 0);
+  CHECK_OK(msg_get_str(m, PR_SUBJECT_A, buf, sizeof buf));
+  CHECK_STR(buf, "works");
+  m->lpVtbl->Release(m);
+  mdb->lpVtbl->Release(mdb);
+  /* MAPI_BEST_ACCESS gets that read-only store; MDB_WRITE is refused. */
+  mdb = store_open(pl->intact, MAPI_BEST_ACCESS);
+  mask = msg_get_one((LPMAPIPROP)mdb, PR_STORE_SUPPORT_MASK);
+  CHECK(mask->Value.l & STORE_READONLY);
+  MAPIFreeBuffer(mask);
+  mdb->lpVtbl->Release(mdb);
+  check_open_refused(pl->intact, MDB_WRITE, MAPI_E_NO_ACCESS, "directory cannot be written");
+  /* An unreadable file, and a store that cannot be created here. */
+  check_open_refused(pl->secret, 0, MAPI_E_NO_ACCESS, "ermission denied");
+  check_open_refused(pl->secret, MDB_WRITE, MAPI_E_NO_ACCESS, "ermission denied");
+  check_open_refused(pl->secret, MAPI_BEST_ACCESS, MAPI_E_NO_ACCESS, "ermission denied");
+  check_open_refused(pl->fresh, MAPI_CREATE | MDB_WRITE, MAPI_E_NO_ACCESS, NULL);
+  check_only_files(pl->dir, 2, names);
+}
+
+/* While a writer has the store open with commits in its -wal, a reader who cannot write the
+ * directory is refused with MAPI_E_NO_ACCESS (it could not read those commits), not
+ * MAPI_E_CORRUPT_STORE. */
+static void busy_store_checks(void *arg) {
+  struct ro_place *pl = (struct ro_place *)arg;
+  check_open_refused(pl->intact, 0, MAPI_E_NO_ACCESS, "-wal");
+}
+
+/* An intact store in a directory the caller cannot write: a read-only open works (SQLite reads
+ * the cleanly closed file as immutable, creating no -shm), MDB_WRITE is MAPI_E_NO_ACCESS, an
+ * unreadable file is MAPI_E_NO_ACCESS. Before the fix the read-only open was "not a msgstore
+ * file" (MAPI_E_CORRUPT_STORE) and the unreadable file MAPI_E_DISK_ERROR. */
+static void test_read_only_places(void) {
+  struct ro_place pl;
+  char tmpl[] = "/tmp/msgstore-read-only-XXXXXX";
+  LPMDB mdb, writer;
+  LPMAPIFOLDER root;
+  LPSPropValue eid;
+  memset(&pl, 0, sizeof pl);
+  /* Under /tmp: every directory above the test directory must be searchable by "nobody". */
+  CHECK(mkdtemp(tmpl) != NULL);
+  snprintf(pl.dir, sizeof pl.dir, "%s", tmpl);
+  snprintf(pl.intact, sizeof pl.intact, "%s/intact.db", pl.dir);
+  snprintf(pl.secret, sizeof pl.secret, "%s/secret.db", pl.dir);
+  snprintf(pl.fresh, sizeof pl.fresh, "%s/fresh.db", pl.dir);
+  mdb = store_open(pl.intact, MAPI_CREATE | MDB_WRITE);
+  root = store_root(mdb);
+  eid = msg_create(root, "works");
+  CHECK(eid->Value.bin.cb <= sizeof pl.eid);
+  memcpy(pl.eid, eid->Value.bin.lpb, eid->Value.bin.cb);
+  pl.cb_eid = eid->Value.bin.cb;
+  MAPIFreeBuffer(eid);
+  root->lpVtbl->Release(root);
+  mdb->lpVtbl->Release(mdb);
+  CHECK_EQ(chmod(pl.intact, 0644), 0);
+  mdb = store_open(pl.secret, MAPI_CREATE | MDB_WRITE);
+  mdb->lpVtbl->Release(mdb);
+
+  as_unprivileged(pl.dir, pl.secret, read_only_checks, &pl);
+
+  writer = store_open(pl.intact, MDB_WRITE);
+  root = store_root(writer);
+  eid = msg_create(root, "in the log");
+  MAPIFreeBuffer(eid);
+  as_unprivileged(pl.dir, pl.secret, busy_store_checks, &pl);
+  root->lpVtbl->Release(root);
+  writer->lpVtbl->Release(writer);
+
+  CHECK_EQ(chmod(pl.dir, 0700), 0);
+  CHECK_EQ(unlink(pl.intact), 0);
+  CHECK_EQ(unlink(pl.secret), 0);
+  CHECK_EQ(rmdir(pl.dir), 0);
+}
+
+/* ---- item 8: a second name ------------------------------------------------------------------ */
+
+/* A store file with a second hard link is refused under either name, open or not, with
+ * MAPI_E_NO_SUPPORT and a text that says why; the handle already open keeps working; once the
+ * second name is gone the store opens again. Before the fix the second name failed as "not a
+ * msgstore file" (MAPI_E_CORRUPT_STORE) while the first was open. */
+static void test_hard_links(void) {
+  char a[4096], b[4096];
+  LPMDB mdb;
+  test_path(a, sizeof a, "first-name.db");
+  test_path(b, sizeof b, "second-name.db");
+  mdb = store_open(a, MAPI_CREATE | MDB_WRITE);
+  check_store_works(mdb);
+  CHECK_EQ(link(a, b), 0);
+  check_open_refused(b, 0, MAPI_E_NO_SUPPORT, "hard links");
+  check_open_refused(b, MDB_WRITE, MAPI_E_NO_SUPPORT, "hard links");
+  check_open_refused(a, MDB_WRITE, MAPI_E_NO_SUPPORT, "hard links");
+  check_open_refused(b, MAPI_CREATE | MDB_WRITE, MAPI_E_NO_SUPPORT, "hard links");
+  check_store_works(mdb); /* the open handle is unaffected */
+  mdb->lpVtbl->Release(mdb);
+  check_open_refused(a, 0, MAPI_E_NO_SUPPORT, "hard links");
+  CHECK_EQ(unlink(b), 0);
+  mdb = store_open(a, MDB_WRITE);
+  check_store_works(mdb);
+  mdb->lpVtbl->Release(mdb);
+}
+
+static const struct test_section SECTIONS[] = {
+    {"concurrent_create", test_concurrent_create},
+    {"crash_during_create", test_crash_during_create},
+    {"read_only_places", test_read_only_places},
+    {"hard_links", test_hard_links},
+};
+
+int main(int argc, char **argv) {
+  g_self = argv[0];
+  if (argc == 5 && strcmp(argv[1], "create-child") == 0)
+    return create_child(argv[2], argv[3], atoi(argv[4]));
+  if (argc == 4 && strcmp(argv[1], "create-loop") == 0) return create_loop(argv[2], argv[3]);
+  return RUN_SECTIONS(argc, argv, SECTIONS);
+}
