@@ -551,11 +551,69 @@ static void test_hard_links(void) {
   mdb->lpVtbl->Release(mdb);
 }
 
+/* ---- item 9: entry IDs are never reused ----------------------------------------------------- */
+
+static int same_bin(LPSPropValue a, LPSPropValue b) {
+  return a->Value.bin.cb == b->Value.bin.cb &&
+         memcmp(a->Value.bin.lpb, b->Value.bin.lpb, a->Value.bin.cb) == 0;
+}
+
+static void delete_message(LPMAPIFOLDER root, LPSPropValue eid) {
+  ENTRYLIST list;
+  list.cValues = 1;
+  list.lpbin = &eid->Value.bin;
+  CHECK_OK(root->lpVtbl->DeleteMessages(root, &list, 0, NULL, 0));
+}
+
+/* Deleting the newest message and creating one gives the new one a new entry ID — in one
+ * session and across a close and reopen; the deleted message's ID opens nothing. Before the fix
+ * the new message got the deleted one's ID. */
+static void test_ids_never_reused(void) {
+  char p[4096];
+  LPMDB mdb;
+  LPMAPIFOLDER root;
+  LPSPropValue first, newest, next, after_reopen;
+  ULONG type = 0;
+  LPUNKNOWN unk = NULL;
+  test_path(p, sizeof p, "ids.db");
+  mdb = store_open(p, MAPI_CREATE | MDB_WRITE);
+  root = store_root(mdb);
+  first = msg_create(root, "first");
+  newest = msg_create(root, "newest");
+  delete_message(root, newest);
+  next = msg_create(root, "next");
+  CHECK(!same_bin(next, newest));
+  CHECK(!same_bin(next, first));
+  CHECK_HR(mdb->lpVtbl->OpenEntry(mdb, newest->Value.bin.cb, (LPENTRYID)newest->Value.bin.lpb,
+                                  NULL, 0, &type, &unk),
+           MAPI_E_NOT_FOUND);
+  delete_message(root, next);
+  root->lpVtbl->Release(root);
+  mdb->lpVtbl->Release(mdb);
+
+  mdb = store_open(p, MDB_WRITE);
+  root = store_root(mdb);
+  after_reopen = msg_create(root, "after reopen");
+  CHECK(!same_bin(after_reopen, newest));
+  CHECK(!same_bin(after_reopen, next));
+  CHECK(!same_bin(after_reopen, first));
+  CHECK_HR(mdb->lpVtbl->OpenEntry(mdb, next->Value.bin.cb, (LPENTRYID)next->Value.bin.lpb, NULL, 0,
+                                  &type, &unk),
+           MAPI_E_NOT_FOUND);
+  MAPIFreeBuffer(first);
+  MAPIFreeBuffer(newest);
+  MAPIFreeBuffer(next);
+  MAPIFreeBuffer(after_reopen);
+  root->lpVtbl->Release(root);
+  mdb->lpVtbl->Release(mdb);
+}
+
 static const struct test_section SECTIONS[] = {
     {"concurrent_create", test_concurrent_create},
     {"crash_during_create", test_crash_during_create},
     {"read_only_places", test_read_only_places},
     {"hard_links", test_hard_links},
+    {"ids_never_reused", test_ids_never_reused},
 };
 
 int main(int argc, char **argv) {
