@@ -524,6 +524,124 @@ static void test_read_only_places(void) {
   CHECK_EQ(rmdir(pl.dir), 0);
 }
 
+/* ---- item 4: the wait limit ---------------------------------------------------------------- */
+
+/* Stands in for another process's writer in the middle of a long commit: a child process takes
+ * SQLite's WAL write lock, which is an fcntl() write lock on byte 120 of the store's -shm file
+ * (SQLite's documented WAL file format: the first of the eight lock bytes that follow the 120
+ * bytes of the index header), and holds it until killed. Returns the child's pid. */
+static pid_t hold_write_lock(const char *store) {
+  char shm[4200];
+  int ready[2];
+  pid_t pid;
+  char c = 0;
+  snprintf(shm, sizeof shm, "%s-shm", store);
+  CHECK_EQ(pipe(ready), 0);
+  fflush(stdout);
+  fflush(stderr);
+  pid = fork();
+  CHECK(pid >= 0);
+  if (pid == 0) {
+    struct flock lk;
+    int fd = open(shm, O_RDWR);
+    if (fd < 0) _exit(3);
+    memset(&lk, 0, sizeof lk);
+    lk.l_type = F_WRLCK;
+    lk.l_whence = SEEK_SET;
+    lk.l_start = 120;
+    lk.l_len = 1;
+    if (fcntl(fd, F_SETLK, &lk) != 0) _exit(4);
+    if (write(ready[1], "x", 1) != 1) _exit(5);
+    for (;;) pause();
+  }
+  close(ready[1]);
+  CHECK_EQ(read(ready[0], &c, 1), 1);
+  close(ready[0]);
+  return pid;
+}
+
+struct waiter {
+  LPMESSAGE msg;
+  double start_at; /* when to call SaveChanges */
+  double elapsed;  /* how long it took */
+  HRESULT hr;
+};
+
+static void *waiter_main(void *arg) {
+  struct waiter *w = (struct waiter *)arg;
+  double t;
+  while (now_seconds() < w->start_at) sleep_us(1000);
+  t = now_seconds();
+  w->hr = w->msg->lpVtbl->SaveChanges(w->msg, KEEP_OPEN_READWRITE);
+  w->elapsed = now_seconds() - t;
+  return NULL;
+}
+
+/* `n` saves of one process, started `stagger` seconds apart while another process holds the
+ * write lock: each returns MAPI_E_TIMEOUT `limit` seconds after its own start (within `slack`),
+ * whatever its place in the queue. Before the fix the k-th save queued behind the process's
+ * group writer returned after about k x limit. */
+static void check_wait_limit(const char *name, int n, double stagger, double limit, double slack) {
+  char p[4096];
+  LPMDB mdb;
+  LPMAPIFOLDER root;
+  LPSPropValue eid;
+  struct waiter w[16];
+  pthread_t threads[16];
+  pid_t holder;
+  double t0, worst = 0;
+  int i;
+  CHECK(n <= 16);
+  test_path(p, sizeof p, name);
+  mdb = store_open(p, MAPI_CREATE | MDB_WRITE);
+  root = store_root(mdb);
+  eid = msg_create(root, "waited for");
+  for (i = 0; i < n; i++) {
+    w[i].msg = msg_open(mdb, eid, MAPI_MODIFY);
+    msg_set_long(w[i].msg, PROP_TAG(PT_LONG, 0x6601), i);
+  }
+  holder = hold_write_lock(p);
+  t0 = now_seconds() + 0.05;
+  for (i = 0; i < n; i++) {
+    w[i].start_at = t0 + i * stagger;
+    CHECK_EQ(pthread_create(&threads[i], NULL, waiter_main, &w[i]), 0);
+  }
+  for (i = 0; i < n; i++) CHECK_EQ(pthread_join(threads[i], NULL), 0);
+  CHECK_EQ(kill(holder, SIGKILL), 0);
+  CHECK_EQ(wait_child(holder), 128 + SIGKILL);
+  for (i = 0; i < n; i++) {
+    printf("  save %2d: %s after %.3f s\n", i, hr_name(w[i].hr), w[i].elapsed);
+    CHECK_HR(w[i].hr, MAPI_E_TIMEOUT);
+    CHECK(w[i].elapsed >= limit - 0.01);
+    CHECK(w[i].elapsed <= limit + slack);
+    if (w[i].elapsed > worst) worst = w[i].elapsed;
+  }
+  printf("  %d saves queued, limit %.1f s: the slowest returned after %.3f s\n", n, limit, worst);
+  /* The lock is free again: the first client saves, the others are stale. */
+  CHECK_OK(w[0].msg->lpVtbl->SaveChanges(w[0].msg, KEEP_OPEN_READWRITE));
+  CHECK_HR(w[1].msg->lpVtbl->SaveChanges(w[1].msg, KEEP_OPEN_READWRITE), MAPI_E_OBJECT_CHANGED);
+  for (i = 0; i < n; i++) w[i].msg->lpVtbl->Release(w[i].msg);
+  MAPIFreeBuffer(eid);
+  root->lpVtbl->Release(root);
+  mdb->lpVtbl->Release(mdb);
+}
+
+/* 16 queued saves (8 under valgrind) with the limit set to 2 s by MSGSTORE_LOCK_TIMEOUT_MS
+ * (read when the store is opened): each times out 2 s after its own start. */
+static void test_wait_limit(void) {
+  int valgrind = test_under_valgrind();
+  CHECK_EQ(setenv("MSGSTORE_LOCK_TIMEOUT_MS", "2000", 1), 0);
+  check_wait_limit("wait-limit.db", valgrind ? 8 : 16, 0.1, 2.0, valgrind ? 3.0 : 0.75);
+  CHECK_EQ(unsetenv("MSGSTORE_LOCK_TIMEOUT_MS"), 0);
+}
+
+/* The documented limit itself: four saves queued a second apart each time out 60 s after their
+ * own start (the whole section takes about 63 s). */
+static void test_wait_limit_60s(void) {
+  CHECK_EQ(unsetenv("MSGSTORE_LOCK_TIMEOUT_MS"), 0);
+  check_wait_limit("wait-limit-60s.db", 4, 1.0, 60.0, test_under_valgrind() ? 4.0 : 1.5);
+}
+
 /* ---- item 8: a second name ------------------------------------------------------------------ */
 
 /* A store file with a second hard link is refused under either name, open or not, with
@@ -612,6 +730,8 @@ static const struct test_section SECTIONS[] = {
     {"concurrent_create", test_concurrent_create},
     {"crash_during_create", test_crash_during_create},
     {"read_only_places", test_read_only_places},
+    {"wait_limit", test_wait_limit},
+    {"wait_limit_60s", test_wait_limit_60s},
     {"hard_links", test_hard_links},
     {"ids_never_reused", test_ids_never_reused},
 };

@@ -102,7 +102,7 @@ fn shared_writer(path: &Path, key: WriterKey, opts: OpenMode) -> StorageResult<A
     if let Some(writer) = writers.get(&key).and_then(Weak::upgrade) {
         return Ok(writer);
     }
-    let writer = Arc::new(Writer::new(connect(path, opts)?));
+    let writer = Arc::new(Writer::new(connect(path, opts)?, lock_timeout()));
     writers.insert(key, Arc::downgrade(&writer));
     Ok(writer)
 }
@@ -162,30 +162,63 @@ fn configure(conn: &Connection, path: &Path, opts: OpenMode) -> StorageResult<()
 }
 
 thread_local! {
-    /// When the current wait for SQLite's lock began (the busy handler's clock).
+    /// When the current wait for SQLite's lock began (the busy handler's clock, for waits that
+    /// are not a save's).
     static BUSY_SINCE: Cell<Option<Instant>> = const { Cell::new(None) };
+    /// The deadline of the save running on this thread (group.rs): its busy handler gives up
+    /// then, however long the save queued before it reached SQLite's lock.
+    static DEADLINE: Cell<Option<Instant>> = const { Cell::new(None) };
+}
+
+/// How long a save may wait for the store's write lock, from its own start: 60 s (DESIGN.md §6),
+/// or `MSGSTORE_LOCK_TIMEOUT_MS` milliseconds when that is set (read when a process first opens
+/// a store file for writing; for tests and for callers that prefer to fail sooner).
+pub(super) fn lock_timeout() -> Duration {
+    std::env::var("MSGSTORE_LOCK_TIMEOUT_MS")
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(Duration::from_millis)
+        .unwrap_or(BUSY_TIMEOUT)
+}
+
+/// Sets this thread's save deadline while it lives (restoring the one before).
+pub(super) struct Deadline(Option<Instant>);
+
+impl Deadline {
+    pub(super) fn set(deadline: Instant) -> Deadline {
+        Deadline(DEADLINE.with(|d| d.replace(Some(deadline))))
+    }
+}
+
+impl Drop for Deadline {
+    fn drop(&mut self) {
+        DEADLINE.with(|d| d.set(self.0));
+    }
 }
 
 /// SQLite's busy handler: waits for another process's writer by polling in short sleeps (SQLite's
 /// own `busy_timeout` backs off to 100 ms sleeps, far longer than a commit, so waiters lose every
-/// race to the holder), and gives up after BUSY_TIMEOUT.
+/// race to the holder), and gives up at the running save's deadline, or BUSY_TIMEOUT after the
+/// wait began for anything else.
 fn busy_wait(attempt: i32) -> bool {
     let now = Instant::now();
-    let since = BUSY_SINCE.with(|s| {
-        let since = match s.get() {
-            Some(t) if attempt > 0 => t,
-            _ => now,
-        };
-        s.set(Some(since));
-        since
+    let deadline = DEADLINE.with(|d| d.get()).unwrap_or_else(|| {
+        BUSY_SINCE.with(|s| {
+            let since = match s.get() {
+                Some(t) if attempt > 0 => t,
+                _ => now,
+            };
+            s.set(Some(since));
+            since + BUSY_TIMEOUT
+        })
     });
-    if now.duration_since(since) >= BUSY_TIMEOUT {
+    if now >= deadline {
         return false;
     }
     // 100 µs, 200 µs, … up to 2 ms: a commit takes about 0.1–0.2 ms. Shorter polls measured
     // worse with 4–8 processes on 2 cores: the pollers took the CPU from the lock's holder.
     let micros = 100u64 << attempt.clamp(0, 5);
-    std::thread::sleep(Duration::from_micros(micros.min(2000)));
+    std::thread::sleep(Duration::from_micros(micros.min(2000)).min(deadline - now));
     true
 }
 
