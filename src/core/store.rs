@@ -7,7 +7,8 @@ use super::ids::{entry_id, parse_entry_id, record_key, EntryRef};
 use super::mapidefs::*;
 use super::message::Message;
 use super::props::{
-    computed_problem, read_only_error, Problem, PropInput, PropMap, PropObject, PropView,
+    computed_problem, read_only_error, too_big_problem, Problem, PropInput, PropMap, PropObject,
+    PropView,
 };
 use super::value::{id_listed, prop_id, prop_tag, PropValue};
 use crate::storage::{self, Engine, ErrorKind, OpenMode, ReadTxn, StorageError};
@@ -263,9 +264,12 @@ pub fn write_through(
 ) -> MapiResult<Vec<Problem>> {
     let mut problems = Vec::new();
     let mut accepted = Vec::new();
+    let limit = store.storage().max_value_bytes();
     for p in props {
         if is_computed(p.tag) {
             problems.push(computed_problem(p.index, p.tag));
+        } else if p.value.stored_size() > limit {
+            problems.push(too_big_problem(p.index, p.tag));
         } else {
             accepted.push(p);
         }

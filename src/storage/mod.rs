@@ -211,6 +211,12 @@ pub trait Engine: Send + Sync {
         &self,
         body: &mut dyn FnMut(&mut dyn WriteTxn) -> StorageResult<()>,
     ) -> StorageResult<()>;
+    /// The largest property value this engine stores, in bytes as
+    /// [`PropValue::stored_size`](crate::core::value::PropValue::stored_size) measures it: every
+    /// value up to it is stored (whatever the engine's own encoding adds), and core refuses a
+    /// larger one where it is set, with MAPI_E_TOO_BIG (docs/BAD_INPUT.md). Each engine states
+    /// its own.
+    fn max_value_bytes(&self) -> u64;
     /// The engine's own consistency check (a full scan: for tests and tools, never on open).
     fn integrity_check(&self) -> StorageResult<bool>;
 }

@@ -29,6 +29,12 @@ use std::sync::{Arc, LazyLock, Weak};
 use std::time::{Duration, Instant};
 
 const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
+/// The largest property value a store holds: 256 MiB (268,435,456 bytes). SQLite's own limit is
+/// 1,000,000,000 bytes per value (SQLITE_MAX_LENGTH, which a row must fit in too); this one
+/// leaves room for the multi-valued encoding (codec.rs: 4 bytes per element, at most 2^20
+/// elements) and keeps a value's copies in memory (the caller's, the working copy, the SQLite
+/// statement's) within reason.
+pub const MAX_VALUE_BYTES: u64 = 256 << 20;
 /// How much of a store file SQLite maps into memory for reading (its upper bound).
 const MMAP_SIZE: i64 = 1 << 30;
 const SQLITE_MAGIC: &[u8; 16] = b"SQLite format 3\0";
@@ -471,6 +477,10 @@ impl Engine for SqliteEngine {
             ));
         };
         writer.run(body)
+    }
+
+    fn max_value_bytes(&self) -> u64 {
+        MAX_VALUE_BYTES
     }
 
     /// SQLite's own integrity check.
