@@ -9,6 +9,7 @@
  */
 #define _XOPEN_SOURCE 700
 #include "store_util.h"
+#include "resolver_util.h"
 #include "proc_util.h"
 
 #include <errno.h>
@@ -722,6 +723,147 @@ static void test_value_limit(void) {
   munmap(big, map_len);
 }
 
+/* ---- item 7: a copied store is another store ------------------------------------------------ */
+
+/* OpenEntry of an entry ID (as bytes) on a store; returns the HRESULT, releasing what opened. */
+static HRESULT try_open(LPMDB mdb, const BYTE *eid, ULONG cb) {
+  ULONG type = 0;
+  LPUNKNOWN unk = NULL;
+  HRESULT hr = mdb->lpVtbl->OpenEntry(mdb, cb, (LPENTRYID)eid, NULL, 0, &type, &unk);
+  if (unk != NULL) unk->lpVtbl->Release(unk);
+  return hr;
+}
+
+static LONG content_count(LPMAPIFOLDER folder) {
+  LONG n = -1;
+  CHECK_OK(msg_get_long((LPMESSAGE)folder, PR_CONTENT_COUNT, &n));
+  return n;
+}
+
+/* A file copy of a store is a store of its own (README "What a copy is"): it keeps every object
+ * and property, but gets a GUID of its own — derived from the original's and the new file's
+ * identity, the same for a read-only open (which writes nothing) and the first writable open
+ * (which records it) — so entry IDs of one name nothing in the other, also for objects made
+ * after the copy, and a resolver that names a folder of the copy for SAVE_ELSEWHERE while the
+ * original saves is refused (the store object's identity, not its GUID). A folder of the same
+ * store opened through a second handle is accepted. Before the fix the copy kept the GUID: its
+ * entry IDs opened unrelated objects of the original and SAVE_ELSEWHERE saved into the copy's
+ * folder's namesake in the original. */
+static void test_copy_is_another_store(void) {
+  char a[4096], b[4096];
+  BYTE guid_a[16], guid_b[16], guid_b_ro[16], eid_b[32];
+  BYTE *bytes;
+  size_t len;
+  LPMDB mdb_a, mdb_b, mdb_a2;
+  LPMAPIFOLDER root_a, root_b, root_a2;
+  LPSPropValue m1, only_a, only_b;
+  LPMESSAGE stale, fresh, m;
+  TestResolver r;
+  char buf[64];
+  LONG count_a, count_b;
+  test_path(a, sizeof a, "original.db");
+  test_path(b, sizeof b, "copy.db");
+  mdb_a = store_open(a, MAPI_CREATE | MDB_WRITE);
+  root_a = store_root(mdb_a);
+  m1 = msg_create(root_a, "before the copy");
+  CHECK_EQ(m1->Value.bin.cb, 32);
+  root_a->lpVtbl->Release(root_a);
+  mdb_a->lpVtbl->Release(mdb_a);
+  bytes = file_bytes(a, &len); /* closed cleanly: the file is the whole store */
+  write_file(b, bytes, len);
+  free(bytes);
+
+  mdb_b = store_open(b, 0);
+  store_guid(mdb_b, guid_b_ro);
+  mdb_b->lpVtbl->Release(mdb_b);
+  mdb_a = store_open(a, MDB_WRITE);
+  mdb_b = store_open(b, MDB_WRITE);
+  store_guid(mdb_a, guid_a);
+  store_guid(mdb_b, guid_b);
+  CHECK(memcmp(guid_a, guid_b, 16) != 0);
+  CHECK(memcmp(guid_b, guid_b_ro, 16) == 0);
+  CHECK(memcmp(m1->Value.bin.lpb + 4, guid_a, 16) == 0);
+
+  /* The copy holds the same message, under its own entry ID; each store's ID is unknown to the
+   * other. */
+  memcpy(eid_b, m1->Value.bin.lpb, 32);
+  memcpy(eid_b + 4, guid_b, 16);
+  {
+    SPropValue v;
+    memset(&v, 0, sizeof v);
+    v.ulPropTag = PR_ENTRYID;
+    v.Value.bin.cb = 32;
+    v.Value.bin.lpb = eid_b;
+    m = msg_open(mdb_b, &v, 0);
+  }
+  CHECK_OK(msg_get_str(m, PR_SUBJECT_A, buf, sizeof buf));
+  CHECK_STR(buf, "before the copy");
+  m->lpVtbl->Release(m);
+  CHECK_HR(try_open(mdb_b, m1->Value.bin.lpb, 32), MAPI_E_UNKNOWN_ENTRYID);
+  CHECK_HR(try_open(mdb_a, eid_b, 32), MAPI_E_UNKNOWN_ENTRYID);
+
+  /* Objects made after the copy: the same object number in both files, never one entry ID. */
+  root_a = store_root(mdb_a);
+  root_b = store_root(mdb_b);
+  only_a = msg_create(root_a, "only in the original");
+  only_b = msg_create(root_b, "only in the copy");
+  CHECK(memcmp(only_a->Value.bin.lpb + 20, only_b->Value.bin.lpb + 20, 12) == 0);
+  CHECK_HR(try_open(mdb_b, only_a->Value.bin.lpb, 32), MAPI_E_UNKNOWN_ENTRYID);
+  CHECK_HR(try_open(mdb_a, only_b->Value.bin.lpb, 32), MAPI_E_UNKNOWN_ENTRYID);
+
+  /* SAVE_ELSEWHERE into a folder of the copy, while the original saves: refused, nothing written
+   * anywhere. */
+  resolver_init(&r, MSGSTORE_RESOLVE_SAVE_ELSEWHERE);
+  CHECK_OK(MsgStoreSetConflictResolver(mdb_a, (LPMSGSTORECONFLICTRESOLVER)&r));
+  count_a = content_count(root_a);
+  count_b = content_count(root_b);
+  stale = msg_open(mdb_a, m1, MAPI_MODIFY);
+  fresh = msg_open(mdb_a, m1, MAPI_MODIFY);
+  msg_set_str(fresh, PR_SUBJECT_A, "fresh");
+  CHECK_OK(fresh->lpVtbl->SaveChanges(fresh, KEEP_OPEN_READWRITE));
+  msg_set_str(stale, PR_SUBJECT_A, "stale");
+  r.dest = root_b;
+  CHECK_HR(stale->lpVtbl->SaveChanges(stale, KEEP_OPEN_READWRITE), MAPI_E_OBJECT_CHANGED);
+  CHECK_EQ(r.calls, 1);
+  CHECK(tags_have(r.mine, r.n_mine, PR_SUBJECT_A));
+  CHECK_EQ(content_count(root_a), count_a);
+  CHECK_EQ(content_count(root_b), count_b);
+
+  /* The same store's folder through a second handle of the same file: accepted. */
+  mdb_a2 = store_open(a, MDB_WRITE);
+  root_a2 = store_root(mdb_a2);
+  r.dest = root_a2;
+  CHECK_OK(stale->lpVtbl->SaveChanges(stale, KEEP_OPEN_READWRITE));
+  CHECK_EQ(r.calls, 2);
+  CHECK_EQ(content_count(root_a), count_a + 1);
+  CHECK_EQ(content_count(root_b), count_b);
+  r.dest = NULL;
+  CHECK_OK(MsgStoreSetConflictResolver(mdb_a, NULL));
+  CHECK_EQ(r.refs, 1);
+
+  stale->lpVtbl->Release(stale);
+  fresh->lpVtbl->Release(fresh);
+  root_a2->lpVtbl->Release(root_a2);
+  mdb_a2->lpVtbl->Release(mdb_a2);
+  MAPIFreeBuffer(m1);
+  MAPIFreeBuffer(only_a);
+  MAPIFreeBuffer(only_b);
+  root_a->lpVtbl->Release(root_a);
+  root_b->lpVtbl->Release(root_b);
+  mdb_a->lpVtbl->Release(mdb_a);
+  mdb_b->lpVtbl->Release(mdb_b);
+
+  /* The copy keeps its GUID across reopening; the original keeps its own. */
+  mdb_b = store_open(b, 0);
+  store_guid(mdb_b, guid_b_ro);
+  CHECK(memcmp(guid_b, guid_b_ro, 16) == 0);
+  mdb_b->lpVtbl->Release(mdb_b);
+  mdb_a = store_open(a, 0);
+  store_guid(mdb_a, guid_b_ro);
+  CHECK(memcmp(guid_a, guid_b_ro, 16) == 0);
+  mdb_a->lpVtbl->Release(mdb_a);
+}
+
 /* ---- item 8: a second name ------------------------------------------------------------------ */
 
 /* A store file with a second hard link is refused under either name, open or not, with
@@ -813,6 +955,7 @@ static const struct test_section SECTIONS[] = {
     {"wait_limit", test_wait_limit},
     {"wait_limit_60s", test_wait_limit_60s},
     {"value_limit", test_value_limit},
+    {"copy_is_another_store", test_copy_is_another_store},
     {"hard_links", test_hard_links},
     {"ids_never_reused", test_ids_never_reused},
 };

@@ -120,11 +120,13 @@ unsafe fn ask(
     blocks.0.push(theirs as *mut c_void);
     let mine = tag_array_out(Allocator::MAPI, &conflict.my_changes)?;
     blocks.0.push(mine as *mut c_void);
-    let store_guid = conflict
+    // The saving message's store: a destination folder must be of this very store (by identity,
+    // not by GUID: a copied file may share its GUID).
+    let store = conflict
         .stored
         .as_ref()
-        .map(|m| *m.store().guid())
-        .or_else(|| message::ours(This as *mut c_void).map(|m| *m.store().guid()));
+        .map(|m| m.store().clone())
+        .or_else(|| message::ours(This as *mut c_void).map(|m| m.store().clone()));
     let stored = conflict
         .stored
         .map(message::new_object)
@@ -158,7 +160,7 @@ unsafe fn ask(
         None
     } else {
         let ours = folder::ours(dest as *mut c_void)
-            .filter(|f| Some(*f.store().guid()) == store_guid)
+            .filter(|f| store.as_ref().is_some_and(|s| s.same_store(f.store())))
             .map(|f| f.id());
         foreign_release(dest as *mut c_void);
         Some(ours)

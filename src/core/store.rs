@@ -125,6 +125,20 @@ impl Store {
         self.storage.writable()
     }
 
+    /// Whether `other` is a handle of this very store: the same handle, or one the engine
+    /// identifies as the same store. Never by GUID alone (a copy of a store file made before
+    /// stores recorded their file had the original's GUID).
+    pub fn same_store(&self, other: &Store) -> bool {
+        if std::ptr::eq(self, other) {
+            return true;
+        }
+        self.guid == other.guid
+            && matches!(
+                (self.storage.identity(), other.storage.identity()),
+                (Some(a), Some(b)) if a == b
+            )
+    }
+
     pub fn storage(&self) -> &dyn Engine {
         &*self.storage
     }

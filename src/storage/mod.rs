@@ -211,6 +211,13 @@ pub trait Engine: Send + Sync {
         &self,
         body: &mut dyn FnMut(&mut dyn WriteTxn) -> StorageResult<()>,
     ) -> StorageResult<()>;
+    /// Bytes that are equal for two handles exactly when both are handles of one store (the
+    /// SQLite engine: the store file's device and inode), so that an object of another store is
+    /// told apart by identity rather than by its GUID. None (the default): the engine cannot
+    /// tell, and only objects of the very same handle are taken for this store's.
+    fn identity(&self) -> Option<Vec<u8>> {
+        None
+    }
     /// The largest property value this engine stores, in bytes as
     /// [`PropValue::stored_size`](crate::core::value::PropValue::stored_size) measures it: every
     /// value up to it is stored (whatever the engine's own encoding adds), and core refuses a

@@ -16,7 +16,7 @@ use std::ffi::CString;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
 
@@ -43,9 +43,9 @@ pub(super) fn create_store_file(path: &Path) -> StorageResult<bool> {
 /// The bytes of a new, empty store: laid out in memory by `schema::create`, with the header
 /// marked for WAL (bytes 18 and 19, the file format's read and write versions, are 2 in WAL
 /// mode), so no opener ever switches journal modes on it.
-fn store_image() -> StorageResult<Vec<u8>> {
+fn store_image(home: u64) -> StorageResult<Vec<u8>> {
     let mut conn = Connection::open_in_memory()?;
-    schema::create(&conn)?;
+    schema::create(&conn, home)?;
     let mut bytes = conn.serialize(rusqlite::MAIN_DB)?.to_vec();
     if bytes.len() < 100 || &bytes[..16] != super::SQLITE_MAGIC {
         return Err(StorageError::new(
@@ -81,9 +81,13 @@ fn c_path(path: &Path) -> StorageResult<CString> {
     })
 }
 
-/// Writes the store into `file` and makes it durable.
+/// Writes the store into `file` (whose inode becomes its home) and makes it durable.
 fn fill(file: &mut File, path: &Path) -> StorageResult<()> {
-    let image = store_image()?;
+    let ino = file
+        .metadata()
+        .map_err(|e| io_error("reading the new file's inode", path, e))?
+        .ino();
+    let image = store_image(ino)?;
     file.write_all(&image)
         .and_then(|_| file.sync_all())
         .map_err(|e| io_error("writing the new store", path, e))

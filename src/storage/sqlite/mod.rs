@@ -88,6 +88,8 @@ pub struct SqliteEngine {
     /// This handle's connection: its reads.
     conn: Mutex<Connection>,
     guid: [u8; 16],
+    /// The store file's device and inode: two handles with the same are handles of one store.
+    file_id: (u64, u64),
     /// The process's writer of this file (None: read-only). Every handle's writes go through it
     /// and share commits (group commit): SQLite has one writer per file anyway, and its lock has
     /// no queue, so separate connections would also starve each other in the busy handler.
@@ -417,13 +419,19 @@ impl SqliteEngine {
                     }
                 )));
             }
-            schema::create_if_empty(&conn)?;
+            schema::create_if_empty(&conn, meta.ino())?;
         }
         // An existing file must be a store of a schema this build reads (or upgrades) before
         // anything in it is changed, not even its journal mode: a refused file keeps every byte.
         let version = schema::check(&conn, opts.write)?;
         configure(&conn, path, opts)?;
         let guid = schema::upgrade_and_read_guid(&conn, version)?;
+        let btime = meta
+            .created()
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_nanos() as u64);
+        let guid = schema::own_guid(&conn, guid, meta.ino(), btime, opts.write)?;
         let writer = if opts.write {
             Some(shared_writer(
                 path,
@@ -436,6 +444,7 @@ impl SqliteEngine {
         Ok(SqliteEngine {
             conn: Mutex::new(conn),
             guid,
+            file_id: (meta.dev(), meta.ino()),
             writer,
         })
     }
@@ -477,6 +486,14 @@ impl Engine for SqliteEngine {
             ));
         };
         writer.run(body)
+    }
+
+    fn identity(&self) -> Option<Vec<u8>> {
+        let (dev, ino) = self.file_id;
+        let mut id = b"sqlite:".to_vec();
+        id.extend_from_slice(&dev.to_le_bytes());
+        id.extend_from_slice(&ino.to_le_bytes());
+        Some(id)
     }
 
     fn max_value_bytes(&self) -> u64 {
