@@ -75,7 +75,25 @@ impl From<rusqlite::Error> for StorageError {
                 // what SQLite cannot open is a file beside it (-wal, -shm, -journal), which
                 // takes the right to create or write files there.
                 Some(C::CannotOpen) => ErrorKind::ReadOnly,
-                _ => ErrorKind::Io,
+                // The disk or the OS failed a read, write or lock; or something that cannot
+                // happen with fixed statements on a schema checked at open (a constraint, a
+                // schema change mid-statement, a misuse, a bad parameter index). Listed so that
+                // every code is mapped on purpose (docs/BAD_INPUT.md, "Engine errors, mapped").
+                Some(C::SystemIoFailure)
+                | Some(C::FileLockingProtocolFailed)
+                | Some(C::InternalMalfunction)
+                | Some(C::OperationInterrupted)
+                | Some(C::OperationAborted)
+                | Some(C::SchemaChanged)
+                | Some(C::ConstraintViolation)
+                | Some(C::ApiMisuse)
+                | Some(C::NoLargeFileSupport)
+                | Some(C::ParameterOutOfRange)
+                | Some(C::NotFound)
+                | Some(C::Unknown)
+                | None => ErrorKind::Io,
+                // ErrorCode is non-exhaustive: a code added by a later SQLite.
+                Some(_) => ErrorKind::Io,
             },
         };
         StorageError::new(kind, format!("store database: {e}"))
@@ -235,6 +253,7 @@ fn file_error(path: &Path, e: std::io::Error) -> StorageError {
     let kind = match e.kind() {
         std::io::ErrorKind::NotFound => ErrorKind::NotFound,
         std::io::ErrorKind::PermissionDenied => ErrorKind::ReadOnly,
+        _ if e.raw_os_error() == Some(libc::EROFS) => ErrorKind::ReadOnly,
         _ => ErrorKind::Io,
     };
     StorageError::new(kind, format!("{}: {e}", path.display()))
