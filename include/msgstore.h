@@ -18,6 +18,7 @@ struct IStream;
 struct IMAPIAdviseSink;
 struct IMsgStoreConflictResolver;
 struct MSGCONFLICT;
+struct IMalloc;
 
 
 /**
@@ -600,14 +601,51 @@ struct MSGCONFLICT;
 #define MSGSTORE_RESOLVE_MERGE 4
 
 /**
+ * Fuzzy levels of FPropContainsProp and content restrictions: the low 16 bits hold exactly one
+ * of FULLSTRING / SUBSTRING / PREFIX; the high bits combine freely.
+ */
+#define FL_FULLSTRING 0
+
+#define FL_SUBSTRING 1
+
+#define FL_PREFIX 2
+
+#define FL_IGNORECASE 65536
+
+#define FL_IGNORENONSPACE 131072
+
+#define FL_LOOSE 262144
+
+/**
+ * Relational operators of FPropCompareProp and property restrictions.
+ */
+#define RELOP_LT 0
+
+#define RELOP_LE 1
+
+#define RELOP_GT 2
+
+#define RELOP_GE 3
+
+#define RELOP_EQ 4
+
+#define RELOP_NE 5
+
+#define RELOP_RE 6
+
+/**
+ * MAPIINIT_0 (MAPIInitialize).
+ */
+#define MAPI_INIT_VERSION 0
+
+#define MAPI_MULTITHREAD_NOTIFICATIONS 1
+
+#define MAPI_NT_SERVICE 65536
+
+/**
  * MsgStoreOpen's accepted flags (DESIGN.md §2).
  */
 #define OPEN_FLAGS ((((((MDB_NO_DIALOG | MAPI_CREATE) | MDB_WRITE) | MAPI_DEFERRED_ERRORS) | MAPI_BEST_ACCESS) | MDB_NO_MAIL) | MSGSTORE_NO_SYNC)
-
-/**
- * Opaque: recipient lists (not implemented yet).
- */
-typedef struct ADRLIST ADRLIST;
 
 /**
  * Opaque: attachments (not implemented yet).
@@ -679,18 +717,34 @@ typedef struct GUID {
 
 typedef struct GUID IID;
 
-typedef const IID *LPCIID;
+/**
+ * `SIZE_T`: an unsigned size with pointer width (IMalloc).
+ */
+typedef uintptr_t SIZE_T;
 
 /**
- * A counted array of property tags; `aulPropTag` really holds `cValues` entries
- * (`CbNewSPropTagArray(n)` = 4 + 4n bytes).
+ * IMalloc's slots, in COM's order.
  */
-typedef struct SPropTagArray {
-  ULONG cValues;
-  ULONG aulPropTag[1];
-} SPropTagArray;
+typedef struct IMallocVtbl {
+  HRESULT (*QueryInterface)(struct IMalloc *This, const IID *riid, void **ppvObject);
+  ULONG (*AddRef)(struct IMalloc *This);
+  ULONG (*Release)(struct IMalloc *This);
+  LPVOID (*Alloc)(struct IMalloc *This, SIZE_T cb);
+  LPVOID (*Realloc)(struct IMalloc *This, LPVOID pv, SIZE_T cb);
+  void (*Free)(struct IMalloc *This, LPVOID pv);
+  SIZE_T (*GetSize)(struct IMalloc *This, LPVOID pv);
+  int32_t (*DidAlloc)(struct IMalloc *This, LPVOID pv);
+  void (*HeapMinimize)(struct IMalloc *This);
+} IMallocVtbl;
 
-typedef struct SPropTagArray *LPSPropTagArray;
+/**
+ * COM's memory allocator interface, as MAPIGetDefaultMalloc returns it.
+ */
+typedef struct IMalloc {
+  const struct IMallocVtbl *lpVtbl;
+} IMalloc;
+
+typedef struct IMalloc *LPMALLOC;
 
 typedef int32_t LONG;
 
@@ -850,6 +904,60 @@ typedef struct SPropValue {
 
 typedef struct SPropValue *LPSPropValue;
 
+typedef int32_t BOOL;
+
+typedef union MAPINAMEID_KIND {
+  intptr_t lID_Reserved;
+  LONG lID;
+  LPWSTR lpwstrName;
+} MAPINAMEID_KIND;
+
+typedef struct MAPINAMEID {
+  LPGUID lpguid;
+  ULONG ulKind;
+  union MAPINAMEID_KIND Kind;
+} MAPINAMEID;
+
+typedef struct MAPINAMEID *LPMAPINAMEID;
+
+/**
+ * One row of a table, or (as ADRENTRY) one recipient: `cValues` property values in one
+ * MAPIAllocateBuffer block.
+ */
+typedef struct SRow {
+  /**
+   * Padding that makes SRow map onto ADRENTRY.
+   */
+  ULONG ulAdrEntryPad;
+  ULONG cValues;
+  LPSPropValue lpProps;
+} SRow;
+
+typedef struct SRow *LPSRow;
+
+/**
+ * A counted array of rows (`CbNewSRowSet(n)` = 8 + 16n bytes). Free it with FreeProws.
+ */
+typedef struct SRowSet {
+  ULONG cRows;
+  struct SRow aRow[1];
+} SRowSet;
+
+typedef struct SRowSet *LPSRowSet;
+
+/**
+ * A counted array of property tags; `aulPropTag` really holds `cValues` entries
+ * (`CbNewSPropTagArray(n)` = 4 + 4n bytes).
+ */
+typedef struct SPropTagArray {
+  ULONG cValues;
+  ULONG aulPropTag[1];
+} SPropTagArray;
+
+typedef struct SPropTagArray *LPSPropTagArray;
+
+typedef const IID *LPCIID;
+
 typedef struct IUnknownVtbl {
   HRESULT (*QueryInterface)(struct IUnknown *This, const IID *riid, void **ppvObj);
   ULONG (*AddRef)(struct IUnknown *This);
@@ -881,19 +989,93 @@ typedef struct SPropProblemArray *LPSPropProblemArray;
 
 typedef uintptr_t ULONG_PTR;
 
-typedef union MAPINAMEID_KIND {
-  intptr_t lID_Reserved;
-  LONG lID;
-  LPWSTR lpwstrName;
-} MAPINAMEID_KIND;
+typedef struct IMAPIPropVtbl {
+  HRESULT (*QueryInterface)(struct IMAPIProp *This, const IID *riid, void **ppvObj);
+  ULONG (*AddRef)(struct IMAPIProp *This);
+  ULONG (*Release)(struct IMAPIProp *This);
+  HRESULT (*GetLastError)(struct IMAPIProp *This,
+                          HRESULT hResult,
+                          ULONG ulFlags,
+                          LPMAPIERROR *lppMAPIError);
+  HRESULT (*SaveChanges)(struct IMAPIProp *This, ULONG ulFlags);
+  HRESULT (*GetProps)(struct IMAPIProp *This,
+                      LPSPropTagArray lpPropTagArray,
+                      ULONG ulFlags,
+                      ULONG *lpcValues,
+                      LPSPropValue *lppPropArray);
+  HRESULT (*GetPropList)(struct IMAPIProp *This, ULONG ulFlags, LPSPropTagArray *lppPropTagArray);
+  HRESULT (*OpenProperty)(struct IMAPIProp *This,
+                          ULONG ulPropTag,
+                          LPCIID lpiid,
+                          ULONG ulInterfaceOptions,
+                          ULONG ulFlags,
+                          struct IUnknown **lppUnk);
+  HRESULT (*SetProps)(struct IMAPIProp *This,
+                      ULONG cValues,
+                      LPSPropValue lpPropArray,
+                      LPSPropProblemArray *lppProblems);
+  HRESULT (*DeleteProps)(struct IMAPIProp *This,
+                         LPSPropTagArray lpPropTagArray,
+                         LPSPropProblemArray *lppProblems);
+  HRESULT (*CopyTo)(struct IMAPIProp *This,
+                    ULONG ciidExclude,
+                    LPCIID rgiidExclude,
+                    LPSPropTagArray lpExcludeProps,
+                    ULONG_PTR ulUIParam,
+                    struct IMAPIProgress *lpProgress,
+                    LPCIID lpInterface,
+                    LPVOID lpDestObj,
+                    ULONG ulFlags,
+                    LPSPropProblemArray *lppProblems);
+  HRESULT (*CopyProps)(struct IMAPIProp *This,
+                       LPSPropTagArray lpIncludeProps,
+                       ULONG_PTR ulUIParam,
+                       struct IMAPIProgress *lpProgress,
+                       LPCIID lpInterface,
+                       LPVOID lpDestObj,
+                       ULONG ulFlags,
+                       LPSPropProblemArray *lppProblems);
+  HRESULT (*GetNamesFromIDs)(struct IMAPIProp *This,
+                             LPSPropTagArray *lppPropTags,
+                             LPGUID lpPropSetGuid,
+                             ULONG ulFlags,
+                             ULONG *lpcPropNames,
+                             LPMAPINAMEID **lpppPropNames);
+  HRESULT (*GetIDsFromNames)(struct IMAPIProp *This,
+                             ULONG cPropNames,
+                             LPMAPINAMEID *lppPropNames,
+                             ULONG ulFlags,
+                             LPSPropTagArray *lppPropTags);
+} IMAPIPropVtbl;
 
-typedef struct MAPINAMEID {
-  LPGUID lpguid;
-  ULONG ulKind;
-  union MAPINAMEID_KIND Kind;
-} MAPINAMEID;
+/**
+ * Properties of any MAPI object (slots 0–13).
+ */
+typedef struct IMAPIProp {
+  const struct IMAPIPropVtbl *lpVtbl;
+} IMAPIProp;
 
-typedef struct MAPINAMEID *LPMAPINAMEID;
+typedef struct IMAPIProp *LPMAPIPROP;
+
+/**
+ * One recipient: the same layout as SRow.
+ */
+typedef struct ADRENTRY {
+  ULONG ulReserved1;
+  ULONG cValues;
+  LPSPropValue rgPropVals;
+} ADRENTRY;
+
+/**
+ * A counted array of recipients (`CbNewADRLIST(n)` = 8 + 16n bytes), the same layout as
+ * SRowSet. Free it with FreePadrlist.
+ */
+typedef struct ADRLIST {
+  ULONG cEntries;
+  struct ADRENTRY aEntries[1];
+} ADRLIST;
+
+typedef struct ADRLIST *LPADRLIST;
 
 typedef struct IPropDataVtbl {
   HRESULT (*QueryInterface)(struct IPropData *This, const IID *riid, void **ppvObj);
@@ -1387,72 +1569,6 @@ typedef struct IMsgStoreConflictResolver {
 
 typedef struct IMsgStoreConflictResolver *LPMSGSTORECONFLICTRESOLVER;
 
-typedef struct IMAPIPropVtbl {
-  HRESULT (*QueryInterface)(struct IMAPIProp *This, const IID *riid, void **ppvObj);
-  ULONG (*AddRef)(struct IMAPIProp *This);
-  ULONG (*Release)(struct IMAPIProp *This);
-  HRESULT (*GetLastError)(struct IMAPIProp *This,
-                          HRESULT hResult,
-                          ULONG ulFlags,
-                          LPMAPIERROR *lppMAPIError);
-  HRESULT (*SaveChanges)(struct IMAPIProp *This, ULONG ulFlags);
-  HRESULT (*GetProps)(struct IMAPIProp *This,
-                      LPSPropTagArray lpPropTagArray,
-                      ULONG ulFlags,
-                      ULONG *lpcValues,
-                      LPSPropValue *lppPropArray);
-  HRESULT (*GetPropList)(struct IMAPIProp *This, ULONG ulFlags, LPSPropTagArray *lppPropTagArray);
-  HRESULT (*OpenProperty)(struct IMAPIProp *This,
-                          ULONG ulPropTag,
-                          LPCIID lpiid,
-                          ULONG ulInterfaceOptions,
-                          ULONG ulFlags,
-                          struct IUnknown **lppUnk);
-  HRESULT (*SetProps)(struct IMAPIProp *This,
-                      ULONG cValues,
-                      LPSPropValue lpPropArray,
-                      LPSPropProblemArray *lppProblems);
-  HRESULT (*DeleteProps)(struct IMAPIProp *This,
-                         LPSPropTagArray lpPropTagArray,
-                         LPSPropProblemArray *lppProblems);
-  HRESULT (*CopyTo)(struct IMAPIProp *This,
-                    ULONG ciidExclude,
-                    LPCIID rgiidExclude,
-                    LPSPropTagArray lpExcludeProps,
-                    ULONG_PTR ulUIParam,
-                    struct IMAPIProgress *lpProgress,
-                    LPCIID lpInterface,
-                    LPVOID lpDestObj,
-                    ULONG ulFlags,
-                    LPSPropProblemArray *lppProblems);
-  HRESULT (*CopyProps)(struct IMAPIProp *This,
-                       LPSPropTagArray lpIncludeProps,
-                       ULONG_PTR ulUIParam,
-                       struct IMAPIProgress *lpProgress,
-                       LPCIID lpInterface,
-                       LPVOID lpDestObj,
-                       ULONG ulFlags,
-                       LPSPropProblemArray *lppProblems);
-  HRESULT (*GetNamesFromIDs)(struct IMAPIProp *This,
-                             LPSPropTagArray *lppPropTags,
-                             LPGUID lpPropSetGuid,
-                             ULONG ulFlags,
-                             ULONG *lpcPropNames,
-                             LPMAPINAMEID **lpppPropNames);
-  HRESULT (*GetIDsFromNames)(struct IMAPIProp *This,
-                             ULONG cPropNames,
-                             LPMAPINAMEID *lppPropNames,
-                             ULONG ulFlags,
-                             LPSPropTagArray *lppPropTags);
-} IMAPIPropVtbl;
-
-/**
- * Properties of any MAPI object (slots 0–13).
- */
-typedef struct IMAPIProp {
-  const struct IMAPIPropVtbl *lpVtbl;
-} IMAPIProp;
-
 typedef struct IMAPIContainerVtbl {
   HRESULT (*QueryInterface)(struct IMAPIContainer *This, const IID *riid, void **ppvObj);
   ULONG (*AddRef)(struct IMAPIContainer *This);
@@ -1603,8 +1719,6 @@ typedef struct IStream {
 
 typedef struct IUnknown *LPUNKNOWN;
 
-typedef struct IMAPIProp *LPMAPIPROP;
-
 typedef struct IMAPIContainer *LPMAPICONTAINER;
 
 typedef struct IMAPIFolder *LPMAPIFOLDER;
@@ -1614,8 +1728,6 @@ typedef struct IMessage *LPMESSAGE;
 typedef struct IStream *LPSTREAM;
 
 typedef struct IMAPIAdviseSink *LPMAPIADVISESINK;
-
-typedef int32_t BOOL;
 
 typedef struct SBinary *LPSBinary;
 
@@ -1627,13 +1739,29 @@ typedef struct IMAPITable *LPMAPITABLE;
 
 typedef struct IAttach *LPATTACH;
 
-typedef struct ADRLIST *LPADRLIST;
-
 typedef struct SRestriction *LPSRestriction;
 
 typedef struct SSortOrderSet *LPSSortOrderSet;
 
 typedef struct NOTIFICATION *LPNOTIFICATION;
+
+typedef struct ADRENTRY *LPADRENTRY;
+
+/**
+ * MAPIInitialize's optional argument.
+ */
+typedef struct MAPIINIT_0 {
+  /**
+   * MAPI_INIT_VERSION (0).
+   */
+  ULONG ulVersion;
+  /**
+   * MAPI_MULTITHREAD_NOTIFICATIONS | MAPI_NT_SERVICE.
+   */
+  ULONG ulFlags;
+} MAPIINIT_0;
+
+typedef struct MAPIINIT_0 *LPMAPIINIT_0;
 
 #ifdef __cplusplus
 extern "C" {
@@ -1662,6 +1790,11 @@ extern const struct GUID IID_IMAPIFolder;
 extern const struct GUID IID_IMAPIPropData;
 
 extern const struct GUID IID_IStream;
+
+/**
+ * COM's task allocator interface (MAPIGetDefaultMalloc).
+ */
+extern const struct GUID IID_IMalloc;
 
 extern const struct GUID PS_MAPI;
 
@@ -1732,6 +1865,368 @@ SCODE MAPIAllocateMore(ULONG cbSize, LPVOID lpObject, LPVOID *lppBuffer);
  * `lpBuffer` must be NULL or a root from MAPIAllocateBuffer not yet freed.
  */
 ULONG MAPIFreeBuffer(LPVOID lpBuffer);
+
+/**
+ * Counts one use of the MAPI runtime. `lpMapiInit` is NULL or a MAPIINIT_0 whose `ulVersion`
+ * is MAPI_INIT_VERSION (0) — else MAPI_E_VERSION — and whose `ulFlags` hold only
+ * MAPI_MULTITHREAD_NOTIFICATIONS and MAPI_NT_SERVICE — else MAPI_E_UNKNOWN_FLAGS. Each
+ * successful call must be balanced by one MAPIUninitialize.
+ *
+ * # Safety
+ * `lpMapiInit` must be NULL or point to a readable MAPIINIT_0.
+ */
+HRESULT MAPIInitialize(LPVOID lpMapiInit);
+
+/**
+ * Balances one MAPIInitialize; a call with none outstanding does nothing.
+ */
+void MAPIUninitialize(void);
+
+/**
+ * Counts one use of the utility subset by a program that does not call MAPIInitialize.
+ * `ulFlags` is reserved: anything but 0 is MAPI_E_INVALID_PARAMETER.
+ */
+SCODE ScInitMapiUtil(ULONG ulFlags);
+
+/**
+ * Balances one ScInitMapiUtil; a call with none outstanding does nothing.
+ */
+void DeinitMapiUtil(void);
+
+/**
+ * Test hook: the outstanding MAPIInitialize calls in `*lpulMapi` and ScInitMapiUtil calls in
+ * `*lpulUtil` (either may be NULL).
+ *
+ * # Safety
+ * Each pointer must be NULL or writable.
+ */
+HRESULT MsgStoreInitCounts(ULONG *lpulMapi, ULONG *lpulUtil);
+
+/**
+ * MAPI's IMalloc: one static object (AddRef and Release do nothing and return 1, so Release
+ * it or not as COM habit says). Its blocks are ordinary C heap blocks: Alloc is malloc,
+ * Realloc realloc, Free free, GetSize the usable size of the block.
+ */
+LPMALLOC MAPIGetDefaultMalloc(void);
+
+/**
+ * Deep-copies one property value into `lpSPropValueDest`. Data that does not fit in the
+ * SPropValue (strings, binaries, GUIDs, MV arrays) goes into blocks made with `lpfAllocMore`
+ * and linked to `lpvObject`: one block per value (an MV string or binary array is one block,
+ * its pointer or SBinary table first, then the data), all freed with `lpvObject`.
+ * MAPI_E_INVALID_PARAMETER for a NULL destination or allocator or a malformed source
+ * (FBadProp); the destination is then zeroed.
+ *
+ * # Safety
+ * Pointers must be NULL or valid; `lpvObject` must be a block `lpfAllocMore` accepts.
+ */
+SCODE PropCopyMore(LPSPropValue lpSPropValueDest,
+                   LPSPropValue lpSPropValueSrc,
+                   SCODE (*lpfAllocMore)(ULONG cbSize, LPVOID lpObject, LPVOID *lppBuffer),
+                   LPVOID lpvObject);
+
+/**
+ * The byte size of a value, not counting the SPropValue itself: strings with their terminator
+ * (WCHARs × 2), MV strings and binaries as the sum of their elements (not the pointer or
+ * SBinary table). PT_OBJECT, PT_NULL, unknown types, NULL and malformed values: 0.
+ *
+ * # Safety
+ * `lpSPropValue` must be NULL or a readable SPropValue.
+ */
+ULONG UlPropSize(LPSPropValue lpSPropValue);
+
+/**
+ * TRUE if `lpSPropValueSrc` (the needle) occurs in `lpSPropValueDst` as `ulFuzzyLevel` asks:
+ * FL_FULLSTRING (0), FL_SUBSTRING (1) or FL_PREFIX (2) in the low 16 bits (anything else: a
+ * full match), FL_IGNORECASE / FL_IGNORENONSPACE / FL_LOOSE in the high bits for PT_STRING8
+ * and PT_UNICODE. FALSE for NULL or malformed values, different types, or other types.
+ *
+ * # Safety
+ * Pointers must be NULL or readable SPropValues.
+ */
+BOOL FPropContainsProp(LPSPropValue lpSPropValueDst,
+                       LPSPropValue lpSPropValueSrc,
+                       ULONG ulFuzzyLevel);
+
+/**
+ * TRUE if `lpSPropValue1 ulRelOp lpSPropValue2` holds (RELOP_LT … RELOP_NE). Different types,
+ * NULL or malformed values, an unknown operator and RELOP_RE (not implemented) give FALSE.
+ *
+ * # Safety
+ * Pointers must be NULL or readable SPropValues.
+ */
+BOOL FPropCompareProp(LPSPropValue lpSPropValue1, ULONG ulRelOp, LPSPropValue lpSPropValue2);
+
+/**
+ * Orders two values: < 0, 0 or > 0. Values of different types order by type code (the
+ * difference of the codes); integers are signed; strings and binaries compare by code unit
+ * or byte, then length; MV values element by element, then by count. NULL or malformed: 0.
+ *
+ * # Safety
+ * Pointers must be NULL or readable SPropValues.
+ */
+LONG LPropCompareProp(LPSPropValue lpSPropValueA, LPSPropValue lpSPropValueB);
+
+/**
+ * The first value in `rgprop` whose tag is `ulPropTag`; with a PT_UNSPECIFIED type, the first
+ * whose property ID matches. NULL when none does, or for a NULL array or a count of 0.
+ *
+ * # Safety
+ * A non-NULL `rgprop` must point to `cprop` readable SPropValues.
+ */
+LPSPropValue PpropFindProp(LPSPropValue rgprop, ULONG cprop, ULONG ulPropTag);
+
+/**
+ * The first value in `lpProps` with the property ID of `ulPropTag`, whatever the types (as
+ * Windows does; the documentation calls it identical to PpropFindProp). NULL when none does.
+ *
+ * # Safety
+ * A non-NULL `lpProps` must point to `cValues` readable SPropValues.
+ */
+LPSPropValue LpValFindProp(ULONG ulPropTag, ULONG cValues, LPSPropValue lpProps);
+
+/**
+ * Validates `cprop` values and, if `pcb` is not NULL, stores the bytes ScCopyProps needs for
+ * them. MAPI_E_INVALID_PARAMETER for `cprop` ≤ 0, a NULL array, a malformed value (FBadProp),
+ * a property ID of 0 or 0xFFFF, a PT_UNSPECIFIED or PT_NULL value or an MV value with no
+ * elements. An empty PT_BINARY is accepted.
+ * `*pcb` is 0 on failure.
+ *
+ * # Safety
+ * A non-NULL `rgprop` must point to `cprop` readable SPropValues; `pcb` NULL or writable.
+ */
+SCODE ScCountProps(int32_t cprop, LPSPropValue rgprop, ULONG *pcb);
+
+/**
+ * Copies `cprop` values into `pvDst` as one contiguous block: the SPropValue array, then each
+ * value's data in order, each piece 8-aligned relative to `pvDst` (which itself need not be
+ * aligned). `*pcb` (optional) receives the bytes written, which is what ScCountProps reports.
+ * `cprop` = 0 copies nothing; the values are validated as ScCountProps does.
+ *
+ * # Safety
+ * `rgprop` must point to `cprop` readable SPropValues; `pvDst` must have room for the size
+ * ScCountProps reports; `pcb` NULL or writable.
+ */
+SCODE ScCopyProps(int32_t cprop, LPSPropValue rgprop, LPVOID pvDst, ULONG *pcb);
+
+/**
+ * Re-points a contiguous block of `cprop` values (made by ScCopyProps or ScDupPropset) after
+ * it was moved from `pvBaseOld` to `pvBaseNew` with memcpy: every pointer becomes
+ * `ptr - pvBaseOld + pvBaseNew` (NULL pointers stay NULL). `rgprop` is the array at its new
+ * place; `*pcb` (optional) receives the block's size. Both bases are required (the documented
+ * use with a 0 base, to write offsets to disk, crashes on Windows and is refused here).
+ *
+ * # Safety
+ * `rgprop` must be the moved block, whose pointers still point into the old one.
+ */
+SCODE ScRelocProps(int32_t cprop,
+                   LPSPropValue rgprop,
+                   LPVOID pvBaseOld,
+                   LPVOID pvBaseNew,
+                   ULONG *pcb);
+
+/**
+ * Duplicates `cprop` values into one block from `lpAllocateBuffer` (free it with its partner,
+ * MAPIFreeBuffer for MAPIAllocateBuffer): ScCountProps, then the allocation, then ScCopyProps.
+ * `*prgprop` is NULL on failure.
+ *
+ * # Safety
+ * `rgprop` must point to `cprop` readable SPropValues; `prgprop` NULL or writable.
+ */
+SCODE ScDupPropset(int32_t cprop,
+                   LPSPropValue rgprop,
+                   SCODE (*lpAllocateBuffer)(ULONG cbSize, LPVOID *lppBuffer),
+                   LPSPropValue *prgprop);
+
+/**
+ * TRUE if two named-property names are equal: the same GUID (by value), the same kind, and
+ * the same ID (MNID_ID) or the same string, case-sensitively (MNID_STRING). NULL gives FALSE.
+ *
+ * # Safety
+ * Pointers must be NULL or readable MAPINAMEIDs whose GUIDs and strings are NULL or readable.
+ */
+BOOL FEqualNames(LPMAPINAMEID lpName1, LPMAPINAMEID lpName2);
+
+/**
+ * TRUE if any of `cStrings` narrow strings is invalid: a NULL array (with a count above 0) or a
+ * NULL element. A count of 0 is FALSE.
+ *
+ * # Safety
+ * A non-NULL `lppszStrings` must point to `cStrings` readable pointers.
+ */
+BOOL FBadRglpszA(LPSTR *lppszStrings, ULONG cStrings);
+
+/**
+ * FBadRglpszA for wide strings.
+ *
+ * # Safety
+ * A non-NULL `lppszStrings` must point to `cStrings` readable pointers.
+ */
+BOOL FBadRglpszW(LPWSTR *lppszStrings, ULONG cStrings);
+
+/**
+ * TRUE (non-zero) if a row is invalid: NULL, a NULL `lpProps`, or a malformed value (FBadProp).
+ *
+ * # Safety
+ * `lprow` must be NULL or a readable SRow whose values are readable.
+ */
+ULONG FBadRow(LPSRow lprow);
+
+/**
+ * TRUE if a row set is invalid: NULL, a count beyond what can be checked, or a bad row.
+ *
+ * # Safety
+ * `lpRowSet` must be NULL or a readable SRowSet with `cRows` readable rows.
+ */
+BOOL FBadRowSet(LPSRowSet lpRowSet);
+
+/**
+ * TRUE (non-zero) if the tag's type is not a MAPI property type (only the type is checked;
+ * MV_FLAG only on the twelve types that have a multi-valued form).
+ */
+ULONG FBadPropTag(ULONG ulPropTag);
+
+/**
+ * TRUE (non-zero) if a value is malformed: NULL, a bad tag (FBadPropTag), a NULL string or GUID
+ * pointer, a NULL data pointer with a non-zero count, or a NULL string in an MV string array.
+ * Booleans are not restricted to 0/1 (non-zero is true).
+ *
+ * # Safety
+ * `lpprop` must be NULL or a readable SPropValue.
+ */
+ULONG FBadProp(LPSPropValue lpprop);
+
+/**
+ * TRUE (non-zero) if a column set is invalid: NULL, a PT_ERROR column or a bad tag. PT_NULL
+ * columns and an empty set are valid.
+ *
+ * # Safety
+ * `lpptaCols` must be NULL or a readable SPropTagArray.
+ */
+ULONG FBadColumnSet(LPSPropTagArray lpptaCols);
+
+/**
+ * Gets one property through the object's GetProps. `*ppprop` is one block to free with
+ * MAPIFreeBuffer. A property the object does not have is MAPI_E_NOT_FOUND (never a warning);
+ * `*ppprop` is then NULL.
+ *
+ * # Safety
+ * `lpMAPIProp` must be NULL or a live IMAPIProp; `ppprop` NULL or writable.
+ */
+HRESULT HrGetOneProp(LPMAPIPROP lpMAPIProp, ULONG ulPropTag, LPSPropValue *ppprop);
+
+/**
+ * Sets one property through the object's SetProps (with no problem array, as Windows does).
+ * Never a warning: S_OK or the failure SetProps returned.
+ *
+ * # Safety
+ * `lpMAPIProp` must be NULL or a live IMAPIProp; `pprop` NULL or a readable SPropValue.
+ */
+HRESULT HrSetOneProp(LPMAPIPROP lpMAPIProp, LPSPropValue pprop);
+
+/**
+ * TRUE if the object's GetPropList has `ulPropTag` (with a PT_UNSPECIFIED type: a tag with
+ * its property ID). FALSE for NULL or when GetPropList fails.
+ *
+ * # Safety
+ * `lpMapiProp` must be NULL or a live IMAPIProp.
+ */
+BOOL FPropExists(LPMAPIPROP lpMapiProp, ULONG ulPropTag);
+
+/**
+ * Calls AddRef on any COM object and returns its result; NULL gives 0 without a call.
+ *
+ * # Safety
+ * `lpunk` must be NULL or a live COM object.
+ */
+ULONG UlAddRef(LPVOID lpunk);
+
+/**
+ * Calls Release on any COM object and returns its result; NULL gives 0 without a call.
+ *
+ * # Safety
+ * `lpunk` must be NULL or a live COM object on which the caller owns a reference.
+ */
+ULONG UlRelease(LPVOID lpunk);
+
+/**
+ * Frees a row set: MAPIFreeBuffer on each row's `lpProps`, then on the set. NULL does nothing;
+ * a count beyond MAX_COUNT frees only the set (its rows cannot be trusted).
+ *
+ * # Safety
+ * `lpRows` must be NULL or a MAPIAllocateBuffer'd SRowSet whose rows' values are NULL or
+ * MAPIAllocateBuffer'd.
+ */
+void FreeProws(LPSRowSet lpRows);
+
+/**
+ * Frees an address list: the same as FreeProws (ADRLIST and SRowSet share one layout).
+ *
+ * # Safety
+ * As for FreeProws.
+ */
+void FreePadrlist(LPADRLIST lpAdrlist);
+
+/**
+ * Writes `cb` bytes at `pb` as 2·cb uppercase hex digits and a NUL into `sz` (2·cb + 1 bytes).
+ * A NULL `sz` writes nothing; `cb` ≤ 0 or a NULL `pb` writes an empty string.
+ *
+ * # Safety
+ * `pb` must have `cb` readable bytes; `sz` room for 2·cb + 1.
+ */
+void HexFromBin(LPBYTE pb, int32_t cb, LPTSTR sz);
+
+/**
+ * Reads pairs of hex digits (0-9, A-F, a-f) from `sz` into `pb`. FALSE, with nothing written,
+ * for NULL, an invalid character or an odd number of digits.
+ *
+ * # Safety
+ * `sz` must be NULL or a NUL-terminated ASCII string; `pb` room for half its length.
+ */
+BOOL FBinFromHex(LPTSTR sz, LPBYTE pb);
+
+/**
+ * The decimal number at the start of `lpszDecimal` (digits up to the first non-digit; 0 if it
+ * starts with none or is NULL; no whitespace skipped).
+ *
+ * # Safety
+ * `lpszDecimal` must be NULL or a NUL-terminated string.
+ */
+uint32_t UFromSz(const char *lpszDecimal);
+
+/**
+ * The hex number at the start of `lpsz` (digits of either case up to the first non-hex
+ * character, one at a time; 0 for NULL).
+ *
+ * # Safety
+ * `lpsz` must be NULL or a NUL-terminated string.
+ */
+ULONG UlFromSzHex(const char *lpsz);
+
+/**
+ * Byte-swaps `cWords` 16-bit values in place (NULL does nothing).
+ *
+ * # Safety
+ * `lpData` must be NULL or hold `cWords` writable 16-bit values (any alignment).
+ */
+void SwapPword(uint16_t *lpData, ULONG cWords);
+
+/**
+ * Byte-swaps `cLongs` 32-bit values in place (NULL does nothing).
+ *
+ * # Safety
+ * `lpData` must be NULL or hold `cLongs` writable 32-bit values (any alignment).
+ */
+void SwapPlong(ULONG *lpData, ULONG cLongs);
+
+/**
+ * Undocumented (Windows' arithmetic): `(((strlen | 3) >> 2) + 1) * 3` for a string, 0 for
+ * NULL — the bytes an encoded string of that length decodes into, rounded up.
+ *
+ * # Safety
+ * `lpszEnc` must be NULL or a NUL-terminated string.
+ */
+ULONG CbOfEncoded(const char *lpszEnc);
 
 /**
  * Creates an IPropData object (MAPI's `CreateIProp`). `lpInterface` NULL or IID_IMAPIPropData

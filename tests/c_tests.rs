@@ -109,6 +109,13 @@ c_tests! {
         null_this_every_slot, null_pointers_imapiprop, null_pointers_store_folder,
         unknown_flags_every_method, bad_counts, message_property_input,
     ],
+    // No sections yet: each is a handful of checks run in order.
+    c_reentry_test => "reentry_test.c" [],
+    c_oom_test => "oom_test.c" [],
+    c_mapiutil_test => "mapiutil_test.c" [
+        signatures, prop_copy_more, ul_prop_size, contains, compare, find, count_copy_reloc,
+        equal_names, validation, objects, runtime, strings, windows_behaviours, panics,
+    ],
 }
 
 fn manifest_dir() -> PathBuf {

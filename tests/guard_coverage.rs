@@ -2,8 +2,8 @@
 //! `extern "…" fn` / bare `extern fn`) and a body — `#[no_mangle]` exports and vtable slot
 //! functions alike — must run that body through the guard module (DESIGN.md §2; rust-c-abi-style
 //! §4 habit 3): the body is a single call to `guard::free_fn`, `guard::free_fn_ulong`,
-//! `guard::method` or `guard::method_ulong` (any path ending in `guard::<name>`, with or without
-//! a turbofish), so that panics, NULL `This` and error recording are handled in one place.
+//! `guard::free_fn_or`, `guard::method` or `guard::method_ulong` (any path ending in
+//! `guard::<name>`, with or without a turbofish), so that panics, NULL `This` and error recording are handled in one place.
 //!
 //! The check works on tokens, not lines: comments and string contents are dropped first, so
 //! rustfmt's line breaks, comments and strings mentioning `extern "C" fn` do not matter.
@@ -13,7 +13,13 @@
 use std::path::{Path, PathBuf};
 
 /// The guard entry points an `extern` function's body may consist of.
-const GUARDS: &[&str] = &["free_fn", "free_fn_ulong", "method", "method_ulong"];
+const GUARDS: &[&str] = &[
+    "free_fn",
+    "free_fn_ulong",
+    "free_fn_or",
+    "method",
+    "method_ulong",
+];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Tok {
@@ -444,6 +450,10 @@ fn every_extern_fn_in_src_abi_runs_through_the_guard() {
         "get_props",
         "copy_to",
         "hr_add_obj_props",
+        "PropCopyMore",
+        "ScCopyProps",
+        "FBadProp",
+        "MAPIInitialize",
     ] {
         assert!(
             checked.iter().any(|c| c == expected),

@@ -49,8 +49,12 @@ fn allocate(size: ULONG, magic: u32) -> *mut Header {
 /// The header of a block this allocator made, if `p` looks like one (a foreign pointer is the
 /// caller's bug, as in any C library; the magic catches the common ones: double free, a
 /// MAPIAllocateMore block passed where a root belongs).
+///
+/// # Safety
+/// `p` must be a block this allocator handed out (a root or a MAPIAllocateMore block).
 unsafe fn header_of(p: *mut c_void) -> *mut Header {
-    (p as *mut u8).sub(HEADER) as *mut Header
+    // SAFETY: every block we hand out starts HEADER bytes into its allocation.
+    unsafe { (p as *mut u8).sub(HEADER) as *mut Header }
 }
 
 /// Allocates a zeroed root block.
@@ -59,18 +63,22 @@ unsafe fn header_of(p: *mut c_void) -> *mut Header {
 /// `lppBuffer` must be NULL or point to writable storage for one pointer.
 #[no_mangle]
 pub unsafe extern "C" fn MAPIAllocateBuffer(cbSize: ULONG, lppBuffer: *mut LPVOID) -> SCODE {
-    guard::free_fn("MAPIAllocateBuffer", || {
-        let out = guard::cleared_out(lppBuffer, "lppBuffer")?;
-        let h = allocate(cbSize, ROOT_MAGIC);
-        if h.is_null() {
-            return Err(MapiError::new(
-                MAPI_E_NOT_ENOUGH_MEMORY,
-                format!("MAPIAllocateBuffer: {cbSize} bytes could not be allocated"),
-            ));
-        }
-        *out = (h as *mut u8).add(HEADER) as LPVOID;
-        Ok(S_OK)
-    })
+    // SAFETY: `lppBuffer` is NULL (cleared_out checks) or writable, the caller's side of the
+    // contract; `h` is a fresh block of HEADER + cbSize bytes, so `h + HEADER` is in bounds.
+    unsafe {
+        guard::free_fn("MAPIAllocateBuffer", || {
+            let out = guard::cleared_out(lppBuffer, "lppBuffer")?;
+            let h = allocate(cbSize, ROOT_MAGIC);
+            if h.is_null() {
+                return Err(MapiError::new(
+                    MAPI_E_NOT_ENOUGH_MEMORY,
+                    format!("MAPIAllocateBuffer: {cbSize} bytes could not be allocated"),
+                ));
+            }
+            *out = (h as *mut u8).add(HEADER) as LPVOID;
+            Ok(S_OK)
+        })
+    }
 }
 
 /// Allocates a zeroed block linked to the root `lpObject`; it is freed with that root.
@@ -83,39 +91,46 @@ pub unsafe extern "C" fn MAPIAllocateMore(
     lpObject: LPVOID,
     lppBuffer: *mut LPVOID,
 ) -> SCODE {
-    guard::free_fn("MAPIAllocateMore", || {
-        let out = guard::cleared_out(lppBuffer, "lppBuffer")?;
-        if lpObject.is_null() {
-            return Err(MapiError::invalid("MAPIAllocateMore: lpObject is NULL"));
-        }
-        let root = header_of(lpObject);
-        if (*root).magic.load(Ordering::Acquire) != ROOT_MAGIC {
-            return Err(MapiError::invalid(
-                "MAPIAllocateMore: lpObject is not a live MAPIAllocateBuffer block",
-            ));
-        }
-        let h = allocate(cbSize, MORE_MAGIC);
-        if h.is_null() {
-            return Err(MapiError::new(
-                MAPI_E_NOT_ENOUGH_MEMORY,
-                format!("MAPIAllocateMore: {cbSize} bytes could not be allocated"),
-            ));
-        }
-        // Push onto the root's list; a CAS loop keeps concurrent MAPIAllocateMore calls safe.
-        let mut head = (*root).next.load(Ordering::Acquire);
-        loop {
-            (*h).next.store(head, Ordering::Relaxed);
-            match (*root)
-                .next
-                .compare_exchange_weak(head, h, Ordering::AcqRel, Ordering::Acquire)
-            {
-                Ok(_) => break,
-                Err(now) => head = now,
+    // SAFETY: `lpObject` is NULL (checked) or a live root from MAPIAllocateBuffer (the caller's
+    // contract), so its header lies HEADER bytes before it, readable and ours; `h` is a fresh
+    // block of HEADER + cbSize bytes; `lppBuffer` is NULL (checked) or writable.
+    unsafe {
+        guard::free_fn("MAPIAllocateMore", || {
+            let out = guard::cleared_out(lppBuffer, "lppBuffer")?;
+            if lpObject.is_null() {
+                return Err(MapiError::invalid("MAPIAllocateMore: lpObject is NULL"));
             }
-        }
-        *out = (h as *mut u8).add(HEADER) as LPVOID;
-        Ok(S_OK)
-    })
+            let root = header_of(lpObject);
+            if (*root).magic.load(Ordering::Acquire) != ROOT_MAGIC {
+                return Err(MapiError::invalid(
+                    "MAPIAllocateMore: lpObject is not a live MAPIAllocateBuffer block",
+                ));
+            }
+            let h = allocate(cbSize, MORE_MAGIC);
+            if h.is_null() {
+                return Err(MapiError::new(
+                    MAPI_E_NOT_ENOUGH_MEMORY,
+                    format!("MAPIAllocateMore: {cbSize} bytes could not be allocated"),
+                ));
+            }
+            // Push onto the root's list; a CAS loop keeps concurrent MAPIAllocateMore calls safe.
+            let mut head = (*root).next.load(Ordering::Acquire);
+            loop {
+                (*h).next.store(head, Ordering::Relaxed);
+                match (*root).next.compare_exchange_weak(
+                    head,
+                    h,
+                    Ordering::AcqRel,
+                    Ordering::Acquire,
+                ) {
+                    Ok(_) => break,
+                    Err(now) => head = now,
+                }
+            }
+            *out = (h as *mut u8).add(HEADER) as LPVOID;
+            Ok(S_OK)
+        })
+    }
 }
 
 /// Frees a root block and every block chained to it. NULL is a no-op. Returns 0 (S_OK), or
@@ -125,43 +140,54 @@ pub unsafe extern "C" fn MAPIAllocateMore(
 /// `lpBuffer` must be NULL or a root from MAPIAllocateBuffer not yet freed.
 #[no_mangle]
 pub unsafe extern "C" fn MAPIFreeBuffer(lpBuffer: LPVOID) -> ULONG {
-    guard::free_fn_ulong("MAPIFreeBuffer", || {
-        if lpBuffer.is_null() {
-            return 0;
-        }
-        let root = header_of(lpBuffer);
-        if (*root)
-            .magic
-            .compare_exchange(ROOT_MAGIC, FREED_MAGIC, Ordering::AcqRel, Ordering::Acquire)
-            .is_err()
-        {
-            guard::set_thread_error(MapiError::invalid(
-                "MAPIFreeBuffer: not a live MAPIAllocateBuffer block (double free, or a \
+    // SAFETY: `lpBuffer` is NULL (checked) or a root from MAPIAllocateBuffer not yet freed (the
+    // caller's contract): its header and its chain of MAPIAllocateMore blocks are ours to read
+    // and to free, each once (the magic's compare-exchange turns a second free into an error).
+    unsafe {
+        guard::free_fn_ulong("MAPIFreeBuffer", || {
+            if lpBuffer.is_null() {
+                return 0;
+            }
+            let root = header_of(lpBuffer);
+            if (*root)
+                .magic
+                .compare_exchange(ROOT_MAGIC, FREED_MAGIC, Ordering::AcqRel, Ordering::Acquire)
+                .is_err()
+            {
+                guard::set_thread_error(MapiError::invalid(
+                    "MAPIFreeBuffer: not a live MAPIAllocateBuffer block (double free, or a \
                  MAPIAllocateMore block)",
-            ));
-            return MAPI_E_INVALID_PARAMETER as u32;
-        }
-        let mut more = (*root).next.load(Ordering::Acquire);
-        while !more.is_null() {
-            let next = (*more).next.load(Ordering::Relaxed);
-            (*more).magic.store(FREED_MAGIC, Ordering::Relaxed);
-            libc::free(more as *mut c_void);
-            more = next;
-        }
-        libc::free(root as *mut c_void);
-        0
-    })
+                ));
+                return MAPI_E_INVALID_PARAMETER as u32;
+            }
+            let mut more = (*root).next.load(Ordering::Acquire);
+            while !more.is_null() {
+                let next = (*more).next.load(Ordering::Relaxed);
+                (*more).magic.store(FREED_MAGIC, Ordering::Relaxed);
+                libc::free(more as *mut c_void);
+                more = next;
+            }
+            libc::free(root as *mut c_void);
+            0
+        })
+    }
 }
 
 /// cbindgen:ignore
 /// The allocator a result is built with: ours, or the three pointers CreateIProp was given.
 #[derive(Clone, Copy)]
 pub struct Allocator {
-    pub buffer: AllocateBufferFn,
-    pub more: AllocateMoreFn,
-    pub free: FreeBufferFn,
-    /// Whether `buffer` returns zeroed memory (ours does; a caller's allocator need not).
-    pub zeroes: bool,
+    // Private: `block` and `free` call these, so only `MAPI` and the unsafe `foreign` may set
+    // them. (`more` is kept for the day a result is built from chained blocks.)
+    buffer: AllocateBufferFn,
+    #[allow(dead_code)]
+    more: AllocateMoreFn,
+    free: FreeBufferFn,
+    /// Whether these are this library's own MAPIAllocateBuffer/More/FreeBuffer: they return
+    /// zeroed memory and run no client code. A caller's allocator (CreateIProp) may do neither:
+    /// it must not be called with any lock of ours held, since it may call back into the object
+    /// whose result it is allocating (DESIGN.md §7).
+    ours: bool,
 }
 
 impl Allocator {
@@ -169,17 +195,32 @@ impl Allocator {
         buffer: MAPIAllocateBuffer,
         more: MAPIAllocateMore,
         free: MAPIFreeBuffer,
-        zeroes: true,
+        ours: true,
     };
 
     /// A caller's allocator (CreateIProp): nothing assumed about what it returns.
-    pub fn foreign(buffer: AllocateBufferFn, more: AllocateMoreFn, free: FreeBufferFn) -> Self {
+    ///
+    /// # Safety
+    /// The three functions must behave as MAPI's: `buffer` stores NULL or a block of at least
+    /// the size asked for (8-aligned) and returns S_OK or a failure code; `free` releases such
+    /// a block. [`Allocator::block`] and [`Allocator::free`] rely on it.
+    pub unsafe fn foreign(
+        buffer: AllocateBufferFn,
+        more: AllocateMoreFn,
+        free: FreeBufferFn,
+    ) -> Self {
         Allocator {
             buffer,
             more,
             free,
-            zeroes: false,
+            ours: false,
         }
+    }
+
+    /// Whether calling this allocator runs client code (a caller's CreateIProp allocator), so
+    /// that no lock of ours may be held across the call.
+    pub fn runs_client_code(&self) -> bool {
+        !self.ours
     }
 
     /// Frees a block this allocator made.
@@ -188,7 +229,9 @@ impl Allocator {
     /// `p` must be NULL or a root block from `self.buffer`.
     pub unsafe fn free(&self, p: *mut c_void) {
         if !p.is_null() {
-            (self.free)(p);
+            // SAFETY: `p` is a root block from `self.buffer` (the caller's contract), and `free`
+            // is MAPIFreeBuffer or a function the maker of this allocator vouched for (`foreign`).
+            unsafe { (self.free)(p) };
         }
     }
 
@@ -201,7 +244,8 @@ impl Allocator {
             )
         })?;
         let mut p: LPVOID = ptr::null_mut();
-        // SAFETY: `p` is a valid out-pointer; the function is MAPIAllocateBuffer-shaped.
+        // SAFETY: `p` is a valid out-pointer; `buffer` is MAPIAllocateBuffer or a function the
+        // maker of this allocator vouched for (`Allocator::foreign`).
         let sc = unsafe { (self.buffer)(size, &mut p) };
         if sc != S_OK || p.is_null() {
             return Err(MapiError::new(
@@ -209,10 +253,11 @@ impl Allocator {
                 format!("allocating a result of {size} bytes failed"),
             ));
         }
-        // SAFETY: a foreign allocator need not zero; results are written field by field, but
-        // padding and unused union bytes must not leak stale memory. (MAPIAllocateBuffer has
-        // zeroed the block already.)
-        if !self.zeroes {
+        // A foreign allocator need not zero; results are written field by field, but padding
+        // and unused union bytes must not leak stale memory. (MAPIAllocateBuffer has zeroed the
+        // block already.)
+        if !self.ours {
+            // SAFETY: `p` is a block of at least `size` bytes (checked non-NULL above).
             unsafe { ptr::write_bytes(p as *mut u8, 0, size as usize) };
         }
         Ok(p as *mut u8)
@@ -234,7 +279,12 @@ pub const fn align8(n: usize) -> usize {
 
 impl BlockWriter {
     /// `base` is a block of `len` bytes; the first `fixed` bytes are the caller's.
-    pub fn new(base: *mut u8, len: usize, fixed: usize) -> Self {
+    ///
+    /// # Safety
+    /// `base` must be valid for writes of `len` bytes, 8-byte aligned and zeroed, for as long as
+    /// the writer is used; nothing else may write to `base[fixed..len]` meanwhile. Every method
+    /// writes within those bounds (checked) relying on it.
+    pub unsafe fn new(base: *mut u8, len: usize, fixed: usize) -> Self {
         BlockWriter {
             base,
             len,
@@ -247,7 +297,7 @@ impl BlockWriter {
         let at = self.used;
         self.used = align8(at + n);
         assert!(self.used <= self.len, "result block sized too small");
-        // SAFETY: bounds checked just above.
+        // SAFETY: `at` <= `used` <= `len`, within the block `new` was given.
         unsafe { self.base.add(at) }
     }
 
@@ -275,6 +325,16 @@ impl BlockWriter {
             for (o, u) in out.iter_mut().zip(s.encode_utf16()) {
                 *o = u;
             }
+        }
+        p
+    }
+
+    /// Writes `items` converted by `f` (an MV array in its C layout), with no copy in between.
+    pub fn map<T, U: Copy>(&mut self, items: &[T], mut f: impl FnMut(&T) -> U) -> *mut U {
+        let p = self.reserve(std::mem::size_of::<U>() * items.len()) as *mut U;
+        for (i, item) in items.iter().enumerate() {
+            // SAFETY: room for items.len() values of U; 8-aligned satisfies every U used (≤ 8).
+            unsafe { p.add(i).write(f(item)) };
         }
         p
     }

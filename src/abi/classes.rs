@@ -9,14 +9,20 @@ use std::ffi::c_void;
 /// # Safety
 /// `p` must be NULL or a live COM interface pointer.
 pub unsafe fn our_prop_object<'a>(p: *mut c_void) -> Option<&'a dyn PropObject> {
-    if let Some(o) = super::propdata::ours(p) {
+    // SAFETY: `p` is NULL or a live COM interface pointer (this function's
+    // contract), which is all each class's `ours` asks: it reads only the vtable pointer until
+    // that vtable proves the object is of its class.
+    if let Some(o) = unsafe { super::propdata::ours(p) } {
         return Some(o);
     }
-    if let Some(m) = super::message::ours(p) {
+    // SAFETY: as above.
+    if let Some(m) = unsafe { super::message::ours(p) } {
         return Some(m);
     }
-    if let Some(f) = super::folder::ours(p) {
+    // SAFETY: as above.
+    if let Some(f) = unsafe { super::folder::ours(p) } {
         return Some(f);
     }
-    super::store::ours_object(p)
+    // SAFETY: as above.
+    unsafe { super::store::ours_object(p) }
 }

@@ -1,12 +1,19 @@
 //! Conversions across the boundary: C arrays in (validated before anything is applied), results
 //! out (each one MAPIAllocateBuffer-style block, sized up front: DESIGN.md §7).
+//!
+//! Every copy of caller data is sized by the caller, so every one is fallible (`try_to_vec` and
+//! friends from `core::value`): a value the process cannot copy is MAPI_E_NOT_ENOUGH_MEMORY, not
+//! an abort of the client's process (Rust's allocation failure is not a panic the guard catches).
 
 use super::alloc::{align8, Allocator, BlockWriter};
 use super::types::*;
 use crate::core::error::{MapiError, MapiResult};
 use crate::core::mapidefs::*;
 use crate::core::props::{Problem, PropInput, PropOut};
-use crate::core::value::{is_stored_type, prop_id, prop_type, utf16_len, PropValue};
+use crate::core::value::{
+    is_stored_type, out_of_memory, prop_id, prop_type, try_map, try_map_result, try_push,
+    try_to_vec, try_vec_with_capacity, utf16_len, PropValue,
+};
 use std::ffi::{c_char, CStr};
 use std::fmt::Display;
 use std::mem::size_of;
@@ -43,7 +50,9 @@ pub unsafe fn slice_in<'a, T>(
             "{what}: NULL pointer with a count of {count}"
         )));
     }
-    Ok(std::slice::from_raw_parts(p, n))
+    // SAFETY: `p` is non-NULL (checked) and points to `count` readable `T`s (the caller's
+    // contract); `n` <= MAX_COUNT, so the byte size cannot overflow for the types used here.
+    Ok(unsafe { std::slice::from_raw_parts(p, n) })
 }
 
 /// A required, non-empty tag array (GetProps, DeleteProps, CopyProps…).
@@ -51,13 +60,13 @@ pub unsafe fn slice_in<'a, T>(
 /// # Safety
 /// `p` must be NULL or point to a readable SPropTagArray.
 pub unsafe fn tag_array_in<'a>(p: *const SPropTagArray, what: &str) -> MapiResult<&'a [u32]> {
-    let arr = p
-        .as_ref()
-        .ok_or_else(|| MapiError::invalid(format!("{what} is NULL")))?;
+    // SAFETY: `p` is NULL or a readable SPropTagArray (the caller's contract).
+    let arr = unsafe { p.as_ref() }.ok_or_else(|| MapiError::invalid(format!("{what} is NULL")))?;
     if arr.cValues == 0 {
         return Err(MapiError::invalid(format!("{what} has cValues == 0")));
     }
-    slice_in(arr.aulPropTag.as_ptr(), arr.cValues, what)
+    // SAFETY: a readable SPropTagArray holds `cValues` tags after its count.
+    unsafe { slice_in(arr.aulPropTag.as_ptr(), arr.cValues, what) }
 }
 
 /// An optional tag array (an exclusion list): NULL or empty means none.
@@ -68,9 +77,12 @@ pub unsafe fn optional_tag_array_in<'a>(
     p: *const SPropTagArray,
     what: &str,
 ) -> MapiResult<&'a [u32]> {
-    match p.as_ref() {
+    // SAFETY: `p` is NULL or a readable SPropTagArray (the caller's contract), which holds
+    // `cValues` tags after its count.
+    match unsafe { p.as_ref() } {
         None => Ok(&[]),
-        Some(arr) => slice_in(arr.aulPropTag.as_ptr(), arr.cValues, what),
+        // SAFETY: as above.
+        Some(arr) => unsafe { slice_in(arr.aulPropTag.as_ptr(), arr.cValues, what) },
     }
 }
 
@@ -82,7 +94,8 @@ pub unsafe fn string8_in(p: *const c_char, what: impl Display) -> MapiResult<Vec
     if p.is_null() {
         return Err(MapiError::invalid(format!("{what}: NULL string pointer")));
     }
-    Ok(CStr::from_ptr(p).to_bytes().to_vec())
+    // SAFETY: `p` is non-NULL (checked) and a readable NUL-terminated string (the contract).
+    try_to_vec(unsafe { CStr::from_ptr(p) }.to_bytes())
 }
 
 /// A NUL-terminated UTF-16 string; unpaired surrogates are MAPI_E_BAD_CHARWIDTH.
@@ -94,22 +107,36 @@ pub unsafe fn unicode_in(p: *const u16, what: impl Display) -> MapiResult<String
         return Err(MapiError::invalid(format!("{what}: NULL string pointer")));
     }
     let mut n = 0usize;
-    while *p.add(n) != 0 {
+    // SAFETY: `p` is non-NULL (checked) and NUL-terminated (the contract): every unit up to and
+    // including the terminator is readable, and the loop stops at the terminator.
+    while unsafe { *p.add(n) } != 0 {
         n += 1;
     }
-    let units = std::slice::from_raw_parts(p, n);
+    // SAFETY: the `n` units before the terminator were just read.
+    let units = unsafe { std::slice::from_raw_parts(p, n) };
     if units.iter().all(|&u| u < 0x80) {
         // ASCII: a narrowing copy the compiler vectorises.
-        let bytes: Vec<u8> = units.iter().map(|&u| u as u8).collect();
+        let bytes = try_map(units, |&u| u as u8)?;
         // SAFETY: every byte is below 0x80, so the bytes are ASCII and thus UTF-8.
-        return Ok(String::from_utf8_unchecked(bytes));
+        return Ok(unsafe { String::from_utf8_unchecked(bytes) });
     }
-    String::from_utf16(units).map_err(|_| {
-        MapiError::new(
-            MAPI_E_BAD_CHARWIDTH,
-            format!("{what}: the string is not valid UTF-16"),
-        )
-    })
+    // Validate and measure first, so that the one allocation is exact and fallible.
+    let mut len = 0usize;
+    for c in char::decode_utf16(units.iter().copied()) {
+        match c {
+            Ok(c) => len += c.len_utf8(),
+            Err(_) => {
+                return Err(MapiError::new(
+                    MAPI_E_BAD_CHARWIDTH,
+                    format!("{what}: the string is not valid UTF-16"),
+                ))
+            }
+        }
+    }
+    let mut s = String::new();
+    s.try_reserve_exact(len).map_err(|_| out_of_memory(len))?;
+    s.extend(char::decode_utf16(units.iter().copied()).map(|c| c.unwrap_or('\u{FFFD}')));
+    Ok(s)
 }
 
 /// A narrow or wide string parameter (`LPTSTR` with MAPI_UNICODE deciding), as Rust text.
@@ -118,9 +145,11 @@ pub unsafe fn unicode_in(p: *const u16, what: impl Display) -> MapiResult<String
 /// As for [`string8_in`] / [`unicode_in`].
 pub unsafe fn tstring_in(p: *const c_char, unicode: bool, what: &str) -> MapiResult<String> {
     if unicode {
-        unicode_in(p as *const u16, what)
+        // SAFETY: with MAPI_UNICODE the caller's LPTSTR is a NUL-terminated UTF-16 string.
+        unsafe { unicode_in(p as *const u16, what) }
     } else {
-        String::from_utf8(string8_in(p, what)?).map_err(|_| {
+        // SAFETY: without it, a NUL-terminated narrow string (this function's contract).
+        String::from_utf8(unsafe { string8_in(p, what) }?).map_err(|_| {
             MapiError::new(
                 MAPI_E_BAD_CHARWIDTH,
                 format!("{what}: the string is not UTF-8"),
@@ -129,6 +158,8 @@ pub unsafe fn tstring_in(p: *const c_char, unicode: bool, what: &str) -> MapiRes
     }
 }
 
+/// # Safety
+/// `b.lpb` must be NULL or point to `b.cb` readable bytes.
 unsafe fn binary_in(b: &SBinary, what: impl Display) -> MapiResult<Vec<u8>> {
     // `cb` counts bytes, not entries: MAX_COUNT does not apply (values are kept whole, whatever
     // their size), and a u32 length cannot overflow a slice on the targets we support.
@@ -141,23 +172,31 @@ unsafe fn binary_in(b: &SBinary, what: impl Display) -> MapiResult<Vec<u8>> {
             b.cb
         )));
     }
-    Ok(std::slice::from_raw_parts(b.lpb, b.cb as usize).to_vec())
+    // SAFETY: `lpb` is non-NULL (checked) and points to `cb` readable bytes (the contract).
+    try_to_vec(unsafe { std::slice::from_raw_parts(b.lpb, b.cb as usize) })
 }
 
+/// # Safety
+/// `p` must be NULL or point to a readable GUID.
 unsafe fn guid_in(p: *const GUID, what: impl Display) -> MapiResult<[u8; 16]> {
     if p.is_null() {
         return Err(MapiError::invalid(format!("{what}: NULL GUID pointer")));
     }
-    Ok(*(p as *const [u8; 16]))
+    // SAFETY: `p` is non-NULL (checked) and readable (the contract); a GUID is 16 bytes of plain
+    // data, and [u8; 16] needs no alignment.
+    Ok(unsafe { *(p as *const [u8; 16]) })
 }
 
+/// # Safety
+/// As for [`slice_in`].
 unsafe fn mv_in<'a, T>(count: u32, p: *const T, what: impl Display + Copy) -> MapiResult<&'a [T]> {
     if count == 0 {
         return Err(MapiError::invalid(format!(
             "{what}: a multi-valued property with cValues == 0"
         )));
     }
-    slice_in(p, count, what)
+    // SAFETY: this function's contract is slice_in's.
+    unsafe { slice_in(p, count, what) }
 }
 
 /// Reads one value of a stored type. Whole-call errors (NULL pointers with counts, MV with no
@@ -169,72 +208,62 @@ unsafe fn mv_in<'a, T>(count: u32, p: *const T, what: impl Display + Copy) -> Ma
 pub unsafe fn value_in(p: &SPropValue, what: impl Display + Copy) -> MapiResult<PropValue> {
     use PropValue::*;
     let v = &p.Value;
-    Ok(match prop_type(p.ulPropTag) {
-        PT_I2 => I2(v.i),
-        PT_LONG => Long(v.l),
-        PT_R4 => R4(v.flt),
-        PT_DOUBLE => Double(v.dbl),
-        PT_CURRENCY => Currency(v.cur.int64),
-        PT_APPTIME => AppTime(v.at),
-        PT_BOOLEAN => Boolean(v.b != 0),
-        PT_I8 => I8(v.li.QuadPart),
-        PT_STRING8 => String8(string8_in(v.lpszA, what)?),
-        PT_UNICODE => Unicode(unicode_in(v.lpszW, what)?),
-        PT_SYSTIME => SysTime(filetime_to_u64(v.ft)),
-        PT_CLSID => Clsid(guid_in(v.lpguid, what)?),
-        PT_BINARY => Binary(binary_in(&v.bin, what)?),
-        PT_MV_I2 => MvI2(mv_in(v.MVi.cValues, v.MVi.lpi, what)?.to_vec()),
-        PT_MV_LONG => MvLong(mv_in(v.MVl.cValues, v.MVl.lpl, what)?.to_vec()),
-        PT_MV_R4 => MvR4(mv_in(v.MVflt.cValues, v.MVflt.lpflt, what)?.to_vec()),
-        PT_MV_DOUBLE => MvDouble(mv_in(v.MVdbl.cValues, v.MVdbl.lpdbl, what)?.to_vec()),
-        PT_MV_CURRENCY => MvCurrency(
-            mv_in(v.MVcur.cValues, v.MVcur.lpcur, what)?
-                .iter()
-                .map(|c| c.int64)
-                .collect(),
-        ),
-        PT_MV_APPTIME => MvAppTime(mv_in(v.MVat.cValues, v.MVat.lpat, what)?.to_vec()),
-        PT_MV_I8 => MvI8(
-            mv_in(v.MVli.cValues, v.MVli.lpli, what)?
-                .iter()
-                .map(|l| l.QuadPart)
-                .collect(),
-        ),
-        PT_MV_SYSTIME => MvSysTime(
-            mv_in(v.MVft.cValues, v.MVft.lpft, what)?
-                .iter()
-                .map(|f| filetime_to_u64(*f))
-                .collect(),
-        ),
-        PT_MV_CLSID => MvClsid(
-            mv_in(v.MVguid.cValues, v.MVguid.lpguid, what)?
-                .iter()
-                .map(|g| *(g as *const GUID as *const [u8; 16]))
-                .collect(),
-        ),
-        PT_MV_STRING8 => MvString8(
-            mv_in(v.MVszA.cValues, v.MVszA.lppszA, what)?
-                .iter()
-                .map(|s| string8_in(*s, what))
-                .collect::<MapiResult<_>>()?,
-        ),
-        PT_MV_UNICODE => MvUnicode(
-            mv_in(v.MVszW.cValues, v.MVszW.lppszW, what)?
-                .iter()
-                .map(|s| unicode_in(*s, what))
-                .collect::<MapiResult<_>>()?,
-        ),
-        PT_MV_BINARY => MvBinary(
-            mv_in(v.MVbin.cValues, v.MVbin.lpbin, what)?
-                .iter()
-                .map(|b| binary_in(b, what))
-                .collect::<MapiResult<_>>()?,
-        ),
-        other => {
-            return Err(MapiError::new(
-                MAPI_E_INVALID_TYPE,
-                format!("{what}: property type 0x{other:04X} is not stored by this provider"),
-            ))
+    // SAFETY: the tag's type selects the union member read in each arm (this function's
+    // contract), and that member's pointers are NULL or readable for its count: what
+    // string8_in, unicode_in, guid_in, binary_in and mv_in ask of theirs. A GUID element is 16
+    // bytes of plain data, readable as [u8; 16].
+    Ok(unsafe {
+        match prop_type(p.ulPropTag) {
+            PT_I2 => I2(v.i),
+            PT_LONG => Long(v.l),
+            PT_R4 => R4(v.flt),
+            PT_DOUBLE => Double(v.dbl),
+            PT_CURRENCY => Currency(v.cur.int64),
+            PT_APPTIME => AppTime(v.at),
+            PT_BOOLEAN => Boolean(v.b != 0),
+            PT_I8 => I8(v.li.QuadPart),
+            PT_STRING8 => String8(string8_in(v.lpszA, what)?),
+            PT_UNICODE => Unicode(unicode_in(v.lpszW, what)?),
+            PT_SYSTIME => SysTime(filetime_to_u64(v.ft)),
+            PT_CLSID => Clsid(guid_in(v.lpguid, what)?),
+            PT_BINARY => Binary(binary_in(&v.bin, what)?),
+            PT_MV_I2 => MvI2(try_to_vec(mv_in(v.MVi.cValues, v.MVi.lpi, what)?)?),
+            PT_MV_LONG => MvLong(try_to_vec(mv_in(v.MVl.cValues, v.MVl.lpl, what)?)?),
+            PT_MV_R4 => MvR4(try_to_vec(mv_in(v.MVflt.cValues, v.MVflt.lpflt, what)?)?),
+            PT_MV_DOUBLE => MvDouble(try_to_vec(mv_in(v.MVdbl.cValues, v.MVdbl.lpdbl, what)?)?),
+            PT_MV_CURRENCY => MvCurrency(try_map(
+                mv_in(v.MVcur.cValues, v.MVcur.lpcur, what)?,
+                |c| c.int64,
+            )?),
+            PT_MV_APPTIME => MvAppTime(try_to_vec(mv_in(v.MVat.cValues, v.MVat.lpat, what)?)?),
+            PT_MV_I8 => MvI8(try_map(mv_in(v.MVli.cValues, v.MVli.lpli, what)?, |l| {
+                l.QuadPart
+            })?),
+            PT_MV_SYSTIME => MvSysTime(try_map(mv_in(v.MVft.cValues, v.MVft.lpft, what)?, |f| {
+                filetime_to_u64(*f)
+            })?),
+            PT_MV_CLSID => MvClsid(try_map(
+                mv_in(v.MVguid.cValues, v.MVguid.lpguid, what)?,
+                |g| *(g as *const GUID as *const [u8; 16]),
+            )?),
+            PT_MV_STRING8 => MvString8(try_map_result(
+                mv_in(v.MVszA.cValues, v.MVszA.lppszA, what)?,
+                |s| string8_in(*s, what),
+            )?),
+            PT_MV_UNICODE => MvUnicode(try_map_result(
+                mv_in(v.MVszW.cValues, v.MVszW.lppszW, what)?,
+                |s| unicode_in(*s, what),
+            )?),
+            PT_MV_BINARY => MvBinary(try_map_result(
+                mv_in(v.MVbin.cValues, v.MVbin.lpbin, what)?,
+                |b| binary_in(b, what),
+            )?),
+            other => {
+                return Err(MapiError::new(
+                    MAPI_E_INVALID_TYPE,
+                    format!("{what}: property type 0x{other:04X} is not stored by this provider"),
+                ))
+            }
         }
     })
 }
@@ -278,8 +307,8 @@ impl std::fmt::Display for EntryLabel<'_> {
     }
 }
 
-/// Reads a SetProps array: PR_NULL and PT_ERROR entries are skipped, PT_OBJECT or a malformed
-/// value fails the whole call (nothing applied), and unsupported types, bad property IDs and
+/// Reads a SetProps array: PR_NULL and PT_ERROR entries are skipped, PT_OBJECT, PT_NULL with an
+/// ID other than 0, or a malformed value fails the whole call (nothing applied), and unsupported types, bad property IDs and
 /// unconvertible strings become per-property problems.
 ///
 /// # Safety
@@ -292,8 +321,9 @@ pub unsafe fn prop_values_in(
     if count == 0 {
         return Err(MapiError::invalid(format!("{method}: cValues is 0")));
     }
-    let values = slice_in(arr, count, Labelled(method, "lpPropArray"))?;
-    let mut inputs = Vec::with_capacity(values.len());
+    // SAFETY: `arr` is NULL or points to `count` readable SPropValues (the caller's contract).
+    let values = unsafe { slice_in(arr, count, Labelled(method, "lpPropArray")) }?;
+    let mut inputs = try_vec_with_capacity(values.len())?;
     let mut problems = Vec::new();
     for (i, p) in values.iter().enumerate() {
         let tag = p.ulPropTag;
@@ -311,12 +341,20 @@ pub unsafe fn prop_values_in(
                 "{method}: entry {i} (tag 0x{tag:08X}) is PT_OBJECT; open it with OpenProperty"
             )));
         }
+        if ptype == PT_NULL {
+            // PR_NULL itself was skipped above; PT_NULL with a real ID fails the whole call,
+            // as Windows does (docs/MAPIUTIL.md).
+            return Err(MapiError::invalid(format!(
+                "{method}: entry {i} (tag 0x{tag:08X}) is PT_NULL with a property ID other \
+                 than 0 (only PR_NULL may be PT_NULL)"
+            )));
+        }
         if prop_id(tag) == 0 || prop_id(tag) == 0xFFFF {
-            problems.push(problem(MAPI_E_INVALID_PARAMETER));
+            try_push(&mut problems, problem(MAPI_E_INVALID_PARAMETER))?;
             continue;
         }
         if !is_stored_type(ptype) {
-            problems.push(problem(MAPI_E_INVALID_TYPE));
+            try_push(&mut problems, problem(MAPI_E_INVALID_TYPE))?;
             continue;
         }
         let what = EntryLabel {
@@ -324,13 +362,15 @@ pub unsafe fn prop_values_in(
             index: i,
             tag,
         };
-        match value_in(p, what) {
+        // SAFETY: each SPropValue of the caller's array has the union member its (stored) type
+        // selects, with readable pointers: the contract of SetProps-shaped input.
+        match unsafe { value_in(p, what) } {
             Ok(value) => inputs.push(PropInput {
                 index: i as u32,
                 tag,
                 value,
             }),
-            Err(e) if e.code == MAPI_E_BAD_CHARWIDTH => problems.push(problem(e.code)),
+            Err(e) if e.code == MAPI_E_BAD_CHARWIDTH => try_push(&mut problems, problem(e.code))?,
             Err(e) => return Err(e),
         }
     }
@@ -432,34 +472,25 @@ fn value_out(w: &mut BlockWriter, v: &PropValue) -> PV {
                 lpat: w.slice(v),
             },
         },
-        MvCurrency(v) => {
-            let items: Vec<CY> = v.iter().map(|x| CY { int64: *x }).collect();
-            PV {
-                MVcur: SCurrencyArray {
-                    cValues: n(v.len()),
-                    lpcur: w.slice(&items),
-                },
-            }
-        }
-        MvI8(v) => {
-            let items: Vec<LARGE_INTEGER> =
-                v.iter().map(|x| LARGE_INTEGER { QuadPart: *x }).collect();
-            PV {
-                MVli: SLargeIntegerArray {
-                    cValues: n(v.len()),
-                    lpli: w.slice(&items),
-                },
-            }
-        }
-        MvSysTime(v) => {
-            let items: Vec<FILETIME> = v.iter().map(|x| u64_to_filetime(*x)).collect();
-            PV {
-                MVft: SDateTimeArray {
-                    cValues: n(v.len()),
-                    lpft: w.slice(&items),
-                },
-            }
-        }
+        // Converted straight into the block: no intermediate copy to allocate.
+        MvCurrency(v) => PV {
+            MVcur: SCurrencyArray {
+                cValues: n(v.len()),
+                lpcur: w.map(v, |x| CY { int64: *x }),
+            },
+        },
+        MvI8(v) => PV {
+            MVli: SLargeIntegerArray {
+                cValues: n(v.len()),
+                lpli: w.map(v, |x| LARGE_INTEGER { QuadPart: *x }),
+            },
+        },
+        MvSysTime(v) => PV {
+            MVft: SDateTimeArray {
+                cValues: n(v.len()),
+                lpft: w.map(v, |x| u64_to_filetime(*x)),
+            },
+        },
         MvClsid(v) => PV {
             MVguid: SGuidArray {
                 cValues: n(v.len()),
@@ -521,7 +552,8 @@ pub fn prop_array_out(alloc: Allocator, outs: &[PropOut]) -> MapiResult<*mut SPr
         .sum();
     let total = fixed + extra;
     let base = alloc.block(total.max(1))?;
-    let mut w = BlockWriter::new(base, total.max(1), fixed);
+    // SAFETY: `block` returned a fresh, zeroed, 8-aligned block of that many bytes, ours alone.
+    let mut w = unsafe { BlockWriter::new(base, total.max(1), fixed) };
     let arr = base as *mut SPropValue;
     for (i, o) in outs.iter().enumerate() {
         let (tag, value) = match o {
@@ -543,10 +575,9 @@ pub fn prop_array_out(alloc: Allocator, outs: &[PropOut]) -> MapiResult<*mut SPr
 
 /// Writes an owned list of values as one block (for SetProps calls into foreign objects).
 pub fn values_out(alloc: Allocator, values: &[(u32, PropValue)]) -> MapiResult<*mut SPropValue> {
-    let outs: Vec<PropOut> = values
-        .iter()
-        .map(|(t, v)| PropOut::Value(*t, std::borrow::Cow::Borrowed(v)))
-        .collect();
+    let outs = try_map(values, |(t, v)| {
+        PropOut::Value(*t, std::borrow::Cow::Borrowed(v))
+    })?;
     prop_array_out(alloc, &outs)
 }
 
@@ -599,18 +630,19 @@ pub fn problems_out(
 /// # Safety
 /// `p` must be NULL or a readable SPropProblemArray.
 pub unsafe fn problems_in(p: *const SPropProblemArray) -> MapiResult<Vec<Problem>> {
-    let Some(arr) = p.as_ref() else {
+    // SAFETY: `p` is NULL or a readable SPropProblemArray (the caller's contract), which holds
+    // `cProblem` entries after its count.
+    let Some(arr) = (unsafe { p.as_ref() }) else {
         return Ok(Vec::new());
     };
-    Ok(
-        slice_in(arr.aProblem.as_ptr(), arr.cProblem, "problem array")?
-            .iter()
-            .map(|p| Problem {
-                index: p.ulIndex,
-                tag: p.ulPropTag,
-                scode: p.scode,
-            })
-            .collect(),
+    try_map(
+        // SAFETY: as above.
+        unsafe { slice_in(arr.aProblem.as_ptr(), arr.cProblem, "problem array") }?,
+        |p| Problem {
+            index: p.ulIndex,
+            tag: p.ulPropTag,
+            scode: p.scode,
+        },
     )
 }
 
@@ -632,7 +664,8 @@ pub fn mapierror_out(
     };
     let total = fixed + size_of_str(text) + size_of_str(component);
     let base = alloc.block(total)?;
-    let mut w = BlockWriter::new(base, total, fixed);
+    // SAFETY: `block` returned a fresh, zeroed, 8-aligned block of `total` bytes, ours alone.
+    let mut w = unsafe { BlockWriter::new(base, total, fixed) };
     let mut put = |s: &str| -> LPTSTR {
         if unicode {
             w.wide(s) as LPTSTR

@@ -33,7 +33,8 @@ pub unsafe fn entry_id_in<'a>(
             format!("{what}: an entry ID of {cb} bytes is not one of this store's"),
         ));
     }
-    Ok(Some(slice_in(p as *const u8, cb, what)?))
+    // SAFETY: a non-NULL `p` points to `cb` readable bytes (the caller's contract).
+    Ok(Some(unsafe { slice_in(p as *const u8, cb, what) }?))
 }
 
 /// An entry ID that must be present.
@@ -45,7 +46,8 @@ pub unsafe fn required_entry_id<'a>(
     p: *const ENTRYID,
     what: &str,
 ) -> MapiResult<&'a [u8]> {
-    entry_id_in(cb, p, what)?.ok_or_else(|| {
+    // SAFETY: this function's contract is entry_id_in's.
+    unsafe { entry_id_in(cb, p, what) }?.ok_or_else(|| {
         MapiError::new(
             MAPI_E_INVALID_ENTRYID,
             format!("{what}: the entry ID is empty"),
@@ -56,7 +58,8 @@ pub unsafe fn required_entry_id<'a>(
 /// OpenEntry for IMsgStore and IMAPIFolder: validates, opens, and hands out a new object.
 ///
 /// # Safety
-/// Pointers as the slot received them.
+/// Pointers as the slot received them: `lpEntryID` NULL or `cbEntryID` readable bytes,
+/// `lpInterface` NULL or a readable IID, `lpulObjType` and `lppUnk` NULL or writable.
 pub unsafe fn open_entry(
     store: &Arc<Store>,
     cbEntryID: ULONG,
@@ -68,15 +71,22 @@ pub unsafe fn open_entry(
 ) -> MapiResult<HRESULT> {
     // Clear both out-parameters before checking either: one NULL must not leave the other
     // holding the caller's garbage.
-    guard::optional_out(lppUnk);
-    if let Some(t) = lpulObjType.as_mut() {
+    // SAFETY: `lppUnk` and `lpulObjType` are NULL or writable
+    // (this function's contract); each helper checks NULL before writing.
+    unsafe { guard::optional_out(lppUnk) };
+    // SAFETY: as above.
+    if let Some(t) = unsafe { lpulObjType.as_mut() } {
         *t = 0;
     }
-    let obj_type = guard::out_ptr(lpulObjType, "OpenEntry: lpulObjType")?;
-    let out = guard::cleared_out(lppUnk, "OpenEntry: lppUnk")?;
-    let entry = entry_id_in(cbEntryID, lpEntryID, "OpenEntry: lpEntryID")?;
+    // SAFETY: as above.
+    let obj_type = unsafe { guard::out_ptr(lpulObjType, "OpenEntry: lpulObjType") }?;
+    // SAFETY: as above.
+    let out = unsafe { guard::cleared_out(lppUnk, "OpenEntry: lppUnk") }?;
+    // SAFETY: `lpEntryID` is NULL or points to `cbEntryID` readable bytes (the contract).
+    let entry = unsafe { entry_id_in(cbEntryID, lpEntryID, "OpenEntry: lpEntryID") }?;
     let opened = store.open_entry(entry, ulFlags)?;
-    let iid = lpInterface.as_ref();
+    // SAFETY: `lpInterface` is NULL or a readable IID (the contract).
+    let iid = unsafe { lpInterface.as_ref() };
     let check = |ok: bool| {
         if ok {
             Ok(())
@@ -90,12 +100,12 @@ pub unsafe fn open_entry(
     match opened {
         Opened::Folder(folder) => {
             check(iid.is_none_or(answers::<FolderClass>))?;
-            *out = ComObject::as_interface(ComObject::create(FolderClass { folder }));
+            *out = ComObject::as_unknown(ComObject::create(FolderClass { folder }));
             *obj_type = MAPI_FOLDER;
         }
         Opened::Message(msg) => {
             check(iid.is_none_or(answers::<MessageClass>))?;
-            *out = ComObject::as_interface(ComObject::create(MessageClass { msg: *msg }));
+            *out = ComObject::as_unknown(ComObject::create(MessageClass { msg: *msg }));
             *obj_type = MAPI_MESSAGE;
         }
     }

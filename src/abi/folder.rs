@@ -6,13 +6,14 @@ use super::guard;
 use super::iids::*;
 use super::interfaces::*;
 use super::message::{self, MessageClass};
-use super::object::{check_interface, ComClass, ComObject};
+use super::object::{self, check_interface, ComClass, ComObject};
 use super::prop::{self, not_supported, PropClass};
 use super::types::*;
 use crate::core::error::MapiError;
 use crate::core::folder::Folder;
 use crate::core::mapidefs::*;
 use crate::core::props::PropObject;
+use crate::core::value::{try_map_result, try_to_vec};
 use std::ffi::c_void;
 
 /// cbindgen:ignore
@@ -21,9 +22,10 @@ pub struct FolderClass {
 }
 
 impl ComClass for FolderClass {
+    type Interface = IMAPIFolder;
     const IIDS: &'static [&'static GUID] = &[&IID_IMAPIProp, &IID_IMAPIContainer, &IID_IMAPIFolder];
-    fn vtbl() -> *const c_void {
-        &FOLDER_VTBL as *const IMAPIFolderVtbl as *const c_void
+    fn vtbl() -> &'static IMAPIFolderVtbl {
+        &FOLDER_VTBL
     }
 }
 
@@ -34,10 +36,12 @@ impl PropClass for FolderClass {
 }
 
 type C = FolderClass;
-type I = IMAPIFolder;
+type I = <C as ComClass>::Interface;
 
-static FOLDER_VTBL: IMAPIFolderVtbl = prop::prop_vtbl!(IMAPIFolderVtbl<I, C> {
-    SaveChanges: prop::save_changes::<I, C>,
+const _: () = object::assert_com_layout::<C>();
+
+static FOLDER_VTBL: IMAPIFolderVtbl = prop::prop_vtbl!(IMAPIFolderVtbl<C> {
+    SaveChanges: prop::save_changes::<C>,
     GetContentsTable: get_contents_table,
     GetHierarchyTable: get_hierarchy_table,
     OpenEntry: folder_open_entry,
@@ -61,7 +65,9 @@ static FOLDER_VTBL: IMAPIFolderVtbl = prop::prop_vtbl!(IMAPIFolderVtbl<I, C> {
 /// # Safety
 /// `p` must be NULL or a live COM interface pointer.
 pub unsafe fn ours<'a>(p: *mut c_void) -> Option<&'a Folder> {
-    ComObject::<C>::ours(p).map(|o| &o.inner.folder)
+    // SAFETY: `p` is NULL or a live COM interface pointer (this function's contract), all
+    // that ComObject::ours needs.
+    unsafe { ComObject::<C>::ours(p) }.map(|o| &o.inner.folder)
 }
 
 /// A new COM object (one reference, owned by the caller) around a folder.
@@ -74,10 +80,16 @@ unsafe extern "C" fn get_contents_table(
     _ulFlags: ULONG,
     lppTable: *mut *mut IMAPITable,
 ) -> HRESULT {
-    guard::method::<I, C>(This, "GetContentsTable", |_| {
-        guard::optional_out(lppTable);
-        not_supported("GetContentsTable")
-    })
+    // SAFETY: `This` came through `FolderClass`'s vtable, so it is NULL (guard::method checks) or
+    // a live object of that class; `lppTable` is NULL or valid for the reads and writes that
+    // GetContentsTable's signature declares (the caller's side of the contract, DESIGN.md §2),
+    // and NULL is checked before any use.
+    unsafe {
+        guard::method::<C>(This, "GetContentsTable", |_| {
+            guard::optional_out(lppTable);
+            not_supported("GetContentsTable")
+        })
+    }
 }
 
 unsafe extern "C" fn get_hierarchy_table(
@@ -85,10 +97,16 @@ unsafe extern "C" fn get_hierarchy_table(
     _ulFlags: ULONG,
     lppTable: *mut *mut IMAPITable,
 ) -> HRESULT {
-    guard::method::<I, C>(This, "GetHierarchyTable", |_| {
-        guard::optional_out(lppTable);
-        not_supported("GetHierarchyTable")
-    })
+    // SAFETY: `This` came through `FolderClass`'s vtable, so it is NULL (guard::method checks) or
+    // a live object of that class; `lppTable` is NULL or valid for the reads and writes that
+    // GetHierarchyTable's signature declares (the caller's side of the contract, DESIGN.md §2),
+    // and NULL is checked before any use.
+    unsafe {
+        guard::method::<C>(This, "GetHierarchyTable", |_| {
+            guard::optional_out(lppTable);
+            not_supported("GetHierarchyTable")
+        })
+    }
 }
 
 unsafe extern "C" fn folder_open_entry(
@@ -100,17 +118,23 @@ unsafe extern "C" fn folder_open_entry(
     lpulObjType: *mut ULONG,
     lppUnk: *mut *mut IUnknown,
 ) -> HRESULT {
-    guard::method::<I, C>(This, "OpenEntry", |obj| {
-        open_entry(
-            obj.inner.folder.store(),
-            cbEntryID,
-            lpEntryID,
-            lpInterface,
-            ulFlags,
-            lpulObjType,
-            lppUnk,
-        )
-    })
+    // SAFETY: `This` came through `FolderClass`'s vtable, so it is NULL (guard::method checks) or
+    // a live object of that class; `lpEntryID`, `lpInterface`, `lpulObjType`, `lppUnk` are NULL
+    // or valid for the reads and writes that OpenEntry's signature declares (the caller's side of
+    // the contract, DESIGN.md §2), and NULL is checked before any use.
+    unsafe {
+        guard::method::<C>(This, "OpenEntry", |obj| {
+            open_entry(
+                obj.inner.folder.store(),
+                cbEntryID,
+                lpEntryID,
+                lpInterface,
+                ulFlags,
+                lpulObjType,
+                lppUnk,
+            )
+        })
+    }
 }
 
 unsafe extern "C" fn set_search_criteria(
@@ -119,9 +143,13 @@ unsafe extern "C" fn set_search_criteria(
     _lpContainerList: LPENTRYLIST,
     _ulSearchFlags: ULONG,
 ) -> HRESULT {
-    guard::method::<I, C>(This, "SetSearchCriteria", |_| {
-        not_supported("SetSearchCriteria")
-    })
+    // SAFETY: `This` came through `FolderClass`'s vtable, so it is NULL (guard::method checks) or
+    // a live object of that class.
+    unsafe {
+        guard::method::<C>(This, "SetSearchCriteria", |_| {
+            not_supported("SetSearchCriteria")
+        })
+    }
 }
 
 unsafe extern "C" fn get_search_criteria(
@@ -131,14 +159,20 @@ unsafe extern "C" fn get_search_criteria(
     lppContainerList: *mut LPENTRYLIST,
     lpulSearchState: *mut ULONG,
 ) -> HRESULT {
-    guard::method::<I, C>(This, "GetSearchCriteria", |_| {
-        guard::optional_out(lppRestriction);
-        guard::optional_out(lppContainerList);
-        if let Some(s) = lpulSearchState.as_mut() {
-            *s = 0;
-        }
-        not_supported("GetSearchCriteria")
-    })
+    // SAFETY: `This` came through `FolderClass`'s vtable, so it is NULL (guard::method checks) or
+    // a live object of that class; `lppRestriction`, `lppContainerList`, `lpulSearchState` are
+    // NULL or valid for the reads and writes that GetSearchCriteria's signature declares (the
+    // caller's side of the contract, DESIGN.md §2), and NULL is checked before any use.
+    unsafe {
+        guard::method::<C>(This, "GetSearchCriteria", |_| {
+            guard::optional_out(lppRestriction);
+            guard::optional_out(lppContainerList);
+            if let Some(s) = lpulSearchState.as_mut() {
+                *s = 0;
+            }
+            not_supported("GetSearchCriteria")
+        })
+    }
 }
 
 unsafe extern "C" fn create_message(
@@ -147,13 +181,19 @@ unsafe extern "C" fn create_message(
     ulFlags: ULONG,
     lppMessage: *mut *mut IMessage,
 ) -> HRESULT {
-    guard::method::<I, C>(This, "CreateMessage", |obj| {
-        let out = guard::cleared_out(lppMessage, "CreateMessage: lppMessage")?;
-        check_interface::<MessageClass>(lpInterface, "CreateMessage")?;
-        let msg = obj.inner.folder.create_message(ulFlags)?;
-        *out = message::new_object(msg);
-        Ok(S_OK)
-    })
+    // SAFETY: `This` came through `FolderClass`'s vtable, so it is NULL (guard::method checks) or
+    // a live object of that class; `lpInterface`, `lppMessage` are NULL or valid for the reads
+    // and writes that CreateMessage's signature declares (the caller's side of the contract,
+    // DESIGN.md §2), and NULL is checked before any use.
+    unsafe {
+        guard::method::<C>(This, "CreateMessage", |obj| {
+            let out = guard::cleared_out(lppMessage, "CreateMessage: lppMessage")?;
+            check_interface::<MessageClass>(lpInterface, "CreateMessage")?;
+            let msg = obj.inner.folder.create_message(ulFlags)?;
+            *out = message::new_object(msg);
+            Ok(S_OK)
+        })
+    }
 }
 
 unsafe extern "C" fn copy_messages(
@@ -165,7 +205,9 @@ unsafe extern "C" fn copy_messages(
     _lpProgress: *mut IMAPIProgress,
     _ulFlags: ULONG,
 ) -> HRESULT {
-    guard::method::<I, C>(This, "CopyMessages", |_| not_supported("CopyMessages"))
+    // SAFETY: `This` came through `FolderClass`'s vtable, so it is NULL (guard::method checks) or
+    // a live object of that class.
+    unsafe { guard::method::<C>(This, "CopyMessages", |_| not_supported("CopyMessages")) }
 }
 
 unsafe extern "C" fn delete_messages(
@@ -175,21 +217,27 @@ unsafe extern "C" fn delete_messages(
     _lpProgress: *mut IMAPIProgress,
     ulFlags: ULONG,
 ) -> HRESULT {
-    guard::method::<I, C>(This, "DeleteMessages", |obj| {
-        let list = lpMsgList
-            .as_ref()
-            .ok_or_else(|| MapiError::invalid("DeleteMessages: lpMsgList is NULL"))?;
-        let bins = slice_in(list.lpbin, list.cValues, "DeleteMessages: lpMsgList")?;
-        let entries = bins
-            .iter()
-            .map(|b| Ok(slice_in(b.lpb, b.cb, "DeleteMessages: entry ID")?.to_vec()))
-            .collect::<Result<Vec<_>, MapiError>>()?;
-        Ok(if obj.inner.folder.delete_messages(&entries, ulFlags)? {
-            S_OK
-        } else {
-            MAPI_W_PARTIAL_COMPLETION
+    // SAFETY: `This` came through `FolderClass`'s vtable, so it is NULL (guard::method checks) or
+    // a live object of that class; `lpMsgList` is NULL or valid for the reads and writes that
+    // DeleteMessages's signature declares (the caller's side of the contract, DESIGN.md §2), and
+    // NULL is checked before any use.
+    unsafe {
+        guard::method::<C>(This, "DeleteMessages", |obj| {
+            let list = lpMsgList
+                .as_ref()
+                .ok_or_else(|| MapiError::invalid("DeleteMessages: lpMsgList is NULL"))?;
+            let bins = slice_in(list.lpbin, list.cValues, "DeleteMessages: lpMsgList")?;
+            // Copied fallibly: the list and its entries are as big as the caller made them.
+            let entries = try_map_result(bins, |b| {
+                try_to_vec(slice_in(b.lpb, b.cb, "DeleteMessages: entry ID")?)
+            })?;
+            Ok(if obj.inner.folder.delete_messages(&entries, ulFlags)? {
+                S_OK
+            } else {
+                MAPI_W_PARTIAL_COMPLETION
+            })
         })
-    })
+    }
 }
 
 unsafe extern "C" fn create_folder(
@@ -201,27 +249,34 @@ unsafe extern "C" fn create_folder(
     ulFlags: ULONG,
     lppFolder: *mut *mut IMAPIFolder,
 ) -> HRESULT {
-    guard::method::<I, C>(This, "CreateFolder", |obj| {
-        let out = guard::cleared_out(lppFolder, "CreateFolder: lppFolder")?;
-        check_interface::<FolderClass>(lpInterface, "CreateFolder")?;
-        let unicode = ulFlags & MAPI_UNICODE != 0;
-        let name = tstring_in(lpszFolderName, unicode, "CreateFolder: lpszFolderName")?;
-        let comment = if lpszFolderComment.is_null() {
-            None
-        } else {
-            Some(tstring_in(
-                lpszFolderComment,
-                unicode,
-                "CreateFolder: lpszFolderComment",
-            )?)
-        };
-        let folder =
-            obj.inner
-                .folder
-                .create_folder(ulFolderType, &name, comment.as_deref(), ulFlags)?;
-        *out = new_object(folder);
-        Ok(S_OK)
-    })
+    // SAFETY: `This` came through `FolderClass`'s vtable, so it is NULL (guard::method checks) or
+    // a live object of that class; `lpszFolderName`, `lpszFolderComment`, `lpInterface`,
+    // `lppFolder` are NULL or valid for the reads and writes that CreateFolder's signature
+    // declares (the caller's side of the contract, DESIGN.md §2), and NULL is checked before any
+    // use.
+    unsafe {
+        guard::method::<C>(This, "CreateFolder", |obj| {
+            let out = guard::cleared_out(lppFolder, "CreateFolder: lppFolder")?;
+            check_interface::<FolderClass>(lpInterface, "CreateFolder")?;
+            let unicode = ulFlags & MAPI_UNICODE != 0;
+            let name = tstring_in(lpszFolderName, unicode, "CreateFolder: lpszFolderName")?;
+            let comment = if lpszFolderComment.is_null() {
+                None
+            } else {
+                Some(tstring_in(
+                    lpszFolderComment,
+                    unicode,
+                    "CreateFolder: lpszFolderComment",
+                )?)
+            };
+            let folder =
+                obj.inner
+                    .folder
+                    .create_folder(ulFolderType, &name, comment.as_deref(), ulFlags)?;
+            *out = new_object(folder);
+            Ok(S_OK)
+        })
+    }
 }
 
 unsafe extern "C" fn copy_folder(
@@ -235,7 +290,9 @@ unsafe extern "C" fn copy_folder(
     _lpProgress: *mut IMAPIProgress,
     _ulFlags: ULONG,
 ) -> HRESULT {
-    guard::method::<I, C>(This, "CopyFolder", |_| not_supported("CopyFolder"))
+    // SAFETY: `This` came through `FolderClass`'s vtable, so it is NULL (guard::method checks) or
+    // a live object of that class.
+    unsafe { guard::method::<C>(This, "CopyFolder", |_| not_supported("CopyFolder")) }
 }
 
 unsafe extern "C" fn delete_folder(
@@ -246,11 +303,17 @@ unsafe extern "C" fn delete_folder(
     _lpProgress: *mut IMAPIProgress,
     ulFlags: ULONG,
 ) -> HRESULT {
-    guard::method::<I, C>(This, "DeleteFolder", |obj| {
-        let entry = required_entry_id(cbEntryID, lpEntryID, "DeleteFolder: lpEntryID")?;
-        obj.inner.folder.delete_folder(entry, ulFlags)?;
-        Ok(S_OK)
-    })
+    // SAFETY: `This` came through `FolderClass`'s vtable, so it is NULL (guard::method checks) or
+    // a live object of that class; `lpEntryID` is NULL or valid for the reads and writes that
+    // DeleteFolder's signature declares (the caller's side of the contract, DESIGN.md §2), and
+    // NULL is checked before any use.
+    unsafe {
+        guard::method::<C>(This, "DeleteFolder", |obj| {
+            let entry = required_entry_id(cbEntryID, lpEntryID, "DeleteFolder: lpEntryID")?;
+            obj.inner.folder.delete_folder(entry, ulFlags)?;
+            Ok(S_OK)
+        })
+    }
 }
 
 unsafe extern "C" fn set_read_flags(
@@ -260,7 +323,9 @@ unsafe extern "C" fn set_read_flags(
     _lpProgress: *mut IMAPIProgress,
     _ulFlags: ULONG,
 ) -> HRESULT {
-    guard::method::<I, C>(This, "SetReadFlags", |_| not_supported("SetReadFlags"))
+    // SAFETY: `This` came through `FolderClass`'s vtable, so it is NULL (guard::method checks) or
+    // a live object of that class.
+    unsafe { guard::method::<C>(This, "SetReadFlags", |_| not_supported("SetReadFlags")) }
 }
 
 unsafe extern "C" fn get_message_status(
@@ -270,12 +335,18 @@ unsafe extern "C" fn get_message_status(
     _ulFlags: ULONG,
     lpulMessageStatus: *mut ULONG,
 ) -> HRESULT {
-    guard::method::<I, C>(This, "GetMessageStatus", |_| {
-        if let Some(s) = lpulMessageStatus.as_mut() {
-            *s = 0;
-        }
-        not_supported("GetMessageStatus")
-    })
+    // SAFETY: `This` came through `FolderClass`'s vtable, so it is NULL (guard::method checks) or
+    // a live object of that class; `lpulMessageStatus` is NULL or valid for the reads and writes
+    // that GetMessageStatus's signature declares (the caller's side of the contract, DESIGN.md
+    // §2), and NULL is checked before any use.
+    unsafe {
+        guard::method::<C>(This, "GetMessageStatus", |_| {
+            if let Some(s) = lpulMessageStatus.as_mut() {
+                *s = 0;
+            }
+            not_supported("GetMessageStatus")
+        })
+    }
 }
 
 unsafe extern "C" fn set_message_status(
@@ -286,12 +357,18 @@ unsafe extern "C" fn set_message_status(
     _ulNewStatusMask: ULONG,
     lpulOldStatus: *mut ULONG,
 ) -> HRESULT {
-    guard::method::<I, C>(This, "SetMessageStatus", |_| {
-        if let Some(s) = lpulOldStatus.as_mut() {
-            *s = 0;
-        }
-        not_supported("SetMessageStatus")
-    })
+    // SAFETY: `This` came through `FolderClass`'s vtable, so it is NULL (guard::method checks) or
+    // a live object of that class; `lpulOldStatus` is NULL or valid for the reads and writes that
+    // SetMessageStatus's signature declares (the caller's side of the contract, DESIGN.md §2),
+    // and NULL is checked before any use.
+    unsafe {
+        guard::method::<C>(This, "SetMessageStatus", |_| {
+            if let Some(s) = lpulOldStatus.as_mut() {
+                *s = 0;
+            }
+            not_supported("SetMessageStatus")
+        })
+    }
 }
 
 unsafe extern "C" fn save_contents_sort(
@@ -299,9 +376,13 @@ unsafe extern "C" fn save_contents_sort(
     _lpSortCriteria: *mut SSortOrderSet,
     _ulFlags: ULONG,
 ) -> HRESULT {
-    guard::method::<I, C>(This, "SaveContentsSort", |_| {
-        not_supported("SaveContentsSort")
-    })
+    // SAFETY: `This` came through `FolderClass`'s vtable, so it is NULL (guard::method checks) or
+    // a live object of that class.
+    unsafe {
+        guard::method::<C>(This, "SaveContentsSort", |_| {
+            not_supported("SaveContentsSort")
+        })
+    }
 }
 
 unsafe extern "C" fn empty_folder(
@@ -310,5 +391,7 @@ unsafe extern "C" fn empty_folder(
     _lpProgress: *mut IMAPIProgress,
     _ulFlags: ULONG,
 ) -> HRESULT {
-    guard::method::<I, C>(This, "EmptyFolder", |_| not_supported("EmptyFolder"))
+    // SAFETY: `This` came through `FolderClass`'s vtable, so it is NULL (guard::method checks) or
+    // a live object of that class.
+    unsafe { guard::method::<C>(This, "EmptyFolder", |_| not_supported("EmptyFolder")) }
 }

@@ -99,13 +99,27 @@ pub fn free_fn_ulong(name: &'static str, f: impl FnOnce() -> ULONG) -> ULONG {
     })
 }
 
+/// Runs an exported free function that returns a plain value rather than an HRESULT (a BOOL,
+/// a LONG, a pointer, or nothing): a panic gives `failure`, the function's documented failure
+/// value (FALSE for "is it equal", TRUE for "is it bad", NULL for a pointer).
+pub fn free_fn_or<T>(name: &'static str, failure: T, f: impl FnOnce() -> T) -> T {
+    catch_unwind(AssertUnwindSafe(|| {
+        maybe_injected_panic(name);
+        f()
+    }))
+    .unwrap_or_else(|payload| {
+        set_thread_error(panic_error(name, payload));
+        failure
+    })
+}
+
 /// Runs a vtable slot's body on our object `This` (NULL → MAPI_E_INVALID_PARAMETER). Failures
 /// are recorded on the object for its GetLastError, and on the thread.
 ///
 /// # Safety
 /// `This` must be NULL or an object of class `T` (the vtable it came through guarantees it).
-pub unsafe fn method<I, T: ComClass>(
-    This: *mut I,
+pub unsafe fn method<T: ComClass>(
+    This: *mut T::Interface,
     name: &'static str,
     f: impl FnOnce(&ComObject<T>) -> MapiResult<HRESULT>,
 ) -> HRESULT {
@@ -115,7 +129,9 @@ pub unsafe fn method<I, T: ComClass>(
         if obj.is_null() {
             return Err(MapiError::invalid(format!("{name}: This is NULL")));
         }
-        f(&*obj)
+        // SAFETY: `This` is non-NULL (checked) and an object of class `T` (the contract), alive
+        // for the call since the caller holds a reference.
+        f(unsafe { &*obj })
     })) {
         Ok(Ok(hr)) => hr,
         Ok(Err(e)) => {
@@ -124,7 +140,8 @@ pub unsafe fn method<I, T: ComClass>(
             // GetLastError's own failures are not recorded: it must never hide the error it
             // is asked about.
             if !obj.is_null() && name != "GetLastError" {
-                (*obj).set_last_error(e.clone());
+                // SAFETY: as above: non-NULL, of class `T`, alive for the call.
+                unsafe { (*obj).set_last_error(e.clone()) };
             }
             set_thread_error(e);
             code
@@ -132,7 +149,8 @@ pub unsafe fn method<I, T: ComClass>(
         Err(payload) => {
             let e = panic_error(name, payload);
             if !obj.is_null() {
-                (*obj).set_last_error(e.clone());
+                // SAFETY: as above: non-NULL, of class `T`, alive for the call.
+                unsafe { (*obj).set_last_error(e.clone()) };
             }
             set_thread_error(e);
             MAPI_E_CALL_FAILED
@@ -140,15 +158,9 @@ pub unsafe fn method<I, T: ComClass>(
     }
 }
 
-/// Runs AddRef/Release-shaped slots (a panic, or a NULL `This`, gives 0).
-///
-/// # Safety
-/// As for [`method`].
-pub unsafe fn method_ulong<I>(
-    This: *mut I,
-    name: &'static str,
-    f: impl FnOnce() -> ULONG,
-) -> ULONG {
+/// Runs AddRef/Release-shaped slots (a panic, or a NULL `This`, gives 0). `This` is only
+/// compared with NULL here; `f` does the rest.
+pub fn method_ulong<I>(This: *mut I, name: &'static str, f: impl FnOnce() -> ULONG) -> ULONG {
     if This.is_null() {
         return 0;
     }
@@ -167,8 +179,8 @@ pub unsafe fn method_ulong<I>(
 /// # Safety
 /// `p` must be NULL or valid for writes.
 pub unsafe fn out_ptr<'a, T>(p: *mut T, what: &str) -> MapiResult<&'a mut T> {
-    p.as_mut()
-        .ok_or_else(|| MapiError::invalid(format!("{what} is NULL")))
+    // SAFETY: `p` is NULL or valid for writes (the contract); `as_mut` checks NULL.
+    unsafe { p.as_mut() }.ok_or_else(|| MapiError::invalid(format!("{what} is NULL")))
 }
 
 /// Checks a required pointer out-parameter and sets it to NULL before any work is done.
@@ -176,7 +188,8 @@ pub unsafe fn out_ptr<'a, T>(p: *mut T, what: &str) -> MapiResult<&'a mut T> {
 /// # Safety
 /// `p` must be NULL or valid for writes.
 pub unsafe fn cleared_out<'a, T>(p: *mut *mut T, what: &str) -> MapiResult<&'a mut *mut T> {
-    let out = out_ptr(p, what)?;
+    // SAFETY: this function's contract is out_ptr's.
+    let out = unsafe { out_ptr(p, what) }?;
     *out = std::ptr::null_mut();
     Ok(out)
 }
@@ -186,7 +199,8 @@ pub unsafe fn cleared_out<'a, T>(p: *mut *mut T, what: &str) -> MapiResult<&'a m
 /// # Safety
 /// `p` must be NULL or valid for writes.
 pub unsafe fn optional_out<'a, T>(p: *mut *mut T) -> Option<&'a mut *mut T> {
-    let out = p.as_mut()?;
+    // SAFETY: `p` is NULL or valid for writes (the contract); `as_mut` checks NULL.
+    let out = unsafe { p.as_mut() }?;
     *out = std::ptr::null_mut();
     Some(out)
 }

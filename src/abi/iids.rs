@@ -34,6 +34,9 @@ pub static IID_IMAPIFolder: GUID = ole_guid(0x0002_030C);
 pub static IID_IMAPIPropData: GUID = ole_guid(0x0002_031A);
 #[no_mangle]
 pub static IID_IStream: GUID = ole_guid(0x0000_000C);
+/// COM's task allocator interface (MAPIGetDefaultMalloc).
+#[no_mangle]
+pub static IID_IMalloc: GUID = ole_guid(0x0000_0002);
 #[no_mangle]
 pub static PS_MAPI: GUID = ole_guid(0x0002_0328);
 #[no_mangle]

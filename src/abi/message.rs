@@ -4,7 +4,7 @@
 use super::guard;
 use super::iids::*;
 use super::interfaces::*;
-use super::object::{ComClass, ComObject};
+use super::object::{self, ComClass, ComObject};
 use super::prop::{self, not_supported, PropClass};
 use super::resolver;
 use super::types::*;
@@ -19,9 +19,10 @@ pub struct MessageClass {
 }
 
 impl ComClass for MessageClass {
+    type Interface = IMessage;
     const IIDS: &'static [&'static GUID] = &[&IID_IMAPIProp, &IID_IMessage];
-    fn vtbl() -> *const c_void {
-        &MESSAGE_VTBL as *const IMessageVtbl as *const c_void
+    fn vtbl() -> &'static IMessageVtbl {
+        &MESSAGE_VTBL
     }
 }
 
@@ -32,9 +33,11 @@ impl PropClass for MessageClass {
 }
 
 type C = MessageClass;
-type I = IMessage;
+type I = <C as ComClass>::Interface;
 
-static MESSAGE_VTBL: IMessageVtbl = prop::prop_vtbl!(IMessageVtbl<I, C> {
+const _: () = object::assert_com_layout::<C>();
+
+static MESSAGE_VTBL: IMessageVtbl = prop::prop_vtbl!(IMessageVtbl<C> {
     SaveChanges: save_changes,
     GetAttachmentTable: get_attachment_table,
     OpenAttach: open_attach,
@@ -56,24 +59,34 @@ pub fn new_object(msg: Message) -> *mut IMessage {
 /// # Safety
 /// `p` must be NULL or a live COM interface pointer.
 pub unsafe fn ours<'a>(p: *mut c_void) -> Option<&'a Message> {
-    ComObject::<C>::ours(p).map(|o| &o.inner.msg)
+    // SAFETY: `p` is NULL or a live COM interface pointer (this function's contract), all
+    // that ComObject::ours needs.
+    unsafe { ComObject::<C>::ours(p) }.map(|o| &o.inner.msg)
 }
 
 unsafe extern "C" fn save_changes(This: *mut I, ulFlags: ULONG) -> HRESULT {
-    guard::method::<I, C>(This, "SaveChanges", |obj| {
-        let msg = &obj.inner.msg;
-        // A conflict is handed to the store's resolver with this interface pointer.
-        let _saving = resolver::Saving::enter(This, msg);
-        msg.save_changes(ulFlags)?;
-        Ok(S_OK)
-    })
+    // SAFETY: `This` came through `MessageClass`'s vtable, so it is NULL (guard::method checks)
+    // or a live object of that class.
+    unsafe {
+        guard::method::<C>(This, "SaveChanges", |obj| {
+            let msg = &obj.inner.msg;
+            // A conflict is handed to the store's resolver with this interface pointer.
+            let _saving = resolver::Saving::enter(This, msg);
+            msg.save_changes(ulFlags)?;
+            Ok(S_OK)
+        })
+    }
 }
 
 unsafe extern "C" fn set_read_flag(This: *mut I, ulFlags: ULONG) -> HRESULT {
-    guard::method::<I, C>(This, "SetReadFlag", |obj| {
-        obj.inner.msg.set_read_flag(ulFlags)?;
-        Ok(S_OK)
-    })
+    // SAFETY: `This` came through `MessageClass`'s vtable, so it is NULL (guard::method checks)
+    // or a live object of that class.
+    unsafe {
+        guard::method::<C>(This, "SetReadFlag", |obj| {
+            obj.inner.msg.set_read_flag(ulFlags)?;
+            Ok(S_OK)
+        })
+    }
 }
 
 unsafe extern "C" fn get_attachment_table(
@@ -81,10 +94,16 @@ unsafe extern "C" fn get_attachment_table(
     _ulFlags: ULONG,
     lppTable: *mut *mut IMAPITable,
 ) -> HRESULT {
-    guard::method::<I, C>(This, "GetAttachmentTable", |_| {
-        guard::optional_out(lppTable);
-        not_supported("GetAttachmentTable")
-    })
+    // SAFETY: `This` came through `MessageClass`'s vtable, so it is NULL (guard::method checks)
+    // or a live object of that class; `lppTable` is NULL or valid for the reads and writes that
+    // GetAttachmentTable's signature declares (the caller's side of the contract, DESIGN.md §2),
+    // and NULL is checked before any use.
+    unsafe {
+        guard::method::<C>(This, "GetAttachmentTable", |_| {
+            guard::optional_out(lppTable);
+            not_supported("GetAttachmentTable")
+        })
+    }
 }
 
 unsafe extern "C" fn open_attach(
@@ -94,10 +113,16 @@ unsafe extern "C" fn open_attach(
     _ulFlags: ULONG,
     lppAttach: *mut *mut IAttach,
 ) -> HRESULT {
-    guard::method::<I, C>(This, "OpenAttach", |_| {
-        guard::optional_out(lppAttach);
-        not_supported("OpenAttach")
-    })
+    // SAFETY: `This` came through `MessageClass`'s vtable, so it is NULL (guard::method checks)
+    // or a live object of that class; `lppAttach` is NULL or valid for the reads and writes that
+    // OpenAttach's signature declares (the caller's side of the contract, DESIGN.md §2), and NULL
+    // is checked before any use.
+    unsafe {
+        guard::method::<C>(This, "OpenAttach", |_| {
+            guard::optional_out(lppAttach);
+            not_supported("OpenAttach")
+        })
+    }
 }
 
 unsafe extern "C" fn create_attach(
@@ -107,13 +132,19 @@ unsafe extern "C" fn create_attach(
     lpulAttachmentNum: *mut ULONG,
     lppAttach: *mut *mut IAttach,
 ) -> HRESULT {
-    guard::method::<I, C>(This, "CreateAttach", |_| {
-        if let Some(n) = lpulAttachmentNum.as_mut() {
-            *n = 0;
-        }
-        guard::optional_out(lppAttach);
-        not_supported("CreateAttach")
-    })
+    // SAFETY: `This` came through `MessageClass`'s vtable, so it is NULL (guard::method checks)
+    // or a live object of that class; `lpulAttachmentNum`, `lppAttach` are NULL or valid for the
+    // reads and writes that CreateAttach's signature declares (the caller's side of the contract,
+    // DESIGN.md §2), and NULL is checked before any use.
+    unsafe {
+        guard::method::<C>(This, "CreateAttach", |_| {
+            if let Some(n) = lpulAttachmentNum.as_mut() {
+                *n = 0;
+            }
+            guard::optional_out(lppAttach);
+            not_supported("CreateAttach")
+        })
+    }
 }
 
 unsafe extern "C" fn delete_attach(
@@ -123,7 +154,9 @@ unsafe extern "C" fn delete_attach(
     _lpProgress: *mut IMAPIProgress,
     _ulFlags: ULONG,
 ) -> HRESULT {
-    guard::method::<I, C>(This, "DeleteAttach", |_| not_supported("DeleteAttach"))
+    // SAFETY: `This` came through `MessageClass`'s vtable, so it is NULL (guard::method checks)
+    // or a live object of that class.
+    unsafe { guard::method::<C>(This, "DeleteAttach", |_| not_supported("DeleteAttach")) }
 }
 
 unsafe extern "C" fn get_recipient_table(
@@ -131,10 +164,16 @@ unsafe extern "C" fn get_recipient_table(
     _ulFlags: ULONG,
     lppTable: *mut *mut IMAPITable,
 ) -> HRESULT {
-    guard::method::<I, C>(This, "GetRecipientTable", |_| {
-        guard::optional_out(lppTable);
-        not_supported("GetRecipientTable")
-    })
+    // SAFETY: `This` came through `MessageClass`'s vtable, so it is NULL (guard::method checks)
+    // or a live object of that class; `lppTable` is NULL or valid for the reads and writes that
+    // GetRecipientTable's signature declares (the caller's side of the contract, DESIGN.md §2),
+    // and NULL is checked before any use.
+    unsafe {
+        guard::method::<C>(This, "GetRecipientTable", |_| {
+            guard::optional_out(lppTable);
+            not_supported("GetRecipientTable")
+        })
+    }
 }
 
 unsafe extern "C" fn modify_recipients(
@@ -142,11 +181,17 @@ unsafe extern "C" fn modify_recipients(
     _ulFlags: ULONG,
     _lpMods: *mut ADRLIST,
 ) -> HRESULT {
-    guard::method::<I, C>(This, "ModifyRecipients", |_| {
-        not_supported("ModifyRecipients")
-    })
+    // SAFETY: `This` came through `MessageClass`'s vtable, so it is NULL (guard::method checks)
+    // or a live object of that class.
+    unsafe {
+        guard::method::<C>(This, "ModifyRecipients", |_| {
+            not_supported("ModifyRecipients")
+        })
+    }
 }
 
 unsafe extern "C" fn submit_message(This: *mut I, _ulFlags: ULONG) -> HRESULT {
-    guard::method::<I, C>(This, "SubmitMessage", |_| not_supported("SubmitMessage"))
+    // SAFETY: `This` came through `MessageClass`'s vtable, so it is NULL (guard::method checks)
+    // or a live object of that class.
+    unsafe { guard::method::<C>(This, "SubmitMessage", |_| not_supported("SubmitMessage")) }
 }

@@ -5,6 +5,7 @@
 
 use super::guard;
 use super::iids::IID_IUnknown;
+use super::interfaces::*;
 use super::types::{GUID, HRESULT, IID, ULONG};
 use crate::core::error::{MapiError, MapiResult};
 use crate::core::mapidefs::*;
@@ -20,27 +21,102 @@ pub fn live_objects() -> usize {
     LIVE_OBJECTS.load(Ordering::Acquire)
 }
 
-/// A class of objects this library implements: its vtable and the interfaces it answers.
+/// A COM interface as C sees it: `struct IFoo { const IFooVtbl *lpVtbl; }`, tied to its one
+/// vtable type, so that an object of a class answering `IFoo` can only carry an `IFooVtbl`.
+///
+/// # Safety
+/// `Self` must be `#[repr(C)]` with a single field, `lpVtbl: *const Self::Vtbl`, and `Vtbl` must
+/// be the interface's flattened vtable (IUnknown's three slots first).
+pub unsafe trait ComInterface: 'static {
+    type Vtbl: Sync + 'static;
+}
+
+macro_rules! com_interfaces {
+    ($($iface:ident => $vtbl:ident,)*) => {
+        $(
+            // SAFETY: interfaces.rs declares each of these as `#[repr(C)] struct $iface {
+            // lpVtbl: *const $vtbl }`, with IUnknown's slots first in `$vtbl`.
+            unsafe impl ComInterface for $iface {
+                type Vtbl = $vtbl;
+            }
+            // ...checked: `lpVtbl` is a `*const $vtbl`, the struct's first and only field.
+            const _: fn(&$iface) -> *const $vtbl = |i| i.lpVtbl;
+            const _: () = assert!(
+                std::mem::offset_of!($iface, lpVtbl) == 0
+                    && std::mem::size_of::<$iface>() == std::mem::size_of::<*const c_void>()
+            );
+        )*
+    };
+}
+
+com_interfaces! {
+    IUnknown => IUnknownVtbl,
+    IMAPIProp => IMAPIPropVtbl,
+    IPropData => IPropDataVtbl,
+    IMessage => IMessageVtbl,
+    IMAPIFolder => IMAPIFolderVtbl,
+    IMsgStore => IMsgStoreVtbl,
+}
+
+/// The vtable type of class `T`'s objects.
+pub type VtblOf<T> = <<T as ComClass>::Interface as ComInterface>::Vtbl;
+
+/// A class of objects this library implements: the interface C sees its objects as (which fixes
+/// the vtable type its objects carry), that vtable, and the interfaces it answers. A class cannot
+/// be paired with another interface's vtable: `vtbl()` must return `&'static VtblOf<Self>`, and
+/// the generic slots (`query_interface::<T>`, `prop::get_props::<T>`, …) take
+/// `This: *mut T::Interface`, so putting them in another interface's vtable does not compile.
+///
+/// A class that names one interface and returns another's vtable is refused:
+/// ```compile_fail,E0053
+/// use msgstore::abi::interfaces::{IMessage, IPropDataVtbl};
+/// use msgstore::abi::object::ComClass;
+/// use msgstore::abi::types::GUID;
+/// struct Wrong;
+/// impl ComClass for Wrong {
+///     type Interface = IMessage;
+///     const IIDS: &'static [&'static GUID] = &[];
+///     fn vtbl() -> &'static IPropDataVtbl {
+///         unimplemented!()
+///     }
+/// }
+/// ```
+/// and so is a class's slot in another interface's vtable (the message class's AddRef in an
+/// IPropData vtable; with `PropDataClass` in its place this compiles):
+/// ```compile_fail,E0308
+/// use msgstore::abi::interfaces::IPropData;
+/// use msgstore::abi::message::MessageClass;
+/// use msgstore::abi::object::add_ref;
+/// use msgstore::abi::types::ULONG;
+/// let _slot: unsafe extern "C" fn(This: *mut IPropData) -> ULONG = add_ref::<MessageClass>;
+/// ```
 pub trait ComClass: Sized + Send + Sync + 'static {
+    /// The most derived interface the class's objects implement (their vtable's type).
+    type Interface: ComInterface;
     /// Interfaces QueryInterface answers besides IUnknown.
     const IIDS: &'static [&'static GUID];
-    /// The address of the class's static vtable.
-    fn vtbl() -> *const c_void;
+    /// The class's static vtable.
+    fn vtbl() -> &'static VtblOf<Self>;
 }
 
 /// cbindgen:ignore
-/// The memory behind every interface pointer this library hands out.
+/// The memory behind every interface pointer this library hands out: the vtable pointer first,
+/// as in `struct IFoo { const IFooVtbl *lpVtbl; }` (asserted by [`assert_com_layout`]).
 #[repr(C)]
 pub struct ComObject<T: ComClass> {
-    lpVtbl: *const c_void,
+    lpVtbl: &'static VtblOf<T>,
     refs: AtomicU32,
     last_error: Mutex<Option<MapiError>>,
     pub inner: T,
 }
 
-// SAFETY: `lpVtbl` points to an immutable static; everything else is Send + Sync.
-unsafe impl<T: ComClass> Send for ComObject<T> {}
-unsafe impl<T: ComClass> Sync for ComObject<T> {}
+/// Checks at compile time (`const _: () = assert_com_layout::<Class>();` in each class's module)
+/// that the object starts with its vtable pointer, a plain pointer, exactly as C declares the
+/// interface struct.
+pub const fn assert_com_layout<T: ComClass>() {
+    assert!(std::mem::offset_of!(ComObject<T>, lpVtbl) == 0);
+    assert!(std::mem::size_of::<&'static VtblOf<T>>() == std::mem::size_of::<*const c_void>());
+}
 
 /// A refcount past this is treated as an attack or a leak loop (com-rs's guard).
 const MAX_REFS: u32 = u32::MAX / 2;
@@ -58,8 +134,13 @@ impl<T: ComClass> ComObject<T> {
     }
 
     /// The interface pointer C sees for this object.
-    pub fn as_interface<I>(this: *mut ComObject<T>) -> *mut I {
-        this as *mut I
+    pub fn as_interface(this: *mut ComObject<T>) -> *mut T::Interface {
+        this.cast()
+    }
+
+    /// The same pointer as IUnknown (every interface an object answers shares it).
+    pub fn as_unknown(this: *mut ComObject<T>) -> *mut IUnknown {
+        this.cast()
     }
 
     pub fn set_last_error(&self, e: MapiError) {
@@ -85,14 +166,19 @@ impl<T: ComClass> ComObject<T> {
     /// # Safety
     /// `this` must be a live object of this class on which the caller owns a reference.
     pub unsafe fn release(this: *mut ComObject<T>) -> ULONG {
-        let prev = (*this).refs.fetch_sub(1, Ordering::Release);
+        // SAFETY: `this` is live (the contract); only its atomic count is touched, through the
+        // raw pointer, so no reference outlives a free made by another thread's Release.
+        let prev = unsafe { (*this).refs.fetch_sub(1, Ordering::Release) };
         if prev == 0 {
-            (*this).refs.fetch_add(1, Ordering::Relaxed);
+            // SAFETY: the count was 0, so nobody frees the object here: it is still there.
+            unsafe { (*this).refs.fetch_add(1, Ordering::Relaxed) };
             panic!("Release: the object was already released");
         }
         if prev == 1 {
             fence(Ordering::Acquire);
-            drop(Box::from_raw(this));
+            // SAFETY: that was the last reference: nobody else may use the object, which
+            // `create` made with Box::into_raw; it is freed once, here.
+            drop(unsafe { Box::from_raw(this) });
             LIVE_OBJECTS.fetch_sub(1, Ordering::AcqRel);
         }
         prev - 1
@@ -104,10 +190,15 @@ impl<T: ComClass> ComObject<T> {
     /// # Safety
     /// `p` must be NULL or a COM interface pointer.
     pub unsafe fn ours<'a>(p: *mut c_void) -> Option<&'a ComObject<T>> {
-        if p.is_null() || *(p as *const *const c_void) != T::vtbl() {
+        let ours = T::vtbl() as *const VtblOf<T> as *const c_void;
+        // SAFETY: a non-NULL `p` is a COM interface pointer (the contract), whose first word is
+        // its vtable pointer.
+        if p.is_null() || unsafe { *(p as *const *const c_void) } != ours {
             return None;
         }
-        Some(&*(p as *const ComObject<T>))
+        // SAFETY: only our ComObject<T>s carry T's vtable (it is private to T's module), so `p`
+        // is one, live as long as the caller's reference.
+        Some(unsafe { &*(p as *const ComObject<T>) })
     }
 }
 
@@ -126,15 +217,23 @@ pub struct UnknownVtblPrefix {
 /// # Safety
 /// `p` must be a live COM interface pointer.
 pub unsafe fn foreign_add_ref(p: *mut c_void) -> ULONG {
-    let vtbl = *(p as *const *const UnknownVtblPrefix);
-    ((*vtbl).AddRef)(p)
+    // SAFETY: `p` is a live COM object (the contract): its first word points to a vtable that
+    // starts with IUnknown's three slots.
+    unsafe {
+        let vtbl = *(p as *const *const UnknownVtblPrefix);
+        ((*vtbl).AddRef)(p)
+    }
 }
 
 /// # Safety
 /// `p` must be a live COM interface pointer on which the caller owns a reference.
 pub unsafe fn foreign_release(p: *mut c_void) -> ULONG {
-    let vtbl = *(p as *const *const UnknownVtblPrefix);
-    ((*vtbl).Release)(p)
+    // SAFETY: `p` is a live COM object on which we own a reference (the contract): its first
+    // word points to a vtable that starts with IUnknown's three slots.
+    unsafe {
+        let vtbl = *(p as *const *const UnknownVtblPrefix);
+        ((*vtbl).Release)(p)
+    }
 }
 
 /// Whether `riid` names IUnknown or one of `T`'s interfaces.
@@ -147,7 +246,8 @@ pub fn answers<T: ComClass>(riid: &IID) -> bool {
 /// # Safety
 /// `riid` must be NULL or point to a GUID.
 pub unsafe fn check_interface<T: ComClass>(riid: *const IID, what: &str) -> MapiResult<()> {
-    match riid.as_ref() {
+    // SAFETY: `riid` is NULL or points to a GUID (the contract).
+    match unsafe { riid.as_ref() } {
         None => Ok(()),
         Some(iid) if answers::<T>(iid) => Ok(()),
         Some(_) => Err(MapiError::new(
@@ -161,44 +261,58 @@ pub unsafe fn check_interface<T: ComClass>(riid: *const IID, what: &str) -> Mapi
 ///
 /// # Safety
 /// Called through our vtables only.
-pub unsafe extern "C" fn query_interface<I, T: ComClass>(
-    This: *mut I,
+pub unsafe extern "C" fn query_interface<T: ComClass>(
+    This: *mut T::Interface,
     riid: *const IID,
     ppvObj: *mut *mut c_void,
 ) -> HRESULT {
-    guard::method::<I, T>(This, "QueryInterface", |obj| {
-        let out = guard::cleared_out(ppvObj, "QueryInterface: ppvObj")?;
-        let iid = riid
-            .as_ref()
-            .ok_or_else(|| MapiError::invalid("QueryInterface: riid is NULL"))?;
-        if !answers::<T>(iid) {
-            return Err(MapiError::new(
-                E_NOINTERFACE,
-                "QueryInterface: the object does not support the requested interface",
-            ));
-        }
-        obj.add_ref();
-        *out = This as *mut c_void;
-        Ok(S_OK)
-    })
+    // SAFETY: `This` came through the vtable of class `T`, so it is NULL (guard::method checks)
+    // or a live object of that class; `riid`, `ppvObj` are NULL or valid for the reads and writes
+    // that QueryInterface's signature declares (the caller's side of the contract, DESIGN.md §2),
+    // and NULL is checked before any use.
+    unsafe {
+        guard::method::<T>(This, "QueryInterface", |obj| {
+            let out = guard::cleared_out(ppvObj, "QueryInterface: ppvObj")?;
+            let iid = riid
+                .as_ref()
+                .ok_or_else(|| MapiError::invalid("QueryInterface: riid is NULL"))?;
+            if !answers::<T>(iid) {
+                return Err(MapiError::new(
+                    E_NOINTERFACE,
+                    "QueryInterface: the object does not support the requested interface",
+                ));
+            }
+            obj.add_ref();
+            *out = This as *mut c_void;
+            Ok(S_OK)
+        })
+    }
 }
 
 /// Slot 1 of every vtable.
 ///
 /// # Safety
 /// Called through our vtables only.
-pub unsafe extern "C" fn add_ref<I, T: ComClass>(This: *mut I) -> ULONG {
-    guard::method_ulong(This, "AddRef", || {
-        (*(This as *const ComObject<T>)).add_ref()
-    })
+pub unsafe extern "C" fn add_ref<T: ComClass>(This: *mut T::Interface) -> ULONG {
+    // SAFETY: `This` came through the vtable of class `T`, so it is NULL (checked first) or a
+    // live object of that class.
+    unsafe {
+        guard::method_ulong(This, "AddRef", || {
+            (*(This as *const ComObject<T>)).add_ref()
+        })
+    }
 }
 
 /// Slot 2 of every vtable.
 ///
 /// # Safety
 /// Called through our vtables only.
-pub unsafe extern "C" fn release<I, T: ComClass>(This: *mut I) -> ULONG {
-    guard::method_ulong(This, "Release", || {
-        ComObject::<T>::release(This as *mut ComObject<T>)
-    })
+pub unsafe extern "C" fn release<T: ComClass>(This: *mut T::Interface) -> ULONG {
+    // SAFETY: `This` came through the vtable of class `T`, so it is NULL (checked first) or a
+    // live object of that class.
+    unsafe {
+        guard::method_ulong(This, "Release", || {
+            ComObject::<T>::release(This as *mut ComObject<T>)
+        })
+    }
 }

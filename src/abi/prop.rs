@@ -8,34 +8,37 @@ use super::iids::*;
 use super::interfaces::{IMAPIProp, IUnknown};
 use super::object::{ComClass, ComObject};
 use super::types::*;
-use crate::core::error::{check_flags, error_name, MapiError, MapiResult};
+use crate::core::error::{check_flags, MapiError, MapiResult};
 use crate::core::mapidefs::*;
-use crate::core::props::{prop_list, resolve_props, Problem, PropInput, PropObject};
-use crate::core::value::{prop_id, PropValue};
+use crate::core::props::{prop_list, resolve_props, Problem, PropInput, PropObject, PropOut};
+use crate::core::value::{
+    prop_id, try_map, try_owned, try_push, try_to_vec, try_vec_with_capacity, PropValue,
+};
 use std::ffi::c_void;
 use std::ptr;
 
 /// Builds a vtable value whose first 14 slots are IUnknown and IMAPIProp for interface `$I` and
-/// class `$C`, followed by the interface's own slots. Only the private vtable statics use it:
+/// class `$C` (whose `ComClass::Interface` is the vtable's interface: another class does not
+/// compile here), followed by the interface's own slots. Only the private vtable statics use it:
 /// the vtable *types* stay written out in `interfaces.rs`, where cbindgen reads them.
 /// `SaveChanges` is named explicitly because messages route it through their resolver.
 macro_rules! prop_vtbl {
-    ($vtbl:ident<$I:ty, $C:ty> { SaveChanges: $save:expr $(, $slot:ident: $f:expr)* $(,)? }) => {
+    ($vtbl:ident<$C:ty> { SaveChanges: $save:expr $(, $slot:ident: $f:expr)* $(,)? }) => {
         $vtbl {
-            QueryInterface: $crate::abi::object::query_interface::<$I, $C>,
-            AddRef: $crate::abi::object::add_ref::<$I, $C>,
-            Release: $crate::abi::object::release::<$I, $C>,
-            GetLastError: $crate::abi::prop::get_last_error::<$I, $C>,
+            QueryInterface: $crate::abi::object::query_interface::<$C>,
+            AddRef: $crate::abi::object::add_ref::<$C>,
+            Release: $crate::abi::object::release::<$C>,
+            GetLastError: $crate::abi::prop::get_last_error::<$C>,
             SaveChanges: $save,
-            GetProps: $crate::abi::prop::get_props::<$I, $C>,
-            GetPropList: $crate::abi::prop::get_prop_list::<$I, $C>,
-            OpenProperty: $crate::abi::prop::open_property::<$I, $C>,
-            SetProps: $crate::abi::prop::set_props::<$I, $C>,
-            DeleteProps: $crate::abi::prop::delete_props::<$I, $C>,
-            CopyTo: $crate::abi::prop::copy_to::<$I, $C>,
-            CopyProps: $crate::abi::prop::copy_props::<$I, $C>,
-            GetNamesFromIDs: $crate::abi::prop::get_names_from_ids::<$I, $C>,
-            GetIDsFromNames: $crate::abi::prop::get_ids_from_names::<$I, $C>,
+            GetProps: $crate::abi::prop::get_props::<$C>,
+            GetPropList: $crate::abi::prop::get_prop_list::<$C>,
+            OpenProperty: $crate::abi::prop::open_property::<$C>,
+            SetProps: $crate::abi::prop::set_props::<$C>,
+            DeleteProps: $crate::abi::prop::delete_props::<$C>,
+            CopyTo: $crate::abi::prop::copy_to::<$C>,
+            CopyProps: $crate::abi::prop::copy_props::<$C>,
+            GetNamesFromIDs: $crate::abi::prop::get_names_from_ids::<$C>,
+            GetIDsFromNames: $crate::abi::prop::get_ids_from_names::<$C>,
             $($slot: $f,)*
         }
     };
@@ -56,7 +59,8 @@ pub trait PropClass: ComClass {
 /// # Safety
 /// `p` must be NULL or a live COM interface pointer.
 pub unsafe fn our_prop_object<'a>(p: *mut c_void) -> Option<&'a dyn PropObject> {
-    super::classes::our_prop_object(p)
+    // SAFETY: this function's contract is classes::our_prop_object's.
+    unsafe { super::classes::our_prop_object(p) }
 }
 
 const COMPONENT: &str = "msgstore";
@@ -65,31 +69,39 @@ const COMPONENT: &str = "msgstore";
 ///
 /// # Safety
 /// Called through our vtables only.
-pub unsafe extern "C" fn get_last_error<I, T: PropClass>(
-    This: *mut I,
+pub unsafe extern "C" fn get_last_error<T: PropClass>(
+    This: *mut T::Interface,
     hResult: HRESULT,
     ulFlags: ULONG,
     lppMAPIError: *mut LPMAPIERROR,
 ) -> HRESULT {
-    guard::method::<I, T>(This, "GetLastError", |obj| {
-        let out = guard::cleared_out(lppMAPIError, "GetLastError: lppMAPIError")?;
-        check_flags("GetLastError", ulFlags, MAPI_UNICODE)?;
-        if hResult >= 0 {
-            return Ok(S_OK);
-        }
-        let text = match obj.last_error() {
-            Some(e) if e.code == hResult => e.message,
-            _ => format!("{} (0x{:08X})", error_name(hResult), hResult as u32),
-        };
-        *out = mapierror_out(
-            obj.inner.allocator(),
-            &text,
-            COMPONENT,
-            hResult as u32,
-            ulFlags & MAPI_UNICODE != 0,
-        )?;
-        Ok(S_OK)
-    })
+    // SAFETY: `This` came through the vtable of class `T`, so it is NULL (guard::method checks)
+    // or a live object of that class; `lppMAPIError` is NULL or valid for the reads and writes
+    // that GetLastError's signature declares (the caller's side of the contract, DESIGN.md §2),
+    // and NULL is checked before any use.
+    unsafe {
+        guard::method::<T>(This, "GetLastError", |obj| {
+            let out = guard::cleared_out(lppMAPIError, "GetLastError: lppMAPIError")?;
+            check_flags("GetLastError", ulFlags, MAPI_UNICODE)?;
+            if hResult >= 0 {
+                return Ok(S_OK);
+            }
+            // Nothing recorded about this failure: S_OK with no MAPIERROR, as Windows answers
+            // (DESIGN.md §2; docs/MAPIUTIL.md).
+            let text = match obj.last_error() {
+                Some(e) if e.code == hResult => e.message,
+                _ => return Ok(S_OK),
+            };
+            *out = mapierror_out(
+                obj.inner.allocator(),
+                &text,
+                COMPONENT,
+                hResult as u32,
+                ulFlags & MAPI_UNICODE != 0,
+            )?;
+            Ok(S_OK)
+        })
+    }
 }
 
 /// The text for MsgStoreGetLastError: the calling thread's last failure.
@@ -100,7 +112,7 @@ pub fn thread_mapierror(hResult: HRESULT, ulFlags: ULONG) -> MapiResult<*mut MAP
     }
     let text = match guard::thread_error() {
         Some(e) if e.code == hResult => e.message,
-        _ => format!("{} (0x{:08X})", error_name(hResult), hResult as u32),
+        _ => return Ok(ptr::null_mut()),
     };
     mapierror_out(
         Allocator::MAPI,
@@ -115,110 +127,157 @@ pub fn thread_mapierror(hResult: HRESULT, ulFlags: ULONG) -> MapiResult<*mut MAP
 ///
 /// # Safety
 /// Called through our vtables only.
-pub unsafe extern "C" fn save_changes<I, T: PropClass>(This: *mut I, ulFlags: ULONG) -> HRESULT {
-    guard::method::<I, T>(This, "SaveChanges", |obj| {
-        obj.inner.prop().save_changes(ulFlags)?;
-        Ok(S_OK)
-    })
+pub unsafe extern "C" fn save_changes<T: PropClass>(
+    This: *mut T::Interface,
+    ulFlags: ULONG,
+) -> HRESULT {
+    // SAFETY: `This` came through the vtable of class `T`, so it is NULL (guard::method checks)
+    // or a live object of that class.
+    unsafe {
+        guard::method::<T>(This, "SaveChanges", |obj| {
+            obj.inner.prop().save_changes(ulFlags)?;
+            Ok(S_OK)
+        })
+    }
 }
 
 /// Slot 5.
 ///
 /// # Safety
 /// Called through our vtables only.
-pub unsafe extern "C" fn get_props<I, T: PropClass>(
-    This: *mut I,
+pub unsafe extern "C" fn get_props<T: PropClass>(
+    This: *mut T::Interface,
     lpPropTagArray: LPSPropTagArray,
     ulFlags: ULONG,
     lpcValues: *mut ULONG,
     lppPropArray: *mut LPSPropValue,
 ) -> HRESULT {
-    guard::method::<I, T>(This, "GetProps", |obj| {
-        // Clear both out-parameters before checking either: one NULL must not leave the
-        // other holding the caller's garbage.
-        guard::optional_out(lppPropArray);
-        if let Some(c) = lpcValues.as_mut() {
-            *c = 0;
-        }
-        let count = guard::out_ptr(lpcValues, "GetProps: lpcValues")?;
-        *count = 0;
-        let out = guard::cleared_out(lppPropArray, "GetProps: lppPropArray")?;
-        check_flags("GetProps", ulFlags, MAPI_UNICODE)?;
-        let request = if lpPropTagArray.is_null() {
-            None
-        } else {
-            Some(tag_array_in(lpPropTagArray, "GetProps: lpPropTagArray")?)
-        };
-        let unicode = ulFlags & MAPI_UNICODE != 0;
-        let alloc = obj.inner.allocator();
-        let mut result: MapiResult<(*mut SPropValue, usize, bool)> =
-            Ok((ptr::null_mut(), 0, false));
-        obj.inner.prop().read(&mut |view| {
-            let outs = resolve_props(view, request, unicode);
-            let errors = outs.iter().any(|o| o.is_error());
-            result = if outs.is_empty() {
-                Ok((ptr::null_mut(), 0, false))
+    // SAFETY: `This` came through the vtable of class `T`, so it is NULL (guard::method checks)
+    // or a live object of that class; `lpPropTagArray`, `lpcValues`, `lppPropArray` are NULL or
+    // valid for the reads and writes that GetProps's signature declares (the caller's side of the
+    // contract, DESIGN.md §2), and NULL is checked before any use.
+    unsafe {
+        guard::method::<T>(This, "GetProps", |obj| {
+            // Clear both out-parameters before checking either: one NULL must not leave the
+            // other holding the caller's garbage.
+            guard::optional_out(lppPropArray);
+            if let Some(c) = lpcValues.as_mut() {
+                *c = 0;
+            }
+            let count = guard::out_ptr(lpcValues, "GetProps: lpcValues")?;
+            *count = 0;
+            let out = guard::cleared_out(lppPropArray, "GetProps: lppPropArray")?;
+            check_flags("GetProps", ulFlags, MAPI_UNICODE)?;
+            let request = if lpPropTagArray.is_null() {
+                None
             } else {
-                prop_array_out(alloc, &outs).map(|p| (p, outs.len(), errors))
+                Some(tag_array_in(lpPropTagArray, "GetProps: lpPropTagArray")?)
             };
-        })?;
-        let (arr, n, errors) = result?;
-        *out = arr;
-        *count = n as u32;
-        Ok(if errors { MAPI_W_ERRORS_RETURNED } else { S_OK })
-    })
+            let unicode = ulFlags & MAPI_UNICODE != 0;
+            let alloc = obj.inner.allocator();
+            let build = |outs: &[PropOut]| -> MapiResult<(*mut SPropValue, usize, bool)> {
+                let errors = outs.iter().any(|o| o.is_error());
+                if outs.is_empty() {
+                    Ok((ptr::null_mut(), 0, false))
+                } else {
+                    prop_array_out(alloc, outs).map(|p| (p, outs.len(), errors))
+                }
+            };
+            // No lock of ours is held while client code runs (DESIGN.md §7). Our own allocator runs
+            // none, so the result is built under the object's lock straight from its values (one
+            // copy). A caller's allocator (IPropData) may call back into this very object: the
+            // values are snapshotted under the lock and the result is built once it is released.
+            let mut result: MapiResult<(*mut SPropValue, usize, bool)> =
+                Ok((ptr::null_mut(), 0, false));
+            let mut snapshot: Vec<PropOut<'static>> = Vec::new();
+            obj.inner.prop().read(&mut |view| {
+                let outs = resolve_props(view, request, unicode);
+                if alloc.runs_client_code() {
+                    // Fallible: the values are as big as callers made them.
+                    result = try_vec_with_capacity(outs.len()).and_then(|mut v| {
+                        for o in outs {
+                            v.push(o.try_into_owned()?);
+                        }
+                        snapshot = v;
+                        Ok((ptr::null_mut(), 0, false))
+                    });
+                } else {
+                    result = build(&outs);
+                }
+            })?;
+            if alloc.runs_client_code() && result.is_ok() {
+                result = build(&snapshot);
+            }
+            let (arr, n, errors) = result?;
+            *out = arr;
+            *count = n as u32;
+            Ok(if errors { MAPI_W_ERRORS_RETURNED } else { S_OK })
+        })
+    }
 }
 
 /// Slot 6.
 ///
 /// # Safety
 /// Called through our vtables only.
-pub unsafe extern "C" fn get_prop_list<I, T: PropClass>(
-    This: *mut I,
+pub unsafe extern "C" fn get_prop_list<T: PropClass>(
+    This: *mut T::Interface,
     ulFlags: ULONG,
     lppPropTagArray: *mut LPSPropTagArray,
 ) -> HRESULT {
-    guard::method::<I, T>(This, "GetPropList", |obj| {
-        let out = guard::cleared_out(lppPropTagArray, "GetPropList: lppPropTagArray")?;
-        check_flags("GetPropList", ulFlags, MAPI_UNICODE)?;
-        let mut tags = Vec::new();
-        obj.inner
-            .prop()
-            .read(&mut |view| tags = prop_list(view, ulFlags & MAPI_UNICODE != 0))?;
-        *out = tag_array_out(obj.inner.allocator(), &tags)?;
-        Ok(S_OK)
-    })
+    // SAFETY: `This` came through the vtable of class `T`, so it is NULL (guard::method checks)
+    // or a live object of that class; `lppPropTagArray` is NULL or valid for the reads and writes
+    // that GetPropList's signature declares (the caller's side of the contract, DESIGN.md §2),
+    // and NULL is checked before any use.
+    unsafe {
+        guard::method::<T>(This, "GetPropList", |obj| {
+            let out = guard::cleared_out(lppPropTagArray, "GetPropList: lppPropTagArray")?;
+            check_flags("GetPropList", ulFlags, MAPI_UNICODE)?;
+            let mut tags = Vec::new();
+            obj.inner
+                .prop()
+                .read(&mut |view| tags = prop_list(view, ulFlags & MAPI_UNICODE != 0))?;
+            *out = tag_array_out(obj.inner.allocator(), &tags)?;
+            Ok(S_OK)
+        })
+    }
 }
 
 /// Slot 7: validated, then MAPI_E_NO_SUPPORT (streams are a later issue).
 ///
 /// # Safety
 /// Called through our vtables only.
-pub unsafe extern "C" fn open_property<I, T: PropClass>(
-    This: *mut I,
+pub unsafe extern "C" fn open_property<T: PropClass>(
+    This: *mut T::Interface,
     ulPropTag: ULONG,
     lpiid: LPCIID,
     _ulInterfaceOptions: ULONG,
     ulFlags: ULONG,
     lppUnk: *mut *mut IUnknown,
 ) -> HRESULT {
-    guard::method::<I, T>(This, "OpenProperty", |_obj| {
-        guard::cleared_out(lppUnk, "OpenProperty: lppUnk")?;
-        if lpiid.is_null() {
-            return Err(MapiError::invalid("OpenProperty: lpiid is NULL"));
-        }
-        check_flags(
-            "OpenProperty",
-            ulFlags,
-            MAPI_MODIFY | MAPI_CREATE | MAPI_DEFERRED_ERRORS | STREAM_APPEND,
-        )?;
-        if ulPropTag & 0xFFFF == PT_UNSPECIFIED {
-            return Err(MapiError::invalid(
-                "OpenProperty: the tag must carry a real type, not PT_UNSPECIFIED",
-            ));
-        }
-        Err(MapiError::no_support("OpenProperty"))
-    })
+    // SAFETY: `This` came through the vtable of class `T`, so it is NULL (guard::method checks)
+    // or a live object of that class; `lpiid`, `lppUnk` are NULL or valid for the reads and
+    // writes that OpenProperty's signature declares (the caller's side of the contract, DESIGN.md
+    // §2), and NULL is checked before any use.
+    unsafe {
+        guard::method::<T>(This, "OpenProperty", |_obj| {
+            guard::cleared_out(lppUnk, "OpenProperty: lppUnk")?;
+            if lpiid.is_null() {
+                return Err(MapiError::invalid("OpenProperty: lpiid is NULL"));
+            }
+            check_flags(
+                "OpenProperty",
+                ulFlags,
+                MAPI_MODIFY | MAPI_CREATE | MAPI_DEFERRED_ERRORS | STREAM_APPEND,
+            )?;
+            if ulPropTag & 0xFFFF == PT_UNSPECIFIED {
+                return Err(MapiError::invalid(
+                    "OpenProperty: the tag must carry a real type, not PT_UNSPECIFIED",
+                ));
+            }
+            Err(MapiError::no_support("OpenProperty"))
+        })
+    }
 }
 
 /// Applies SetProps-shaped input to a property object: conversion problems and the object's
@@ -237,51 +296,67 @@ fn apply_set(
 ///
 /// # Safety
 /// Called through our vtables only.
-pub unsafe extern "C" fn set_props<I, T: PropClass>(
-    This: *mut I,
+pub unsafe extern "C" fn set_props<T: PropClass>(
+    This: *mut T::Interface,
     cValues: ULONG,
     lpPropArray: LPSPropValue,
     lppProblems: *mut LPSPropProblemArray,
 ) -> HRESULT {
-    guard::method::<I, T>(This, "SetProps", |obj| {
-        let out = guard::optional_out(lppProblems);
-        if lpPropArray.is_null() {
-            return Err(MapiError::invalid("SetProps: lpPropArray is NULL"));
-        }
-        let (inputs, problems) = prop_values_in(cValues, lpPropArray, "SetProps")?;
-        let problems = apply_set(obj.inner.prop(), inputs, problems)?;
-        if let Some(out) = out {
-            *out = problems_out(obj.inner.allocator(), problems)?;
-        }
-        Ok(S_OK)
-    })
+    // SAFETY: `This` came through the vtable of class `T`, so it is NULL (guard::method checks)
+    // or a live object of that class; `lpPropArray`, `lppProblems` are NULL or valid for the
+    // reads and writes that SetProps's signature declares (the caller's side of the contract,
+    // DESIGN.md §2), and NULL is checked before any use.
+    unsafe {
+        guard::method::<T>(This, "SetProps", |obj| {
+            let out = guard::optional_out(lppProblems);
+            if lpPropArray.is_null() {
+                return Err(MapiError::invalid("SetProps: lpPropArray is NULL"));
+            }
+            let (inputs, problems) = prop_values_in(cValues, lpPropArray, "SetProps")?;
+            let problems = apply_set(obj.inner.prop(), inputs, problems)?;
+            if let Some(out) = out {
+                *out = problems_out(obj.inner.allocator(), problems)?;
+            }
+            Ok(S_OK)
+        })
+    }
 }
 
 /// Slot 9.
 ///
 /// # Safety
 /// Called through our vtables only.
-pub unsafe extern "C" fn delete_props<I, T: PropClass>(
-    This: *mut I,
+pub unsafe extern "C" fn delete_props<T: PropClass>(
+    This: *mut T::Interface,
     lpPropTagArray: LPSPropTagArray,
     lppProblems: *mut LPSPropProblemArray,
 ) -> HRESULT {
-    guard::method::<I, T>(This, "DeleteProps", |obj| {
-        let out = guard::optional_out(lppProblems);
-        let tags = tag_array_in(lpPropTagArray, "DeleteProps: lpPropTagArray")?;
-        let problems = obj.inner.prop().delete_props(tags)?;
-        if let Some(out) = out {
-            *out = problems_out(obj.inner.allocator(), problems)?;
-        }
-        Ok(S_OK)
-    })
+    // SAFETY: `This` came through the vtable of class `T`, so it is NULL (guard::method checks)
+    // or a live object of that class; `lpPropTagArray`, `lppProblems` are NULL or valid for the
+    // reads and writes that DeleteProps's signature declares (the caller's side of the contract,
+    // DESIGN.md §2), and NULL is checked before any use.
+    unsafe {
+        guard::method::<T>(This, "DeleteProps", |obj| {
+            let out = guard::optional_out(lppProblems);
+            let tags = tag_array_in(lpPropTagArray, "DeleteProps: lpPropTagArray")?;
+            let problems = obj.inner.prop().delete_props(tags)?;
+            if let Some(out) = out {
+                *out = problems_out(obj.inner.allocator(), problems)?;
+            }
+            Ok(S_OK)
+        })
+    }
 }
 
 const COPY_FLAGS: u32 = MAPI_MOVE | MAPI_NOREPLACE | MAPI_DECLINE_OK | MAPI_DIALOG;
 
 /// The interfaces a CopyTo/CopyProps destination may be named by.
+///
+/// # Safety
+/// `lpInterface` must be NULL or point to a readable IID.
 unsafe fn check_dest_interface(lpInterface: LPCIID, method: &str) -> MapiResult<()> {
-    let Some(iid) = lpInterface.as_ref() else {
+    // SAFETY: NULL or readable (the contract).
+    let Some(iid) = (unsafe { lpInterface.as_ref() }) else {
         return Ok(());
     };
     let prop_family = [
@@ -312,68 +387,83 @@ struct Selected {
 }
 
 /// What a copy selected from the source: the values, and the problems found while choosing them.
-type Selection = (Vec<Selected>, Vec<Problem>);
+/// Values are copied fallibly (they are as big as callers made them).
+type Selection = MapiResult<(Vec<Selected>, Vec<Problem>)>;
 
 /// Delivers copied values to the destination: ours directly, a foreign object through its
 /// vtable (no lock of ours is held across that call). The problems it returns carry the
 /// `Selected::index` of the value they are about, whatever the destination's own indexing;
 /// with them come the tags the destination accepted (what MAPI_MOVE may delete).
+///
+/// # Safety
+/// `dest` must be a live COM object that implements IMAPIProp (ours or the caller's).
 unsafe fn deliver(
     dest: *mut c_void,
     mut values: Vec<Selected>,
     noreplace: bool,
 ) -> MapiResult<(Vec<Problem>, Vec<u32>)> {
-    if let Some(ours) = our_prop_object(dest) {
+    // SAFETY: `dest` is a live COM interface pointer (the contract).
+    if let Some(ours) = unsafe { our_prop_object(dest) } {
         if noreplace {
             let mut present = Vec::new();
             ours.read(&mut |view| present = view.tags())?;
             values.retain(|s| !present.iter().any(|p| prop_id(*p) == prop_id(s.tag)));
         }
-        let sent: Vec<(u32, u32)> = values.iter().map(|s| (s.index, s.tag)).collect();
-        let inputs = values
-            .into_iter()
-            .map(|s| PropInput {
-                index: s.index,
-                tag: s.tag,
-                value: s.value,
-            })
-            .collect();
+        let sent = try_map(&values, |s| (s.index, s.tag))?;
+        let mut inputs = try_vec_with_capacity(values.len())?;
+        inputs.extend(values.into_iter().map(|s| PropInput {
+            index: s.index,
+            tag: s.tag,
+            value: s.value,
+        }));
         let problems = ours.set_props(inputs)?;
         return Ok(accepted(problems, &sent));
     }
     let dest = dest as *mut IMAPIProp;
-    let vtbl = &*(*dest).lpVtbl;
+    // SAFETY: `dest` is a live IMAPIProp (the contract): its first word points to a vtable of
+    // IMAPIProp's layout, alive as long as the object. The calls below go through it with the
+    // arguments that layout declares; no lock of ours is held across them (DESIGN.md §7).
+    let vtbl = unsafe { &*(*dest).lpVtbl };
     if noreplace {
         let mut list: LPSPropTagArray = ptr::null_mut();
-        let hr = (vtbl.GetPropList)(dest, 0, &mut list);
+        // SAFETY: as above; `list` is a valid out-pointer.
+        let hr = unsafe { (vtbl.GetPropList)(dest, 0, &mut list) };
         if hr < 0 {
             return Err(MapiError::new(
                 hr,
                 "CopyTo: the destination's GetPropList failed",
             ));
         }
-        let present = optional_tag_array_in(list, "destination property list").map(|t| t.to_vec());
-        MAPIFreeBuffer(list as LPVOID);
+        // SAFETY: on success GetPropList gave NULL or an SPropTagArray it allocated with
+        // MAPIAllocateBuffer (MAPI's rule for results), ours to read and then to free.
+        let present = unsafe { optional_tag_array_in(list, "destination property list") }
+            .and_then(try_to_vec);
+        // SAFETY: as above; freed once.
+        unsafe { MAPIFreeBuffer(list as LPVOID) };
         let present = present?;
         values.retain(|s| !present.iter().any(|p| prop_id(*p) == prop_id(s.tag)));
     }
     if values.is_empty() {
         return Ok((Vec::new(), Vec::new()));
     }
-    let sent: Vec<(u32, u32)> = values.iter().map(|s| (s.index, s.tag)).collect();
-    let (indices, pairs): (Vec<u32>, Vec<(u32, PropValue)>) = values
-        .into_iter()
-        .map(|s| (s.index, (s.tag, s.value)))
-        .unzip();
+    let sent = try_map(&values, |s| (s.index, s.tag))?;
+    let indices = try_map(&values, |s| s.index)?;
+    let mut pairs: Vec<(u32, PropValue)> = try_vec_with_capacity(values.len())?;
+    pairs.extend(values.into_iter().map(|s| (s.tag, s.value)));
     let arr = values_out(Allocator::MAPI, &pairs)?;
     let mut problems: LPSPropProblemArray = ptr::null_mut();
-    let hr = (vtbl.SetProps)(dest, pairs.len() as u32, arr, &mut problems);
-    MAPIFreeBuffer(arr as LPVOID);
+    // SAFETY: `vtbl` as above; `arr` is a block of `pairs.len()` SPropValues we made, and
+    // `problems` a valid out-pointer.
+    let hr = unsafe { (vtbl.SetProps)(dest, pairs.len() as u32, arr, &mut problems) };
+    // SAFETY: `arr` came from MAPIAllocateBuffer (Allocator::MAPI) and is freed once.
+    unsafe { MAPIFreeBuffer(arr as LPVOID) };
     let result = if hr < 0 {
         Err(MapiError::new(hr, "the destination's SetProps failed"))
     } else {
         // The destination numbers its problems by position in the array we passed it.
-        problems_in(problems).map(|list| {
+        // SAFETY: on success SetProps gave NULL or a problem array it allocated with
+        // MAPIAllocateBuffer (MAPI's rule), ours to read and then to free.
+        unsafe { problems_in(problems) }.map(|list| {
             list.into_iter()
                 .map(|p| Problem {
                     index: indices.get(p.index as usize).copied().unwrap_or(p.index),
@@ -382,7 +472,8 @@ unsafe fn deliver(
                 .collect()
         })
     };
-    MAPIFreeBuffer(problems as LPVOID);
+    // SAFETY: as above (NULL is a no-op); freed once.
+    unsafe { MAPIFreeBuffer(problems as LPVOID) };
     result.map(|problems| accepted(problems, &sent))
 }
 
@@ -410,6 +501,9 @@ fn check_dest(This: *mut c_void, lpDestObj: LPVOID, method: &str) -> MapiResult<
 }
 
 /// The shared body of CopyTo and CopyProps once the property list is known.
+///
+/// # Safety
+/// `lpDestObj` must be NULL or a live COM object implementing IMAPIProp.
 unsafe fn copy_common<T: PropClass>(
     obj: &ComObject<T>,
     This: *mut c_void,
@@ -425,10 +519,11 @@ unsafe fn copy_common<T: PropClass>(
         // (otherwise the copy would land and only the delete from the source would fail).
         obj.inner.prop().check_writable(method)?;
     }
-    let mut selected = (Vec::new(), Vec::new());
+    let mut selected = Ok((Vec::new(), Vec::new()));
     obj.inner.prop().read(&mut |view| selected = select(view))?;
-    let (values, mut problems) = selected;
-    let (refused, moved) = deliver(lpDestObj, values, ulFlags & MAPI_NOREPLACE != 0)?;
+    let (values, mut problems) = selected?;
+    // SAFETY: `lpDestObj` is non-NULL (check_dest) and a live IMAPIProp object (the contract).
+    let (refused, moved) = unsafe { deliver(lpDestObj, values, ulFlags & MAPI_NOREPLACE != 0) }?;
     problems.extend(refused);
     // MAPI_MOVE deletes from the source only what the destination took: a property it refused
     // (or kept under MAPI_NOREPLACE) stays where it was rather than being lost.
@@ -445,8 +540,8 @@ unsafe fn copy_common<T: PropClass>(
 ///
 /// # Safety
 /// Called through our vtables only.
-pub unsafe extern "C" fn copy_to<I, T: PropClass>(
-    This: *mut I,
+pub unsafe extern "C" fn copy_to<T: PropClass>(
+    This: *mut T::Interface,
     ciidExclude: ULONG,
     rgiidExclude: LPCIID,
     lpExcludeProps: LPSPropTagArray,
@@ -457,52 +552,59 @@ pub unsafe extern "C" fn copy_to<I, T: PropClass>(
     ulFlags: ULONG,
     lppProblems: *mut LPSPropProblemArray,
 ) -> HRESULT {
-    guard::method::<I, T>(This, "CopyTo", |obj| {
-        let out = guard::optional_out(lppProblems);
-        check_flags("CopyTo", ulFlags, COPY_FLAGS)?;
-        let excluded_iids = slice_in(rgiidExclude, ciidExclude, "CopyTo: rgiidExclude")?;
-        let exclude = optional_tag_array_in(lpExcludeProps, "CopyTo: lpExcludeProps")?;
-        check_dest_interface(lpInterface, "CopyTo")?;
-        if excluded_iids.contains(&IID_IMAPIProp) {
-            // Excluding IMAPIProp excludes every property: nothing to copy, but the destination
-            // is validated all the same.
-            check_dest(This as *mut c_void, lpDestObj, "CopyTo")?;
-            return Ok(S_OK);
-        }
-        let select = |view: &dyn crate::core::props::PropView| {
-            let values = view
-                .tags()
-                .into_iter()
-                .filter(|t| !view.is_computed(*t))
-                .filter(|t| !exclude.iter().any(|e| prop_id(*e) == prop_id(*t)))
-                .filter_map(|t| view.get(prop_id(t)).map(|v| (t, v.into_owned())))
-                .enumerate()
-                .map(|(i, (tag, value))| Selected {
-                    index: i as u32,
-                    tag,
-                    value,
-                })
-                .collect();
-            (values, Vec::new())
-        };
-        copy_common(
-            obj,
-            This as *mut c_void,
-            lpDestObj,
-            ulFlags,
-            &select,
-            out,
-            "CopyTo",
-        )
-    })
+    // SAFETY: `This` came through the vtable of class `T`, so it is NULL (guard::method checks)
+    // or a live object of that class; `rgiidExclude`, `lpExcludeProps`, `lpInterface`,
+    // `lpDestObj`, `lppProblems` are NULL or valid for the reads and writes that CopyTo's
+    // signature declares (the caller's side of the contract, DESIGN.md §2), and NULL is checked
+    // before any use.
+    unsafe {
+        guard::method::<T>(This, "CopyTo", |obj| {
+            let out = guard::optional_out(lppProblems);
+            check_flags("CopyTo", ulFlags, COPY_FLAGS)?;
+            let excluded_iids = slice_in(rgiidExclude, ciidExclude, "CopyTo: rgiidExclude")?;
+            let exclude = optional_tag_array_in(lpExcludeProps, "CopyTo: lpExcludeProps")?;
+            check_dest_interface(lpInterface, "CopyTo")?;
+            if excluded_iids.contains(&IID_IMAPIProp) {
+                // Excluding IMAPIProp excludes every property: nothing to copy, but the destination
+                // is validated all the same.
+                check_dest(This as *mut c_void, lpDestObj, "CopyTo")?;
+                return Ok(S_OK);
+            }
+            let select = |view: &dyn crate::core::props::PropView| -> Selection {
+                let mut values = Vec::new();
+                let tags = view
+                    .tags()
+                    .into_iter()
+                    .filter(|t| !view.is_computed(*t))
+                    .filter(|t| !exclude.iter().any(|e| prop_id(*e) == prop_id(*t)));
+                for tag in tags {
+                    if let Some(v) = view.get(prop_id(tag)) {
+                        let index = values.len() as u32;
+                        let value = try_owned(v)?;
+                        try_push(&mut values, Selected { index, tag, value })?;
+                    }
+                }
+                Ok((values, Vec::new()))
+            };
+            copy_common(
+                obj,
+                This as *mut c_void,
+                lpDestObj,
+                ulFlags,
+                &select,
+                out,
+                "CopyTo",
+            )
+        })
+    }
 }
 
 /// Slot 11.
 ///
 /// # Safety
 /// Called through our vtables only.
-pub unsafe extern "C" fn copy_props<I, T: PropClass>(
-    This: *mut I,
+pub unsafe extern "C" fn copy_props<T: PropClass>(
+    This: *mut T::Interface,
     lpIncludeProps: LPSPropTagArray,
     _ulUIParam: ULONG_PTR,
     _lpProgress: *mut IMAPIProgress,
@@ -511,88 +613,110 @@ pub unsafe extern "C" fn copy_props<I, T: PropClass>(
     ulFlags: ULONG,
     lppProblems: *mut LPSPropProblemArray,
 ) -> HRESULT {
-    guard::method::<I, T>(This, "CopyProps", |obj| {
-        let out = guard::optional_out(lppProblems);
-        check_flags("CopyProps", ulFlags, COPY_FLAGS)?;
-        let include = tag_array_in(lpIncludeProps, "CopyProps: lpIncludeProps")?;
-        check_dest_interface(lpInterface, "CopyProps")?;
-        let select = |view: &dyn crate::core::props::PropView| {
-            let mut values = Vec::new();
-            let mut problems = Vec::new();
-            for (i, &tag) in include.iter().enumerate() {
-                match view.get(prop_id(tag)) {
-                    Some(v) => values.push(Selected {
-                        index: i as u32,
-                        tag: crate::core::value::prop_tag(v.ptype(), prop_id(tag)),
-                        value: v.into_owned(),
-                    }),
-                    None => problems.push(Problem {
-                        index: i as u32,
-                        tag,
-                        scode: MAPI_E_NOT_FOUND,
-                    }),
+    // SAFETY: `This` came through the vtable of class `T`, so it is NULL (guard::method checks)
+    // or a live object of that class; `lpIncludeProps`, `lpInterface`, `lpDestObj`, `lppProblems`
+    // are NULL or valid for the reads and writes that CopyProps's signature declares (the
+    // caller's side of the contract, DESIGN.md §2), and NULL is checked before any use.
+    unsafe {
+        guard::method::<T>(This, "CopyProps", |obj| {
+            let out = guard::optional_out(lppProblems);
+            check_flags("CopyProps", ulFlags, COPY_FLAGS)?;
+            let include = tag_array_in(lpIncludeProps, "CopyProps: lpIncludeProps")?;
+            check_dest_interface(lpInterface, "CopyProps")?;
+            let select = |view: &dyn crate::core::props::PropView| -> Selection {
+                let mut values = Vec::new();
+                let mut problems = Vec::new();
+                for (i, &tag) in include.iter().enumerate() {
+                    match view.get(prop_id(tag)) {
+                        Some(v) => {
+                            let tag = crate::core::value::prop_tag(v.ptype(), prop_id(tag));
+                            let value = try_owned(v)?;
+                            let index = i as u32;
+                            try_push(&mut values, Selected { index, tag, value })?;
+                        }
+                        None => try_push(
+                            &mut problems,
+                            Problem {
+                                index: i as u32,
+                                tag,
+                                scode: MAPI_E_NOT_FOUND,
+                            },
+                        )?,
+                    }
                 }
-            }
-            (values, problems)
-        };
-        copy_common(
-            obj,
-            This as *mut c_void,
-            lpDestObj,
-            ulFlags,
-            &select,
-            out,
-            "CopyProps",
-        )
-    })
+                Ok((values, problems))
+            };
+            copy_common(
+                obj,
+                This as *mut c_void,
+                lpDestObj,
+                ulFlags,
+                &select,
+                out,
+                "CopyProps",
+            )
+        })
+    }
 }
 
 /// Slot 12: validated, then MAPI_E_NO_SUPPORT (named properties are a later issue).
 ///
 /// # Safety
 /// Called through our vtables only.
-pub unsafe extern "C" fn get_names_from_ids<I, T: PropClass>(
-    This: *mut I,
+pub unsafe extern "C" fn get_names_from_ids<T: PropClass>(
+    This: *mut T::Interface,
     lppPropTags: *mut LPSPropTagArray,
     _lpPropSetGuid: LPGUID,
     ulFlags: ULONG,
     lpcPropNames: *mut ULONG,
     lpppPropNames: *mut *mut LPMAPINAMEID,
 ) -> HRESULT {
-    guard::method::<I, T>(This, "GetNamesFromIDs", |_obj| {
-        guard::optional_out(lpppPropNames);
-        if let Some(c) = lpcPropNames.as_mut() {
-            *c = 0;
-        }
-        guard::out_ptr(lppPropTags, "GetNamesFromIDs: lppPropTags")?;
-        *guard::out_ptr(lpcPropNames, "GetNamesFromIDs: lpcPropNames")? = 0;
-        guard::cleared_out(lpppPropNames, "GetNamesFromIDs: lpppPropNames")?;
-        check_flags(
-            "GetNamesFromIDs",
-            ulFlags,
-            MAPI_NO_STRINGS | MAPI_NO_IDS | MAPI_UNICODE,
-        )?;
-        Err(MapiError::no_support("GetNamesFromIDs"))
-    })
+    // SAFETY: `This` came through the vtable of class `T`, so it is NULL (guard::method checks)
+    // or a live object of that class; `lppPropTags`, `lpcPropNames`, `lpppPropNames` are NULL or
+    // valid for the reads and writes that GetNamesFromIDs's signature declares (the caller's side
+    // of the contract, DESIGN.md §2), and NULL is checked before any use.
+    unsafe {
+        guard::method::<T>(This, "GetNamesFromIDs", |_obj| {
+            guard::optional_out(lpppPropNames);
+            if let Some(c) = lpcPropNames.as_mut() {
+                *c = 0;
+            }
+            guard::out_ptr(lppPropTags, "GetNamesFromIDs: lppPropTags")?;
+            *guard::out_ptr(lpcPropNames, "GetNamesFromIDs: lpcPropNames")? = 0;
+            guard::cleared_out(lpppPropNames, "GetNamesFromIDs: lpppPropNames")?;
+            check_flags(
+                "GetNamesFromIDs",
+                ulFlags,
+                MAPI_NO_STRINGS | MAPI_NO_IDS | MAPI_UNICODE,
+            )?;
+            Err(MapiError::no_support("GetNamesFromIDs"))
+        })
+    }
 }
 
 /// Slot 13: validated, then MAPI_E_NO_SUPPORT.
 ///
 /// # Safety
 /// Called through our vtables only.
-pub unsafe extern "C" fn get_ids_from_names<I, T: PropClass>(
-    This: *mut I,
+pub unsafe extern "C" fn get_ids_from_names<T: PropClass>(
+    This: *mut T::Interface,
     cPropNames: ULONG,
     lppPropNames: *mut LPMAPINAMEID,
     ulFlags: ULONG,
     lppPropTags: *mut LPSPropTagArray,
 ) -> HRESULT {
-    guard::method::<I, T>(This, "GetIDsFromNames", |_obj| {
-        guard::cleared_out(lppPropTags, "GetIDsFromNames: lppPropTags")?;
-        check_flags("GetIDsFromNames", ulFlags, MAPI_CREATE | MAPI_UNICODE)?;
-        slice_in(lppPropNames, cPropNames, "GetIDsFromNames: lppPropNames")?;
-        Err(MapiError::no_support("GetIDsFromNames"))
-    })
+    // SAFETY: `This` came through the vtable of class `T`, so it is NULL (guard::method checks)
+    // or a live object of that class; `lppPropNames`, `lppPropTags` are NULL or valid for the
+    // reads and writes that GetIDsFromNames's signature declares (the caller's side of the
+    // contract, DESIGN.md §2), and NULL is checked before any use.
+    unsafe {
+        guard::method::<T>(This, "GetIDsFromNames", |_obj| {
+            guard::cleared_out(lppPropTags, "GetIDsFromNames: lppPropTags")?;
+            check_flags("GetIDsFromNames", ulFlags, MAPI_CREATE | MAPI_UNICODE)?;
+            slice_in(lppPropNames, cPropNames, "GetIDsFromNames: lppPropNames")?;
+            Err(MapiError::no_support("GetIDsFromNames"))
+        })
+    }
 }
 
 /// A slot this provider does not implement yet: MAPI_E_NO_SUPPORT, never a crash (DESIGN.md §2).

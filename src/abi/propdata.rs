@@ -22,9 +22,10 @@ pub struct PropDataClass {
 }
 
 impl ComClass for PropDataClass {
+    type Interface = IPropData;
     const IIDS: &'static [&'static GUID] = &[&IID_IMAPIProp, &IID_IMAPIPropData];
-    fn vtbl() -> *const c_void {
-        &PROPDATA_VTBL as *const IPropDataVtbl as *const c_void
+    fn vtbl() -> &'static IPropDataVtbl {
+        &PROPDATA_VTBL
     }
 }
 
@@ -38,10 +39,12 @@ impl PropClass for PropDataClass {
 }
 
 type C = PropDataClass;
-type I = IPropData;
+type I = <C as ComClass>::Interface;
 
-static PROPDATA_VTBL: IPropDataVtbl = prop::prop_vtbl!(IPropDataVtbl<I, C> {
-    SaveChanges: prop::save_changes::<I, C>,
+const _: () = object::assert_com_layout::<C>();
+
+static PROPDATA_VTBL: IPropDataVtbl = prop::prop_vtbl!(IPropDataVtbl<C> {
+    SaveChanges: prop::save_changes::<C>,
     HrSetObjAccess: hr_set_obj_access,
     HrSetPropAccess: hr_set_prop_access,
     HrGetPropAccess: hr_get_prop_access,
@@ -66,26 +69,32 @@ pub unsafe extern "C" fn CreateIProp(
     lpvReserved: LPVOID,
     lppPropData: *mut LPPROPDATA,
 ) -> SCODE {
-    guard::free_fn("CreateIProp", || {
-        let out = guard::cleared_out(lppPropData, "CreateIProp: lppPropData")?;
-        object::check_interface::<C>(lpInterface, "CreateIProp")?;
-        let (Some(buffer), Some(more), Some(free)) =
-            (lpAllocateBuffer, lpAllocateMore, lpFreeBuffer)
-        else {
-            return Err(MapiError::invalid(
-                "CreateIProp: the three allocator functions are required",
-            ));
-        };
-        if !lpvReserved.is_null() {
-            return Err(MapiError::invalid("CreateIProp: lpvReserved must be NULL"));
-        }
-        let obj = ComObject::create(PropDataClass {
-            data: PropData::new(),
-            alloc: Allocator::foreign(buffer, more, free),
-        });
-        *out = ComObject::as_interface(obj);
-        Ok(S_OK)
-    })
+    // SAFETY: `lpInterface` is NULL or a readable IID and `lppPropData` NULL or writable (the
+    // caller's side of the contract, DESIGN.md §2; NULL is checked before any use); the three
+    // allocator functions behave as MAPI's (CreateIProp's contract), which is what
+    // Allocator::foreign asks.
+    unsafe {
+        guard::free_fn("CreateIProp", || {
+            let out = guard::cleared_out(lppPropData, "CreateIProp: lppPropData")?;
+            object::check_interface::<C>(lpInterface, "CreateIProp")?;
+            let (Some(buffer), Some(more), Some(free)) =
+                (lpAllocateBuffer, lpAllocateMore, lpFreeBuffer)
+            else {
+                return Err(MapiError::invalid(
+                    "CreateIProp: the three allocator functions are required",
+                ));
+            };
+            if !lpvReserved.is_null() {
+                return Err(MapiError::invalid("CreateIProp: lpvReserved must be NULL"));
+            }
+            let obj = ComObject::create(PropDataClass {
+                data: PropData::new(),
+                alloc: Allocator::foreign(buffer, more, free),
+            });
+            *out = ComObject::as_interface(obj);
+            Ok(S_OK)
+        })
+    }
 }
 
 /// The object behind `p` if it is an IPropData of ours.
@@ -93,14 +102,20 @@ pub unsafe extern "C" fn CreateIProp(
 /// # Safety
 /// `p` must be NULL or a live COM interface pointer.
 pub unsafe fn ours(p: *mut c_void) -> Option<&'static dyn PropObject> {
-    ComObject::<C>::ours(p).map(|o| &o.inner.data as &dyn PropObject)
+    // SAFETY: `p` is NULL or a live COM interface pointer (this function's contract), all
+    // that ComObject::ours needs.
+    unsafe { ComObject::<C>::ours(p) }.map(|o| &o.inner.data as &dyn PropObject)
 }
 
 unsafe extern "C" fn hr_set_obj_access(This: *mut I, ulAccess: ULONG) -> HRESULT {
-    guard::method::<I, C>(This, "HrSetObjAccess", |obj| {
-        obj.inner.data.set_obj_access(ulAccess)?;
-        Ok(S_OK)
-    })
+    // SAFETY: `This` came through `PropDataClass`'s vtable, so it is NULL (guard::method checks)
+    // or a live object of that class.
+    unsafe {
+        guard::method::<C>(This, "HrSetObjAccess", |obj| {
+            obj.inner.data.set_obj_access(ulAccess)?;
+            Ok(S_OK)
+        })
+    }
 }
 
 unsafe extern "C" fn hr_set_prop_access(
@@ -108,12 +123,18 @@ unsafe extern "C" fn hr_set_prop_access(
     lpPropTagArray: LPSPropTagArray,
     rgulAccess: *mut ULONG,
 ) -> HRESULT {
-    guard::method::<I, C>(This, "HrSetPropAccess", |obj| {
-        let tags = tag_array_in(lpPropTagArray, "HrSetPropAccess: lpPropTagArray")?;
-        let access = slice_in(rgulAccess, tags.len() as u32, "HrSetPropAccess: rgulAccess")?;
-        obj.inner.data.set_prop_access(tags, access)?;
-        Ok(S_OK)
-    })
+    // SAFETY: `This` came through `PropDataClass`'s vtable, so it is NULL (guard::method checks)
+    // or a live object of that class; `lpPropTagArray`, `rgulAccess` are NULL or valid for the
+    // reads and writes that HrSetPropAccess's signature declares (the caller's side of the
+    // contract, DESIGN.md §2), and NULL is checked before any use.
+    unsafe {
+        guard::method::<C>(This, "HrSetPropAccess", |obj| {
+            let tags = tag_array_in(lpPropTagArray, "HrSetPropAccess: lpPropTagArray")?;
+            let access = slice_in(rgulAccess, tags.len() as u32, "HrSetPropAccess: rgulAccess")?;
+            obj.inner.data.set_prop_access(tags, access)?;
+            Ok(S_OK)
+        })
+    }
 }
 
 unsafe extern "C" fn hr_get_prop_access(
@@ -121,27 +142,33 @@ unsafe extern "C" fn hr_get_prop_access(
     lppPropTagArray: *mut LPSPropTagArray,
     lprgulAccess: *mut *mut ULONG,
 ) -> HRESULT {
-    guard::method::<I, C>(This, "HrGetPropAccess", |obj| {
-        // Clear both before checking either (one NULL must not leave the other's garbage).
-        guard::optional_out(lppPropTagArray);
-        guard::optional_out(lprgulAccess);
-        let tags_out = guard::cleared_out(lppPropTagArray, "HrGetPropAccess: lppPropTagArray")?;
-        let access_out = guard::cleared_out(lprgulAccess, "HrGetPropAccess: lprgulAccess")?;
-        let (tags, access) = obj.inner.data.prop_access();
-        let t = tag_array_out(obj.inner.alloc, &tags)?;
-        match ulong_array_out(obj.inner.alloc, &access) {
-            Ok(a) => {
-                *tags_out = t;
-                *access_out = a;
-                Ok(S_OK)
+    // SAFETY: `This` came through `PropDataClass`'s vtable, so it is NULL (guard::method checks)
+    // or a live object of that class; `lppPropTagArray`, `lprgulAccess` are NULL or valid for the
+    // reads and writes that HrGetPropAccess's signature declares (the caller's side of the
+    // contract, DESIGN.md §2), and NULL is checked before any use.
+    unsafe {
+        guard::method::<C>(This, "HrGetPropAccess", |obj| {
+            // Clear both before checking either (one NULL must not leave the other's garbage).
+            guard::optional_out(lppPropTagArray);
+            guard::optional_out(lprgulAccess);
+            let tags_out = guard::cleared_out(lppPropTagArray, "HrGetPropAccess: lppPropTagArray")?;
+            let access_out = guard::cleared_out(lprgulAccess, "HrGetPropAccess: lprgulAccess")?;
+            let (tags, access) = obj.inner.data.prop_access();
+            let t = tag_array_out(obj.inner.alloc, &tags)?;
+            match ulong_array_out(obj.inner.alloc, &access) {
+                Ok(a) => {
+                    *tags_out = t;
+                    *access_out = a;
+                    Ok(S_OK)
+                }
+                Err(e) => {
+                    // Release what was already made so that a failure leaves nothing to free.
+                    obj.inner.alloc.free(t as LPVOID);
+                    Err(e)
+                }
             }
-            Err(e) => {
-                // Release what was already made so that a failure leaves nothing to free.
-                obj.inner.alloc.free(t as LPVOID);
-                Err(e)
-            }
-        }
-    })
+        })
+    }
 }
 
 unsafe extern "C" fn hr_add_obj_props(
@@ -149,13 +176,28 @@ unsafe extern "C" fn hr_add_obj_props(
     lpPropTagArray: LPSPropTagArray,
     lppProblems: *mut LPSPropProblemArray,
 ) -> HRESULT {
-    guard::method::<I, C>(This, "HrAddObjProps", |obj| {
-        let out = guard::optional_out(lppProblems);
-        let tags = tag_array_in(lpPropTagArray, "HrAddObjProps: lpPropTagArray")?;
-        let problems = obj.inner.data.add_obj_props(tags)?;
-        if let Some(out) = out {
-            *out = problems_out(obj.inner.alloc, problems)?;
-        }
-        Ok(S_OK)
-    })
+    // SAFETY: `This` came through `PropDataClass`'s vtable, so it is NULL (guard::method checks)
+    // or a live object of that class; `lpPropTagArray`, `lppProblems` are NULL or valid for the
+    // reads and writes that HrAddObjProps's signature declares (the caller's side of the
+    // contract, DESIGN.md §2), and NULL is checked before any use.
+    unsafe {
+        guard::method::<C>(This, "HrAddObjProps", |obj| {
+            let out = guard::optional_out(lppProblems);
+            let tags = tag_array_in(lpPropTagArray, "HrAddObjProps: lpPropTagArray")?;
+            let problems = obj.inner.data.add_obj_props(tags)?;
+            if let Some(out) = out {
+                *out = problems_out(obj.inner.alloc, problems)?;
+            }
+            Ok(S_OK)
+        })
+    }
+}
+
+/// The allocator an IPropData of ours hands results out with (None for anything else).
+///
+/// # Safety
+/// `p` must be NULL or a live COM interface pointer.
+pub unsafe fn allocator_of(p: *mut c_void) -> Option<Allocator> {
+    // SAFETY: the caller's contract: `p` is NULL or a live COM interface pointer.
+    unsafe { ComObject::<C>::ours(p).map(|o| o.inner.alloc) }
 }

@@ -23,6 +23,7 @@ pub struct ResolverRef(*mut IMsgStoreConflictResolver);
 // SAFETY: DESIGN.md §5 makes it the client's promise that its resolver may be called from any
 // thread; the pointer itself is only used through the resolver's vtable.
 unsafe impl Send for ResolverRef {}
+// SAFETY: as above: any thread may call it, concurrently included.
 unsafe impl Sync for ResolverRef {}
 
 impl ResolverRef {
@@ -31,7 +32,8 @@ impl ResolverRef {
     /// # Safety
     /// `p` must be a live resolver object.
     pub unsafe fn add_ref(p: *mut IMsgStoreConflictResolver) -> ResolverRef {
-        foreign_add_ref(p as *mut c_void);
+        // SAFETY: `p` is a live COM object (the contract).
+        unsafe { foreign_add_ref(p as *mut c_void) };
         ResolverRef(p)
     }
 }
@@ -96,10 +98,18 @@ impl ConflictResolver for ResolverRef {
 /// Temporary MAPIAllocateBuffer blocks freed when the call is over.
 struct Blocks(Vec<*mut c_void>);
 
+impl Blocks {
+    /// # Safety
+    /// `p` must be a root block from Allocator::MAPI that nothing else frees.
+    unsafe fn push(&mut self, p: *mut c_void) {
+        self.0.push(p);
+    }
+}
+
 impl Drop for Blocks {
     fn drop(&mut self) {
         for p in self.0.drain(..) {
-            // SAFETY: each was made by Allocator::MAPI and is freed once.
+            // SAFETY: each was made by Allocator::MAPI and is freed once (`push`'s contract).
             unsafe { Allocator::MAPI.free(p) };
         }
     }
@@ -117,16 +127,19 @@ unsafe fn ask(
 ) -> MapiResult<(ULONG, Option<u64>)> {
     let mut blocks = Blocks(Vec::new());
     let theirs = tag_array_out(Allocator::MAPI, &conflict.their_changes)?;
-    blocks.0.push(theirs as *mut c_void);
+    // SAFETY: a fresh Allocator::MAPI block, freed by nothing else.
+    unsafe { blocks.push(theirs as *mut c_void) };
     let mine = tag_array_out(Allocator::MAPI, &conflict.my_changes)?;
-    blocks.0.push(mine as *mut c_void);
+    // SAFETY: as above.
+    unsafe { blocks.push(mine as *mut c_void) };
     // The saving message's store: a destination folder must be of this very store (by identity,
     // not by GUID: a copied file may share its GUID).
     let store = conflict
         .stored
         .as_ref()
         .map(|m| m.store().clone())
-        .or_else(|| message::ours(This as *mut c_void).map(|m| m.store().clone()));
+        // SAFETY: `This` is a live message object (the contract).
+        .or_else(|| unsafe { message::ours(This as *mut c_void) }.map(|m| m.store().clone()));
     let stored = conflict
         .stored
         .map(message::new_object)
@@ -150,19 +163,29 @@ unsafe fn ask(
     };
     let mut action: ULONG = 0;
     let mut dest: *mut IMAPIFolder = ptr::null_mut();
-    let vtbl = &*(*resolver.0).lpVtbl;
-    let hr = (vtbl.ResolveConflict)(resolver.0, This, &info, &mut action, &mut dest);
+    // SAFETY: `resolver` holds a reference on a live resolver, whose vtable has
+    // IMsgStoreConflictResolver's layout; everything passed is valid for the call (`info` and
+    // what it points to live until after it returns, `action` and `dest` are out-pointers). The
+    // caller holds no lock of ours (DESIGN.md §5).
+    let hr = unsafe {
+        let vtbl = &*(*resolver.0).lpVtbl;
+        (vtbl.ResolveConflict)(resolver.0, This, &info, &mut action, &mut dest)
+    };
     if !stored.is_null() {
         // Our reference; the resolver AddRefs the stored version if it keeps it.
-        ComObject::<message::MessageClass>::release(stored as *mut _);
+        // SAFETY: `stored` is the MessageClass object made above, on which we own a reference.
+        unsafe { ComObject::<message::MessageClass>::release(stored as *mut _) };
     }
     let dest_folder = if dest.is_null() {
         None
     } else {
-        let ours = folder::ours(dest as *mut c_void)
+        // SAFETY: a non-NULL `*lppDestFolder` is a folder the resolver AddRef'd for us (§5): a
+        // live COM object on which we own the reference released here, once, after its last use.
+        let ours = unsafe { folder::ours(dest as *mut c_void) }
             .filter(|f| store.as_ref().is_some_and(|s| s.same_store(f.store())))
             .map(|f| f.id());
-        foreign_release(dest as *mut c_void);
+        // SAFETY: as above.
+        unsafe { foreign_release(dest as *mut c_void) };
         Some(ours)
     };
     if hr < 0 {

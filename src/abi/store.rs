@@ -4,7 +4,7 @@ use super::entry::{open_entry, required_entry_id};
 use super::guard;
 use super::iids::*;
 use super::interfaces::*;
-use super::object::{ComClass, ComObject};
+use super::object::{self, ComClass, ComObject};
 use super::prop::{self, not_supported, PropClass};
 use super::resolver::ResolverRef;
 use super::types::*;
@@ -28,9 +28,10 @@ impl Drop for StoreClass {
 }
 
 impl ComClass for StoreClass {
+    type Interface = IMsgStore;
     const IIDS: &'static [&'static GUID] = &[&IID_IMAPIProp, &IID_IMsgStore];
-    fn vtbl() -> *const c_void {
-        &STORE_VTBL as *const IMsgStoreVtbl as *const c_void
+    fn vtbl() -> &'static IMsgStoreVtbl {
+        &STORE_VTBL
     }
 }
 
@@ -41,10 +42,12 @@ impl PropClass for StoreClass {
 }
 
 type C = StoreClass;
-type I = IMsgStore;
+type I = <C as ComClass>::Interface;
 
-static STORE_VTBL: IMsgStoreVtbl = prop::prop_vtbl!(IMsgStoreVtbl<I, C> {
-    SaveChanges: prop::save_changes::<I, C>,
+const _: () = object::assert_com_layout::<C>();
+
+static STORE_VTBL: IMsgStoreVtbl = prop::prop_vtbl!(IMsgStoreVtbl<C> {
+    SaveChanges: prop::save_changes::<C>,
     Advise: advise,
     Unadvise: unadvise,
     CompareEntryIDs: compare_entry_ids,
@@ -65,7 +68,9 @@ static STORE_VTBL: IMsgStoreVtbl = prop::prop_vtbl!(IMsgStoreVtbl<I, C> {
 /// # Safety
 /// `p` must be NULL or a live COM interface pointer.
 pub unsafe fn ours<'a>(p: *mut c_void) -> Option<&'a Arc<Store>> {
-    ComObject::<C>::ours(p).map(|o| &o.inner.obj.store)
+    // SAFETY: `p` is NULL or a live COM interface pointer (this function's contract), all
+    // that ComObject::ours needs.
+    unsafe { ComObject::<C>::ours(p) }.map(|o| &o.inner.obj.store)
 }
 
 /// The store object's properties behind `p`, if it is one of our IMsgStore objects.
@@ -73,7 +78,9 @@ pub unsafe fn ours<'a>(p: *mut c_void) -> Option<&'a Arc<Store>> {
 /// # Safety
 /// As for [`ours`].
 pub unsafe fn ours_object<'a>(p: *mut c_void) -> Option<&'a dyn PropObject> {
-    ComObject::<C>::ours(p).map(|o| &o.inner.obj as &dyn PropObject)
+    // SAFETY: `p` is NULL or a live COM interface pointer (this function's contract), all
+    // that ComObject::ours needs.
+    unsafe { ComObject::<C>::ours(p) }.map(|o| &o.inner.obj as &dyn PropObject)
 }
 
 /// Opens the store file at the UTF-8 path `lpszPath` (DESIGN.md §2). `MAPI_CREATE` creates it
@@ -92,21 +99,27 @@ pub unsafe extern "C" fn MsgStoreOpen(
     ulFlags: ULONG,
     lppMDB: *mut LPMDB,
 ) -> HRESULT {
-    guard::free_fn("MsgStoreOpen", || {
-        let out = guard::cleared_out(lppMDB, "MsgStoreOpen: lppMDB")?;
-        if lpszPath.is_null() {
-            return Err(MapiError::invalid("MsgStoreOpen: lpszPath is NULL"));
-        }
-        let path = CStr::from_ptr(lpszPath)
-            .to_str()
-            .map_err(|_| MapiError::invalid("MsgStoreOpen: lpszPath is not UTF-8"))?;
-        let store = Store::open(path, ulFlags)
-            .map_err(|e| MapiError::new(e.code, format!("MsgStoreOpen({path}): {}", e.message)))?;
-        *out = ComObject::as_interface(ComObject::create(StoreClass {
-            obj: StoreObject { store },
-        }));
-        Ok(S_OK)
-    })
+    // SAFETY: `lpszPath`, `lppMDB` are NULL or valid for the reads and writes that MsgStoreOpen's
+    // signature declares (the caller's side of the contract, DESIGN.md §2), and NULL is checked
+    // before any use.
+    unsafe {
+        guard::free_fn("MsgStoreOpen", || {
+            let out = guard::cleared_out(lppMDB, "MsgStoreOpen: lppMDB")?;
+            if lpszPath.is_null() {
+                return Err(MapiError::invalid("MsgStoreOpen: lpszPath is NULL"));
+            }
+            let path = CStr::from_ptr(lpszPath)
+                .to_str()
+                .map_err(|_| MapiError::invalid("MsgStoreOpen: lpszPath is not UTF-8"))?;
+            let store = Store::open(path, ulFlags).map_err(|e| {
+                MapiError::new(e.code, format!("MsgStoreOpen({path}): {}", e.message))
+            })?;
+            *out = ComObject::as_interface(ComObject::create(StoreClass {
+                obj: StoreObject { store },
+            }));
+            Ok(S_OK)
+        })
+    }
 }
 
 /// Registers `lpResolver` on the store handle `lpMDB` (NULL clears). The store AddRefs the
@@ -121,19 +134,26 @@ pub unsafe extern "C" fn MsgStoreSetConflictResolver(
     lpMDB: LPMDB,
     lpResolver: LPMSGSTORECONFLICTRESOLVER,
 ) -> HRESULT {
-    guard::free_fn("MsgStoreSetConflictResolver", || {
-        let store = ours(lpMDB as *mut c_void).ok_or_else(|| {
-            MapiError::invalid("MsgStoreSetConflictResolver: lpMDB is not a msgstore store object")
-        })?;
-        let new = if lpResolver.is_null() {
-            None
-        } else {
-            Some(Arc::new(ResolverRef::add_ref(lpResolver)) as Arc<_>)
-        };
-        // The previous resolver is released here, outside the store's lock.
-        drop(store.set_resolver(new));
-        Ok(S_OK)
-    })
+    // SAFETY: `lpMDB`, `lpResolver` are NULL or valid for the reads and writes that
+    // MsgStoreSetConflictResolver's signature declares (the caller's side of the contract,
+    // DESIGN.md §2), and NULL is checked before any use.
+    unsafe {
+        guard::free_fn("MsgStoreSetConflictResolver", || {
+            let store = ours(lpMDB as *mut c_void).ok_or_else(|| {
+                MapiError::invalid(
+                    "MsgStoreSetConflictResolver: lpMDB is not a msgstore store object",
+                )
+            })?;
+            let new = if lpResolver.is_null() {
+                None
+            } else {
+                Some(Arc::new(ResolverRef::add_ref(lpResolver)) as Arc<_>)
+            };
+            // The previous resolver is released here, outside the store's lock.
+            drop(store.set_resolver(new));
+            Ok(S_OK)
+        })
+    }
 }
 
 unsafe extern "C" fn advise(
@@ -144,16 +164,24 @@ unsafe extern "C" fn advise(
     _lpAdviseSink: *mut IMAPIAdviseSink,
     lpulConnection: *mut ULONG_PTR,
 ) -> HRESULT {
-    guard::method::<I, C>(This, "Advise", |_| {
-        if let Some(c) = lpulConnection.as_mut() {
-            *c = 0;
-        }
-        not_supported("Advise")
-    })
+    // SAFETY: `This` came through `StoreClass`'s vtable, so it is NULL (guard::method checks) or
+    // a live object of that class; `lpulConnection` is NULL or valid for the reads and writes
+    // that Advise's signature declares (the caller's side of the contract, DESIGN.md §2), and
+    // NULL is checked before any use.
+    unsafe {
+        guard::method::<C>(This, "Advise", |_| {
+            if let Some(c) = lpulConnection.as_mut() {
+                *c = 0;
+            }
+            not_supported("Advise")
+        })
+    }
 }
 
 unsafe extern "C" fn unadvise(This: *mut I, _ulConnection: ULONG_PTR) -> HRESULT {
-    guard::method::<I, C>(This, "Unadvise", |_| not_supported("Unadvise"))
+    // SAFETY: `This` came through `StoreClass`'s vtable, so it is NULL (guard::method checks) or
+    // a live object of that class.
+    unsafe { guard::method::<C>(This, "Unadvise", |_| not_supported("Unadvise")) }
 }
 
 unsafe extern "C" fn compare_entry_ids(
@@ -165,14 +193,20 @@ unsafe extern "C" fn compare_entry_ids(
     ulFlags: ULONG,
     lpulResult: *mut ULONG,
 ) -> HRESULT {
-    guard::method::<I, C>(This, "CompareEntryIDs", |obj| {
-        let out = guard::out_ptr(lpulResult, "CompareEntryIDs: lpulResult")?;
-        *out = 0;
-        let a = required_entry_id(cbEntryID1, lpEntryID1, "CompareEntryIDs: lpEntryID1")?;
-        let b = required_entry_id(cbEntryID2, lpEntryID2, "CompareEntryIDs: lpEntryID2")?;
-        *out = obj.inner.obj.store.compare_entry_ids(a, b, ulFlags)? as ULONG;
-        Ok(S_OK)
-    })
+    // SAFETY: `This` came through `StoreClass`'s vtable, so it is NULL (guard::method checks) or
+    // a live object of that class; `lpEntryID1`, `lpEntryID2`, `lpulResult` are NULL or valid for
+    // the reads and writes that CompareEntryIDs's signature declares (the caller's side of the
+    // contract, DESIGN.md §2), and NULL is checked before any use.
+    unsafe {
+        guard::method::<C>(This, "CompareEntryIDs", |obj| {
+            let out = guard::out_ptr(lpulResult, "CompareEntryIDs: lpulResult")?;
+            *out = 0;
+            let a = required_entry_id(cbEntryID1, lpEntryID1, "CompareEntryIDs: lpEntryID1")?;
+            let b = required_entry_id(cbEntryID2, lpEntryID2, "CompareEntryIDs: lpEntryID2")?;
+            *out = obj.inner.obj.store.compare_entry_ids(a, b, ulFlags)? as ULONG;
+            Ok(S_OK)
+        })
+    }
 }
 
 unsafe extern "C" fn store_open_entry(
@@ -184,17 +218,23 @@ unsafe extern "C" fn store_open_entry(
     lpulObjType: *mut ULONG,
     lppUnk: *mut *mut IUnknown,
 ) -> HRESULT {
-    guard::method::<I, C>(This, "OpenEntry", |obj| {
-        open_entry(
-            &obj.inner.obj.store,
-            cbEntryID,
-            lpEntryID,
-            lpInterface,
-            ulFlags,
-            lpulObjType,
-            lppUnk,
-        )
-    })
+    // SAFETY: `This` came through `StoreClass`'s vtable, so it is NULL (guard::method checks) or
+    // a live object of that class; `lpEntryID`, `lpInterface`, `lpulObjType`, `lppUnk` are NULL
+    // or valid for the reads and writes that OpenEntry's signature declares (the caller's side of
+    // the contract, DESIGN.md §2), and NULL is checked before any use.
+    unsafe {
+        guard::method::<C>(This, "OpenEntry", |obj| {
+            open_entry(
+                &obj.inner.obj.store,
+                cbEntryID,
+                lpEntryID,
+                lpInterface,
+                ulFlags,
+                lpulObjType,
+                lppUnk,
+            )
+        })
+    }
 }
 
 unsafe extern "C" fn set_receive_folder(
@@ -204,9 +244,13 @@ unsafe extern "C" fn set_receive_folder(
     _cbEntryID: ULONG,
     _lpEntryID: LPENTRYID,
 ) -> HRESULT {
-    guard::method::<I, C>(This, "SetReceiveFolder", |_| {
-        not_supported("SetReceiveFolder")
-    })
+    // SAFETY: `This` came through `StoreClass`'s vtable, so it is NULL (guard::method checks) or
+    // a live object of that class.
+    unsafe {
+        guard::method::<C>(This, "SetReceiveFolder", |_| {
+            not_supported("SetReceiveFolder")
+        })
+    }
 }
 
 unsafe extern "C" fn get_receive_folder(
@@ -217,14 +261,20 @@ unsafe extern "C" fn get_receive_folder(
     lppEntryID: *mut LPENTRYID,
     lppszExplicitClass: *mut LPTSTR,
 ) -> HRESULT {
-    guard::method::<I, C>(This, "GetReceiveFolder", |_| {
-        if let Some(cb) = lpcbEntryID.as_mut() {
-            *cb = 0;
-        }
-        guard::optional_out(lppEntryID);
-        guard::optional_out(lppszExplicitClass);
-        not_supported("GetReceiveFolder")
-    })
+    // SAFETY: `This` came through `StoreClass`'s vtable, so it is NULL (guard::method checks) or
+    // a live object of that class; `lpcbEntryID`, `lppEntryID`, `lppszExplicitClass` are NULL or
+    // valid for the reads and writes that GetReceiveFolder's signature declares (the caller's
+    // side of the contract, DESIGN.md §2), and NULL is checked before any use.
+    unsafe {
+        guard::method::<C>(This, "GetReceiveFolder", |_| {
+            if let Some(cb) = lpcbEntryID.as_mut() {
+                *cb = 0;
+            }
+            guard::optional_out(lppEntryID);
+            guard::optional_out(lppszExplicitClass);
+            not_supported("GetReceiveFolder")
+        })
+    }
 }
 
 unsafe extern "C" fn get_receive_folder_table(
@@ -232,31 +282,43 @@ unsafe extern "C" fn get_receive_folder_table(
     _ulFlags: ULONG,
     lppTable: *mut *mut IMAPITable,
 ) -> HRESULT {
-    guard::method::<I, C>(This, "GetReceiveFolderTable", |_| {
-        guard::optional_out(lppTable);
-        not_supported("GetReceiveFolderTable")
-    })
+    // SAFETY: `This` came through `StoreClass`'s vtable, so it is NULL (guard::method checks) or
+    // a live object of that class; `lppTable` is NULL or valid for the reads and writes that
+    // GetReceiveFolderTable's signature declares (the caller's side of the contract, DESIGN.md
+    // §2), and NULL is checked before any use.
+    unsafe {
+        guard::method::<C>(This, "GetReceiveFolderTable", |_| {
+            guard::optional_out(lppTable);
+            not_supported("GetReceiveFolderTable")
+        })
+    }
 }
 
 /// StoreLogoff: nothing is queued in this provider, so logoff completes at once; the in/out
 /// flags come back 0 (no inbound or outbound operation was pending).
 unsafe extern "C" fn store_logoff(This: *mut I, lpulFlags: *mut ULONG) -> HRESULT {
-    guard::method::<I, C>(This, "StoreLogoff", |_| {
-        let flags = guard::out_ptr(lpulFlags, "StoreLogoff: lpulFlags")?;
-        check_flags(
-            "StoreLogoff",
-            *flags,
-            LOGOFF_NO_WAIT
-                | LOGOFF_ORDERLY
-                | LOGOFF_PURGE
-                | LOGOFF_ABORT
-                | LOGOFF_QUIET
-                | LOGOFF_INBOUND
-                | LOGOFF_OUTBOUND,
-        )?;
-        *flags = 0;
-        Ok(S_OK)
-    })
+    // SAFETY: `This` came through `StoreClass`'s vtable, so it is NULL (guard::method checks) or
+    // a live object of that class; `lpulFlags` is NULL or valid for the reads and writes that
+    // StoreLogoff's signature declares (the caller's side of the contract, DESIGN.md §2), and
+    // NULL is checked before any use.
+    unsafe {
+        guard::method::<C>(This, "StoreLogoff", |_| {
+            let flags = guard::out_ptr(lpulFlags, "StoreLogoff: lpulFlags")?;
+            check_flags(
+                "StoreLogoff",
+                *flags,
+                LOGOFF_NO_WAIT
+                    | LOGOFF_ORDERLY
+                    | LOGOFF_PURGE
+                    | LOGOFF_ABORT
+                    | LOGOFF_QUIET
+                    | LOGOFF_INBOUND
+                    | LOGOFF_OUTBOUND,
+            )?;
+            *flags = 0;
+            Ok(S_OK)
+        })
+    }
 }
 
 unsafe extern "C" fn abort_submit(
@@ -265,7 +327,9 @@ unsafe extern "C" fn abort_submit(
     _lpEntryID: LPENTRYID,
     _ulFlags: ULONG,
 ) -> HRESULT {
-    guard::method::<I, C>(This, "AbortSubmit", |_| not_supported("AbortSubmit"))
+    // SAFETY: `This` came through `StoreClass`'s vtable, so it is NULL (guard::method checks) or
+    // a live object of that class.
+    unsafe { guard::method::<C>(This, "AbortSubmit", |_| not_supported("AbortSubmit")) }
 }
 
 unsafe extern "C" fn get_outgoing_queue(
@@ -273,10 +337,16 @@ unsafe extern "C" fn get_outgoing_queue(
     _ulFlags: ULONG,
     lppTable: *mut *mut IMAPITable,
 ) -> HRESULT {
-    guard::method::<I, C>(This, "GetOutgoingQueue", |_| {
-        guard::optional_out(lppTable);
-        not_supported("GetOutgoingQueue")
-    })
+    // SAFETY: `This` came through `StoreClass`'s vtable, so it is NULL (guard::method checks) or
+    // a live object of that class; `lppTable` is NULL or valid for the reads and writes that
+    // GetOutgoingQueue's signature declares (the caller's side of the contract, DESIGN.md §2),
+    // and NULL is checked before any use.
+    unsafe {
+        guard::method::<C>(This, "GetOutgoingQueue", |_| {
+            guard::optional_out(lppTable);
+            not_supported("GetOutgoingQueue")
+        })
+    }
 }
 
 unsafe extern "C" fn set_lock_state(
@@ -284,7 +354,9 @@ unsafe extern "C" fn set_lock_state(
     _lpMessage: *mut IMessage,
     _ulLockState: ULONG,
 ) -> HRESULT {
-    guard::method::<I, C>(This, "SetLockState", |_| not_supported("SetLockState"))
+    // SAFETY: `This` came through `StoreClass`'s vtable, so it is NULL (guard::method checks) or
+    // a live object of that class.
+    unsafe { guard::method::<C>(This, "SetLockState", |_| not_supported("SetLockState")) }
 }
 
 unsafe extern "C" fn finished_msg(
@@ -293,9 +365,13 @@ unsafe extern "C" fn finished_msg(
     _cbEntryID: ULONG,
     _lpEntryID: LPENTRYID,
 ) -> HRESULT {
-    guard::method::<I, C>(This, "FinishedMsg", |_| not_supported("FinishedMsg"))
+    // SAFETY: `This` came through `StoreClass`'s vtable, so it is NULL (guard::method checks) or
+    // a live object of that class.
+    unsafe { guard::method::<C>(This, "FinishedMsg", |_| not_supported("FinishedMsg")) }
 }
 
 unsafe extern "C" fn notify_new_mail(This: *mut I, _lpNotification: *mut NOTIFICATION) -> HRESULT {
-    guard::method::<I, C>(This, "NotifyNewMail", |_| not_supported("NotifyNewMail"))
+    // SAFETY: `This` came through `StoreClass`'s vtable, so it is NULL (guard::method checks) or
+    // a live object of that class.
+    unsafe { guard::method::<C>(This, "NotifyNewMail", |_| not_supported("NotifyNewMail")) }
 }

@@ -293,10 +293,54 @@ pub struct IMAPITable {
 pub struct IAttach {
     _private: [u8; 0],
 }
-/// Opaque: recipient lists (not implemented yet).
-pub struct ADRLIST {
-    _private: [u8; 0],
+/// One row of a table, or (as ADRENTRY) one recipient: `cValues` property values in one
+/// MAPIAllocateBuffer block.
+#[repr(C)]
+pub struct SRow {
+    /// Padding that makes SRow map onto ADRENTRY.
+    pub ulAdrEntryPad: ULONG,
+    pub cValues: ULONG,
+    pub lpProps: LPSPropValue,
 }
+pub type LPSRow = *mut SRow;
+
+/// A counted array of rows (`CbNewSRowSet(n)` = 8 + 16n bytes). Free it with FreeProws.
+#[repr(C)]
+pub struct SRowSet {
+    pub cRows: ULONG,
+    pub aRow: [SRow; 1],
+}
+pub type LPSRowSet = *mut SRowSet;
+
+/// One recipient: the same layout as SRow.
+#[repr(C)]
+pub struct ADRENTRY {
+    pub ulReserved1: ULONG,
+    pub cValues: ULONG,
+    pub rgPropVals: LPSPropValue,
+}
+pub type LPADRENTRY = *mut ADRENTRY;
+
+/// A counted array of recipients (`CbNewADRLIST(n)` = 8 + 16n bytes), the same layout as
+/// SRowSet. Free it with FreePadrlist.
+#[repr(C)]
+pub struct ADRLIST {
+    pub cEntries: ULONG,
+    pub aEntries: [ADRENTRY; 1],
+}
+
+/// MAPIInitialize's optional argument.
+#[repr(C)]
+pub struct MAPIINIT_0 {
+    /// MAPI_INIT_VERSION (0).
+    pub ulVersion: ULONG,
+    /// MAPI_MULTITHREAD_NOTIFICATIONS | MAPI_NT_SERVICE.
+    pub ulFlags: ULONG,
+}
+pub type LPMAPIINIT_0 = *mut MAPIINIT_0;
+
+/// `SIZE_T`: an unsigned size with pointer width (IMalloc).
+pub type SIZE_T = usize;
 /// Opaque: restrictions (searches are not implemented).
 pub struct SRestriction {
     _private: [u8; 0],
@@ -345,6 +389,14 @@ const _: () = assert!(offset_of!(MAPINAMEID, Kind) == 16);
 const _: () = assert!(offset_of!(ENTRYID, ab) == 4);
 const _: () = assert!(size_of::<SBinaryArray>() == 16);
 const _: () = assert!(size_of::<STATSTG>() == 80);
+const _: () = assert!(size_of::<SRow>() == 16);
+const _: () = assert!(offset_of!(SRow, lpProps) == 8);
+const _: () = assert!(size_of::<SRowSet>() == 24);
+const _: () = assert!(offset_of!(SRowSet, aRow) == 8);
+const _: () = assert!(size_of::<ADRENTRY>() == 16);
+const _: () = assert!(size_of::<ADRLIST>() == 24);
+const _: () = assert!(offset_of!(ADRLIST, aEntries) == 8);
+const _: () = assert!(size_of::<MAPIINIT_0>() == 8);
 
 /// `CbNewSPropTagArray(n)`.
 pub const fn cb_prop_tag_array(n: usize) -> usize {

@@ -304,3 +304,25 @@ pub const MSGSTORE_RESOLVE_OVERWRITE: u32 = 2;
 pub const MSGSTORE_RESOLVE_SAVE_ELSEWHERE: u32 = 3;
 /// The stored version plus this client's own changes (its value wins where both changed).
 pub const MSGSTORE_RESOLVE_MERGE: u32 = 4;
+
+// ---- mapiutil.h / mapival.h (reference §10.6, §12) ----------------------------------------
+/// Fuzzy levels of FPropContainsProp and content restrictions: the low 16 bits hold exactly one
+/// of FULLSTRING / SUBSTRING / PREFIX; the high bits combine freely.
+pub const FL_FULLSTRING: u32 = 0x0000_0000;
+pub const FL_SUBSTRING: u32 = 0x0000_0001;
+pub const FL_PREFIX: u32 = 0x0000_0002;
+pub const FL_IGNORECASE: u32 = 0x0001_0000;
+pub const FL_IGNORENONSPACE: u32 = 0x0002_0000;
+pub const FL_LOOSE: u32 = 0x0004_0000;
+/// Relational operators of FPropCompareProp and property restrictions.
+pub const RELOP_LT: u32 = 0;
+pub const RELOP_LE: u32 = 1;
+pub const RELOP_GT: u32 = 2;
+pub const RELOP_GE: u32 = 3;
+pub const RELOP_EQ: u32 = 4;
+pub const RELOP_NE: u32 = 5;
+pub const RELOP_RE: u32 = 6;
+/// MAPIINIT_0 (MAPIInitialize).
+pub const MAPI_INIT_VERSION: u32 = 0;
+pub const MAPI_MULTITHREAD_NOTIFICATIONS: u32 = 0x0000_0001;
+pub const MAPI_NT_SERVICE: u32 = 0x0001_0000;

@@ -8,6 +8,7 @@ pub mod mapidefs;
 pub mod message;
 pub mod propdata;
 pub mod props;
+pub mod proputil;
 pub mod resolve;
 pub mod store;
 pub mod value;

@@ -6,7 +6,7 @@ use super::mapidefs::*;
 use super::props::{
     apply_inputs, read_only_error, Problem, PropInput, PropMap, PropObject, PropView,
 };
-use super::value::{prop_id, prop_type};
+use super::value::{prop_id, prop_type, try_vec_with_capacity};
 use parking_lot::Mutex;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -108,16 +108,24 @@ impl PropData {
         if st.read_only {
             return Err(read_only_error("the property object"));
         }
-        let mut problems = Vec::new();
-        for (i, &tag) in tags.iter().enumerate() {
-            if prop_type(tag) != PT_OBJECT {
-                problems.push(Problem {
-                    index: i as u32,
-                    tag,
-                    scode: MAPI_E_INVALID_TYPE,
-                });
-                continue;
-            }
+        // A tag of any other type fails the whole call with MAPI_E_INVALID_TYPE before
+        // anything is added, and so there is no problem array (D:ipropdata-hraddobjprops:
+        // "MAPI_E_INVALID_TYPE: a property type other than PT_OBJECT was passed";
+        // docs/BAD_INPUT.md, docs/MAPIUTIL.md).
+        if let Some((i, &tag)) = tags
+            .iter()
+            .enumerate()
+            .find(|(_, t)| prop_type(**t) != PT_OBJECT)
+        {
+            return Err(MapiError::new(
+                MAPI_E_INVALID_TYPE,
+                format!(
+                    "HrAddObjProps: entry {i} (tag 0x{tag:08X}) is not PT_OBJECT; nothing was added"
+                ),
+            ));
+        }
+        let problems = Vec::new();
+        for &tag in tags {
             let id = prop_id(tag);
             st.props.remove(&id);
             st.objects.insert(id, tag);
@@ -139,7 +147,7 @@ impl PropObject for PropData {
             return Err(read_only_error("the property object"));
         }
         let mut problems = Vec::new();
-        let mut accepted = Vec::with_capacity(props.len());
+        let mut accepted = try_vec_with_capacity(props.len())?;
         for p in props {
             let id = prop_id(p.tag);
             if st.access.get(&id).is_some_and(|a| a & IPROP_READONLY != 0) {

@@ -4,7 +4,7 @@
 
 use super::error::{MapiError, MapiResult};
 use super::mapidefs::*;
-use super::value::{change_prop_type, prop_id, prop_tag, prop_type, PropValue};
+use super::value::{change_prop_type, prop_id, prop_tag, prop_type, try_owned, PropValue};
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
@@ -52,6 +52,16 @@ pub enum PropOut<'a> {
 impl PropOut<'_> {
     pub fn is_error(&self) -> bool {
         matches!(self, PropOut::Error(..))
+    }
+
+    /// The same entry owning its value: a snapshot that outlives the object's lock. The copy is
+    /// fallible (MAPI_E_NOT_ENOUGH_MEMORY): values are as big as callers made them.
+    pub fn try_into_owned(self) -> MapiResult<PropOut<'static>> {
+        Ok(match self {
+            PropOut::Value(tag, v) => PropOut::Value(tag, Cow::Owned(try_owned(v)?)),
+            PropOut::Object(tag) => PropOut::Object(tag),
+            PropOut::Error(tag, sc) => PropOut::Error(tag, sc),
+        })
     }
 }
 

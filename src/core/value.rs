@@ -24,6 +24,78 @@ pub fn id_listed(tags: &[u32], tag: u32) -> bool {
     tags.iter().any(|t| prop_id(*t) == prop_id(tag))
 }
 
+/// The error for a copy the process has no memory for.
+pub fn out_of_memory(bytes: usize) -> MapiError {
+    MapiError::new(
+        MAPI_E_NOT_ENOUGH_MEMORY,
+        format!("out of memory: {bytes} bytes could not be allocated"),
+    )
+}
+
+// Fallible copies. Values are sized by callers (a SetProps binary of 1.5 GB), and a failed
+// infallible allocation aborts the whole process (it is not a panic the C boundary's guard could
+// catch), so every copy of caller-sized data is made with `try_reserve_exact` and fails with
+// MAPI_E_NOT_ENOUGH_MEMORY instead, leaving the object as it was.
+
+/// An empty vector with room for exactly `n` items, or MAPI_E_NOT_ENOUGH_MEMORY.
+pub fn try_vec_with_capacity<T>(n: usize) -> MapiResult<Vec<T>> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(n)
+        .map_err(|_| out_of_memory(n.saturating_mul(std::mem::size_of::<T>())))?;
+    Ok(v)
+}
+
+/// `items.to_vec()`, fallibly.
+pub fn try_to_vec<T: Clone>(items: &[T]) -> MapiResult<Vec<T>> {
+    let mut v = try_vec_with_capacity(items.len())?;
+    v.extend_from_slice(items);
+    Ok(v)
+}
+
+/// `items.iter().map(f).collect()`, fallibly (one allocation, sized up front).
+pub fn try_map<'a, T, U>(items: &'a [T], f: impl FnMut(&'a T) -> U) -> MapiResult<Vec<U>> {
+    let mut v = try_vec_with_capacity(items.len())?;
+    v.extend(items.iter().map(f));
+    Ok(v)
+}
+
+/// `items.iter().map(f).collect::<MapiResult<Vec<_>>>()`, fallibly.
+pub fn try_map_result<'a, T, U>(
+    items: &'a [T],
+    mut f: impl FnMut(&'a T) -> MapiResult<U>,
+) -> MapiResult<Vec<U>> {
+    let mut v = try_vec_with_capacity(items.len())?;
+    for item in items {
+        v.push(f(item)?);
+    }
+    Ok(v)
+}
+
+/// `v.push(x)`, fallibly (for lists whose length the caller decides, such as problem lists).
+pub fn try_push<T>(v: &mut Vec<T>, x: T) -> MapiResult<()> {
+    v.try_reserve(1)
+        .map_err(|_| out_of_memory(v.len().saturating_add(1) * std::mem::size_of::<T>()))?;
+    v.push(x);
+    Ok(())
+}
+
+/// `s.to_owned()`, fallibly.
+pub fn try_string(s: &str) -> MapiResult<String> {
+    let mut out = String::new();
+    out.try_reserve_exact(s.len())
+        .map_err(|_| out_of_memory(s.len()))?;
+    out.push_str(s);
+    Ok(out)
+}
+
+/// A borrowed or owned value as an owned one, copying fallibly.
+pub fn try_owned(v: std::borrow::Cow<'_, PropValue>) -> MapiResult<PropValue> {
+    match v {
+        std::borrow::Cow::Owned(v) => Ok(v),
+        std::borrow::Cow::Borrowed(v) => v.try_clone(),
+    }
+}
+
 /// The number of UTF-16 code units `s` encodes to (`s.encode_utf16().count()`), in one pass over
 /// the bytes that the compiler vectorises: every byte that starts a character is one unit, and a
 /// four-byte character (the only ones outside the BMP) is a surrogate pair, one unit more.
@@ -168,34 +240,55 @@ impl PropValue {
         }
     }
 
+    /// `self.clone()`, with every allocation fallible (MAPI_E_NOT_ENOUGH_MEMORY).
+    pub fn try_clone(&self) -> MapiResult<PropValue> {
+        use PropValue::*;
+        let bytes_list = |v: &Vec<Vec<u8>>| try_map_result(v, |b| try_to_vec(b));
+        Ok(match self {
+            String8(b) => String8(try_to_vec(b)?),
+            Unicode(s) => Unicode(try_string(s)?),
+            Binary(b) => Binary(try_to_vec(b)?),
+            MvI2(v) => MvI2(try_to_vec(v)?),
+            MvLong(v) => MvLong(try_to_vec(v)?),
+            MvR4(v) => MvR4(try_to_vec(v)?),
+            MvDouble(v) => MvDouble(try_to_vec(v)?),
+            MvCurrency(v) => MvCurrency(try_to_vec(v)?),
+            MvAppTime(v) => MvAppTime(try_to_vec(v)?),
+            MvI8(v) => MvI8(try_to_vec(v)?),
+            MvString8(v) => MvString8(bytes_list(v)?),
+            MvUnicode(v) => MvUnicode(try_map_result(v, |s| try_string(s))?),
+            MvSysTime(v) => MvSysTime(try_to_vec(v)?),
+            MvClsid(v) => MvClsid(try_to_vec(v)?),
+            MvBinary(v) => MvBinary(bytes_list(v)?),
+            I2(_) | Long(_) | R4(_) | Double(_) | Currency(_) | AppTime(_) | Boolean(_) | I8(_)
+            | SysTime(_) | Clsid(_) => self.clone(),
+        })
+    }
+
     /// This value as `want` (PT_STRING8 ↔ PT_UNICODE and their MV forms; identity otherwise).
     /// `None` when the types do not correspond; `Err(MAPI_E_BAD_CHARWIDTH)` when a PT_STRING8 value
     /// is not UTF-8 and so cannot be widened.
     pub fn converted_to(&self, want: u32) -> Option<MapiResult<PropValue>> {
         use PropValue::*;
         if want == self.ptype() {
-            return Some(Ok(self.clone()));
+            return Some(self.try_clone());
         }
+        // Copies are fallible: a value too big to copy is MAPI_E_NOT_ENOUGH_MEMORY, not an abort.
         let widen = |b: &Vec<u8>| -> MapiResult<String> {
-            String::from_utf8(b.clone()).map_err(|_| {
+            let s = std::str::from_utf8(b).map_err(|_| {
                 MapiError::new(
                     MAPI_E_BAD_CHARWIDTH,
                     "a PT_STRING8 value is not UTF-8 and cannot be returned as PT_UNICODE",
                 )
-            })
+            })?;
+            try_string(s)
         };
+        let narrow = |s: &String| try_to_vec(s.as_bytes());
         match (self, want) {
             (String8(b), PT_UNICODE) => Some(widen(b).map(Unicode)),
-            (Unicode(s), PT_STRING8) => Some(Ok(String8(s.as_bytes().to_vec()))),
-            (MvString8(v), PT_MV_UNICODE) => Some(
-                v.iter()
-                    .map(widen)
-                    .collect::<MapiResult<Vec<_>>>()
-                    .map(MvUnicode),
-            ),
-            (MvUnicode(v), PT_MV_STRING8) => Some(Ok(MvString8(
-                v.iter().map(|s| s.as_bytes().to_vec()).collect(),
-            ))),
+            (Unicode(s), PT_STRING8) => Some(narrow(s).map(String8)),
+            (MvString8(v), PT_MV_UNICODE) => Some(try_map_result(v, widen).map(MvUnicode)),
+            (MvUnicode(v), PT_MV_STRING8) => Some(try_map_result(v, narrow).map(MvString8)),
             _ => None,
         }
     }
