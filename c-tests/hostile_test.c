@@ -12,6 +12,7 @@
 #include "resolver_util.h"
 #include "proc_util.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -321,6 +322,24 @@ static void test_crash_during_create(void) {
     CHECK_EQ(kill(pid, SIGKILL), 0);
     status = wait_child(pid);
     CHECK_EQ(status, 128 + SIGKILL);
+    /* Nothing but stores (and their -wal/-shm) in the directory: no half-made file, no
+     * temporary one. */
+    {
+      DIR *d = opendir(sub);
+      struct dirent *e;
+      CHECK(d != NULL);
+      while ((e = readdir(d)) != NULL) {
+        int n = -1, used = 0;
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+        if (sscanf(e->d_name, "loop-%d.db%n", &n, &used) != 1 || n < 0 || n > sh->started ||
+            (e->d_name[used] != 0 && strcmp(e->d_name + used, "-wal") != 0 &&
+             strcmp(e->d_name + used, "-shm") != 0)) {
+          fprintf(stderr, "left behind after a kill: %s/%s\n", sub, e->d_name);
+          CHECK(!"only stores in the directory");
+        }
+      }
+      closedir(d);
+    }
     for (i = 0; i <= sh->started; i++) {
       snprintf(path, sizeof path, "%s/loop-%d.db", sub, i);
       mdb = NULL;

@@ -197,3 +197,59 @@ fn rename_no_replace(from: &Path, to: &Path) -> StorageResult<bool> {
         _ => Err(io_error("giving it its name", to, e)),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp_dir(name: &str) -> PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("msgstore-create-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    /// Both ways of creating (the unnamed file where there is one, and the temporary name used
+    /// where there is not) make a whole store, refuse to replace an existing name, and leave
+    /// nothing else in the directory.
+    #[test]
+    fn both_ways_create_once_and_leave_nothing_else() {
+        for (way, unnamed) in [("unnamed", true), ("named", false)] {
+            let dir = temp_dir(way);
+            let path = dir.join("new.db");
+            let create = || {
+                if unnamed {
+                    create_unnamed(&dir, &path)
+                        .unwrap()
+                        .expect("O_TMPFILE on the test's fs")
+                } else {
+                    create_named(&dir, &path).unwrap()
+                }
+            };
+            assert!(create(), "{way}: the first creation makes the file");
+            let before = std::fs::read(&path).unwrap();
+            assert!(!create(), "{way}: a second one finds the name taken");
+            assert_eq!(std::fs::read(&path).unwrap(), before, "{way}: not replaced");
+            let names: Vec<_> = std::fs::read_dir(&dir)
+                .unwrap()
+                .map(|e| e.unwrap().file_name())
+                .collect();
+            assert_eq!(names, vec![std::ffi::OsString::from("new.db")], "{way}");
+            assert_eq!(&before[18..20], &[2, 2], "{way}: WAL from the start");
+            let conn = Connection::open(&path).unwrap();
+            let home: i64 = conn
+                .query_row("SELECT value FROM meta WHERE key = 'home'", [], |r| {
+                    r.get(0)
+                })
+                .unwrap();
+            assert_eq!(
+                home as u64,
+                std::fs::metadata(&path).unwrap().ino(),
+                "{way}"
+            );
+            drop(conn);
+            std::fs::remove_dir_all(&dir).unwrap();
+        }
+    }
+}
