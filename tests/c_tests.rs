@@ -132,6 +132,11 @@ c_tests! {
     ],
     // One story (two clients and a merging resolver): one section.
     cpp_resolver_test => "resolver_test.cpp" [merge] postgres [merge],
+    // Issue 12 (the store tried as an adversarial user would): one section per item.
+    c_hostile_test => "hostile_test.c" [
+        concurrent_create, crash_during_create, read_only_places, wait_limit,
+        wait_limit_60s, value_limit, copy_is_another_store, hard_links, ids_never_reused,
+    ],
     c_bad_input_test => "bad_input_test.c" [
         null_this_every_slot, null_pointers_imapiprop, null_pointers_store_folder,
         unknown_flags_every_method, bad_counts, message_property_input,

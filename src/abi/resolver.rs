@@ -132,12 +132,14 @@ unsafe fn ask(
     let mine = tag_array_out(Allocator::MAPI, &conflict.my_changes)?;
     // SAFETY: as above.
     unsafe { blocks.push(mine as *mut c_void) };
-    let store_guid = conflict
+    // The saving message's store: a destination folder must be of this very store (by identity,
+    // not by GUID: a copied file may share its GUID).
+    let store = conflict
         .stored
         .as_ref()
-        .map(|m| *m.store().guid())
+        .map(|m| m.store().clone())
         // SAFETY: `This` is a live message object (the contract).
-        .or_else(|| unsafe { message::ours(This as *mut c_void) }.map(|m| *m.store().guid()));
+        .or_else(|| unsafe { message::ours(This as *mut c_void) }.map(|m| m.store().clone()));
     let stored = conflict
         .stored
         .map(message::new_object)
@@ -180,7 +182,7 @@ unsafe fn ask(
         // SAFETY: a non-NULL `*lppDestFolder` is a folder the resolver AddRef'd for us (§5): a
         // live COM object on which we own the reference released here, once, after its last use.
         let ours = unsafe { folder::ours(dest as *mut c_void) }
-            .filter(|f| Some(*f.store().guid()) == store_guid)
+            .filter(|f| store.as_ref().is_some_and(|s| s.same_store(f.store())))
             .map(|f| f.id());
         // SAFETY: as above.
         unsafe { foreign_release(dest as *mut c_void) };

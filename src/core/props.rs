@@ -183,6 +183,15 @@ pub fn computed_problem(index: u32, tag: u32) -> Problem {
     }
 }
 
+/// The problem of a value larger than the store's engine stores.
+pub fn too_big_problem(index: u32, tag: u32) -> Problem {
+    Problem {
+        index,
+        tag,
+        scode: MAPI_E_TOO_BIG,
+    }
+}
+
 /// Applies validated inputs to a plain property map (the non-transacted objects' SetProps).
 pub fn apply_inputs(map: &mut PropMap, props: Vec<PropInput>) {
     for p in props {

@@ -7,7 +7,8 @@ use super::ids::{entry_id, parse_entry_id, record_key, EntryRef};
 use super::mapidefs::*;
 use super::message::Message;
 use super::props::{
-    computed_problem, read_only_error, Problem, PropInput, PropMap, PropObject, PropView,
+    computed_problem, read_only_error, too_big_problem, Problem, PropInput, PropMap, PropObject,
+    PropView,
 };
 use super::value::{id_listed, prop_id, prop_tag, PropValue};
 use crate::storage::{self, Engine, ErrorKind, OpenMode, ReadTxn, StorageError};
@@ -28,6 +29,7 @@ impl From<StorageError> for MapiError {
             ErrorKind::TooBig => MAPI_E_TOO_BIG,
             ErrorKind::OutOfMemory => MAPI_E_NOT_ENOUGH_MEMORY,
             ErrorKind::Network => MAPI_E_NETWORK_ERROR,
+            ErrorKind::Unsupported => MAPI_E_NO_SUPPORT,
             ErrorKind::Io => MAPI_E_DISK_ERROR,
             // A transaction body's own error is returned as itself (storage::finish); one that
             // reaches here lost its error on the way.
@@ -118,6 +120,20 @@ impl Store {
 
     pub fn writable(&self) -> bool {
         self.storage.writable()
+    }
+
+    /// Whether `other` is a handle of this very store: the same handle, or one the engine
+    /// identifies as the same store. Never by GUID alone (a copy of a store file made before
+    /// stores recorded their file had the original's GUID).
+    pub fn same_store(&self, other: &Store) -> bool {
+        if std::ptr::eq(self, other) {
+            return true;
+        }
+        self.guid == other.guid
+            && matches!(
+                (self.storage.identity(), other.storage.identity()),
+                (Some(a), Some(b)) if a == b
+            )
     }
 
     pub fn storage(&self) -> &dyn Engine {
@@ -255,9 +271,12 @@ pub fn write_through(
 ) -> MapiResult<Vec<Problem>> {
     let mut problems = Vec::new();
     let mut accepted = Vec::new();
+    let limit = store.storage().max_value_bytes();
     for p in props {
         if is_computed(p.tag) {
             problems.push(computed_problem(p.index, p.tag));
+        } else if p.value.stored_size() > limit {
+            problems.push(too_big_problem(p.index, p.tag));
         } else {
             accepted.push(p);
         }

@@ -160,6 +160,32 @@ pub fn is_stored_type(ptype: u32) -> bool {
 }
 
 impl PropValue {
+    /// The size of a value as engines promise to store it ([`crate::storage::Engine::max_value_bytes`]):
+    /// the bytes of its data — 2, 4, 8 or 16 per fixed-size value, a PT_STRING8 string's or a
+    /// binary's bytes, a PT_UNICODE string's bytes in UTF-8 — summed over the elements of a
+    /// multi-valued property.
+    pub fn stored_size(&self) -> u64 {
+        use PropValue::*;
+        let n = |len: usize, each: usize| (len as u64) * (each as u64);
+        match self {
+            I2(_) => 2,
+            Long(_) | R4(_) | Boolean(_) => 4,
+            Double(_) | Currency(_) | AppTime(_) | I8(_) | SysTime(_) => 8,
+            Clsid(_) => 16,
+            String8(b) | Binary(b) => b.len() as u64,
+            Unicode(s) => s.len() as u64,
+            MvI2(v) => n(v.len(), 2),
+            MvLong(v) => n(v.len(), 4),
+            MvR4(v) => n(v.len(), 4),
+            MvDouble(v) | MvAppTime(v) => n(v.len(), 8),
+            MvCurrency(v) | MvI8(v) => n(v.len(), 8),
+            MvSysTime(v) => n(v.len(), 8),
+            MvClsid(v) => n(v.len(), 16),
+            MvString8(v) | MvBinary(v) => v.iter().map(|b| b.len() as u64).sum(),
+            MvUnicode(v) => v.iter().map(|s| s.len() as u64).sum(),
+        }
+    }
+
     /// The MAPI property type of this value.
     pub fn ptype(&self) -> u32 {
         use PropValue::*;

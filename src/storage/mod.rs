@@ -57,6 +57,8 @@ pub enum ErrorKind {
     OutOfMemory,
     /// The server could not be reached or the connection was lost.
     Network,
+    /// Something this engine deliberately does not do (a store file with several names).
+    Unsupported,
     /// Any other I/O or engine failure.
     Io,
     /// The transaction body gave up with an error of its own (carried by the caller, see
@@ -220,6 +222,19 @@ pub trait Engine: Send + Sync {
         &self,
         body: &mut dyn FnMut(&mut dyn WriteTxn) -> StorageResult<()>,
     ) -> StorageResult<()>;
+    /// Bytes that are equal for two handles exactly when both are handles of one store (the
+    /// SQLite engine: the store file's device and inode), so that an object of another store is
+    /// told apart by identity rather than by its GUID. None (the default): the engine cannot
+    /// tell, and only objects of the very same handle are taken for this store's.
+    fn identity(&self) -> Option<Vec<u8>> {
+        None
+    }
+    /// The largest property value this engine stores, in bytes as
+    /// [`PropValue::stored_size`](crate::core::value::PropValue::stored_size) measures it: every
+    /// value up to it is stored (whatever the engine's own encoding adds), and core refuses a
+    /// larger one where it is set, with MAPI_E_TOO_BIG (docs/BAD_INPUT.md). Each engine states
+    /// its own.
+    fn max_value_bytes(&self) -> u64;
     /// The engine's own consistency check (a full scan: for tests and tools, never on open).
     fn integrity_check(&self) -> StorageResult<bool>;
 }

@@ -294,6 +294,20 @@ impl Engine for PgEngine {
         self.name.clone()
     }
 
+    /// The store's row (its number and GUID) in its database: handles of one store agree.
+    fn identity(&self) -> Option<Vec<u8>> {
+        let mut id = b"postgres:".to_vec();
+        id.extend_from_slice(&self.guid);
+        id.extend_from_slice(&self.store.to_le_bytes());
+        Some(id)
+    }
+
+    /// A bytea or text field holds up to 1 GiB; a save also travels in one protocol message
+    /// with the rest of the change set, so the same 256 MiB as the SQLite engine.
+    fn max_value_bytes(&self) -> u64 {
+        256 << 20
+    }
+
     fn read_dyn(
         &self,
         body: &mut dyn FnMut(&mut dyn ReadTxn) -> StorageResult<()>,

@@ -8,12 +8,18 @@
 //! A group forms while its first member works: whoever arrives meanwhile joins. The last member
 //! to finish commits; arrivals during the commit wait for the next group. Other processes have
 //! their own connections and meet in SQLite's write lock as before.
+//!
+//! Every wait of a member — for a place in a group, for the connection, for SQLite's write lock
+//! (the busy handler) — ends at one deadline, the member's start plus the lock timeout, so a save
+//! queued behind others returns MAPI_E_TIMEOUT that long after its own start, never after the
+//! waits of those ahead of it added up (issue 12, item 4).
 
 use super::super::{ErrorKind, StorageError, StorageResult, WriteTxn};
 use super::txn::{step, SqlTxn};
 use parking_lot::{Condvar, Mutex, MutexGuard};
 use rusqlite::Connection;
 use std::collections::HashMap;
+use std::time::{Duration, Instant};
 
 /// At most this many members share one commit, so that an early member's wait stays bounded
 /// under a steady stream of arrivals.
@@ -22,6 +28,8 @@ const MAX_GROUP: usize = 16;
 /// The shared writer of one store file (and sync mode) in this process.
 pub(super) struct Writer {
     conn: Mutex<Connection>,
+    /// How long each save may wait, from its start.
+    timeout: Duration,
     group: Mutex<Group>,
     /// Signalled when a group has committed (its members read the result; newcomers may join).
     committed: Condvar,
@@ -44,9 +52,10 @@ struct Group {
 }
 
 impl Writer {
-    pub(super) fn new(conn: Connection) -> Writer {
+    pub(super) fn new(conn: Connection, timeout: Duration) -> Writer {
         Writer {
             conn: Mutex::new(conn),
+            timeout,
             group: Mutex::new(Group::default()),
             committed: Condvar::new(),
         }
@@ -58,16 +67,33 @@ impl Writer {
         self.group.lock().joined
     }
 
+    fn timed_out(&self) -> StorageError {
+        StorageError::new(
+            ErrorKind::Busy,
+            format!(
+                "another writer held the store's write lock for this save's whole wait ({} s \
+                 from its start)",
+                self.timeout.as_secs_f64()
+            ),
+        )
+    }
+
     /// Runs `f` as a member of the current group: committed (durably, with the group) when it
     /// succeeds, rolled back alone when it fails or panics.
     pub(super) fn run(
         &self,
         body: &mut dyn FnMut(&mut dyn WriteTxn) -> StorageResult<()>,
     ) -> StorageResult<()> {
+        let deadline = Instant::now() + self.timeout;
+        let _deadline = super::Deadline::set(deadline);
         let generation = {
             let mut g = self.group.lock();
             while g.closed || g.joined >= MAX_GROUP {
-                self.committed.wait(&mut g);
+                if self.committed.wait_until(&mut g, deadline).timed_out()
+                    && (g.closed || g.joined >= MAX_GROUP)
+                {
+                    return Err(self.timed_out());
+                }
             }
             g.joined += 1;
             g.generation
@@ -75,9 +101,18 @@ impl Writer {
         let mut member = Member {
             writer: self,
             generation,
-            conn: Some(self.conn.lock()),
+            conn: None,
+            left: false,
             in_savepoint: false,
         };
+        match self.conn.try_lock_until(deadline) {
+            Some(conn) => member.conn = Some(conn),
+            None => {
+                // Never reached the connection: leave the group having done nothing.
+                member.leave(false)?;
+                return Err(self.timed_out());
+            }
+        }
         if let Err(e) = member.enter() {
             member.leave(false)?;
             return Err(e);
@@ -100,8 +135,9 @@ impl Writer {
 struct Member<'w> {
     writer: &'w Writer,
     generation: u64,
-    /// Held while the member works; None once it has left.
+    /// Held while the member works; None before it has the connection and once it has left.
     conn: Option<MutexGuard<'w, Connection>>,
+    left: bool,
     in_savepoint: bool,
 }
 
@@ -134,17 +170,19 @@ impl Member<'_> {
     /// Leaves the group. The last member commits for all; with `wait`, returns the group's
     /// commit result (after waiting for it).
     fn leave(&mut self, wait: bool) -> StorageResult<()> {
-        let Some(conn) = self.conn.take() else {
+        if self.left {
             return Ok(());
-        };
-        if self.in_savepoint {
+        }
+        self.left = true;
+        let conn = self.conn.take();
+        if let (true, Some(conn)) = (self.in_savepoint, &conn) {
             self.in_savepoint = false;
             // Undo this member's work only; the group's transaction goes on.
             let rolled_back =
-                step(&conn, "ROLLBACK TO member").and_then(|_| step(&conn, "RELEASE member"));
+                step(conn, "ROLLBACK TO member").and_then(|_| step(conn, "RELEASE member"));
             if rolled_back.is_err() && !conn.is_autocommit() {
                 // The savepoint cannot be undone alone: undo the group (its members are told).
-                let _ = step(&conn, "ROLLBACK");
+                let _ = step(conn, "ROLLBACK");
             }
         }
         let writer = self.writer;
@@ -173,6 +211,9 @@ impl Member<'_> {
         g.closed = true;
         let begun = g.begun;
         drop(g);
+        // A member that timed out before reaching the connection may be the last: every other
+        // member has finished and let go of it, so it is free now.
+        let conn = conn.unwrap_or_else(|| writer.conn.lock());
         let result = if !begun {
             Ok(())
         } else if conn.is_autocommit() {

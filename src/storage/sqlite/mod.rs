@@ -13,6 +13,7 @@ use rusqlite::{Connection, OpenFlags};
 use txn::{in_transaction, SqlTxn};
 
 mod codec;
+mod create;
 mod group;
 mod schema;
 mod txn;
@@ -21,14 +22,19 @@ pub use schema::SCHEMA_VERSION;
 
 use std::cell::Cell;
 use std::collections::HashMap;
-use std::fs::OpenOptions;
 use std::io::Read;
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::sync::{Arc, LazyLock, Weak};
 use std::time::{Duration, Instant};
 
 const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
+/// The largest property value a store holds: 256 MiB (268,435,456 bytes). SQLite's own limit is
+/// 1,000,000,000 bytes per value (SQLITE_MAX_LENGTH, which a row must fit in too); this one
+/// leaves room for the multi-valued encoding (codec.rs: 4 bytes per element, at most 2^20
+/// elements) and keeps a value's copies in memory (the caller's, the working copy, the SQLite
+/// statement's) within reason.
+pub const MAX_VALUE_BYTES: u64 = 256 << 20;
 /// How much of a store file SQLite maps into memory for reading (its upper bound).
 const MMAP_SIZE: i64 = 1 << 30;
 const SQLITE_MAGIC: &[u8; 16] = b"SQLite format 3\0";
@@ -65,8 +71,29 @@ impl From<rusqlite::Error> for StorageError {
                 Some(C::PermissionDenied) | Some(C::AuthorizationForStatementDenied) => {
                     ErrorKind::ReadOnly
                 }
-                Some(C::CannotOpen) => ErrorKind::NotFound,
-                _ => ErrorKind::Io,
+                // The store file itself was opened (and checked) before SQLite was asked to:
+                // what SQLite cannot open is a file beside it (-wal, -shm, -journal), which
+                // takes the right to create or write files there.
+                Some(C::CannotOpen) => ErrorKind::ReadOnly,
+                // The disk or the OS failed a read, write or lock; or something that cannot
+                // happen with fixed statements on a schema checked at open (a constraint, a
+                // schema change mid-statement, a misuse, a bad parameter index). Listed so that
+                // every code is mapped on purpose (docs/BAD_INPUT.md, "Engine errors, mapped").
+                Some(C::SystemIoFailure)
+                | Some(C::FileLockingProtocolFailed)
+                | Some(C::InternalMalfunction)
+                | Some(C::OperationInterrupted)
+                | Some(C::OperationAborted)
+                | Some(C::SchemaChanged)
+                | Some(C::ConstraintViolation)
+                | Some(C::ApiMisuse)
+                | Some(C::NoLargeFileSupport)
+                | Some(C::ParameterOutOfRange)
+                | Some(C::NotFound)
+                | Some(C::Unknown)
+                | None => ErrorKind::Io,
+                // ErrorCode is non-exhaustive: a code added by a later SQLite.
+                Some(_) => ErrorKind::Io,
             },
         };
         StorageError::new(kind, format!("store database: {e}"))
@@ -81,6 +108,8 @@ pub struct SqliteEngine {
     guid: [u8; 16],
     /// The file's name without its extension.
     name: String,
+    /// The store file's device and inode: two handles with the same are handles of one store.
+    file_id: (u64, u64),
     /// The process's writer of this file (None: read-only). Every handle's writes go through it
     /// and share commits (group commit): SQLite has one writer per file anyway, and its lock has
     /// no queue, so separate connections would also starve each other in the busy handler.
@@ -101,7 +130,7 @@ fn shared_writer(path: &Path, key: WriterKey, opts: OpenMode) -> StorageResult<A
     if let Some(writer) = writers.get(&key).and_then(Weak::upgrade) {
         return Ok(writer);
     }
-    let writer = Arc::new(Writer::new(connect(path, opts)?));
+    let writer = Arc::new(Writer::new(connect(path, opts)?, lock_timeout()));
     writers.insert(key, Arc::downgrade(&writer));
     Ok(writer)
 }
@@ -161,37 +190,188 @@ fn configure(conn: &Connection, path: &Path, opts: OpenMode) -> StorageResult<()
 }
 
 thread_local! {
-    /// When the current wait for SQLite's lock began (the busy handler's clock).
+    /// When the current wait for SQLite's lock began (the busy handler's clock, for waits that
+    /// are not a save's).
     static BUSY_SINCE: Cell<Option<Instant>> = const { Cell::new(None) };
+    /// The deadline of the save running on this thread (group.rs): its busy handler gives up
+    /// then, however long the save queued before it reached SQLite's lock.
+    static DEADLINE: Cell<Option<Instant>> = const { Cell::new(None) };
+}
+
+/// How long a save may wait for the store's write lock, from its own start: 60 s (DESIGN.md §6),
+/// or `MSGSTORE_LOCK_TIMEOUT_MS` milliseconds when that is set (read when a process first opens
+/// a store file for writing; for tests and for callers that prefer to fail sooner).
+pub(super) fn lock_timeout() -> Duration {
+    std::env::var("MSGSTORE_LOCK_TIMEOUT_MS")
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(Duration::from_millis)
+        .unwrap_or(BUSY_TIMEOUT)
+}
+
+/// Sets this thread's save deadline while it lives (restoring the one before).
+pub(super) struct Deadline(Option<Instant>);
+
+impl Deadline {
+    pub(super) fn set(deadline: Instant) -> Deadline {
+        Deadline(DEADLINE.with(|d| d.replace(Some(deadline))))
+    }
+}
+
+impl Drop for Deadline {
+    fn drop(&mut self) {
+        DEADLINE.with(|d| d.set(self.0));
+    }
 }
 
 /// SQLite's busy handler: waits for another process's writer by polling in short sleeps (SQLite's
 /// own `busy_timeout` backs off to 100 ms sleeps, far longer than a commit, so waiters lose every
-/// race to the holder), and gives up after BUSY_TIMEOUT.
+/// race to the holder), and gives up at the running save's deadline, or BUSY_TIMEOUT after the
+/// wait began for anything else.
 fn busy_wait(attempt: i32) -> bool {
     let now = Instant::now();
-    let since = BUSY_SINCE.with(|s| {
-        let since = match s.get() {
-            Some(t) if attempt > 0 => t,
-            _ => now,
-        };
-        s.set(Some(since));
-        since
+    let deadline = DEADLINE.with(|d| d.get()).unwrap_or_else(|| {
+        BUSY_SINCE.with(|s| {
+            let since = match s.get() {
+                Some(t) if attempt > 0 => t,
+                _ => now,
+            };
+            s.set(Some(since));
+            since + BUSY_TIMEOUT
+        })
     });
-    if now.duration_since(since) >= BUSY_TIMEOUT {
+    if now >= deadline {
         return false;
     }
     // 100 µs, 200 µs, … up to 2 ms: a commit takes about 0.1–0.2 ms. Shorter polls measured
     // worse with 4–8 processes on 2 cores: the pollers took the CPU from the lock's holder.
     let micros = 100u64 << attempt.clamp(0, 5);
-    std::thread::sleep(Duration::from_micros(micros.min(2000)));
+    std::thread::sleep(Duration::from_micros(micros.min(2000)).min(deadline - now));
     true
+}
+
+/// An error of the file system about the store file, as the kind a caller can act on.
+fn file_error(path: &Path, e: std::io::Error) -> StorageError {
+    let kind = match e.kind() {
+        std::io::ErrorKind::NotFound => ErrorKind::NotFound,
+        std::io::ErrorKind::PermissionDenied => ErrorKind::ReadOnly,
+        _ if e.raw_os_error() == Some(libc::EROFS) => ErrorKind::ReadOnly,
+        _ => ErrorKind::Io,
+    };
+    StorageError::new(kind, format!("{}: {e}", path.display()))
+}
+
+/// Reads up to `buf.len()` bytes from the start of `file`; returns how many there were.
+fn read_up_to(file: &mut std::fs::File, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match file.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+/// The directory a store file lives in.
+fn parent_dir(path: &Path) -> std::path::PathBuf {
+    match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    }
+}
+
+/// Whether this process may create files in `dir` (its effective IDs; false on a read-only
+/// file system too).
+fn writable_dir(dir: &Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(c) = std::ffi::CString::new(dir.as_os_str().as_bytes()) else {
+        return false;
+    };
+    // SAFETY: a NUL-terminated path that lives across the call.
+    unsafe { libc::faccessat(libc::AT_FDCWD, c.as_ptr(), libc::W_OK, libc::AT_EACCESS) == 0 }
+}
+
+/// A store file must have one name (issue 12, item 8). SQLite names a database's -wal and -shm
+/// files after the name it was opened by, so a second hard link would give the one file a second
+/// write-ahead log and a second lock table: a writer through one name and a reader or writer
+/// through the other would not see each other and could corrupt the store. Refused, whichever
+/// name is opened, whether or not the other is open now (another process may open it later).
+fn check_one_name(path: &Path, meta: &std::fs::Metadata) -> StorageResult<()> {
+    if meta.nlink() <= 1 {
+        return Ok(());
+    }
+    Err(StorageError::new(
+        ErrorKind::Unsupported,
+        format!(
+            "{} has {} names (hard links): SQLite names a store's -wal and -shm files after the \
+             name it is opened by, so two names of one store file could corrupt it; remove the \
+             other names (a copy is a store of its own)",
+            path.display(),
+            meta.nlink()
+        ),
+    ))
+}
+
+/// `path` with `suffix` appended to its file name (SQLite's -wal and -shm files).
+fn side_file(path: &Path, suffix: &str) -> std::path::PathBuf {
+    let mut s = path.as_os_str().to_os_string();
+    s.push(suffix);
+    s.into()
+}
+
+/// A read-only open of a WAL store in a directory this process cannot write (issue 12, item 3).
+/// SQLite reads a WAL database through its -shm file, which it cannot create there. A store
+/// closed cleanly has no -wal file (its last connection folded the log into the file and removed
+/// it), so the file alone is the whole store, and SQLite reads it as such when told the file is
+/// immutable (`immutable=1`: no locks, no side files). A -wal file with commits in it means the
+/// store was not closed cleanly, or is open for writing by someone who may write there: refused,
+/// since the file alone would miss those commits.
+fn open_in_read_only_place(path: &Path) -> StorageResult<Connection> {
+    if std::fs::metadata(side_file(path, "-wal")).is_ok_and(|m| m.len() > 0) {
+        return Err(StorageError::new(
+            ErrorKind::ReadOnly,
+            format!(
+                "cannot read {}: its -wal file holds commits not yet in the store file (it was \
+                 not closed cleanly, or is open for writing), and its directory cannot be \
+                 written, which reading them needs; open it once where it can be written",
+                path.display()
+            ),
+        ));
+    }
+    let uri = format!("file:{}?immutable=1", uri_escape(path));
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
+        | OpenFlags::SQLITE_OPEN_URI
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(uri, flags)?;
+    conn.set_prepared_statement_cache_capacity(64);
+    Ok(conn)
+}
+
+/// A path as the path part of an SQLite URI: every byte but unreserved ones and `/` escaped.
+fn uri_escape(path: &Path) -> String {
+    use std::os::unix::ffi::OsStrExt;
+    let mut out = String::new();
+    for &b in path.as_os_str().as_bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 impl SqliteEngine {
     /// Opens (and with `create`, creates) a store file. Checks the header and the schema only.
     pub fn open(path: &Path, opts: OpenMode) -> StorageResult<SqliteEngine> {
-        let exists = path.exists();
+        let exists = match std::fs::metadata(path) {
+            Ok(_) => true,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
+            Err(e) => return Err(file_error(path, e)),
+        };
         if !exists && !opts.create {
             return Err(StorageError::new(
                 ErrorKind::NotFound,
@@ -205,64 +385,75 @@ impl SqliteEngine {
             ));
         }
         if !exists {
-            // Create it ourselves so the mode is 0600 whatever the umask; SQLite gives its WAL
-            // and shared-memory files the same mode as the main file.
-            OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(path)
-                .map_err(|e| {
-                    let kind = match e.kind() {
-                        std::io::ErrorKind::NotFound => ErrorKind::NotFound,
-                        std::io::ErrorKind::PermissionDenied => ErrorKind::ReadOnly,
-                        _ => ErrorKind::Io,
-                    };
-                    StorageError::new(kind, format!("cannot create {}: {e}", path.display()))
-                })?;
+            // One atomic step (create.rs): the file appears complete or not at all. Whether this
+            // call made it or lost a race to another creator, what is there now is opened below
+            // like any existing file.
+            create::create_store_file(path)?;
         }
-        let len = std::fs::metadata(path)
-            .map_err(|e| StorageError::new(ErrorKind::Io, format!("{}: {e}", path.display())))?
-            .len();
-        let fresh = len == 0;
-        if !fresh {
-            let mut magic = [0u8; 16];
-            let mut f = std::fs::File::open(path).map_err(|e| {
-                StorageError::new(ErrorKind::Io, format!("{}: {e}", path.display()))
-            })?;
-            if f.read_exact(&mut magic).is_err() || &magic != SQLITE_MAGIC {
-                return Err(StorageError::corrupt(format!(
-                    "{} is not a msgstore file (no SQLite header)",
-                    path.display()
-                )));
-            }
-        }
-        if fresh && !opts.create {
+        let mut file = std::fs::File::open(path).map_err(|e| file_error(path, e))?;
+        let meta = file.metadata().map_err(|e| file_error(path, e))?;
+        if meta.is_dir() {
             return Err(StorageError::corrupt(format!(
-                "{} is empty: not a msgstore file",
+                "{} is a directory: not a msgstore file",
                 path.display()
             )));
         }
-        let conn = open_connection(path, opts)?;
+        check_one_name(path, &meta)?;
+        let dir = parent_dir(path);
+        let mut header = [0u8; 100];
+        let header_len = read_up_to(&mut file, &mut header).map_err(|e| file_error(path, e))?;
+        drop(file);
+        if header_len > 0 && (header_len < 16 || &header[..16] != SQLITE_MAGIC) {
+            return Err(StorageError::corrupt(format!(
+                "{} is not a msgstore file (no SQLite header)",
+                path.display()
+            )));
+        }
+        let wal_mode = header_len >= 20 && header[18] == 2 && header[19] == 2;
+        if opts.write && !writable_dir(&dir) {
+            return Err(StorageError::new(
+                ErrorKind::ReadOnly,
+                format!(
+                    "cannot open {} for writing: its directory cannot be written, and SQLite \
+                     keeps a store's -wal and -shm files beside it",
+                    path.display()
+                ),
+            ));
+        }
+        let conn = if !opts.write && wal_mode && !writable_dir(&dir) {
+            open_in_read_only_place(path)?
+        } else {
+            open_connection(path, opts)?
+        };
+        // A file with no schema at all is what an interrupted creation by an earlier build left
+        // (a new file appears complete or not at all now): no store yet, and nothing of anyone's.
+        if schema::is_empty(&conn)? {
+            if !opts.create {
+                return Err(StorageError::corrupt(format!(
+                    "{} is {}: not a msgstore file yet (an interrupted MAPI_CREATE leaves this); \
+                     MsgStoreOpen with MAPI_CREATE | MDB_WRITE makes the store in it",
+                    path.display(),
+                    if header_len == 0 {
+                        "empty"
+                    } else {
+                        "an empty SQLite database"
+                    }
+                )));
+            }
+            schema::create_if_empty(&conn, meta.ino())?;
+        }
         // An existing file must be a store of a schema this build reads (or upgrades) before
         // anything in it is changed, not even its journal mode: a refused file keeps every byte.
-        let version = if fresh {
-            None
-        } else {
-            Some(schema::check(&conn, opts.write)?)
-        };
+        let version = schema::check(&conn, opts.write)?;
         configure(&conn, path, opts)?;
-        let guid = match version {
-            Some(version) => schema::upgrade_and_read_guid(&conn, version)?,
-            None => {
-                schema::create(&conn)?;
-                schema::upgrade_and_read_guid(&conn, schema::check(&conn, true)?)?
-            }
-        };
+        let guid = schema::upgrade_and_read_guid(&conn, version)?;
+        let btime = meta
+            .created()
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_nanos() as u64);
+        let guid = schema::own_guid(&conn, guid, meta.ino(), btime, opts.write)?;
         let writer = if opts.write {
-            let meta = std::fs::metadata(path).map_err(|e| {
-                StorageError::new(ErrorKind::Io, format!("{}: {e}", path.display()))
-            })?;
             Some(shared_writer(
                 path,
                 (meta.dev(), meta.ino(), opts.durable),
@@ -278,6 +469,7 @@ impl SqliteEngine {
                 .file_stem()
                 .map(|s| s.to_string_lossy().into_owned())
                 .unwrap_or_else(|| "msgstore".into()),
+            file_id: (meta.dev(), meta.ino()),
             writer,
         })
     }
@@ -323,6 +515,18 @@ impl Engine for SqliteEngine {
             ));
         };
         writer.run(body)
+    }
+
+    fn identity(&self) -> Option<Vec<u8>> {
+        let (dev, ino) = self.file_id;
+        let mut id = b"sqlite:".to_vec();
+        id.extend_from_slice(&dev.to_le_bytes());
+        id.extend_from_slice(&ino.to_le_bytes());
+        Some(id)
+    }
+
+    fn max_value_bytes(&self) -> u64 {
+        MAX_VALUE_BYTES
     }
 
     /// SQLite's own integrity check.

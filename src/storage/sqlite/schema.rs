@@ -47,49 +47,91 @@ fn upgrade_1_to_2(conn: &Connection) -> StorageResult<()> {
     Ok(())
 }
 
-/// Lays out a new store in an empty file.
-pub fn create(conn: &Connection) -> StorageResult<()> {
+/// Lays out a new store in an empty database, in one transaction: the image `create.rs` writes
+/// beside the target before linking it into place. `home` is the inode of the file it will be
+/// (see [`own_guid`]).
+pub fn create(conn: &Connection, home: u64) -> StorageResult<()> {
+    in_transaction(conn, "BEGIN IMMEDIATE", &mut |conn| lay_out(conn, home))
+}
+
+/// Lays out a new store in `conn`'s database if, under the write lock, it is still an empty
+/// database (what an interrupted creation by an earlier build left, see [`is_empty`]); returns
+/// whether it did. Of several openers finishing one remnant at once, the first lays it out and
+/// the others, waiting for the lock, find the store there.
+pub fn create_if_empty(conn: &Connection, home: u64) -> StorageResult<bool> {
+    let mut created = false;
+    in_transaction(conn, "BEGIN IMMEDIATE", &mut |conn| {
+        created = is_empty(conn)?;
+        if created {
+            lay_out(conn, home)?;
+        }
+        Ok(())
+    })?;
+    Ok(created)
+}
+
+/// Whether the database is an empty one: no schema at all, no user version, no application ID.
+/// That is what SQLite leaves of a creation interrupted before its first table (an earlier build
+/// created the file, switched it to WAL, then laid out the tables: a crash in between left this),
+/// and it holds nothing of anyone's, so MAPI_CREATE may make the store in it.
+pub fn is_empty(conn: &Connection) -> StorageResult<bool> {
+    let (objects, user_version, app_id): (i64, i64, i64) = conn
+        .query_row(
+            "SELECT (SELECT count(*) FROM sqlite_master), \
+             (SELECT user_version FROM pragma_user_version), \
+             (SELECT application_id FROM pragma_application_id)",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .map_err(not_a_store)?;
+    Ok(objects == 0 && user_version == 0 && app_id == 0)
+}
+
+fn lay_out(conn: &Connection, home: u64) -> StorageResult<()> {
     let mut guid = [0u8; 16];
     getrandom(&mut guid)?;
     // RFC 4122 version 4 bits, so tools show it as a random GUID.
     guid[7] = (guid[7] & 0x0F) | 0x40;
     guid[8] = (guid[8] & 0x3F) | 0x80;
-    in_transaction(conn, "BEGIN IMMEDIATE", &mut |conn| {
-        // `value` has BLOB affinity: SQLite keeps each value with the type it is given
-        // (codec.rs), so SQL can sort and compare properties.
-        conn.execute_batch(
-            "CREATE TABLE meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
-             CREATE TABLE objects (
-                 id INTEGER PRIMARY KEY,
-                 kind INTEGER NOT NULL,
-                 parent INTEGER,
-                 cn INTEGER NOT NULL,
-                 flags INTEGER NOT NULL DEFAULT 0);
-             CREATE INDEX objects_by_parent ON objects(parent, kind);
-             CREATE TABLE props (
-                 obj INTEGER NOT NULL,
-                 id INTEGER NOT NULL,
-                 tag INTEGER NOT NULL,
-                 value BLOB NOT NULL,
-                 PRIMARY KEY (obj, id));",
-        )?;
-        conn.execute(
-            "INSERT INTO meta(key, value) VALUES ('schema_version', ?1), ('store_guid', ?2), \
-             ('next_cn', 1), ('next_id', ?3)",
-            params![SCHEMA_VERSION, guid.to_vec(), ROOT_FOLDER_ID as i64 + 1],
-        )?;
-        conn.execute(
-            "INSERT INTO objects(id, kind, parent, cn, flags) VALUES (?1, ?2, NULL, 0, 0), \
-             (?3, ?4, NULL, 0, 0)",
-            params![
-                STORE_OBJECT_ID as i64,
-                KIND_STORE,
-                ROOT_FOLDER_ID as i64,
-                KIND_FOLDER
-            ],
-        )?;
-        Ok(())
-    })
+    // `value` has BLOB affinity: SQLite keeps each value with the type it is given
+    // (codec.rs), so SQL can sort and compare properties.
+    conn.execute_batch(
+        "CREATE TABLE meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
+         CREATE TABLE objects (
+             id INTEGER PRIMARY KEY,
+             kind INTEGER NOT NULL,
+             parent INTEGER,
+             cn INTEGER NOT NULL,
+             flags INTEGER NOT NULL DEFAULT 0);
+         CREATE INDEX objects_by_parent ON objects(parent, kind);
+         CREATE TABLE props (
+             obj INTEGER NOT NULL,
+             id INTEGER NOT NULL,
+             tag INTEGER NOT NULL,
+             value BLOB NOT NULL,
+             PRIMARY KEY (obj, id));",
+    )?;
+    conn.execute(
+        "INSERT INTO meta(key, value) VALUES ('schema_version', ?1), ('store_guid', ?2), \
+         ('next_cn', 1), ('next_id', ?3), ('home', ?4)",
+        params![
+            SCHEMA_VERSION,
+            guid.to_vec(),
+            ROOT_FOLDER_ID as i64 + 1,
+            home as i64
+        ],
+    )?;
+    conn.execute(
+        "INSERT INTO objects(id, kind, parent, cn, flags) VALUES (?1, ?2, NULL, 0, 0), \
+         (?3, ?4, NULL, 0, 0)",
+        params![
+            STORE_OBJECT_ID as i64,
+            KIND_STORE,
+            ROOT_FOLDER_ID as i64,
+            KIND_FOLDER
+        ],
+    )?;
+    Ok(())
 }
 
 /// Checks, changing nothing, that an existing file is a store of a schema this build reads (or
@@ -127,6 +169,71 @@ pub fn upgrade_and_read_guid(conn: &Connection, version: i64) -> StorageResult<[
     if version < SCHEMA_VERSION {
         upgrade(conn, MIGRATIONS)?;
     }
+    read_guid(conn)
+}
+
+/// The GUID a store file goes by (issue 12, item 7: a copy is another store). A store records
+/// the inode of the file it was created in (`home`). A file whose inode is another one is a
+/// copy of that store (or a store moved to another file system, or restored from a copy): it
+/// keeps every object and property but is a store of its own, with a GUID derived from the
+/// original's and the new file's identity (inode and birth time), so its entry IDs, record
+/// keys and change keys are its own and the original's name nothing in it. The derivation is
+/// deterministic: a read-only open (which writes nothing) computes the GUID that the first
+/// writable open then records, with the new home, in one transaction. A store from before
+/// `home` was recorded adopts its file at its first writable open.
+pub fn own_guid(
+    conn: &Connection,
+    guid: [u8; 16],
+    ino: u64,
+    btime: u64,
+    writable: bool,
+) -> StorageResult<[u8; 16]> {
+    let home = read_home(conn)?;
+    if home == Some(ino) {
+        return Ok(guid);
+    }
+    if !writable {
+        return Ok(match home {
+            None => guid,
+            Some(_) => derive_guid(&guid, ino, btime),
+        });
+    }
+    let mut out = guid;
+    in_transaction(conn, "BEGIN IMMEDIATE", &mut |conn| {
+        // Again under the lock: another opener of this copy may have settled it meanwhile.
+        let guid = read_guid(conn)?;
+        let home = read_home(conn)?;
+        out = match home {
+            Some(h) if h != ino => derive_guid(&guid, ino, btime),
+            _ => guid,
+        };
+        if home != Some(ino) {
+            conn.execute(
+                "INSERT INTO meta(key, value) VALUES ('home', ?1) \
+                 ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                [ino as i64],
+            )?;
+            conn.execute(
+                "UPDATE meta SET value = ?1 WHERE key = 'store_guid'",
+                [out.to_vec()],
+            )?;
+        }
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+fn read_home(conn: &Connection) -> StorageResult<Option<u64>> {
+    use rusqlite::OptionalExtension;
+    let home: Option<i64> = conn
+        .query_row("SELECT value FROM meta WHERE key = 'home'", [], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    Ok(home.map(|h| h as u64))
+}
+
+fn read_guid(conn: &Connection) -> StorageResult<[u8; 16]> {
     let guid: Vec<u8> = conn
         .query_row("SELECT value FROM meta WHERE key = 'store_guid'", [], |r| {
             r.get(0)
@@ -134,6 +241,30 @@ pub fn upgrade_and_read_guid(conn: &Connection, version: i64) -> StorageResult<[
         .map_err(not_a_store)?;
     guid.try_into()
         .map_err(|_| StorageError::corrupt("the store GUID is damaged"))
+}
+
+/// A copy's GUID: a fixed mix (splitmix64 rounds) of the original's GUID and the file's
+/// identity, with the RFC 4122 version 4 bits. Fixed so that every build derives the same one.
+fn derive_guid(guid: &[u8; 16], ino: u64, btime: u64) -> [u8; 16] {
+    fn mix(mut z: u64) -> u64 {
+        z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    let a = u64::from_le_bytes(guid[..8].try_into().expect("8 bytes"));
+    let b = u64::from_le_bytes(guid[8..].try_into().expect("8 bytes"));
+    let h1 = mix(a ^ mix(ino ^ mix(btime)));
+    let h2 = mix(b ^ mix(h1 ^ ino.rotate_left(29)) ^ btime.rotate_left(41));
+    let mut out = [0u8; 16];
+    out[..8].copy_from_slice(&mix(h1 ^ h2).to_le_bytes());
+    out[8..].copy_from_slice(&h2.to_le_bytes());
+    out[7] = (out[7] & 0x0F) | 0x40;
+    out[8] = (out[8] & 0x3F) | 0x80;
+    if out == *guid {
+        out[0] ^= 1;
+    }
+    out
 }
 
 /// Runs `steps` in one write transaction; the version is re-read under the lock, so that of two
@@ -194,10 +325,15 @@ fn recognise(conn: &Connection) -> StorageResult<i64> {
     Ok(version)
 }
 
+/// An error reading what should be a store's schema: "not a msgstore file" when the file is not
+/// one (no such table, not a database, damaged); anything else (busy, no access, out of memory,
+/// I/O) as itself, since it says nothing about what the file is.
 fn not_a_store(e: rusqlite::Error) -> StorageError {
     match StorageError::from(e) {
-        e if e.kind == ErrorKind::Busy => e,
-        e => StorageError::corrupt(format!("not a msgstore file ({})", e.message)),
+        e if e.kind == ErrorKind::Corrupt => {
+            StorageError::corrupt(format!("not a msgstore file ({})", e.message))
+        }
+        e => e,
     }
 }
 
