@@ -221,10 +221,15 @@ int main(int argc, char **argv) {
       non_interactive = 1;
     } else if (strncmp(argv[i], "--choice=", 9) == 0 && strchr("kosm", argv[i][9]) && argv[i][9]) {
       only_choice = argv[i][9];
+    } else if (strcmp(argv[i], "--store") == 0 && i + 1 < argc) {
+      path_arg = argv[++i];
+    } else if (strncmp(argv[i], "--store=", 8) == 0) {
+      path_arg = argv[i] + 8;
     } else if (argv[i][0] != '-') {
       path_arg = argv[i];
     } else {
-      fprintf(stderr, "usage: demo [--non-interactive] [--choice=k|o|s|m] [STORE-PATH]\n");
+      fprintf(stderr, "usage: demo [--non-interactive] [--choice=k|o|s|m] [--store] "
+                      "[STORE-PATH | postgresql://...?store=NAME]\n");
       return 2;
     }
   }
@@ -234,7 +239,8 @@ int main(int argc, char **argv) {
   } else {
     snprintf(path, sizeof path, "msgstore-demo-%ld.db", (long)getpid());
   }
-  printf("msgstore demo: several clients save one message (store file %s)\n\n", path);
+  printf("msgstore demo: several clients save one message (store %s)\n\n",
+         strncmp(path, "postgres", 8) == 0 ? "in PostgreSQL" : path);
 
   LPMDB store = NULL;
   expect("MsgStoreOpen", MsgStoreOpen(path, MAPI_CREATE | MDB_WRITE, &store), S_OK);

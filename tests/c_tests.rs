@@ -219,6 +219,10 @@ fn staticlib() -> &'static Path {
             .arg(manifest_dir().join("Cargo.toml"))
             .arg("--target-dir")
             .arg(target_dir());
+        if !cfg!(feature = "postgres") {
+            // The C programs link the library this test was built with: SQLite-only here.
+            cmd.arg("--no-default-features");
+        }
         match profile_name.as_str() {
             "debug" => {}
             "release" => {
@@ -352,6 +356,29 @@ fn compile(file: &str) -> PathBuf {
     .args(["-lpthread", "-ldl", "-lm"]);
     run_compiler(cmd, file);
     exe
+}
+
+/// The main job against a PostgreSQL store: `demo --non-interactive --store postgresql://…`.
+#[test]
+fn c_demo_on_postgres() {
+    let Some(server) = pg::server() else { return };
+    let exe = compiled("demo.c");
+    let name = format!("demo-{}", std::process::id());
+    let out = Command::new(&exe)
+        .arg("--non-interactive")
+        .arg("--store")
+        .arg(pg::store_uri(server, &name))
+        .stdin(Stdio::null())
+        .output()
+        .expect("run the demo");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "demo on PostgreSQL failed ({}):\n{stdout}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("every rule held"), "{stdout}");
 }
 
 /// A fresh, empty directory for one run's store files.
