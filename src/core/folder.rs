@@ -405,11 +405,7 @@ impl PropObject for Folder {
         delete_through(&self.store, self.id, tags, folder_is_computed)
     }
     fn save_changes(&self, flags: u32) -> MapiResult<()> {
-        check_flags(
-            "SaveChanges",
-            flags,
-            KEEP_OPEN_READONLY | KEEP_OPEN_READWRITE | FORCE_SAVE | MAPI_DEFERRED_ERRORS,
-        )?;
+        check_flags("SaveChanges", flags, super::props::SAVE_CHANGES_FLAGS)?;
         self.require_writable("SaveChanges")
     }
     fn check_writable(&self, method: &str) -> MapiResult<()> {

@@ -192,11 +192,7 @@ impl PropObject for PropData {
     }
 
     fn save_changes(&self, flags: u32) -> MapiResult<()> {
-        check_flags(
-            "SaveChanges",
-            flags,
-            KEEP_OPEN_READONLY | KEEP_OPEN_READWRITE | FORCE_SAVE | MAPI_DEFERRED_ERRORS,
-        )?;
+        check_flags("SaveChanges", flags, super::props::SAVE_CHANGES_FLAGS)?;
         if self.state.lock().read_only {
             return Err(read_only_error("the property object"));
         }

@@ -7,16 +7,12 @@
 use super::super::error::{check_flags, MapiError, MapiResult};
 use super::super::ids::{merge_pcl, parse_pcl, xid};
 use super::super::mapidefs::*;
-use super::super::props::PropMap;
+use super::super::props::{PropMap, SAVE_CHANGES_FLAGS};
 use super::super::resolve::Decision;
 use super::super::value::{prop_id, prop_tag, PropValue};
 use super::computed::{message_size, payload_total, ID_MESSAGE_SIZE, MAINTAINED};
 use super::working::{apply_changes, size_after, Change, Changes};
 use crate::storage::StoredProp;
-
-/// SaveChanges's accepted flags.
-pub(crate) const SAVE_FLAGS: u32 =
-    KEEP_OPEN_READONLY | KEEP_OPEN_READWRITE | FORCE_SAVE | MAPI_DEFERRED_ERRORS;
 
 /// The maintained properties every commit rewrites (PR_CREATION_TIME is written once, by the
 /// first save, and kept).
@@ -53,7 +49,7 @@ pub(crate) fn check_request(
     store_writable: bool,
     object_writable: bool,
 ) -> MapiResult<Request> {
-    check_flags("SaveChanges", flags, SAVE_FLAGS)?;
+    check_flags("SaveChanges", flags, SAVE_CHANGES_FLAGS)?;
     if !store_writable {
         return Err(MapiError::no_access(
             "SaveChanges: the store is open read-only",
