@@ -24,21 +24,6 @@ static const char *g_self;
 
 /* ---- helpers ------------------------------------------------------------------------------ */
 
-/* MsgStoreOpen that must fail with `want`; its error text must mention `text` (if not NULL). */
-static void check_open_refused(const char *path, ULONG flags, HRESULT want, const char *text) {
-  LPMDB mdb = (LPMDB)GARBAGE_PTR;
-  LPMAPIERROR err = NULL;
-  CHECK_HR(MsgStoreOpen(path, flags, &mdb), want);
-  CHECK(mdb == NULL);
-  CHECK_OK(MsgStoreGetLastError(want, 0, &err));
-  CHECK(err != NULL);
-  if (text != NULL && strstr(err->lpszError, text) == NULL) {
-    fprintf(stderr, "MsgStoreOpen(%s): \"%s\" does not mention \"%s\"\n", path, err->lpszError,
-            text);
-    CHECK(!"MsgStoreOpen explains the refusal");
-  }
-  MAPIFreeBuffer(err);
-}
 
 static double now_seconds(void) {
   struct timespec ts;

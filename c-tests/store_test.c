@@ -33,21 +33,6 @@ static void check_file_unchanged(const char *path, const unsigned char *before, 
   free(now);
 }
 
-/* MsgStoreOpen must refuse `path` with `want`, leave *lppMDB NULL and explain itself. */
-static void check_open_refused(const char *path, ULONG flags, HRESULT want, const char *text) {
-  LPMDB mdb = (LPMDB)GARBAGE_PTR;
-  LPMAPIERROR err = NULL;
-  CHECK_HR(MsgStoreOpen(path, flags, &mdb), want);
-  CHECK(mdb == NULL);
-  CHECK_OK(MsgStoreGetLastError(want, 0, &err));
-  CHECK(err != NULL);
-  if (text != NULL && strstr(err->lpszError, text) == NULL) {
-    fprintf(stderr, "MsgStoreOpen(%s): \"%s\" does not mention \"%s\"\n", path, err->lpszError,
-            text);
-    CHECK(!"MsgStoreOpen explains the refusal");
-  }
-  MAPIFreeBuffer(err);
-}
 
 
 static LPMDB fresh_store(const char *name) {

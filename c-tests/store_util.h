@@ -10,6 +10,8 @@
  *   msg_get_long(msg, tag, &out)       returns the GetProps hr for one PT_LONG
  *   msg_get_bin(msg, tag)              one binary value as a MAPIAllocateBuffer'd SPropValue
  *   props_equal(a, b)                  every property of two objects equal (GetProps NULL list)
+ *   check_open_refused(path, flags, hr, text)  MsgStoreOpen fails with hr, NULL out, text in
+ *                                      its GetLastError
  */
 #ifndef MSGSTORE_STORE_UTIL_H
 #define MSGSTORE_STORE_UTIL_H
@@ -21,6 +23,22 @@ static inline LPMDB store_open(const char *path, ULONG flags) {
   CHECK_OK(MsgStoreOpen(path, flags, &mdb));
   CHECK(mdb != NULL);
   return mdb;
+}
+
+/* MsgStoreOpen must refuse `path` with `want`, leave *lppMDB NULL and explain itself. */
+static inline void check_open_refused(const char *path, ULONG flags, HRESULT want, const char *text) {
+  LPMDB mdb = (LPMDB)GARBAGE_PTR;
+  LPMAPIERROR err = NULL;
+  CHECK_HR(MsgStoreOpen(path, flags, &mdb), want);
+  CHECK(mdb == NULL);
+  CHECK_OK(MsgStoreGetLastError(want, 0, &err));
+  CHECK(err != NULL);
+  if (text != NULL && strstr(err->lpszError, text) == NULL) {
+    fprintf(stderr, "MsgStoreOpen(%s): \"%s\" does not mention \"%s\"\n", path, err->lpszError,
+            text);
+    CHECK(!"MsgStoreOpen explains the refusal");
+  }
+  MAPIFreeBuffer(err);
 }
 
 static inline LPMAPIFOLDER store_root(LPMDB mdb) {

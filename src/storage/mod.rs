@@ -16,10 +16,10 @@
 use crate::core::value::PropValue;
 use std::fmt;
 
-mod mv;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 pub mod sqlite;
+mod typed;
 
 /// Object kinds, as PR_OBJECT_TYPE numbers them.
 pub const KIND_STORE: u32 = 1;
@@ -170,6 +170,26 @@ pub struct ChangeSet<'a> {
     pub maintained: &'a dyn Fn(u64) -> Vec<StoredProp>,
     /// Child objects' change sets (attachments, recipients), applied in the same transaction.
     pub children: &'a [ChangeSet<'a>],
+}
+
+/// Applies the child change sets of the object `parent` (attachments, recipients) in the same
+/// transaction: each must commit, or the whole save fails (and is rolled back).
+pub(crate) fn apply_children(
+    t: &mut dyn WriteTxn,
+    parent: u64,
+    children: &[ChangeSet],
+) -> StorageResult<()> {
+    for child in children {
+        match t.apply(child)? {
+            Applied::Committed { .. } => {}
+            other => {
+                return Err(StorageError::corrupt(format!(
+                    "a child object of {parent} could not be written ({other:?})"
+                )))
+            }
+        }
+    }
+    Ok(())
 }
 
 /// What applying a change set did.

@@ -5,10 +5,10 @@
 //! change number (`nextval` runs only for the row that matched), so two hosts saving at once can
 //! never both win.
 
-use super::super::mv::{decode_mv, encode_mv};
+use super::super::typed::{from_cell, to_cell, Cell};
 use super::super::{
-    Applied, ChangeSet, Expect, ObjectRow, ReadTxn, StorageError, StorageResult, StoredProp,
-    Target, WriteTxn, KIND_FOLDER, MAX_CN,
+    apply_children, Applied, ChangeSet, Expect, ObjectRow, ReadTxn, StorageError, StorageResult,
+    StoredProp, Target, WriteTxn, KIND_FOLDER, MAX_CN,
 };
 use super::pg_error;
 use super::pool::Conn;
@@ -67,7 +67,7 @@ fn row_to_object(r: &Row) -> StorageResult<ObjectRow> {
     })
 }
 
-/// A value's columns: one of them holds it, by its type.
+/// A value's columns: one of them holds its cell (`storage/typed.rs`).
 #[derive(Default)]
 struct Columns {
     int: Option<i64>,
@@ -77,91 +77,42 @@ struct Columns {
 }
 
 fn columns(v: &PropValue) -> Columns {
-    use PropValue::*;
-    let int = |i: i64| Columns {
-        int: Some(i),
-        ..Default::default()
-    };
-    let real = |f: f64| Columns {
-        real: Some(f),
-        ..Default::default()
-    };
-    let bin = |b: Vec<u8>| Columns {
-        bin: Some(b),
-        ..Default::default()
-    };
-    // PostgreSQL text is UTF-8 without NUL: anything else is kept byte for byte in v_bin.
-    let text = |b: &[u8]| match std::str::from_utf8(b) {
-        Ok(s) if !s.contains('\0') => Columns {
-            text: Some(s.to_string()),
-            ..Default::default()
+    let mut c = Columns::default();
+    match to_cell(v) {
+        Cell::Null => {}
+        Cell::Int(i) => c.int = Some(i),
+        Cell::Real(f) => c.real = Some(f),
+        // PostgreSQL text is UTF-8 without NUL: any other string is kept byte for byte in
+        // v_bin (and read back as text: its type says it is a string).
+        Cell::Text(b) => match std::str::from_utf8(&b) {
+            Ok(s) if !s.contains('\0') => c.text = Some(s.to_string()),
+            _ => c.bin = Some(b.into_owned()),
         },
-        _ => bin(b.to_vec()),
-    };
-    match v {
-        I2(x) => int(*x as i64),
-        Long(x) => int(*x as i64),
-        Boolean(x) => int(*x as i64),
-        Currency(x) | I8(x) => int(*x),
-        SysTime(x) => int(*x as i64),
-        R4(x) => real(*x as f64),
-        Double(x) | AppTime(x) => real(*x),
-        String8(b) => text(b),
-        Unicode(s) => text(s.as_bytes()),
-        Clsid(g) => bin(g.to_vec()),
-        Binary(b) => bin(b.clone()),
-        mv => bin(encode_mv(mv)),
+        Cell::Blob(b) => c.bin = Some(b.into_owned()),
     }
+    c
 }
 
 fn row_to_prop(r: &Row) -> StorageResult<StoredProp> {
-    use PropValue::*;
     let tag: i64 = r.get(0);
     let tag =
         u32::try_from(tag).map_err(|_| StorageError::corrupt(format!("tag {tag} out of range")))?;
     let ptype = tag & 0xFFFF;
-    let int: Option<i64> = r.get(1);
-    let real: Option<f64> = r.get(2);
-    let text: Option<String> = r.get(3);
-    let bin: Option<Vec<u8>> = r.get(4);
-    let corrupt = || {
-        StorageError::corrupt(format!(
-            "stored property value of type 0x{ptype:04X} is damaged"
-        ))
+    let is_string = matches!(ptype, PT_STRING8 | PT_UNICODE);
+    let cell = match (
+        r.get::<_, Option<i64>>(1),
+        r.get::<_, Option<f64>>(2),
+        r.get::<_, Option<String>>(3),
+        r.get::<_, Option<Vec<u8>>>(4),
+    ) {
+        (Some(i), None, None, None) => Cell::Int(i),
+        (None, Some(f), None, None) => Cell::Real(f),
+        (None, None, Some(t), None) => Cell::Text(t.into_bytes().into()),
+        (None, None, None, Some(b)) if is_string => Cell::Text(b.into()),
+        (None, None, None, Some(b)) => Cell::Blob(b.into()),
+        _ => Cell::Null,
     };
-    let int = || int.ok_or_else(corrupt);
-    let real = || real.ok_or_else(corrupt);
-    let bytes = || match (&text, &bin) {
-        (Some(t), None) => Ok(t.as_bytes().to_vec()),
-        (None, Some(b)) => Ok(b.clone()),
-        _ => Err(corrupt()),
-    };
-    let value = match ptype {
-        PT_I2 => I2(i16::try_from(int()?).map_err(|_| corrupt())?),
-        PT_LONG => Long(i32::try_from(int()?).map_err(|_| corrupt())?),
-        PT_BOOLEAN => match int()? {
-            0 => Boolean(false),
-            1 => Boolean(true),
-            _ => return Err(corrupt()),
-        },
-        PT_CURRENCY => Currency(int()?),
-        PT_I8 => I8(int()?),
-        PT_SYSTIME => SysTime(int()? as u64),
-        PT_R4 => R4(real()? as f32),
-        PT_DOUBLE => Double(real()?),
-        PT_APPTIME => AppTime(real()?),
-        PT_STRING8 => String8(bytes()?),
-        PT_UNICODE => Unicode(String::from_utf8(bytes()?).map_err(|_| corrupt())?),
-        PT_CLSID => Clsid(
-            bin.clone()
-                .ok_or_else(corrupt)?
-                .try_into()
-                .map_err(|_| corrupt())?,
-        ),
-        PT_BINARY => Binary(bin.clone().ok_or_else(corrupt)?),
-        mv => decode_mv(mv, bin.as_deref().ok_or_else(corrupt)?).ok_or_else(corrupt)?,
-    };
-    Ok((tag, value))
+    Ok((tag, from_cell(ptype, cell)?))
 }
 
 impl PgTxn<'_> {
@@ -302,16 +253,7 @@ impl WriteTxn for PgTxn<'_> {
             .collect();
         rows.extend(maintained);
         self.put_props(id, &rows)?;
-        for child in change.children {
-            match self.apply(child)? {
-                Applied::Committed { .. } => {}
-                other => {
-                    return Err(StorageError::corrupt(format!(
-                        "a child object of {id} could not be written ({other:?})"
-                    )))
-                }
-            }
-        }
+        apply_children(self, id, change.children)?;
         Ok(Applied::Committed { id, cn })
     }
 

@@ -2,88 +2,43 @@
 //! `props.value` has BLOB affinity, so SQLite keeps each value with the storage class it is
 //! given: integers (PT_I2, PT_LONG, PT_BOOLEAN, PT_CURRENCY, PT_I8, PT_SYSTIME) as INTEGER, floats
 //! (PT_R4, PT_DOUBLE, PT_APPTIME) as REAL, strings (PT_STRING8 byte for byte, PT_UNICODE as UTF-8)
-//! as TEXT, PT_CLSID and PT_BINARY as BLOB. Multi-valued properties are one BLOB each
-//! (`storage/mv.rs`).
+//! as TEXT, PT_CLSID and PT_BINARY as BLOB, multi-valued ones as one BLOB each: the cells of
+//! `storage/typed.rs`.
 //! Schema 1 stored every value as a little-endian BLOB: [`decode_v1`] reads those for the upgrade.
 
-use super::super::mv::{decode_mv, encode_mv};
+use super::super::typed::{decode_mv, from_cell, to_cell, Cell};
 use super::super::{StorageError, StorageResult};
 use crate::core::mapidefs::*;
 use crate::core::value::PropValue;
 use rusqlite::types::{ToSqlOutput, Value, ValueRef};
+use std::borrow::Cow;
 
 /// The SQL value for `v` (borrowing its bytes where it can).
 pub fn to_sql(v: &PropValue) -> ToSqlOutput<'_> {
-    use PropValue::*;
-    let int = |i: i64| ToSqlOutput::Owned(Value::Integer(i));
-    let real = |f: f64| ToSqlOutput::Owned(Value::Real(f));
-    match v {
-        I2(x) => int(*x as i64),
-        Long(x) => int(*x as i64),
-        Boolean(x) => int(*x as i64),
-        Currency(x) | I8(x) => int(*x),
-        // FILETIMEs are below 2^63 for every date before the year 30828; the bits are kept as
-        // they are whatever the value.
-        SysTime(x) => int(*x as i64),
-        R4(x) => real(*x as f64),
-        Double(x) | AppTime(x) => real(*x),
-        String8(b) => ToSqlOutput::Borrowed(ValueRef::Text(b)),
-        Unicode(s) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
-        Clsid(g) => ToSqlOutput::Borrowed(ValueRef::Blob(g)),
-        Binary(b) => ToSqlOutput::Borrowed(ValueRef::Blob(b)),
-        _ => ToSqlOutput::Owned(Value::Blob(encode_mv(v))),
+    match to_cell(v) {
+        Cell::Null => ToSqlOutput::Owned(Value::Null),
+        Cell::Int(i) => ToSqlOutput::Owned(Value::Integer(i)),
+        Cell::Real(f) => ToSqlOutput::Owned(Value::Real(f)),
+        Cell::Text(Cow::Borrowed(b)) => ToSqlOutput::Borrowed(ValueRef::Text(b)),
+        Cell::Blob(Cow::Borrowed(b)) => ToSqlOutput::Borrowed(ValueRef::Blob(b)),
+        // Only strings are Text, and they are always borrowed.
+        Cell::Text(Cow::Owned(b)) => {
+            ToSqlOutput::Owned(Value::Text(String::from_utf8_lossy(&b).into_owned()))
+        }
+        Cell::Blob(Cow::Owned(b)) => ToSqlOutput::Owned(Value::Blob(b)),
     }
 }
 
 /// The value of type `ptype` stored as `sql`; anything inconsistent is damage.
 pub fn from_sql(ptype: u32, sql: ValueRef<'_>) -> StorageResult<PropValue> {
-    use PropValue::*;
-    let corrupt = || {
-        StorageError::corrupt(format!(
-            "stored property value of type 0x{ptype:04X} is damaged (a {:?})",
-            sql.data_type()
-        ))
+    let cell = match sql {
+        ValueRef::Null => Cell::Null,
+        ValueRef::Integer(i) => Cell::Int(i),
+        ValueRef::Real(f) => Cell::Real(f),
+        ValueRef::Text(b) => Cell::Text(Cow::Borrowed(b)),
+        ValueRef::Blob(b) => Cell::Blob(Cow::Borrowed(b)),
     };
-    let int = || match sql {
-        ValueRef::Integer(i) => Ok(i),
-        _ => Err(corrupt()),
-    };
-    let real = || match sql {
-        ValueRef::Real(f) => Ok(f),
-        _ => Err(corrupt()),
-    };
-    let bytes = |want: fn(&ValueRef) -> bool| {
-        if want(&sql) {
-            match sql {
-                ValueRef::Text(b) | ValueRef::Blob(b) => Ok(b),
-                _ => Err(corrupt()),
-            }
-        } else {
-            Err(corrupt())
-        }
-    };
-    let text = || bytes(|v| matches!(v, ValueRef::Text(_)));
-    let blob = || bytes(|v| matches!(v, ValueRef::Blob(_)));
-    Ok(match ptype {
-        PT_I2 => I2(i16::try_from(int()?).map_err(|_| corrupt())?),
-        PT_LONG => Long(i32::try_from(int()?).map_err(|_| corrupt())?),
-        PT_BOOLEAN => match int()? {
-            0 => Boolean(false),
-            1 => Boolean(true),
-            _ => return Err(corrupt()),
-        },
-        PT_CURRENCY => Currency(int()?),
-        PT_I8 => I8(int()?),
-        PT_SYSTIME => SysTime(int()? as u64),
-        PT_R4 => R4(real()? as f32),
-        PT_DOUBLE => Double(real()?),
-        PT_APPTIME => AppTime(real()?),
-        PT_STRING8 => String8(text()?.to_vec()),
-        PT_UNICODE => Unicode(String::from_utf8(text()?.to_vec()).map_err(|_| corrupt())?),
-        PT_CLSID => Clsid(blob()?.try_into().map_err(|_| corrupt())?),
-        PT_BINARY => Binary(blob()?.to_vec()),
-        mv => decode_mv(mv, blob()?).ok_or_else(corrupt)?,
-    })
+    from_cell(ptype, cell)
 }
 
 /// Decodes a schema-1 value: every type a little-endian BLOB, strings as their bytes, and the

@@ -5,8 +5,8 @@
 //! does not rest on that lock.
 
 use super::super::{
-    Applied, ChangeSet, Expect, ObjectRow, ReadTxn, StorageError, StorageResult, StoredProp,
-    Target, WriteTxn, KIND_FOLDER, MAX_CN,
+    apply_children, Applied, ChangeSet, Expect, ObjectRow, ReadTxn, StorageError, StorageResult,
+    StoredProp, Target, WriteTxn, KIND_FOLDER, MAX_CN,
 };
 use super::codec::{from_sql, to_sql};
 use rusqlite::types::ToSqlOutput;
@@ -226,16 +226,7 @@ impl WriteTxn for SqlTxn<'_> {
         self.delete_props(id, change.deletes)?;
         self.put_props(id, change.puts)?;
         self.put_props(id, &(change.maintained)(cn))?;
-        for child in change.children {
-            match self.apply(child)? {
-                Applied::Committed { .. } => {}
-                other => {
-                    return Err(StorageError::corrupt(format!(
-                        "a child object of {id} could not be written ({other:?})"
-                    )))
-                }
-            }
-        }
+        apply_children(self, id, change.children)?;
         Ok(Applied::Committed { id, cn })
     }
 
