@@ -103,9 +103,7 @@ impl Pool {
     }
 
     pub fn connect(&self) -> StorageResult<Conn> {
-        let mut client = self
-            .config
-            .connect(NoTls)
+        let mut client = connect(&self.config)
             .map_err(|e| pg_error(e, &format!("connecting to {}", self.redacted)))?;
         if !self.durable {
             client
@@ -117,6 +115,27 @@ impl Pool {
             statements: HashMap::new(),
         })
     }
+}
+
+/// A new session: over TLS where the URI's `sslmode` asks for it and the build has TLS.
+#[cfg(feature = "tls")]
+fn connect(config: &Config) -> Result<Client, postgres::Error> {
+    if config.get_ssl_mode() == postgres::config::SslMode::Disable {
+        return config.connect(NoTls);
+    }
+    match native_tls::TlsConnector::new() {
+        Ok(tls) => config.connect(postgres_native_tls::MakeTlsConnector::new(tls)),
+        // No TLS library to be had: connect as a build without TLS would (sslmode=prefer
+        // falls back to plain; require fails).
+        Err(_) => config.connect(NoTls),
+    }
+}
+
+/// A new session (this build has no TLS: `sslmode=require` fails to connect; build with the
+/// "tls" feature for it).
+#[cfg(not(feature = "tls"))]
+fn connect(config: &Config) -> Result<Client, postgres::Error> {
+    config.connect(NoTls)
 }
 
 /// A connection lent by a pool; back to the pool when dropped, unless it broke.
