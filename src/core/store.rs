@@ -107,11 +107,16 @@ impl Store {
         } else {
             storage::open(location, read_only)?
         };
-        Ok(Arc::new(Store {
+        Ok(Self::on_engine(storage))
+    }
+
+    /// A store on an engine already open (MsgStoreOpen picks the engine by its location).
+    pub fn on_engine(storage: Box<dyn Engine>) -> Arc<Store> {
+        Arc::new(Store {
             guid: storage.guid(),
             storage,
             resolver: Mutex::new(None),
-        }))
+        })
     }
 
     pub fn guid(&self) -> &[u8; 16] {

@@ -16,6 +16,8 @@
 use crate::core::value::PropValue;
 use std::fmt;
 
+#[cfg(test)]
+pub mod memory;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 pub mod sqlite;

@@ -7,6 +7,8 @@
 mod computed;
 mod read_flag;
 mod save;
+#[cfg(test)]
+mod tests;
 mod working;
 
 pub use computed::message_is_computed;
