@@ -24,9 +24,9 @@ pub struct MemoryEngine {
     writable: bool,
 }
 
-impl MemoryEngine {
+impl Default for MemoryEngine {
     /// A new store with its two fixed objects.
-    pub fn new() -> MemoryEngine {
+    fn default() -> MemoryEngine {
         let mut data = Data {
             next_cn: 1,
             next_id: ROOT_FOLDER_ID + 1,

@@ -17,7 +17,7 @@ const COUNT: u32 = 0x6701_0003;
 const NOTE: u32 = 0x6702_001F;
 
 fn store() -> Arc<Store> {
-    Store::on_engine(Box::new(MemoryEngine::new()))
+    Store::on_engine(Box::new(MemoryEngine::default()))
 }
 
 fn set(m: &Message, tag: u32, v: PropValue) {
