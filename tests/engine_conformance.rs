@@ -468,3 +468,61 @@ fn postgres_errors_name_the_problem_and_never_the_password() {
         .unwrap();
     assert_eq!(e.code, MAPI_E_NOT_FOUND, "{e:?}");
 }
+
+/// PostgreSQL only: two write transactions that lock two objects in opposite orders deadlock;
+/// the server aborts one, and the engine runs that one's body again (bounded retries), so both
+/// commit and neither caller sees an error.
+#[test]
+fn postgres_deadlocks_are_retried() {
+    use msgstore::storage::{self, OpenMode, StorageError, KIND_MESSAGE, ROOT_FOLDER_ID};
+    use std::sync::atomic::AtomicBool;
+    let Some(base) = pg::server() else { return };
+    let loc = pg::store_uri(base, &unique("deadlock"));
+    let mode = OpenMode {
+        create: true,
+        write: true,
+        durable: false,
+    };
+    let engine: Arc<Box<dyn storage::Engine>> = Arc::new(storage::open(&loc, mode).unwrap());
+    let (a, b) = engine
+        .write(|t| -> Result<(u64, u64), StorageError> {
+            let cn = t.alloc_cn()?;
+            Ok((
+                t.insert_object(KIND_MESSAGE, ROOT_FOLDER_ID, cn, 0)?,
+                t.insert_object(KIND_MESSAGE, ROOT_FOLDER_ID, cn, 0)?,
+            ))
+        })
+        .unwrap();
+    let barrier = Arc::new(Barrier::new(2));
+    let runs = Arc::new(AtomicUsize::new(0));
+    let workers: Vec<_> = [(a, b, 0x6801_0003u32), (b, a, 0x6802_0003u32)]
+        .into_iter()
+        .map(|(first, second, tag)| {
+            let (engine, barrier, runs) = (engine.clone(), barrier.clone(), runs.clone());
+            std::thread::spawn(move || {
+                let first_attempt = AtomicBool::new(true);
+                engine.write(|t| -> Result<(), StorageError> {
+                    runs.fetch_add(1, Ordering::Relaxed);
+                    t.lock_object(first)?;
+                    if first_attempt.swap(false, Ordering::Relaxed) {
+                        // Both hold their first lock before either asks for its second.
+                        barrier.wait();
+                    }
+                    t.lock_object(second)?;
+                    t.put_props(first, &[(tag, PropValue::Long(1))])?;
+                    t.put_props(second, &[(tag, PropValue::Long(1))])
+                })
+            })
+        })
+        .collect();
+    for w in workers {
+        w.join().unwrap().expect("both transactions commit");
+    }
+    assert_eq!(
+        runs.load(Ordering::Relaxed),
+        3,
+        "one body ran again after the deadlock"
+    );
+    let stored = engine.read(|t| t.props(a)).unwrap();
+    assert_eq!(stored.len(), 2, "both writes landed: {stored:?}");
+}

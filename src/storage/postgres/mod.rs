@@ -317,6 +317,7 @@ impl Engine for PgEngine {
             conn: open.conn(),
             store: self.store,
             wrote: false,
+            must_retry: false,
         });
         match result {
             Ok(()) => {
@@ -352,9 +353,19 @@ impl Engine for PgEngine {
                 conn: open.conn(),
                 store: self.store,
                 wrote: false,
+                must_retry: false,
             };
             let result = body(&mut txn);
-            let wrote = txn.wrote;
+            let (wrote, must_retry) = (txn.wrote, txn.must_retry);
+            // A body that made light of a serialization failure or deadlock still ran in an
+            // aborted transaction: run it again rather than commit nothing and say it landed.
+            let result = match result {
+                Ok(()) if must_retry => Err(StorageError::new(
+                    ErrorKind::Retry,
+                    "the transaction was aborted by a serialization failure or deadlock",
+                )),
+                other => other,
+            };
             match result {
                 Ok(()) if !wrote => {
                     open.conn()
@@ -410,7 +421,7 @@ impl Engine for PgEngine {
                 }
                 Err(e) => {
                     Self::abandon(open);
-                    if e.kind == ErrorKind::Retry && attempt < MAX_ATTEMPTS {
+                    if (must_retry || e.kind == ErrorKind::Retry) && attempt < MAX_ATTEMPTS {
                         std::thread::sleep(Duration::from_millis(u64::from(attempt)));
                         continue;
                     }

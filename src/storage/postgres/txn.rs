@@ -22,6 +22,9 @@ pub(super) struct PgTxn<'a> {
     pub(super) store: i64,
     /// Something was written: the commit records a save token.
     pub(super) wrote: bool,
+    /// A statement failed with a serialization failure or deadlock: the transaction must be run
+    /// again, whatever error the body made of it (core turns storage errors into its own).
+    pub(super) must_retry: bool,
 }
 
 const OBJECT: &str = "SELECT id, kind, parent, cn, flags FROM msgstore_objects \
@@ -122,19 +125,23 @@ impl PgTxn<'_> {
         params: &[&(dyn ToSql + Sync)],
     ) -> StorageResult<Vec<Row>> {
         let stmt = self.conn.prepared(sql)?;
-        self.conn
-            .client
-            .query(&stmt, params)
-            .map_err(|e| pg_error(e, "a store query"))
+        let result = self.conn.client.query(&stmt, params);
+        result.map_err(|e| self.failed(pg_error(e, "a store query")))
+    }
+
+    /// Notes a failure that calls for running the transaction again.
+    fn failed(&mut self, e: StorageError) -> StorageError {
+        if e.kind == super::super::ErrorKind::Retry {
+            self.must_retry = true;
+        }
+        e
     }
 
     fn execute(&mut self, sql: &'static str, params: &[&(dyn ToSql + Sync)]) -> StorageResult<u64> {
         let stmt = self.conn.prepared(sql)?;
         self.wrote = true;
-        self.conn
-            .client
-            .execute(&stmt, params)
-            .map_err(|e| pg_error(e, "a store write"))
+        let result = self.conn.client.execute(&stmt, params);
+        result.map_err(|e| self.failed(pg_error(e, "a store write")))
     }
 
     fn one_object(&mut self, sql: &'static str, id: u64) -> StorageResult<Option<ObjectRow>> {
