@@ -3,7 +3,8 @@
 //! it), or else a throwaway cluster this test process starts itself when the server binaries are
 //! installed (Debian's `postgresql` package), on a Unix socket in a temporary directory, stopped
 //! when the process exits. Without either, PostgreSQL tests say loudly that they were skipped —
-//! or fail, when `MSGSTORE_REQUIRE_PG=1` (CI).
+//! or fail, when `MSGSTORE_REQUIRE_PG=1` (CI). A test that kills and restarts its server
+//! (`pg_fault.rs`) always starts its own cluster: [`restartable_server`], [`stop`], [`start`].
 
 #![allow(dead_code)]
 
@@ -24,8 +25,8 @@ pub fn server() -> Option<&'static str> {
                 return Some(uri);
             }
         }
-        match start_cluster() {
-            Ok(uri) => Some(uri),
+        match cluster() {
+            Ok(uri) => Some(uri.clone()),
             Err(why) => {
                 if required() && cfg!(feature = "postgres") {
                     panic!("MSGSTORE_REQUIRE_PG=1 but no PostgreSQL server: {why}");
@@ -45,6 +46,93 @@ pub fn server() -> Option<&'static str> {
     }
     server.as_deref()
 }
+
+/// The URI of a cluster this process started itself (even when `MSGSTORE_TEST_PG` names
+/// another), so that a test may [`stop`] and [`start`] it; None (after saying so) without server
+/// binaries.
+pub fn restartable_server() -> Option<&'static str> {
+    if !cfg!(feature = "postgres") {
+        return server();
+    }
+    match cluster() {
+        Ok(uri) => Some(uri),
+        Err(why) => {
+            if required() {
+                panic!("MSGSTORE_REQUIRE_PG=1 but no PostgreSQL server to restart: {why}");
+            }
+            eprintln!(
+                "\n*** SKIPPED: PostgreSQL fault tests (they start their own cluster: {why}; \
+                 install Debian's `postgresql` package) ***\n"
+            );
+            None
+        }
+    }
+}
+
+fn cluster() -> &'static Result<String, String> {
+    static CLUSTER: OnceLock<Result<String, String>> = OnceLock::new();
+    CLUSTER.get_or_init(start_cluster)
+}
+
+/// Stops this process's cluster at once, as a crash would (`pg_ctl stop -m immediate`): every
+/// session ends, in-flight transactions (some inside COMMIT) are cut off.
+pub fn stop() -> Result<(), String> {
+    let c = CLUSTER_CTL.get().ok_or("no cluster of this process")?;
+    run(
+        &c.pg_ctl,
+        &[
+            "stop",
+            "-D",
+            c.data.to_str().unwrap(),
+            "-m",
+            "immediate",
+            "-w",
+        ],
+    )
+}
+
+/// Starts this process's cluster again after [`stop`], on the same socket and port; returns
+/// once it accepts connections (crash recovery done).
+pub fn start() -> Result<(), String> {
+    let c = CLUSTER_CTL.get().ok_or("no cluster of this process")?;
+    run(
+        &c.pg_ctl,
+        &[
+            "start",
+            "-D",
+            c.data.to_str().unwrap(),
+            "-w",
+            "-l",
+            c.log.to_str().unwrap(),
+            "-o",
+            &c.opts,
+        ],
+    )
+}
+
+/// Runs `sql` in this process's cluster with psql; returns its unaligned, tuples-only output.
+pub fn psql(sql: &str) -> Result<String, String> {
+    let c = CLUSTER_CTL.get().ok_or("no cluster of this process")?;
+    run_output(
+        &c.pg_ctl.with_file_name("psql"),
+        &[
+            "-X", "-q", "-tA", "-h", &c.sock, "-p", &c.port, "-U", "postgres", "-d", "postgres",
+            "-c", sql,
+        ],
+    )
+}
+
+/// How this process's cluster is stopped, started and reached.
+struct Ctl {
+    pg_ctl: PathBuf,
+    data: PathBuf,
+    log: PathBuf,
+    opts: String,
+    sock: String,
+    port: String,
+}
+
+static CLUSTER_CTL: OnceLock<Ctl> = OnceLock::new();
 
 pub fn required() -> bool {
     std::env::var("MSGSTORE_REQUIRE_PG").is_ok_and(|v| v == "1")
@@ -80,6 +168,11 @@ fn is_root() -> bool {
 
 /// Runs a server binary, as the `postgres` user when we are root (initdb refuses root).
 fn run(bin: &Path, args: &[&str]) -> Result<(), String> {
+    run_output(bin, args).map(drop)
+}
+
+/// [`run`], returning what the program printed.
+fn run_output(bin: &Path, args: &[&str]) -> Result<String, String> {
     let mut cmd = if is_root() {
         let mut c = Command::new("runuser");
         c.args(["-u", "postgres", "--"]).arg(bin);
@@ -100,25 +193,13 @@ fn run(bin: &Path, args: &[&str]) -> Result<(), String> {
             String::from_utf8_lossy(&out.stderr)
         ));
     }
-    Ok(())
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
-static DATA_DIR: OnceLock<(PathBuf, PathBuf)> = OnceLock::new();
-
 extern "C" fn stop_cluster() {
-    if let Some((pg_ctl, data)) = DATA_DIR.get() {
-        let _ = run(
-            pg_ctl,
-            &[
-                "stop",
-                "-D",
-                data.to_str().unwrap(),
-                "-m",
-                "immediate",
-                "-w",
-            ],
-        );
-        let _ = std::fs::remove_dir_all(data.parent().unwrap());
+    if let Some(c) = CLUSTER_CTL.get() {
+        let _ = stop();
+        let _ = std::fs::remove_dir_all(c.data.parent().unwrap());
     }
 }
 
@@ -208,7 +289,14 @@ fn start_cluster() -> Result<String, String> {
             &opts,
         ],
     )?;
-    let _ = DATA_DIR.set((bin.join("pg_ctl"), data));
+    let _ = CLUSTER_CTL.set(Ctl {
+        pg_ctl: bin.join("pg_ctl"),
+        data: data.clone(),
+        log,
+        opts,
+        sock: sock.to_string(),
+        port: port.to_string(),
+    });
     // SAFETY: registering a plain extern "C" function to run at exit.
     unsafe { libc::atexit(stop_cluster) };
     Ok(format!(

@@ -93,67 +93,19 @@ impl PgEngine {
         let loc = location::parse(uri)?;
         let pool = pool::pool(&loc.connect, mode.durable, &loc.redacted)?;
         let mut pooled = pool.get()?;
-        let client = &mut pooled.conn().client;
-        let e = |what: &'static str| move |err| pg_error(err, what);
-        if mode.write {
-            let standby: bool = client
-                .query_one("SELECT pg_is_in_recovery()", &[])
-                .map_err(e("asking whether the server is a standby"))?
-                .get(0);
-            if standby {
-                return Err(StorageError::new(
-                    ErrorKind::ReadOnly,
-                    format!("{}: the server is a read-only standby", loc.redacted),
-                ));
+        let reused = pooled.reused();
+        let (store, guid) = match open_on(&mut pooled.conn().client, &loc, mode) {
+            Err(err) if reused && err.kind == ErrorKind::Network => {
+                // An idle connection whose session ended unseen (as in `begin`): the idle ones
+                // go, and the open — which does nothing it would not do again — is tried once
+                // more on a new connection.
+                pooled.discard();
+                pool.clear_idle();
+                pooled = pool.get()?;
+                open_on(&mut pooled.conn().client, &loc, mode)?
             }
-        }
-        schema::prepare(client, mode.write, &loc.redacted)?;
-        let find = |client: &mut postgres::Client| {
-            client
-                .query_opt(
-                    "SELECT store, guid FROM msgstore_stores WHERE name = $1",
-                    &[&loc.store],
-                )
-                .map_err(e("looking up the store"))
+            other => other?,
         };
-        let row = match find(client)? {
-            Some(row) => row,
-            None if mode.create => {
-                create_store(client, &loc.store)?;
-                find(client)?.ok_or_else(|| {
-                    StorageError::corrupt(format!("{}: the new store vanished", loc.redacted))
-                })?
-            }
-            None => {
-                return Err(StorageError::new(
-                    ErrorKind::NotFound,
-                    format!(
-                        "{}: the database holds no store named \"{}\" (MAPI_CREATE makes one)",
-                        loc.redacted, loc.store
-                    ),
-                ))
-            }
-        };
-        let store: i64 = row.get(0);
-        let guid: Vec<u8> = row.get(1);
-        let guid: [u8; 16] = guid
-            .try_into()
-            .map_err(|_| StorageError::corrupt("the store GUID is damaged"))?;
-        if mode.write {
-            let may: bool = client
-                .query_one(
-                    "SELECT has_table_privilege('msgstore_objects', 'UPDATE')",
-                    &[],
-                )
-                .map_err(e("checking privileges"))?
-                .get(0);
-            if !may {
-                return Err(StorageError::new(
-                    ErrorKind::ReadOnly,
-                    format!("{}: this role may not write the store", loc.redacted),
-                ));
-            }
-        }
         drop(pooled);
         Ok(PgEngine {
             pool,
@@ -163,6 +115,75 @@ impl PgEngine {
             name: loc.store,
         })
     }
+}
+
+/// Opens (with `create`, creates) the store `loc` names on `client`: its number and GUID.
+fn open_on(
+    client: &mut postgres::Client,
+    loc: &location::Location,
+    mode: OpenMode,
+) -> StorageResult<(i64, [u8; 16])> {
+    let e = |what: &'static str| move |err| pg_error(err, what);
+    if mode.write {
+        let standby: bool = client
+            .query_one("SELECT pg_is_in_recovery()", &[])
+            .map_err(e("asking whether the server is a standby"))?
+            .get(0);
+        if standby {
+            return Err(StorageError::new(
+                ErrorKind::ReadOnly,
+                format!("{}: the server is a read-only standby", loc.redacted),
+            ));
+        }
+    }
+    schema::prepare(client, mode.write, &loc.redacted)?;
+    let find = |client: &mut postgres::Client| {
+        client
+            .query_opt(
+                "SELECT store, guid FROM msgstore_stores WHERE name = $1",
+                &[&loc.store],
+            )
+            .map_err(e("looking up the store"))
+    };
+    let row = match find(client)? {
+        Some(row) => row,
+        None if mode.create => {
+            create_store(client, &loc.store)?;
+            find(client)?.ok_or_else(|| {
+                StorageError::corrupt(format!("{}: the new store vanished", loc.redacted))
+            })?
+        }
+        None => {
+            return Err(StorageError::new(
+                ErrorKind::NotFound,
+                format!(
+                    "{}: the database holds no store named \"{}\" (MAPI_CREATE makes one)",
+                    loc.redacted, loc.store
+                ),
+            ))
+        }
+    };
+    let store: i64 = row.get(0);
+    let guid: Vec<u8> = row.get(1);
+    let guid: [u8; 16] = guid
+        .try_into()
+        .map_err(|_| StorageError::corrupt("the store GUID is damaged"))?;
+    if mode.write {
+        let may: bool = client
+            .query_one(
+                "SELECT has_table_privilege('msgstore_objects', 'UPDATE')",
+                &[],
+            )
+            .map_err(e("checking privileges"))?
+            .get(0);
+        if !may {
+            return Err(StorageError::new(
+                ErrorKind::ReadOnly,
+                format!("{}: this role may not write the store", loc.redacted),
+            ));
+        }
+    }
+    Ok((store, guid))
 }
 
 /// Creates a store (its row and its two fixed objects) unless another opener just did.
@@ -229,7 +250,27 @@ impl Drop for Open {
 }
 
 impl PgEngine {
+    /// Begins a transaction. An idle connection may have lost its session unseen (a server
+    /// restart, a terminated backend): when BEGIN — which changes nothing — fails on one for
+    /// want of a connection, the pool's idle connections are dropped and a new one tried, once,
+    /// so that the first call after a restart does not fail for a connection the server is gone
+    /// from.
     fn begin(&self, sql: &str) -> StorageResult<Open> {
+        let mut open = Open {
+            pooled: Some(self.pool.get()?),
+        };
+        let reused = open.pooled.as_ref().is_some_and(Pooled::reused);
+        match open.conn().client.batch_execute(sql) {
+            Ok(()) => return Ok(open),
+            Err(e) => {
+                let err = pg_error(e, "beginning a transaction");
+                open.discard();
+                if !reused || err.kind != ErrorKind::Network {
+                    return Err(err);
+                }
+                self.pool.clear_idle();
+            }
+        }
         let mut open = Open {
             pooled: Some(self.pool.get()?),
         };

@@ -91,15 +91,23 @@ impl Pool {
     pub fn get(self: &Arc<Self>) -> StorageResult<Pooled> {
         self.forget_inherited();
         let idle = self.idle.lock().pop();
-        let conn = match idle {
-            Some(c) if !c.client.is_closed() => c,
-            _ => self.connect()?,
+        let (conn, reused) = match idle {
+            Some(c) if !c.client.is_closed() => (c, true),
+            _ => (self.connect()?, false),
         };
         Ok(Pooled {
             pool: self.clone(),
             conn: Some(conn),
             pid: std::process::id(),
+            reused,
         })
+    }
+
+    /// Closes every idle connection: one was found dead, and the others, of the same server,
+    /// likely died with it (a restart) though the client cannot know until it uses them.
+    pub fn clear_idle(&self) {
+        self.forget_inherited();
+        self.idle.lock().clear();
     }
 
     pub fn connect(&self) -> StorageResult<Conn> {
@@ -143,6 +151,8 @@ pub struct Pooled {
     pool: Arc<Pool>,
     conn: Option<Conn>,
     pid: u32,
+    /// Taken from the idle list (its session may have ended unseen), not newly connected.
+    reused: bool,
 }
 
 impl Pooled {
@@ -150,6 +160,11 @@ impl Pooled {
         self.conn
             .as_mut()
             .expect("a pooled connection until dropped")
+    }
+
+    /// Whether the connection was idle in the pool (rather than connected for this use).
+    pub fn reused(&self) -> bool {
+        self.reused
     }
 
     /// Closes this connection instead of returning it (its session is in an unknown state).
