@@ -941,6 +941,16 @@ struct SaveRounds {
     batch: u64,
 }
 
+/// The save's baselines, each on its own connection, and a connection to read the WAL position.
+#[cfg(feature = "postgres")]
+struct SaveBaselines<'a> {
+    raw: RawUpdate,
+    raw_async: RawUpdate,
+    replica: Replica,
+    replica_async: Replica,
+    admin: &'a mut postgres::Client,
+}
+
 /// The operations of the save rounds.
 #[cfg(feature = "postgres")]
 const PG_OPS: usize = 6;
@@ -952,15 +962,18 @@ const PG_OPS: usize = 6;
 #[cfg(feature = "postgres")]
 fn pg_save_rounds(
     save: &mut Driven,
-    raw: &mut RawUpdate,
-    raw_async: &mut RawUpdate,
-    replica: &mut Replica,
-    replica_async: &mut Replica,
-    admin: &mut postgres::Client,
+    baselines: SaveBaselines,
     rounds: usize,
     batch_ns: f64,
     warm: u64,
 ) -> SaveRounds {
+    let SaveBaselines {
+        mut raw,
+        mut raw_async,
+        mut replica,
+        mut replica_async,
+        admin,
+    } = baselines;
     let mut op = |which: usize, n: u64| -> f64 {
         match which {
             0 => save.batch(n),
@@ -1119,8 +1132,6 @@ fn postgres_rows(
                 value: 0,
             }
         };
-        let mut raw = raw_update(1, true);
-        let mut raw_async = raw_update(2, false);
         let (store, guid): (i64, Vec<u8>) = admin
             .query_one(
                 "SELECT store, guid FROM msgstore_stores WHERE name = $1",
@@ -1157,8 +1168,6 @@ fn postgres_rows(
                 value: 0,
             }
         };
-        let mut replica_durable = replica(others[0], true);
-        let mut replica_async = replica(others[1], false);
         let SaveRounds {
             medians,
             wal,
@@ -1166,11 +1175,13 @@ fn postgres_rows(
             batch,
         } = pg_save_rounds(
             &mut save,
-            &mut raw,
-            &mut raw_async,
-            &mut replica_durable,
-            &mut replica_async,
-            &mut admin,
+            SaveBaselines {
+                raw: raw_update(1, true),
+                raw_async: raw_update(2, false),
+                replica: replica(others[0], true),
+                replica_async: replica(others[1], false),
+                admin: &mut admin,
+            },
             rounds,
             batch_ns,
             warm,
