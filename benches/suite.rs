@@ -15,6 +15,12 @@
 //! what it costs; the suite warns when that is a tmpfs), reads their `@ key=value` lines, and
 //! prints one table. It exits non-zero if a program fails or updates were lost; a missed
 //! performance target is reported in the table, not as a failure.
+//!
+//! The PostgreSQL rows (group `postgres`) run on the database `MSGSTORE_TEST_PG` names, else on a
+//! throwaway cluster started as the tests start theirs (`tests/support/pg.rs`) and stopped at
+//! exit; without either they are skipped with a loud `*** SKIPPED ***` line. The save is measured
+//! through the C ABI (`pg_save_bench`, driven batch by batch over a pipe), its baselines from this
+//! process with the `postgres` crate on the same server, in the same interleaved rounds.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
