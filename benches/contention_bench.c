@@ -6,9 +6,13 @@
  * S_OK counts a committed save; MAPI_E_OBJECT_CHANGED counts a conflict, after which the client
  * releases its object and opens the message again (a fresh view) and retries. Any other result
  * fails the run. Afterwards every counter must equal the number of saves committed on it: zero
- * lost updates. Saves are durable (synchronous=FULL, the store's default).
+ * lost updates. Saves are durable (synchronous=FULL, the store's default; in PostgreSQL,
+ * synchronous_commit on).
  *
- * Usage: contention_bench DIR threads|procs one|distinct CLIENTS SECONDS
+ * LOCATION is a directory (the store is LOCATION/contention.msgstore, made afresh) or a
+ * PostgreSQL store URI, `postgresql://…?store=NAME`, used as it is (new messages in it each run).
+ *
+ * Usage: contention_bench LOCATION threads|procs one|distinct CLIENTS SECONDS
  */
 #include "bench_common.h"
 
@@ -99,10 +103,10 @@ int main(int argc, char **argv) {
   double max_save_ms = 0;
   BYTE eids[MAX_CLIENTS][64];
   ULONG cbs[MAX_CLIENTS];
-  int messages;
+  int messages, pg;
 
   if (argc != 6) {
-    fprintf(stderr, "usage: %s DIR threads|procs one|distinct CLIENTS SECONDS\n", argv[0]);
+    fprintf(stderr, "usage: %s LOCATION threads|procs one|distinct CLIENTS SECONDS\n", argv[0]);
     return 2;
   }
   dir = argv[1];
@@ -116,8 +120,14 @@ int main(int argc, char **argv) {
   one = strcmp(target, "one") == 0;
   REQUIRE(one || strcmp(target, "distinct") == 0);
 
-  path_join(path, sizeof path, dir, "contention.msgstore");
-  remove_db(path);
+  pg = strncmp(dir, "postgresql://", 13) == 0 || strncmp(dir, "postgres://", 11) == 0;
+  if (pg) {
+    REQUIRE(strlen(dir) < sizeof path);
+    snprintf(path, sizeof path, "%s", dir);
+  } else {
+    path_join(path, sizeof path, dir, "contention.msgstore");
+    remove_db(path);
+  }
   mdb = store_open_path(path, MAPI_CREATE | MDB_WRITE);
   root = store_root_folder(mdb);
   messages = one ? 1 : clients;
@@ -131,10 +141,11 @@ int main(int argc, char **argv) {
   }
   root->lpVtbl->Release(root);
   /* Warm-up: enough saves (on another property) for the WAL to fill and restart once, so that
-   * the run sees the store's steady state, not a fresh file growing. */
+   * the run sees the store's steady state, not a fresh file growing (PostgreSQL: a few, to
+   * warm the server's caches and this process's connection). */
   {
     LPMESSAGE msg = msg_open_eid(mdb, eids[0], cbs[0], MAPI_MODIFY);
-    for (i = 0; i < 400; i++) {
+    for (i = 0; i < (pg ? 50 : 400); i++) {
       set_long(msg, PROP_TAG(PT_LONG, 0x0017), i);
       OK(msg->lpVtbl->SaveChanges(msg, KEEP_OPEN_READWRITE));
     }
@@ -224,6 +235,6 @@ int main(int argc, char **argv) {
          lost, least, most, max_save_ms);
   mdb->lpVtbl->Release(mdb);
   free(cl);
-  remove_db(path);
+  if (!pg) remove_db(path);
   return lost == 0 ? 0 : 1;
 }

@@ -5,7 +5,7 @@
 //!     cargo bench --bench suite -- --quick           # quick mode for CI (about a minute)
 //!     MSGSTORE_BENCH_QUICK=1 cargo bench --bench suite   # the same
 //!
-//! Other options (after `--`): `--only props,save,open,memory,contention` runs some groups,
+//! Other options (after `--`): `--only props,save,open,memory,contention,postgres` runs some groups,
 //! `--verbose` echoes the programs' progress, `--keep` keeps the stores and databases afterwards.
 //!
 //! What it does: builds the release staticlib (`$CARGO build --release --lib`), compiles each C
@@ -15,6 +15,12 @@
 //! what it costs; the suite warns when that is a tmpfs), reads their `@ key=value` lines, and
 //! prints one table. It exits non-zero if a program fails or updates were lost; a missed
 //! performance target is reported in the table, not as a failure.
+//!
+//! The PostgreSQL rows (group `postgres`) run on the database `MSGSTORE_TEST_PG` names, else on a
+//! throwaway cluster started as the tests start theirs (`tests/support/pg.rs`) and stopped at
+//! exit; without either they are skipped with a loud `*** SKIPPED ***` line. The save is measured
+//! through the C ABI (`pg_save_bench`, driven batch by batch over a pipe), its baselines from this
+//! process with the `postgres` crate on the same server, in the same interleaved rounds.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -277,6 +283,100 @@ fn pair_row(r: &Record, operation: &str, baseline: &str, target: Target) -> Row 
     }
 }
 
+/// The contention rows of one mode and target: each round runs 1, 2, 4 and 8 clients back to
+/// back, so that each N-client rate is set against a 1-client rate measured seconds before it
+/// (this disk's fsync latency drifts by an order of magnitude over minutes). `location` is the
+/// data directory or a PostgreSQL store URI; `prefix` starts each operation's name. Returns the
+/// rows and whether any update was lost.
+#[allow(clippy::too_many_arguments)]
+fn contention_rows(
+    program: &Path,
+    location: &str,
+    mode: &str,
+    target_kind: &str,
+    runs: usize,
+    seconds: &str,
+    prefix: &str,
+    opts: &Options,
+) -> (Vec<Row>, bool) {
+    const CLIENTS: [usize; 4] = [1, 2, 4, 8];
+    let mut rows = Vec::new();
+    let mut failed = false;
+    let mut by_clients: Vec<Vec<Record>> = vec![Vec::new(); CLIENTS.len()];
+    for _ in 0..runs {
+        for (i, clients) in CLIENTS.iter().enumerate() {
+            let n = clients.to_string();
+            by_clients[i].extend(run(
+                program,
+                &[location, mode, target_kind, &n, seconds],
+                opts,
+            ));
+        }
+    }
+    let single_rates: Vec<f64> = by_clients[0]
+        .iter()
+        .map(|r| num(r, "saves_per_s"))
+        .collect();
+    let single = median(single_rates.clone());
+    for (i, &clients) in CLIENTS.iter().enumerate() {
+        let recs = &by_clients[i];
+        let round_ratio = median(
+            recs.iter()
+                .zip(&single_rates)
+                .map(|(r, one)| num(r, "saves_per_s") / one)
+                .collect(),
+        );
+        let rate = median(recs.iter().map(|r| num(r, "saves_per_s")).collect());
+        let conflicts = median(recs.iter().map(|r| num(r, "conflict_rate")).collect());
+        let lost: f64 = recs.iter().map(|r| num(r, "lost")).sum();
+        let fairness = median(
+            recs.iter()
+                .map(|r| num(r, "client_min") / num(r, "client_max").max(1.0))
+                .collect(),
+        );
+        let worst = recs
+            .iter()
+            .map(|r| num(r, "max_save_ms"))
+            .fold(0.0, f64::max);
+        if lost != 0.0 {
+            failed = true;
+        }
+        let what = if target_kind == "one" {
+            "one message"
+        } else {
+            "distinct messages"
+        };
+        rows.push(Row {
+            operation: format!(
+                "{prefix}{clients} {} racing read-modify-write, {what}",
+                match (mode, clients) {
+                    ("threads", 1) => "thread",
+                    ("threads", _) => "threads",
+                    (_, 1) => "process",
+                    _ => "processes",
+                }
+            ),
+            measured: format!("{rate:.0} saves/s"),
+            baseline: "1 client, same case".into(),
+            baseline_value: format!("{single:.0} saves/s"),
+            ratio: Some(round_ratio),
+            target: if target_kind == "distinct" && clients > 1 {
+                Target::AtLeast(0.8)
+            } else {
+                Target::None
+            },
+            note: format!(
+                "conflicts {:.1}%; lost updates {lost:.0}; slowest/fastest client \
+                 {:.2}; longest save {worst:.1} ms; median of {runs} runs × {seconds} s; \
+                 ratio: median of per-round ratios (each round runs 1, 2, 4, 8 clients)",
+                conflicts * 100.0,
+                fairness
+            ),
+        });
+    }
+    (rows, failed)
+}
+
 fn find<'a>(records: &'a [Record], case: &str) -> &'a Record {
     records
         .iter()
@@ -295,7 +395,7 @@ fn fs_type(dir: &Path) -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
-fn machine(dir: &Path) -> Vec<String> {
+fn machine(dir: &Path, fs: &str) -> Vec<String> {
     let cpus = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(0);
@@ -318,7 +418,7 @@ fn machine(dir: &Path) -> Vec<String> {
     vec![
         format!("cpus (nproc): {cpus}"),
         format!("cpu: {model}"),
-        format!("bench directory: {} ({})", dir.display(), fs_type(dir)),
+        format!("bench directory: {} ({fs})", dir.display()),
         format!("rustc: {rustc}"),
     ]
 }
@@ -351,6 +451,7 @@ fn main() {
         "save_bench",
         "scale_bench",
         "contention_bench",
+        "pg_save_bench",
     ] {
         programs.insert(name, compile(name, &lib, &bin_dir));
     }
@@ -477,83 +578,30 @@ fn main() {
         for mode in ["threads", "procs"] {
             for target_kind in ["distinct", "one"] {
                 eprintln!("suite: contention, {mode}, {target_kind} message(s)");
-                // Each round runs every client count back to back, so that each N-client rate
-                // is set against a 1-client rate measured seconds before it: this disk's fsync
-                // latency drifts by an order of magnitude over minutes.
-                const CLIENTS: [usize; 4] = [1, 2, 4, 8];
-                let mut by_clients: Vec<Vec<Record>> = vec![Vec::new(); CLIENTS.len()];
-                for _ in 0..runs {
-                    for (i, clients) in CLIENTS.iter().enumerate() {
-                        let n = clients.to_string();
-                        by_clients[i].extend(run(
-                            &programs["contention_bench"],
-                            &[&data_s, mode, target_kind, &n, seconds],
-                            &opts,
-                        ));
-                    }
-                }
-                let single_rates: Vec<f64> = by_clients[0]
-                    .iter()
-                    .map(|r| num(r, "saves_per_s"))
-                    .collect();
-                let single = median(single_rates.clone());
-                for (i, &clients) in CLIENTS.iter().enumerate() {
-                    let recs = &by_clients[i];
-                    let round_ratio = median(
-                        recs.iter()
-                            .zip(&single_rates)
-                            .map(|(r, one)| num(r, "saves_per_s") / one)
-                            .collect(),
-                    );
-                    let rate = median(recs.iter().map(|r| num(r, "saves_per_s")).collect());
-                    let conflicts = median(recs.iter().map(|r| num(r, "conflict_rate")).collect());
-                    let lost: f64 = recs.iter().map(|r| num(r, "lost")).sum();
-                    let fairness = median(
-                        recs.iter()
-                            .map(|r| num(r, "client_min") / num(r, "client_max").max(1.0))
-                            .collect(),
-                    );
-                    let worst = recs
-                        .iter()
-                        .map(|r| num(r, "max_save_ms"))
-                        .fold(0.0, f64::max);
-                    if lost != 0.0 {
-                        failed = true;
-                    }
-                    let what = if target_kind == "one" {
-                        "one message"
-                    } else {
-                        "distinct messages"
-                    };
-                    rows.push(Row {
-                        operation: format!(
-                            "{clients} {} racing read-modify-write, {what}",
-                            match (mode, clients) {
-                                ("threads", 1) => "thread",
-                                ("threads", _) => "threads",
-                                (_, 1) => "process",
-                                _ => "processes",
-                            }
-                        ),
-                        measured: format!("{rate:.0} saves/s"),
-                        baseline: "1 client, same case".into(),
-                        baseline_value: format!("{single:.0} saves/s"),
-                        ratio: Some(round_ratio),
-                        target: if target_kind == "distinct" && clients > 1 {
-                            Target::AtLeast(0.8)
-                        } else {
-                            Target::None
-                        },
-                        note: format!(
-                            "conflicts {:.1}%; lost updates {lost:.0}; slowest/fastest client \
-                             {:.2}; longest save {worst:.1} ms; median of {runs} runs × {seconds} s; \
-                             ratio: median of per-round ratios (each round runs 1, 2, 4, 8 clients)",
-                            conflicts * 100.0,
-                            fairness
-                        ),
-                    });
-                }
+                let (r, lost) = contention_rows(
+                    &programs["contention_bench"],
+                    &data_s,
+                    mode,
+                    target_kind,
+                    runs,
+                    seconds,
+                    "",
+                    &opts,
+                );
+                rows.extend(r);
+                failed |= lost;
             }
+        }
+    }
+
+    let (mut pg_skipped, mut pg_server) = (None, None);
+    if opts.wants("postgres") {
+        let outcome = postgres_rows(&programs, &opts, &mut rows);
+        failed |= outcome.failed;
+        pg_skipped = outcome.skipped;
+        pg_server = outcome.server;
+        if let Some(why) = &pg_skipped {
+            eprintln!("\n*** SKIPPED: the PostgreSQL benchmark rows: {why} ***\n");
         }
     }
 
@@ -567,8 +615,11 @@ fn main() {
         if opts.quick { "quick" } else { "long" },
         started.elapsed().as_secs_f64()
     );
-    for line in machine(&data) {
+    for line in machine(&data, &fs) {
         println!("  {line}");
+    }
+    if let Some(server) = &pg_server {
+        println!("  postgresql: {server}");
     }
     println!();
     let headers = [
@@ -629,7 +680,608 @@ fn main() {
             ""
         }
     );
+    if let Some(why) = &pg_skipped {
+        println!();
+        println!("*** SKIPPED: the PostgreSQL benchmark rows: {why} ***");
+    }
     if failed {
         std::process::exit(1);
+    }
+}
+
+// ---- PostgreSQL rows (DESIGN.md §7–§8) ---------------------------------------------------------
+
+/// The tests' server helper: `MSGSTORE_TEST_PG` if set, else a throwaway cluster of this process
+/// (initdb/pg_ctl, as the `postgres` user when root, on a Unix socket in a temporary directory),
+/// stopped when the suite exits.
+#[cfg(feature = "postgres")]
+#[path = "../tests/support/pg.rs"]
+mod pg;
+
+/// What the PostgreSQL group did: whether updates were lost, why it was skipped if it was, and
+/// what server it ran on.
+struct PgOutcome {
+    failed: bool,
+    skipped: Option<String>,
+    server: Option<String>,
+}
+
+#[cfg(not(feature = "postgres"))]
+fn postgres_rows(_: &BTreeMap<&str, PathBuf>, _: &Options, _: &mut Vec<Row>) -> PgOutcome {
+    PgOutcome {
+        failed: false,
+        skipped: Some("built without the \"postgres\" feature".into()),
+        server: None,
+    }
+}
+
+/// A benchmark program driven batch by batch over its stdin/stdout (`pg_save_bench`).
+#[cfg(feature = "postgres")]
+struct Driven {
+    name: String,
+    child: std::process::Child,
+    stdin: Option<std::process::ChildStdin>,
+    out: std::io::BufReader<std::process::ChildStdout>,
+}
+
+#[cfg(feature = "postgres")]
+impl Driven {
+    /// Starts `bin` and returns it with the words of its `ready …` line.
+    fn start(bin: &Path, args: &[&str]) -> (Driven, Vec<String>) {
+        let name = bin.file_name().unwrap().to_string_lossy().into_owned();
+        let mut child = Command::new(bin)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{name}: cannot run: {e}"));
+        let stdin = child.stdin.take();
+        let out = std::io::BufReader::new(child.stdout.take().unwrap());
+        let mut d = Driven {
+            name,
+            child,
+            stdin,
+            out,
+        };
+        let ready = d.line();
+        let words: Vec<String> = ready.split_whitespace().map(str::to_string).collect();
+        assert!(
+            words.first().map(String::as_str) == Some("ready"),
+            "{}: expected `ready`, got {ready:?}",
+            d.name
+        );
+        (d, words)
+    }
+
+    fn line(&mut self) -> String {
+        use std::io::BufRead;
+        let mut line = String::new();
+        let n = self
+            .out
+            .read_line(&mut line)
+            .unwrap_or_else(|e| panic!("{}: {e}", self.name));
+        if n == 0 {
+            let status = self.child.wait();
+            panic!("{} ended early ({status:?})", self.name);
+        }
+        line.trim().to_string()
+    }
+
+    /// Runs `n` operations in the program; nanoseconds per operation.
+    fn batch(&mut self, n: u64) -> f64 {
+        use std::io::Write;
+        let stdin = self.stdin.as_mut().expect("running");
+        writeln!(stdin, "{n}")
+            .and_then(|()| stdin.flush())
+            .unwrap_or_else(|e| panic!("{}: {e}", self.name));
+        let ns: f64 = self
+            .line()
+            .parse()
+            .unwrap_or_else(|e| panic!("{}: not a time: {e}", self.name));
+        ns / n as f64
+    }
+
+    /// Ends the program; its `@` records.
+    fn finish(mut self) -> Vec<Record> {
+        use std::io::Read;
+        drop(self.stdin.take());
+        let mut rest = String::new();
+        self.out
+            .read_to_string(&mut rest)
+            .unwrap_or_else(|e| panic!("{}: {e}", self.name));
+        let status = self.child.wait().expect("wait");
+        assert!(status.success(), "{} failed: {status}", self.name);
+        rest.lines()
+            .filter_map(|l| l.strip_prefix("@ "))
+            .map(|l| {
+                l.split_whitespace()
+                    .filter_map(|kv| kv.split_once('='))
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect()
+            })
+            .collect()
+    }
+}
+
+/// The store engine's save statements (`src/storage/postgres/txn.rs`), for the replica baseline.
+#[cfg(feature = "postgres")]
+const PG_SWAP: &str = "UPDATE msgstore_objects SET cn = nextval('msgstore_cn') \
+                       WHERE store = $1 AND id = $2 AND cn = $3 RETURNING cn";
+#[cfg(feature = "postgres")]
+const PG_UPSERT_PROPS: &str = "INSERT INTO msgstore_props(store, obj, id, tag, v_int, v_real, v_text, v_bin) \
+     SELECT $1, $2, * FROM unnest($3::int4[], $4::int8[], $5::int8[], $6::float8[], $7::text[], $8::bytea[]) \
+     ON CONFLICT (store, obj, id) DO UPDATE SET tag = excluded.tag, v_int = excluded.v_int, \
+     v_real = excluded.v_real, v_text = excluded.v_text, v_bin = excluded.v_bin";
+
+/// The statements the store's save sends, sent raw on a message of the same store that the
+/// measured client never touches: BEGIN; the conditional UPDATE that takes the change number;
+/// the upsert of the changed property and the four maintained ones (change key, predecessor
+/// change list, last-modification time, message size) in one statement; the save token and
+/// COMMIT in one simple-query batch. Four round trips, one WAL flush.
+#[cfg(feature = "postgres")]
+struct Replica {
+    client: postgres::Client,
+    swap: postgres::Statement,
+    upsert: postgres::Statement,
+    store: i64,
+    id: i64,
+    cn: i64,
+    guid: Vec<u8>,
+    value: i64,
+}
+
+#[cfg(feature = "postgres")]
+impl Replica {
+    fn save(&mut self) {
+        const TAGS: [u32; 5] = [
+            0x0017_0003, // the changed PT_LONG (PR_IMPORTANCE)
+            0x65E2_0102, // PR_CHANGE_KEY
+            0x65E3_0102, // PR_PREDECESSOR_CHANGE_LIST
+            0x3008_0040, // PR_LAST_MODIFICATION_TIME
+            0x0E08_0003, // PR_MESSAGE_SIZE
+        ];
+        self.client
+            .batch_execute("BEGIN ISOLATION LEVEL READ COMMITTED")
+            .expect("BEGIN");
+        let row = self
+            .client
+            .query_opt(&self.swap, &[&self.store, &self.id, &self.cn])
+            .expect("the conditional UPDATE")
+            .expect("the replica's message changed under it");
+        self.cn = row.get(0);
+        self.value += 1;
+        let mut key = self.guid.clone();
+        key.extend_from_slice(&self.cn.to_be_bytes()[2..]);
+        let mut pcl = vec![key.len() as u8];
+        pcl.extend_from_slice(&key);
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap();
+        let filetime = (now.as_nanos() / 100) as i64 + 116_444_736_000_000_000;
+        let ids: Vec<i32> = TAGS.iter().map(|t| (t >> 16) as i32).collect();
+        let tags: Vec<i64> = TAGS.iter().map(|t| *t as i64).collect();
+        let ints: Vec<Option<i64>> = vec![Some(self.value), None, None, Some(filetime), Some(193)];
+        let reals: Vec<Option<f64>> = vec![None; 5];
+        let texts: Vec<Option<String>> = vec![None; 5];
+        let bins: Vec<Option<Vec<u8>>> = vec![None, Some(key), Some(pcl), None, None];
+        self.client
+            .execute(
+                &self.upsert,
+                &[
+                    &self.store,
+                    &self.id,
+                    &ids,
+                    &tags,
+                    &ints,
+                    &reals,
+                    &texts,
+                    &bins,
+                ],
+            )
+            .expect("the property upsert");
+        let token = format!(
+            "{:08x}{:08x}{:016x}",
+            std::process::id(),
+            self.value as u32,
+            now.as_nanos() as u64
+        );
+        self.client
+            .batch_execute(&format!(
+                "INSERT INTO msgstore_save_tokens(token) VALUES ('\\x{token}'); COMMIT"
+            ))
+            .expect("the token and COMMIT");
+    }
+}
+
+/// The raw baseline: one autocommit statement, a conditional UPDATE of one row that takes the
+/// next version (`RETURNING`), prepared once. One round trip, one WAL flush.
+#[cfg(feature = "postgres")]
+struct RawUpdate {
+    client: postgres::Client,
+    update: postgres::Statement,
+    select1: postgres::Statement,
+    cn: i64,
+    value: i64,
+}
+
+#[cfg(feature = "postgres")]
+impl RawUpdate {
+    fn save(&mut self) {
+        self.value += 1;
+        let row = self
+            .client
+            .query_one(&self.update, &[&self.value, &self.cn])
+            .expect("the raw conditional UPDATE");
+        self.cn = row.get(0);
+    }
+    fn round_trip(&mut self) {
+        self.client.query_one(&self.select1, &[]).expect("SELECT 1");
+    }
+}
+
+#[cfg(feature = "postgres")]
+fn pg_connect(base: &str) -> postgres::Client {
+    postgres::Client::connect(base, postgres::NoTls)
+        .unwrap_or_else(|e| panic!("connecting to the benchmark server: {e}"))
+}
+
+/// Times `n` calls of `f`: nanoseconds per call.
+#[cfg(feature = "postgres")]
+fn per_op(n: u64, mut f: impl FnMut()) -> f64 {
+    let t = Instant::now();
+    for _ in 0..n {
+        f();
+    }
+    t.elapsed().as_nanos() as f64 / n as f64
+}
+
+/// What the save rounds measured, per operation in the order of [`PG_OPS`]: median nanoseconds
+/// and WAL bytes per operation; the per-round ratios of the save to the raw UPDATE and to the
+/// replica; the batch size.
+#[cfg(feature = "postgres")]
+struct SaveRounds {
+    medians: Vec<f64>,
+    wal: Vec<f64>,
+    ratios: [f64; 2],
+    batch: u64,
+}
+
+/// The save's baselines, each on its own connection, and a connection to read the WAL position.
+#[cfg(feature = "postgres")]
+struct SaveBaselines<'a> {
+    raw: RawUpdate,
+    raw_async: RawUpdate,
+    replica: Replica,
+    replica_async: Replica,
+    admin: &'a mut postgres::Client,
+}
+
+/// The operations of the save rounds.
+#[cfg(feature = "postgres")]
+const PG_OPS: usize = 6;
+
+/// The durable save vs its baselines, in interleaved rounds (the order rotating each round):
+/// the save (C ABI), the raw UPDATE, the replica of the store's statements, one round trip, and
+/// the raw UPDATE and the replica with synchronous_commit off (what is left of each without
+/// waiting for the WAL flush).
+#[cfg(feature = "postgres")]
+fn pg_save_rounds(
+    save: &mut Driven,
+    baselines: SaveBaselines,
+    rounds: usize,
+    batch_ns: f64,
+    warm: u64,
+) -> SaveRounds {
+    let SaveBaselines {
+        mut raw,
+        mut raw_async,
+        mut replica,
+        mut replica_async,
+        admin,
+    } = baselines;
+    let mut op = |which: usize, n: u64| -> f64 {
+        match which {
+            0 => save.batch(n),
+            1 => per_op(n, || raw.save()),
+            2 => per_op(n, || replica.save()),
+            3 => per_op(n, || raw.round_trip()),
+            4 => per_op(n, || raw_async.save()),
+            _ => per_op(n, || replica_async.save()),
+        }
+    };
+    // The server's WAL position: the bytes a batch wrote (the whole server's, so other sessions'
+    // too on a shared server).
+    let mut lsn = || -> i64 {
+        admin
+            .query_one("SELECT (pg_current_wal_insert_lsn() - '0/0')::bigint", &[])
+            .map(|r| r.get(0))
+            .unwrap_or(0)
+    };
+    for which in 0..PG_OPS {
+        op(which, warm);
+    }
+    let slowest = (0..3).map(|w| op(w, 20)).fold(0.0, f64::max);
+    let batch = ((batch_ns / slowest) as u64).clamp(5, 100_000);
+    let mut times: Vec<Vec<f64>> = vec![Vec::new(); PG_OPS];
+    let mut wal = vec![0i64; PG_OPS];
+    let mut ratios: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
+    for round in 0..rounds {
+        let mut this = [0.0; PG_OPS];
+        for k in 0..PG_OPS {
+            let which = (round + k) % PG_OPS;
+            let before = lsn();
+            this[which] = op(which, batch);
+            wal[which] += lsn() - before;
+        }
+        for (t, x) in times.iter_mut().zip(this) {
+            t.push(x);
+        }
+        ratios[0].push(this[0] / this[1]);
+        ratios[1].push(this[0] / this[2]);
+    }
+    let ops = (rounds as u64 * batch) as f64;
+    let [a, b] = ratios;
+    SaveRounds {
+        medians: times.into_iter().map(median).collect(),
+        wal: wal.into_iter().map(|w| w as f64 / ops).collect(),
+        ratios: [median(a), median(b)],
+        batch,
+    }
+}
+
+/// The PostgreSQL rows: a durable save vs a raw single-statement conditional UPDATE on the same
+/// server (and vs the store's own statements run raw), and 1/2/4/8 processes racing on
+/// distinct messages and on one message.
+#[cfg(feature = "postgres")]
+fn postgres_rows(
+    programs: &BTreeMap<&str, PathBuf>,
+    opts: &Options,
+    rows: &mut Vec<Row>,
+) -> PgOutcome {
+    let Some(base) = pg::server() else {
+        return PgOutcome {
+            failed: false,
+            skipped: Some(
+                "no server (install Debian's `postgresql` package so the suite can start a \
+                 throwaway cluster, or set MSGSTORE_TEST_PG to a postgresql:// URI of a database)"
+                    .into(),
+            ),
+            server: None,
+        };
+    };
+    let external = std::env::var("MSGSTORE_TEST_PG").is_ok_and(|v| !v.is_empty());
+    eprintln!(
+        "suite: PostgreSQL rows on {}",
+        if external {
+            "the server MSGSTORE_TEST_PG names"
+        } else {
+            "a throwaway cluster"
+        }
+    );
+    let tag = format!("msgstore_bench_{}", std::process::id());
+    let store_name = |what: &str| format!("{tag}_{what}");
+    let mut admin = pg_connect(base);
+    let show = |c: &mut postgres::Client, what: &str| -> String {
+        c.query_one(&format!("SHOW {what}"), &[])
+            .map(|r| r.get(0))
+            .unwrap_or_else(|_| "?".into())
+    };
+    let sync = show(&mut admin, "synchronous_commit");
+    let data_dir = show(&mut admin, "data_directory");
+    let server = format!(
+        "PostgreSQL {}, synchronous_commit={sync}, fsync={}, wal_sync_method={}; {}",
+        show(&mut admin, "server_version"),
+        show(&mut admin, "fsync"),
+        show(&mut admin, "wal_sync_method"),
+        if external {
+            "the server MSGSTORE_TEST_PG names".to_string()
+        } else {
+            format!(
+                "a throwaway cluster in {data_dir} ({}), Unix socket",
+                fs_type(Path::new(&data_dir))
+            )
+        }
+    );
+    if sync != "on" {
+        eprintln!(
+            "suite: WARNING: the server's synchronous_commit is {sync}: saves are not durable"
+        );
+    }
+    let mut failed = false;
+
+    // The save and its baselines.
+    {
+        let (rounds, batch_ns, warm) = if opts.quick {
+            (9, 40e6, 100)
+        } else {
+            (41, 80e6, 500)
+        };
+        eprintln!("suite: PostgreSQL, durable save vs a raw conditional UPDATE");
+        let name = store_name("save");
+        let (mut save, ready) =
+            Driven::start(&programs["pg_save_bench"], &[&pg::store_uri(base, &name)]);
+        let others: Vec<i64> = ready
+            .iter()
+            .filter_map(|w| w.strip_prefix("other="))
+            .filter_map(|v| v.parse().ok())
+            .collect();
+        assert_eq!(others.len(), 2, "pg_save_bench: ready other=ID other=ID");
+        let raw_table = format!("{tag}_raw");
+        admin
+            .batch_execute(&format!(
+                "DROP TABLE IF EXISTS {raw_table}; \
+                 CREATE TABLE {raw_table} (id integer PRIMARY KEY, cn bigint NOT NULL, v bigint); \
+                 INSERT INTO {raw_table} VALUES (1, 1, 0), (2, 1, 0)"
+            ))
+            .expect("creating the raw baseline's table");
+        // Row 1 durable; row 2 on a session with synchronous_commit off.
+        let raw_update = |row: i32, durable: bool| {
+            let mut client = pg_connect(base);
+            if !durable {
+                client
+                    .batch_execute("SET synchronous_commit = off")
+                    .expect("synchronous_commit off");
+            }
+            let update = client
+                .prepare(&format!(
+                    "UPDATE {raw_table} SET v = $1, cn = cn + 1 WHERE id = {row} AND cn = $2 \
+                     RETURNING cn"
+                ))
+                .expect("prepare");
+            let select1 = client.prepare("SELECT 1").expect("prepare");
+            RawUpdate {
+                client,
+                update,
+                select1,
+                cn: 1,
+                value: 0,
+            }
+        };
+        let (store, guid): (i64, Vec<u8>) = admin
+            .query_one(
+                "SELECT store, guid FROM msgstore_stores WHERE name = $1",
+                &[&name],
+            )
+            .map(|r| (r.get(0), r.get(1)))
+            .expect("the save store's row");
+        // Message `others[0]` durable; `others[1]` on a session with synchronous_commit off.
+        let replica = |id: i64, durable: bool| {
+            let mut admin = pg_connect(base);
+            let cn: i64 = admin
+                .query_one(
+                    "SELECT cn FROM msgstore_objects WHERE store = $1 AND id = $2",
+                    &[&store, &id],
+                )
+                .expect("the replica message's row")
+                .get(0);
+            let mut client = pg_connect(base);
+            if !durable {
+                client
+                    .batch_execute("SET synchronous_commit = off")
+                    .expect("synchronous_commit off");
+            }
+            let swap = client.prepare(PG_SWAP).expect("prepare");
+            let upsert = client.prepare(PG_UPSERT_PROPS).expect("prepare");
+            Replica {
+                client,
+                swap,
+                upsert,
+                store,
+                id,
+                cn,
+                guid: guid.clone(),
+                value: 0,
+            }
+        };
+        let SaveRounds {
+            medians,
+            wal,
+            ratios,
+            batch,
+        } = pg_save_rounds(
+            &mut save,
+            SaveBaselines {
+                raw: raw_update(1, true),
+                raw_async: raw_update(2, false),
+                replica: replica(others[0], true),
+                replica_async: replica(others[1], false),
+                admin: &mut admin,
+            },
+            rounds,
+            batch_ns,
+            warm,
+        );
+        let recs = save.finish();
+        assert!(
+            recs.iter().any(|r| r["case"] == "pg_save"),
+            "pg_save_bench: no final record (counter check)"
+        );
+        let record = |baseline: f64, ratio: f64| -> Record {
+            [
+                ("measured_ns", medians[0]),
+                ("baseline_ns", baseline),
+                ("round_ratio", ratio),
+                ("rounds", rounds as f64),
+                ("batch", batch as f64),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+        };
+        let mut row = pair_row(
+            &record(medians[1], ratios[0]),
+            "PostgreSQL: SaveChanges, 1 small change, durable (C ABI)",
+            "raw PostgreSQL: one autocommit UPDATE … SET cn = cn + 1 WHERE id=$1 AND cn=$2 RETURNING cn",
+            Target::AtMost(1.3),
+        );
+        row.note.push_str(&format!(
+            "; in the same rounds: one round trip (prepared SELECT 1) {}; with synchronous_commit \
+             off: the raw UPDATE {}, the store's statements raw {}; WAL per operation: save {:.0} \
+             B, the store's statements raw {:.0} B, raw UPDATE {:.0} B",
+            fmt_time(medians[3]),
+            fmt_time(medians[4]),
+            fmt_time(medians[5]),
+            wal[0],
+            wal[2],
+            wal[1]
+        ));
+        rows.push(row);
+        rows.push(pair_row(
+            &record(medians[2], ratios[1]),
+            "PostgreSQL: SaveChanges, 1 small change, durable (C ABI)",
+            "raw PostgreSQL running the store's own save statements (4 round trips)",
+            Target::None,
+        ));
+        if !opts.keep {
+            let _ = admin.batch_execute(&format!("DROP TABLE IF EXISTS {raw_table}"));
+        }
+    }
+
+    // Contention: processes, each with its own store handle and connections.
+    let (runs, seconds) = if opts.quick { (3, "1") } else { (5, "3") };
+    let location = pg::store_uri(base, &store_name("contention"));
+    for target_kind in ["distinct", "one"] {
+        eprintln!("suite: PostgreSQL contention, procs, {target_kind} message(s)");
+        let (r, lost) = contention_rows(
+            &programs["contention_bench"],
+            &location,
+            "procs",
+            target_kind,
+            runs,
+            seconds,
+            "PostgreSQL: ",
+            opts,
+        );
+        rows.extend(r);
+        failed |= lost;
+    }
+
+    // The stores this run made (a throwaway cluster goes away anyway).
+    if !opts.keep {
+        let cleanup = admin.transaction().and_then(|mut t| {
+            for table in ["msgstore_props", "msgstore_objects"] {
+                t.execute(
+                    &format!(
+                        "DELETE FROM {table} WHERE store IN (SELECT store FROM msgstore_stores \
+                         WHERE left(name, length($1)) = $1)"
+                    ),
+                    &[&tag],
+                )?;
+            }
+            t.execute(
+                "DELETE FROM msgstore_stores WHERE left(name, length($1)) = $1",
+                &[&tag],
+            )?;
+            t.commit()
+        });
+        if let Err(e) = cleanup {
+            eprintln!("suite: could not remove the benchmark stores {tag}_*: {e}");
+        }
+    }
+    PgOutcome {
+        failed,
+        skipped: None,
+        server: Some(server),
     }
 }
