@@ -49,7 +49,9 @@ const MIGRATIONS: &[&str] = &[
      -- landed (DESIGN.md §8).
      CREATE TABLE msgstore_save_tokens (
          token bytea PRIMARY KEY,
-         at timestamptz NOT NULL DEFAULT now());",
+         at timestamptz NOT NULL DEFAULT now());
+     -- The sweep of tokens nobody can still ask for reads the old ones only.
+     CREATE INDEX msgstore_save_tokens_at ON msgstore_save_tokens (at);",
 ];
 
 /// Brings the database's schema to this build's version (creating it in an empty database)
