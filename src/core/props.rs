@@ -141,7 +141,7 @@ pub fn prop_list(view: &dyn PropView, unicode: bool) -> Vec<u32> {
 
 /// SaveChanges's valid flags, for every kind of object (DESIGN.md §4): FORCE_SAVE is a bit that
 /// combines with the KEEP_OPEN bits; MAPI_DEFERRED_ERRORS is accepted.
-pub const SAVE_CHANGES_FLAGS: u32 =
+pub(crate) const SAVE_CHANGES_FLAGS: u32 =
     KEEP_OPEN_READONLY | KEEP_OPEN_READWRITE | FORCE_SAVE | MAPI_DEFERRED_ERRORS;
 
 /// One validated SetProps entry; `index` is its position in the caller's array.
