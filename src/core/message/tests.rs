@@ -1,6 +1,6 @@
 //! The save rules of DESIGN.md §4–§5 driven end to end through the engine trait, on the
-//! in-memory engine (`storage/memory.rs`): no SQLite, no C. Each test is a row of §4's table or
-//! an outcome of §5; `save.rs` tests the plans and decisions one by one.
+//! in-memory engine (`storage/memory.rs`): no engine on disk, no C. Each test is a row of §4's
+//! table or an outcome of §5; `save.rs` tests the plans and decisions one by one.
 
 use super::super::error::MapiResult;
 use super::super::mapidefs::*;
