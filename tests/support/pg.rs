@@ -36,15 +36,27 @@ pub fn server() -> Option<&'static str> {
         }
     });
     if server.is_none() && !cfg!(feature = "postgres") {
-        eprintln!("\n*** SKIPPED: PostgreSQL tests (built without the \"postgres\" feature) ***\n");
+        say_skipped("built without the \"postgres\" feature");
     } else if server.is_none() {
-        eprintln!(
-            "\n*** SKIPPED: PostgreSQL tests (no server: install Debian's `postgresql` package so \
-             the tests can start a throwaway cluster, or set MSGSTORE_TEST_PG to a \
-             postgresql:// URI) ***\n"
+        say_skipped(
+            "no server: install Debian's `postgresql` package so the tests can start a \
+             throwaway cluster, or set MSGSTORE_TEST_PG to a postgresql:// URI",
         );
     }
     server.as_deref()
+}
+
+/// Says once per test process, past the test harness's capture of `eprintln!` (which shows a
+/// passing test's output to nobody), that the PostgreSQL tests were skipped and why.
+fn say_skipped(why: &str) {
+    use std::io::Write;
+    static SAID: std::sync::Once = std::sync::Once::new();
+    SAID.call_once(|| {
+        let _ = writeln!(
+            std::io::stderr(),
+            "\n*** SKIPPED: PostgreSQL tests ({why}) ***\n"
+        );
+    });
 }
 
 /// The URI of a cluster this process started itself (even when `MSGSTORE_TEST_PG` names
@@ -60,10 +72,10 @@ pub fn restartable_server() -> Option<&'static str> {
             if required() {
                 panic!("MSGSTORE_REQUIRE_PG=1 but no PostgreSQL server to restart: {why}");
             }
-            eprintln!(
-                "\n*** SKIPPED: PostgreSQL fault tests (they start their own cluster: {why}; \
-                 install Debian's `postgresql` package) ***\n"
-            );
+            say_skipped(&format!(
+                "the fault test starts its own cluster: {why}; install Debian's `postgresql` \
+                 package"
+            ));
             None
         }
     }
