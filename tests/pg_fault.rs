@@ -136,7 +136,7 @@ fn target(
 
 /// Saves until told to stop (or its time limit), logging every call. Log lines:
 /// `T kind v` before a save; `R kind v hresult outcome ms` after it (outcome `ok`; `e` for an
-/// error; `n` for one whose COMMIT lost its connection, the save token then saying it did not
+/// error; `n` for one whose COMMIT lost its connection, txid_status then saying it did not
 /// land; `u` for an error whose save may have landed: "cannot be told"); `O hresult ms` for a
 /// failure before the save (opening the store or the message); each ends with the time.
 fn run_child(uri: &str, child: usize, eid: &[u8], log: &Path, stop: &Path) {

@@ -2,8 +2,9 @@
 //! database, every row keyed by its store. Each process keeps a small pool of connections per
 //! server and durability (`pool.rs`); a write transaction is READ COMMITTED with its compares
 //! locked or conditional in SQL (`txn.rs`), retried a bounded number of times after a
-//! serialization failure or deadlock, and committed with a per-save token so that a connection
-//! lost during COMMIT never turns into a wrong answer.
+//! serialization failure or deadlock, and committed knowing its transaction ID, so that a
+//! connection lost during COMMIT is answered by asking the server (`txid_status`), never with a
+//! wrong answer.
 
 mod location;
 mod pool;
@@ -290,34 +291,35 @@ impl PgEngine {
         }
     }
 
-    /// Whether the save recorded with `token` committed, asked on fresh connections until the
-    /// server answers (or TOKEN_CHECK_LIMIT passes: then the answer is unknown, an error).
-    fn token_landed(&self, token: &[u8]) -> StorageResult<bool> {
+    /// Whether transaction `xid` committed, asked (`txid_status`) on fresh connections until
+    /// the server answers for sure (or TOKEN_CHECK_LIMIT passes: then the answer is unknown, an
+    /// error). A transaction whose backend is still finishing is "in progress": asked again.
+    fn committed(&self, xid: i64) -> StorageResult<bool> {
         let start = Instant::now();
         loop {
             let answer = self.pool.connect().and_then(|mut conn| {
                 conn.client
-                    .query_opt(
-                        "SELECT 1 FROM msgstore_save_tokens WHERE token = $1",
-                        &[&token],
-                    )
-                    .map(|row| row.is_some())
+                    .query_one("SELECT txid_status($1)", &[&xid])
+                    .map(|row| row.get::<_, Option<String>>(0))
                     .map_err(|e| pg_error(e, "asking whether a save landed"))
             });
-            match answer {
-                Ok(landed) => return Ok(landed),
-                Err(e) if start.elapsed() >= TOKEN_CHECK_LIMIT => {
-                    return Err(StorageError::new(
-                        ErrorKind::Network,
-                        format!(
-                            "the connection was lost while a save committed, and whether it \
-                             landed cannot be told ({})",
-                            e.message
-                        ),
-                    ))
-                }
-                Err(_) => std::thread::sleep(Duration::from_millis(200)),
+            let why = match answer {
+                Ok(Some(status)) if status == "committed" => return Ok(true),
+                Ok(Some(status)) if status == "aborted" => return Ok(false),
+                Ok(Some(status)) => format!("the server says the save is {status}"),
+                Ok(None) => "the server no longer knows the transaction".to_string(),
+                Err(e) => e.message,
+            };
+            if start.elapsed() >= TOKEN_CHECK_LIMIT {
+                return Err(StorageError::new(
+                    ErrorKind::Network,
+                    format!(
+                        "the connection was lost while a save committed, and whether it landed \
+                         cannot be told ({why})"
+                    ),
+                ));
             }
+            std::thread::sleep(Duration::from_millis(200));
         }
     }
 }
@@ -359,6 +361,7 @@ impl Engine for PgEngine {
             store: self.store,
             wrote: false,
             must_retry: false,
+            xid: None,
         });
         match result {
             Ok(()) => {
@@ -395,9 +398,10 @@ impl Engine for PgEngine {
                 store: self.store,
                 wrote: false,
                 must_retry: false,
+                xid: None,
             };
             let result = body(&mut txn);
-            let (wrote, must_retry) = (txn.wrote, txn.must_retry);
+            let (wrote, must_retry, xid) = (txn.wrote, txn.must_retry, txn.xid);
             // A body that made light of a serialization failure or deadlock still ran in an
             // aborted transaction: run it again rather than commit nothing and say it landed.
             let result = match result {
@@ -417,34 +421,36 @@ impl Engine for PgEngine {
                     return Ok(());
                 }
                 Ok(()) => {
-                    let token = random16()?;
-                    let hex: String = token.iter().map(|b| format!("{b:02x}")).collect();
-                    // The token and the COMMIT in one round trip (a simple-query batch).
-                    let commit = open.conn().client.batch_execute(&format!(
-                        "INSERT INTO msgstore_save_tokens(token) VALUES ('\\x{hex}'); COMMIT"
-                    ));
-                    match commit {
+                    // The transaction's ID before its COMMIT (the save's compare-and-swap
+                    // returned it; other writers ask), so that a COMMIT whose connection is lost
+                    // can be asked about afterwards: never a wrong answer.
+                    let xid = match xid {
+                        Some(x) => x,
+                        None => {
+                            let asked = open
+                                .conn()
+                                .client
+                                .query_one("SELECT txid_current()", &[])
+                                .map_err(|e| pg_error(e, "reading the transaction's ID"));
+                            match asked {
+                                Ok(row) => row.get(0),
+                                Err(e) => {
+                                    Self::abandon(open);
+                                    return Err(e);
+                                }
+                            }
+                        }
+                    };
+                    match open.conn().client.batch_execute("COMMIT") {
                         Ok(()) => {
                             open.finish();
-                            if token[0] == 0 {
-                                // About one commit in 256 sweeps tokens nobody can still ask for.
-                                let _ = self.pool.get().and_then(|mut p| {
-                                    p.conn()
-                                        .client
-                                        .batch_execute(
-                                            "DELETE FROM msgstore_save_tokens \
-                                             WHERE at < now() - interval '1 hour'",
-                                        )
-                                        .map_err(|e| pg_error(e, "sweeping save tokens"))
-                                });
-                            }
                             return Ok(());
                         }
                         Err(e) => {
                             let err = pg_error(e, "committing");
                             open.discard();
                             if err.kind == ErrorKind::Network {
-                                return if self.token_landed(&token)? {
+                                return if self.committed(xid)? {
                                     Ok(())
                                 } else {
                                     Err(StorageError::new(

@@ -44,14 +44,7 @@ const MIGRATIONS: &[&str] = &[
          v_real double precision,
          v_text text,
          v_bin bytea,
-         PRIMARY KEY (store, obj, id));
-     -- A save's token, written with its commit: whether a save whose COMMIT lost its connection
-     -- landed (DESIGN.md §8).
-     CREATE TABLE msgstore_save_tokens (
-         token bytea PRIMARY KEY,
-         at timestamptz NOT NULL DEFAULT now());
-     -- The sweep of tokens nobody can still ask for reads the old ones only.
-     CREATE INDEX msgstore_save_tokens_at ON msgstore_save_tokens (at);",
+         PRIMARY KEY (store, obj, id));",
 ];
 
 /// Brings the database's schema to this build's version (creating it in an empty database)
