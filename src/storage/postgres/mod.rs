@@ -26,7 +26,7 @@ use txn::PgTxn;
 /// Attempts of one write transaction that meets serialization failures or deadlocks.
 const MAX_ATTEMPTS: u32 = 8;
 /// How long a save whose COMMIT lost its connection keeps asking whether it landed.
-const TOKEN_CHECK_LIMIT: Duration = Duration::from_secs(10);
+const COMMIT_CHECK_LIMIT: Duration = Duration::from_secs(10);
 
 /// One MAPI_E_* per kind of server failure (DESIGN.md §8's list).
 pub(crate) fn pg_error(e: postgres::Error, what: &str) -> StorageError {
@@ -292,7 +292,7 @@ impl PgEngine {
     }
 
     /// Whether transaction `xid` committed, asked (`txid_status`) on fresh connections until
-    /// the server answers for sure (or TOKEN_CHECK_LIMIT passes: then the answer is unknown, an
+    /// the server answers for sure (or COMMIT_CHECK_LIMIT passes: then the answer is unknown, an
     /// error). A transaction whose backend is still finishing is "in progress": asked again.
     fn committed(&self, xid: i64) -> StorageResult<bool> {
         let start = Instant::now();
@@ -310,7 +310,7 @@ impl PgEngine {
                 Ok(None) => "the server no longer knows the transaction".to_string(),
                 Err(e) => e.message,
             };
-            if start.elapsed() >= TOKEN_CHECK_LIMIT {
+            if start.elapsed() >= COMMIT_CHECK_LIMIT {
                 return Err(StorageError::new(
                     ErrorKind::Network,
                     format!(
