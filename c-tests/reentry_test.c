@@ -408,20 +408,20 @@ static void test_resolver_calls_back_into_the_message(void) {
   g_mdb = NULL;
 }
 
-int main(void) {
-  printf("reentry_test (C):\n");
+static const struct test_section SECTIONS[] = {
+    {"allocator_calls_back_into_the_object", test_allocator_calls_back_into_the_object},
+    {"result_is_a_snapshot", test_result_is_a_snapshot},
+    {"foreign_destination_calls_back_into_the_source",
+     test_foreign_destination_calls_back_into_the_source},
+    {"resolver_calls_back_into_the_message", test_resolver_calls_back_into_the_message},
+};
+
+int main(int argc, char **argv) {
+  int rc;
+  /* A deadlock is the failure these sections look for: it must end the run, not hang it. */
   signal(SIGALRM, on_alarm);
   alarm(test_under_valgrind() ? 600 : 30);
-  test_allocator_calls_back_into_the_object();
-  printf("  an allocator that calls back into its object: ok\n");
-  test_result_is_a_snapshot();
-  printf("  a result is a snapshot as of the call: ok\n");
-  test_foreign_destination_calls_back_into_the_source();
-  printf("  a CopyTo/CopyProps destination that calls back into the source: ok\n");
-  test_resolver_calls_back_into_the_message();
-  printf("  a conflict resolver that calls back into the message and the store: ok\n");
+  rc = RUN_SECTIONS(argc, argv, SECTIONS);
   alarm(0);
-  CHECK_EQ(MsgStoreLiveObjects(), 0);
-  printf("reentry_test (C): all passed\n");
-  return 0;
+  return rc;
 }
