@@ -6,6 +6,7 @@
 //! `docs/MAPIUTIL.md`.
 
 use super::mapidefs::*;
+use super::value::is_stored_type;
 use std::cmp::Ordering;
 
 /// Whether `ptype` is a single-valued type a property value may carry (FBadPropTag's list).
@@ -32,24 +33,10 @@ pub fn is_value_type(ptype: u32) -> bool {
     )
 }
 
-/// Whether `ptype` is one of MAPI's twelve multi-valued types (PT_MV_I2 … PT_MV_BINARY).
+/// Whether `ptype` is one of MAPI's twelve multi-valued types (PT_MV_I2 … PT_MV_BINARY): the
+/// stored types with the MV bit (PT_BOOLEAN has no multi-valued form).
 pub fn is_mv_type(ptype: u32) -> bool {
-    ptype & MV_FLAG != 0
-        && matches!(
-            ptype & !MV_FLAG,
-            PT_I2
-                | PT_LONG
-                | PT_R4
-                | PT_DOUBLE
-                | PT_CURRENCY
-                | PT_APPTIME
-                | PT_I8
-                | PT_STRING8
-                | PT_UNICODE
-                | PT_SYSTIME
-                | PT_CLSID
-                | PT_BINARY
-        )
+    ptype & MV_FLAG != 0 && is_stored_type(ptype)
 }
 
 /// FBadPropTag: TRUE when the tag's type is not a MAPI property type. Only the type is checked
