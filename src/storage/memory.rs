@@ -4,8 +4,8 @@
 //! failed body leaves nothing behind; transactions are serialised by one lock.
 
 use super::{
-    apply_children, Applied, ChangeSet, Engine, ErrorKind, Expect, ObjectRow, ReadTxn,
-    StorageError, StorageResult, StoredProp, Target, WriteTxn, KIND_FOLDER, KIND_STORE,
+    apply_children, insert_under_folder, Applied, ChangeSet, Engine, ErrorKind, Expect, ObjectRow,
+    ReadTxn, StorageError, StorageResult, StoredProp, Target, WriteTxn, KIND_FOLDER, KIND_STORE,
     ROOT_FOLDER_ID, STORE_OBJECT_ID,
 };
 use parking_lot::Mutex;
@@ -110,14 +110,10 @@ impl WriteTxn for Data {
                 parent,
                 kind,
                 flags,
-            } => {
-                match self.objects.get(&parent) {
-                    Some(p) if p.kind == KIND_FOLDER => {}
-                    _ => return Ok(Applied::Gone),
-                }
-                let cn = self.alloc_cn()?;
-                (self.insert_object(kind, parent, cn, flags)?, cn)
-            }
+            } => match insert_under_folder(self, parent, kind, flags)? {
+                Some(new) => new,
+                None => return Ok(Applied::Gone),
+            },
         };
         if change.replace_all {
             self.props.remove(&id);

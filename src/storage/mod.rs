@@ -174,6 +174,23 @@ pub struct ChangeSet<'a> {
     pub children: &'a [ChangeSet<'a>],
 }
 
+/// A change set's new object: `parent` is locked and must be a folder (None when it is not, or
+/// is gone), a change number is taken under that lock, and the object is inserted under it.
+/// Returns the new object's ID and change number.
+pub(crate) fn insert_under_folder(
+    t: &mut dyn WriteTxn,
+    parent: u64,
+    kind: u32,
+    flags: u32,
+) -> StorageResult<Option<(u64, u64)>> {
+    match t.lock_object(parent)? {
+        Some(row) if row.kind == KIND_FOLDER => {}
+        _ => return Ok(None),
+    }
+    let cn = t.alloc_cn()?;
+    Ok(Some((t.insert_object(kind, parent, cn, flags)?, cn)))
+}
+
 /// Applies the child change sets of the object `parent` (attachments, recipients) in the same
 /// transaction: each must commit, or the whole save fails (and is rolled back).
 pub(crate) fn apply_children(

@@ -7,8 +7,8 @@
 
 use super::super::typed::{from_cell, to_cell, Cell};
 use super::super::{
-    apply_children, Applied, ChangeSet, Expect, ObjectRow, ReadTxn, StorageError, StorageResult,
-    StoredProp, Target, WriteTxn, KIND_FOLDER, MAX_CN,
+    apply_children, insert_under_folder, Applied, ChangeSet, Expect, ObjectRow, ReadTxn,
+    StorageError, StorageResult, StoredProp, Target, WriteTxn, MAX_CN,
 };
 use super::pg_error;
 use super::pool::Conn;
@@ -243,14 +243,10 @@ impl WriteTxn for PgTxn<'_> {
                 parent,
                 kind,
                 flags,
-            } => {
-                match self.lock_object(parent)? {
-                    Some(row) if row.kind == KIND_FOLDER => {}
-                    _ => return Ok(Applied::Gone),
-                }
-                let cn = self.alloc_cn()?;
-                (self.insert_object(kind, parent, cn, flags)?, cn)
-            }
+            } => match insert_under_folder(self, parent, kind, flags)? {
+                Some(new) => new,
+                None => return Ok(Applied::Gone),
+            },
         };
         if change.replace_all {
             self.execute(DELETE_OBJECT_PROPS, &[&store, &(id as i64)])?;

@@ -5,8 +5,8 @@
 //! does not rest on that lock.
 
 use super::super::{
-    apply_children, Applied, ChangeSet, Expect, ObjectRow, ReadTxn, StorageError, StorageResult,
-    StoredProp, Target, WriteTxn, KIND_FOLDER, MAX_CN,
+    apply_children, insert_under_folder, Applied, ChangeSet, Expect, ObjectRow, ReadTxn,
+    StorageError, StorageResult, StoredProp, Target, WriteTxn, MAX_CN,
 };
 use super::codec::{from_sql, to_sql};
 use rusqlite::types::ToSqlOutput;
@@ -209,14 +209,10 @@ impl WriteTxn for SqlTxn<'_> {
                 parent,
                 kind,
                 flags,
-            } => {
-                match self.lock_object(parent)? {
-                    Some(row) if row.kind == KIND_FOLDER => {}
-                    _ => return Ok(Applied::Gone),
-                }
-                let cn = self.alloc_cn()?;
-                (self.insert_object(kind, parent, cn, flags)?, cn)
-            }
+            } => match insert_under_folder(self, parent, kind, flags)? {
+                Some(new) => new,
+                None => return Ok(Applied::Gone),
+            },
         };
         if change.replace_all {
             self.conn
