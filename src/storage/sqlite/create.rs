@@ -8,6 +8,10 @@
 //! under a hidden temporary name and renamed into place without replacing
 //! (`renameat2(RENAME_NOREPLACE)`); a crash then can leave that temporary file
 //! (`.NAME.PID-N.msgstore-new`), never anything at the target.
+//!
+//! The system calls std has no safe form of (`linkat` with AT_SYMLINK_FOLLOW, `renameat2` with
+//! RENAME_NOREPLACE, `faccessat` with AT_EACCESS) are here and only here outside `src/abi/`
+//! (`tests/layers.rs` holds that line).
 
 use super::super::{ErrorKind, StorageError, StorageResult};
 use super::schema;
@@ -79,6 +83,16 @@ fn c_path(path: &Path) -> StorageResult<CString> {
             format!("{} has a NUL byte", path.display()),
         )
     })
+}
+
+/// Whether this process may create files in `dir` (its effective IDs; false on a read-only
+/// file system too).
+pub(super) fn writable_dir(dir: &Path) -> bool {
+    let Ok(c) = c_path(dir) else {
+        return false;
+    };
+    // SAFETY: a NUL-terminated path that lives across the call.
+    unsafe { libc::faccessat(libc::AT_FDCWD, c.as_ptr(), libc::W_OK, libc::AT_EACCESS) == 0 }
 }
 
 /// Writes the store into `file` (whose inode becomes its home) and makes it durable.

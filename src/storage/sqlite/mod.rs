@@ -283,17 +283,6 @@ fn parent_dir(path: &Path) -> std::path::PathBuf {
     }
 }
 
-/// Whether this process may create files in `dir` (its effective IDs; false on a read-only
-/// file system too).
-fn writable_dir(dir: &Path) -> bool {
-    use std::os::unix::ffi::OsStrExt;
-    let Ok(c) = std::ffi::CString::new(dir.as_os_str().as_bytes()) else {
-        return false;
-    };
-    // SAFETY: a NUL-terminated path that lives across the call.
-    unsafe { libc::faccessat(libc::AT_FDCWD, c.as_ptr(), libc::W_OK, libc::AT_EACCESS) == 0 }
-}
-
 /// A store file must have one name (issue 12, item 8). SQLite names a database's -wal and -shm
 /// files after the name it was opened by, so a second hard link would give the one file a second
 /// write-ahead log and a second lock table: a writer through one name and a reader or writer
@@ -410,7 +399,7 @@ impl SqliteEngine {
             )));
         }
         let wal_mode = header_len >= 20 && header[18] == 2 && header[19] == 2;
-        if opts.write && !writable_dir(&dir) {
+        if opts.write && !create::writable_dir(&dir) {
             return Err(StorageError::new(
                 ErrorKind::ReadOnly,
                 format!(
@@ -420,7 +409,7 @@ impl SqliteEngine {
                 ),
             ));
         }
-        let conn = if !opts.write && wal_mode && !writable_dir(&dir) {
+        let conn = if !opts.write && wal_mode && !create::writable_dir(&dir) {
             open_in_read_only_place(path)?
         } else {
             open_connection(path, opts)?
@@ -542,6 +531,18 @@ mod tests {
     use super::*;
     use crate::core::value::PropValue;
     use crate::storage::{StoredProp, KIND_MESSAGE, MAX_CN, ROOT_FOLDER_ID};
+
+    /// A committed message whose PR_SUBJECT_W is "hi"; its ID.
+    fn message_with_subject(s: &SqliteEngine) -> u64 {
+        eng(s)
+            .write(|t| -> StorageResult<u64> {
+                let cn = t.alloc_cn()?;
+                let id = t.insert_object(KIND_MESSAGE, ROOT_FOLDER_ID, cn, 0)?;
+                t.put_props(id, &[(0x0037_001F, PropValue::Unicode("hi".into()))])?;
+                Ok(id)
+            })
+            .unwrap()
+    }
 
     /// The engine as core sees it (the generic read/write helpers live on `dyn Engine`).
     fn eng(s: &SqliteEngine) -> &dyn Engine {
@@ -750,14 +751,7 @@ mod tests {
     fn damaged_rows_are_corrupt_not_io_errors() {
         let p = temp_path("damaged-rows.db");
         let s = SqliteEngine::open(&p, RW).unwrap();
-        let id = eng(&s)
-            .write(|t| -> StorageResult<u64> {
-                let cn = t.alloc_cn()?;
-                let id = t.insert_object(KIND_MESSAGE, ROOT_FOLDER_ID, cn, 0)?;
-                t.put_props(id, &[(0x0037_001F, PropValue::Unicode("hi".into()))])?;
-                Ok(id)
-            })
-            .unwrap();
+        let id = message_with_subject(&s);
         let damage = |sql: &str| s.conn.lock().execute_batch(sql).unwrap();
         let kind_of_object = || eng(&s).read(|t| t.object(id)).unwrap_err().kind;
         let kind_of_props = || eng(&s).read(|t| t.props(id)).unwrap_err().kind;
@@ -791,14 +785,7 @@ mod tests {
     fn write_rolls_back_on_error_and_counts_change_numbers() {
         let p = temp_path("tx.db");
         let s = SqliteEngine::open(&p, RW).unwrap();
-        let id = eng(&s)
-            .write(|t| -> StorageResult<u64> {
-                let cn = t.alloc_cn()?;
-                let id = t.insert_object(KIND_MESSAGE, ROOT_FOLDER_ID, cn, 0)?;
-                t.put_props(id, &[(0x0037_001F, PropValue::Unicode("hi".into()))])?;
-                Ok(id)
-            })
-            .unwrap();
+        let id = message_with_subject(&s);
         let failed: StorageResult<()> = eng(&s).write(|t| {
             t.put_props(id, &[(0x0037_001F, PropValue::Unicode("lost".into()))])?;
             Err(StorageError::corrupt("abandon"))
