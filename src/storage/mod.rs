@@ -340,10 +340,16 @@ fn finish<T, E: From<StorageError>>(
     }
 }
 
-/// Opens a store at `location` with the engine the location names: a `postgresql://` or
-/// `postgres://` URI is a PostgreSQL store, anything else an SQLite file path.
+/// Whether `location` names a PostgreSQL store (a `postgresql://` or `postgres://` URI) rather
+/// than a file (known in every build, so that one without the engine can say so).
+pub fn is_postgres_location(location: &str) -> bool {
+    location.starts_with("postgresql://") || location.starts_with("postgres://")
+}
+
+/// Opens a store at `location` with the engine the location names: a PostgreSQL URI
+/// ([`is_postgres_location`]), or else an SQLite file path.
 pub fn open(location: &str, mode: OpenMode) -> StorageResult<Box<dyn Engine>> {
-    if location.starts_with("postgresql://") || location.starts_with("postgres://") {
+    if is_postgres_location(location) {
         #[cfg(feature = "postgres")]
         return Ok(Box::new(postgres::PgEngine::open(location, mode)?));
         #[cfg(not(feature = "postgres"))]
@@ -356,4 +362,17 @@ pub fn open(location: &str, mode: OpenMode) -> StorageResult<Box<dyn Engine>> {
         std::path::Path::new(location),
         mode,
     )?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_postgres_location;
+
+    #[test]
+    fn postgres_locations_are_told_from_paths() {
+        assert!(is_postgres_location("postgres://x"));
+        assert!(is_postgres_location("postgresql:///mail?store=a"));
+        assert!(!is_postgres_location("/tmp/postgres://x"));
+        assert!(!is_postgres_location("mail.db"));
+    }
 }

@@ -5,11 +5,6 @@
 
 use super::super::{ErrorKind, StorageError, StorageResult};
 
-/// Whether `location` names a PostgreSQL store rather than a file.
-pub fn is_postgres(location: &str) -> bool {
-    location.starts_with("postgresql://") || location.starts_with("postgres://")
-}
-
 #[derive(Debug, Clone)]
 pub struct Location {
     /// The URI without `store=` (what the client library is given).
@@ -134,7 +129,6 @@ mod tests {
         assert_eq!(l.connect, "postgres://app@db1:5432/mail");
         assert!(parse("postgresql:///mail").is_err());
         assert!(parse("postgresql:///mail?store=").is_err());
-        assert!(is_postgres("postgres://x") && !is_postgres("/tmp/postgres://x"));
     }
 
     #[test]

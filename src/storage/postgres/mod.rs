@@ -11,7 +11,6 @@ mod pool;
 mod schema;
 mod txn;
 
-pub use location::is_postgres;
 pub use schema::SCHEMA_VERSION;
 
 use super::{
