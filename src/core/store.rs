@@ -266,6 +266,30 @@ pub fn load_props(txn: &mut dyn ReadTxn, id: u64) -> MapiResult<PropMap> {
         .collect())
 }
 
+impl Store {
+    /// Splits SetProps inputs into those an object takes and the problems of the rest: computed
+    /// tags (MAPI_E_COMPUTED) and values past the engine's limit (MAPI_E_TOO_BIG).
+    pub fn accept_inputs(
+        &self,
+        props: Vec<PropInput>,
+        is_computed: impl Fn(u32) -> bool,
+    ) -> (Vec<PropInput>, Vec<Problem>) {
+        let mut problems = Vec::new();
+        let mut accepted = Vec::new();
+        let limit = self.storage().max_value_bytes();
+        for p in props {
+            if is_computed(p.tag) {
+                problems.push(computed_problem(p.index, p.tag));
+            } else if p.value.stored_size() > limit {
+                problems.push(too_big_problem(p.index, p.tag));
+            } else {
+                accepted.push(p);
+            }
+        }
+        (accepted, problems)
+    }
+}
+
 /// Writes validated inputs to a non-transacted object at once, refusing computed tags; returns
 /// the problems.
 pub fn write_through(
@@ -274,18 +298,7 @@ pub fn write_through(
     props: Vec<PropInput>,
     is_computed: impl Fn(u32) -> bool,
 ) -> MapiResult<Vec<Problem>> {
-    let mut problems = Vec::new();
-    let mut accepted = Vec::new();
-    let limit = store.storage().max_value_bytes();
-    for p in props {
-        if is_computed(p.tag) {
-            problems.push(computed_problem(p.index, p.tag));
-        } else if p.value.stored_size() > limit {
-            problems.push(too_big_problem(p.index, p.tag));
-        } else {
-            accepted.push(p);
-        }
-    }
+    let (accepted, problems) = store.accept_inputs(props, is_computed);
     if !accepted.is_empty() {
         let rows: Vec<_> = accepted
             .into_iter()

@@ -17,9 +17,7 @@ use super::error::{MapiError, MapiResult};
 use super::folder::{conflicts_folder, OBJ_FLAG_ASSOCIATED};
 use super::ids::filetime_now;
 use super::mapidefs::*;
-use super::props::{
-    computed_problem, too_big_problem, Problem, PropInput, PropMap, PropObject, PropView,
-};
+use super::props::{computed_problem, Problem, PropInput, PropMap, PropObject, PropView};
 use super::resolve::Conflict;
 use super::store::{load_props, Store};
 use super::value::{prop_id, prop_tag, PropValue};
@@ -428,16 +426,9 @@ impl PropObject for Message {
     fn set_props(&self, props: Vec<PropInput>) -> MapiResult<Vec<Problem>> {
         let mut st = self.state.lock();
         self.require_writable(&st, "SetProps")?;
-        let mut problems = Vec::new();
-        let limit = self.store.storage().max_value_bytes();
-        for p in props {
-            if message_is_computed(p.tag) {
-                problems.push(computed_problem(p.index, p.tag));
-            } else if p.value.stored_size() > limit {
-                problems.push(too_big_problem(p.index, p.tag));
-            } else {
-                st.changes.insert(prop_id(p.tag), Change::Set(p.value));
-            }
+        let (accepted, problems) = self.store.accept_inputs(props, message_is_computed);
+        for p in accepted {
+            st.changes.insert(prop_id(p.tag), Change::Set(p.value));
         }
         Ok(problems)
     }
