@@ -807,7 +807,7 @@ impl Driven {
 /// The store engine's save statements (`src/storage/postgres/txn.rs`), for the replica baseline.
 #[cfg(feature = "postgres")]
 const PG_SWAP: &str = "UPDATE msgstore_objects SET cn = nextval('msgstore_cn') \
-                       WHERE store = $1 AND id = $2 AND cn = $3 RETURNING cn, txid_current()";
+                       WHERE store = $1 AND id = $2 AND cn = $3 RETURNING cn";
 #[cfg(feature = "postgres")]
 const PG_UPSERT_PROPS: &str = "INSERT INTO msgstore_props(store, obj, id, tag, v_int, v_real, v_text, v_bin) \
      SELECT $1, $2, * FROM unnest($3::int4[], $4::int8[], $5::int8[], $6::float8[], $7::text[], $8::bytea[]) \
@@ -817,8 +817,8 @@ const PG_UPSERT_PROPS: &str = "INSERT INTO msgstore_props(store, obj, id, tag, v
 /// The statements the store's save sends, sent raw on a message of the same store that the
 /// measured client never touches: BEGIN; the conditional UPDATE that takes the change number;
 /// the upsert of the changed property and the four maintained ones (change key, predecessor
-/// change list, last-modification time, message size) in one statement; COMMIT. Three round
-/// trips, one WAL flush (the UPDATE also returns the transaction's ID, as the store's does).
+/// change list, last-modification time, message size) in one statement; the commit token's
+/// INSERT with COMMIT in one batch, as the store's. One WAL flush.
 #[cfg(feature = "postgres")]
 struct Replica {
     client: postgres::Client,
@@ -829,6 +829,8 @@ struct Replica {
     cn: i64,
     guid: Vec<u8>,
     value: i64,
+    /// The replica's commit tokens: unique (a random start, counted up), like the store's.
+    token: u128,
 }
 
 #[cfg(feature = "postgres")]
@@ -880,7 +882,13 @@ impl Replica {
                 ],
             )
             .expect("the property upsert");
-        self.client.batch_execute("COMMIT").expect("COMMIT");
+        self.token += 1;
+        self.client
+            .batch_execute(&format!(
+                "INSERT INTO msgstore_commits(token) VALUES (decode('{:032x}', 'hex')); COMMIT",
+                self.token
+            ))
+            .expect("COMMIT");
     }
 }
 
@@ -1162,6 +1170,11 @@ fn postgres_rows(
                 cn,
                 guid: guid.clone(),
                 value: 0,
+                token: std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap()
+                    .as_nanos()
+                    << 32,
             }
         };
         let SaveRounds {

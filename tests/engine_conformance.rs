@@ -526,3 +526,67 @@ fn postgres_deadlocks_are_retried() {
     let stored = engine.read(|t| t.props(a)).unwrap();
     assert_eq!(stored.len(), 2, "both writes landed: {stored:?}");
 }
+
+/// PostgreSQL only: a database of schema 1 (`tests/fixtures/pg_schema1.sql`, as that release
+/// made it) refuses a read-only open with MAPI_E_VERSION and changes nothing; a writable open
+/// upgrades it to this build's schema under the advisory lock, keeping what it held, and saves
+/// then commit with their tokens.
+#[test]
+#[cfg(feature = "postgres")]
+fn postgres_schema_1_upgrades() {
+    use msgstore::storage::{self, OpenMode, StorageError};
+    let Some(base) = pg::server() else { return };
+    let db = unique("upgrade").replace('-', "_").to_lowercase();
+    let mut admin = ::postgres::Client::connect(base, ::postgres::NoTls).unwrap();
+    admin
+        .batch_execute(&format!("CREATE DATABASE {db}"))
+        .unwrap();
+    let db_base = base.replacen("postgresql:///postgres", &format!("postgresql:///{db}"), 1);
+    assert_ne!(
+        db_base, base,
+        "the test server's URI names its database first"
+    );
+    let mut old = ::postgres::Client::connect(&db_base, ::postgres::NoTls).unwrap();
+    old.batch_execute(include_str!("fixtures/pg_schema1.sql"))
+        .unwrap();
+    let version = |c: &mut ::postgres::Client| -> i64 {
+        c.query_one(
+            "SELECT value FROM msgstore_meta WHERE key = 'schema_version'",
+            &[],
+        )
+        .unwrap()
+        .get(0)
+    };
+    let loc = pg::store_uri(&db_base, "old");
+    let e = Store::open(&loc, 0)
+        .err()
+        .expect("a read-only open refuses schema 1");
+    assert_eq!(e.code, MAPI_E_VERSION, "{e:?}");
+    assert_eq!(version(&mut old), 1, "the read-only open changed nothing");
+
+    let mode = OpenMode {
+        create: false,
+        write: true,
+        durable: true,
+    };
+    let engine = storage::open(&loc, mode).expect("a writable open upgrades");
+    assert_eq!(version(&mut old), storage::postgres::SCHEMA_VERSION);
+    let kept = engine.read(|t| t.props(3)).unwrap();
+    assert_eq!(
+        kept,
+        vec![(0x6701_0003, PropValue::Long(41))],
+        "the message's property is kept"
+    );
+    let written = engine.write(|t| -> Result<(), StorageError> {
+        t.put_props(3, &[(0x6702_0003, PropValue::Long(42))])
+    });
+    written.unwrap();
+    let tokens: i64 = old
+        .query_one("SELECT count(*) FROM msgstore_commits", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(tokens, 1, "the write committed its token");
+    drop(engine);
+    drop(old);
+    let _ = admin.batch_execute(&format!("DROP DATABASE {db} WITH (FORCE)"));
+}

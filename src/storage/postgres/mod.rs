@@ -2,9 +2,9 @@
 //! database, every row keyed by its store. Each process keeps a small pool of connections per
 //! server and durability (`pool.rs`); a write transaction is READ COMMITTED with its compares
 //! locked or conditional in SQL (`txn.rs`), retried a bounded number of times after a
-//! serialization failure or deadlock, and committed knowing its transaction ID, so that a
-//! connection lost during COMMIT is answered by asking the server (`txid_status`), never with a
-//! wrong answer.
+//! serialization failure or deadlock, and committed with a random token in the same
+//! transaction, so that a connection lost during COMMIT is answered exactly by asking for the
+//! token (`PgEngine::landed`), never with a wrong answer.
 
 mod location;
 mod pool;
@@ -26,6 +26,8 @@ use txn::PgTxn;
 const MAX_ATTEMPTS: u32 = 8;
 /// How long a save whose COMMIT lost its connection keeps asking whether it landed.
 const COMMIT_CHECK_LIMIT: Duration = Duration::from_secs(10);
+/// How long commit tokens are kept: far longer than anyone asks about one (COMMIT_CHECK_LIMIT).
+const TOKEN_KEEP: &str = "1 hour";
 
 /// One MAPI_E_* per kind of server failure (DESIGN.md §8's list).
 pub(crate) fn pg_error(e: postgres::Error, what: &str) -> StorageError {
@@ -290,36 +292,62 @@ impl PgEngine {
         }
     }
 
-    /// Whether transaction `xid` committed, asked (`txid_status`) on fresh connections until
-    /// the server answers for sure (or COMMIT_CHECK_LIMIT passes: then the answer is unknown, an
-    /// error). A transaction whose backend is still finishing is "in progress": asked again.
-    fn committed(&self, xid: i64) -> StorageResult<bool> {
+    /// Whether the write transaction that committed with `token` landed, asked on fresh
+    /// connections until the server answers (or COMMIT_CHECK_LIMIT passes: then the answer is
+    /// unknown, an error). The question inserts the token itself, marked as the probe's: if the
+    /// transaction committed, its row is there and the insert finds it (answer: landed); if it
+    /// is still finishing (a terminated backend, a COMMIT still in the network), the insert
+    /// waits on its unique key until it ends; if it never committed, the probe's row now holds
+    /// the token, so that the lost transaction, should it still arrive, fails on it: the answer
+    /// "did not land" stays true. Asked again after a lost answer, the probe finds its own row.
+    fn landed(&self, token: &[u8; 16]) -> StorageResult<bool> {
         let start = Instant::now();
         loop {
+            let left = COMMIT_CHECK_LIMIT
+                .saturating_sub(start.elapsed())
+                .as_millis();
             let answer = self.pool.connect().and_then(|mut conn| {
+                let e = |err| pg_error(err, "asking whether a save landed");
                 conn.client
-                    .query_one("SELECT txid_status($1)", &[&xid])
-                    .map(|row| row.get::<_, Option<String>>(0))
-                    .map_err(|e| pg_error(e, "asking whether a save landed"))
+                    .batch_execute(&format!("SET statement_timeout = {}", left.max(1)))
+                    .map_err(e)?;
+                conn.client
+                    .query_one(
+                        "INSERT INTO msgstore_commits(token, by_probe) VALUES ($1, true) \
+                         ON CONFLICT (token) DO UPDATE SET by_probe = msgstore_commits.by_probe \
+                         RETURNING by_probe",
+                        &[&token.as_slice()],
+                    )
+                    .map(|row| !row.get::<_, bool>(0))
+                    .map_err(e)
             });
-            let why = match answer {
-                Ok(Some(status)) if status == "committed" => return Ok(true),
-                Ok(Some(status)) if status == "aborted" => return Ok(false),
-                Ok(Some(status)) => format!("the server says the save is {status}"),
-                Ok(None) => "the server no longer knows the transaction".to_string(),
-                Err(e) => e.message,
-            };
-            if start.elapsed() >= COMMIT_CHECK_LIMIT {
-                return Err(StorageError::new(
-                    ErrorKind::Network,
-                    format!(
-                        "the connection was lost while a save committed, and whether it landed \
-                         cannot be told ({why})"
-                    ),
-                ));
+            match answer {
+                Ok(landed) => return Ok(landed),
+                Err(e) if start.elapsed() >= COMMIT_CHECK_LIMIT => {
+                    return Err(StorageError::new(
+                        ErrorKind::Network,
+                        format!(
+                            "the connection was lost while a save committed, and whether it \
+                             landed cannot be told ({})",
+                            e.message
+                        ),
+                    ))
+                }
+                Err(_) => std::thread::sleep(Duration::from_millis(200)),
             }
-            std::thread::sleep(Duration::from_millis(200));
         }
+    }
+
+    /// Deletes the commit tokens nobody can still ask about (about one commit in 256 does).
+    fn sweep_tokens(&self) {
+        let _ = self.pool.get().and_then(|mut p| {
+            p.conn()
+                .client
+                .batch_execute(&format!(
+                    "DELETE FROM msgstore_commits WHERE at < now() - interval '{TOKEN_KEEP}'"
+                ))
+                .map_err(|e| pg_error(e, "sweeping commit tokens"))
+        });
     }
 }
 
@@ -360,7 +388,6 @@ impl Engine for PgEngine {
             store: self.store,
             wrote: false,
             must_retry: false,
-            xid: None,
         });
         match result {
             Ok(()) => {
@@ -397,10 +424,9 @@ impl Engine for PgEngine {
                 store: self.store,
                 wrote: false,
                 must_retry: false,
-                xid: None,
             };
             let result = body(&mut txn);
-            let (wrote, must_retry, xid) = (txn.wrote, txn.must_retry, txn.xid);
+            let (wrote, must_retry) = (txn.wrote, txn.must_retry);
             // A body that made light of a serialization failure or deadlock still ran in an
             // aborted transaction: run it again rather than commit nothing and say it landed.
             let result = match result {
@@ -420,36 +446,28 @@ impl Engine for PgEngine {
                     return Ok(());
                 }
                 Ok(()) => {
-                    // The transaction's ID before its COMMIT (the save's compare-and-swap
-                    // returned it; other writers ask), so that a COMMIT whose connection is lost
-                    // can be asked about afterwards: never a wrong answer.
-                    let xid = match xid {
-                        Some(x) => x,
-                        None => {
-                            let asked = open
-                                .conn()
-                                .client
-                                .query_one("SELECT txid_current()", &[])
-                                .map_err(|e| pg_error(e, "reading the transaction's ID"));
-                            match asked {
-                                Ok(row) => row.get(0),
-                                Err(e) => {
-                                    Self::abandon(open);
-                                    return Err(e);
-                                }
-                            }
-                        }
-                    };
-                    match open.conn().client.batch_execute("COMMIT") {
+                    let token = random16()?;
+                    let hex: String = token.iter().map(|b| format!("{b:02x}")).collect();
+                    // The token and the COMMIT in one round trip (a simple-query batch). Should
+                    // the transaction have been aborted unseen, the INSERT fails and COMMIT is
+                    // not run: never a silent rollback reported as a save.
+                    let commit = open.conn().client.batch_execute(&format!(
+                        "INSERT INTO msgstore_commits(token) VALUES (decode('{hex}', 'hex')); \
+                         COMMIT"
+                    ));
+                    match commit {
                         Ok(()) => {
                             open.finish();
+                            if token[0] == 0 {
+                                self.sweep_tokens();
+                            }
                             return Ok(());
                         }
                         Err(e) => {
                             let err = pg_error(e, "committing");
                             open.discard();
                             if err.kind == ErrorKind::Network {
-                                return if self.committed(xid)? {
+                                return if self.landed(&token)? {
                                     Ok(())
                                 } else {
                                     Err(StorageError::new(

@@ -7,7 +7,7 @@ use super::pg_error;
 use postgres::Client;
 
 /// The schema this build reads and writes.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// The advisory lock that serialises schema changes ("msgstore" in ASCII).
 const SCHEMA_LOCK: i64 = 0x6d73_6773_746f_7265;
@@ -45,6 +45,17 @@ const MIGRATIONS: &[&str] = &[
          v_text text,
          v_bin bytea,
          PRIMARY KEY (store, obj, id));",
+    // 1 → 2: a token per write transaction, committed with it, so that a COMMIT whose
+    // connection is lost is answered exactly (DESIGN.md §8). A transaction ID cannot be: one
+    // whose WAL never reached disk before a crash is given again after recovery, and
+    // `txid_status` then answers for the other transaction. `by_probe` marks a token the
+    // question itself wrote, which also forecloses the lost transaction. BRIN on the time:
+    // the sweep of old tokens reads old pages only, and an insert pays nothing for it.
+    "CREATE TABLE msgstore_commits (
+         token bytea PRIMARY KEY,
+         at timestamptz NOT NULL DEFAULT now(),
+         by_probe boolean NOT NULL DEFAULT false);
+     CREATE INDEX msgstore_commits_at ON msgstore_commits USING brin (at);",
 ];
 
 /// Brings the database's schema to this build's version (creating it in an empty database)

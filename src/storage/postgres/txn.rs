@@ -20,14 +20,11 @@ use postgres::Row;
 pub(super) struct PgTxn<'a> {
     pub(super) conn: &'a mut Conn,
     pub(super) store: i64,
-    /// Something was written: the commit must know its transaction ID.
+    /// Something was written: the commit records a token.
     pub(super) wrote: bool,
     /// A statement failed with a serialization failure or deadlock: the transaction must be run
     /// again, whatever error the body made of it (core turns storage errors into its own).
     pub(super) must_retry: bool,
-    /// The transaction's ID, once a statement returned it (the save's compare-and-swap does):
-    /// what a COMMIT that lost its connection is asked about afterwards.
-    pub(super) xid: Option<i64>,
 }
 
 const OBJECT: &str = "SELECT id, kind, parent, cn, flags FROM msgstore_objects \
@@ -43,7 +40,7 @@ const PROPS: &str = "SELECT tag, v_int, v_real, v_text, v_bin FROM msgstore_prop
 const PROP: &str = "SELECT tag, v_int, v_real, v_text, v_bin FROM msgstore_props \
                     WHERE store = $1 AND obj = $2 AND id = $3";
 const SWAP: &str = "UPDATE msgstore_objects SET cn = nextval('msgstore_cn') \
-                    WHERE store = $1 AND id = $2 AND cn = $3 RETURNING cn, txid_current()";
+                    WHERE store = $1 AND id = $2 AND cn = $3 RETURNING cn";
 const ALLOC_CN: &str = "SELECT nextval('msgstore_cn')";
 const NEW_ID: &str = "SELECT nextval('msgstore_object_id')";
 const INSERT_OBJECT: &str = "INSERT INTO msgstore_objects(store, id, kind, parent, cn, flags) \
@@ -227,10 +224,7 @@ impl WriteTxn for PgTxn<'_> {
                 let swapped = self.query(SWAP, &[&store, &(id as i64), &(base as i64)])?;
                 self.wrote = true;
                 match swapped.first() {
-                    Some(r) => {
-                        self.xid = Some(r.get(1));
-                        (id, r.get::<_, i64>(0) as u64)
-                    }
+                    Some(r) => (id, r.get::<_, i64>(0) as u64),
                     None => {
                         return Ok(match self.object(id)? {
                             Some(row) => Applied::Stale { stored_cn: row.cn },
