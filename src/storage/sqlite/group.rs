@@ -15,6 +15,7 @@
 //! waits of those ahead of it added up (issue 12, item 4).
 
 use super::super::{ErrorKind, StorageError, StorageResult, WriteTxn};
+use super::queue::{Turn, WriterQueue};
 use super::txn::{step, SqlTxn};
 use parking_lot::{Condvar, Mutex, MutexGuard};
 use rusqlite::Connection;
@@ -28,6 +29,8 @@ const MAX_GROUP: usize = 16;
 /// The shared writer of one store file (and sync mode) in this process.
 pub(super) struct Writer {
     conn: Mutex<Connection>,
+    /// The store file's writers' queue across processes (queue.rs); None where it cannot be had.
+    queue: Option<WriterQueue>,
     /// How long each save may wait, from its start.
     timeout: Duration,
     group: Mutex<Group>,
@@ -45,6 +48,8 @@ struct Group {
     waiting: usize,
     /// The group's transaction has begun on the connection.
     begun: bool,
+    /// The group's turn in the writers' queue, from before its BEGIN until its COMMIT.
+    turn: Option<Turn>,
     /// The group is committing: newcomers wait for the next one.
     closed: bool,
     /// Commit results by generation, with how many waiting members have yet to read each.
@@ -52,9 +57,10 @@ struct Group {
 }
 
 impl Writer {
-    pub(super) fn new(conn: Connection, timeout: Duration) -> Writer {
+    pub(super) fn new(conn: Connection, queue: Option<WriterQueue>, timeout: Duration) -> Writer {
         Writer {
             conn: Mutex::new(conn),
+            queue,
             timeout,
             group: Mutex::new(Group::default()),
             committed: Condvar::new(),
@@ -65,6 +71,13 @@ impl Writer {
     #[cfg(test)]
     pub(super) fn members(&self) -> usize {
         self.group.lock().joined
+    }
+
+    /// Gives the group's turn in the writers' queue to the next process's writer.
+    fn pass_turn(&self, turn: Option<Turn>) {
+        if let (Some(queue), Some(turn)) = (&self.queue, turn) {
+            queue.pass(turn);
+        }
     }
 
     fn timed_out(&self) -> StorageError {
@@ -100,6 +113,7 @@ impl Writer {
         };
         let mut member = Member {
             writer: self,
+            deadline,
             generation,
             conn: None,
             left: false,
@@ -134,6 +148,8 @@ impl Writer {
 /// work), it leaves anyway, so the group still commits and nobody waits forever.
 struct Member<'w> {
     writer: &'w Writer,
+    /// The end of every wait of this member (its start plus the lock timeout).
+    deadline: Instant,
     generation: u64,
     /// Held while the member works; None before it has the connection and once it has left.
     conn: Option<MutexGuard<'w, Connection>>,
@@ -159,8 +175,21 @@ impl Member<'_> {
             ));
         }
         if !begun {
-            step(self.conn(), "BEGIN IMMEDIATE")?;
-            self.writer.group.lock().begun = true;
+            // The group's turn among the processes writing this file, then SQLite's lock: free
+            // by then unless a writer outside the queue holds it (the busy handler waits for
+            // that one, until the same deadline).
+            let turn = self
+                .writer
+                .queue
+                .as_ref()
+                .and_then(|q| q.wait_turn(self.deadline));
+            if let Err(e) = step(self.conn(), "BEGIN IMMEDIATE") {
+                self.writer.pass_turn(turn);
+                return Err(e);
+            }
+            let mut g = self.writer.group.lock();
+            g.begun = true;
+            g.turn = turn;
         }
         step(self.conn(), "SAVEPOINT member")?;
         self.in_savepoint = true;
@@ -239,8 +268,10 @@ impl Member<'_> {
         g.waiting = 0;
         g.begun = false;
         g.closed = false;
+        let turn = g.turn.take();
         drop(g);
         drop(conn);
+        writer.pass_turn(turn);
         writer.committed.notify_all();
         if wait {
             result

@@ -15,6 +15,7 @@ use txn::{in_transaction, SqlTxn};
 mod codec;
 mod create;
 mod group;
+mod queue;
 mod schema;
 mod txn;
 
@@ -130,7 +131,8 @@ fn shared_writer(path: &Path, key: WriterKey, opts: OpenMode) -> StorageResult<A
     if let Some(writer) = writers.get(&key).and_then(Weak::upgrade) {
         return Ok(writer);
     }
-    let writer = Arc::new(Writer::new(connect(path, opts)?, lock_timeout()));
+    let queue = queue::WriterQueue::open(path);
+    let writer = Arc::new(Writer::new(connect(path, opts)?, queue, lock_timeout()));
     writers.insert(key, Arc::downgrade(&writer));
     Ok(writer)
 }
