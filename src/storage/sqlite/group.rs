@@ -20,11 +20,16 @@ use super::txn::{step, SqlTxn};
 use parking_lot::{Condvar, Mutex, MutexGuard};
 use rusqlite::Connection;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// At most this many members share one commit, so that an early member's wait stays bounded
 /// under a steady stream of arrivals.
 const MAX_GROUP: usize = 16;
+
+/// The WAL's length in frames past which the writer checkpoints (SQLite's own default).
+const CHECKPOINT_FRAMES: i32 = 1000;
 
 /// The shared writer of one store file (and sync mode) in this process.
 pub(super) struct Writer {
@@ -36,6 +41,8 @@ pub(super) struct Writer {
     group: Mutex<Group>,
     /// Signalled when a group has committed (its members read the result; newcomers may join).
     committed: Condvar,
+    /// The WAL's length in frames after this connection's last commit (its WAL hook sets it).
+    wal_frames: Arc<AtomicI32>,
 }
 
 #[derive(Default)]
@@ -57,14 +64,29 @@ struct Group {
 }
 
 impl Writer {
-    pub(super) fn new(conn: Connection, queue: Option<WriterQueue>, timeout: Duration) -> Writer {
-        Writer {
+    /// The writer on `conn`. Its checkpoints run after the group has passed its turn in the
+    /// writers' queue, not inside COMMIT as SQLite's automatic ones do (the WAL hook that
+    /// counts frames replaces them): a checkpoint's copying and fsync then hold up no other
+    /// process's writer, as WAL allows.
+    pub(super) fn new(
+        mut conn: Connection,
+        queue: Option<WriterQueue>,
+        timeout: Duration,
+    ) -> StorageResult<Writer> {
+        let wal_frames = Arc::new(AtomicI32::new(0));
+        let frames = wal_frames.clone();
+        conn.wal_hook(Some(move |_: &mut rusqlite::hooks::Wal, pages: i32| {
+            frames.store(pages, Ordering::Relaxed);
+            Ok(())
+        }))?;
+        Ok(Writer {
             conn: Mutex::new(conn),
+            wal_frames,
             queue,
             timeout,
             group: Mutex::new(Group::default()),
             committed: Condvar::new(),
-        }
+        })
     }
 
     /// Members of the group now forming (for tests).
@@ -270,9 +292,14 @@ impl Member<'_> {
         g.closed = false;
         let turn = g.turn.take();
         drop(g);
-        drop(conn);
         writer.pass_turn(turn);
         writer.committed.notify_all();
+        if writer.wal_frames.load(Ordering::Relaxed) >= CHECKPOINT_FRAMES {
+            // PASSIVE: copies what no reader still needs, waits for nobody.
+            writer.wal_frames.store(0, Ordering::Relaxed);
+            let _ = conn.wal_checkpoint_v2(None::<&str>, rusqlite::wal::CheckpointMode::PASSIVE);
+        }
+        drop(conn);
         if wait {
             result
         } else {
