@@ -9,9 +9,9 @@
 //!   sees all rows; it asks the selection for its length, for a window of rows
 //!   (`rows(start, count, columns)`: only the columns in force), for the position of a row it
 //!   has bookmarked (`position_of`), and for the next row matching a FindRow restriction
-//!   (`find`). A contents or hierarchy table answers those with SQL (`COUNT(*)`, `ORDER BY …
-//!   LIMIT/OFFSET` or keyset paging, `WHERE` from the restriction, a position from a count of
-//!   the rows ordered before the key) and loads only the window; the in-memory source
+//!   (`find`). A contents or hierarchy table answers those in its engine's query language (a
+//!   count, an ordered window by offset or by key, the restriction as a filter, a position as
+//!   the count of rows ordered before the key) and loads only the window; the in-memory source
 //!   ([`memory::MemoryTable`], behind ITableData) evaluates everything with [`restriction`].
 //! * A source refuses what it cannot do before any row is read ([`RowSource::check`]:
 //!   MAPI_E_TOO_COMPLEX), so Restrict and SortTable fail up front and leave the old view.
