@@ -177,10 +177,9 @@ pub unsafe extern "C" fn MAPIFreeBuffer(lpBuffer: LPVOID) -> ULONG {
 /// The allocator a result is built with: ours, or the three pointers CreateIProp was given.
 #[derive(Clone, Copy)]
 pub struct Allocator {
-    // Private: `block` and `free` call these, so only `MAPI` and the unsafe `foreign` may set
-    // them. (`more` is kept for the day a result is built from chained blocks.)
+    // Private: `block`, `more_block` and `free` call these, so only `MAPI` and the unsafe
+    // `foreign` may set them.
     buffer: AllocateBufferFn,
-    #[allow(dead_code)]
     more: AllocateMoreFn,
     free: FreeBufferFn,
     /// Whether these are this library's own MAPIAllocateBuffer/More/FreeBuffer: they return
@@ -256,6 +255,37 @@ impl Allocator {
         // A foreign allocator need not zero; results are written field by field, but padding
         // and unused union bytes must not leak stale memory. (MAPIAllocateBuffer has zeroed the
         // block already.)
+        if !self.ours {
+            // SAFETY: `p` is a block of at least `size` bytes (checked non-NULL above).
+            unsafe { ptr::write_bytes(p as *mut u8, 0, size as usize) };
+        }
+        Ok(p as *mut u8)
+    }
+}
+
+impl Allocator {
+    /// One zeroed block of `size` bytes chained to `parent` (MAPIAllocateMore): freed with it.
+    ///
+    /// # Safety
+    /// `parent` must be a live root block this allocator made.
+    pub unsafe fn more_block(&self, size: usize, parent: *mut c_void) -> MapiResult<*mut u8> {
+        let size = ULONG::try_from(size).map_err(|_| {
+            MapiError::new(
+                MAPI_E_NOT_ENOUGH_MEMORY,
+                format!("a result of {size} bytes is larger than MAPI can allocate"),
+            )
+        })?;
+        let mut p: LPVOID = ptr::null_mut();
+        // SAFETY: `p` is a valid out-pointer; `parent` is a live root block of this allocator
+        // (this method's contract); `more` is MAPIAllocateMore or a function the maker of this
+        // allocator vouched for (`Allocator::foreign`).
+        let sc = unsafe { (self.more)(size, parent, &mut p) };
+        if sc != S_OK || p.is_null() {
+            return Err(MapiError::new(
+                if sc < 0 { sc } else { MAPI_E_NOT_ENOUGH_MEMORY },
+                format!("allocating a chained result of {size} bytes failed"),
+            ));
+        }
         if !self.ours {
             // SAFETY: `p` is a block of at least `size` bytes (checked non-NULL above).
             unsafe { ptr::write_bytes(p as *mut u8, 0, size as usize) };

@@ -102,6 +102,39 @@ impl MemoryTable {
         Ok(())
     }
 
+    /// HrInsertRow: adds the row at `at` (the end when past it); a row with the same index
+    /// value already there is MAPI_E_INVALID_PARAMETER (HrModifyRow replaces rows).
+    pub fn insert_row(&self, props: Vec<(u32, Cell)>, at: usize) -> MapiResult<()> {
+        let index = self.index_of(&props)?;
+        if self.rows.read().by_index.contains_key(&index) {
+            return Err(MapiError::invalid(
+                "HrInsertRow: a row with that index column value exists (HrModifyRow replaces)",
+            ));
+        }
+        self.modify_row(props, Some(at))
+    }
+
+    /// HrDeleteRows with TAD_ALL_ROWS: removes every row, returns how many there were.
+    pub fn delete_all(&self) -> usize {
+        let mut rows = self.rows.write();
+        let n = rows.rows.len();
+        rows.rows.clear();
+        rows.by_index.clear();
+        rows.version += 1;
+        n
+    }
+
+    /// Whether a row has this index value (HrDeleteRows counts only rows it removed).
+    pub fn has_row(&self, tag: u32, value: &Cell) -> MapiResult<bool> {
+        let index = self.index_value(tag, value)?;
+        Ok(self.rows.read().by_index.contains_key(&index))
+    }
+
+    /// The index column's tag.
+    pub fn index_tag(&self) -> u32 {
+        self.index_tag
+    }
+
     /// HrDeleteRow: MAPI_E_NOT_FOUND when no row has that index value.
     pub fn delete_row(&self, tag: u32, value: &Cell) -> MapiResult<()> {
         let index = self.index_value(tag, value)?;

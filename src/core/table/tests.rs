@@ -77,7 +77,10 @@ fn property_restriction_every_relop_signed_and_strings_case_insensitive() {
         &p(Relop::Eq, NAME, PropValue::Unicode("bOB".into())),
         &r
     ));
-    assert!(!eval(&p(Relop::Lt, NAME, PropValue::Unicode("alice".into())), &r));
+    assert!(!eval(
+        &p(Relop::Lt, NAME, PropValue::Unicode("alice".into())),
+        &r
+    ));
     assert!(eval(
         &p(Relop::Gt, NAME, PropValue::Unicode("ALICE".into())),
         &r
