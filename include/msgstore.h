@@ -730,28 +730,6 @@ struct IMalloc;
 #define OPEN_FLAGS ((((((MDB_NO_DIALOG | MAPI_CREATE) | MDB_WRITE) | MAPI_DEFERRED_ERRORS) | MAPI_BEST_ACCESS) | MDB_NO_MAIL) | MSGSTORE_NO_SYNC)
 
 /**
- * Deeper restrictions are refused (MAPI_E_TOO_COMPLEX), so neither conversion nor evaluation
- * can exhaust a stack.
- */
-#define MAX_DEPTH 128
-
-/**
- * More nodes than this are refused (MAPI_E_TOO_COMPLEX): a C restriction whose sub-arrays are
- * shared would otherwise expand exponentially.
- */
-#define MAX_NODES (1 << 16)
-
-/**
- * Bookmarks a view keeps at once; one more is MAPI_E_UNABLE_TO_COMPLETE.
- */
-#define MAX_BOOKMARKS 4096
-
-/**
- * Sort keys a view accepts (SortTable: "too many keys" is MAPI_E_TOO_COMPLEX).
- */
-#define MAX_SORT_KEYS 32
-
-/**
  * Opaque: attachments (not implemented yet).
  */
 typedef struct IAttach IAttach;

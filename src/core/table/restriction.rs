@@ -20,10 +20,10 @@ use std::cmp::Ordering;
 
 /// Deeper restrictions are refused (MAPI_E_TOO_COMPLEX), so neither conversion nor evaluation
 /// can exhaust a stack.
-pub const MAX_DEPTH: usize = 128;
+pub(crate) const MAX_DEPTH: usize = 128;
 /// More nodes than this are refused (MAPI_E_TOO_COMPLEX): a C restriction whose sub-arrays are
 /// shared would otherwise expand exponentially.
-pub const MAX_NODES: usize = 1 << 16;
+pub(crate) const MAX_NODES: usize = 1 << 16;
 
 /// A relational operator (RELOP_RE is not supported: MAPI_E_TOO_COMPLEX where it is read).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -19,9 +19,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 /// Bookmarks a view keeps at once; one more is MAPI_E_UNABLE_TO_COMPLETE.
-pub const MAX_BOOKMARKS: usize = 4096;
+pub(crate) const MAX_BOOKMARKS: usize = 4096;
 /// Sort keys a view accepts (SortTable: "too many keys" is MAPI_E_TOO_COMPLEX).
-pub const MAX_SORT_KEYS: usize = 32;
+pub(crate) const MAX_SORT_KEYS: usize = 32;
 
 /// Where a seek or a search starts (`BOOKMARK`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
