@@ -824,7 +824,7 @@ static void test_bad_input(void) {
   ULONG_PTR conn = 77;
   LPSPropTagArray got = (LPSPropTagArray)GARBAGE_PTR;
   LONG sought;
-  int i, depth = test_under_valgrind() ? 20000 : 100000;
+  int i, depth = 100000;
 
   /* CreateTable. */
   CHECK_HR(CreateTable(&IID_IMAPITableData, MAPIAllocateBuffer, MAPIAllocateMore, MAPIFreeBuffer,
@@ -841,6 +841,14 @@ static void test_bad_input(void) {
   CHECK_HR(CreateTable(&IID_IMAPITableData, MAPIAllocateBuffer, MAPIAllocateMore, MAPIFreeBuffer,
                        NULL, TBLTYPE_DYNAMIC, PR_ID, (LPSPropTagArray)&bad_cols, &td),
            MAPI_E_INVALID_PARAMETER);
+  CHECK_HR(CreateTable(NULL, MAPIAllocateBuffer, MAPIAllocateMore, MAPIFreeBuffer, NULL,
+                       TBLTYPE_DYNAMIC, PR_ID, (LPSPropTagArray)&empty_cols, &td),
+           MAPI_E_INVALID_PARAMETER);
+  CHECK_HR(CreateTable(NULL, MAPIAllocateBuffer, MAPIAllocateMore, MAPIFreeBuffer, &u1,
+                       TBLTYPE_DYNAMIC, PR_ID, (LPSPropTagArray)&cols, &td),
+           MAPI_E_INVALID_PARAMETER);
+  CHECK(td == NULL);
+  CHECK_EQ(MsgStoreLiveObjects(), 0);
   CHECK_HR(CreateTable(&IID_IMAPIProp, MAPIAllocateBuffer, MAPIAllocateMore, MAPIFreeBuffer, NULL,
                        TBLTYPE_DYNAMIC, PR_ID, (LPSPropTagArray)&cols, &td),
            MAPI_E_INTERFACE_NOT_SUPPORTED);
@@ -867,6 +875,23 @@ static void test_bad_input(void) {
     CHECK_HR(td->lpVtbl->HrDeleteRow(td, &g), MAPI_E_INVALID_PARAMETER);
   }
   CHECK_HR(td->lpVtbl->HrDeleteRow(td, NULL), MAPI_E_INVALID_PARAMETER);
+  {
+    /* HrModifyRows: one row without the index column, and nothing of the set is applied. */
+    SRowSet *set = (SRowSet *)malloc(CbNewSRowSet(2));
+    SPropValue good[4], bad = pv_long(PR_GROUP, 1);
+    ULONG n = 0;
+    CHECK(set != NULL);
+    set->cRows = 2;
+    set->aRow[0].ulAdrEntryPad = set->aRow[1].ulAdrEntryPad = 0;
+    set->aRow[0].lpProps = good;
+    set->aRow[0].cValues = row_values(50, good);
+    set->aRow[1].lpProps = &bad;
+    set->aRow[1].cValues = 1;
+    CHECK_HR(td->lpVtbl->HrModifyRows(td, 0, set), MAPI_E_INVALID_PARAMETER);
+    free(set);
+    CHECK_OK(t->lpVtbl->GetRowCount(t, 0, &n));
+    CHECK_EQ(n, 5);
+  }
   CHECK_HR(td->lpVtbl->HrModifyRows(td, 1, NULL), MAPI_E_UNKNOWN_FLAGS);
   CHECK_HR(td->lpVtbl->HrModifyRows(td, 0, NULL), MAPI_E_INVALID_PARAMETER);
   CHECK_HR(td->lpVtbl->HrDeleteRows(td, 0, NULL, NULL), MAPI_E_INVALID_PARAMETER);
