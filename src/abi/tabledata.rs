@@ -90,16 +90,13 @@ pub unsafe extern "C" fn CreateTable(
         guard::free_fn("CreateTable", || {
             let out = guard::cleared_out(lppTableData, "CreateTable: lppTableData")?;
             object::check_interface::<C>(lpInterface, "CreateTable")?;
-            let (Some(buffer), Some(more), Some(free)) =
-                (lpAllocateBuffer, lpAllocateMore, lpFreeBuffer)
-            else {
-                return Err(MapiError::invalid(
-                    "CreateTable: the three allocator functions are required",
-                ));
-            };
-            if !lpvReserved.is_null() {
-                return Err(MapiError::invalid("CreateTable: lpvReserved must be NULL"));
-            }
+            let alloc = Allocator::from_client(
+                lpAllocateBuffer,
+                lpAllocateMore,
+                lpFreeBuffer,
+                lpvReserved,
+                "CreateTable",
+            )?;
             if ulTableType > TBLTYPE_DYNAMIC {
                 return Err(MapiError::invalid(format!(
                     "CreateTable: unknown table type {ulTableType}"
@@ -117,7 +114,7 @@ pub unsafe extern "C" fn CreateTable(
             let table = MemoryTable::new(ulPropTagIndexColumn, try_to_vec(columns)?)?;
             let obj = ComObject::create(TableDataClass {
                 table: Arc::new(table),
-                alloc: Allocator::foreign(buffer, more, free),
+                alloc,
                 table_type: ulTableType,
             });
             *out = ComObject::as_interface(obj);
