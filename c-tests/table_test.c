@@ -86,27 +86,11 @@ static void build_model(void) {
 
 /* ---- Building tables ------------------------------------------------------------------- */
 
-static SPropValue pv_long(ULONG tag, LONG l) {
-  SPropValue v;
-  memset(&v, 0, sizeof v);
-  v.ulPropTag = tag;
-  v.Value.l = l;
-  return v;
-}
-
-static SPropValue pv_str8(ULONG tag, const char *s) {
-  SPropValue v;
-  memset(&v, 0, sizeof v);
-  v.ulPropTag = tag;
-  v.Value.lpszA = (LPSTR)s;
-  return v;
-}
-
 /* The values of row i (caller's memory: 4 values). Returns how many. */
 static ULONG row_values(int i, SPropValue *v) {
   ULONG n = 0;
   v[n++] = pv_long(PR_ID, i);
-  if (has_subject(i)) v[n++] = pv_str8(PR_SUBJ, subject_of(i));
+  if (has_subject(i)) v[n++] = pv_str8(PROP_ID(PR_SUBJ), subject_of(i));
   v[n++] = pv_long(PR_GROUP, group_of(i));
   v[n++] = pv_long(PR_FLAGS, flags_of(i));
   return n;
@@ -209,7 +193,7 @@ struct big_restriction {
 static void make_big_restriction(struct big_restriction *b) {
   memset(b, 0, sizeof *b);
   b->group8 = pv_long(PR_GROUP, 8);
-  b->ta = pv_str8(PR_SUBJ, "TA-");
+  b->ta = pv_str8(PROP_ID(PR_SUBJ), "TA-");
   b->flags3 = pv_long(PR_FLAGS, 3);
   b->top.rt = RES_AND;
   b->top.res.resAnd.cRes = 2;
@@ -766,7 +750,7 @@ static void test_restriction_types(void) {
   CHECK_EQ(count, 9);
   /* RES_CONTENT prefix, case-sensitive and not. */
   memset(&r, 0, sizeof r);
-  c = pv_str8(PR_SUBJ, "BETA");
+  c = pv_str8(PROP_ID(PR_SUBJ), "BETA");
   r.rt = RES_CONTENT;
   r.res.resContent.ulFuzzyLevel = FL_PREFIX;
   r.res.resContent.ulPropTag = PR_SUBJ;
