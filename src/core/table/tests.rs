@@ -430,6 +430,15 @@ fn bookmarks_follow_their_rows() {
     t.delete_row(ID, &Cell::Value(PropValue::Long(5))).unwrap();
     assert_eq!(v.seek_row(Origin::Bookmark(bk), 0).unwrap(), (0, true));
     assert_eq!(ids(&v.query_rows(1, false).unwrap()), vec![6]);
+    // Reported once: the bookmark is now simply on row 6.
+    assert_eq!(v.seek_row(Origin::Bookmark(bk), 0).unwrap(), (0, false));
+    assert_eq!(ids(&v.query_rows(1, true).unwrap()), vec![6]);
+    // Two changes between calls (an insertion, then its row's deletion) are one refresh.
+    let b3 = v.create_bookmark().unwrap(); // on row 6
+    t.modify_row(row(102, "x", 0), Some(0)).unwrap();
+    t.delete_row(ID, &Cell::Value(PropValue::Long(6))).unwrap();
+    assert_eq!(v.seek_row(Origin::Bookmark(b3), 0).unwrap(), (0, true));
+    assert_eq!(ids(&v.query_rows(1, false).unwrap()), vec![7]);
     // The cursor follows its row too.
     v.seek_row(Origin::Beginning, 3).unwrap(); // on row 2
     t.delete_row(ID, &Cell::Value(PropValue::Long(100)))
