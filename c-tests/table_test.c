@@ -793,7 +793,7 @@ static void test_restriction_types(void) {
 }
 
 static void test_bad_input(void) {
-  LPTABLEDATA td = (LPTABLEDATA)GARBAGE_PTR;
+  LPTABLEDATA td = (LPTABLEDATA)GARBAGE_PTR, td2;
   LPMAPITABLE t;
   SRestriction r, kid, *chain, *dag;
   SPropValue v = pv_long(PR_ID, 1), err;
@@ -1082,6 +1082,23 @@ static void test_bad_input(void) {
     CHECK(e != NULL && strstr((const char *)e->lpszError, "QueryRows") != NULL);
     MAPIFreeBuffer(e);
   }
+  /* A panic inside a slot: MAPI_E_CALL_FAILED, and the table still works. */
+  CHECK_OK(MsgStoreInjectPanic("QueryRows"));
+  rows = NULL;
+  CHECK_HR(t->lpVtbl->QueryRows(t, 1, 0, &rows), MAPI_E_CALL_FAILED);
+  CHECK(rows == NULL);
+  CHECK_OK(MsgStoreInjectPanic("HrModifyRow"));
+  CHECK_HR(td->lpVtbl->HrModifyRow(td, NULL), MAPI_E_CALL_FAILED);
+  CHECK_OK(MsgStoreInjectPanic("CreateTable"));
+  td2 = NULL;
+  CHECK_HR(CreateTable(NULL, MAPIAllocateBuffer, MAPIAllocateMore, MAPIFreeBuffer, NULL,
+                       TBLTYPE_DYNAMIC, PR_ID, (LPSPropTagArray)&cols, &td2),
+           MAPI_E_CALL_FAILED);
+  CHECK(td2 == NULL);
+  CHECK_EQ(MsgStoreLiveObjects(), 2);
+  CHECK_OK(t->lpVtbl->QueryRows(t, 1, 0, &rows));
+  CHECK_EQ(rows->cRows, 1);
+  FreeProws(rows);
   /* NULL This. */
   CHECK_HR(t->lpVtbl->GetRowCount(NULL, 0, &count), MAPI_E_INVALID_PARAMETER);
   CHECK_HR(td->lpVtbl->HrModifyRow(NULL, NULL), MAPI_E_INVALID_PARAMETER);
