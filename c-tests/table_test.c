@@ -762,7 +762,8 @@ static void test_restriction_types(void) {
   CHECK_OK(t->lpVtbl->Restrict(t, &r, 0));
   CHECK_OK(t->lpVtbl->GetRowCount(t, 0, &count));
   CHECK_EQ(count, 2); /* rows 1 and 6 */
-  /* RES_OR of the BITMASK EQZ (even FLAGS) and an RES_COMMENT (true, never evaluated). */
+  /* The BITMASK EQZ (even FLAGS) with an RES_COMMENT beside it, under AND and under OR: the
+   * comment is never evaluated and has no effect either way. */
   memset(&r, 0, sizeof r);
   memset(kids, 0, sizeof kids);
   kids[0].rt = RES_BITMASK;
@@ -781,6 +782,10 @@ static void test_restriction_types(void) {
   CHECK_EQ(count, 5);
   r.rt = RES_OR;
   CHECK_OK(t->lpVtbl->Restrict(t, &r, 0));
+  CHECK_OK(t->lpVtbl->GetRowCount(t, 0, &count));
+  CHECK_EQ(count, 5);
+  /* A comment alone restricts nothing. */
+  CHECK_OK(t->lpVtbl->Restrict(t, &kids[1], 0));
   CHECK_OK(t->lpVtbl->GetRowCount(t, 0, &count));
   CHECK_EQ(count, 10);
   /* NULL clears. */

@@ -9,7 +9,9 @@
 //!   compares them; PT_STRING8 and PT_UNICODE values of one property compare with each other.
 //! * A multi-valued row value matches when any of its values does (the restriction carries the
 //!   single-valued type).
-//! * RES_COMMENT is true whatever it carries (never evaluated, reference §10.6).
+//! * RES_COMMENT is never read or evaluated (reference §10.6: it has no effect on the rows): it
+//!   is taken out of the tree, so AND and OR ignore it and a restriction of comments only
+//!   restricts nothing.
 
 use super::Cell;
 use crate::core::error::{MapiError, MapiResult};
@@ -109,7 +111,7 @@ pub enum Restriction {
         object: u32,
         restriction: Box<Restriction>,
     },
-    /// Never evaluated: always true.
+    /// Never evaluated: taken out of the tree (see [`matches`]).
     Comment,
 }
 
@@ -248,24 +250,34 @@ fn value_of<R: RowProps + ?Sized>(row: &R, tag: u32) -> Option<&PropValue> {
 
 /// Evaluates `r` against `row`. Only RES_SUBRESTRICTION can fail (through the row).
 pub fn matches<R: RowProps + ?Sized>(r: &Restriction, row: &R) -> MapiResult<bool> {
-    Ok(match r {
-        Restriction::And(v) => {
+    Ok(eval(r, row)?.unwrap_or(true))
+}
+
+/// `r` on `row`; None where the restriction is only comments, which are taken out of the tree
+/// before evaluation (they "have no effect on the rows"): an AND or OR ignores them, a NOT of
+/// nothing is nothing, and nothing at the top restricts nothing.
+fn eval<R: RowProps + ?Sized>(r: &Restriction, row: &R) -> MapiResult<Option<bool>> {
+    Ok(Some(match r {
+        Restriction::And(v) | Restriction::Or(v) => {
+            let all = matches!(r, Restriction::And(_));
+            let mut any_child = false;
             for c in v {
-                if !matches(c, row)? {
-                    return Ok(false);
+                match eval(c, row)? {
+                    None => {}
+                    Some(b) if b != all => return Ok(Some(b)),
+                    Some(_) => any_child = true,
                 }
             }
-            true
-        }
-        Restriction::Or(v) => {
-            for c in v {
-                if matches(c, row)? {
-                    return Ok(true);
-                }
+            if !any_child && !v.is_empty() {
+                return Ok(None);
             }
-            false
+            all
         }
-        Restriction::Not(c) => !matches(c, row)?,
+        Restriction::Not(c) => match eval(c, row)? {
+            Some(b) => !b,
+            None => return Ok(None),
+        },
+        Restriction::Comment => return Ok(None),
         Restriction::Content { fuzzy, tag, value } => match value_of(row, *tag) {
             Some(hay) if comparable(base_type(hay.ptype()), value.ptype()) => {
                 any_scalar(hay, |h| contains(&h, value, *fuzzy))
@@ -311,8 +323,7 @@ pub fn matches<R: RowProps + ?Sized>(r: &Restriction, row: &R) -> MapiResult<boo
             object,
             restriction,
         } => row.sub_matches(*object, restriction)?,
-        Restriction::Comment => true,
-    })
+    }))
 }
 
 /// A value's scalars (one, or each element of a multi-valued one), borrowed.

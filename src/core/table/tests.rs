@@ -167,8 +167,17 @@ fn and_or_not_exist_comment() {
         &r
     ));
     assert!(!eval(&R::Exist { tag: BIN }, &r));
+    // Comments have no effect: taken out of the tree wherever they are.
     assert!(eval(&R::Comment, &r));
-    assert!(eval(&R::And(vec![R::Comment, t]), &r));
+    assert!(eval(&R::And(vec![R::Comment, t.clone()]), &r));
+    assert!(!eval(&R::And(vec![R::Comment, f.clone()]), &r));
+    assert!(!eval(&R::Or(vec![R::Comment, f.clone()]), &r));
+    assert!(eval(&R::Or(vec![R::Comment, t]), &r));
+    assert!(eval(&R::Not(Box::new(R::Comment)), &r));
+    assert!(!eval(
+        &R::And(vec![R::Not(Box::new(R::Or(vec![R::Comment]))), f]),
+        &r
+    ));
 }
 
 #[test]
