@@ -29,6 +29,7 @@ use std::borrow::Cow;
 use std::ffi::c_void;
 use std::ptr;
 
+/// cbindgen:ignore
 /// Called when the view is released (ITableData::HrGetView's CALLERRELEASE), with the
 /// ITableData it came from, on which the view holds a reference until then.
 pub struct OnRelease {
