@@ -217,6 +217,51 @@ VTBL_SLOTS(IMsgStoreConflictResolverVtbl, 4);
 IUNKNOWN_SLOTS(IMsgStoreConflictResolverVtbl);
 SLOT(IMsgStoreConflictResolverVtbl, ResolveConflict, 3);
 
+/* Tables (reference §10.1, §12.1; §10.5 layouts). */
+VTBL_SLOTS(IMAPITableVtbl, 26);
+IUNKNOWN_SLOTS(IMAPITableVtbl);
+SLOT(IMAPITableVtbl, GetLastError, 3);
+SLOT(IMAPITableVtbl, Advise, 4);
+SLOT(IMAPITableVtbl, GetStatus, 6);
+SLOT(IMAPITableVtbl, SetColumns, 7);
+SLOT(IMAPITableVtbl, SeekRow, 10);
+SLOT(IMAPITableVtbl, FindRow, 13);
+SLOT(IMAPITableVtbl, Restrict, 14);
+SLOT(IMAPITableVtbl, SortTable, 17);
+SLOT(IMAPITableVtbl, QueryRows, 19);
+SLOT(IMAPITableVtbl, Abort, 20);
+SLOT(IMAPITableVtbl, WaitForCompletion, 23);
+SLOT(IMAPITableVtbl, SetCollapseState, 25);
+VTBL_SLOTS(ITableDataVtbl, 12);
+IUNKNOWN_SLOTS(ITableDataVtbl);
+SLOT(ITableDataVtbl, HrGetView, 3);
+SLOT(ITableDataVtbl, HrModifyRow, 4);
+SLOT(ITableDataVtbl, HrDeleteRow, 5);
+SLOT(ITableDataVtbl, HrQueryRow, 6);
+SLOT(ITableDataVtbl, HrEnumRow, 7);
+SLOT(ITableDataVtbl, HrNotify, 8);
+SLOT(ITableDataVtbl, HrInsertRow, 9);
+SLOT(ITableDataVtbl, HrModifyRows, 10);
+SLOT(ITableDataVtbl, HrDeleteRows, 11);
+_Static_assert(sizeof(IMAPITable) == PTR && sizeof(ITableData) == PTR, "object = vtable pointer");
+_Static_assert(sizeof(BOOKMARK) == PTR, "BOOKMARK is ULONG_PTR (H-DEFS, not Wine's ULONG)");
+_Static_assert(sizeof(SRestriction) == 32 && offsetof(SRestriction, res) == 8, "SRestriction");
+_Static_assert(sizeof(SAndRestriction) == 16 && offsetof(SAndRestriction, lpRes) == 8, "SAnd");
+_Static_assert(sizeof(SNotRestriction) == 16 && offsetof(SNotRestriction, lpRes) == 8, "SNot");
+_Static_assert(sizeof(SContentRestriction) == 16 && offsetof(SContentRestriction, lpProp) == 8,
+               "SContentRestriction");
+_Static_assert(sizeof(SPropertyRestriction) == 16 && offsetof(SPropertyRestriction, lpProp) == 8,
+               "SPropertyRestriction");
+_Static_assert(sizeof(SComparePropsRestriction) == 12, "SComparePropsRestriction");
+_Static_assert(sizeof(SBitMaskRestriction) == 12 && sizeof(SSizeRestriction) == 12, "3 ULONGs");
+_Static_assert(sizeof(SExistRestriction) == 12, "SExistRestriction");
+_Static_assert(sizeof(SSubRestriction) == 16 && offsetof(SSubRestriction, lpRes) == 8, "SSub");
+_Static_assert(sizeof(SCommentRestriction) == 24 && offsetof(SCommentRestriction, lpProp) == 16,
+               "SCommentRestriction");
+_Static_assert(sizeof(SSortOrder) == 8, "SSortOrder");
+_Static_assert(sizeof(SSortOrderSet) == 20 && offsetof(SSortOrderSet, aSort) == 12,
+               "SSortOrderSet: CbNewSSortOrderSet(n) = 12 + 8n");
+
 /* ---- HRESULTs (reference §4): emitted as (int32_t)…u casts, compared as HRESULT ---------- */
 #define HR(name, value) _Static_assert((name) == (HRESULT)(value), #name " == " #value)
 HR(S_OK, 0x00000000u);

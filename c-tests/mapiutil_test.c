@@ -25,22 +25,6 @@ static WCHAR w_cafe[] = {'c', 'a', 'f', 'e', 0};
 static GUID guid_a = {0x12345678, 0x1234, 0x5678, {1, 2, 3, 4, 5, 6, 7, 8}};
 static GUID guid_b = {0x12345678, 0x1234, 0x5678, {1, 2, 3, 4, 5, 6, 7, 9}};
 
-static SPropValue pv_long(ULONG tag, LONG l) {
-  SPropValue v;
-  memset(&v, 0, sizeof v);
-  v.ulPropTag = tag;
-  v.Value.l = l;
-  return v;
-}
-
-static SPropValue pv_str8(ULONG id, const char *s) {
-  SPropValue v;
-  memset(&v, 0, sizeof v);
-  v.ulPropTag = TAG(PT_STRING8, id);
-  v.Value.lpszA = (LPSTR)s;
-  return v;
-}
-
 static SPropValue pv_wstr(ULONG id, WCHAR *s) {
   SPropValue v;
   memset(&v, 0, sizeof v);

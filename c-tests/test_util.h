@@ -12,6 +12,7 @@
  *   test_path(buf, size, name)  "$MSGSTORE_TEST_DIR/name" (or "./name" when it is unset)
  *   test_under_valgrind()       non-zero when the runner runs us under valgrind: scale loops down
  *   tag_array(n, tag...)        a MAPIAllocateBuffer'd SPropTagArray (pass ULONG tags)
+ *   pv_long(tag, l), pv_str8(id, s)  an SPropValue of PT_LONG / PT_STRING8 (strings borrowed)
  *
  * Sections. A test program is a list of independent sections, each a void function that sets up
  * what it needs (its own store files) and releases every object it made:
@@ -203,6 +204,24 @@ static inline LPSPropTagArray tag_array(ULONG n, ...) {
   for (i = 0; i < n; i++) a->aulPropTag[i] = va_arg(ap, ULONG);
   va_end(ap);
   return a;
+}
+
+/* A PT_LONG value with tag `tag`. */
+static inline SPropValue pv_long(ULONG tag, LONG l) {
+  SPropValue v;
+  memset(&v, 0, sizeof v);
+  v.ulPropTag = tag;
+  v.Value.l = l;
+  return v;
+}
+
+/* A PT_STRING8 value of property `id` (the string is borrowed). */
+static inline SPropValue pv_str8(ULONG id, const char *s) {
+  SPropValue v;
+  memset(&v, 0, sizeof v);
+  v.ulPropTag = PROP_TAG(PT_STRING8, id);
+  v.Value.lpszA = (LPSTR)s;
+  return v;
 }
 
 /* One section of a test program (see the top of this file). */

@@ -17,9 +17,17 @@ struct IMsgStore;
 struct IStream;
 struct IMAPIAdviseSink;
 struct IMsgStoreConflictResolver;
+struct IMAPITable;
+struct ITableData;
+struct SRestriction;
 struct MSGCONFLICT;
 struct IMalloc;
 
+
+/**
+ * HrDeleteRows: delete every row (`lprowsetToDelete` is then ignored).
+ */
+#define TAD_ALL_ROWS 1
 
 /**
  * Object-row flag bit: a folder-associated (FAI) message.
@@ -642,6 +650,80 @@ struct IMalloc;
 
 #define MAPI_NT_SERVICE 65536
 
+#define MAPI_E_INVALID_BOOKMARK (int32_t)2147746821u
+
+#define MAPI_W_POSITION_CHANGED 263297
+
+#define MAPI_W_APPROX_COUNT 263298
+
+#define MAPI_E_UNABLE_TO_ABORT (int32_t)2147746068u
+
+#define MAPI_E_TABLE_TOO_BIG (int32_t)2147746819u
+
+#define MAPI_E_TABLE_EMPTY (int32_t)2147746818u
+
+#define TBL_ASYNC 1
+
+#define TBL_NOWAIT 1
+
+#define TBL_BATCH 2
+
+#define TBL_ALL_COLUMNS 1
+
+#define TBL_NOADVANCE 1
+
+#define DIR_BACKWARD 1
+
+#define BOOKMARK_BEGINNING 0
+
+#define BOOKMARK_CURRENT 1
+
+#define BOOKMARK_END 2
+
+#define TBLSTAT_COMPLETE 0
+
+#define TBLTYPE_SNAPSHOT 0
+
+#define TBLTYPE_KEYSET 1
+
+#define TBLTYPE_DYNAMIC 2
+
+#define TABLE_SORT_ASCEND 0
+
+#define TABLE_SORT_DESCEND 1
+
+#define TABLE_SORT_COMBINE 2
+
+#define RES_AND 0
+
+#define RES_OR 1
+
+#define RES_NOT 2
+
+#define RES_CONTENT 3
+
+#define RES_PROPERTY 4
+
+#define RES_COMPAREPROPS 5
+
+#define RES_BITMASK 6
+
+#define RES_SIZE 7
+
+#define RES_EXIST 8
+
+#define RES_SUBRESTRICTION 9
+
+#define RES_COMMENT 10
+
+#define RES_COUNT 11
+
+#define RES_ANNOTATION 12
+
+#define BMR_EQZ 0
+
+#define BMR_NEZ 1
+
 /**
  * MsgStoreOpen's accepted flags (DESIGN.md §2).
  */
@@ -658,24 +740,9 @@ typedef struct IAttach IAttach;
 typedef struct IMAPIProgress IMAPIProgress;
 
 /**
- * Opaque: MAPI tables (not implemented: table methods return MAPI_E_NO_SUPPORT).
- */
-typedef struct IMAPITable IMAPITable;
-
-/**
  * Opaque here: notifications (Advise is not implemented yet; STORE_NOTIFY_OK is not set).
  */
 typedef struct NOTIFICATION NOTIFICATION;
-
-/**
- * Opaque: restrictions (searches are not implemented).
- */
-typedef struct SRestriction SRestriction;
-
-/**
- * Opaque: sort orders (not implemented).
- */
-typedef struct SSortOrderSet SSortOrderSet;
 
 typedef int32_t HRESULT;
 
@@ -1077,6 +1144,250 @@ typedef struct ADRLIST {
 
 typedef struct ADRLIST *LPADRLIST;
 
+typedef struct IMAPIAdviseSinkVtbl {
+  HRESULT (*QueryInterface)(struct IMAPIAdviseSink *This, const IID *riid, void **ppvObj);
+  ULONG (*AddRef)(struct IMAPIAdviseSink *This);
+  ULONG (*Release)(struct IMAPIAdviseSink *This);
+  ULONG (*OnNotify)(struct IMAPIAdviseSink *This, ULONG cNotif, struct NOTIFICATION *lpNotifications);
+} IMAPIAdviseSinkVtbl;
+
+/**
+ * Client-implemented: receives notifications (declared; Advise is not implemented yet).
+ */
+typedef struct IMAPIAdviseSink {
+  const struct IMAPIAdviseSinkVtbl *lpVtbl;
+} IMAPIAdviseSink;
+
+/**
+ * A position in a table: BOOKMARK_BEGINNING / CURRENT / END or one from CreateBookmark.
+ */
+typedef ULONG_PTR BOOKMARK;
+
+/**
+ * RES_COMPAREPROPS: (tag 1) `relop` (tag 2).
+ */
+typedef struct SComparePropsRestriction {
+  ULONG relop;
+  ULONG ulPropTag1;
+  ULONG ulPropTag2;
+} SComparePropsRestriction;
+
+/**
+ * RES_AND: `cRes` restrictions at `lpRes`, all true.
+ */
+typedef struct SAndRestriction {
+  ULONG cRes;
+  struct SRestriction *lpRes;
+} SAndRestriction;
+
+/**
+ * RES_OR: `cRes` restrictions at `lpRes`, any true.
+ */
+typedef struct SOrRestriction {
+  ULONG cRes;
+  struct SRestriction *lpRes;
+} SOrRestriction;
+
+/**
+ * RES_NOT.
+ */
+typedef struct SNotRestriction {
+  ULONG ulReserved;
+  struct SRestriction *lpRes;
+} SNotRestriction;
+
+/**
+ * RES_CONTENT: FL_* level, the property, the value looked for.
+ */
+typedef struct SContentRestriction {
+  ULONG ulFuzzyLevel;
+  ULONG ulPropTag;
+  LPSPropValue lpProp;
+} SContentRestriction;
+
+/**
+ * RES_PROPERTY: (value of `ulPropTag`) `relop` (`*lpProp`).
+ */
+typedef struct SPropertyRestriction {
+  ULONG relop;
+  ULONG ulPropTag;
+  LPSPropValue lpProp;
+} SPropertyRestriction;
+
+/**
+ * RES_BITMASK: BMR_EQZ / BMR_NEZ of (value & `ulMask`).
+ */
+typedef struct SBitMaskRestriction {
+  ULONG relBMR;
+  ULONG ulPropTag;
+  ULONG ulMask;
+} SBitMaskRestriction;
+
+/**
+ * RES_SIZE: (size of the value) `relop` `cb`.
+ */
+typedef struct SSizeRestriction {
+  ULONG relop;
+  ULONG ulPropTag;
+  ULONG cb;
+} SSizeRestriction;
+
+/**
+ * RES_EXIST.
+ */
+typedef struct SExistRestriction {
+  ULONG ulReserved1;
+  ULONG ulPropTag;
+  ULONG ulReserved2;
+} SExistRestriction;
+
+/**
+ * RES_SUBRESTRICTION: PR_MESSAGE_RECIPIENTS or PR_MESSAGE_ATTACHMENTS.
+ */
+typedef struct SSubRestriction {
+  ULONG ulSubObject;
+  struct SRestriction *lpRes;
+} SSubRestriction;
+
+/**
+ * RES_COMMENT (and RES_ANNOTATION): never evaluated.
+ */
+typedef struct SCommentRestriction {
+  ULONG cValues;
+  struct SRestriction *lpRes;
+  LPSPropValue lpProp;
+} SCommentRestriction;
+
+/**
+ * RES_COUNT (Office 12+; not supported).
+ */
+typedef struct SCountRestriction {
+  ULONG ulCount;
+  struct SRestriction *lpRes;
+} SCountRestriction;
+
+/**
+ * The members of `SRestriction::res`, in H-DEFS order (resCompareProps first).
+ */
+typedef union SRestrictionUnion {
+  struct SComparePropsRestriction resCompareProps;
+  struct SAndRestriction resAnd;
+  struct SOrRestriction resOr;
+  struct SNotRestriction resNot;
+  struct SContentRestriction resContent;
+  struct SPropertyRestriction resProperty;
+  struct SBitMaskRestriction resBitMask;
+  struct SSizeRestriction resSize;
+  struct SExistRestriction resExist;
+  struct SSubRestriction resSub;
+  struct SCommentRestriction resComment;
+  struct SCommentRestriction resAnnotation;
+  struct SCountRestriction resCount;
+} SRestrictionUnion;
+
+/**
+ * A restriction (reference §10.5–10.6): `rt` (RES_*) selects the member of `res`.
+ */
+typedef struct SRestriction {
+  ULONG rt;
+  union SRestrictionUnion res;
+} SRestriction;
+
+typedef struct SRestriction *LPSRestriction;
+
+/**
+ * One sort key: a property and TABLE_SORT_ASCEND / TABLE_SORT_DESCEND.
+ */
+typedef struct SSortOrder {
+  ULONG ulPropTag;
+  ULONG ulOrder;
+} SSortOrder;
+
+/**
+ * A sort order: `cSorts` keys (`CbNewSSortOrderSet(n)` = 12 + 8n bytes).
+ */
+typedef struct SSortOrderSet {
+  ULONG cSorts;
+  ULONG cCategories;
+  ULONG cExpanded;
+  struct SSortOrder aSort[1];
+} SSortOrderSet;
+
+typedef struct SSortOrderSet *LPSSortOrderSet;
+
+typedef struct IMAPITableVtbl {
+  HRESULT (*QueryInterface)(struct IMAPITable *This, const IID *riid, void **ppvObj);
+  ULONG (*AddRef)(struct IMAPITable *This);
+  ULONG (*Release)(struct IMAPITable *This);
+  HRESULT (*GetLastError)(struct IMAPITable *This,
+                          HRESULT hResult,
+                          ULONG ulFlags,
+                          LPMAPIERROR *lppMAPIError);
+  HRESULT (*Advise)(struct IMAPITable *This,
+                    ULONG ulEventMask,
+                    struct IMAPIAdviseSink *lpAdviseSink,
+                    ULONG_PTR *lpulConnection);
+  HRESULT (*Unadvise)(struct IMAPITable *This, ULONG_PTR ulConnection);
+  HRESULT (*GetStatus)(struct IMAPITable *This, ULONG *lpulTableStatus, ULONG *lpulTableType);
+  HRESULT (*SetColumns)(struct IMAPITable *This, LPSPropTagArray lpPropTagArray, ULONG ulFlags);
+  HRESULT (*QueryColumns)(struct IMAPITable *This, ULONG ulFlags, LPSPropTagArray *lpPropTagArray);
+  HRESULT (*GetRowCount)(struct IMAPITable *This, ULONG ulFlags, ULONG *lpulCount);
+  HRESULT (*SeekRow)(struct IMAPITable *This, BOOKMARK bkOrigin, LONG lRowCount, LONG *lplRowsSought);
+  HRESULT (*SeekRowApprox)(struct IMAPITable *This, ULONG ulNumerator, ULONG ulDenominator);
+  HRESULT (*QueryPosition)(struct IMAPITable *This,
+                           ULONG *lpulRow,
+                           ULONG *lpulNumerator,
+                           ULONG *lpulDenominator);
+  HRESULT (*FindRow)(struct IMAPITable *This,
+                     LPSRestriction lpRestriction,
+                     BOOKMARK bkOrigin,
+                     ULONG ulFlags);
+  HRESULT (*Restrict)(struct IMAPITable *This, LPSRestriction lpRestriction, ULONG ulFlags);
+  HRESULT (*CreateBookmark)(struct IMAPITable *This, BOOKMARK *lpbkPosition);
+  HRESULT (*FreeBookmark)(struct IMAPITable *This, BOOKMARK bkPosition);
+  HRESULT (*SortTable)(struct IMAPITable *This, LPSSortOrderSet lpSortCriteria, ULONG ulFlags);
+  HRESULT (*QuerySortOrder)(struct IMAPITable *This, LPSSortOrderSet *lppSortCriteria);
+  HRESULT (*QueryRows)(struct IMAPITable *This, LONG lRowCount, ULONG ulFlags, LPSRowSet *lppRows);
+  HRESULT (*Abort)(struct IMAPITable *This);
+  HRESULT (*ExpandRow)(struct IMAPITable *This,
+                       ULONG cbInstanceKey,
+                       LPBYTE pbInstanceKey,
+                       ULONG ulRowCount,
+                       ULONG ulFlags,
+                       LPSRowSet *lppRows,
+                       ULONG *lpulMoreRows);
+  HRESULT (*CollapseRow)(struct IMAPITable *This,
+                         ULONG cbInstanceKey,
+                         LPBYTE pbInstanceKey,
+                         ULONG ulFlags,
+                         ULONG *lpulRowCount);
+  HRESULT (*WaitForCompletion)(struct IMAPITable *This,
+                               ULONG ulFlags,
+                               ULONG ulTimeout,
+                               ULONG *lpulTableStatus);
+  HRESULT (*GetCollapseState)(struct IMAPITable *This,
+                              ULONG ulFlags,
+                              ULONG cbInstanceKey,
+                              LPBYTE lpbInstanceKey,
+                              ULONG *lpcbCollapseState,
+                              LPBYTE *lppbCollapseState);
+  HRESULT (*SetCollapseState)(struct IMAPITable *This,
+                              ULONG ulFlags,
+                              ULONG cbCollapseState,
+                              LPBYTE pbCollapseState,
+                              BOOKMARK *lpbkLocation);
+} IMAPITableVtbl;
+
+/**
+ * A table: rows with a column set, a sort order, a restriction, a cursor and bookmarks
+ * (reference §10.1; slots 3–25 in MAPI's order).
+ */
+typedef struct IMAPITable {
+  const struct IMAPITableVtbl *lpVtbl;
+} IMAPITable;
+
+typedef struct IMAPITable *LPMAPITABLE;
+
 typedef struct IPropDataVtbl {
   HRESULT (*QueryInterface)(struct IPropData *This, const IID *riid, void **ppvObj);
   ULONG (*AddRef)(struct IPropData *This);
@@ -1164,20 +1475,6 @@ typedef struct ENTRYID {
 } ENTRYID;
 
 typedef struct ENTRYID *LPENTRYID;
-
-typedef struct IMAPIAdviseSinkVtbl {
-  HRESULT (*QueryInterface)(struct IMAPIAdviseSink *This, const IID *riid, void **ppvObj);
-  ULONG (*AddRef)(struct IMAPIAdviseSink *This);
-  ULONG (*Release)(struct IMAPIAdviseSink *This);
-  ULONG (*OnNotify)(struct IMAPIAdviseSink *This, ULONG cNotif, struct NOTIFICATION *lpNotifications);
-} IMAPIAdviseSinkVtbl;
-
-/**
- * Client-implemented: receives notifications (declared; Advise is not implemented yet).
- */
-typedef struct IMAPIAdviseSink {
-  const struct IMAPIAdviseSinkVtbl *lpVtbl;
-} IMAPIAdviseSink;
 
 typedef struct IMessageVtbl {
   HRESULT (*QueryInterface)(struct IMessage *This, const IID *riid, void **ppvObj);
@@ -1569,6 +1866,52 @@ typedef struct IMsgStoreConflictResolver {
 
 typedef struct IMsgStoreConflictResolver *LPMSGSTORECONFLICTRESOLVER;
 
+/**
+ * Called when a view made by ITableData::HrGetView is released (a pointer to MAPI's
+ * `CALLERRELEASE`; NULL for none).
+ */
+typedef void (*LPCALLERRELEASE)(ULONG_PTR ulCallerData,
+                                struct ITableData *lpTblData,
+                                struct IMAPITable *lpVue);
+
+typedef struct ITableDataVtbl {
+  HRESULT (*QueryInterface)(struct ITableData *This, const IID *riid, void **ppvObj);
+  ULONG (*AddRef)(struct ITableData *This);
+  ULONG (*Release)(struct ITableData *This);
+  HRESULT (*HrGetView)(struct ITableData *This,
+                       LPSSortOrderSet lpSSortOrderSet,
+                       LPCALLERRELEASE lpfCallerRelease,
+                       ULONG_PTR ulCallerData,
+                       struct IMAPITable **lppMAPITable);
+  HRESULT (*HrModifyRow)(struct ITableData *This, LPSRow lpSRow);
+  HRESULT (*HrDeleteRow)(struct ITableData *This, LPSPropValue lpSPropValue);
+  HRESULT (*HrQueryRow)(struct ITableData *This,
+                        LPSPropValue lpsPropValue,
+                        LPSRow *lppSRow,
+                        ULONG *lpuliRow);
+  HRESULT (*HrEnumRow)(struct ITableData *This, ULONG ulRowNumber, LPSRow *lppSRow);
+  HRESULT (*HrNotify)(struct ITableData *This,
+                      ULONG ulFlags,
+                      ULONG cValues,
+                      LPSPropValue lpSPropValue);
+  HRESULT (*HrInsertRow)(struct ITableData *This, ULONG uliRow, LPSRow lpSRow);
+  HRESULT (*HrModifyRows)(struct ITableData *This, ULONG ulFlags, LPSRowSet lpSRowSet);
+  HRESULT (*HrDeleteRows)(struct ITableData *This,
+                          ULONG ulFlags,
+                          LPSRowSet lprowsetToDelete,
+                          ULONG *cRowsDeleted);
+} ITableDataVtbl;
+
+/**
+ * An in-memory table a client fills (CreateTable, reference §12.1) and views through
+ * IMAPITable (HrGetView).
+ */
+typedef struct ITableData {
+  const struct ITableDataVtbl *lpVtbl;
+} ITableData;
+
+typedef struct ITableData *LPTABLEDATA;
+
 typedef struct IMAPIContainerVtbl {
   HRESULT (*QueryInterface)(struct IMAPIContainer *This, const IID *riid, void **ppvObj);
   ULONG (*AddRef)(struct IMAPIContainer *This);
@@ -1735,13 +2078,7 @@ typedef struct SBinaryArray ENTRYLIST;
 
 typedef struct IMAPIProgress *LPMAPIPROGRESS;
 
-typedef struct IMAPITable *LPMAPITABLE;
-
 typedef struct IAttach *LPATTACH;
-
-typedef struct SRestriction *LPSRestriction;
-
-typedef struct SSortOrderSet *LPSSortOrderSet;
 
 typedef struct NOTIFICATION *LPNOTIFICATION;
 
@@ -1786,6 +2123,11 @@ extern const struct GUID IID_IAttachment;
 extern const struct GUID IID_IMAPIContainer;
 
 extern const struct GUID IID_IMAPIFolder;
+
+/**
+ * ITableData (CreateTable).
+ */
+extern const struct GUID IID_IMAPITableData;
 
 extern const struct GUID IID_IMAPIPropData;
 
@@ -2229,6 +2571,25 @@ void SwapPlong(ULONG *lpData, ULONG cLongs);
 ULONG CbOfEncoded(const char *lpszEnc);
 
 /**
+ * Reads a whole table (D:hrqueryallrows): sets the columns when `lpPropTags` is given,
+ * restricts when `lpRestriction` is given and sorts when `lpSortOrderSet` is given (NULL keeps
+ * the table's own), rewinds, and gathers every row into one SRowSet (free it with FreeProws).
+ * `crowsMax` 0 means no limit; more rows than that is MAPI_E_TABLE_TOO_BIG. Works through the
+ * vtable of any IMAPITable whose rows are MAPIAllocateBuffer'd; a failing table call's HRESULT
+ * is returned as is.
+ *
+ * # Safety
+ * `lpTable` must be NULL or a live IMAPITable; the other pointers NULL or valid for what the
+ * table's methods read; `lppRows` NULL or writable.
+ */
+HRESULT HrQueryAllRows(LPMAPITABLE lpTable,
+                       LPSPropTagArray lpPropTags,
+                       LPSRestriction lpRestriction,
+                       LPSSortOrderSet lpSortOrderSet,
+                       LONG crowsMax,
+                       LPSRowSet *lppRows);
+
+/**
  * Creates an IPropData object (MAPI's `CreateIProp`). `lpInterface` NULL or IID_IMAPIPropData
  * (IID_IMAPIProp and IID_IUnknown are accepted too). The object allocates every result with the
  * given allocator functions; the caller frees them with `lpFreeBuffer`'s partner. Release the
@@ -2268,6 +2629,27 @@ HRESULT MsgStoreOpen(const char *lpszPath, ULONG ulFlags, LPMDB *lppMDB);
  * `lpMDB` must be NULL or a live COM object; `lpResolver` NULL or a live resolver.
  */
 HRESULT MsgStoreSetConflictResolver(LPMDB lpMDB, LPMSGSTORECONFLICTRESOLVER lpResolver);
+
+/**
+ * Creates an in-memory table (MAPI's `CreateTable`). `lpInterface` NULL or
+ * IID_IMAPITableData; `ulTableType` TBLTYPE_SNAPSHOT, _KEYSET or _DYNAMIC (reported by the
+ * views' GetStatus; every view sees changes at its next call); `ulPropTagIndexColumn` the
+ * column whose value identifies a row (not multi-valued); `lpSPropTagArrayColumns` the columns
+ * of the table (QueryColumns with TBL_ALL_COLUMNS, and a new view's columns). Release it with
+ * its Release slot; views keep its rows alive.
+ *
+ * # Safety
+ * Pointers must be NULL or valid; the allocator functions must behave as MAPI's.
+ */
+SCODE CreateTable(LPCIID lpInterface,
+                  SCODE (*lpAllocateBuffer)(ULONG cbSize, LPVOID *lppBuffer),
+                  SCODE (*lpAllocateMore)(ULONG cbSize, LPVOID lpObject, LPVOID *lppBuffer),
+                  ULONG (*lpFreeBuffer)(LPVOID lpBuffer),
+                  LPVOID lpvReserved,
+                  ULONG ulTableType,
+                  ULONG ulPropTagIndexColumn,
+                  LPSPropTagArray lpSPropTagArrayColumns,
+                  LPTABLEDATA *lppTableData);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -154,6 +154,11 @@ c_tests! {
         signatures, prop_copy_more, ul_prop_size, contains, compare, find, count_copy_reloc,
         equal_names, validation, objects, runtime, strings, windows_behaviours, panics,
     ],
+    // Issue 14: IMAPITable over CreateTable / ITableData, HrQueryAllRows, bad input.
+    c_table_test => "table_test.c" [
+        sorted_and_restricted, cursor, bookmarks, find_row, table_data, query_all_rows,
+        restriction_types, bad_input,
+    ],
 }
 
 fn manifest_dir() -> PathBuf {

@@ -8,6 +8,7 @@
 pub mod common;
 pub mod foreign;
 pub mod seeds;
+pub mod tables;
 pub mod targets;
 pub mod world;
 
@@ -20,6 +21,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("message", targets::message),
     ("entry_ids", targets::entry_ids),
     ("store_file", targets::store_file),
+    ("tables", tables::tables),
 ];
 
 /// The target named `name`.

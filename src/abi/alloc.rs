@@ -177,10 +177,9 @@ pub unsafe extern "C" fn MAPIFreeBuffer(lpBuffer: LPVOID) -> ULONG {
 /// The allocator a result is built with: ours, or the three pointers CreateIProp was given.
 #[derive(Clone, Copy)]
 pub struct Allocator {
-    // Private: `block` and `free` call these, so only `MAPI` and the unsafe `foreign` may set
-    // them. (`more` is kept for the day a result is built from chained blocks.)
+    // Private: `block`, `more_block` and `free` call these, so only `MAPI` and the unsafe
+    // `foreign` may set them.
     buffer: AllocateBufferFn,
-    #[allow(dead_code)]
     more: AllocateMoreFn,
     free: FreeBufferFn,
     /// Whether these are this library's own MAPIAllocateBuffer/More/FreeBuffer: they return
@@ -217,6 +216,32 @@ impl Allocator {
         }
     }
 
+    /// The allocator a client passes to CreateIProp / CreateTable: all three functions are
+    /// required and `lpvReserved` must be NULL (MAPI_E_INVALID_PARAMETER otherwise).
+    ///
+    /// # Safety
+    /// As for [`Allocator::foreign`].
+    pub unsafe fn from_client(
+        buffer: Option<AllocateBufferFn>,
+        more: Option<AllocateMoreFn>,
+        free: Option<FreeBufferFn>,
+        reserved: LPVOID,
+        method: &str,
+    ) -> MapiResult<Self> {
+        let (Some(buffer), Some(more), Some(free)) = (buffer, more, free) else {
+            return Err(MapiError::invalid(format!(
+                "{method}: the three allocator functions are required"
+            )));
+        };
+        if !reserved.is_null() {
+            return Err(MapiError::invalid(format!(
+                "{method}: lpvReserved must be NULL"
+            )));
+        }
+        // SAFETY: this function's contract is foreign's.
+        Ok(unsafe { Self::foreign(buffer, more, free) })
+    }
+
     /// Whether calling this allocator runs client code (a caller's CreateIProp allocator), so
     /// that no lock of ours may be held across the call.
     pub fn runs_client_code(&self) -> bool {
@@ -237,6 +262,31 @@ impl Allocator {
 
     /// One zeroed block of `size` bytes (results are sized up front: DESIGN.md §7).
     pub fn block(&self, size: usize) -> MapiResult<*mut u8> {
+        // SAFETY: `p` is a valid out-pointer; `buffer` is MAPIAllocateBuffer or a function the
+        // maker of this allocator vouched for (`Allocator::foreign`).
+        self.zeroed(size, "", |size, p| unsafe { (self.buffer)(size, p) })
+    }
+
+    /// One zeroed block of `size` bytes chained to `parent` (MAPIAllocateMore): freed with it.
+    ///
+    /// # Safety
+    /// `parent` must be a live root block this allocator made.
+    pub unsafe fn more_block(&self, size: usize, parent: *mut c_void) -> MapiResult<*mut u8> {
+        // SAFETY: `p` is a valid out-pointer; `parent` is a live root block of this allocator
+        // (this method's contract); `more` is MAPIAllocateMore or a function the maker of this
+        // allocator vouched for (`Allocator::foreign`).
+        self.zeroed(size, "chained ", |size, p| unsafe {
+            (self.more)(size, parent, p)
+        })
+    }
+
+    /// Calls `alloc(size, &mut p)` and checks and zeroes what it gave.
+    fn zeroed(
+        &self,
+        size: usize,
+        kind: &str,
+        alloc: impl FnOnce(ULONG, *mut LPVOID) -> SCODE,
+    ) -> MapiResult<*mut u8> {
         let size = ULONG::try_from(size).map_err(|_| {
             MapiError::new(
                 MAPI_E_NOT_ENOUGH_MEMORY,
@@ -244,13 +294,11 @@ impl Allocator {
             )
         })?;
         let mut p: LPVOID = ptr::null_mut();
-        // SAFETY: `p` is a valid out-pointer; `buffer` is MAPIAllocateBuffer or a function the
-        // maker of this allocator vouched for (`Allocator::foreign`).
-        let sc = unsafe { (self.buffer)(size, &mut p) };
+        let sc = alloc(size, &mut p);
         if sc != S_OK || p.is_null() {
             return Err(MapiError::new(
                 if sc < 0 { sc } else { MAPI_E_NOT_ENOUGH_MEMORY },
-                format!("allocating a result of {size} bytes failed"),
+                format!("allocating a {kind}result of {size} bytes failed"),
             ));
         }
         // A foreign allocator need not zero; results are written field by field, but padding

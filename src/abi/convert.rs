@@ -542,6 +542,20 @@ fn value_out(w: &mut BlockWriter, v: &PropValue) -> PV {
 
 /// Writes GetProps results as one block: the SPropValue array, then every string and binary.
 pub fn prop_array_out(alloc: Allocator, outs: &[PropOut]) -> MapiResult<*mut SPropValue> {
+    // SAFETY: no parent block.
+    unsafe { prop_array_out_in(alloc, outs, None) }
+}
+
+/// As [`prop_array_out`], the block chained to `parent` (MAPIAllocateMore) when given: freed
+/// with it, never on its own.
+///
+/// # Safety
+/// `parent`, when given, must be a live root block of `alloc`.
+pub unsafe fn prop_array_out_in(
+    alloc: Allocator,
+    outs: &[PropOut],
+    parent: Option<*mut std::ffi::c_void>,
+) -> MapiResult<*mut SPropValue> {
     let fixed = outs.len() * size_of::<SPropValue>();
     let extra: usize = outs
         .iter()
@@ -551,7 +565,11 @@ pub fn prop_array_out(alloc: Allocator, outs: &[PropOut]) -> MapiResult<*mut SPr
         })
         .sum();
     let total = fixed + extra;
-    let base = alloc.block(total.max(1))?;
+    let base = match parent {
+        None => alloc.block(total.max(1))?,
+        // SAFETY: `parent` is a live root block of `alloc` (this function's contract).
+        Some(parent) => unsafe { alloc.more_block(total.max(1), parent) }?,
+    };
     // SAFETY: `block` returned a fresh, zeroed, 8-aligned block of that many bytes, ours alone.
     let mut w = unsafe { BlockWriter::new(base, total.max(1), fixed) };
     let arr = base as *mut SPropValue;

@@ -30,6 +30,9 @@ pub static IID_IAttachment: GUID = ole_guid(0x0002_0308);
 pub static IID_IMAPIContainer: GUID = ole_guid(0x0002_030B);
 #[no_mangle]
 pub static IID_IMAPIFolder: GUID = ole_guid(0x0002_030C);
+/// ITableData (CreateTable).
+#[no_mangle]
+pub static IID_IMAPITableData: GUID = ole_guid(0x0002_0316);
 #[no_mangle]
 pub static IID_IMAPIPropData: GUID = ole_guid(0x0002_031A);
 #[no_mangle]

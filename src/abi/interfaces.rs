@@ -970,6 +970,70 @@ pub struct IMsgStoreConflictResolverVtbl {
     ) -> HRESULT,
 }
 
+/// A table: rows with a column set, a sort order, a restriction, a cursor and bookmarks
+/// (reference §10.1; slots 3–25 in MAPI's order).
+#[repr(C)]
+pub struct IMAPITable {
+    pub lpVtbl: *const IMAPITableVtbl,
+}
+
+#[repr(C)]
+pub struct IMAPITableVtbl {
+    pub QueryInterface: unsafe extern "C" fn(This: *mut IMAPITable, riid: *const IID, ppvObj: *mut *mut c_void) -> HRESULT,
+    pub AddRef: unsafe extern "C" fn(This: *mut IMAPITable) -> ULONG,
+    pub Release: unsafe extern "C" fn(This: *mut IMAPITable) -> ULONG,
+    pub GetLastError: unsafe extern "C" fn(This: *mut IMAPITable, hResult: HRESULT, ulFlags: ULONG, lppMAPIError: *mut LPMAPIERROR) -> HRESULT,
+    pub Advise: unsafe extern "C" fn(This: *mut IMAPITable, ulEventMask: ULONG, lpAdviseSink: *mut IMAPIAdviseSink, lpulConnection: *mut ULONG_PTR) -> HRESULT,
+    pub Unadvise: unsafe extern "C" fn(This: *mut IMAPITable, ulConnection: ULONG_PTR) -> HRESULT,
+    pub GetStatus: unsafe extern "C" fn(This: *mut IMAPITable, lpulTableStatus: *mut ULONG, lpulTableType: *mut ULONG) -> HRESULT,
+    pub SetColumns: unsafe extern "C" fn(This: *mut IMAPITable, lpPropTagArray: LPSPropTagArray, ulFlags: ULONG) -> HRESULT,
+    pub QueryColumns: unsafe extern "C" fn(This: *mut IMAPITable, ulFlags: ULONG, lpPropTagArray: *mut LPSPropTagArray) -> HRESULT,
+    pub GetRowCount: unsafe extern "C" fn(This: *mut IMAPITable, ulFlags: ULONG, lpulCount: *mut ULONG) -> HRESULT,
+    pub SeekRow: unsafe extern "C" fn(This: *mut IMAPITable, bkOrigin: BOOKMARK, lRowCount: LONG, lplRowsSought: *mut LONG) -> HRESULT,
+    pub SeekRowApprox: unsafe extern "C" fn(This: *mut IMAPITable, ulNumerator: ULONG, ulDenominator: ULONG) -> HRESULT,
+    pub QueryPosition: unsafe extern "C" fn(This: *mut IMAPITable, lpulRow: *mut ULONG, lpulNumerator: *mut ULONG, lpulDenominator: *mut ULONG) -> HRESULT,
+    pub FindRow: unsafe extern "C" fn(This: *mut IMAPITable, lpRestriction: LPSRestriction, bkOrigin: BOOKMARK, ulFlags: ULONG) -> HRESULT,
+    pub Restrict: unsafe extern "C" fn(This: *mut IMAPITable, lpRestriction: LPSRestriction, ulFlags: ULONG) -> HRESULT,
+    pub CreateBookmark: unsafe extern "C" fn(This: *mut IMAPITable, lpbkPosition: *mut BOOKMARK) -> HRESULT,
+    pub FreeBookmark: unsafe extern "C" fn(This: *mut IMAPITable, bkPosition: BOOKMARK) -> HRESULT,
+    pub SortTable: unsafe extern "C" fn(This: *mut IMAPITable, lpSortCriteria: LPSSortOrderSet, ulFlags: ULONG) -> HRESULT,
+    pub QuerySortOrder: unsafe extern "C" fn(This: *mut IMAPITable, lppSortCriteria: *mut LPSSortOrderSet) -> HRESULT,
+    pub QueryRows: unsafe extern "C" fn(This: *mut IMAPITable, lRowCount: LONG, ulFlags: ULONG, lppRows: *mut LPSRowSet) -> HRESULT,
+    pub Abort: unsafe extern "C" fn(This: *mut IMAPITable) -> HRESULT,
+    pub ExpandRow: unsafe extern "C" fn(This: *mut IMAPITable, cbInstanceKey: ULONG, pbInstanceKey: LPBYTE, ulRowCount: ULONG, ulFlags: ULONG, lppRows: *mut LPSRowSet, lpulMoreRows: *mut ULONG) -> HRESULT,
+    pub CollapseRow: unsafe extern "C" fn(This: *mut IMAPITable, cbInstanceKey: ULONG, pbInstanceKey: LPBYTE, ulFlags: ULONG, lpulRowCount: *mut ULONG) -> HRESULT,
+    pub WaitForCompletion: unsafe extern "C" fn(This: *mut IMAPITable, ulFlags: ULONG, ulTimeout: ULONG, lpulTableStatus: *mut ULONG) -> HRESULT,
+    pub GetCollapseState: unsafe extern "C" fn(This: *mut IMAPITable, ulFlags: ULONG, cbInstanceKey: ULONG, lpbInstanceKey: LPBYTE, lpcbCollapseState: *mut ULONG, lppbCollapseState: *mut LPBYTE) -> HRESULT,
+    pub SetCollapseState: unsafe extern "C" fn(This: *mut IMAPITable, ulFlags: ULONG, cbCollapseState: ULONG, pbCollapseState: LPBYTE, lpbkLocation: *mut BOOKMARK) -> HRESULT,
+}
+
+/// Called when a view made by ITableData::HrGetView is released (a pointer to MAPI's
+/// `CALLERRELEASE`; NULL for none).
+pub type LPCALLERRELEASE = Option<unsafe extern "C" fn(ulCallerData: ULONG_PTR, lpTblData: *mut ITableData, lpVue: *mut IMAPITable)>;
+
+/// An in-memory table a client fills (CreateTable, reference §12.1) and views through
+/// IMAPITable (HrGetView).
+#[repr(C)]
+pub struct ITableData {
+    pub lpVtbl: *const ITableDataVtbl,
+}
+
+#[repr(C)]
+pub struct ITableDataVtbl {
+    pub QueryInterface: unsafe extern "C" fn(This: *mut ITableData, riid: *const IID, ppvObj: *mut *mut c_void) -> HRESULT,
+    pub AddRef: unsafe extern "C" fn(This: *mut ITableData) -> ULONG,
+    pub Release: unsafe extern "C" fn(This: *mut ITableData) -> ULONG,
+    pub HrGetView: unsafe extern "C" fn(This: *mut ITableData, lpSSortOrderSet: LPSSortOrderSet, lpfCallerRelease: LPCALLERRELEASE, ulCallerData: ULONG_PTR, lppMAPITable: *mut *mut IMAPITable) -> HRESULT,
+    pub HrModifyRow: unsafe extern "C" fn(This: *mut ITableData, lpSRow: LPSRow) -> HRESULT,
+    pub HrDeleteRow: unsafe extern "C" fn(This: *mut ITableData, lpSPropValue: LPSPropValue) -> HRESULT,
+    pub HrQueryRow: unsafe extern "C" fn(This: *mut ITableData, lpsPropValue: LPSPropValue, lppSRow: *mut LPSRow, lpuliRow: *mut ULONG) -> HRESULT,
+    pub HrEnumRow: unsafe extern "C" fn(This: *mut ITableData, ulRowNumber: ULONG, lppSRow: *mut LPSRow) -> HRESULT,
+    pub HrNotify: unsafe extern "C" fn(This: *mut ITableData, ulFlags: ULONG, cValues: ULONG, lpSPropValue: LPSPropValue) -> HRESULT,
+    pub HrInsertRow: unsafe extern "C" fn(This: *mut ITableData, uliRow: ULONG, lpSRow: LPSRow) -> HRESULT,
+    pub HrModifyRows: unsafe extern "C" fn(This: *mut ITableData, ulFlags: ULONG, lpSRowSet: LPSRowSet) -> HRESULT,
+    pub HrDeleteRows: unsafe extern "C" fn(This: *mut ITableData, ulFlags: ULONG, lprowsetToDelete: LPSRowSet, cRowsDeleted: *mut ULONG) -> HRESULT,
+}
+
 pub type LPUNKNOWN = *mut IUnknown;
 pub type LPMAPIPROP = *mut IMAPIProp;
 pub type LPPROPDATA = *mut IPropData;
@@ -980,6 +1044,7 @@ pub type LPMDB = *mut IMsgStore;
 pub type LPSTREAM = *mut IStream;
 pub type LPMAPIADVISESINK = *mut IMAPIAdviseSink;
 pub type LPMSGSTORECONFLICTRESOLVER = *mut IMsgStoreConflictResolver;
+pub type LPTABLEDATA = *mut ITableData;
 
 const _: () = assert!(std::mem::size_of::<MSGCONFLICT>() == 40);
 const _: () = assert!(std::mem::size_of::<IUnknownVtbl>() == 3 * 8);
@@ -992,3 +1057,5 @@ const _: () = assert!(std::mem::size_of::<IMsgStoreVtbl>() == 27 * 8);
 const _: () = assert!(std::mem::size_of::<IStreamVtbl>() == 14 * 8);
 const _: () = assert!(std::mem::size_of::<IMAPIAdviseSinkVtbl>() == 4 * 8);
 const _: () = assert!(std::mem::size_of::<IMsgStoreConflictResolverVtbl>() == 4 * 8);
+const _: () = assert!(std::mem::size_of::<IMAPITableVtbl>() == 26 * 8);
+const _: () = assert!(std::mem::size_of::<ITableDataVtbl>() == 12 * 8);

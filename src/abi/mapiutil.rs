@@ -1468,3 +1468,159 @@ pub unsafe extern "C" fn CbOfEncoded(lpszEnc: *const c_char) -> ULONG {
         proputil::cb_of_encoded(unsafe { cstr(lpszEnc) }.len())
     })
 }
+
+// ---- Tables ----------------------------------------------------------------------------------
+
+/// Reads a whole table (D:hrqueryallrows): sets the columns when `lpPropTags` is given,
+/// restricts when `lpRestriction` is given and sorts when `lpSortOrderSet` is given (NULL keeps
+/// the table's own), rewinds, and gathers every row into one SRowSet (free it with FreeProws).
+/// `crowsMax` 0 means no limit; more rows than that is MAPI_E_TABLE_TOO_BIG. Works through the
+/// vtable of any IMAPITable whose rows are MAPIAllocateBuffer'd; a failing table call's HRESULT
+/// is returned as is.
+///
+/// # Safety
+/// `lpTable` must be NULL or a live IMAPITable; the other pointers NULL or valid for what the
+/// table's methods read; `lppRows` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn HrQueryAllRows(
+    lpTable: LPMAPITABLE,
+    lpPropTags: LPSPropTagArray,
+    lpRestriction: LPSRestriction,
+    lpSortOrderSet: LPSSortOrderSet,
+    crowsMax: LONG,
+    lppRows: *mut LPSRowSet,
+) -> HRESULT {
+    // SAFETY: `lpTable` is NULL or a live IMAPITable, `lppRows` NULL or writable, and the other
+    // pointers are only handed to the table's own methods (the caller's side of the contract,
+    // DESIGN.md §2); NULL is checked before any use.
+    unsafe {
+        guard::free_fn("HrQueryAllRows", || {
+            let out = guard::cleared_out(lppRows, "HrQueryAllRows: lppRows")?;
+            if lpTable.is_null() {
+                return Err(MapiError::invalid("HrQueryAllRows: lpTable is NULL"));
+            }
+            if crowsMax < 0 {
+                return Err(MapiError::invalid(format!(
+                    "HrQueryAllRows: crowsMax {crowsMax} is negative"
+                )));
+            }
+            let vt = &*(*lpTable).lpVtbl;
+            let step = |hr: HRESULT, what: &str| -> MapiResult<()> {
+                if hr < 0 {
+                    Err(MapiError::new(hr, format!("HrQueryAllRows: {what} failed")))
+                } else {
+                    Ok(())
+                }
+            };
+            if !lpPropTags.is_null() {
+                step((vt.SetColumns)(lpTable, lpPropTags, 0), "SetColumns")?;
+            }
+            if !lpRestriction.is_null() {
+                step((vt.Restrict)(lpTable, lpRestriction, 0), "Restrict")?;
+            }
+            if !lpSortOrderSet.is_null() {
+                step((vt.SortTable)(lpTable, lpSortOrderSet, 0), "SortTable")?;
+            }
+            step(
+                (vt.SeekRow)(lpTable, BOOKMARK_BEGINNING, 0, ptr::null_mut()),
+                "SeekRow",
+            )?;
+            let mut rows: Vec<SRow> = Vec::new();
+            let result = gather_rows(lpTable, vt, crowsMax, &mut rows);
+            let result = result.and_then(|()| {
+                let set =
+                    super::alloc::Allocator::MAPI.block(cb_row_set(rows.len()))? as *mut SRowSet;
+                // SAFETY: the block holds `rows.len()` rows after the count.
+                (*set).cRows = rows.len() as ULONG;
+                ptr::copy_nonoverlapping(rows.as_ptr(), (*set).aRow.as_mut_ptr(), rows.len());
+                Ok(set)
+            });
+            match result {
+                Ok(set) => {
+                    *out = set;
+                    Ok(S_OK)
+                }
+                Err(e) => {
+                    for r in &rows {
+                        MAPIFreeBuffer(r.lpProps as LPVOID);
+                    }
+                    Err(e)
+                }
+            }
+        })
+    }
+}
+
+/// QueryRows until the table's end, moving each row into `rows` (their values now owned there).
+///
+/// # Safety
+/// `table` must be a live IMAPITable with vtable `vt` whose results are MAPIAllocateBuffer'd.
+unsafe fn gather_rows(
+    table: LPMAPITABLE,
+    vt: &super::interfaces::IMAPITableVtbl,
+    max: LONG,
+    rows: &mut Vec<SRow>,
+) -> MapiResult<()> {
+    loop {
+        let mut set: LPSRowSet = ptr::null_mut();
+        // SAFETY: `table` is live (the contract); `set` is a valid out-pointer.
+        let hr = unsafe { (vt.QueryRows)(table, LONG::MAX, 0, &mut set) };
+        if hr < 0 {
+            return Err(MapiError::new(hr, "HrQueryAllRows: QueryRows failed"));
+        }
+        if set.is_null() {
+            return Err(MapiError::new(
+                MAPI_E_CALL_FAILED,
+                "HrQueryAllRows: QueryRows returned no row set",
+            ));
+        }
+        // SAFETY: QueryRows returned a readable SRowSet of `cRows` rows.
+        let got = unsafe { slice_in_rows(set) };
+        let n = got.len();
+        let pushed = rows
+            .try_reserve(n)
+            .map_err(|_| crate::core::value::out_of_memory(std::mem::size_of_val(got)));
+        if pushed.is_ok() {
+            rows.extend(got.iter().map(|r| SRow {
+                ulAdrEntryPad: 0,
+                cValues: r.cValues,
+                lpProps: r.lpProps,
+            }));
+        }
+        // SAFETY: the set is a root block; its rows' values now belong to `rows` (or are freed
+        // just below when they could not be kept).
+        unsafe {
+            if pushed.is_err() {
+                for r in got {
+                    MAPIFreeBuffer(r.lpProps as LPVOID);
+                }
+            }
+            MAPIFreeBuffer(set as LPVOID);
+        }
+        pushed?;
+        if max > 0 && rows.len() > max as usize {
+            return Err(MapiError::new(
+                MAPI_E_TABLE_TOO_BIG,
+                format!("HrQueryAllRows: the table has more than crowsMax ({max}) rows"),
+            ));
+        }
+        if n == 0 {
+            return Ok(());
+        }
+    }
+}
+
+/// The rows of a row set (none when the count is beyond MAX_COUNT).
+///
+/// # Safety
+/// `set` must be a readable SRowSet.
+unsafe fn slice_in_rows<'a>(set: LPSRowSet) -> &'a [SRow] {
+    // SAFETY: a readable SRowSet holds `cRows` rows after its count (the contract).
+    unsafe {
+        let n = (*set).cRows;
+        if n == 0 || n > MAX_COUNT {
+            return &[];
+        }
+        std::slice::from_raw_parts(ptr::addr_of!((*set).aRow) as *const SRow, n as usize)
+    }
+}

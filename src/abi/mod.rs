@@ -33,6 +33,8 @@ pub mod prop;
 pub mod propdata;
 pub mod resolver;
 pub mod store;
+pub mod table;
+pub mod tabledata;
 pub mod types;
 
 use interfaces::*;

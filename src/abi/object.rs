@@ -56,6 +56,8 @@ com_interfaces! {
     IMessage => IMessageVtbl,
     IMAPIFolder => IMAPIFolderVtbl,
     IMsgStore => IMsgStoreVtbl,
+    IMAPITable => IMAPITableVtbl,
+    ITableData => ITableDataVtbl,
 }
 
 /// The vtable type of class `T`'s objects.

@@ -83,24 +83,30 @@ pub unsafe extern "C" fn get_last_error<T: PropClass>(
         guard::method::<T>(This, "GetLastError", |obj| {
             let out = guard::cleared_out(lppMAPIError, "GetLastError: lppMAPIError")?;
             check_flags("GetLastError", ulFlags, MAPI_UNICODE)?;
-            if hResult >= 0 {
-                return Ok(S_OK);
-            }
-            // Nothing recorded about this failure: S_OK with no MAPIERROR, as Windows answers
-            // (DESIGN.md §2; docs/MAPIUTIL.md).
-            let text = match obj.last_error() {
-                Some(e) if e.code == hResult => e.message,
-                _ => return Ok(S_OK),
-            };
-            *out = mapierror_out(
-                obj.inner.allocator(),
-                &text,
-                COMPONENT,
-                hResult as u32,
-                ulFlags & MAPI_UNICODE != 0,
-            )?;
+            *out = object_mapierror(obj.inner.allocator(), obj.last_error(), hResult, ulFlags)?;
             Ok(S_OK)
         })
+    }
+}
+
+/// GetLastError's result for an object whose last recorded failure is `last`: a MAPIERROR when
+/// it is `hResult`'s, else NULL (nothing recorded about that failure: S_OK with no MAPIERROR,
+/// as Windows answers; DESIGN.md §2, docs/MAPIUTIL.md).
+pub fn object_mapierror(
+    alloc: Allocator,
+    last: Option<MapiError>,
+    hResult: HRESULT,
+    ulFlags: ULONG,
+) -> MapiResult<*mut MAPIERROR> {
+    match last {
+        Some(e) if hResult < 0 && e.code == hResult => mapierror_out(
+            alloc,
+            &e.message,
+            COMPONENT,
+            hResult as u32,
+            ulFlags & MAPI_UNICODE != 0,
+        ),
+        _ => Ok(ptr::null_mut()),
     }
 }
 

@@ -9,7 +9,6 @@ use super::interfaces::*;
 use super::object::{self, ComClass, ComObject};
 use super::prop::{self, PropClass};
 use super::types::*;
-use crate::core::error::MapiError;
 use crate::core::mapidefs::*;
 use crate::core::propdata::PropData;
 use crate::core::props::PropObject;
@@ -77,19 +76,16 @@ pub unsafe extern "C" fn CreateIProp(
         guard::free_fn("CreateIProp", || {
             let out = guard::cleared_out(lppPropData, "CreateIProp: lppPropData")?;
             object::check_interface::<C>(lpInterface, "CreateIProp")?;
-            let (Some(buffer), Some(more), Some(free)) =
-                (lpAllocateBuffer, lpAllocateMore, lpFreeBuffer)
-            else {
-                return Err(MapiError::invalid(
-                    "CreateIProp: the three allocator functions are required",
-                ));
-            };
-            if !lpvReserved.is_null() {
-                return Err(MapiError::invalid("CreateIProp: lpvReserved must be NULL"));
-            }
+            let alloc = Allocator::from_client(
+                lpAllocateBuffer,
+                lpAllocateMore,
+                lpFreeBuffer,
+                lpvReserved,
+                "CreateIProp",
+            )?;
             let obj = ComObject::create(PropDataClass {
                 data: PropData::new(),
-                alloc: Allocator::foreign(buffer, more, free),
+                alloc,
             });
             *out = ComObject::as_interface(obj);
             Ok(S_OK)

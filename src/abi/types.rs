@@ -285,10 +285,8 @@ pub struct STATSTG {
 pub struct IMAPIProgress {
     _private: [u8; 0],
 }
-/// Opaque: MAPI tables (not implemented: table methods return MAPI_E_NO_SUPPORT).
-pub struct IMAPITable {
-    _private: [u8; 0],
-}
+/// IMAPITable is declared with the other interfaces.
+pub use super::interfaces::IMAPITable;
 /// Opaque: attachments (not implemented yet).
 pub struct IAttach {
     _private: [u8; 0],
@@ -341,14 +339,142 @@ pub type LPMAPIINIT_0 = *mut MAPIINIT_0;
 
 /// `SIZE_T`: an unsigned size with pointer width (IMalloc).
 pub type SIZE_T = usize;
-/// Opaque: restrictions (searches are not implemented).
+/// A restriction (reference §10.5–10.6): `rt` (RES_*) selects the member of `res`.
+#[repr(C)]
 pub struct SRestriction {
-    _private: [u8; 0],
+    pub rt: ULONG,
+    pub res: SRestrictionUnion,
 }
-/// Opaque: sort orders (not implemented).
+
+/// The members of `SRestriction::res`, in H-DEFS order (resCompareProps first).
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub union SRestrictionUnion {
+    pub resCompareProps: SComparePropsRestriction,
+    pub resAnd: SAndRestriction,
+    pub resOr: SOrRestriction,
+    pub resNot: SNotRestriction,
+    pub resContent: SContentRestriction,
+    pub resProperty: SPropertyRestriction,
+    pub resBitMask: SBitMaskRestriction,
+    pub resSize: SSizeRestriction,
+    pub resExist: SExistRestriction,
+    pub resSub: SSubRestriction,
+    pub resComment: SCommentRestriction,
+    pub resAnnotation: SCommentRestriction,
+    pub resCount: SCountRestriction,
+}
+
+/// RES_AND: `cRes` restrictions at `lpRes`, all true.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct SAndRestriction {
+    pub cRes: ULONG,
+    pub lpRes: *mut SRestriction,
+}
+/// RES_OR: `cRes` restrictions at `lpRes`, any true.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct SOrRestriction {
+    pub cRes: ULONG,
+    pub lpRes: *mut SRestriction,
+}
+/// RES_NOT.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct SNotRestriction {
+    pub ulReserved: ULONG,
+    pub lpRes: *mut SRestriction,
+}
+/// RES_CONTENT: FL_* level, the property, the value looked for.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct SContentRestriction {
+    pub ulFuzzyLevel: ULONG,
+    pub ulPropTag: ULONG,
+    pub lpProp: LPSPropValue,
+}
+/// RES_PROPERTY: (value of `ulPropTag`) `relop` (`*lpProp`).
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct SPropertyRestriction {
+    pub relop: ULONG,
+    pub ulPropTag: ULONG,
+    pub lpProp: LPSPropValue,
+}
+/// RES_COMPAREPROPS: (tag 1) `relop` (tag 2).
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct SComparePropsRestriction {
+    pub relop: ULONG,
+    pub ulPropTag1: ULONG,
+    pub ulPropTag2: ULONG,
+}
+/// RES_BITMASK: BMR_EQZ / BMR_NEZ of (value & `ulMask`).
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct SBitMaskRestriction {
+    pub relBMR: ULONG,
+    pub ulPropTag: ULONG,
+    pub ulMask: ULONG,
+}
+/// RES_SIZE: (size of the value) `relop` `cb`.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct SSizeRestriction {
+    pub relop: ULONG,
+    pub ulPropTag: ULONG,
+    pub cb: ULONG,
+}
+/// RES_EXIST.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct SExistRestriction {
+    pub ulReserved1: ULONG,
+    pub ulPropTag: ULONG,
+    pub ulReserved2: ULONG,
+}
+/// RES_SUBRESTRICTION: PR_MESSAGE_RECIPIENTS or PR_MESSAGE_ATTACHMENTS.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct SSubRestriction {
+    pub ulSubObject: ULONG,
+    pub lpRes: *mut SRestriction,
+}
+/// RES_COMMENT (and RES_ANNOTATION): never evaluated.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct SCommentRestriction {
+    pub cValues: ULONG,
+    pub lpRes: *mut SRestriction,
+    pub lpProp: LPSPropValue,
+}
+/// RES_COUNT (Office 12+; not supported).
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct SCountRestriction {
+    pub ulCount: ULONG,
+    pub lpRes: *mut SRestriction,
+}
+
+/// One sort key: a property and TABLE_SORT_ASCEND / TABLE_SORT_DESCEND.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct SSortOrder {
+    pub ulPropTag: ULONG,
+    pub ulOrder: ULONG,
+}
+/// A sort order: `cSorts` keys (`CbNewSSortOrderSet(n)` = 12 + 8n bytes).
+#[repr(C)]
 pub struct SSortOrderSet {
-    _private: [u8; 0],
+    pub cSorts: ULONG,
+    pub cCategories: ULONG,
+    pub cExpanded: ULONG,
+    pub aSort: [SSortOrder; 1],
 }
+
+/// A position in a table: BOOKMARK_BEGINNING / CURRENT / END or one from CreateBookmark.
+pub type BOOKMARK = ULONG_PTR;
 /// Opaque here: notifications (Advise is not implemented yet; STORE_NOTIFY_OK is not set).
 pub struct NOTIFICATION {
     _private: [u8; 0],
@@ -397,10 +523,25 @@ const _: () = assert!(size_of::<ADRENTRY>() == 16);
 const _: () = assert!(size_of::<ADRLIST>() == 24);
 const _: () = assert!(offset_of!(ADRLIST, aEntries) == 8);
 const _: () = assert!(size_of::<MAPIINIT_0>() == 8);
+const _: () = assert!(size_of::<SRestriction>() == 32);
+const _: () = assert!(offset_of!(SRestriction, res) == 8);
+const _: () = assert!(size_of::<SAndRestriction>() == 16);
+const _: () = assert!(size_of::<SComparePropsRestriction>() == 12);
+const _: () = assert!(size_of::<SCommentRestriction>() == 24);
+const _: () = assert!(size_of::<SSortOrderSet>() == 20);
+const _: () = assert!(offset_of!(SSortOrderSet, aSort) == 12);
 
 /// `CbNewSPropTagArray(n)`.
 pub const fn cb_prop_tag_array(n: usize) -> usize {
     4 + 4 * n
+}
+/// `CbNewSSortOrderSet(n)`.
+pub const fn cb_sort_order_set(n: usize) -> usize {
+    12 + 8 * n
+}
+/// `CbNewSRowSet(n)`.
+pub const fn cb_row_set(n: usize) -> usize {
+    8 + 16 * n
 }
 /// `CbNewSPropProblemArray(n)`.
 pub const fn cb_prop_problem_array(n: usize) -> usize {

@@ -11,4 +11,5 @@ pub mod props;
 pub mod proputil;
 pub mod resolve;
 pub mod store;
+pub mod table;
 pub mod value;
