@@ -326,3 +326,30 @@ pub const RELOP_RE: u32 = 6;
 pub const MAPI_INIT_VERSION: u32 = 0;
 pub const MAPI_MULTITHREAD_NOTIFICATIONS: u32 = 0x0000_0001;
 pub const MAPI_NT_SERVICE: u32 = 0x0001_0000;
+
+// ---- attachments and recipients (reference §11.4) ------------------------------------------
+pub const PR_ATTACH_NUM: u32 = 0x0E21_0003;
+pub const PR_ATTACH_SIZE: u32 = 0x0E20_0003;
+pub const PR_ATTACH_METHOD: u32 = 0x3705_0003;
+pub const PR_ATTACH_DATA_BIN: u32 = 0x3701_0102;
+/// The same property as PR_ATTACH_DATA_BIN, opened as an object (an embedded message).
+pub const PR_ATTACH_DATA_OBJ: u32 = 0x3701_000D;
+pub const PR_ATTACH_LONG_FILENAME_W: u32 = 0x3707_001F;
+pub const PR_RENDERING_POSITION: u32 = 0x370B_0003;
+pub const PR_ROWID: u32 = 0x3000_0003;
+pub const PR_RECIPIENT_TYPE: u32 = 0x0C15_0003;
+/// PR_ATTACH_METHOD values.
+pub const NO_ATTACHMENT: u32 = 0;
+pub const ATTACH_BY_VALUE: u32 = 1;
+pub const ATTACH_EMBEDDED_MSG: u32 = 5;
+/// Recipient types.
+pub const MAPI_ORIG: u32 = 0;
+pub const MAPI_TO: u32 = 1;
+pub const MAPI_CC: u32 = 2;
+pub const MAPI_BCC: u32 = 3;
+/// ModifyRecipients flags (0 replaces the whole list).
+pub const MODRECIP_ADD: u32 = 0x0000_0002;
+pub const MODRECIP_MODIFY: u32 = 0x0000_0004;
+pub const MODRECIP_REMOVE: u32 = 0x0000_0008;
+/// DeleteAttach: show progress (ulUIParam and lpProgress are ignored without it).
+pub const ATTACH_DIALOG: u32 = 0x0000_0001;

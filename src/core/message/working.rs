@@ -5,7 +5,11 @@
 use super::super::props::PropMap;
 use super::super::store::Store;
 use super::super::value::{prop_tag, PropValue};
+use super::attach::{edit_children, Host};
+use super::children::{ChildEdits, Children};
 use super::computed::{Ids, ID_MESSAGE_SIZE};
+use crate::core::error::MapiResult;
+use parking_lot::Mutex;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -33,6 +37,10 @@ pub(super) struct State {
     /// computed from, kept so that a save computes it from its changes alone.
     pub(super) base_size: usize,
     pub(super) changes: Changes,
+    /// The committed children (attachments, recipients) as of `base_cn`, with their IDs.
+    pub(super) base_children: Arc<Children>,
+    /// This client's children: what a save makes of them.
+    pub(super) kids: ChildEdits,
     pub(super) writable: bool,
     /// The synthesized binary properties, made once per location (id, parent).
     pub(super) ids: Ids,
@@ -63,9 +71,33 @@ impl State {
         self.parent = parent;
     }
 
-    /// The tags this client changed or deleted (the resolver's `lpMyChanges`).
+    /// The tags this client changed or deleted (the resolver's `lpMyChanges`), with
+    /// PR_MESSAGE_RECIPIENTS and PR_MESSAGE_ATTACHMENTS for changed children.
     pub(super) fn my_change_tags(&self) -> Vec<u32> {
-        change_tags(&self.changes)
+        let mut tags = change_tags(&self.changes);
+        tags.extend(self.base_children.differing_tags(&self.kids.current));
+        tags
+    }
+
+    /// Whether this client changed anything (properties or children).
+    pub(super) fn has_changes(&self) -> bool {
+        !self.changes.is_empty() || *self.base_children != self.kids.current
+    }
+}
+
+impl Host for Mutex<State> {
+    fn writable(&self) -> bool {
+        self.lock().writable
+    }
+    fn edit(
+        &self,
+        write: bool,
+        method: &str,
+        f: &mut dyn FnMut(&mut ChildEdits) -> MapiResult<()>,
+    ) -> MapiResult<()> {
+        let mut st = self.lock();
+        let writable = st.writable;
+        edit_children(&mut st.kids, writable, write, method, f)
     }
 }
 

@@ -7,8 +7,8 @@
 
 use super::super::typed::{from_cell, to_cell, Cell};
 use super::super::{
-    apply_children, insert_under_folder, Applied, ChangeSet, Expect, ObjectRow, ReadTxn,
-    StorageError, StorageResult, StoredProp, Target, WriteTxn, MAX_CN,
+    apply_children, insert_under_folder, reject_child_target, Applied, ChangeSet, Expect,
+    ObjectRow, ReadTxn, StorageError, StorageResult, StoredProp, Target, WriteTxn, MAX_CN,
 };
 use super::pg_error;
 use super::pool::Conn;
@@ -241,6 +241,9 @@ impl WriteTxn for PgTxn<'_> {
                 Some(new) => new,
                 None => return Ok(Applied::Gone),
             },
+            Target::NewChild { .. } | Target::Child { .. } | Target::DeletedChild { .. } => {
+                return reject_child_target()
+            }
         };
         if change.replace_all {
             self.execute(DELETE_OBJECT_PROPS, &[&store, &(id as i64)])?;
@@ -256,7 +259,7 @@ impl WriteTxn for PgTxn<'_> {
             .collect();
         rows.extend(maintained);
         self.put_props(id, &rows)?;
-        apply_children(self, id, change.children)?;
+        apply_children(self, id, cn, &change.children)?;
         Ok(Applied::Committed { id, cn })
     }
 

@@ -5,8 +5,8 @@
 //! does not rest on that lock.
 
 use super::super::{
-    apply_children, insert_under_folder, Applied, ChangeSet, Expect, ObjectRow, ReadTxn,
-    StorageError, StorageResult, StoredProp, Target, WriteTxn, MAX_CN,
+    apply_children, insert_under_folder, reject_child_target, Applied, ChangeSet, Expect,
+    ObjectRow, ReadTxn, StorageError, StorageResult, StoredProp, Target, WriteTxn, MAX_CN,
 };
 use super::codec::{from_sql, to_sql};
 use rusqlite::types::ToSqlOutput;
@@ -213,6 +213,9 @@ impl WriteTxn for SqlTxn<'_> {
                 Some(new) => new,
                 None => return Ok(Applied::Gone),
             },
+            Target::NewChild { .. } | Target::Child { .. } | Target::DeletedChild { .. } => {
+                return reject_child_target()
+            }
         };
         if change.replace_all {
             self.conn
@@ -222,7 +225,7 @@ impl WriteTxn for SqlTxn<'_> {
         self.delete_props(id, change.deletes)?;
         self.put_props(id, change.puts)?;
         self.put_props(id, &(change.maintained)(cn))?;
-        apply_children(self, id, change.children)?;
+        apply_children(self, id, cn, &change.children)?;
         Ok(Applied::Committed { id, cn })
     }
 
