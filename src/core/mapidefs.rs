@@ -347,9 +347,15 @@ pub const MAPI_ORIG: u32 = 0;
 pub const MAPI_TO: u32 = 1;
 pub const MAPI_CC: u32 = 2;
 pub const MAPI_BCC: u32 = 3;
+/// ORed with MAPI_TO / MAPI_CC / MAPI_BCC once the message is submitted.
+pub const MAPI_SUBMITTED: u32 = 0x8000_0000;
 /// ModifyRecipients flags (0 replaces the whole list).
 pub const MODRECIP_ADD: u32 = 0x0000_0002;
 pub const MODRECIP_MODIFY: u32 = 0x0000_0004;
 pub const MODRECIP_REMOVE: u32 = 0x0000_0008;
 /// DeleteAttach: show progress (ulUIParam and lpProgress are ignored without it).
 pub const ATTACH_DIALOG: u32 = 0x0000_0001;
+/// The recipients' display names by type, joined by "; ", computed from the recipient list.
+pub const PR_DISPLAY_BCC_W: u32 = 0x0E02_001F;
+pub const PR_DISPLAY_CC_W: u32 = 0x0E03_001F;
+pub const PR_DISPLAY_TO_W: u32 = 0x0E04_001F;

@@ -542,6 +542,9 @@ const EMBEDDED_SYNTHESIZED: &[u32] = &[
     PR_ACCESS,
     PR_HASATTACH,
     PR_MESSAGE_SIZE,
+    PR_DISPLAY_TO_W,
+    PR_DISPLAY_CC_W,
+    PR_DISPLAY_BCC_W,
 ];
 
 impl PropView for EmbeddedView<'_> {
@@ -555,7 +558,7 @@ impl PropView for EmbeddedView<'_> {
                 let total = props + st.kids.current.payload();
                 PropValue::Long(total.min(i32::MAX as usize) as i32)
             }
-            _ => match access_props(id, st.writable) {
+            _ => match access_props(id, st.writable).or_else(|| st.kids.current.display_list(id)) {
                 Some(v) => v,
                 None => return st.props.get(&id).map(Cow::Borrowed),
             },

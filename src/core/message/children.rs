@@ -19,6 +19,11 @@ use std::collections::BTreeMap;
 
 pub(crate) const ID_ATTACH_NUM: u16 = prop_id(PR_ATTACH_NUM);
 pub(crate) const ID_ROWID: u16 = prop_id(PR_ROWID);
+pub(crate) const ID_DISPLAY_TO: u16 = prop_id(PR_DISPLAY_TO_W);
+pub(crate) const ID_DISPLAY_CC: u16 = prop_id(PR_DISPLAY_CC_W);
+pub(crate) const ID_DISPLAY_BCC: u16 = prop_id(PR_DISPLAY_BCC_W);
+const ID_RECIPIENT_TYPE: u16 = prop_id(PR_RECIPIENT_TYPE);
+const ID_DISPLAY_NAME: u16 = prop_id(PR_DISPLAY_NAME_W);
 
 /// Attachments by PR_ATTACH_NUM and recipients by PR_ROWID. Equality compares content only,
 /// never the stored object IDs.
@@ -113,6 +118,32 @@ impl Children {
     /// The recipients' rows, in PR_ROWID order: what a recipient table lists.
     pub(crate) fn recipient_rows(&self) -> Vec<PropMap> {
         self.recipients.values().map(|r| r.props.clone()).collect()
+    }
+
+    /// PR_DISPLAY_TO / _CC / _BCC: the display names of the recipients of `id`'s type (MAPI_TO,
+    /// MAPI_CC, MAPI_BCC; MAPI_SUBMITTED ignored), joined by "; ", in PR_ROWID order; None for
+    /// another ID.
+    pub(crate) fn display_list(&self, id: u16) -> Option<PropValue> {
+        let wanted = match id {
+            ID_DISPLAY_TO => MAPI_TO,
+            ID_DISPLAY_CC => MAPI_CC,
+            ID_DISPLAY_BCC => MAPI_BCC,
+            _ => return None,
+        };
+        let names: Vec<String> = self
+            .recipients
+            .values()
+            .filter(|r| {
+                matches!(r.props.get(&ID_RECIPIENT_TYPE),
+                    Some(PropValue::Long(t)) if *t as u32 & !MAPI_SUBMITTED == wanted)
+            })
+            .filter_map(|r| match r.props.get(&ID_DISPLAY_NAME) {
+                Some(PropValue::Unicode(s)) => Some(s.clone()),
+                Some(PropValue::String8(b)) => Some(String::from_utf8_lossy(b).into_owned()),
+                _ => None,
+            })
+            .collect();
+        Some(PropValue::Unicode(names.join("; ")))
     }
 
     /// The tag a conflict names for each kind of child that differs between two versions

@@ -21,6 +21,9 @@ pub(super) const SYNTHESIZED: &[u32] = &[
     PR_ACCESS_LEVEL,
     PR_STORE_SUPPORT_MASK,
     PR_HASATTACH,
+    PR_DISPLAY_TO_W,
+    PR_DISPLAY_CC_W,
+    PR_DISPLAY_BCC_W,
 ];
 
 /// Written by every commit (stored): readable, rejected by SetProps and DeleteProps.
@@ -141,7 +144,7 @@ impl MessageView<'_> {
             ID_HASATTACH => Some(Cow::Owned(PropValue::Boolean(
                 !st.kids.current.attachments.is_empty(),
             ))),
-            _ => None,
+            _ => st.kids.current.display_list(id).map(Cow::Owned),
         }
     }
 }
