@@ -421,6 +421,14 @@ static void test_embedded_two_levels(void) {
   check_hasattach(e2, 0);
   /* Read-only all the way down. */
   CHECK_HR(e2->lpVtbl->SaveChanges(e2, 0), MAPI_E_NO_ACCESS);
+  {
+    SPropValue v;
+    memset(&v, 0, sizeof v);
+    v.ulPropTag = PR_ATTACH_METHOD;
+    v.Value.l = ATTACH_BY_VALUE;
+    CHECK_HR(a2->lpVtbl->SetProps(a2, 1, &v, NULL), MAPI_E_NO_ACCESS);
+    CHECK_HR(a2->lpVtbl->SaveChanges(a2, 0), MAPI_E_NO_ACCESS);
+  }
   e2->lpVtbl->Release(e2);
   a2->lpVtbl->Release(a2);
   e1->lpVtbl->Release(e1);
@@ -489,6 +497,8 @@ static void test_bad_input(void) {
   CHECK_HR(m->lpVtbl->CreateAttach(m, &IID_IMAPITable, 0, &num, &att),
            MAPI_E_INTERFACE_NOT_SUPPORTED);
   CHECK(att == NULL);
+  CHECK_HR(m->lpVtbl->OpenAttach(m, 0, &IID_IMsgStore, 0, &att), MAPI_E_INTERFACE_NOT_SUPPORTED);
+  CHECK(att == NULL);
   CHECK_HR(m->lpVtbl->OpenAttach(m, 0, NULL, 0x100, &att), MAPI_E_UNKNOWN_FLAGS);
   CHECK_HR(m->lpVtbl->OpenAttach(m, 0, NULL, 0, NULL), MAPI_E_INVALID_PARAMETER);
   CHECK_HR(m->lpVtbl->DeleteAttach(m, 0, 0, NULL, 0x2), MAPI_E_UNKNOWN_FLAGS);
@@ -529,7 +539,24 @@ static void test_bad_input(void) {
            MAPI_E_INTERFACE_NOT_SUPPORTED);
   CHECK_HR(att->lpVtbl->OpenProperty(att, PR_ATTACH_DATA_BIN, &IID_IStream, 0, 0, &unk),
            MAPI_E_NO_SUPPORT);
-  /* PR_ATTACH_NUM is the store's. */
+  /* NULL This in IAttach's slots. */
+  CHECK_HR(att->lpVtbl->SaveChanges(NULL, 0), MAPI_E_INVALID_PARAMETER);
+  CHECK_EQ(att->lpVtbl->AddRef(NULL), 0);
+  /* PR_ATTACH_NUM is the store's; PR_HASATTACH and PR_DISPLAY_TO are the message's. */
+  {
+    SPropValue v[2];
+    LPSPropProblemArray problems = NULL;
+    memset(v, 0, sizeof v);
+    v[0].ulPropTag = PR_HASATTACH;
+    v[0].Value.b = 1;
+    v[1].ulPropTag = PR_DISPLAY_TO_A;
+    v[1].Value.lpszA = (char *)"x";
+    CHECK_OK(m->lpVtbl->SetProps(m, 2, v, &problems));
+    CHECK(problems != NULL && problems->cProblem == 2);
+    CHECK_HR(problems->aProblem[0].scode, MAPI_E_COMPUTED);
+    CHECK_HR(problems->aProblem[1].scode, MAPI_E_COMPUTED);
+    MAPIFreeBuffer(problems);
+  }
   {
     SPropValue v;
     LPSPropProblemArray problems = NULL;

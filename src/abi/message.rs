@@ -154,9 +154,7 @@ unsafe extern "C" fn set_read_flag(This: *mut I, ulFlags: ULONG) -> HRESULT {
 unsafe extern "C" fn embedded_set_read_flag(This: *mut I, _ulFlags: ULONG) -> HRESULT {
     // SAFETY: `This` came through `EmbeddedClass`'s vtable, so it is NULL (guard::method
     // checks) or a live object of that class.
-    unsafe {
-        guard::method::<EmbeddedClass>(This, "SetReadFlag", |_| not_supported("SetReadFlag"))
-    }
+    unsafe { guard::method::<EmbeddedClass>(This, "SetReadFlag", |_| not_supported("SetReadFlag")) }
 }
 
 unsafe extern "C" fn get_attachment_table<T: MessageLike>(
@@ -191,7 +189,10 @@ unsafe extern "C" fn open_attach<T: MessageLike>(
         guard::method::<T>(This, "OpenAttach", |obj| {
             let out = guard::cleared_out(lppAttach, "OpenAttach: lppAttach")?;
             check_interface::<attach::AttachClass>(lpInterface, "OpenAttach")?;
-            let att = obj.inner.attach_host().open_attach(ulAttachmentNum, ulFlags)?;
+            let att = obj
+                .inner
+                .attach_host()
+                .open_attach(ulAttachmentNum, ulFlags)?;
             *out = attach::new_object(att);
             Ok(S_OK)
         })
@@ -273,7 +274,11 @@ unsafe fn recipients_in(mods: *const ADRLIST) -> MapiResult<Vec<Vec<PropInput>>>
     // `cEntries` entries, read through slice_in from the field's address.
     let entries = unsafe {
         let list = &*mods;
-        slice_in(list.aEntries.as_ptr(), list.cEntries, "ModifyRecipients: lpMods->aEntries")?
+        slice_in(
+            list.aEntries.as_ptr(),
+            list.cEntries,
+            "ModifyRecipients: lpMods->aEntries",
+        )?
     };
     let mut rows = Vec::new();
     rows.try_reserve(entries.len())
@@ -289,7 +294,10 @@ unsafe fn recipients_in(mods: *const ADRLIST) -> MapiResult<Vec<Vec<PropInput>>>
         if let Some(p) = problems.first() {
             return Err(MapiError::new(
                 p.scode,
-                format!("{what}: property {} (0x{:08X}) cannot be stored", p.index, p.tag),
+                format!(
+                    "{what}: property {} (0x{:08X}) cannot be stored",
+                    p.index, p.tag
+                ),
             ));
         }
         rows.push(inputs);

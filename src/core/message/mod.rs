@@ -45,6 +45,13 @@ pub struct Message {
     state: Arc<Mutex<State>>,
 }
 
+/// One stored version of a message: its change number, properties and children.
+struct Version {
+    cn: u64,
+    props: PropMap,
+    children: Children,
+}
+
 /// What one commit attempt found.
 enum Attempt {
     Committed {
@@ -119,9 +126,11 @@ impl Message {
             id,
             row.parent.unwrap_or(ROOT_FOLDER_ID),
             row.flags & OBJ_FLAG_ASSOCIATED != 0,
-            row.cn,
-            props,
-            children,
+            Version {
+                cn: row.cn,
+                props,
+                children,
+            },
             writable,
         ))
     }
@@ -131,9 +140,11 @@ impl Message {
         id: u64,
         parent: u64,
         associated: bool,
-        cn: u64,
-        props: PropMap,
-        children: Children,
+        Version {
+            cn,
+            props,
+            children,
+        }: Version,
         writable: bool,
     ) -> Message {
         let ids = Ids::new(&store, Some(id), parent);
@@ -275,9 +286,11 @@ impl Message {
                             id,
                             st.parent,
                             st.associated,
-                            stored_cn,
-                            stored,
-                            stored_children,
+                            Version {
+                                cn: stored_cn,
+                                props: stored,
+                                children: stored_children,
+                            },
                             false,
                         )),
                     };

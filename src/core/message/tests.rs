@@ -490,8 +490,11 @@ fn a_child_of_a_released_parent_or_a_deleted_attachment_cannot_save() {
     m.delete_attach(num, 0).unwrap();
     assert_eq!(a.save_changes(0).unwrap_err().code, MAPI_E_OBJECT_DELETED);
     let (_, b) = m.create_attach(0).unwrap();
+    let e = b.open_embedded(MAPI_CREATE).unwrap();
     drop(m);
     assert_eq!(b.save_changes(0).unwrap_err().code, MAPI_E_INVALID_OBJECT);
+    drop(b);
+    assert_eq!(e.save_changes(0).unwrap_err().code, MAPI_E_INVALID_OBJECT);
     // A read-only message hands out read-only attachments.
     let ro = open(&s, &eid, 0);
     assert_eq!(
