@@ -7,7 +7,7 @@
 mod pg;
 
 use msgstore::core::mapidefs::*;
-use msgstore::core::message::Message;
+use msgstore::core::message::{AttachHost, Message};
 use msgstore::core::props::{PropInput, PropObject, PropView};
 use msgstore::core::resolve::{Conflict, ConflictResolver, Decision};
 use msgstore::core::store::{Opened, Store};
@@ -68,6 +68,7 @@ on_every_engine!(
     resolver_outcomes,
     racing_creators_get_one_store,
     read_only_handles_refuse_writes,
+    children_ride_the_compare_and_swap,
 );
 
 const FLAGS: u32 = MAPI_CREATE | MDB_WRITE | MSGSTORE_NO_SYNC;
@@ -208,6 +209,89 @@ fn racing_threads_never_both_win(engine: Engine) {
             (round * 100 + winners[0]) as i32,
             "the stored message is the winner's"
         );
+    }
+}
+
+/// Racing clients each add an attachment and a recipient: per round exactly one save wins, and
+/// the stored message holds exactly the winners' children (a loser's never, none lost); a
+/// FORCE_SAVE stores the loser's children in place of the winner's.
+fn children_ride_the_compare_and_swap(engine: Engine) {
+    const CLIENTS: usize = 4;
+    const ROUNDS: usize = 8;
+    let Some(loc) = location(engine, "children") else {
+        return;
+    };
+    let store = open(&loc);
+    let eid = new_message(&store);
+    let data_of = |m: &Message| -> Vec<Vec<u8>> {
+        m.attachment_rows()
+            .unwrap()
+            .iter()
+            .map(|r| match r.get(&((PR_ATTACH_DATA_BIN >> 16) as u16)) {
+                Some(PropValue::Binary(b)) => b.clone(),
+                other => panic!("{other:?}"),
+            })
+            .collect()
+    };
+    let mut expected = Vec::new();
+    for round in 0..ROUNDS {
+        let barrier = Arc::new(Barrier::new(CLIENTS));
+        let results: Vec<_> = (0..CLIENTS)
+            .map(|c| {
+                let (store, eid, barrier) = (store.clone(), eid.clone(), barrier.clone());
+                std::thread::spawn(move || {
+                    let m = open_message(&store, &eid);
+                    let data = format!("round {round} client {c}").into_bytes();
+                    let (_, a) = m.create_attach(0).unwrap();
+                    set(&a, PR_ATTACH_DATA_BIN, PropValue::Binary(data.clone()));
+                    a.save_changes(0).unwrap();
+                    m.modify_recipients(
+                        MODRECIP_ADD,
+                        vec![vec![PropInput {
+                            index: 0,
+                            tag: PR_DISPLAY_NAME_W,
+                            value: PropValue::Unicode(format!("{round}/{c}")),
+                        }]],
+                    )
+                    .unwrap();
+                    barrier.wait();
+                    match m.save_changes(KEEP_OPEN_READWRITE) {
+                        Ok(()) => (Some(data), m),
+                        Err(e) => {
+                            assert_eq!(e.code, MAPI_E_OBJECT_CHANGED, "{e:?}");
+                            (None, m)
+                        }
+                    }
+                })
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+            .map(|t| t.join().unwrap())
+            .collect();
+        let winners: Vec<_> = results.iter().filter_map(|(w, _)| w.clone()).collect();
+        assert_eq!(winners.len(), 1, "round {round}: exactly one winner");
+        expected.push(winners[0].clone());
+        let stored = open_message(&store, &eid);
+        assert_eq!(
+            data_of(&stored),
+            expected,
+            "round {round}: the winners' attachments"
+        );
+        assert_eq!(stored.recipient_rows().unwrap().len(), round + 1);
+        if round == ROUNDS - 1 {
+            // A loser's FORCE_SAVE: its view (the winners before this round, plus its own).
+            let (_, loser) = results.into_iter().find(|(w, _)| w.is_none()).unwrap();
+            loser.save_changes(FORCE_SAVE).unwrap();
+            let mut forced = data_of(&loser);
+            let stored = open_message(&store, &eid);
+            assert_eq!(data_of(&stored), forced);
+            forced.pop();
+            assert_eq!(
+                forced,
+                expected[..round],
+                "the winner's attachment is replaced"
+            );
+        }
     }
 }
 

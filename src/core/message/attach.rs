@@ -49,12 +49,33 @@ pub(crate) fn edit_children(
     f(kids)
 }
 
-/// IMessage's attachment and recipient methods, for a stored message and an embedded one alike.
-pub(crate) trait AttachHost {
+/// Where a message's children live while a client edits them: a stored message, an embedded one.
+pub(crate) trait HostOf {
     fn store(&self) -> &Arc<Store>;
     fn host(&self) -> Arc<dyn Host>;
+}
 
+/// IMessage's attachment and recipient methods, for a stored message and an embedded one alike.
+pub trait AttachHost {
     /// CreateAttach: a new attachment, numbered; it joins the message at its own SaveChanges.
+    fn create_attach(&self, flags: u32) -> MapiResult<(u32, Attachment)>;
+    /// OpenAttach: the attachment as this message's working copy holds it.
+    fn open_attach(&self, num: u32, flags: u32) -> MapiResult<Attachment>;
+    /// DeleteAttach: gone from the working copy now, from the store at the message's save.
+    fn delete_attach(&self, num: u32, flags: u32) -> MapiResult<()>;
+    /// ModifyRecipients (reference §11.2): 0 replaces the list, MODRECIP_ADD appends (the store
+    /// numbers the rows: a PR_ROWID given is replaced), MODRECIP_MODIFY replaces and
+    /// MODRECIP_REMOVE removes the rows named by their PR_ROWID. All or nothing.
+    fn modify_recipients(&self, flags: u32, rows: Vec<Vec<PropInput>>) -> MapiResult<()>;
+    /// The attachments' rows as the working copy holds them (saved attachments only), in
+    /// PR_ATTACH_NUM order: what an attachment table lists (IMAPITable is built on another
+    /// branch; until it lands, tests read them).
+    fn attachment_rows(&self) -> MapiResult<Vec<PropMap>>;
+    /// The recipients' rows, in PR_ROWID order: what a recipient table lists.
+    fn recipient_rows(&self) -> MapiResult<Vec<PropMap>>;
+}
+
+impl<T: HostOf> AttachHost for T {
     fn create_attach(&self, flags: u32) -> MapiResult<(u32, Attachment)> {
         check_flags("CreateAttach", flags, MAPI_DEFERRED_ERRORS)?;
         let host = self.host();
@@ -87,7 +108,6 @@ pub(crate) trait AttachHost {
         ))
     }
 
-    /// OpenAttach: the attachment as this message's working copy holds it.
     fn open_attach(&self, num: u32, flags: u32) -> MapiResult<Attachment> {
         check_flags(
             "OpenAttach",
@@ -123,7 +143,6 @@ pub(crate) trait AttachHost {
         ))
     }
 
-    /// DeleteAttach: gone from the working copy now, from the store at the message's save.
     fn delete_attach(&self, num: u32, flags: u32) -> MapiResult<()> {
         check_flags("DeleteAttach", flags, ATTACH_DIALOG)?;
         self.host().edit(true, "DeleteAttach", &mut |k| {
@@ -135,9 +154,6 @@ pub(crate) trait AttachHost {
         })
     }
 
-    /// ModifyRecipients (reference §11.2): 0 replaces the list, MODRECIP_ADD appends (the store
-    /// numbers the rows: a PR_ROWID given is replaced), MODRECIP_MODIFY replaces and
-    /// MODRECIP_REMOVE removes the rows named by their PR_ROWID. All or nothing.
     fn modify_recipients(&self, flags: u32, rows: Vec<Vec<PropInput>>) -> MapiResult<()> {
         check_flags(
             "ModifyRecipients",
@@ -216,11 +232,6 @@ pub(crate) trait AttachHost {
         })
     }
 
-    // The rows are for the attachment and recipient tables (IMAPITable is built on another
-    // branch); until they land only tests read them.
-    /// The attachments' rows as the working copy holds them (saved attachments only), in
-    /// PR_ATTACH_NUM order: what an attachment table lists.
-    #[allow(dead_code)]
     fn attachment_rows(&self) -> MapiResult<Vec<PropMap>> {
         let mut rows = Vec::new();
         self.host().edit(false, "GetAttachmentTable", &mut |k| {
@@ -230,8 +241,6 @@ pub(crate) trait AttachHost {
         Ok(rows)
     }
 
-    /// The recipients' rows, in PR_ROWID order: what a recipient table lists.
-    #[allow(dead_code)]
     fn recipient_rows(&self) -> MapiResult<Vec<PropMap>> {
         let mut rows = Vec::new();
         self.host().edit(false, "GetRecipientTable", &mut |k| {
@@ -523,7 +532,7 @@ pub struct EmbeddedMessage {
     state: Arc<Mutex<EmbeddedState>>,
 }
 
-impl AttachHost for EmbeddedMessage {
+impl HostOf for EmbeddedMessage {
     fn store(&self) -> &Arc<Store> {
         &self.store
     }

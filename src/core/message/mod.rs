@@ -13,8 +13,9 @@ mod save;
 mod tests;
 mod working;
 
-pub(crate) use attach::{AttachHost, Host};
-pub use attach::{Attachment, EmbeddedMessage};
+pub(crate) use attach::Host;
+use attach::HostOf;
+pub use attach::{AttachHost, Attachment, EmbeddedMessage};
 pub use computed::message_is_computed;
 
 use super::error::{MapiError, MapiResult};
@@ -486,7 +487,7 @@ impl Message {
     }
 }
 
-impl AttachHost for Message {
+impl HostOf for Message {
     fn store(&self) -> &Arc<Store> {
         &self.store
     }
