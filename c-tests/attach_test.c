@@ -384,40 +384,55 @@ static void fill_level2(LPMESSAGE e) {
 
 static void fill_level1(LPMESSAGE e) { add_embedded(e, "level 1", "To One", fill_level2); }
 
-/* Opens attachment 0's embedded message read-only and checks its subject and recipient. */
-static LPMESSAGE open_level(LPMESSAGE parent, LPATTACH *att, const char *subject, const char *to) {
+/* The attachments and embedded messages opened on the way down a tree, released deepest first. */
+struct path {
+  LPMESSAGE top;
+  LPATTACH att[3];
+  LPMESSAGE msg[3];
+  int n;
+};
+
+/* The message one level further down (attachment 0's embedded message of the deepest one so
+ * far, read-only), checked for its subject and recipient. */
+static LPMESSAGE down(struct path *p, const char *subject, const char *to) {
+  LPMESSAGE parent = p->n == 0 ? p->top : p->msg[p->n - 1];
+  LPATTACH att = NULL;
   LPMESSAGE e;
   LPSPropValue v;
-  CHECK_OK(parent->lpVtbl->OpenAttach(parent, 0, NULL, 0, att));
-  v = msg_get_one((LPMAPIPROP)*att, PR_ATTACH_METHOD);
+  CHECK_OK(parent->lpVtbl->OpenAttach(parent, 0, NULL, 0, &att));
+  v = msg_get_one((LPMAPIPROP)att, PR_ATTACH_METHOD);
   CHECK_EQ(v->Value.l, ATTACH_EMBEDDED_MSG);
   MAPIFreeBuffer(v);
-  e = embedded(*att, 0);
+  e = embedded(att, 0);
   check_str(e, PR_SUBJECT_A, subject);
   check_str(e, PR_DISPLAY_TO_A, to);
   v = msg_get_one((LPMAPIPROP)e, PR_OBJECT_TYPE);
   CHECK_EQ(v->Value.l, MAPI_MESSAGE);
   MAPIFreeBuffer(v);
+  p->att[p->n] = att;
+  p->msg[p->n++] = e;
   return e;
 }
 
-static void test_embedded_two_levels(void) {
-  struct fixture f;
-  LPMESSAGE m, e0, e1, e2;
-  LPATTACH a0, a1, a2;
-  setup(&f, "embedded.db");
-  /* m ⊃ attachment 0 ⊃ "level 0" ⊃ attachment 0 ⊃ "level 1" ⊃ attachment 0 ⊃ "level 2". */
-  m = msg_open(f.mdb, f.eid, MAPI_MODIFY);
-  add_embedded(m, "level 0", "To Zero", fill_level1);
-  CHECK_OK(m->lpVtbl->SaveChanges(m, 0));
-  m->lpVtbl->Release(m);
-  m = msg_open(f.mdb, f.eid, 0);
-  check_hasattach(m, 1);
-  e0 = open_level(m, &a0, "level 0", "To Zero");
-  check_hasattach(e0, 1);
-  e1 = open_level(e0, &a1, "level 1", "To One");
-  e2 = open_level(e1, &a2, "level 2", "To Two");
-  CHECK(attach_holds(e1, 1, "level 2 sibling"));
+static void path_release(struct path *p) {
+  while (p->n > 0) {
+    p->n--;
+    p->msg[p->n]->lpVtbl->Release(p->msg[p->n]);
+    p->att[p->n]->lpVtbl->Release(p->att[p->n]);
+  }
+  p->top->lpVtbl->Release(p->top);
+}
+
+/* Reopens the stored message and checks the whole tree, `level1` the subject at level 1. */
+static void check_tree(struct fixture *f, const char *level1) {
+  struct path p;
+  LPMESSAGE e2;
+  memset(&p, 0, sizeof p);
+  p.top = msg_open(f->mdb, f->eid, 0);
+  check_hasattach(p.top, 1);
+  check_hasattach(down(&p, "level 0", "To Zero"), 1);
+  CHECK(attach_holds(down(&p, level1, "To One"), 1, "level 2 sibling"));
+  e2 = down(&p, "level 2", "To Two");
   check_hasattach(e2, 0);
   /* Read-only all the way down. */
   CHECK_HR(e2->lpVtbl->SaveChanges(e2, 0), MAPI_E_NO_ACCESS);
@@ -426,16 +441,23 @@ static void test_embedded_two_levels(void) {
     memset(&v, 0, sizeof v);
     v.ulPropTag = PR_ATTACH_METHOD;
     v.Value.l = ATTACH_BY_VALUE;
-    CHECK_HR(a2->lpVtbl->SetProps(a2, 1, &v, NULL), MAPI_E_NO_ACCESS);
-    CHECK_HR(a2->lpVtbl->SaveChanges(a2, 0), MAPI_E_NO_ACCESS);
+    CHECK_HR(p.att[2]->lpVtbl->SetProps(p.att[2], 1, &v, NULL), MAPI_E_NO_ACCESS);
+    CHECK_HR(p.att[2]->lpVtbl->SaveChanges(p.att[2], 0), MAPI_E_NO_ACCESS);
   }
-  e2->lpVtbl->Release(e2);
-  a2->lpVtbl->Release(a2);
-  e1->lpVtbl->Release(e1);
-  a1->lpVtbl->Release(a1);
-  e0->lpVtbl->Release(e0);
-  a0->lpVtbl->Release(a0);
+  path_release(&p);
+}
+
+static void test_embedded_two_levels(void) {
+  struct fixture f;
+  LPMESSAGE m, e0, e1;
+  LPATTACH a0, a1;
+  setup(&f, "embedded.db");
+  /* m ⊃ attachment 0 ⊃ "level 0" ⊃ attachment 0 ⊃ "level 1" ⊃ attachment 0 ⊃ "level 2". */
+  m = msg_open(f.mdb, f.eid, MAPI_MODIFY);
+  add_embedded(m, "level 0", "To Zero", fill_level1);
+  CHECK_OK(m->lpVtbl->SaveChanges(m, 0));
   m->lpVtbl->Release(m);
+  check_tree(&f, "level 1");
   /* A change two levels down reaches the store through every SaveChanges, and only then. */
   m = msg_open(f.mdb, f.eid, MAPI_MODIFY);
   CHECK_OK(m->lpVtbl->OpenAttach(m, 0, NULL, MAPI_MODIFY, &a0));
@@ -451,29 +473,10 @@ static void test_embedded_two_levels(void) {
   a1->lpVtbl->Release(a1);
   e0->lpVtbl->Release(e0);
   a0->lpVtbl->Release(a0);
-  {
-    LPMESSAGE r = msg_open(f.mdb, f.eid, 0);
-    e0 = open_level(r, &a0, "level 0", "To Zero");
-    e1 = open_level(e0, &a1, "level 1", "To One");
-    e1->lpVtbl->Release(e1);
-    a1->lpVtbl->Release(a1);
-    e0->lpVtbl->Release(e0);
-    a0->lpVtbl->Release(a0);
-    r->lpVtbl->Release(r);
-  }
+  check_tree(&f, "level 1");
   CHECK_OK(m->lpVtbl->SaveChanges(m, 0));
   m->lpVtbl->Release(m);
-  m = msg_open(f.mdb, f.eid, 0);
-  e0 = open_level(m, &a0, "level 0", "To Zero");
-  e1 = open_level(e0, &a1, "level 1 changed", "To One");
-  e2 = open_level(e1, &a2, "level 2", "To Two");
-  e2->lpVtbl->Release(e2);
-  a2->lpVtbl->Release(a2);
-  e1->lpVtbl->Release(e1);
-  a1->lpVtbl->Release(a1);
-  e0->lpVtbl->Release(e0);
-  a0->lpVtbl->Release(a0);
-  m->lpVtbl->Release(m);
+  check_tree(&f, "level 1 changed");
   teardown(&f);
 }
 

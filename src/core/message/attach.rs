@@ -33,20 +33,31 @@ pub(crate) trait Host: Send + Sync {
     ) -> MapiResult<()>;
 }
 
-/// The checks every holder makes before `f` runs.
-pub(crate) fn edit_children(
-    kids: &mut ChildEdits,
-    writable: bool,
-    write: bool,
-    method: &str,
-    f: &mut dyn FnMut(&mut ChildEdits) -> MapiResult<()>,
-) -> MapiResult<()> {
-    if write && !writable {
-        return Err(MapiError::no_access(format!(
-            "{method}: the message is open read-only"
-        )));
+/// A working copy with children: a message's or an embedded message's.
+pub(crate) trait HoldsChildren: Send {
+    /// Its children and whether it is open for writing.
+    fn children_and_access(&mut self) -> (&mut ChildEdits, bool);
+}
+
+impl<T: HoldsChildren> Host for Mutex<T> {
+    fn writable(&self) -> bool {
+        self.lock().children_and_access().1
     }
-    f(kids)
+    fn edit(
+        &self,
+        write: bool,
+        method: &str,
+        f: &mut dyn FnMut(&mut ChildEdits) -> MapiResult<()>,
+    ) -> MapiResult<()> {
+        let mut st = self.lock();
+        let (kids, writable) = st.children_and_access();
+        if write && !writable {
+            return Err(MapiError::no_access(format!(
+                "{method}: the message is open read-only"
+            )));
+        }
+        f(kids)
+    }
 }
 
 /// Where a message's children live while a client edits them: a stored message, an embedded one.
@@ -507,19 +518,9 @@ pub(crate) struct EmbeddedState {
     writable: bool,
 }
 
-impl Host for Mutex<EmbeddedState> {
-    fn writable(&self) -> bool {
-        self.lock().writable
-    }
-    fn edit(
-        &self,
-        write: bool,
-        method: &str,
-        f: &mut dyn FnMut(&mut ChildEdits) -> MapiResult<()>,
-    ) -> MapiResult<()> {
-        let mut st = self.lock();
-        let writable = st.writable;
-        edit_children(&mut st.kids, writable, write, method, f)
+impl HoldsChildren for EmbeddedState {
+    fn children_and_access(&mut self) -> (&mut ChildEdits, bool) {
+        (&mut self.kids, self.writable)
     }
 }
 

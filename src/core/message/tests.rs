@@ -315,8 +315,9 @@ fn attachments_and_recipients_are_stored_by_the_message_save_only() {
 
 /// Another client saved first: a plain save stores none of this client's attachment and
 /// recipient changes, FORCE_SAVE stores all of them (and no longer the other client's).
-#[test]
-fn a_conflict_loses_child_changes_and_force_save_keeps_them() {
+/// A saved message to which "theirs" added an attachment (saved) and "mine", opened before, an
+/// attachment and a recipient (not saved yet): mine is stale.
+fn child_conflict() -> (Arc<Store>, Vec<u8>, Box<Message>) {
     let s = store();
     let eid = saved(&s);
     let theirs = open(&s, &eid, MAPI_MODIFY);
@@ -325,6 +326,12 @@ fn a_conflict_loses_child_changes_and_force_save_keeps_them() {
     theirs.save_changes(0).unwrap();
     add_attachment(&*mine, b"mine");
     add_recipient(&*mine, "bob");
+    (s, eid, mine)
+}
+
+#[test]
+fn a_conflict_loses_child_changes_and_force_save_keeps_them() {
+    let (s, eid, mine) = child_conflict();
     let cn = open(&s, &eid, 0).base_cn();
     assert_eq!(
         mine.save_changes(KEEP_OPEN_READWRITE).unwrap_err().code,
@@ -363,14 +370,7 @@ fn the_resolvers_merge_and_save_elsewhere_keep_child_changes() {
         Decision::Merge,
         Decision::SaveElsewhere { dest_folder: None },
     ] {
-        let s = store();
-        let eid = saved(&s);
-        let theirs = open(&s, &eid, MAPI_MODIFY);
-        let mine = open(&s, &eid, MAPI_MODIFY);
-        add_attachment(&*theirs, b"theirs");
-        theirs.save_changes(0).unwrap();
-        add_attachment(&*mine, b"mine");
-        add_recipient(&*mine, "bob");
+        let (s, eid, mine) = child_conflict();
         s.set_resolver(Some(Arc::new(Decide(decision))));
         mine.save_changes(KEEP_OPEN_READWRITE).unwrap();
         s.set_resolver(None);

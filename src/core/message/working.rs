@@ -5,11 +5,9 @@
 use super::super::props::PropMap;
 use super::super::store::Store;
 use super::super::value::{prop_tag, PropValue};
-use super::attach::{edit_children, Host};
+use super::attach::HoldsChildren;
 use super::children::{ChildEdits, Children};
 use super::computed::{Ids, ID_MESSAGE_SIZE};
-use crate::core::error::MapiResult;
-use parking_lot::Mutex;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -85,19 +83,9 @@ impl State {
     }
 }
 
-impl Host for Mutex<State> {
-    fn writable(&self) -> bool {
-        self.lock().writable
-    }
-    fn edit(
-        &self,
-        write: bool,
-        method: &str,
-        f: &mut dyn FnMut(&mut ChildEdits) -> MapiResult<()>,
-    ) -> MapiResult<()> {
-        let mut st = self.lock();
-        let writable = st.writable;
-        edit_children(&mut st.kids, writable, write, method, f)
+impl HoldsChildren for State {
+    fn children_and_access(&mut self) -> (&mut ChildEdits, bool) {
+        (&mut self.kids, self.writable)
     }
 }
 
