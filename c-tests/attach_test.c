@@ -157,6 +157,13 @@ static void test_attachments(void) {
   v = msg_get_one((LPMAPIPROP)att, PR_OBJECT_TYPE);
   CHECK_EQ(v->Value.l, MAPI_ATTACH);
   MAPIFreeBuffer(v);
+  v = msg_get_one((LPMAPIPROP)att, PR_ATTACH_SIZE);
+  CHECK_EQ(PROP_TYPE(v->ulPropTag), PT_LONG);
+  CHECK(v->Value.l > 0);
+  MAPIFreeBuffer(v);
+  v = msg_get_one((LPMAPIPROP)f.mdb, PR_STORE_SUPPORT_MASK);
+  CHECK(v->Value.l & STORE_ATTACH_OK);
+  MAPIFreeBuffer(v);
   CHECK_OK(att->lpVtbl->QueryInterface(att, &IID_IAttachment, (void **)&unk));
   CHECK((void *)unk == (void *)att);
   unk->lpVtbl->Release(unk);

@@ -296,11 +296,12 @@ fn released(what: &str) -> MapiError {
 fn attach_is_computed(tag: u32) -> bool {
     matches!(
         prop_id(tag),
-        ID_ATTACH_NUM | ID_OBJECT_TYPE | ID_ACCESS_LEVEL | ID_ACCESS
+        ID_ATTACH_NUM | ID_ATTACH_SIZE | ID_OBJECT_TYPE | ID_ACCESS_LEVEL | ID_ACCESS
     )
 }
 
 const ID_OBJECT_TYPE: u16 = prop_id(PR_OBJECT_TYPE);
+const ID_ATTACH_SIZE: u16 = prop_id(PR_ATTACH_SIZE);
 const ID_ACCESS_LEVEL: u16 = prop_id(PR_ACCESS_LEVEL);
 const ID_ACCESS: u16 = prop_id(PR_ACCESS);
 const ID_HASATTACH: u16 = prop_id(PR_HASATTACH);
@@ -415,12 +416,16 @@ struct AttachView<'a> {
     st: &'a AttachState,
 }
 
-const ATTACH_SYNTHESIZED: &[u32] = &[PR_OBJECT_TYPE, PR_ACCESS_LEVEL, PR_ACCESS];
+const ATTACH_SYNTHESIZED: &[u32] = &[PR_OBJECT_TYPE, PR_ACCESS_LEVEL, PR_ACCESS, PR_ATTACH_SIZE];
 
 impl PropView for AttachView<'_> {
     fn get(&self, id: u16) -> Option<Cow<'_, PropValue>> {
         match id {
             ID_OBJECT_TYPE => Some(Cow::Owned(PropValue::Long(MAPI_ATTACH as i32))),
+            // What the attachment adds to its message's PR_MESSAGE_SIZE.
+            ID_ATTACH_SIZE => Some(Cow::Owned(PropValue::Long(
+                self.st.attach.payload().min(i32::MAX as usize) as i32,
+            ))),
             _ => access_props(id, self.st.writable)
                 .map(Cow::Owned)
                 .or_else(|| self.st.attach.props.get(&id).map(Cow::Borrowed)),

@@ -186,6 +186,21 @@ impl ChildEdits {
     }
 }
 
+fn payload_of(props: &PropMap) -> usize {
+    props.values().map(PropValue::payload_size).sum()
+}
+
+impl Attach {
+    /// The payload of its properties and of its embedded message (PR_ATTACH_SIZE).
+    pub(crate) fn payload(&self) -> usize {
+        payload_of(&self.props)
+            + self
+                .embedded
+                .as_ref()
+                .map_or(0, |e| payload_of(&e.props) + e.children.payload())
+    }
+}
+
 fn next_key<T>(map: &BTreeMap<u32, T>) -> u32 {
     map.keys().next_back().map_or(0, |k| k.saturating_add(1))
 }
