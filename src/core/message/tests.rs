@@ -390,6 +390,25 @@ fn the_resolvers_merge_and_save_elsewhere_keep_child_changes() {
 }
 
 #[test]
+fn a_new_message_stores_its_children_with_its_first_save() {
+    let s = store();
+    let Opened::Folder(root) = s.open_entry(None, MAPI_MODIFY).unwrap() else {
+        unreachable!()
+    };
+    let m = root.create_message(0).unwrap();
+    add_attachment(&m, b"new");
+    add_recipient(&m, "ann");
+    m.save_changes(KEEP_OPEN_READWRITE).unwrap();
+    let stored = open(&s, &m.entry_id().unwrap(), 0);
+    assert_eq!(datas(&stored), vec![b"new".to_vec()]);
+    assert_eq!(names(&stored), vec!["ann".to_string()]);
+    // The next save writes only what changed since (nothing: no new change number).
+    let cn = m.base_cn();
+    m.save_changes(KEEP_OPEN_READWRITE).unwrap();
+    assert_eq!(m.base_cn(), cn);
+}
+
+#[test]
 fn recipients_are_added_modified_and_removed_by_rowid() {
     let s = store();
     let eid = saved(&s);
