@@ -69,6 +69,7 @@ on_every_engine!(
     racing_creators_get_one_store,
     read_only_handles_refuse_writes,
     children_ride_the_compare_and_swap,
+    deleting_a_message_deletes_its_tree,
 );
 
 const FLAGS: u32 = MAPI_CREATE | MDB_WRITE | MSGSTORE_NO_SYNC;
@@ -292,6 +293,62 @@ fn children_ride_the_compare_and_swap(engine: Engine) {
                 "the winner's attachment is replaced"
             );
         }
+    }
+}
+
+/// Every object under `id` (attachments, recipients, embedded messages and theirs).
+fn descendants(store: &Store, id: u64) -> Vec<u64> {
+    use msgstore::storage::{KIND_ATTACHMENT, KIND_EMBEDDED_MESSAGE, KIND_RECIPIENT};
+    let mut out = Vec::new();
+    let mut pending = vec![id];
+    while let Some(p) = pending.pop() {
+        for kind in [KIND_ATTACHMENT, KIND_RECIPIENT, KIND_EMBEDDED_MESSAGE] {
+            let children = store
+                .storage()
+                .read(|t| t.children(p, kind))
+                .unwrap_or_else(|e| panic!("{e}"));
+            for c in children {
+                out.push(c.id);
+                pending.push(c.id);
+            }
+        }
+    }
+    out
+}
+
+/// A message with an attachment holding an embedded message with its own attachment and
+/// recipient: DeleteMessages leaves no object of the tree behind.
+fn deleting_a_message_deletes_its_tree(engine: Engine) {
+    use msgstore::storage::{KIND_MESSAGE, ROOT_FOLDER_ID};
+    let Some(loc) = location(engine, "tree") else {
+        return;
+    };
+    let store = open(&loc);
+    let eid = new_message(&store);
+    let m = open_message(&store, &eid);
+    let (_, a) = m.create_attach(0).unwrap();
+    let e = a.open_embedded(MAPI_CREATE).unwrap();
+    let (_, inner) = e.create_attach(0).unwrap();
+    inner.save_changes(0).unwrap();
+    e.modify_recipients(0, vec![vec![]]).unwrap();
+    e.save_changes(0).unwrap();
+    a.save_changes(0).unwrap();
+    m.save_changes(0).unwrap();
+    let id = store
+        .storage()
+        .read(|t| t.children(ROOT_FOLDER_ID, KIND_MESSAGE))
+        .unwrap()[0]
+        .id;
+    let tree = descendants(&store, id);
+    assert_eq!(
+        tree.len(),
+        4,
+        "attachment, embedded message, its attachment and recipient"
+    );
+    assert!(root(&store).delete_messages(&[eid], 0).unwrap());
+    for id in tree.into_iter().chain([id]) {
+        let row = store.storage().read(|t| t.object(id)).unwrap();
+        assert_eq!(row, None, "object {id} outlived its message");
     }
 }
 
