@@ -12,7 +12,9 @@ use super::super::props::{
 };
 use super::super::store::Store;
 use super::super::value::{prop_id, prop_tag, PropValue};
-use super::children::{Attach, ChildEdits, Embedded, Recipient, ID_ATTACH_NUM, ID_ROWID};
+use super::children::{
+    new_token, Attach, ChildEdits, Embedded, Recipient, ID_ATTACH_NUM, ID_ROWID,
+};
 use super::computed::message_is_computed;
 use parking_lot::Mutex;
 use std::borrow::Cow;
@@ -110,6 +112,7 @@ impl<T: HostOf> AttachHost for T {
         props.insert(prop_id(PR_RENDERING_POSITION), PropValue::Long(-1));
         let attach = Attach {
             id: None,
+            token: new_token(),
             props,
             embedded: None,
         };
@@ -334,10 +337,12 @@ fn map_tags(props: &PropMap, synthesized: &[u32]) -> Vec<u32> {
 
 /// An attachment's working copy.
 pub(crate) struct AttachState {
+    /// Its number: the one it was created or opened with, or the one a MERGE moved it to.
+    num: u32,
     attach: Attach,
     writable: bool,
     /// Whether the attachment is in its holder's children (false for a new one until its first
-    /// save): a save then finds it deleted if DeleteAttach took it out.
+    /// save): a save then finds it by its token, or deleted if DeleteAttach took it out.
     in_host: bool,
 }
 
@@ -345,7 +350,6 @@ pub(crate) struct AttachState {
 pub struct Attachment {
     store: Arc<Store>,
     host: Weak<dyn Host>,
-    num: u32,
     state: Arc<Mutex<AttachState>>,
 }
 
@@ -361,8 +365,8 @@ impl Attachment {
         Attachment {
             store,
             host: Arc::downgrade(host),
-            num,
             state: Arc::new(Mutex::new(AttachState {
+                num,
                 attach,
                 writable,
                 in_host,
@@ -370,8 +374,9 @@ impl Attachment {
         }
     }
 
+    /// PR_ATTACH_NUM (a MERGE that met another client's attachment under it moves it).
     pub fn num(&self) -> u32 {
-        self.num
+        self.state.lock().num
     }
 
     fn require_writable(st: &AttachState, method: &str) -> MapiResult<()> {
@@ -475,21 +480,34 @@ impl PropObject for Attachment {
         let mut st = self.state.lock();
         Self::require_writable(&st, "SaveChanges")?;
         let host = self.host.upgrade().ok_or_else(|| released("message"))?;
-        let attach = st.attach.clone();
-        let in_host = st.in_host;
+        let (mut num, in_host, token) = (st.num, st.in_host, st.attach.token);
         host.edit(true, "SaveChanges", &mut |k| {
-            if in_host && !k.current.attachments.contains_key(&self.num) {
-                return Err(MapiError::new(
-                    MAPI_E_OBJECT_DELETED,
-                    format!(
-                        "SaveChanges: attachment {} was deleted from its message",
-                        self.num
-                    ),
-                ));
+            if in_host {
+                // Where the attachment is now: under its number, or the one a MERGE gave it.
+                num = k
+                    .current
+                    .attachments
+                    .iter()
+                    .find(|(_, a)| a.token == token)
+                    .map(|(n, _)| *n)
+                    .ok_or_else(|| {
+                        MapiError::new(
+                            MAPI_E_OBJECT_DELETED,
+                            format!("SaveChanges: attachment {num} was deleted from its message"),
+                        )
+                    })?;
             }
-            k.current.attachments.insert(self.num, attach.clone());
+            let mut attach = st.attach.clone();
+            attach
+                .props
+                .insert(ID_ATTACH_NUM, PropValue::Long(num as i32));
+            k.current.attachments.insert(num, attach);
             Ok(())
         })?;
+        st.num = num;
+        st.attach
+            .props
+            .insert(ID_ATTACH_NUM, PropValue::Long(num as i32));
         st.in_host = true;
         st.writable = flags & KEEP_OPEN_READWRITE != 0;
         Ok(())

@@ -16,6 +16,7 @@ use crate::storage::{
     KIND_EMBEDDED_MESSAGE, KIND_RECIPIENT,
 };
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 pub(crate) const ID_ATTACH_NUM: u16 = prop_id(PR_ATTACH_NUM);
 pub(crate) const ID_ROWID: u16 = prop_id(PR_ROWID);
@@ -37,6 +38,10 @@ pub(crate) struct Children {
 pub(crate) struct Attach {
     /// The stored object (None: not stored yet).
     pub id: Option<u64>,
+    /// Which attachment this is while the working copy lives, whatever its number: an IAttach
+    /// finds its attachment by it after a MERGE renumbered it (not content: equality ignores
+    /// it).
+    pub token: u64,
     /// Its properties, PR_ATTACH_NUM included.
     pub props: PropMap,
     pub embedded: Option<Box<Embedded>>,
@@ -178,10 +183,22 @@ impl ChildEdits {
         }
     }
 
-    /// After a save: `committed` is current, and no number given before is given again.
-    pub(crate) fn rebase(&mut self, committed: Children) {
+    /// After a save: `committed` is current, and no number given before is given again. An
+    /// attachment keeps its token under its number, or under the one `renumbered` (a MERGE's
+    /// old number → new number) gave it; one that took a renumbered attachment's old number is
+    /// another attachment.
+    pub(crate) fn rebase(&mut self, mut committed: Children, renumbered: &BTreeMap<u32, u32>) {
         self.next_attach_num = self.next_attach_num.max(committed.next_attach_num());
         self.next_rowid = self.next_rowid.max(committed.next_rowid());
+        for (num, a) in committed.attachments.iter_mut() {
+            let old = match renumbered.iter().find(|(_, new)| *new == num) {
+                Some((old, _)) => Some(old),
+                None => (!renumbered.contains_key(num)).then_some(num),
+            };
+            if let Some(prev) = old.and_then(|old| self.current.attachments.get(old)) {
+                a.token = prev.token;
+            }
+        }
         self.current = committed;
     }
 }
@@ -199,6 +216,12 @@ impl Attach {
                 .as_ref()
                 .map_or(0, |e| payload_of(&e.props) + e.children.payload())
     }
+}
+
+/// A token no attachment had before.
+pub(crate) fn new_token() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
 }
 
 fn next_key<T>(map: &BTreeMap<u32, T>) -> u32 {
@@ -235,6 +258,7 @@ pub(crate) fn load(t: &mut dyn ReadTxn, parent: u64) -> MapiResult<Children> {
             num,
             Attach {
                 id: Some(row.id),
+                token: new_token(),
                 props: with_key(props, ID_ATTACH_NUM, num),
                 embedded,
             },
@@ -387,9 +411,14 @@ pub(crate) fn writes(stored: &Children, wanted: &Children) -> Vec<ChildWrite> {
 /// The resolver's MERGE for children: the stored children plus this client's child changes
 /// since `base` (a child it changed or added wins; one it deleted goes). A child it added under
 /// a number another client took meanwhile is renumbered past every number in use.
-pub(crate) fn merge(base: &Children, mine: &Children, stored: &Children) -> Children {
+/// Returns the merged children and the attachments renumbered (old number → new number).
+pub(crate) fn merge(
+    base: &Children,
+    mine: &Children,
+    stored: &Children,
+) -> (Children, BTreeMap<u32, u32>) {
     let mut out = stored.clone();
-    merge_map(
+    let renumbered = merge_map(
         &base.attachments,
         &mine.attachments,
         &mut out.attachments,
@@ -401,7 +430,7 @@ pub(crate) fn merge(base: &Children, mine: &Children, stored: &Children) -> Chil
         &mut out.recipients,
         |r, rowid| r.props.insert(ID_ROWID, PropValue::Long(rowid as i32)),
     );
-    out
+    (out, renumbered)
 }
 
 fn merge_map<T: Clone + PartialEq>(
@@ -409,7 +438,8 @@ fn merge_map<T: Clone + PartialEq>(
     mine: &BTreeMap<u32, T>,
     out: &mut BTreeMap<u32, T>,
     renumber: impl Fn(&mut T, u32) -> Option<PropValue>,
-) {
+) -> BTreeMap<u32, u32> {
+    let mut renumbered = BTreeMap::new();
     for (key, b) in base {
         match mine.get(key) {
             None => {
@@ -427,11 +457,13 @@ fn merge_map<T: Clone + PartialEq>(
             let mut m = m.clone();
             renumber(&mut m, next);
             out.insert(next, m);
+            renumbered.insert(*key, next);
             next = next.saturating_add(1);
         } else {
             out.insert(*key, m.clone());
         }
     }
+    renumbered
 }
 
 /// A copy of `children` as new, never stored.
@@ -469,6 +501,7 @@ mod tests {
         );
         Attach {
             id,
+            token: new_token(),
             props,
             embedded: None,
         }
@@ -578,7 +611,8 @@ mod tests {
         mine.attachments.insert(2, attach(None, 2, b"mine"));
         mine.attachments.remove(&0);
         mine.recipients.insert(1, recipient(None, 1, "bob"));
-        let merged = merge(&base, &mine, &theirs);
+        let (merged, renumbered) = merge(&base, &mine, &theirs);
+        assert_eq!(renumbered, BTreeMap::from([(2, 3)]));
         assert_eq!(
             merged.attachments.keys().copied().collect::<Vec<_>>(),
             [1, 2, 3]

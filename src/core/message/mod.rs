@@ -60,8 +60,9 @@ enum Attempt {
         cn: u64,
         plan: Plan,
         maintained: Vec<StoredProp>,
-        /// The committed children read back with their IDs (None: the base's are committed).
-        children: Option<Children>,
+        /// The committed children read back with their IDs (None: the base's are committed),
+        /// and the attachments a MERGE renumbered.
+        children: Option<(Children, BTreeMap<u32, u32>)>,
     },
     NothingToSave,
     Deleted,
@@ -230,8 +231,8 @@ impl Message {
                     maintained,
                     children,
                 } => {
-                    if let Some(children) = children {
-                        st.kids.rebase(children.clone());
+                    if let Some((children, renumbered)) = children {
+                        st.kids.rebase(children.clone(), &renumbered);
                         st.base_children = Arc::new(children);
                     }
                     let base_size = committed_size(&plan, &maintained);
@@ -343,7 +344,7 @@ impl Message {
                     cn,
                     plan,
                     maintained,
-                    children: Some(children::load(t, id)?),
+                    children: Some((children::load(t, id)?, BTreeMap::new())),
                 });
             };
             let is_message = |row: Option<crate::storage::ObjectRow>| {
@@ -356,6 +357,7 @@ impl Message {
                     Attempt::Deleted
                 });
             }
+            let mut renumbered = BTreeMap::new();
             let (compare_with, mut plan, writes, children_total) = match (mode, expected) {
                 (Mode::Normal, _) => (
                     st.base_cn,
@@ -381,10 +383,10 @@ impl Message {
                         });
                     }
                     let (plan, wanted) = if mode == Mode::Merge {
-                        (
-                            plan_merge(&st.base, &st.changes, &stored),
-                            children::merge(&st.base_children, &st.kids.current, &stored_children),
-                        )
+                        let (wanted, moved) =
+                            children::merge(&st.base_children, &st.kids.current, &stored_children);
+                        renumbered = moved;
+                        (plan_merge(&st.base, &st.changes, &stored), wanted)
                     } else {
                         (
                             plan_force(&st.base, &st.changes, &stored),
@@ -416,7 +418,7 @@ impl Message {
                     maintained: maintained_for(cn),
                     plan,
                     children: if read_back {
-                        Some(children::load(t, id)?)
+                        Some((children::load(t, id)?, renumbered.clone()))
                     } else {
                         None
                     },
@@ -458,7 +460,7 @@ impl Message {
             let (id, cn) = insert_new(t, &guid, parent, st.associated, &plan, &writes, now)?;
             Ok::<_, MapiError>((id, cn, parent, children::load(t, id)?))
         })?;
-        st.kids.rebase(children.clone());
+        st.kids.rebase(children.clone(), &BTreeMap::new());
         st.base_children = Arc::new(children);
         let maintained = maintained(&guid, cn, now, &plan);
         let mut base = plan

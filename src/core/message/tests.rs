@@ -408,6 +408,46 @@ fn a_new_message_stores_its_children_with_its_first_save() {
     assert_eq!(m.base_cn(), cn);
 }
 
+/// An IAttach the client holds across its message's saves keeps writing to its attachment,
+/// also after a MERGE moved it to another number (another client's attachment took its own).
+#[test]
+fn an_open_attachment_follows_its_attachment_across_saves_and_merges() {
+    struct Merge;
+    impl ConflictResolver for Merge {
+        fn resolve(&self, _saving: &Message, _c: Conflict) -> MapiResult<Decision> {
+            Ok(Decision::Merge)
+        }
+    }
+    let (s, eid, mine) = child_conflict();
+    let a = mine.open_attach(0, MAPI_MODIFY).unwrap();
+    s.set_resolver(Some(Arc::new(Merge)));
+    mine.save_changes(KEEP_OPEN_READWRITE).unwrap();
+    s.set_resolver(None);
+    assert_eq!(
+        a.num(),
+        0,
+        "not saved since: it learns its number at its save"
+    );
+    a.set_props(vec![input(DATA, PropValue::Binary(b"mine again".to_vec()))])
+        .unwrap();
+    a.save_changes(KEEP_OPEN_READWRITE).unwrap();
+    assert_eq!(a.num(), 1, "mine was renumbered past theirs");
+    mine.save_changes(KEEP_OPEN_READWRITE).unwrap();
+    assert_eq!(
+        datas(&open(&s, &eid, 0)),
+        vec![b"theirs".to_vec(), b"mine again".to_vec()]
+    );
+    // And across a plain save too.
+    a.set_props(vec![input(DATA, PropValue::Binary(b"third".to_vec()))])
+        .unwrap();
+    a.save_changes(0).unwrap();
+    mine.save_changes(0).unwrap();
+    assert_eq!(
+        datas(&open(&s, &eid, 0)),
+        vec![b"theirs".to_vec(), b"third".to_vec()]
+    );
+}
+
 #[test]
 fn recipients_are_added_modified_and_removed_by_rowid() {
     let s = store();
