@@ -503,7 +503,9 @@ static void test_bad_input(void) {
   CHECK_HR(m->lpVtbl->CreateAttach(m, NULL, 0x100, &num, &att), MAPI_E_UNKNOWN_FLAGS);
   CHECK(att == NULL && num == 0);
   CHECK_HR(m->lpVtbl->CreateAttach(m, NULL, 0, NULL, &att), MAPI_E_INVALID_PARAMETER);
+  num = GARBAGE_ULONG;
   CHECK_HR(m->lpVtbl->CreateAttach(m, NULL, 0, &num, NULL), MAPI_E_INVALID_PARAMETER);
+  CHECK_EQ(num, 0);
   CHECK_HR(m->lpVtbl->CreateAttach(m, &IID_IMAPITable, 0, &num, &att),
            MAPI_E_INTERFACE_NOT_SUPPORTED);
   CHECK(att == NULL);

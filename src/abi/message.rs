@@ -212,9 +212,12 @@ unsafe extern "C" fn create_attach<T: MessageLike>(
     // side of the contract, DESIGN.md §2), and NULL is checked before any use.
     unsafe {
         guard::method::<T>(This, "CreateAttach", |obj| {
+            // Both out-parameters are cleared before either is checked.
+            if let Some(n) = lpulAttachmentNum.as_mut() {
+                *n = 0;
+            }
             let out = guard::cleared_out(lppAttach, "CreateAttach: lppAttach")?;
             let num_out = guard::out_ptr(lpulAttachmentNum, "CreateAttach: lpulAttachmentNum")?;
-            *num_out = 0;
             check_interface::<attach::AttachClass>(lpInterface, "CreateAttach")?;
             let (num, att) = obj.inner.attach_host().create_attach(ulFlags)?;
             *num_out = num;

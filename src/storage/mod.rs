@@ -136,6 +136,16 @@ pub trait ReadTxn {
     fn object(&mut self, id: u64) -> StorageResult<Option<ObjectRow>>;
     /// Children of one kind, in ID order.
     fn children(&mut self, parent: u64, kind: u32) -> StorageResult<Vec<ObjectRow>>;
+    /// Children of any of `kinds`, in ID order: one query where the engine can (a message's
+    /// attachments and recipients, read at every open).
+    fn children_of_kinds(&mut self, parent: u64, kinds: &[u32]) -> StorageResult<Vec<ObjectRow>> {
+        let mut all = Vec::new();
+        for &kind in kinds {
+            all.extend(self.children(parent, kind)?);
+        }
+        all.sort_unstable_by_key(|r| r.id);
+        Ok(all)
+    }
     /// Children of one kind whose flags, masked, equal `flags`.
     fn count_children(
         &mut self,

@@ -243,7 +243,9 @@ fn key_of(props: &PropMap, id: u16) -> Option<u32> {
 /// The children of a stored object (a message or an embedded message), with their IDs.
 pub(crate) fn load(t: &mut dyn ReadTxn, parent: u64) -> MapiResult<Children> {
     let mut children = Children::default();
-    for row in t.children(parent, KIND_ATTACHMENT)? {
+    // One query for both kinds: it runs at every open, for most messages to find nothing.
+    let rows = t.children_of_kinds(parent, &[KIND_ATTACHMENT, KIND_RECIPIENT])?;
+    for row in rows.iter().filter(|r| r.kind == KIND_ATTACHMENT) {
         let props = load_props(t, row.id)?;
         let num = key_of(&props, ID_ATTACH_NUM).unwrap_or_else(|| children.next_attach_num());
         let embedded = match t.children(row.id, KIND_EMBEDDED_MESSAGE)?.first() {
@@ -264,7 +266,7 @@ pub(crate) fn load(t: &mut dyn ReadTxn, parent: u64) -> MapiResult<Children> {
             },
         );
     }
-    for row in t.children(parent, KIND_RECIPIENT)? {
+    for row in rows.iter().filter(|r| r.kind == KIND_RECIPIENT) {
         let props = load_props(t, row.id)?;
         let rowid = key_of(&props, ID_ROWID).unwrap_or_else(|| children.next_rowid());
         children.recipients.insert(

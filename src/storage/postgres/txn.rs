@@ -33,6 +33,8 @@ const LOCK_OBJECT: &str = "SELECT id, kind, parent, cn, flags FROM msgstore_obje
                            WHERE store = $1 AND id = $2 FOR UPDATE";
 const CHILDREN: &str = "SELECT id, kind, parent, cn, flags FROM msgstore_objects \
                         WHERE store = $1 AND parent = $2 AND kind = $3 ORDER BY id";
+const CHILDREN_OF_KINDS: &str = "SELECT id, kind, parent, cn, flags FROM msgstore_objects \
+                                 WHERE store = $1 AND parent = $2 AND kind = ANY($3) ORDER BY id";
 const COUNT_CHILDREN: &str = "SELECT count(*) FROM msgstore_objects \
                               WHERE store = $1 AND parent = $2 AND kind = $3 AND (flags & $4) = $5";
 const PROPS: &str = "SELECT tag, v_int, v_real, v_text, v_bin FROM msgstore_props \
@@ -166,6 +168,15 @@ impl ReadTxn for PgTxn<'_> {
     fn children(&mut self, parent: u64, kind: u32) -> StorageResult<Vec<ObjectRow>> {
         let store = self.store;
         self.query(CHILDREN, &[&store, &(parent as i64), &(kind as i32)])?
+            .iter()
+            .map(row_to_object)
+            .collect()
+    }
+
+    fn children_of_kinds(&mut self, parent: u64, kinds: &[u32]) -> StorageResult<Vec<ObjectRow>> {
+        let store = self.store;
+        let kinds: Vec<i32> = kinds.iter().map(|&k| k as i32).collect();
+        self.query(CHILDREN_OF_KINDS, &[&store, &(parent as i64), &kinds])?
             .iter()
             .map(row_to_object)
             .collect()

@@ -54,6 +54,14 @@ pub(super) fn in_transaction(
 /// One objects row, range-checked: a value no store writes (a negative or 49-bit change number,
 /// a kind or flags beyond 32 bits) is damage, reported rather than truncated into a made-up
 /// value.
+/// Rows sorted by ID here rather than by an ORDER BY: SQLite opens a sorter for one even when
+/// the index returns the rows in that order already, ~7 µs per query with no row at all, which
+/// doubled the cost of opening a message (two child queries).
+fn in_id_order(mut rows: Vec<ObjectRow>) -> Vec<ObjectRow> {
+    rows.sort_unstable_by_key(|r| r.id);
+    rows
+}
+
 fn row_to_object(r: &rusqlite::Row) -> rusqlite::Result<ObjectRow> {
     let cn = r.get::<_, i64>(3)?;
     if !(0..=MAX_CN as i64).contains(&cn) {
@@ -126,11 +134,25 @@ impl ReadTxn for SqlTxn<'_> {
 
     fn children(&mut self, parent: u64, kind: u32) -> StorageResult<Vec<ObjectRow>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT id, kind, parent, cn, flags FROM objects WHERE parent = ?1 AND kind = ?2 \
-             ORDER BY id",
+            "SELECT id, kind, parent, cn, flags FROM objects WHERE parent = ?1 AND kind = ?2",
         )?;
         let rows = stmt.query_map(params![parent as i64, kind], row_to_object)?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        Ok(in_id_order(rows.collect::<Result<_, _>>()?))
+    }
+
+    fn children_of_kinds(&mut self, parent: u64, kinds: &[u32]) -> StorageResult<Vec<ObjectRow>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT id, kind, parent, cn, flags FROM objects WHERE parent = ?1")?;
+        let rows = stmt.query_map(params![parent as i64], row_to_object)?;
+        let mut of_kinds = Vec::new();
+        for row in rows {
+            let row = row?;
+            if kinds.contains(&row.kind) {
+                of_kinds.push(row);
+            }
+        }
+        Ok(in_id_order(of_kinds))
     }
 
     fn count_children(
