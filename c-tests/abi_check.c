@@ -138,6 +138,10 @@ IUNKNOWN_SLOTS(IUnknownVtbl);
 
 VTBL_SLOTS(IMAPIPropVtbl, 14);
 IMAPIPROP_SLOTS(IMAPIPropVtbl);
+
+/* IAttach adds no methods to IMAPIProp (reference §11.1). */
+VTBL_SLOTS(IAttachVtbl, 14);
+IMAPIPROP_SLOTS(IAttachVtbl);
 _Static_assert(offsetof(IMAPIPropVtbl, GetProps) == 5 * 8, "GetProps is slot 5");
 
 VTBL_SLOTS(IPropDataVtbl, 18);

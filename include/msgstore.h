@@ -13,6 +13,7 @@ struct IPropData;
 struct IMAPIContainer;
 struct IMAPIFolder;
 struct IMessage;
+struct IAttach;
 struct IMsgStore;
 struct IStream;
 struct IMAPIAdviseSink;
@@ -724,15 +725,79 @@ struct IMalloc;
 
 #define BMR_NEZ 1
 
+#define PR_ATTACH_NUM 237043715
+
+#define PR_ATTACH_SIZE 236978179
+
+#define PR_ATTACH_METHOD 923074563
+
+#define PR_ATTACH_DATA_BIN 922812674
+
+/**
+ * The same property as PR_ATTACH_DATA_BIN, opened as an object (an embedded message).
+ */
+#define PR_ATTACH_DATA_OBJ 922812429
+
+#define PR_ATTACH_LONG_FILENAME_W 923205663
+
+#define PR_RENDERING_POSITION 923467779
+
+#define PR_ROWID 805306371
+
+#define PR_RECIPIENT_TYPE 202702851
+
+/**
+ * PR_ATTACH_METHOD values.
+ */
+#define NO_ATTACHMENT 0
+
+#define ATTACH_BY_VALUE 1
+
+#define ATTACH_EMBEDDED_MSG 5
+
+/**
+ * Recipient types.
+ */
+#define MAPI_ORIG 0
+
+#define MAPI_TO 1
+
+#define MAPI_CC 2
+
+#define MAPI_BCC 3
+
+/**
+ * ORed with MAPI_TO / MAPI_CC / MAPI_BCC once the message is submitted.
+ */
+#define MAPI_SUBMITTED 2147483648
+
+/**
+ * ModifyRecipients flags (0 replaces the whole list).
+ */
+#define MODRECIP_ADD 2
+
+#define MODRECIP_MODIFY 4
+
+#define MODRECIP_REMOVE 8
+
+/**
+ * DeleteAttach: show progress (ulUIParam and lpProgress are ignored without it).
+ */
+#define ATTACH_DIALOG 1
+
+/**
+ * The recipients' display names by type, joined by "; ", computed from the recipient list.
+ */
+#define PR_DISPLAY_BCC_W 235012127
+
+#define PR_DISPLAY_CC_W 235077663
+
+#define PR_DISPLAY_TO_W 235143199
+
 /**
  * MsgStoreOpen's accepted flags (DESIGN.md §2).
  */
 #define OPEN_FLAGS ((((((MDB_NO_DIALOG | MAPI_CREATE) | MDB_WRITE) | MAPI_DEFERRED_ERRORS) | MAPI_BEST_ACCESS) | MDB_NO_MAIL) | MSGSTORE_NO_SYNC)
-
-/**
- * Opaque: attachments (not implemented yet).
- */
-typedef struct IAttach IAttach;
 
 /**
  * Opaque: MAPI's progress interface (unused: progress is never shown).
@@ -1476,6 +1541,73 @@ typedef struct ENTRYID {
 
 typedef struct ENTRYID *LPENTRYID;
 
+typedef struct IAttachVtbl {
+  HRESULT (*QueryInterface)(struct IAttach *This, const IID *riid, void **ppvObj);
+  ULONG (*AddRef)(struct IAttach *This);
+  ULONG (*Release)(struct IAttach *This);
+  HRESULT (*GetLastError)(struct IAttach *This,
+                          HRESULT hResult,
+                          ULONG ulFlags,
+                          LPMAPIERROR *lppMAPIError);
+  HRESULT (*SaveChanges)(struct IAttach *This, ULONG ulFlags);
+  HRESULT (*GetProps)(struct IAttach *This,
+                      LPSPropTagArray lpPropTagArray,
+                      ULONG ulFlags,
+                      ULONG *lpcValues,
+                      LPSPropValue *lppPropArray);
+  HRESULT (*GetPropList)(struct IAttach *This, ULONG ulFlags, LPSPropTagArray *lppPropTagArray);
+  HRESULT (*OpenProperty)(struct IAttach *This,
+                          ULONG ulPropTag,
+                          LPCIID lpiid,
+                          ULONG ulInterfaceOptions,
+                          ULONG ulFlags,
+                          struct IUnknown **lppUnk);
+  HRESULT (*SetProps)(struct IAttach *This,
+                      ULONG cValues,
+                      LPSPropValue lpPropArray,
+                      LPSPropProblemArray *lppProblems);
+  HRESULT (*DeleteProps)(struct IAttach *This,
+                         LPSPropTagArray lpPropTagArray,
+                         LPSPropProblemArray *lppProblems);
+  HRESULT (*CopyTo)(struct IAttach *This,
+                    ULONG ciidExclude,
+                    LPCIID rgiidExclude,
+                    LPSPropTagArray lpExcludeProps,
+                    ULONG_PTR ulUIParam,
+                    struct IMAPIProgress *lpProgress,
+                    LPCIID lpInterface,
+                    LPVOID lpDestObj,
+                    ULONG ulFlags,
+                    LPSPropProblemArray *lppProblems);
+  HRESULT (*CopyProps)(struct IAttach *This,
+                       LPSPropTagArray lpIncludeProps,
+                       ULONG_PTR ulUIParam,
+                       struct IMAPIProgress *lpProgress,
+                       LPCIID lpInterface,
+                       LPVOID lpDestObj,
+                       ULONG ulFlags,
+                       LPSPropProblemArray *lppProblems);
+  HRESULT (*GetNamesFromIDs)(struct IAttach *This,
+                             LPSPropTagArray *lppPropTags,
+                             LPGUID lpPropSetGuid,
+                             ULONG ulFlags,
+                             ULONG *lpcPropNames,
+                             LPMAPINAMEID **lpppPropNames);
+  HRESULT (*GetIDsFromNames)(struct IAttach *This,
+                             ULONG cPropNames,
+                             LPMAPINAMEID *lppPropNames,
+                             ULONG ulFlags,
+                             LPSPropTagArray *lppPropTags);
+} IAttachVtbl;
+
+/**
+ * An attachment of a message (reference §11.1): IMAPIProp's slots and no others. Its
+ * SaveChanges puts its changes into its message, which stores them at its own SaveChanges.
+ */
+typedef struct IAttach {
+  const struct IAttachVtbl *lpVtbl;
+} IAttach;
+
 typedef struct IMessageVtbl {
   HRESULT (*QueryInterface)(struct IMessage *This, const IID *riid, void **ppvObj);
   ULONG (*AddRef)(struct IMessage *This);
@@ -2002,6 +2134,8 @@ typedef struct IMAPIContainer {
   const struct IMAPIContainerVtbl *lpVtbl;
 } IMAPIContainer;
 
+typedef struct IAttach *LPATTACH;
+
 typedef struct ULARGE_INTEGER {
   uint64_t QuadPart;
 } ULARGE_INTEGER;
@@ -2077,8 +2211,6 @@ typedef struct SBinary *LPSBinary;
 typedef struct SBinaryArray ENTRYLIST;
 
 typedef struct IMAPIProgress *LPMAPIPROGRESS;
-
-typedef struct IAttach *LPATTACH;
 
 typedef struct NOTIFICATION *LPNOTIFICATION;
 

@@ -7,7 +7,7 @@
 mod pg;
 
 use msgstore::core::mapidefs::*;
-use msgstore::core::message::Message;
+use msgstore::core::message::{AttachHost, Message};
 use msgstore::core::props::{PropInput, PropObject, PropView};
 use msgstore::core::resolve::{Conflict, ConflictResolver, Decision};
 use msgstore::core::store::{Opened, Store};
@@ -68,6 +68,8 @@ on_every_engine!(
     resolver_outcomes,
     racing_creators_get_one_store,
     read_only_handles_refuse_writes,
+    children_ride_the_compare_and_swap,
+    deleting_a_message_deletes_its_tree,
 );
 
 const FLAGS: u32 = MAPI_CREATE | MDB_WRITE | MSGSTORE_NO_SYNC;
@@ -208,6 +210,145 @@ fn racing_threads_never_both_win(engine: Engine) {
             (round * 100 + winners[0]) as i32,
             "the stored message is the winner's"
         );
+    }
+}
+
+/// Racing clients each add an attachment and a recipient: per round exactly one save wins, and
+/// the stored message holds exactly the winners' children (a loser's never, none lost); a
+/// FORCE_SAVE stores the loser's children in place of the winner's.
+fn children_ride_the_compare_and_swap(engine: Engine) {
+    const CLIENTS: usize = 4;
+    const ROUNDS: usize = 8;
+    let Some(loc) = location(engine, "children") else {
+        return;
+    };
+    let store = open(&loc);
+    let eid = new_message(&store);
+    let data_of = |m: &Message| -> Vec<Vec<u8>> {
+        m.attachment_rows()
+            .unwrap()
+            .iter()
+            .map(|r| match r.get(&((PR_ATTACH_DATA_BIN >> 16) as u16)) {
+                Some(PropValue::Binary(b)) => b.clone(),
+                other => panic!("{other:?}"),
+            })
+            .collect()
+    };
+    let mut expected = Vec::new();
+    for round in 0..ROUNDS {
+        let barrier = Arc::new(Barrier::new(CLIENTS));
+        let results: Vec<_> = (0..CLIENTS)
+            .map(|c| {
+                let (store, eid, barrier) = (store.clone(), eid.clone(), barrier.clone());
+                std::thread::spawn(move || {
+                    let m = open_message(&store, &eid);
+                    let data = format!("round {round} client {c}").into_bytes();
+                    let (_, a) = m.create_attach(0).unwrap();
+                    set(&a, PR_ATTACH_DATA_BIN, PropValue::Binary(data.clone()));
+                    a.save_changes(0).unwrap();
+                    m.modify_recipients(
+                        MODRECIP_ADD,
+                        vec![vec![PropInput {
+                            index: 0,
+                            tag: PR_DISPLAY_NAME_W,
+                            value: PropValue::Unicode(format!("{round}/{c}")),
+                        }]],
+                    )
+                    .unwrap();
+                    barrier.wait();
+                    match m.save_changes(KEEP_OPEN_READWRITE) {
+                        Ok(()) => (Some(data), m),
+                        Err(e) => {
+                            assert_eq!(e.code, MAPI_E_OBJECT_CHANGED, "{e:?}");
+                            (None, m)
+                        }
+                    }
+                })
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+            .map(|t| t.join().unwrap())
+            .collect();
+        let winners: Vec<_> = results.iter().filter_map(|(w, _)| w.clone()).collect();
+        assert_eq!(winners.len(), 1, "round {round}: exactly one winner");
+        expected.push(winners[0].clone());
+        let stored = open_message(&store, &eid);
+        assert_eq!(
+            data_of(&stored),
+            expected,
+            "round {round}: the winners' attachments"
+        );
+        assert_eq!(stored.recipient_rows().unwrap().len(), round + 1);
+        if round == ROUNDS - 1 {
+            // A loser's FORCE_SAVE: its view (the winners before this round, plus its own).
+            let (_, loser) = results.into_iter().find(|(w, _)| w.is_none()).unwrap();
+            loser.save_changes(FORCE_SAVE).unwrap();
+            let mut forced = data_of(&loser);
+            let stored = open_message(&store, &eid);
+            assert_eq!(data_of(&stored), forced);
+            forced.pop();
+            assert_eq!(
+                forced,
+                expected[..round],
+                "the winner's attachment is replaced"
+            );
+        }
+    }
+}
+
+/// Every object under `id` (attachments, recipients, embedded messages and theirs).
+fn descendants(store: &Store, id: u64) -> Vec<u64> {
+    use msgstore::storage::{KIND_ATTACHMENT, KIND_EMBEDDED_MESSAGE, KIND_RECIPIENT};
+    let mut out = Vec::new();
+    let mut pending = vec![id];
+    while let Some(p) = pending.pop() {
+        for kind in [KIND_ATTACHMENT, KIND_RECIPIENT, KIND_EMBEDDED_MESSAGE] {
+            let children = store
+                .storage()
+                .read(|t| t.children(p, kind))
+                .unwrap_or_else(|e| panic!("{e}"));
+            for c in children {
+                out.push(c.id);
+                pending.push(c.id);
+            }
+        }
+    }
+    out
+}
+
+/// A message with an attachment holding an embedded message with its own attachment and
+/// recipient: DeleteMessages leaves no object of the tree behind.
+fn deleting_a_message_deletes_its_tree(engine: Engine) {
+    use msgstore::storage::{KIND_MESSAGE, ROOT_FOLDER_ID};
+    let Some(loc) = location(engine, "tree") else {
+        return;
+    };
+    let store = open(&loc);
+    let eid = new_message(&store);
+    let m = open_message(&store, &eid);
+    let (_, a) = m.create_attach(0).unwrap();
+    let e = a.open_embedded(MAPI_CREATE).unwrap();
+    let (_, inner) = e.create_attach(0).unwrap();
+    inner.save_changes(0).unwrap();
+    e.modify_recipients(0, vec![vec![]]).unwrap();
+    e.save_changes(0).unwrap();
+    a.save_changes(0).unwrap();
+    m.save_changes(0).unwrap();
+    let id = store
+        .storage()
+        .read(|t| t.children(ROOT_FOLDER_ID, KIND_MESSAGE))
+        .unwrap()[0]
+        .id;
+    let tree = descendants(&store, id);
+    assert_eq!(
+        tree.len(),
+        4,
+        "attachment, embedded message, its attachment and recipient"
+    );
+    assert!(root(&store).delete_messages(&[eid], 0).unwrap());
+    for id in tree.into_iter().chain([id]) {
+        let row = store.storage().read(|t| t.object(id)).unwrap();
+        assert_eq!(row, None, "object {id} outlived its message");
     }
 }
 

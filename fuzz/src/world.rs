@@ -18,6 +18,8 @@ pub enum Kind {
     Store,
     Folder,
     Message,
+    /// An IAttach of a message (or of an embedded message).
+    Attach,
     PropData,
     Foreign,
 }
@@ -84,7 +86,13 @@ impl World {
     fn pick_ours(&self, r: &mut Reader) -> Option<Obj> {
         self.pick_kind(
             r,
-            &[Kind::Store, Kind::Folder, Kind::Message, Kind::PropData],
+            &[
+                Kind::Store,
+                Kind::Folder,
+                Kind::Message,
+                Kind::Attach,
+                Kind::PropData,
+            ],
         )
     }
 
@@ -566,7 +574,9 @@ impl World {
     }
 
     fn message_op(&mut self, r: &mut Reader, a: &mut Arena) {
-        match r.u8() % 4 {
+        match r.u8() % 6 {
+            4 => self.attach_op(r, a),
+            5 => self.modify_recipients(r, a),
             0 | 1 => {
                 let Some(m) = self.pick_kind(r, &[Kind::Message]) else {
                     return;
@@ -587,6 +597,98 @@ impl World {
             2 => self.compare_entry_ids(r, a),
             _ => self.folder_op(r, a),
         }
+    }
+
+    /// CreateAttach, OpenAttach or DeleteAttach on a message (stored or embedded), or
+    /// OpenProperty(PR_ATTACH_DATA_OBJ) on an attachment: new objects join the world.
+    fn attach_op(&mut self, r: &mut Reader, a: &mut Arena) {
+        let num = if r.bool() { r.below(4) as u32 } else { r.u32() };
+        let riid = if r.bool() { ptr::null() } else { iid(r, a) };
+        if r.one_in(3) {
+            let Some(at) = self.pick_kind(r, &[Kind::Attach]) else {
+                return;
+            };
+            let riid = if r.bool() {
+                &msgstore::abi::iids::IID_IMessage as *const IID
+            } else {
+                iid(r, a)
+            };
+            let tag = if r.bool() { PR_ATTACH_DATA_OBJ } else { tag(r) };
+            let flags = r.flags(MAPI_MODIFY | MAPI_CREATE | MAPI_DEFERRED_ERRORS);
+            let mut out: *mut IUnknown = 0x10 as *mut IUnknown;
+            // SAFETY: a live attachment; the IID readable or NULL (refused).
+            let hr = unsafe { (vt(at.p).OpenProperty)(at.p, tag, riid, 0, flags, &mut out) };
+            self.note(hr);
+            check_out_on_failure(hr, out as *const c_void, "OpenProperty");
+            if hr == S_OK {
+                self.add(out as *mut c_void, Kind::Message, mapi_free());
+            }
+            return;
+        }
+        let Some(m) = self.pick_kind(r, &[Kind::Message]) else {
+            return;
+        };
+        let m = m.p as *mut IMessage;
+        let mut att: *mut IAttach = 0x10 as *mut IAttach;
+        // SAFETY: a live message; out-pointers valid; the IID readable or NULL.
+        let hr = unsafe {
+            match r.u8() % 3 {
+                0 => {
+                    let mut n: ULONG = 0xDEAD;
+                    let flags = r.flags(MAPI_DEFERRED_ERRORS);
+                    let hr = ((*(*m).lpVtbl).CreateAttach)(m, riid, flags, &mut n, &mut att);
+                    if hr < 0 {
+                        assert_eq!(n, 0, "CreateAttach: a failure left a number");
+                    }
+                    hr
+                }
+                1 => {
+                    let flags = r.flags(MAPI_MODIFY | MAPI_DEFERRED_ERRORS | MAPI_BEST_ACCESS);
+                    ((*(*m).lpVtbl).OpenAttach)(m, num, riid, flags, &mut att)
+                }
+                _ => {
+                    att = ptr::null_mut();
+                    let flags = r.flags(ATTACH_DIALOG);
+                    ((*(*m).lpVtbl).DeleteAttach)(m, num, 0, ptr::null_mut(), flags)
+                }
+            }
+        };
+        self.note(hr);
+        check_out_on_failure(hr, att as *const c_void, "CreateAttach/OpenAttach");
+        if hr == S_OK && !att.is_null() {
+            self.add(att as *mut c_void, Kind::Attach, mapi_free());
+        }
+    }
+
+    /// ModifyRecipients with an ADRLIST of random entries (null recipients, PR_ROWIDs, any
+    /// values), a NULL list, or a count past its entries' array.
+    fn modify_recipients(&mut self, r: &mut Reader, a: &mut Arena) {
+        let Some(m) = self.pick_kind(r, &[Kind::Message]) else {
+            return;
+        };
+        let m = m.p as *mut IMessage;
+        let flags = r.flags(MODRECIP_ADD | MODRECIP_MODIFY | MODRECIP_REMOVE);
+        let list = if r.one_in(8) {
+            ptr::null_mut()
+        } else {
+            let n = r.below(4);
+            // An ADRLIST is a count and `n` ADRENTRYs (16 bytes each): as u64 words.
+            let mut words: Vec<u64> = vec![0; 1 + 2 * n.max(1)];
+            for i in 0..n {
+                let (count, vals) = if r.one_in(4) {
+                    (0, ptr::null_mut())
+                } else {
+                    prop_array(r, a)
+                };
+                words[1 + 2 * i] = (count as u64) << 32;
+                words[2 + 2 * i] = vals as u64;
+            }
+            words[0] = r.count(n) as u64;
+            a.put(words) as *mut ADRLIST
+        };
+        // SAFETY: a live message; the list well-formed for its count or refused by it.
+        let hr = unsafe { ((*(*m).lpVtbl).ModifyRecipients)(m, flags, list) };
+        self.note(hr);
     }
 
     /// CompareEntryIDs on any store of the world.

@@ -570,6 +570,101 @@ pub struct IMAPIFolderVtbl {
     ) -> HRESULT,
 }
 
+/// An attachment of a message (reference §11.1): IMAPIProp's slots and no others. Its
+/// SaveChanges puts its changes into its message, which stores them at its own SaveChanges.
+#[repr(C)]
+pub struct IAttach {
+    pub lpVtbl: *const IAttachVtbl,
+}
+
+#[repr(C)]
+pub struct IAttachVtbl {
+    pub QueryInterface: unsafe extern "C" fn(
+        This: *mut IAttach,
+        riid: *const IID,
+        ppvObj: *mut *mut c_void,
+    ) -> HRESULT,
+    pub AddRef: unsafe extern "C" fn(This: *mut IAttach) -> ULONG,
+    pub Release: unsafe extern "C" fn(This: *mut IAttach) -> ULONG,
+    pub GetLastError: unsafe extern "C" fn(
+        This: *mut IAttach,
+        hResult: HRESULT,
+        ulFlags: ULONG,
+        lppMAPIError: *mut LPMAPIERROR,
+    ) -> HRESULT,
+    pub SaveChanges: unsafe extern "C" fn(This: *mut IAttach, ulFlags: ULONG) -> HRESULT,
+    pub GetProps: unsafe extern "C" fn(
+        This: *mut IAttach,
+        lpPropTagArray: LPSPropTagArray,
+        ulFlags: ULONG,
+        lpcValues: *mut ULONG,
+        lppPropArray: *mut LPSPropValue,
+    ) -> HRESULT,
+    pub GetPropList: unsafe extern "C" fn(
+        This: *mut IAttach,
+        ulFlags: ULONG,
+        lppPropTagArray: *mut LPSPropTagArray,
+    ) -> HRESULT,
+    pub OpenProperty: unsafe extern "C" fn(
+        This: *mut IAttach,
+        ulPropTag: ULONG,
+        lpiid: LPCIID,
+        ulInterfaceOptions: ULONG,
+        ulFlags: ULONG,
+        lppUnk: *mut *mut IUnknown,
+    ) -> HRESULT,
+    pub SetProps: unsafe extern "C" fn(
+        This: *mut IAttach,
+        cValues: ULONG,
+        lpPropArray: LPSPropValue,
+        lppProblems: *mut LPSPropProblemArray,
+    ) -> HRESULT,
+    pub DeleteProps: unsafe extern "C" fn(
+        This: *mut IAttach,
+        lpPropTagArray: LPSPropTagArray,
+        lppProblems: *mut LPSPropProblemArray,
+    ) -> HRESULT,
+    pub CopyTo: unsafe extern "C" fn(
+        This: *mut IAttach,
+        ciidExclude: ULONG,
+        rgiidExclude: LPCIID,
+        lpExcludeProps: LPSPropTagArray,
+        ulUIParam: ULONG_PTR,
+        lpProgress: *mut IMAPIProgress,
+        lpInterface: LPCIID,
+        lpDestObj: LPVOID,
+        ulFlags: ULONG,
+        lppProblems: *mut LPSPropProblemArray,
+    ) -> HRESULT,
+    pub CopyProps: unsafe extern "C" fn(
+        This: *mut IAttach,
+        lpIncludeProps: LPSPropTagArray,
+        ulUIParam: ULONG_PTR,
+        lpProgress: *mut IMAPIProgress,
+        lpInterface: LPCIID,
+        lpDestObj: LPVOID,
+        ulFlags: ULONG,
+        lppProblems: *mut LPSPropProblemArray,
+    ) -> HRESULT,
+    pub GetNamesFromIDs: unsafe extern "C" fn(
+        This: *mut IAttach,
+        lppPropTags: *mut LPSPropTagArray,
+        lpPropSetGuid: LPGUID,
+        ulFlags: ULONG,
+        lpcPropNames: *mut ULONG,
+        lpppPropNames: *mut *mut LPMAPINAMEID,
+    ) -> HRESULT,
+    pub GetIDsFromNames: unsafe extern "C" fn(
+        This: *mut IAttach,
+        cPropNames: ULONG,
+        lppPropNames: *mut LPMAPINAMEID,
+        ulFlags: ULONG,
+        lppPropTags: *mut LPSPropTagArray,
+    ) -> HRESULT,
+}
+
+pub type LPATTACH = *mut IAttach;
+
 /// A message: transacted; each open is an independent client (slots 14–21 after IMAPIProp).
 #[repr(C)]
 pub struct IMessage {
@@ -1049,6 +1144,7 @@ pub type LPTABLEDATA = *mut ITableData;
 const _: () = assert!(std::mem::size_of::<MSGCONFLICT>() == 40);
 const _: () = assert!(std::mem::size_of::<IUnknownVtbl>() == 3 * 8);
 const _: () = assert!(std::mem::size_of::<IMAPIPropVtbl>() == 14 * 8);
+const _: () = assert!(std::mem::size_of::<IAttachVtbl>() == 14 * 8);
 const _: () = assert!(std::mem::size_of::<IPropDataVtbl>() == 18 * 8);
 const _: () = assert!(std::mem::size_of::<IMAPIContainerVtbl>() == 19 * 8);
 const _: () = assert!(std::mem::size_of::<IMAPIFolderVtbl>() == 30 * 8);

@@ -1,16 +1,19 @@
 //! IMessage: the vtable of a message object. Each OpenEntry of a message makes a new one, and
 //! each is a client of the multi-client save rules (DESIGN.md §4).
 
+use super::attach;
+use super::convert::{prop_values_in, slice_in};
 use super::guard;
 use super::iids::*;
 use super::interfaces::*;
-use super::object::{self, ComClass, ComObject};
+use super::object::{self, check_interface, ComClass, ComObject};
 use super::prop::{self, not_supported, PropClass};
 use super::resolver;
 use super::types::*;
+use crate::core::error::{MapiError, MapiResult};
 use crate::core::mapidefs::*;
-use crate::core::message::Message;
-use crate::core::props::PropObject;
+use crate::core::message::{AttachHost, EmbeddedMessage, Message};
+use crate::core::props::{PropInput, PropObject};
 use std::ffi::c_void;
 
 /// cbindgen:ignore
@@ -32,6 +35,65 @@ impl PropClass for MessageClass {
     }
 }
 
+/// A class whose objects are IMessages: a stored message, or one embedded in an attachment.
+/// The attachment and recipient slots below serve both.
+pub(crate) trait MessageLike: PropClass<Interface = IMessage> {
+    fn attach_host(&self) -> &dyn AttachHost;
+}
+
+impl MessageLike for MessageClass {
+    fn attach_host(&self) -> &dyn AttachHost {
+        &self.msg
+    }
+}
+
+/// cbindgen:ignore
+/// A message inside an attachment (opened by IAttach::OpenProperty(PR_ATTACH_DATA_OBJ)).
+pub struct EmbeddedClass {
+    pub msg: EmbeddedMessage,
+}
+
+impl ComClass for EmbeddedClass {
+    type Interface = IMessage;
+    const IIDS: &'static [&'static GUID] = &[&IID_IMAPIProp, &IID_IMessage];
+    fn vtbl() -> &'static IMessageVtbl {
+        &EMBEDDED_VTBL
+    }
+}
+
+impl PropClass for EmbeddedClass {
+    fn prop(&self) -> &dyn PropObject {
+        &self.msg
+    }
+}
+
+impl MessageLike for EmbeddedClass {
+    fn attach_host(&self) -> &dyn AttachHost {
+        &self.msg
+    }
+}
+
+const _: () = object::assert_com_layout::<EmbeddedClass>();
+
+/// Its SaveChanges commits into its attachment (no conflict to resolve); the rest is a
+/// message's, but SubmitMessage and SetReadFlag, which concern stored messages only.
+static EMBEDDED_VTBL: IMessageVtbl = prop::prop_vtbl!(IMessageVtbl<EmbeddedClass> {
+    SaveChanges: prop::save_changes::<EmbeddedClass>,
+    GetAttachmentTable: get_attachment_table::<EmbeddedClass>,
+    OpenAttach: open_attach::<EmbeddedClass>,
+    CreateAttach: create_attach::<EmbeddedClass>,
+    DeleteAttach: delete_attach::<EmbeddedClass>,
+    GetRecipientTable: get_recipient_table::<EmbeddedClass>,
+    ModifyRecipients: modify_recipients::<EmbeddedClass>,
+    SubmitMessage: submit_message::<EmbeddedClass>,
+    SetReadFlag: embedded_set_read_flag,
+});
+
+/// A new COM object (one reference, owned by the caller) around an embedded message.
+pub fn new_embedded_object(msg: EmbeddedMessage) -> *mut IMessage {
+    ComObject::as_interface(ComObject::create(EmbeddedClass { msg }))
+}
+
 type C = MessageClass;
 type I = <C as ComClass>::Interface;
 
@@ -39,13 +101,13 @@ const _: () = object::assert_com_layout::<C>();
 
 static MESSAGE_VTBL: IMessageVtbl = prop::prop_vtbl!(IMessageVtbl<C> {
     SaveChanges: save_changes,
-    GetAttachmentTable: get_attachment_table,
-    OpenAttach: open_attach,
-    CreateAttach: create_attach,
-    DeleteAttach: delete_attach,
-    GetRecipientTable: get_recipient_table,
-    ModifyRecipients: modify_recipients,
-    SubmitMessage: submit_message,
+    GetAttachmentTable: get_attachment_table::<C>,
+    OpenAttach: open_attach::<C>,
+    CreateAttach: create_attach::<C>,
+    DeleteAttach: delete_attach::<C>,
+    GetRecipientTable: get_recipient_table::<C>,
+    ModifyRecipients: modify_recipients::<C>,
+    SubmitMessage: submit_message::<C>,
     SetReadFlag: set_read_flag,
 });
 
@@ -89,109 +151,182 @@ unsafe extern "C" fn set_read_flag(This: *mut I, ulFlags: ULONG) -> HRESULT {
     }
 }
 
-unsafe extern "C" fn get_attachment_table(
+unsafe extern "C" fn embedded_set_read_flag(This: *mut I, _ulFlags: ULONG) -> HRESULT {
+    // SAFETY: `This` came through `EmbeddedClass`'s vtable, so it is NULL (guard::method
+    // checks) or a live object of that class.
+    unsafe { guard::method::<EmbeddedClass>(This, "SetReadFlag", |_| not_supported("SetReadFlag")) }
+}
+
+unsafe extern "C" fn get_attachment_table<T: MessageLike>(
     This: *mut I,
     _ulFlags: ULONG,
     lppTable: *mut *mut IMAPITable,
 ) -> HRESULT {
-    // SAFETY: `This` came through `MessageClass`'s vtable, so it is NULL (guard::method checks)
+    // SAFETY: `This` came through the vtable of class `T`, so it is NULL (guard::method checks)
     // or a live object of that class; `lppTable` is NULL or valid for the reads and writes that
     // GetAttachmentTable's signature declares (the caller's side of the contract, DESIGN.md §2),
     // and NULL is checked before any use.
     unsafe {
-        guard::method::<C>(This, "GetAttachmentTable", |_| {
+        guard::method::<T>(This, "GetAttachmentTable", |_| {
             guard::optional_out(lppTable);
             not_supported("GetAttachmentTable")
         })
     }
 }
 
-unsafe extern "C" fn open_attach(
+unsafe extern "C" fn open_attach<T: MessageLike>(
     This: *mut I,
-    _ulAttachmentNum: ULONG,
-    _lpInterface: LPCIID,
-    _ulFlags: ULONG,
+    ulAttachmentNum: ULONG,
+    lpInterface: LPCIID,
+    ulFlags: ULONG,
     lppAttach: *mut *mut IAttach,
 ) -> HRESULT {
-    // SAFETY: `This` came through `MessageClass`'s vtable, so it is NULL (guard::method checks)
-    // or a live object of that class; `lppAttach` is NULL or valid for the reads and writes that
-    // OpenAttach's signature declares (the caller's side of the contract, DESIGN.md §2), and NULL
-    // is checked before any use.
+    // SAFETY: `This` came through the vtable of class `T`, so it is NULL (guard::method checks)
+    // or a live object of that class; `lpInterface`, `lppAttach` are NULL or valid for the reads
+    // and writes that OpenAttach's signature declares (the caller's side of the contract,
+    // DESIGN.md §2), and NULL is checked before any use.
     unsafe {
-        guard::method::<C>(This, "OpenAttach", |_| {
-            guard::optional_out(lppAttach);
-            not_supported("OpenAttach")
+        guard::method::<T>(This, "OpenAttach", |obj| {
+            let out = guard::cleared_out(lppAttach, "OpenAttach: lppAttach")?;
+            check_interface::<attach::AttachClass>(lpInterface, "OpenAttach")?;
+            let att = obj
+                .inner
+                .attach_host()
+                .open_attach(ulAttachmentNum, ulFlags)?;
+            *out = attach::new_object(att);
+            Ok(S_OK)
         })
     }
 }
 
-unsafe extern "C" fn create_attach(
+unsafe extern "C" fn create_attach<T: MessageLike>(
     This: *mut I,
-    _lpInterface: LPCIID,
-    _ulFlags: ULONG,
+    lpInterface: LPCIID,
+    ulFlags: ULONG,
     lpulAttachmentNum: *mut ULONG,
     lppAttach: *mut *mut IAttach,
 ) -> HRESULT {
-    // SAFETY: `This` came through `MessageClass`'s vtable, so it is NULL (guard::method checks)
-    // or a live object of that class; `lpulAttachmentNum`, `lppAttach` are NULL or valid for the
-    // reads and writes that CreateAttach's signature declares (the caller's side of the contract,
-    // DESIGN.md §2), and NULL is checked before any use.
+    // SAFETY: `This` came through the vtable of class `T`, so it is NULL (guard::method checks)
+    // or a live object of that class; `lpInterface`, `lpulAttachmentNum`, `lppAttach` are NULL
+    // or valid for the reads and writes that CreateAttach's signature declares (the caller's
+    // side of the contract, DESIGN.md §2), and NULL is checked before any use.
     unsafe {
-        guard::method::<C>(This, "CreateAttach", |_| {
+        guard::method::<T>(This, "CreateAttach", |obj| {
+            // Both out-parameters are cleared before either is checked.
             if let Some(n) = lpulAttachmentNum.as_mut() {
                 *n = 0;
             }
-            guard::optional_out(lppAttach);
-            not_supported("CreateAttach")
+            let out = guard::cleared_out(lppAttach, "CreateAttach: lppAttach")?;
+            let num_out = guard::out_ptr(lpulAttachmentNum, "CreateAttach: lpulAttachmentNum")?;
+            check_interface::<attach::AttachClass>(lpInterface, "CreateAttach")?;
+            let (num, att) = obj.inner.attach_host().create_attach(ulFlags)?;
+            *num_out = num;
+            *out = attach::new_object(att);
+            Ok(S_OK)
         })
     }
 }
 
-unsafe extern "C" fn delete_attach(
+unsafe extern "C" fn delete_attach<T: MessageLike>(
     This: *mut I,
-    _ulAttachmentNum: ULONG,
+    ulAttachmentNum: ULONG,
     _ulUIParam: ULONG_PTR,
     _lpProgress: *mut IMAPIProgress,
-    _ulFlags: ULONG,
+    ulFlags: ULONG,
 ) -> HRESULT {
-    // SAFETY: `This` came through `MessageClass`'s vtable, so it is NULL (guard::method checks)
-    // or a live object of that class.
-    unsafe { guard::method::<C>(This, "DeleteAttach", |_| not_supported("DeleteAttach")) }
+    // SAFETY: `This` came through the vtable of class `T`, so it is NULL (guard::method checks)
+    // or a live object of that class. `lpProgress` is never used: there is no progress to show.
+    unsafe {
+        guard::method::<T>(This, "DeleteAttach", |obj| {
+            obj.inner
+                .attach_host()
+                .delete_attach(ulAttachmentNum, ulFlags)?;
+            Ok(S_OK)
+        })
+    }
 }
 
-unsafe extern "C" fn get_recipient_table(
+unsafe extern "C" fn get_recipient_table<T: MessageLike>(
     This: *mut I,
     _ulFlags: ULONG,
     lppTable: *mut *mut IMAPITable,
 ) -> HRESULT {
-    // SAFETY: `This` came through `MessageClass`'s vtable, so it is NULL (guard::method checks)
+    // SAFETY: `This` came through the vtable of class `T`, so it is NULL (guard::method checks)
     // or a live object of that class; `lppTable` is NULL or valid for the reads and writes that
     // GetRecipientTable's signature declares (the caller's side of the contract, DESIGN.md §2),
     // and NULL is checked before any use.
     unsafe {
-        guard::method::<C>(This, "GetRecipientTable", |_| {
+        guard::method::<T>(This, "GetRecipientTable", |_| {
             guard::optional_out(lppTable);
             not_supported("GetRecipientTable")
         })
     }
 }
 
-unsafe extern "C" fn modify_recipients(
+/// Reads ModifyRecipients' ADRLIST: one row of inputs per entry (a "null recipient", cValues 0
+/// and rgPropVals NULL, is an empty row). A value that cannot be taken fails the whole call.
+///
+/// # Safety
+/// `mods` must be NULL or point to a readable ADRLIST whose entries point to `cValues`
+/// readable SPropValues each.
+unsafe fn recipients_in(mods: *const ADRLIST) -> MapiResult<Vec<Vec<PropInput>>> {
+    if mods.is_null() {
+        return Err(MapiError::invalid("ModifyRecipients: lpMods is NULL"));
+    }
+    // SAFETY: `mods` is non-NULL (checked) and readable (the contract); `aEntries` holds
+    // `cEntries` entries, read through slice_in from the field's address.
+    let entries = unsafe {
+        let list = &*mods;
+        slice_in(
+            list.aEntries.as_ptr(),
+            list.cEntries,
+            "ModifyRecipients: lpMods->aEntries",
+        )?
+    };
+    let mut rows = Vec::new();
+    rows.try_reserve(entries.len())
+        .map_err(|_| MapiError::new(MAPI_E_NOT_ENOUGH_MEMORY, "ModifyRecipients"))?;
+    for (i, e) in entries.iter().enumerate() {
+        if e.cValues == 0 {
+            rows.push(Vec::new());
+            continue;
+        }
+        let what = format!("ModifyRecipients: lpMods->aEntries[{i}]");
+        // SAFETY: `rgPropVals` is NULL (checked there) or points to `cValues` readable values.
+        let (inputs, problems) = unsafe { prop_values_in(e.cValues, e.rgPropVals, &what) }?;
+        if let Some(p) = problems.first() {
+            return Err(MapiError::new(
+                p.scode,
+                format!(
+                    "{what}: property {} (0x{:08X}) cannot be stored",
+                    p.index, p.tag
+                ),
+            ));
+        }
+        rows.push(inputs);
+    }
+    Ok(rows)
+}
+
+unsafe extern "C" fn modify_recipients<T: MessageLike>(
     This: *mut I,
-    _ulFlags: ULONG,
-    _lpMods: *mut ADRLIST,
+    ulFlags: ULONG,
+    lpMods: *mut ADRLIST,
 ) -> HRESULT {
-    // SAFETY: `This` came through `MessageClass`'s vtable, so it is NULL (guard::method checks)
-    // or a live object of that class.
+    // SAFETY: `This` came through the vtable of class `T`, so it is NULL (guard::method checks)
+    // or a live object of that class; `lpMods` is NULL or a readable ADRLIST (the caller's side
+    // of the contract, DESIGN.md §2), and NULL is checked before any use.
     unsafe {
-        guard::method::<C>(This, "ModifyRecipients", |_| {
-            not_supported("ModifyRecipients")
+        guard::method::<T>(This, "ModifyRecipients", |obj| {
+            let rows = recipients_in(lpMods)?;
+            obj.inner.attach_host().modify_recipients(ulFlags, rows)?;
+            Ok(S_OK)
         })
     }
 }
 
-unsafe extern "C" fn submit_message(This: *mut I, _ulFlags: ULONG) -> HRESULT {
-    // SAFETY: `This` came through `MessageClass`'s vtable, so it is NULL (guard::method checks)
+unsafe extern "C" fn submit_message<T: MessageLike>(This: *mut I, _ulFlags: ULONG) -> HRESULT {
+    // SAFETY: `This` came through the vtable of class `T`, so it is NULL (guard::method checks)
     // or a live object of that class.
-    unsafe { guard::method::<C>(This, "SubmitMessage", |_| not_supported("SubmitMessage")) }
+    unsafe { guard::method::<T>(This, "SubmitMessage", |_| not_supported("SubmitMessage")) }
 }

@@ -16,6 +16,7 @@
 #![allow(clippy::too_many_arguments)]
 
 pub mod alloc;
+pub mod attach;
 pub mod classes;
 pub mod consts;
 pub mod convert;

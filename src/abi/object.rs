@@ -54,6 +54,7 @@ com_interfaces! {
     IMAPIProp => IMAPIPropVtbl,
     IPropData => IPropDataVtbl,
     IMessage => IMessageVtbl,
+    IAttach => IAttachVtbl,
     IMAPIFolder => IMAPIFolderVtbl,
     IMsgStore => IMsgStoreVtbl,
     IMAPITable => IMAPITableVtbl,

@@ -52,6 +52,20 @@ pub trait PropClass: ComClass {
     fn allocator(&self) -> Allocator {
         Allocator::MAPI
     }
+    /// OpenProperty of a PT_OBJECT property the class opens as an object (an attachment's
+    /// PR_ATTACH_DATA_OBJ): the new object's pointer, one reference owned by the caller. None:
+    /// the class opens no such property (OpenProperty answers MAPI_E_NO_SUPPORT).
+    ///
+    /// # Safety
+    /// `iid` must be a readable IID.
+    unsafe fn open_object(
+        &self,
+        _tag: u32,
+        _iid: *const IID,
+        _flags: u32,
+    ) -> MapiResult<Option<*mut IUnknown>> {
+        Ok(None)
+    }
 }
 
 /// The property object behind `p`, if `p` is one of ours (any class).
@@ -266,8 +280,8 @@ pub unsafe extern "C" fn open_property<T: PropClass>(
     // writes that OpenProperty's signature declares (the caller's side of the contract, DESIGN.md
     // §2), and NULL is checked before any use.
     unsafe {
-        guard::method::<T>(This, "OpenProperty", |_obj| {
-            guard::cleared_out(lppUnk, "OpenProperty: lppUnk")?;
+        guard::method::<T>(This, "OpenProperty", |obj| {
+            let out = guard::cleared_out(lppUnk, "OpenProperty: lppUnk")?;
             if lpiid.is_null() {
                 return Err(MapiError::invalid("OpenProperty: lpiid is NULL"));
             }
@@ -281,7 +295,14 @@ pub unsafe extern "C" fn open_property<T: PropClass>(
                     "OpenProperty: the tag must carry a real type, not PT_UNSPECIFIED",
                 ));
             }
-            Err(MapiError::no_support("OpenProperty"))
+            // SAFETY: `lpiid` is non-NULL (checked) and readable (the caller's contract).
+            match obj.inner.open_object(ulPropTag, lpiid, ulFlags)? {
+                Some(unk) => {
+                    *out = unk;
+                    Ok(S_OK)
+                }
+                None => Err(MapiError::no_support("OpenProperty")),
+            }
         })
     }
 }

@@ -287,10 +287,6 @@ pub struct IMAPIProgress {
 }
 /// IMAPITable is declared with the other interfaces.
 pub use super::interfaces::IMAPITable;
-/// Opaque: attachments (not implemented yet).
-pub struct IAttach {
-    _private: [u8; 0],
-}
 /// One row of a table, or (as ADRENTRY) one recipient: `cValues` property values in one
 /// MAPIAllocateBuffer block.
 #[repr(C)]
@@ -482,7 +478,6 @@ pub struct NOTIFICATION {
 
 pub type LPMAPIPROGRESS = *mut IMAPIProgress;
 pub type LPMAPITABLE = *mut IMAPITable;
-pub type LPATTACH = *mut IAttach;
 pub type LPADRLIST = *mut ADRLIST;
 pub type LPSRestriction = *mut SRestriction;
 pub type LPSSortOrderSet = *mut SSortOrderSet;

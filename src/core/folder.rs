@@ -260,7 +260,7 @@ impl Folder {
                             && row.kind == KIND_MESSAGE
                             && row.parent == Some(self.id) =>
                     {
-                        t.delete_object(*id)?
+                        storage::delete_tree(t, *id)?
                     }
                     _ => all = false,
                 }
@@ -383,7 +383,7 @@ fn delete_tree(t: &mut dyn WriteTxn, folder: u64) -> MapiResult<()> {
     // Deepest first, as the recursion did.
     for f in order.into_iter().rev() {
         for msg in t.children(f, KIND_MESSAGE)? {
-            t.delete_object(msg.id)?;
+            storage::delete_tree(t, msg.id)?;
         }
         t.delete_object(f)?;
     }

@@ -365,3 +365,36 @@ pub const RES_COUNT: u32 = 11;
 pub const RES_ANNOTATION: u32 = 12;
 pub const BMR_EQZ: u32 = 0;
 pub const BMR_NEZ: u32 = 1;
+
+// ---- attachments and recipients (reference §11.4) ------------------------------------------
+pub const PR_ATTACH_NUM: u32 = 0x0E21_0003;
+pub const PR_ATTACH_SIZE: u32 = 0x0E20_0003;
+pub const PR_ATTACH_METHOD: u32 = 0x3705_0003;
+pub const PR_ATTACH_DATA_BIN: u32 = 0x3701_0102;
+/// The same property as PR_ATTACH_DATA_BIN, opened as an object (an embedded message).
+pub const PR_ATTACH_DATA_OBJ: u32 = 0x3701_000D;
+pub const PR_ATTACH_LONG_FILENAME_W: u32 = 0x3707_001F;
+pub const PR_RENDERING_POSITION: u32 = 0x370B_0003;
+pub const PR_ROWID: u32 = 0x3000_0003;
+pub const PR_RECIPIENT_TYPE: u32 = 0x0C15_0003;
+/// PR_ATTACH_METHOD values.
+pub const NO_ATTACHMENT: u32 = 0;
+pub const ATTACH_BY_VALUE: u32 = 1;
+pub const ATTACH_EMBEDDED_MSG: u32 = 5;
+/// Recipient types.
+pub const MAPI_ORIG: u32 = 0;
+pub const MAPI_TO: u32 = 1;
+pub const MAPI_CC: u32 = 2;
+pub const MAPI_BCC: u32 = 3;
+/// ORed with MAPI_TO / MAPI_CC / MAPI_BCC once the message is submitted.
+pub const MAPI_SUBMITTED: u32 = 0x8000_0000;
+/// ModifyRecipients flags (0 replaces the whole list).
+pub const MODRECIP_ADD: u32 = 0x0000_0002;
+pub const MODRECIP_MODIFY: u32 = 0x0000_0004;
+pub const MODRECIP_REMOVE: u32 = 0x0000_0008;
+/// DeleteAttach: show progress (ulUIParam and lpProgress are ignored without it).
+pub const ATTACH_DIALOG: u32 = 0x0000_0001;
+/// The recipients' display names by type, joined by "; ", computed from the recipient list.
+pub const PR_DISPLAY_BCC_W: u32 = 0x0E02_001F;
+pub const PR_DISPLAY_CC_W: u32 = 0x0E03_001F;
+pub const PR_DISPLAY_TO_W: u32 = 0x0E04_001F;

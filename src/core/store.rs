@@ -162,6 +162,7 @@ impl Store {
         let mut mask = STORE_ENTRYID_UNIQUE
             | STORE_MODIFY_OK
             | STORE_CREATE_OK
+            | STORE_ATTACH_OK
             | STORE_MV_PROPS_OK
             | STORE_UNICODE_OK;
         if !self.writable() {

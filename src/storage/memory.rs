@@ -4,9 +4,9 @@
 //! failed body leaves nothing behind; transactions are serialised by one lock.
 
 use super::{
-    apply_children, insert_under_folder, Applied, ChangeSet, Engine, ErrorKind, Expect, ObjectRow,
-    ReadTxn, StorageError, StorageResult, StoredProp, Target, WriteTxn, KIND_FOLDER, KIND_STORE,
-    ROOT_FOLDER_ID, STORE_OBJECT_ID,
+    apply_children, insert_under_folder, reject_child_target, Applied, ChangeSet, Engine,
+    ErrorKind, Expect, ObjectRow, ReadTxn, StorageError, StorageResult, StoredProp, Target,
+    WriteTxn, KIND_FOLDER, KIND_STORE, ROOT_FOLDER_ID, STORE_OBJECT_ID,
 };
 use parking_lot::Mutex;
 use std::collections::BTreeMap;
@@ -114,6 +114,9 @@ impl WriteTxn for Data {
                 Some(new) => new,
                 None => return Ok(Applied::Gone),
             },
+            Target::NewChild { .. } | Target::Child { .. } | Target::DeletedChild { .. } => {
+                return reject_child_target()
+            }
         };
         if change.replace_all {
             self.props.remove(&id);
@@ -121,7 +124,7 @@ impl WriteTxn for Data {
         self.delete_props(id, change.deletes)?;
         self.put_props(id, change.puts)?;
         self.put_props(id, &(change.maintained)(cn))?;
-        apply_children(self, id, change.children)?;
+        apply_children(self, id, cn, &change.children)?;
         Ok(Applied::Committed { id, cn })
     }
     fn alloc_cn(&mut self) -> StorageResult<u64> {

@@ -27,6 +27,15 @@ mod typed;
 pub const KIND_STORE: u32 = 1;
 pub const KIND_FOLDER: u32 = 3;
 pub const KIND_MESSAGE: u32 = 5;
+/// A recipient of a message (PR_OBJECT_TYPE's MAPI_MAILUSER).
+pub const KIND_RECIPIENT: u32 = 6;
+/// An attachment of a message (MAPI_ATTACH).
+pub const KIND_ATTACHMENT: u32 = 7;
+/// A message embedded in an attachment (PR_OBJECT_TYPE says MAPI_MESSAGE for it too; a kind of
+/// its own keeps it out of everything that lists or opens a folder's messages).
+pub const KIND_EMBEDDED_MESSAGE: u32 = 0x105;
+/// The kinds of object that live under a message or an attachment (DESIGN.md §9).
+const CHILD_KINDS: [u32; 3] = [KIND_ATTACHMENT, KIND_RECIPIENT, KIND_EMBEDDED_MESSAGE];
 /// The fixed objects every store has.
 pub const STORE_OBJECT_ID: u64 = 1;
 pub const ROOT_FOLDER_ID: u64 = 2;
@@ -127,6 +136,16 @@ pub trait ReadTxn {
     fn object(&mut self, id: u64) -> StorageResult<Option<ObjectRow>>;
     /// Children of one kind, in ID order.
     fn children(&mut self, parent: u64, kind: u32) -> StorageResult<Vec<ObjectRow>>;
+    /// Children of any of `kinds`, in ID order: one query where the engine can (a message's
+    /// attachments and recipients, read at every open).
+    fn children_of_kinds(&mut self, parent: u64, kinds: &[u32]) -> StorageResult<Vec<ObjectRow>> {
+        let mut all = Vec::new();
+        for &kind in kinds {
+            all.extend(self.children(parent, kind)?);
+        }
+        all.sort_unstable_by_key(|r| r.id);
+        Ok(all)
+    }
     /// Children of one kind whose flags, masked, equal `flags`.
     fn count_children(
         &mut self,
@@ -155,6 +174,13 @@ pub enum Target {
     Existing { id: u64, expect: Expect },
     /// A new object under `parent` (which the engine locks and checks is a folder).
     New { parent: u64, kind: u32, flags: u32 },
+    /// A new child (attachment, recipient, embedded message) of the object whose change set
+    /// holds this one. Children are compared by their parent's compare-and-swap, not their own.
+    NewChild { kind: u32 },
+    /// A stored child of that object, written under its compare-and-swap.
+    Child { id: u64 },
+    /// A stored child of that object, deleted with its own children.
+    DeletedChild { id: u64 },
 }
 
 /// Everything one save writes, computed by core as a pure function of the working copy and the
@@ -170,8 +196,24 @@ pub struct ChangeSet<'a> {
     /// The maintained properties for the change number the engine allocates under its lock
     /// (change key, PCL, times, size): written after `puts`, they win over them.
     pub maintained: &'a dyn Fn(u64) -> Vec<StoredProp>,
-    /// Child objects' change sets (attachments, recipients), applied in the same transaction.
-    pub children: &'a [ChangeSet<'a>],
+    /// Child objects' change sets (attachments, recipients), applied in the same transaction
+    /// (their targets are the `*Child` ones).
+    pub children: Vec<ChangeSet<'a>>,
+}
+
+/// The `maintained` of a change set that maintains nothing (a child's).
+pub fn maintains_nothing(_cn: u64) -> Vec<StoredProp> {
+    Vec::new()
+}
+
+fn child_alone() -> StorageError {
+    StorageError::corrupt("a child change set was applied without its parent")
+}
+
+/// What an engine's `apply` answers for a child target given to it directly: children are
+/// applied only by their parent's change set ([`apply_children`]).
+pub(crate) fn reject_child_target() -> StorageResult<Applied> {
+    Err(child_alone())
 }
 
 /// A change set's new object: `parent` is locked and must be a folder (None when it is not, or
@@ -191,24 +233,60 @@ pub(crate) fn insert_under_folder(
     Ok(Some((t.insert_object(kind, parent, cn, flags)?, cn)))
 }
 
-/// Applies the child change sets of the object `parent` (attachments, recipients) in the same
-/// transaction: each must commit, or the whole save fails (and is rolled back).
+/// Applies the child change sets of the object `parent` (attachments, recipients, embedded
+/// messages) in the same transaction, under the lock and compare of `parent`'s own change set:
+/// one implementation for every engine, made of the [`WriteTxn`] primitives. `cn` is the
+/// parent's new change number, which new children are stamped with.
 pub(crate) fn apply_children(
     t: &mut dyn WriteTxn,
     parent: u64,
+    cn: u64,
     children: &[ChangeSet],
 ) -> StorageResult<()> {
     for child in children {
-        match t.apply(child)? {
-            Applied::Committed { .. } => {}
-            other => {
-                return Err(StorageError::corrupt(format!(
-                    "a child object of {parent} could not be written ({other:?})"
-                )))
+        let id = match child.target {
+            Target::NewChild { kind } => t.insert_object(kind, parent, cn, 0)?,
+            Target::Child { id } | Target::DeletedChild { id } => {
+                match t.object(id)? {
+                    Some(row) if row.parent == Some(parent) => {}
+                    _ => {
+                        return Err(StorageError::corrupt(format!(
+                            "object {id} is not a child of {parent}"
+                        )))
+                    }
+                }
+                if let Target::DeletedChild { .. } = child.target {
+                    delete_tree(t, id)?;
+                    continue;
+                }
+                id
             }
+            Target::Existing { .. } | Target::New { .. } => return Err(child_alone()),
+        };
+        if child.replace_all {
+            let stored: Vec<u16> = t
+                .props(id)?
+                .iter()
+                .map(|(tag, _)| (tag >> 16) as u16)
+                .collect();
+            t.delete_props(id, &stored)?;
         }
+        t.delete_props(id, child.deletes)?;
+        t.put_props(id, child.puts)?;
+        t.put_props(id, &(child.maintained)(cn))?;
+        apply_children(t, id, cn, &child.children)?;
     }
     Ok(())
+}
+
+/// Deletes an object with its children (attachments, recipients, embedded messages, theirs).
+pub(crate) fn delete_tree(t: &mut dyn WriteTxn, id: u64) -> StorageResult<()> {
+    for kind in CHILD_KINDS {
+        for child in t.children(id, kind)? {
+            delete_tree(t, child.id)?;
+        }
+    }
+    t.delete_object(id)
 }
 
 /// What applying a change set did.

@@ -4,6 +4,8 @@
 //! compare-and-swap on the stored change number, so racing savers (threads, processes, hosts)
 //! can never both win.
 
+mod attach;
+mod children;
 mod computed;
 mod read_flag;
 mod save;
@@ -11,6 +13,9 @@ mod save;
 mod tests;
 mod working;
 
+pub(crate) use attach::Host;
+use attach::HostOf;
+pub use attach::{AttachHost, Attachment, EmbeddedMessage};
 pub use computed::message_is_computed;
 
 use super::error::{MapiError, MapiResult};
@@ -24,6 +29,7 @@ use super::value::{prop_id, prop_tag, PropValue};
 use crate::storage::{
     Applied, ChangeSet, Expect, StoredProp, Target, WriteTxn, KIND_MESSAGE, ROOT_FOLDER_ID,
 };
+use children::{ChildEdits, ChildWrite, Children};
 use computed::{payload_total, Ids, MessageView};
 use parking_lot::Mutex;
 use save::{
@@ -36,7 +42,15 @@ use working::{apply_changes_owned, Change, State};
 
 pub struct Message {
     store: Arc<Store>,
-    state: Mutex<State>,
+    /// Shared with the attachments opened from it, which hold it weakly (attach.rs).
+    state: Arc<Mutex<State>>,
+}
+
+/// One stored version of a message: its change number, properties and children.
+struct Version {
+    cn: u64,
+    props: PropMap,
+    children: Children,
 }
 
 /// What one commit attempt found.
@@ -46,12 +60,16 @@ enum Attempt {
         cn: u64,
         plan: Plan,
         maintained: Vec<StoredProp>,
+        /// The committed children read back with their IDs (None: the base's are committed),
+        /// and the attachments a MERGE renumbered.
+        children: Option<(Children, BTreeMap<u32, u32>)>,
     },
     NothingToSave,
     Deleted,
     Stale {
         stored_cn: u64,
         stored: PropMap,
+        stored_children: Children,
     },
 }
 
@@ -62,6 +80,7 @@ fn insert_new(
     parent: u64,
     associated: bool,
     plan: &Plan,
+    children: &[ChildWrite],
     now: u64,
 ) -> MapiResult<(u64, u64)> {
     let maintained = |cn| maintained(guid, cn, now, plan);
@@ -75,7 +94,7 @@ fn insert_new(
         deletes: &plan.deletes,
         replace_all: plan.replace_all,
         maintained: &maintained,
-        children: &[],
+        children: children::change_sets(children),
     };
     match t.apply(&change)? {
         Applied::Committed { id, cn } => Ok((id, cn)),
@@ -89,13 +108,14 @@ fn insert_new(
 impl Message {
     /// Opens a stored message: a new, independent client of it.
     pub fn open(store: Arc<Store>, id: u64, writable: bool) -> MapiResult<Message> {
-        let (row, props) = store.storage().read(|t| {
+        // Properties and children from one snapshot: the working copy is one version.
+        let (row, props, children) = store.storage().read(|t| {
             let row = t.object(id)?.filter(|r| r.kind == KIND_MESSAGE);
-            let props = match row {
-                Some(_) => load_props(t, id)?,
-                None => PropMap::new(),
+            let (props, children) = match row {
+                Some(_) => (load_props(t, id)?, children::load(t, id)?),
+                None => Default::default(),
             };
-            Ok::<_, MapiError>((row, props))
+            Ok::<_, MapiError>((row, props, children))
         })?;
         let row = row.ok_or_else(|| {
             MapiError::new(
@@ -108,8 +128,11 @@ impl Message {
             id,
             row.parent.unwrap_or(ROOT_FOLDER_ID),
             row.flags & OBJ_FLAG_ASSOCIATED != 0,
-            row.cn,
-            props,
+            Version {
+                cn: row.cn,
+                props,
+                children,
+            },
             writable,
         ))
     }
@@ -119,14 +142,17 @@ impl Message {
         id: u64,
         parent: u64,
         associated: bool,
-        cn: u64,
-        props: PropMap,
+        Version {
+            cn,
+            props,
+            children,
+        }: Version,
         writable: bool,
     ) -> Message {
         let ids = Ids::new(&store, Some(id), parent);
         Message {
             store,
-            state: Mutex::new(State {
+            state: Arc::new(Mutex::new(State {
                 id: Some(id),
                 parent,
                 associated,
@@ -134,9 +160,11 @@ impl Message {
                 base_size: payload_total(&props, &[]),
                 base: Arc::new(props),
                 changes: BTreeMap::new(),
+                kids: ChildEdits::new(children.clone()),
+                base_children: Arc::new(children),
                 writable,
                 ids,
-            }),
+            })),
         }
     }
 
@@ -145,7 +173,7 @@ impl Message {
         let ids = Ids::new(&store, None, parent);
         Message {
             store,
-            state: Mutex::new(State {
+            state: Arc::new(Mutex::new(State {
                 id: None,
                 parent,
                 associated,
@@ -153,9 +181,11 @@ impl Message {
                 base: Arc::new(PropMap::new()),
                 base_size: 0,
                 changes: BTreeMap::new(),
+                base_children: Arc::default(),
+                kids: ChildEdits::default(),
                 writable: true,
                 ids,
-            }),
+            })),
         }
     }
 
@@ -199,7 +229,12 @@ impl Message {
                     cn,
                     plan,
                     maintained,
+                    children,
                 } => {
+                    if let Some((children, renumbered)) = children {
+                        st.kids.rebase(children.clone(), &renumbered);
+                        st.base_children = Arc::new(children);
+                    }
                     let base_size = committed_size(&plan, &maintained);
                     let changes = std::mem::take(&mut st.changes);
                     match plan.view {
@@ -235,20 +270,29 @@ impl Message {
                     };
                     (next, conflict, 0)
                 }
-                Attempt::Stale { stored_cn, stored } => {
+                Attempt::Stale {
+                    stored_cn,
+                    stored,
+                    stored_children,
+                } => {
                     let id = st.id.expect("only saved messages conflict");
+                    let mut their_changes = differing_tags(&st.base, &stored);
+                    their_changes.extend(st.base_children.differing_tags(&stored_children));
                     let conflict = Conflict {
                         deleted: false,
                         entry_id: self.store.entry_id(MAPI_MESSAGE, id),
-                        their_changes: differing_tags(&st.base, &stored),
+                        their_changes,
                         my_changes: st.my_change_tags(),
                         stored: Some(Message::from_snapshot(
                             self.store.clone(),
                             id,
                             st.parent,
                             st.associated,
-                            stored_cn,
-                            stored,
+                            Version {
+                                cn: stored_cn,
+                                props: stored,
+                                children: stored_children,
+                            },
                             false,
                         )),
                     };
@@ -282,35 +326,45 @@ impl Message {
         }
     }
 
-    /// One write transaction: the compare and the write together.
+    /// One write transaction: the compare and the write together. The children's writes ride
+    /// in the message's change set, so they are stored exactly when its properties are.
     fn commit(&self, st: &State, mode: Mode, expected: Option<u64>) -> MapiResult<Attempt> {
         let guid = *self.store.guid();
         let now = filetime_now();
         self.store.storage().write(|t| {
             let Some(id) = st.id else {
                 // The first save of a message made by CreateMessage: never a conflict.
-                let plan = plan_new(st.full_view(), st.associated, now);
-                let (id, cn) = insert_new(t, &guid, st.parent, st.associated, &plan, now)?;
+                let mut plan = plan_new(st.full_view(), st.associated, now);
+                plan.children_total = st.kids.current.payload();
+                let writes = children::writes(&Children::default(), &st.kids.current);
+                let (id, cn) = insert_new(t, &guid, st.parent, st.associated, &plan, &writes, now)?;
                 let maintained = maintained(&guid, cn, now, &plan);
                 return Ok(Attempt::Committed {
                     id,
                     cn,
                     plan,
                     maintained,
+                    children: Some((children::load(t, id)?, BTreeMap::new())),
                 });
             };
             let is_message = |row: Option<crate::storage::ObjectRow>| {
                 row.filter(|r| r.kind == KIND_MESSAGE).is_some()
             };
-            if st.changes.is_empty() {
+            if !st.has_changes() {
                 return Ok(if is_message(t.object(id)?) {
                     Attempt::NothingToSave
                 } else {
                     Attempt::Deleted
                 });
             }
-            let (compare_with, plan) = match (mode, expected) {
-                (Mode::Normal, _) => (st.base_cn, plan_normal(&st.base, st.base_size, &st.changes)),
+            let mut renumbered = BTreeMap::new();
+            let (compare_with, mut plan, writes, children_total) = match (mode, expected) {
+                (Mode::Normal, _) => (
+                    st.base_cn,
+                    plan_normal(&st.base, st.base_size, &st.changes),
+                    children::writes(&st.base_children, &st.kids.current),
+                    st.kids.current.payload(),
+                ),
                 (mode, expected) => {
                     // Force and merge read the stored version under the row's lock, then write.
                     let Some(row) = t.lock_object(id)?.filter(|r| r.kind == KIND_MESSAGE) else {
@@ -320,20 +374,31 @@ impl Message {
                     // version it was shown.
                     let compare_with = expected.unwrap_or(row.cn);
                     let stored = load_props(t, id)?;
+                    let stored_children = children::load(t, id)?;
                     if row.cn != compare_with {
                         return Ok(Attempt::Stale {
                             stored_cn: row.cn,
                             stored,
+                            stored_children,
                         });
                     }
-                    let plan = if mode == Mode::Merge {
-                        plan_merge(&st.base, &st.changes, &stored)
+                    let (plan, wanted) = if mode == Mode::Merge {
+                        let (wanted, moved) =
+                            children::merge(&st.base_children, &st.kids.current, &stored_children);
+                        renumbered = moved;
+                        (plan_merge(&st.base, &st.changes, &stored), wanted)
                     } else {
-                        plan_force(&st.base, &st.changes, &stored)
+                        (
+                            plan_force(&st.base, &st.changes, &stored),
+                            st.kids.current.clone(),
+                        )
                     };
-                    (compare_with, plan)
+                    let writes = children::writes(&stored_children, &wanted);
+                    (compare_with, plan, writes, wanted.payload())
                 }
             };
+            plan.children_total = children_total;
+            let read_back = mode != Mode::Normal || !writes.is_empty();
             let maintained_for = |cn| maintained(&guid, cn, now, &plan);
             let change = ChangeSet {
                 target: Target::Existing {
@@ -344,7 +409,7 @@ impl Message {
                 deletes: &plan.deletes,
                 replace_all: plan.replace_all,
                 maintained: &maintained_for,
-                children: &[],
+                children: children::change_sets(&writes),
             };
             Ok(match t.apply(&change)? {
                 Applied::Committed { id, cn } => Attempt::Committed {
@@ -352,10 +417,16 @@ impl Message {
                     cn,
                     maintained: maintained_for(cn),
                     plan,
+                    children: if read_back {
+                        Some((children::load(t, id)?, renumbered.clone()))
+                    } else {
+                        None
+                    },
                 },
                 Applied::Stale { stored_cn } => Attempt::Stale {
                     stored_cn,
                     stored: load_props(t, id)?,
+                    stored_children: children::load(t, id)?,
                 },
                 Applied::Gone => Attempt::Deleted,
             })
@@ -377,15 +448,20 @@ impl Message {
                 PropValue::MvBinary(vec![original]),
             );
         }
-        let plan = plan_new(view, st.associated, now);
-        let (id, cn, parent) = self.store.storage().write(|t| {
+        let mut plan = plan_new(view, st.associated, now);
+        // This client's children go with its view, all of them new in the copy.
+        plan.children_total = st.kids.current.payload();
+        let writes = children::writes(&Children::default(), &st.kids.current);
+        let (id, cn, parent, children) = self.store.storage().write(|t| {
             let parent = match dest {
                 Some(f) => f,
                 None => conflicts_folder(t, &self.store)?,
             };
-            let (id, cn) = insert_new(t, &guid, parent, st.associated, &plan, now)?;
-            Ok::<_, MapiError>((id, cn, parent))
+            let (id, cn) = insert_new(t, &guid, parent, st.associated, &plan, &writes, now)?;
+            Ok::<_, MapiError>((id, cn, parent, children::load(t, id)?))
         })?;
+        st.kids.rebase(children.clone(), &BTreeMap::new());
+        st.base_children = Arc::new(children);
         let maintained = maintained(&guid, cn, now, &plan);
         let mut base = plan
             .view
@@ -410,6 +486,15 @@ impl Message {
             )));
         }
         Ok(())
+    }
+}
+
+impl HostOf for Message {
+    fn store(&self) -> &Arc<Store> {
+        &self.store
+    }
+    fn host(&self) -> Arc<dyn Host> {
+        self.state.clone()
     }
 }
 

@@ -86,6 +86,9 @@ pub(crate) struct Plan {
     pub content_total: usize,
     /// The change keys the new PCL succeeds (besides the commit's own).
     pub predecessors: Vec<Vec<u8>>,
+    /// The payload of the committed children (attachments, recipients), which PR_MESSAGE_SIZE
+    /// counts too.
+    pub children_total: usize,
 }
 
 fn put(id: u16, v: &PropValue) -> StoredProp {
@@ -138,6 +141,7 @@ pub(crate) fn plan_normal(base: &PropMap, base_size: usize, changes: &Changes) -
         content_total: size_after(base, base_size, changes, |id| REWRITTEN.contains(&id))
             - rewritten,
         predecessors: pcl_entries(base),
+        children_total: 0,
     }
 }
 
@@ -171,6 +175,7 @@ pub(crate) fn plan_force(base: &PropMap, changes: &Changes, stored: &PropMap) ->
         content_total: content_total(&target),
         view: Some(target),
         predecessors,
+        children_total: 0,
     }
 }
 
@@ -192,6 +197,7 @@ pub(crate) fn plan_merge(base: &PropMap, changes: &Changes, stored: &PropMap) ->
         content_total: content_total(&target),
         view: Some(target),
         predecessors,
+        children_total: 0,
     }
 }
 
@@ -213,6 +219,7 @@ pub(crate) fn plan_new(mut view: PropMap, associated: bool, now: u64) -> Plan {
         content_total: content_total(&view),
         view: Some(view),
         predecessors: Vec::new(),
+        children_total: 0,
     }
 }
 
@@ -231,6 +238,7 @@ pub(crate) fn maintained(guid: &[u8; 16], cn: u64, now: u64, plan: &Plan) -> Vec
     let pcl = PropValue::Binary(pcl);
     let modified = PropValue::SysTime(now);
     let total = plan.content_total
+        + plan.children_total
         + change_key.payload_size()
         + pcl.payload_size()
         + modified.payload_size();

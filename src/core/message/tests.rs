@@ -215,3 +215,353 @@ fn a_decision_applied_to_a_version_that_changed_again_asks_again() {
     );
     assert_eq!(get(&stored, NOTE), Some(PropValue::Unicode("mine".into())));
 }
+
+// ---- attachments and recipients: part of the message's transaction (reference §11.3) ----
+
+use super::super::props::PropMap;
+use super::AttachHost;
+
+const DATA: u32 = PR_ATTACH_DATA_BIN;
+
+fn input(tag: u32, value: PropValue) -> PropInput {
+    PropInput {
+        index: 0,
+        tag,
+        value,
+    }
+}
+
+/// Adds a saved attachment holding `data` to `m`'s working copy; returns its number.
+fn add_attachment(m: &dyn AttachHost, data: &[u8]) -> u32 {
+    let (num, a) = m.create_attach(0).unwrap();
+    assert!(a
+        .set_props(vec![
+            input(PR_ATTACH_METHOD, PropValue::Long(ATTACH_BY_VALUE as i32)),
+            input(DATA, PropValue::Binary(data.to_vec())),
+        ])
+        .unwrap()
+        .is_empty());
+    a.save_changes(0).unwrap();
+    num
+}
+
+fn add_recipient(m: &dyn AttachHost, name: &str) {
+    m.modify_recipients(
+        MODRECIP_ADD,
+        vec![vec![
+            input(PR_DISPLAY_NAME_W, PropValue::Unicode(name.into())),
+            input(PR_RECIPIENT_TYPE, PropValue::Long(MAPI_TO as i32)),
+        ]],
+    )
+    .unwrap();
+}
+
+fn datas(m: &Message) -> Vec<Vec<u8>> {
+    m.attachment_rows()
+        .unwrap()
+        .iter()
+        .map(|r| match r.get(&((DATA >> 16) as u16)) {
+            Some(PropValue::Binary(b)) => b.clone(),
+            other => panic!("{other:?}"),
+        })
+        .collect()
+}
+
+fn names(m: &Message) -> Vec<String> {
+    m.recipient_rows()
+        .unwrap()
+        .iter()
+        .map(
+            |r: &PropMap| match r.get(&((PR_DISPLAY_NAME_W >> 16) as u16)) {
+                Some(PropValue::Unicode(s)) => s.clone(),
+                other => panic!("{other:?}"),
+            },
+        )
+        .collect()
+}
+
+#[test]
+fn attachments_and_recipients_are_stored_by_the_message_save_only() {
+    let s = store();
+    let eid = saved(&s);
+    let m = open(&s, &eid, MAPI_MODIFY);
+    let num = add_attachment(&*m, b"data");
+    add_recipient(&*m, "ann");
+    assert_eq!(get(&m, PR_HASATTACH), Some(PropValue::Boolean(true)));
+    assert!(datas(&open(&s, &eid, 0)).is_empty(), "not stored yet");
+    let size_before = get(&open(&s, &eid, 0), PR_MESSAGE_SIZE);
+    m.save_changes(KEEP_OPEN_READWRITE).unwrap();
+    let stored = open(&s, &eid, 0);
+    assert_eq!(datas(&stored), vec![b"data".to_vec()]);
+    assert_eq!(names(&stored), vec!["ann".to_string()]);
+    assert_eq!(get(&stored, PR_HASATTACH), Some(PropValue::Boolean(true)));
+    let (Some(PropValue::Long(a)), Some(PropValue::Long(b))) =
+        (size_before, get(&stored, PR_MESSAGE_SIZE))
+    else {
+        panic!()
+    };
+    assert!(b > a + 4, "PR_MESSAGE_SIZE counts the attachment");
+    // Deleting the attachment and saving again removes it from the store.
+    m.delete_attach(num, 0).unwrap();
+    assert_eq!(
+        m.open_attach(num, 0).err().map(|e| e.code),
+        Some(MAPI_E_NOT_FOUND)
+    );
+    m.save_changes(0).unwrap();
+    let stored = open(&s, &eid, 0);
+    assert!(datas(&stored).is_empty());
+    assert_eq!(get(&stored, PR_HASATTACH), Some(PropValue::Boolean(false)));
+}
+
+/// Another client saved first: a plain save stores none of this client's attachment and
+/// recipient changes, FORCE_SAVE stores all of them (and no longer the other client's).
+/// A saved message to which "theirs" added an attachment (saved) and "mine", opened before, an
+/// attachment and a recipient (not saved yet): mine is stale.
+fn child_conflict() -> (Arc<Store>, Vec<u8>, Box<Message>) {
+    let s = store();
+    let eid = saved(&s);
+    let theirs = open(&s, &eid, MAPI_MODIFY);
+    let mine = open(&s, &eid, MAPI_MODIFY);
+    add_attachment(&*theirs, b"theirs");
+    theirs.save_changes(0).unwrap();
+    add_attachment(&*mine, b"mine");
+    add_recipient(&*mine, "bob");
+    (s, eid, mine)
+}
+
+#[test]
+fn a_conflict_loses_child_changes_and_force_save_keeps_them() {
+    let (s, eid, mine) = child_conflict();
+    let cn = open(&s, &eid, 0).base_cn();
+    assert_eq!(
+        mine.save_changes(KEEP_OPEN_READWRITE).unwrap_err().code,
+        MAPI_E_OBJECT_CHANGED
+    );
+    let stored = open(&s, &eid, 0);
+    assert_eq!(stored.base_cn(), cn, "nothing written");
+    assert_eq!(datas(&stored), vec![b"theirs".to_vec()]);
+    assert!(names(&stored).is_empty());
+    // Kept in the working copy, and stored by FORCE_SAVE.
+    assert_eq!(datas(&mine), vec![b"mine".to_vec()]);
+    mine.save_changes(FORCE_SAVE | KEEP_OPEN_READWRITE).unwrap();
+    let stored = open(&s, &eid, 0);
+    assert_eq!(datas(&stored), vec![b"mine".to_vec()]);
+    assert_eq!(names(&stored), vec!["bob".to_string()]);
+    // The working copy is the stored version now: a further save conflicts with nobody.
+    add_recipient(&*mine, "cy");
+    mine.save_changes(0).unwrap();
+    assert_eq!(names(&open(&s, &eid, 0)), vec!["bob", "cy"]);
+}
+
+#[test]
+fn the_resolvers_merge_and_save_elsewhere_keep_child_changes() {
+    struct Decide(Decision);
+    impl ConflictResolver for Decide {
+        fn resolve(&self, _saving: &Message, c: Conflict) -> MapiResult<Decision> {
+            assert_eq!(c.their_changes, vec![PR_MESSAGE_ATTACHMENTS]);
+            assert_eq!(
+                c.my_changes,
+                vec![PR_MESSAGE_RECIPIENTS, PR_MESSAGE_ATTACHMENTS]
+            );
+            Ok(self.0)
+        }
+    }
+    for decision in [
+        Decision::Merge,
+        Decision::SaveElsewhere { dest_folder: None },
+    ] {
+        let (s, eid, mine) = child_conflict();
+        s.set_resolver(Some(Arc::new(Decide(decision))));
+        mine.save_changes(KEEP_OPEN_READWRITE).unwrap();
+        s.set_resolver(None);
+        let original = open(&s, &eid, 0);
+        if decision == Decision::Merge {
+            // Both attachments took number 0: mine was renumbered past theirs.
+            assert_eq!(datas(&original), vec![b"theirs".to_vec(), b"mine".to_vec()]);
+            assert_eq!(names(&original), vec!["bob".to_string()]);
+        } else {
+            assert_eq!(datas(&original), vec![b"theirs".to_vec()]);
+            assert!(names(&original).is_empty());
+            let copy = open(&s, &mine.entry_id().unwrap(), 0);
+            assert_eq!(datas(&copy), vec![b"mine".to_vec()]);
+            assert_eq!(names(&copy), vec!["bob".to_string()]);
+        }
+    }
+}
+
+#[test]
+fn a_new_message_stores_its_children_with_its_first_save() {
+    let s = store();
+    let Opened::Folder(root) = s.open_entry(None, MAPI_MODIFY).unwrap() else {
+        unreachable!()
+    };
+    let m = root.create_message(0).unwrap();
+    add_attachment(&m, b"new");
+    add_recipient(&m, "ann");
+    m.save_changes(KEEP_OPEN_READWRITE).unwrap();
+    let stored = open(&s, &m.entry_id().unwrap(), 0);
+    assert_eq!(datas(&stored), vec![b"new".to_vec()]);
+    assert_eq!(names(&stored), vec!["ann".to_string()]);
+    // The next save writes only what changed since (nothing: no new change number).
+    let cn = m.base_cn();
+    m.save_changes(KEEP_OPEN_READWRITE).unwrap();
+    assert_eq!(m.base_cn(), cn);
+}
+
+/// An IAttach the client holds across its message's saves keeps writing to its attachment,
+/// also after a MERGE moved it to another number (another client's attachment took its own).
+#[test]
+fn an_open_attachment_follows_its_attachment_across_saves_and_merges() {
+    struct Merge;
+    impl ConflictResolver for Merge {
+        fn resolve(&self, _saving: &Message, _c: Conflict) -> MapiResult<Decision> {
+            Ok(Decision::Merge)
+        }
+    }
+    let (s, eid, mine) = child_conflict();
+    let a = mine.open_attach(0, MAPI_MODIFY).unwrap();
+    s.set_resolver(Some(Arc::new(Merge)));
+    mine.save_changes(KEEP_OPEN_READWRITE).unwrap();
+    s.set_resolver(None);
+    assert_eq!(
+        a.num(),
+        0,
+        "not saved since: it learns its number at its save"
+    );
+    a.set_props(vec![input(DATA, PropValue::Binary(b"mine again".to_vec()))])
+        .unwrap();
+    a.save_changes(KEEP_OPEN_READWRITE).unwrap();
+    assert_eq!(a.num(), 1, "mine was renumbered past theirs");
+    mine.save_changes(KEEP_OPEN_READWRITE).unwrap();
+    assert_eq!(
+        datas(&open(&s, &eid, 0)),
+        vec![b"theirs".to_vec(), b"mine again".to_vec()]
+    );
+    // And across a plain save too.
+    a.set_props(vec![input(DATA, PropValue::Binary(b"third".to_vec()))])
+        .unwrap();
+    a.save_changes(0).unwrap();
+    mine.save_changes(0).unwrap();
+    assert_eq!(
+        datas(&open(&s, &eid, 0)),
+        vec![b"theirs".to_vec(), b"third".to_vec()]
+    );
+}
+
+#[test]
+fn recipients_are_added_modified_and_removed_by_rowid() {
+    let s = store();
+    let eid = saved(&s);
+    let m = open(&s, &eid, MAPI_MODIFY);
+    add_recipient(&*m, "ann");
+    add_recipient(&*m, "bob");
+    let rowid = |n: i32| input(PR_ROWID, PropValue::Long(n));
+    let name = |n: &str| input(PR_DISPLAY_NAME_W, PropValue::Unicode(n.into()));
+    m.modify_recipients(MODRECIP_MODIFY, vec![vec![rowid(1), name("bea")]])
+        .unwrap();
+    assert_eq!(names(&m), vec!["ann", "bea"]);
+    // All or nothing: an unknown row ID fails the call and changes nothing.
+    let e = m
+        .modify_recipients(MODRECIP_REMOVE, vec![vec![rowid(0)], vec![rowid(9)]])
+        .unwrap_err();
+    assert_eq!(e.code, MAPI_E_NOT_FOUND);
+    assert_eq!(names(&m), vec!["ann", "bea"]);
+    assert_eq!(
+        m.modify_recipients(MODRECIP_REMOVE, vec![vec![name("x")]])
+            .unwrap_err()
+            .code,
+        MAPI_E_INVALID_PARAMETER
+    );
+    assert_eq!(
+        m.modify_recipients(MODRECIP_ADD | MODRECIP_REMOVE, vec![])
+            .unwrap_err()
+            .code,
+        MAPI_E_INVALID_PARAMETER
+    );
+    assert_eq!(
+        m.modify_recipients(1, vec![]).unwrap_err().code,
+        MAPI_E_UNKNOWN_FLAGS
+    );
+    m.modify_recipients(MODRECIP_REMOVE, vec![vec![rowid(0)]])
+        .unwrap();
+    m.save_changes(KEEP_OPEN_READWRITE).unwrap();
+    assert_eq!(names(&open(&s, &eid, 0)), vec!["bea"]);
+    // A removed row ID is not given again while the message is open.
+    add_recipient(&*m, "cy");
+    let rows = m.recipient_rows().unwrap();
+    assert_eq!(
+        rows[1].get(&((PR_ROWID >> 16) as u16)),
+        Some(&PropValue::Long(2))
+    );
+    // 0 replaces the whole list.
+    m.modify_recipients(0, vec![vec![name("dee")]]).unwrap();
+    m.save_changes(0).unwrap();
+    assert_eq!(names(&open(&s, &eid, 0)), vec!["dee"]);
+}
+
+#[test]
+fn embedded_messages_nest_and_commit_through_their_attachments() {
+    let s = store();
+    let eid = saved(&s);
+    let m = open(&s, &eid, MAPI_MODIFY);
+    // m ⊃ attachment ⊃ embedded message e1 ⊃ attachment ⊃ embedded message e2.
+    let (_, a1) = m.create_attach(0).unwrap();
+    let e1 = a1.open_embedded(MAPI_CREATE | MAPI_MODIFY).unwrap();
+    e1.set_props(vec![input(NOTE, PropValue::Unicode("one".into()))])
+        .unwrap();
+    add_recipient(&e1, "inner");
+    let (_, a2) = e1.create_attach(0).unwrap();
+    let e2 = a2.open_embedded(MAPI_CREATE | MAPI_MODIFY).unwrap();
+    e2.set_props(vec![input(NOTE, PropValue::Unicode("two".into()))])
+        .unwrap();
+    e2.save_changes(0).unwrap();
+    a2.save_changes(0).unwrap();
+    e1.save_changes(0).unwrap();
+    a1.save_changes(0).unwrap();
+    m.save_changes(0).unwrap();
+    let stored = open(&s, &eid, 0);
+    let a1 = stored.open_attach(0, 0).unwrap();
+    let e1 = a1.open_embedded(0).unwrap();
+    let note = |o: &dyn PropObject| {
+        let mut out = None;
+        o.read(&mut |v: &dyn PropView| out = v.get((NOTE >> 16) as u16).map(|c| c.into_owned()))
+            .unwrap();
+        out
+    };
+    assert_eq!(note(&e1), Some(PropValue::Unicode("one".into())));
+    assert_eq!(e1.recipient_rows().unwrap().len(), 1);
+    let e2 = e1.open_attach(0, 0).unwrap().open_embedded(0).unwrap();
+    assert_eq!(note(&e2), Some(PropValue::Unicode("two".into())));
+    // Deleting the message deletes its whole tree (nothing of it can be reached or stays).
+    let Opened::Folder(root) = s.open_entry(None, MAPI_MODIFY).unwrap() else {
+        unreachable!()
+    };
+    assert!(root.delete_messages(std::slice::from_ref(&eid), 0).unwrap());
+}
+
+#[test]
+fn a_child_of_a_released_parent_or_a_deleted_attachment_cannot_save() {
+    let s = store();
+    let eid = saved(&s);
+    let m = open(&s, &eid, MAPI_MODIFY);
+    let num = add_attachment(&*m, b"x");
+    let a = m.open_attach(num, MAPI_MODIFY).unwrap();
+    m.delete_attach(num, 0).unwrap();
+    assert_eq!(a.save_changes(0).unwrap_err().code, MAPI_E_OBJECT_DELETED);
+    let (_, b) = m.create_attach(0).unwrap();
+    let e = b.open_embedded(MAPI_CREATE).unwrap();
+    drop(m);
+    assert_eq!(b.save_changes(0).unwrap_err().code, MAPI_E_INVALID_OBJECT);
+    drop(b);
+    assert_eq!(e.save_changes(0).unwrap_err().code, MAPI_E_INVALID_OBJECT);
+    // A read-only message hands out read-only attachments.
+    let ro = open(&s, &eid, 0);
+    assert_eq!(
+        ro.create_attach(0).err().map(|e| e.code),
+        Some(MAPI_E_NO_ACCESS)
+    );
+    assert_eq!(
+        ro.open_attach(0, MAPI_MODIFY).err().map(|e| e.code),
+        Some(MAPI_E_NO_ACCESS)
+    );
+}

@@ -5,6 +5,8 @@
 use super::super::props::PropMap;
 use super::super::store::Store;
 use super::super::value::{prop_tag, PropValue};
+use super::attach::HoldsChildren;
+use super::children::{ChildEdits, Children};
 use super::computed::{Ids, ID_MESSAGE_SIZE};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -33,6 +35,10 @@ pub(super) struct State {
     /// computed from, kept so that a save computes it from its changes alone.
     pub(super) base_size: usize,
     pub(super) changes: Changes,
+    /// The committed children (attachments, recipients) as of `base_cn`, with their IDs.
+    pub(super) base_children: Arc<Children>,
+    /// This client's children: what a save makes of them.
+    pub(super) kids: ChildEdits,
     pub(super) writable: bool,
     /// The synthesized binary properties, made once per location (id, parent).
     pub(super) ids: Ids,
@@ -63,9 +69,23 @@ impl State {
         self.parent = parent;
     }
 
-    /// The tags this client changed or deleted (the resolver's `lpMyChanges`).
+    /// The tags this client changed or deleted (the resolver's `lpMyChanges`), with
+    /// PR_MESSAGE_RECIPIENTS and PR_MESSAGE_ATTACHMENTS for changed children.
     pub(super) fn my_change_tags(&self) -> Vec<u32> {
-        change_tags(&self.changes)
+        let mut tags = change_tags(&self.changes);
+        tags.extend(self.base_children.differing_tags(&self.kids.current));
+        tags
+    }
+
+    /// Whether this client changed anything (properties or children).
+    pub(super) fn has_changes(&self) -> bool {
+        !self.changes.is_empty() || *self.base_children != self.kids.current
+    }
+}
+
+impl HoldsChildren for State {
+    fn children_and_access(&mut self) -> (&mut ChildEdits, bool) {
+        (&mut self.kids, self.writable)
     }
 }
 

@@ -7,8 +7,8 @@
 
 use super::super::typed::{from_cell, to_cell, Cell};
 use super::super::{
-    apply_children, insert_under_folder, Applied, ChangeSet, Expect, ObjectRow, ReadTxn,
-    StorageError, StorageResult, StoredProp, Target, WriteTxn, MAX_CN,
+    apply_children, insert_under_folder, reject_child_target, Applied, ChangeSet, Expect,
+    ObjectRow, ReadTxn, StorageError, StorageResult, StoredProp, Target, WriteTxn, MAX_CN,
 };
 use super::pg_error;
 use super::pool::Conn;
@@ -33,6 +33,8 @@ const LOCK_OBJECT: &str = "SELECT id, kind, parent, cn, flags FROM msgstore_obje
                            WHERE store = $1 AND id = $2 FOR UPDATE";
 const CHILDREN: &str = "SELECT id, kind, parent, cn, flags FROM msgstore_objects \
                         WHERE store = $1 AND parent = $2 AND kind = $3 ORDER BY id";
+const CHILDREN_OF_KINDS: &str = "SELECT id, kind, parent, cn, flags FROM msgstore_objects \
+                                 WHERE store = $1 AND parent = $2 AND kind = ANY($3) ORDER BY id";
 const COUNT_CHILDREN: &str = "SELECT count(*) FROM msgstore_objects \
                               WHERE store = $1 AND parent = $2 AND kind = $3 AND (flags & $4) = $5";
 const PROPS: &str = "SELECT tag, v_int, v_real, v_text, v_bin FROM msgstore_props \
@@ -171,6 +173,15 @@ impl ReadTxn for PgTxn<'_> {
             .collect()
     }
 
+    fn children_of_kinds(&mut self, parent: u64, kinds: &[u32]) -> StorageResult<Vec<ObjectRow>> {
+        let store = self.store;
+        let kinds: Vec<i32> = kinds.iter().map(|&k| k as i32).collect();
+        self.query(CHILDREN_OF_KINDS, &[&store, &(parent as i64), &kinds])?
+            .iter()
+            .map(row_to_object)
+            .collect()
+    }
+
     fn count_children(
         &mut self,
         parent: u64,
@@ -241,6 +252,9 @@ impl WriteTxn for PgTxn<'_> {
                 Some(new) => new,
                 None => return Ok(Applied::Gone),
             },
+            Target::NewChild { .. } | Target::Child { .. } | Target::DeletedChild { .. } => {
+                return reject_child_target()
+            }
         };
         if change.replace_all {
             self.execute(DELETE_OBJECT_PROPS, &[&store, &(id as i64)])?;
@@ -256,7 +270,7 @@ impl WriteTxn for PgTxn<'_> {
             .collect();
         rows.extend(maintained);
         self.put_props(id, &rows)?;
-        apply_children(self, id, change.children)?;
+        apply_children(self, id, cn, &change.children)?;
         Ok(Applied::Committed { id, cn })
     }
 
