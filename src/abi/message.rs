@@ -1,6 +1,7 @@
 //! IMessage: the vtable of a message object. Each OpenEntry of a message makes a new one, and
 //! each is a client of the multi-client save rules (DESIGN.md §4).
 
+use super::alloc::Allocator;
 use super::attach;
 use super::convert::{prop_values_in, slice_in};
 use super::guard;
@@ -9,10 +10,11 @@ use super::interfaces::*;
 use super::object::{self, check_interface, ComClass, ComObject};
 use super::prop::{self, not_supported, PropClass};
 use super::resolver;
+use super::table::new_table;
 use super::types::*;
 use crate::core::error::{MapiError, MapiResult};
 use crate::core::mapidefs::*;
-use crate::core::message::{AttachHost, EmbeddedMessage, Message};
+use crate::core::message::{AttachHost, ChildKind, EmbeddedMessage, Message};
 use crate::core::props::{PropInput, PropObject};
 use std::ffi::c_void;
 
@@ -159,7 +161,7 @@ unsafe extern "C" fn embedded_set_read_flag(This: *mut I, _ulFlags: ULONG) -> HR
 
 unsafe extern "C" fn get_attachment_table<T: MessageLike>(
     This: *mut I,
-    _ulFlags: ULONG,
+    ulFlags: ULONG,
     lppTable: *mut *mut IMAPITable,
 ) -> HRESULT {
     // SAFETY: `This` came through the vtable of class `T`, so it is NULL (guard::method checks)
@@ -167,9 +169,11 @@ unsafe extern "C" fn get_attachment_table<T: MessageLike>(
     // GetAttachmentTable's signature declares (the caller's side of the contract, DESIGN.md §2),
     // and NULL is checked before any use.
     unsafe {
-        guard::method::<T>(This, "GetAttachmentTable", |_| {
-            guard::optional_out(lppTable);
-            not_supported("GetAttachmentTable")
+        guard::method::<T>(This, "GetAttachmentTable", |obj| {
+            let out = guard::cleared_out(lppTable, "GetAttachmentTable: lppTable")?;
+            let view = obj.inner.attach_host().child_table(ChildKind::Attachments, ulFlags)?;
+            *out = new_table(view, Allocator::MAPI, TBLTYPE_DYNAMIC, None);
+            Ok(S_OK)
         })
     }
 }
@@ -248,7 +252,7 @@ unsafe extern "C" fn delete_attach<T: MessageLike>(
 
 unsafe extern "C" fn get_recipient_table<T: MessageLike>(
     This: *mut I,
-    _ulFlags: ULONG,
+    ulFlags: ULONG,
     lppTable: *mut *mut IMAPITable,
 ) -> HRESULT {
     // SAFETY: `This` came through the vtable of class `T`, so it is NULL (guard::method checks)
@@ -256,9 +260,11 @@ unsafe extern "C" fn get_recipient_table<T: MessageLike>(
     // GetRecipientTable's signature declares (the caller's side of the contract, DESIGN.md §2),
     // and NULL is checked before any use.
     unsafe {
-        guard::method::<T>(This, "GetRecipientTable", |_| {
-            guard::optional_out(lppTable);
-            not_supported("GetRecipientTable")
+        guard::method::<T>(This, "GetRecipientTable", |obj| {
+            let out = guard::cleared_out(lppTable, "GetRecipientTable: lppTable")?;
+            let view = obj.inner.attach_host().child_table(ChildKind::Recipients, ulFlags)?;
+            *out = new_table(view, Allocator::MAPI, TBLTYPE_DYNAMIC, None);
+            Ok(S_OK)
         })
     }
 }
