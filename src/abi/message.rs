@@ -171,7 +171,10 @@ unsafe extern "C" fn get_attachment_table<T: MessageLike>(
     unsafe {
         guard::method::<T>(This, "GetAttachmentTable", |obj| {
             let out = guard::cleared_out(lppTable, "GetAttachmentTable: lppTable")?;
-            let view = obj.inner.attach_host().child_table(ChildKind::Attachments, ulFlags)?;
+            let view = obj
+                .inner
+                .attach_host()
+                .child_table(ChildKind::Attachments, ulFlags)?;
             *out = new_table(view, Allocator::MAPI, TBLTYPE_DYNAMIC, None);
             Ok(S_OK)
         })
@@ -262,7 +265,10 @@ unsafe extern "C" fn get_recipient_table<T: MessageLike>(
     unsafe {
         guard::method::<T>(This, "GetRecipientTable", |obj| {
             let out = guard::cleared_out(lppTable, "GetRecipientTable: lppTable")?;
-            let view = obj.inner.attach_host().child_table(ChildKind::Recipients, ulFlags)?;
+            let view = obj
+                .inner
+                .attach_host()
+                .child_table(ChildKind::Recipients, ulFlags)?;
             *out = new_table(view, Allocator::MAPI, TBLTYPE_DYNAMIC, None);
             Ok(S_OK)
         })

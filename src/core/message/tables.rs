@@ -127,7 +127,10 @@ fn attachment_row(guid: &[u8; 16], a: &Attach) -> (RowKey, Vec<(u32, Cell)>) {
             Cell::Value(PropValue::Binary(a.token.to_le_bytes().to_vec())),
         ),
         (PR_RECORD_KEY, Cell::Value(PropValue::Binary(record))),
-        (PR_OBJECT_TYPE, Cell::Value(PropValue::Long(MAPI_ATTACH as i32))),
+        (
+            PR_OBJECT_TYPE,
+            Cell::Value(PropValue::Long(MAPI_ATTACH as i32)),
+        ),
         (PR_ATTACH_SIZE, Cell::Value(long(a.payload() as u64))),
     ]);
     (a.token, row)
@@ -141,7 +144,11 @@ fn rendering_position(a: &Attach) -> i32 {
 }
 
 /// The rows of `kind` in `children`, in the table's own order, each with its row key.
-fn child_rows(guid: &[u8; 16], children: &Children, kind: ChildKind) -> Vec<(RowKey, Vec<(u32, Cell)>)> {
+fn child_rows(
+    guid: &[u8; 16],
+    children: &Children,
+    kind: ChildKind,
+) -> Vec<(RowKey, Vec<(u32, Cell)>)> {
     match kind {
         ChildKind::Attachments => {
             // By number first (the map's order), then stably by rendering position.
@@ -259,6 +266,13 @@ pub(crate) fn children_match(
     r: &Restriction,
 ) -> MapiResult<bool> {
     let kind = ChildKind::from_sub_object(object)?;
+    if r.has_sub() {
+        return Err(MapiError::new(
+            MAPI_E_TOO_COMPLEX,
+            "RES_SUBRESTRICTION inside RES_SUBRESTRICTION: attachments and recipients have no \
+             sub-objects",
+        ));
+    }
     for (_, row) in child_rows(guid, children, kind) {
         if matches(r, &row[..])? {
             return Ok(true);
