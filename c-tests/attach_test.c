@@ -750,6 +750,13 @@ static void test_attachment_table(void) {
   CHECK_OK(t->lpVtbl->GetRowCount(t, 0, &count));
   CHECK_EQ(count, 3);
   check_longs(t, PR_ATTACH_NUM, 3, 0, 1, 2);
+  /* The same table through OpenProperty(PR_MESSAGE_ATTACHMENTS, IID_IMAPITable). */
+  {
+    LPUNKNOWN unk = (LPUNKNOWN)GARBAGE_PTR;
+    CHECK_OK(m->lpVtbl->OpenProperty(m, PR_MESSAGE_ATTACHMENTS, &IID_IMAPITable, 0, 0, &unk));
+    check_longs((LPMAPITABLE)unk, PR_ATTACH_NUM, 3, 0, 1, 2);
+    unk->lpVtbl->Release(unk);
+  }
   set_rendering_position(m, 0, 7);
   check_longs(t, PR_ATTACH_NUM, 3, 1, 2, 0);
   check_longs(t, PR_RENDERING_POSITION, 3, -1, -1, 7);
@@ -836,6 +843,13 @@ static void test_recipient_table(void) {
   MAPIFreeBuffer(cols);
   check_longs(t, PR_ROWID, 3, 0, 1, 2);
   check_names(t, PR_DISPLAY_NAME_W, 3, "Ann", "Bob", "Cy");
+  {
+    LPUNKNOWN unk = (LPUNKNOWN)GARBAGE_PTR;
+    CHECK_OK(m->lpVtbl->OpenProperty(m, PR_MESSAGE_RECIPIENTS, &IID_IMAPITable, 0,
+                                     MAPI_DEFERRED_ERRORS, &unk));
+    check_names((LPMAPITABLE)unk, PR_DISPLAY_NAME_A, 3, "Ann", "Bob", "Cy");
+    unk->lpVtbl->Release(unk);
+  }
   narrow = recipient_table(m, 0);
   check_names(narrow, PR_DISPLAY_NAME_A, 3, "Ann", "Bob", "Cy");
   /* Restricted to MAPI_TO and sorted by name, descending. */
@@ -984,6 +998,12 @@ static void test_table_bad_input(void) {
   CHECK_HR(m->lpVtbl->GetAttachmentTable(m, 0, NULL), MAPI_E_INVALID_PARAMETER);
   CHECK_HR(m->lpVtbl->GetRecipientTable(m, 0, NULL), MAPI_E_INVALID_PARAMETER);
   CHECK_HR(m->lpVtbl->GetRecipientTable(NULL, 0, &t), MAPI_E_INVALID_PARAMETER);
+  {
+    LPUNKNOWN unk = (LPUNKNOWN)GARBAGE_PTR;
+    CHECK_HR(m->lpVtbl->OpenProperty(m, PR_MESSAGE_RECIPIENTS, &IID_IMessage, 0, 0, &unk),
+             MAPI_E_INTERFACE_NOT_SUPPORTED);
+    CHECK(unk == NULL);
+  }
   /* RES_SUBRESTRICTION on a recipient or attachment table: its rows are not messages. */
   CHECK_OK(modify(m, MODRECIP_ADD, -1, "Ann", MAPI_TO));
   t = recipient_table(m, 0);

@@ -16,6 +16,7 @@ use crate::core::error::{MapiError, MapiResult};
 use crate::core::mapidefs::*;
 use crate::core::message::{AttachHost, ChildKind, EmbeddedMessage, Message};
 use crate::core::props::{PropInput, PropObject};
+use crate::core::table::view::TableView;
 use std::ffi::c_void;
 
 /// cbindgen:ignore
@@ -35,6 +36,51 @@ impl PropClass for MessageClass {
     fn prop(&self) -> &dyn PropObject {
         &self.msg
     }
+    unsafe fn open_object(
+        &self,
+        tag: u32,
+        iid: *const IID,
+        flags: u32,
+    ) -> MapiResult<Option<*mut IUnknown>> {
+        // SAFETY: `iid` is readable (this function's contract).
+        unsafe { open_child_table(&self.msg, tag, iid, flags) }
+    }
+}
+
+/// OpenProperty(PR_MESSAGE_ATTACHMENTS or PR_MESSAGE_RECIPIENTS, IID_IMAPITable): the table
+/// GetAttachmentTable / GetRecipientTable gives (D:mapi-attachments: stores support both
+/// routes). Of OpenProperty's flags only MAPI_DEFERRED_ERRORS means anything to a table; the
+/// others are ignored (a table is read-only whatever the access asked for).
+///
+/// # Safety
+/// `iid` must be a readable IID.
+unsafe fn open_child_table(
+    host: &dyn AttachHost,
+    tag: u32,
+    iid: *const IID,
+    flags: u32,
+) -> MapiResult<Option<*mut IUnknown>> {
+    let kind = match tag {
+        PR_MESSAGE_ATTACHMENTS => ChildKind::Attachments,
+        PR_MESSAGE_RECIPIENTS => ChildKind::Recipients,
+        _ => return Ok(None),
+    };
+    // SAFETY: `iid` is readable (this function's contract).
+    if unsafe { *iid } != IID_IMAPITable {
+        return Err(MapiError::new(
+            MAPI_E_INTERFACE_NOT_SUPPORTED,
+            "OpenProperty: PR_MESSAGE_ATTACHMENTS and PR_MESSAGE_RECIPIENTS open as \
+             IID_IMAPITable only",
+        ));
+    }
+    let view = host.child_table(kind, flags & MAPI_DEFERRED_ERRORS)?;
+    Ok(Some(child_table_object(view).cast()))
+}
+
+/// An attachment or recipient table as a COM object (one reference, the caller's): dynamic,
+/// its rows MAPIAllocateBuffer'd.
+fn child_table_object(view: TableView) -> *mut IMAPITable {
+    new_table(view, Allocator::MAPI, TBLTYPE_DYNAMIC, None)
 }
 
 /// A class whose objects are IMessages: a stored message, or one embedded in an attachment.
@@ -66,6 +112,15 @@ impl ComClass for EmbeddedClass {
 impl PropClass for EmbeddedClass {
     fn prop(&self) -> &dyn PropObject {
         &self.msg
+    }
+    unsafe fn open_object(
+        &self,
+        tag: u32,
+        iid: *const IID,
+        flags: u32,
+    ) -> MapiResult<Option<*mut IUnknown>> {
+        // SAFETY: `iid` is readable (this function's contract).
+        unsafe { open_child_table(&self.msg, tag, iid, flags) }
     }
 }
 
@@ -175,7 +230,7 @@ unsafe extern "C" fn get_attachment_table<T: MessageLike>(
                 .inner
                 .attach_host()
                 .child_table(ChildKind::Attachments, ulFlags)?;
-            *out = new_table(view, Allocator::MAPI, TBLTYPE_DYNAMIC, None);
+            *out = child_table_object(view);
             Ok(S_OK)
         })
     }
@@ -269,7 +324,7 @@ unsafe extern "C" fn get_recipient_table<T: MessageLike>(
                 .inner
                 .attach_host()
                 .child_table(ChildKind::Recipients, ulFlags)?;
-            *out = new_table(view, Allocator::MAPI, TBLTYPE_DYNAMIC, None);
+            *out = child_table_object(view);
             Ok(S_OK)
         })
     }
