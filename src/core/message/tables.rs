@@ -31,7 +31,9 @@ use super::super::table::memory::select_rows;
 use super::super::table::restriction::{matches, Restriction};
 use super::super::table::view::TableView;
 use super::super::table::{Cell, Query, RowKey, RowSource, Selection};
-use super::super::value::{change_prop_type, prop_id, prop_tag, prop_type, PropValue};
+use super::super::value::{
+    change_prop_type, prop_id, prop_tag, prop_type, type_in_width, PropValue,
+};
 use super::attach::Host;
 use super::children::{self, Attach, ChildEdits, Children};
 use crate::storage::ReadTxn;
@@ -93,15 +95,7 @@ const RECIPIENT_COLUMNS: &[u32] = &[
 
 /// A string column in the width the table was asked for (MAPI_UNICODE: wide, else narrow).
 fn in_width(tag: u32, unicode: bool) -> u32 {
-    let t = prop_type(tag);
-    let want = match (t, unicode) {
-        (PT_STRING8, true) => PT_UNICODE,
-        (PT_UNICODE, false) => PT_STRING8,
-        (PT_MV_STRING8, true) => PT_MV_UNICODE,
-        (PT_MV_UNICODE, false) => PT_MV_STRING8,
-        _ => t,
-    };
-    change_prop_type(tag, want)
+    change_prop_type(tag, type_in_width(prop_type(tag), unicode))
 }
 
 fn long(v: u64) -> PropValue {
@@ -205,7 +199,12 @@ impl ChildTable {
             out = f.take().map(|f| f(k));
             Ok(())
         })?;
-        Ok(out.expect("the host ran the closure"))
+        out.ok_or_else(|| {
+            MapiError::new(
+                MAPI_E_CALL_FAILED,
+                format!("{}: the message's copy was not read", self.kind.method()),
+            )
+        })
     }
 }
 
