@@ -27,7 +27,7 @@ use super::super::error::{check_flags, MapiError, MapiResult};
 use super::super::ids::record_key;
 use super::super::mapidefs::*;
 use super::super::props::PropMap;
-use super::super::table::memory::select_rows;
+use super::super::table::memory::{refuse_subrestriction, select_rows};
 use super::super::table::restriction::{matches, Restriction};
 use super::super::table::view::TableView;
 use super::super::table::{Cell, Query, RowKey, RowSource, Selection};
@@ -234,18 +234,12 @@ impl RowSource for ChildTable {
     }
 
     fn version(&self) -> u64 {
-        // A released message's copy cannot change: any number will do.
+        // Reading cannot fail (the table holds the copy); were it to, no change is reported.
         self.read(|k| k.generation).unwrap_or(0)
     }
 
     fn check(&self, q: &Query) -> MapiResult<()> {
-        match q.restriction {
-            Some(r) if r.has_sub() => Err(MapiError::new(
-                MAPI_E_TOO_COMPLEX,
-                "RES_SUBRESTRICTION: attachments and recipients have no sub-objects",
-            )),
-            _ => Ok(()),
-        }
+        refuse_subrestriction(q, "attachments and recipients")
     }
 
     fn select(&self, q: &Query) -> MapiResult<Box<dyn Selection>> {

@@ -175,17 +175,23 @@ impl RowSource for MemoryTable {
         self.rows.read().version
     }
     fn check(&self, q: &Query) -> MapiResult<()> {
-        match q.restriction {
-            Some(r) if r.has_sub() => Err(MapiError::new(
-                MAPI_E_TOO_COMPLEX,
-                "RES_SUBRESTRICTION: this table's rows have no sub-objects",
-            )),
-            _ => Ok(()),
-        }
+        refuse_subrestriction(q, "this table's rows")
     }
     fn select(&self, q: &Query) -> MapiResult<Box<dyn Selection>> {
         let all: Vec<Arc<MemRow>> = self.rows.read().rows.clone();
         select_from(all, q)
+    }
+}
+
+/// RowSource::check of a source whose rows (`rows`, for the message) have no sub-objects:
+/// a RES_SUBRESTRICTION anywhere is MAPI_E_TOO_COMPLEX.
+pub fn refuse_subrestriction(q: &Query, rows: &str) -> MapiResult<()> {
+    match q.restriction {
+        Some(r) if r.has_sub() => Err(MapiError::new(
+            MAPI_E_TOO_COMPLEX,
+            format!("RES_SUBRESTRICTION: {rows} have no sub-objects"),
+        )),
+        _ => Ok(()),
     }
 }
 
