@@ -4,7 +4,9 @@
  * its compare-and-swap, so a conflict loses them exactly like property changes and FORCE_SAVE,
  * the resolver's MERGE and SAVE_ELSEWHERE keep them. An embedded message two levels deep
  * survives a reopen. Bad input gets clear HRESULTs. Recipients are read back through
- * PR_DISPLAY_TO / PR_DISPLAY_CC, which the store computes from them (no recipient table yet). */
+ * PR_DISPLAY_TO / PR_DISPLAY_CC, which the store computes from them, and through the recipient
+ * table; the attachment and recipient tables (GetAttachmentTable, GetRecipientTable) list the
+ * message's working copy, its unsaved changes included, on stored and embedded messages. */
 #define _XOPEN_SOURCE 700
 #include "resolver_util.h"
 
@@ -601,6 +603,432 @@ static void test_bad_input(void) {
   teardown(&f);
 }
 
+/* ---- Attachment and recipient tables (GetAttachmentTable, GetRecipientTable) -------------- */
+
+#define PR_ATTACH_LONG_FILENAME_A TAG_A(PR_ATTACH_LONG_FILENAME_W)
+#define MAX_ROWS 16
+
+static LPMAPITABLE attach_table(LPMESSAGE m, ULONG flags) {
+  LPMAPITABLE t = (LPMAPITABLE)GARBAGE_PTR;
+  CHECK_OK(m->lpVtbl->GetAttachmentTable(m, flags, &t));
+  CHECK(t != NULL && (void *)t != GARBAGE_PTR);
+  return t;
+}
+
+static LPMAPITABLE recipient_table(LPMESSAGE m, ULONG flags) {
+  LPMAPITABLE t = (LPMAPITABLE)GARBAGE_PTR;
+  CHECK_OK(m->lpVtbl->GetRecipientTable(m, flags, &t));
+  CHECK(t != NULL && (void *)t != GARBAGE_PTR);
+  return t;
+}
+
+/* Every row of `t` (under its restriction and sort) with the one column `tag`. */
+static LPSRowSet all_rows(LPMAPITABLE t, ULONG tag) {
+  LPSRowSet rows = NULL;
+  LPSPropTagArray cols = tag_array(1, tag);
+  ULONG i;
+  CHECK_OK(HrQueryAllRows(t, cols, NULL, NULL, 0, &rows));
+  MAPIFreeBuffer(cols);
+  CHECK(rows != NULL && rows->cRows <= MAX_ROWS);
+  for (i = 0; i < rows->cRows; i++) {
+    CHECK_EQ(rows->aRow[i].cValues, 1);
+    CHECK_EQ(rows->aRow[i].lpProps[0].ulPropTag, tag);
+  }
+  return rows;
+}
+
+/* The table's rows are `n` rows whose PT_LONG column `tag` holds the values that follow. */
+static void check_longs(LPMAPITABLE t, ULONG tag, ULONG n, ...) {
+  LPSRowSet rows = all_rows(t, tag);
+  va_list ap;
+  ULONG i;
+  CHECK_EQ(rows->cRows, n);
+  va_start(ap, n);
+  for (i = 0; i < n; i++) CHECK_EQ(rows->aRow[i].lpProps[0].Value.l, va_arg(ap, LONG));
+  va_end(ap);
+  FreeProws(rows);
+}
+
+/* As check_longs for a PT_STRING8 column, or a PT_UNICODE one holding ASCII. */
+static void check_names(LPMAPITABLE t, ULONG tag, ULONG n, ...) {
+  LPSRowSet rows = all_rows(t, tag);
+  va_list ap;
+  ULONG i;
+  CHECK_EQ(rows->cRows, n);
+  va_start(ap, n);
+  for (i = 0; i < n; i++) {
+    const char *want = va_arg(ap, const char *);
+    const SPropValue *v = &rows->aRow[i].lpProps[0];
+    if (PROP_TYPE(tag) == PT_UNICODE) {
+      size_t k;
+      for (k = 0; want[k]; k++) CHECK_EQ(v->Value.lpszW[k], (WCHAR)want[k]);
+      CHECK_EQ(v->Value.lpszW[k], 0);
+    } else {
+      CHECK_STR(v->Value.lpszA, want);
+    }
+  }
+  va_end(ap);
+  FreeProws(rows);
+}
+
+/* The binary column `tag` of every row, concatenated into `out` (of `size` bytes). */
+static ULONG binaries(LPMAPITABLE t, ULONG tag, BYTE *out, ULONG size) {
+  LPSRowSet rows = all_rows(t, tag);
+  ULONG i, len = 0;
+  for (i = 0; i < rows->cRows; i++) {
+    const SBinary *b = &rows->aRow[i].lpProps[0].Value.bin;
+    CHECK(b->cb > 0 && len + b->cb <= size);
+    memcpy(out + len, b->lpb, b->cb);
+    len += b->cb;
+  }
+  FreeProws(rows);
+  return len;
+}
+
+/* The table has one row, whose PR_ATTACH_DATA_BIN is `data`. */
+static void check_data(LPMAPITABLE t, const char *data) {
+  BYTE buf[64];
+  CHECK_EQ(binaries(t, PR_ATTACH_DATA_BIN, buf, sizeof buf), strlen(data));
+  CHECK(memcmp(buf, data, strlen(data)) == 0);
+}
+
+static void sort1(LPMAPITABLE t, ULONG tag, ULONG order) {
+  SSortOrderSet s;
+  memset(&s, 0, sizeof s);
+  s.cSorts = 1;
+  s.aSort[0].ulPropTag = tag;
+  s.aSort[0].ulOrder = order;
+  CHECK_OK(t->lpVtbl->SortTable(t, &s, 0));
+}
+
+static void set_rendering_position(LPMESSAGE m, ULONG num, LONG pos) {
+  LPATTACH att = NULL;
+  SPropValue v = pv_long(PR_RENDERING_POSITION, pos);
+  CHECK_OK(m->lpVtbl->OpenAttach(m, num, NULL, MAPI_MODIFY, &att));
+  CHECK_OK(att->lpVtbl->SetProps(att, 1, &v, NULL));
+  CHECK_OK(att->lpVtbl->SaveChanges(att, 0));
+  att->lpVtbl->Release(att);
+}
+
+/* The attachment table lists the message's working copy: attachments saved into it (not one
+ * only created), in PR_RENDERING_POSITION order then PR_ATTACH_NUM; an open table sees later
+ * changes at its next call; sort and restrict; keys across save and reopen. */
+static void test_attachment_table(void) {
+  struct fixture f;
+  LPMESSAGE m, r;
+  LPMAPITABLE t, wide, rt;
+  LPATTACH att = NULL;
+  LPSPropTagArray cols = NULL;
+  ULONG count = GARBAGE_ULONG, status = GARBAGE_ULONG, type = GARBAGE_ULONG, num = 0;
+  BYTE inst[128], inst2[128], rec[128], rec2[128];
+  ULONG ni, nr;
+  setup(&f, "attachment_table.db");
+  m = msg_open(f.mdb, f.eid, MAPI_MODIFY);
+  t = attach_table(m, 0);
+  CHECK_OK(t->lpVtbl->GetStatus(t, &status, &type));
+  CHECK_EQ(type, TBLTYPE_DYNAMIC);
+  CHECK_OK(t->lpVtbl->GetRowCount(t, 0, &count));
+  CHECK_EQ(count, 0);
+  /* The default columns: MAPI's four required ones first; strings in the asked width. */
+  CHECK_OK(t->lpVtbl->QueryColumns(t, 0, &cols));
+  CHECK(cols->cValues >= 5);
+  CHECK_EQ(cols->aulPropTag[0], PR_ATTACH_NUM);
+  CHECK_EQ(cols->aulPropTag[1], PR_INSTANCE_KEY);
+  CHECK_EQ(cols->aulPropTag[2], PR_RECORD_KEY);
+  CHECK_EQ(cols->aulPropTag[3], PR_RENDERING_POSITION);
+  CHECK(tags_have(cols->aulPropTag, cols->cValues, PR_ATTACH_LONG_FILENAME_A));
+  MAPIFreeBuffer(cols);
+  wide = attach_table(m, MAPI_UNICODE | MAPI_DEFERRED_ERRORS);
+  CHECK_OK(wide->lpVtbl->QueryColumns(wide, 0, &cols));
+  CHECK(tags_have(cols->aulPropTag, cols->cValues, PR_ATTACH_LONG_FILENAME_W));
+  MAPIFreeBuffer(cols);
+  wide->lpVtbl->Release(wide);
+  CHECK_EQ(attach_add(m, "a"), 0);
+  CHECK_EQ(attach_add(m, "bbb"), 1);
+  CHECK_EQ(attach_add(m, "cc"), 2);
+  CHECK_OK(m->lpVtbl->CreateAttach(m, NULL, 0, &num, &att)); /* not saved into m: not listed */
+  CHECK_OK(t->lpVtbl->GetRowCount(t, 0, &count));
+  CHECK_EQ(count, 3);
+  check_longs(t, PR_ATTACH_NUM, 3, 0, 1, 2);
+  /* The same table through OpenProperty(PR_MESSAGE_ATTACHMENTS, IID_IMAPITable). */
+  {
+    LPUNKNOWN unk = (LPUNKNOWN)GARBAGE_PTR;
+    CHECK_OK(m->lpVtbl->OpenProperty(m, PR_MESSAGE_ATTACHMENTS, &IID_IMAPITable, 0, 0, &unk));
+    check_longs((LPMAPITABLE)unk, PR_ATTACH_NUM, 3, 0, 1, 2);
+    unk->lpVtbl->Release(unk);
+  }
+  set_rendering_position(m, 0, 7);
+  check_longs(t, PR_ATTACH_NUM, 3, 1, 2, 0);
+  check_longs(t, PR_RENDERING_POSITION, 3, -1, -1, 7);
+  CHECK_OK(att->lpVtbl->SaveChanges(att, 0));
+  att->lpVtbl->Release(att);
+  check_longs(t, PR_ATTACH_NUM, 4, 1, 2, 3, 0);
+  /* Sort (PR_ATTACH_SIZE grows with the data) and restrict (RES_SIZE on the data). */
+  sort1(t, PR_ATTACH_SIZE, TABLE_SORT_DESCEND);
+  check_longs(t, PR_ATTACH_NUM, 4, 1, 2, 0, 3);
+  {
+    SRestriction res;
+    memset(&res, 0, sizeof res);
+    res.rt = RES_SIZE;
+    res.res.resSize.relop = RELOP_GT;
+    res.res.resSize.ulPropTag = PR_ATTACH_DATA_BIN;
+    res.res.resSize.cb = 1;
+    CHECK_OK(t->lpVtbl->Restrict(t, &res, 0));
+  }
+  check_longs(t, PR_ATTACH_NUM, 2, 1, 2);
+  /* A deletion reaches the open view; so does an undone restriction. */
+  CHECK_OK(m->lpVtbl->DeleteAttach(m, 1, 0, NULL, 0));
+  check_longs(t, PR_ATTACH_NUM, 1, 2);
+  CHECK_OK(t->lpVtbl->Restrict(t, NULL, 0));
+  check_longs(t, PR_ATTACH_NUM, 3, 2, 0, 3);
+  /* Nobody else sees the unsaved attachments. */
+  r = msg_open(f.mdb, f.eid, 0);
+  rt = attach_table(r, 0);
+  CHECK_OK(rt->lpVtbl->GetRowCount(rt, 0, &count));
+  CHECK_EQ(count, 0);
+  rt->lpVtbl->Release(rt);
+  r->lpVtbl->Release(r);
+  /* After the save: the same instance keys; record keys that a reopen shows again. */
+  sort1(t, PR_ATTACH_NUM, TABLE_SORT_ASCEND);
+  ni = binaries(t, PR_INSTANCE_KEY, inst, sizeof inst);
+  CHECK_OK(m->lpVtbl->SaveChanges(m, KEEP_OPEN_READWRITE));
+  CHECK_EQ(binaries(t, PR_INSTANCE_KEY, inst2, sizeof inst2), ni);
+  CHECK(memcmp(inst, inst2, ni) == 0);
+  nr = binaries(t, PR_RECORD_KEY, rec, sizeof rec);
+  r = msg_open(f.mdb, f.eid, 0);
+  rt = attach_table(r, 0);
+  sort1(rt, PR_ATTACH_NUM, TABLE_SORT_ASCEND);
+  check_longs(rt, PR_ATTACH_NUM, 3, 0, 2, 3);
+  CHECK_EQ(binaries(rt, PR_RECORD_KEY, rec2, sizeof rec2), nr);
+  CHECK(memcmp(rec, rec2, nr) == 0);
+  rt->lpVtbl->Release(rt);
+  r->lpVtbl->Release(r);
+  /* The table keeps the message's working copy alive after the message is released. */
+  m->lpVtbl->Release(m);
+  check_longs(t, PR_ATTACH_NUM, 3, 0, 2, 3);
+  t->lpVtbl->Release(t);
+  teardown(&f);
+}
+
+static SRestriction prop_eq(SPropValue *v) {
+  SRestriction res;
+  memset(&res, 0, sizeof res);
+  res.rt = RES_PROPERTY;
+  res.res.resProperty.relop = RELOP_EQ;
+  res.res.resProperty.ulPropTag = v->ulPropTag;
+  res.res.resProperty.lpProp = v;
+  return res;
+}
+
+/* The recipient table: PR_ROWID order, unsaved ModifyRecipients included, restrict and sort,
+ * FindRow on PR_INSTANCE_KEY, both string widths. */
+static void test_recipient_table(void) {
+  struct fixture f;
+  LPMESSAGE m, r;
+  LPMAPITABLE t, narrow, rt;
+  LPSPropTagArray cols = NULL;
+  ULONG count = GARBAGE_ULONG;
+  setup(&f, "recipient_table.db");
+  m = msg_open(f.mdb, f.eid, MAPI_MODIFY);
+  t = recipient_table(m, MAPI_UNICODE);
+  CHECK_OK(modify(m, MODRECIP_ADD, -1, "Ann", MAPI_TO));
+  CHECK_OK(modify(m, MODRECIP_ADD, -1, "Bob", MAPI_CC));
+  CHECK_OK(modify(m, MODRECIP_ADD, -1, "Cy", MAPI_TO));
+  CHECK_OK(t->lpVtbl->QueryColumns(t, 0, &cols));
+  CHECK(cols->cValues >= 4);
+  CHECK_EQ(cols->aulPropTag[0], PR_ROWID);
+  CHECK_EQ(cols->aulPropTag[1], PR_DISPLAY_NAME_W);
+  CHECK_EQ(cols->aulPropTag[2], PR_RECIPIENT_TYPE);
+  CHECK(tags_have(cols->aulPropTag, cols->cValues, PR_INSTANCE_KEY));
+  MAPIFreeBuffer(cols);
+  check_longs(t, PR_ROWID, 3, 0, 1, 2);
+  check_names(t, PR_DISPLAY_NAME_W, 3, "Ann", "Bob", "Cy");
+  {
+    LPUNKNOWN unk = (LPUNKNOWN)GARBAGE_PTR;
+    CHECK_OK(m->lpVtbl->OpenProperty(m, PR_MESSAGE_RECIPIENTS, &IID_IMAPITable, 0,
+                                     MAPI_DEFERRED_ERRORS, &unk));
+    check_names((LPMAPITABLE)unk, PR_DISPLAY_NAME_A, 3, "Ann", "Bob", "Cy");
+    unk->lpVtbl->Release(unk);
+  }
+  narrow = recipient_table(m, 0);
+  check_names(narrow, PR_DISPLAY_NAME_A, 3, "Ann", "Bob", "Cy");
+  /* Restricted to MAPI_TO and sorted by name, descending. */
+  {
+    SPropValue to = pv_long(PR_RECIPIENT_TYPE, MAPI_TO);
+    SRestriction res = prop_eq(&to);
+    CHECK_OK(t->lpVtbl->Restrict(t, &res, 0));
+  }
+  sort1(t, PR_DISPLAY_NAME_W, TABLE_SORT_DESCEND);
+  check_names(t, PR_DISPLAY_NAME_W, 2, "Cy", "Ann");
+  /* Changes after the table was opened: Cy removed, Ann made CC, Dee added as TO. */
+  CHECK_OK(modify(m, MODRECIP_REMOVE, 2, NULL, 0));
+  CHECK_OK(modify(m, MODRECIP_MODIFY, 0, "Ann", MAPI_CC));
+  CHECK_OK(modify(m, MODRECIP_ADD, -1, "Dee", MAPI_TO));
+  check_names(t, PR_DISPLAY_NAME_W, 1, "Dee");
+  check_longs(narrow, PR_ROWID, 3, 0, 1, 3);
+  /* FindRow by PR_INSTANCE_KEY (which every table must support): Bob's row. */
+  {
+    LPSRowSet rows = all_rows(narrow, PR_INSTANCE_KEY);
+    SPropValue key = rows->aRow[1].lpProps[0];
+    SRestriction res = prop_eq(&key);
+    LPSRowSet found = NULL;
+    LPSPropTagArray name = tag_array(1, PR_DISPLAY_NAME_A);
+    CHECK_OK(narrow->lpVtbl->SetColumns(narrow, name, 0));
+    CHECK_OK(narrow->lpVtbl->SeekRow(narrow, BOOKMARK_BEGINNING, 0, NULL));
+    CHECK_OK(narrow->lpVtbl->FindRow(narrow, &res, BOOKMARK_BEGINNING, 0));
+    CHECK_OK(narrow->lpVtbl->QueryRows(narrow, 1, 0, &found));
+    CHECK_EQ(found->cRows, 1);
+    CHECK_STR(found->aRow[0].lpProps[0].Value.lpszA, "Bob");
+    FreeProws(found);
+    MAPIFreeBuffer(name);
+    FreeProws(rows);
+  }
+  /* Another client sees the recipients only after the save; a reopen keeps the row IDs. */
+  r = msg_open(f.mdb, f.eid, 0);
+  rt = recipient_table(r, 0);
+  CHECK_OK(rt->lpVtbl->GetRowCount(rt, 0, &count));
+  CHECK_EQ(count, 0);
+  rt->lpVtbl->Release(rt);
+  r->lpVtbl->Release(r);
+  CHECK_OK(m->lpVtbl->SaveChanges(m, KEEP_OPEN_READWRITE));
+  check_names(t, PR_DISPLAY_NAME_W, 1, "Dee");
+  r = msg_open(f.mdb, f.eid, 0);
+  rt = recipient_table(r, 0);
+  check_longs(rt, PR_ROWID, 3, 0, 1, 3);
+  check_names(rt, PR_DISPLAY_NAME_A, 3, "Ann", "Bob", "Dee");
+  rt->lpVtbl->Release(rt);
+  r->lpVtbl->Release(r);
+  narrow->lpVtbl->Release(narrow);
+  t->lpVtbl->Release(t);
+  m->lpVtbl->Release(m);
+  teardown(&f);
+}
+
+/* A save that lost a conflict stores nothing, and the loser's object keeps its changes
+ * (GetProps, OpenAttach and a FORCE_SAVE still see them): its tables, which show that object's
+ * working copy, keep showing them too, as its other methods do. The winner's version is what a
+ * reopen shows; after FORCE_SAVE the loser's version is stored and every table agrees. */
+static void test_tables_after_a_lost_conflict(void) {
+  struct fixture f;
+  LPMESSAGE mine, r;
+  LPMAPITABLE at, rt, rat, rrt;
+  conflict(&f, "conflict_tables.db", &mine);
+  at = attach_table(mine, 0);
+  rt = recipient_table(mine, 0);
+  CHECK_HR(mine->lpVtbl->SaveChanges(mine, KEEP_OPEN_READWRITE), MAPI_E_OBJECT_CHANGED);
+  check_longs(at, PR_ATTACH_NUM, 1, 0);
+  check_data(at, "mine");
+  check_names(rt, PR_DISPLAY_NAME_A, 1, "Mine");
+  r = msg_open(f.mdb, f.eid, 0);
+  rat = attach_table(r, 0);
+  rrt = recipient_table(r, 0);
+  check_data(rat, "theirs");
+  check_names(rrt, PR_DISPLAY_NAME_A, 0);
+  rat->lpVtbl->Release(rat);
+  rrt->lpVtbl->Release(rrt);
+  r->lpVtbl->Release(r);
+  CHECK_OK(mine->lpVtbl->SaveChanges(mine, FORCE_SAVE | KEEP_OPEN_READWRITE));
+  check_names(rt, PR_DISPLAY_NAME_A, 1, "Mine");
+  r = msg_open(f.mdb, f.eid, 0);
+  rrt = recipient_table(r, 0);
+  check_names(rrt, PR_DISPLAY_NAME_A, 1, "Mine");
+  rrt->lpVtbl->Release(rrt);
+  r->lpVtbl->Release(r);
+  at->lpVtbl->Release(at);
+  rt->lpVtbl->Release(rt);
+  mine->lpVtbl->Release(mine);
+  teardown(&f);
+}
+
+/* Embedded messages have their own tables, stored or being edited. */
+static void test_embedded_tables(void) {
+  struct fixture f;
+  struct path p;
+  LPMESSAGE m, e1;
+  LPMAPITABLE t;
+  setup(&f, "embedded_tables.db");
+  m = msg_open(f.mdb, f.eid, MAPI_MODIFY);
+  add_embedded(m, "level 0", "To Zero", fill_level1);
+  CHECK_OK(m->lpVtbl->SaveChanges(m, 0));
+  m->lpVtbl->Release(m);
+  memset(&p, 0, sizeof p);
+  p.top = msg_open(f.mdb, f.eid, 0);
+  t = recipient_table(down(&p, "level 0", "To Zero"), 0);
+  check_names(t, PR_DISPLAY_NAME_A, 1, "To Zero");
+  t->lpVtbl->Release(t);
+  e1 = down(&p, "level 1", "To One");
+  t = attach_table(e1, 0);
+  check_longs(t, PR_ATTACH_NUM, 2, 0, 1);
+  check_longs(t, PR_ATTACH_METHOD, 2, ATTACH_EMBEDDED_MSG, ATTACH_BY_VALUE);
+  t->lpVtbl->Release(t);
+  t = recipient_table(down(&p, "level 2", "To Two"), MAPI_UNICODE);
+  check_names(t, PR_DISPLAY_NAME_W, 1, "To Two");
+  t->lpVtbl->Release(t);
+  path_release(&p);
+  /* Being edited: the embedded message's table shows its unsaved recipients. */
+  m = msg_open(f.mdb, f.eid, MAPI_MODIFY);
+  {
+    LPATTACH a0 = NULL;
+    LPMESSAGE e0;
+    CHECK_OK(m->lpVtbl->OpenAttach(m, 0, NULL, MAPI_MODIFY, &a0));
+    e0 = embedded(a0, MAPI_MODIFY);
+    t = recipient_table(e0, 0);
+    CHECK_OK(modify(e0, MODRECIP_ADD, -1, "Added", MAPI_CC));
+    check_names(t, PR_DISPLAY_NAME_A, 2, "To Zero", "Added");
+    t->lpVtbl->Release(t);
+    e0->lpVtbl->Release(e0);
+    a0->lpVtbl->Release(a0);
+  }
+  m->lpVtbl->Release(m);
+  teardown(&f);
+}
+
+static void test_table_bad_input(void) {
+  struct fixture f;
+  LPMESSAGE m, ro;
+  LPMAPITABLE t = (LPMAPITABLE)GARBAGE_PTR;
+  setup(&f, "table_bad.db");
+  m = msg_open(f.mdb, f.eid, MAPI_MODIFY);
+  /* Unknown flags (MAPI_MODIFY is not one of them): refused, *lppTable NULL. */
+  CHECK_HR(m->lpVtbl->GetAttachmentTable(m, MAPI_MODIFY, &t), MAPI_E_UNKNOWN_FLAGS);
+  CHECK(t == NULL);
+  t = (LPMAPITABLE)GARBAGE_PTR;
+  CHECK_HR(m->lpVtbl->GetRecipientTable(m, 0x100, &t), MAPI_E_UNKNOWN_FLAGS);
+  CHECK(t == NULL);
+  CHECK_HR(m->lpVtbl->GetAttachmentTable(m, 0, NULL), MAPI_E_INVALID_PARAMETER);
+  CHECK_HR(m->lpVtbl->GetRecipientTable(m, 0, NULL), MAPI_E_INVALID_PARAMETER);
+  CHECK_HR(m->lpVtbl->GetRecipientTable(NULL, 0, &t), MAPI_E_INVALID_PARAMETER);
+  {
+    LPUNKNOWN unk = (LPUNKNOWN)GARBAGE_PTR;
+    CHECK_HR(m->lpVtbl->OpenProperty(m, PR_MESSAGE_RECIPIENTS, &IID_IMessage, 0, 0, &unk),
+             MAPI_E_INTERFACE_NOT_SUPPORTED);
+    CHECK(unk == NULL);
+  }
+  /* RES_SUBRESTRICTION on a recipient or attachment table: its rows are not messages. */
+  CHECK_OK(modify(m, MODRECIP_ADD, -1, "Ann", MAPI_TO));
+  t = recipient_table(m, 0);
+  {
+    SPropValue to = pv_long(PR_RECIPIENT_TYPE, MAPI_TO);
+    SRestriction inner = prop_eq(&to), sub;
+    memset(&sub, 0, sizeof sub);
+    sub.rt = RES_SUBRESTRICTION;
+    sub.res.resSub.ulSubObject = PR_MESSAGE_RECIPIENTS;
+    sub.res.resSub.lpRes = &inner;
+    CHECK_HR(t->lpVtbl->Restrict(t, &sub, 0), MAPI_E_TOO_COMPLEX);
+    CHECK_HR(t->lpVtbl->FindRow(t, &sub, BOOKMARK_BEGINNING, 0), MAPI_E_TOO_COMPLEX);
+  }
+  check_names(t, PR_DISPLAY_NAME_A, 1, "Ann"); /* the failed Restrict left the view as it was */
+  t->lpVtbl->Release(t);
+  m->lpVtbl->Release(m);
+  /* A read-only message has tables too. */
+  ro = msg_open(f.mdb, f.eid, 0);
+  t = attach_table(ro, 0);
+  check_longs(t, PR_ATTACH_NUM, 0);
+  t->lpVtbl->Release(t);
+  ro->lpVtbl->Release(ro);
+  teardown(&f);
+}
+
 static const struct test_section SECTIONS[] = {
     {"attachments", test_attachments},
     {"recipients", test_recipients},
@@ -609,6 +1037,11 @@ static const struct test_section SECTIONS[] = {
     {"resolver_save_elsewhere_keeps_children", test_resolver_save_elsewhere_keeps_children},
     {"embedded_two_levels", test_embedded_two_levels},
     {"bad_input", test_bad_input},
+    {"attachment_table", test_attachment_table},
+    {"recipient_table", test_recipient_table},
+    {"tables_after_a_lost_conflict", test_tables_after_a_lost_conflict},
+    {"embedded_tables", test_embedded_tables},
+    {"table_bad_input", test_table_bad_input},
 };
 
 int main(int argc, char **argv) { return RUN_SECTIONS(argc, argv, SECTIONS); }

@@ -746,6 +746,10 @@ struct IMalloc;
 
 #define PR_RECIPIENT_TYPE 202702851
 
+#define PR_ADDRTYPE_W 805437471
+
+#define PR_EMAIL_ADDRESS_W 805503007
+
 /**
  * PR_ATTACH_METHOD values.
  */

@@ -130,15 +130,17 @@ c_tests! {
         keep_original_and_detail, overwrite, merge, save_elsewhere,
         blocking_resolver_is_asked_again, failing_and_unknown, deleted, reference_counts,
     ],
-    // Issue 14, items 3 and 4: attachments, recipients, embedded messages.
+    // Issue 14, items 3 and 4: attachments, recipients, embedded messages, and their tables.
     c_attach_test => "attach_test.c" [
         attachments, recipients, conflict_loses_children_force_keeps,
         resolver_merge_keeps_children, resolver_save_elsewhere_keeps_children,
-        embedded_two_levels, bad_input,
+        embedded_two_levels, bad_input, attachment_table, recipient_table,
+        tables_after_a_lost_conflict, embedded_tables, table_bad_input,
     ] postgres [
         attachments, recipients, conflict_loses_children_force_keeps,
         resolver_merge_keeps_children, resolver_save_elsewhere_keeps_children,
-        embedded_two_levels, bad_input,
+        embedded_two_levels, bad_input, attachment_table, recipient_table,
+        tables_after_a_lost_conflict, embedded_tables, table_bad_input,
     ],
     // One story (two clients and a merging resolver): one section.
     cpp_resolver_test => "resolver_test.cpp" [merge] postgres [merge],

@@ -126,7 +126,7 @@ fn row_set(r: &mut Reader, a: &mut Arena) -> *mut SRowSet {
 
 /// A restriction tree (pointers valid or NULL, never wild), at most `depth` levels here, plus
 /// the occasional long chain that the library must refuse.
-fn restriction(r: &mut Reader, a: &mut Arena, depth: u32) -> *mut SRestriction {
+pub(crate) fn restriction(r: &mut Reader, a: &mut Arena, depth: u32) -> *mut SRestriction {
     if r.one_in(24) {
         return ptr::null_mut();
     }
@@ -284,7 +284,7 @@ fn exist(tag: u32) -> SRestriction {
 }
 
 /// A sort order (NULL sometimes), its counts consistent or hostile.
-fn sort_order(r: &mut Reader, a: &mut Arena) -> *mut SSortOrderSet {
+pub(crate) fn sort_order(r: &mut Reader, a: &mut Arena) -> *mut SSortOrderSet {
     if r.one_in(16) {
         return ptr::null_mut();
     }
@@ -306,7 +306,7 @@ fn sort_order(r: &mut Reader, a: &mut Arena) -> *mut SSortOrderSet {
     a.put(words) as *mut SSortOrderSet
 }
 
-fn expect(hr: HRESULT, allowed: &[HRESULT], what: &str) {
+pub(crate) fn expect(hr: HRESULT, allowed: &[HRESULT], what: &str) {
     assert!(
         hr == S_OK || hr == MAPI_E_NOT_ENOUGH_MEMORY || allowed.contains(&hr),
         "{what}: unexpected HRESULT 0x{:08X}",
@@ -314,7 +314,7 @@ fn expect(hr: HRESULT, allowed: &[HRESULT], what: &str) {
     );
 }
 
-const BAD: HRESULT = MAPI_E_INVALID_PARAMETER;
+pub(crate) const BAD: HRESULT = MAPI_E_INVALID_PARAMETER;
 /// What a value from C may be refused with: NULL pointers or empty MV arrays, types with no
 /// stored form, UTF-16 that is not.
 const VALUE: [HRESULT; 3] = [BAD, MAPI_E_INVALID_TYPE, MAPI_E_BAD_CHARWIDTH];
@@ -323,7 +323,12 @@ const VALUE: [HRESULT; 3] = [BAD, MAPI_E_INVALID_TYPE, MAPI_E_BAD_CHARWIDTH];
 ///
 /// # Safety
 /// `p` must be NULL or a row set the library returned.
-unsafe fn take_rows(hr: HRESULT, p: *mut SRowSet, max: usize, columns: Option<u32>) -> usize {
+pub(crate) unsafe fn take_rows(
+    hr: HRESULT,
+    p: *mut SRowSet,
+    max: usize,
+    columns: Option<u32>,
+) -> usize {
     check_out_on_failure(hr, p as *const c_void, "row set");
     if p.is_null() {
         assert!(hr < 0, "a successful call returned no row set");

@@ -187,7 +187,8 @@ pub fn propdata(data: &[u8]) {
 
 /// Messages of a store: several clients of one message (OpenEntry makes a new one each time,
 /// a second store handle is another client), a resolver, folders, IPropData and foreign
-/// objects as copy destinations, SaveChanges with any flag word.
+/// objects as copy destinations, SaveChanges with any flag word; attachments, recipients and
+/// embedded messages, and their tables queried with hostile restrictions and sorts.
 pub fn message(data: &[u8]) {
     let path = scratch_file();
     let mut r = Reader::new(data);

@@ -3,6 +3,7 @@
 
 use crate::common::*;
 use crate::foreign::{self, ForeignProp, Resolver};
+use crate::tables;
 use msgstore::abi::alloc::{MAPIAllocateBuffer, MAPIAllocateMore, MAPIFreeBuffer};
 use msgstore::abi::interfaces::*;
 use msgstore::abi::propdata::CreateIProp;
@@ -574,7 +575,8 @@ impl World {
     }
 
     fn message_op(&mut self, r: &mut Reader, a: &mut Arena) {
-        match r.u8() % 6 {
+        match r.u8() % 7 {
+            6 => self.child_table_op(r, a),
             4 => self.attach_op(r, a),
             5 => self.modify_recipients(r, a),
             0 | 1 => {
@@ -657,6 +659,111 @@ impl World {
         check_out_on_failure(hr, att as *const c_void, "CreateAttach/OpenAttach");
         if hr == S_OK && !att.is_null() {
             self.add(att as *mut c_void, Kind::Attach, mapi_free());
+        }
+    }
+
+    /// GetAttachmentTable or GetRecipientTable (or OpenProperty for them) on a message, stored or
+    /// embedded, then a few calls on the table (columns, restrictions as hostile as the `tables`
+    /// target's, sorts, QueryRows, FindRow), then the table released. Checks: HRESULTs the
+    /// methods may return, out-parameters NULL on failure, well-formed row sets.
+    fn child_table_op(&mut self, r: &mut Reader, a: &mut Arena) {
+        let Some(m) = self.pick_kind(r, &[Kind::Message]) else {
+            return;
+        };
+        let m = m.p as *mut IMessage;
+        let mut t: *mut IMAPITable = 0x10 as *mut IMAPITable;
+        let flags = r.flags(MAPI_UNICODE | MAPI_DEFERRED_ERRORS);
+        // SAFETY: a live message; the out-pointer valid.
+        let hr = unsafe {
+            match r.u8() % 3 {
+                0 => ((*(*m).lpVtbl).GetAttachmentTable)(m, flags, &mut t),
+                1 => ((*(*m).lpVtbl).GetRecipientTable)(m, flags, &mut t),
+                _ => {
+                    let tag = r.pick(&[PR_MESSAGE_ATTACHMENTS, PR_MESSAGE_RECIPIENTS]);
+                    let iid = &msgstore::abi::iids::IID_IMAPITable as *const IID;
+                    let mut unk: *mut IUnknown = 0x10 as *mut IUnknown;
+                    let hr = (vt(m as *mut IMAPIProp).OpenProperty)(
+                        m as *mut IMAPIProp,
+                        tag,
+                        iid,
+                        0,
+                        flags & MAPI_DEFERRED_ERRORS,
+                        &mut unk,
+                    );
+                    t = unk as *mut IMAPITable;
+                    hr
+                }
+            }
+        };
+        self.note(hr);
+        tables::expect(
+            hr,
+            &[MAPI_E_UNKNOWN_FLAGS],
+            "GetAttachmentTable/GetRecipientTable",
+        );
+        check_out_on_failure(
+            hr,
+            t as *const c_void,
+            "GetAttachmentTable/GetRecipientTable",
+        );
+        if hr != S_OK {
+            return;
+        }
+        // SAFETY: `t` is a live table we own a reference on, released below.
+        unsafe {
+            let tv = &*(*t).lpVtbl;
+            for _ in 0..r.below(8) {
+                match r.u8() % 6 {
+                    0 => {
+                        let tags = tag_array(r, a);
+                        let hr = (tv.SetColumns)(t, tags, 0);
+                        tables::expect(hr, &[tables::BAD, MAPI_E_TOO_COMPLEX], "SetColumns");
+                    }
+                    1 => {
+                        let res = tables::restriction(r, a, 3);
+                        let hr = (tv.Restrict)(t, res, 0);
+                        tables::expect(
+                            hr,
+                            &[tables::BAD, MAPI_E_BAD_CHARWIDTH, MAPI_E_TOO_COMPLEX],
+                            "Restrict",
+                        );
+                    }
+                    2 => {
+                        let sos = tables::sort_order(r, a);
+                        let hr = (tv.SortTable)(t, sos, 0);
+                        tables::expect(hr, &[tables::BAD, MAPI_E_TOO_COMPLEX], "SortTable");
+                    }
+                    3 => {
+                        let res = tables::restriction(r, a, 3);
+                        let hr = (tv.FindRow)(t, res, r.below(3), r.flags(DIR_BACKWARD));
+                        tables::expect(
+                            hr,
+                            &[
+                                tables::BAD,
+                                MAPI_E_BAD_CHARWIDTH,
+                                MAPI_E_TOO_COMPLEX,
+                                MAPI_E_UNKNOWN_FLAGS,
+                                MAPI_E_NOT_FOUND,
+                            ],
+                            "FindRow",
+                        );
+                    }
+                    4 => {
+                        let mut tags: LPSPropTagArray = 1 as LPSPropTagArray;
+                        let hr = (tv.QueryColumns)(t, r.flags(TBL_ALL_COLUMNS), &mut tags);
+                        tables::expect(hr, &[MAPI_E_UNKNOWN_FLAGS], "QueryColumns");
+                        take_tags(hr, tags, MAPIFreeBuffer);
+                    }
+                    _ => {
+                        let count = r.below(12) as i32 - 4;
+                        let mut rows: LPSRowSet = 1 as LPSRowSet;
+                        let hr = (tv.QueryRows)(t, count, r.flags(TBL_NOADVANCE), &mut rows);
+                        tables::expect(hr, &[tables::BAD, MAPI_E_UNKNOWN_FLAGS], "QueryRows");
+                        tables::take_rows(hr, rows, count.unsigned_abs() as usize, None);
+                    }
+                }
+            }
+            (tv.Release)(t);
         }
     }
 

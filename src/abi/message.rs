@@ -1,6 +1,7 @@
 //! IMessage: the vtable of a message object. Each OpenEntry of a message makes a new one, and
 //! each is a client of the multi-client save rules (DESIGN.md §4).
 
+use super::alloc::Allocator;
 use super::attach;
 use super::convert::{prop_values_in, slice_in};
 use super::guard;
@@ -9,11 +10,13 @@ use super::interfaces::*;
 use super::object::{self, check_interface, ComClass, ComObject};
 use super::prop::{self, not_supported, PropClass};
 use super::resolver;
+use super::table::new_table;
 use super::types::*;
 use crate::core::error::{MapiError, MapiResult};
 use crate::core::mapidefs::*;
-use crate::core::message::{AttachHost, EmbeddedMessage, Message};
+use crate::core::message::{AttachHost, ChildKind, EmbeddedMessage, Message};
 use crate::core::props::{PropInput, PropObject};
+use crate::core::table::view::TableView;
 use std::ffi::c_void;
 
 /// cbindgen:ignore
@@ -33,6 +36,51 @@ impl PropClass for MessageClass {
     fn prop(&self) -> &dyn PropObject {
         &self.msg
     }
+    unsafe fn open_object(
+        &self,
+        tag: u32,
+        iid: *const IID,
+        flags: u32,
+    ) -> MapiResult<Option<*mut IUnknown>> {
+        // SAFETY: `iid` is readable (this function's contract).
+        unsafe { open_child_table(&self.msg, tag, iid, flags) }
+    }
+}
+
+/// OpenProperty(PR_MESSAGE_ATTACHMENTS or PR_MESSAGE_RECIPIENTS, IID_IMAPITable): the table
+/// GetAttachmentTable / GetRecipientTable gives (D:mapi-attachments: stores support both
+/// routes). Of OpenProperty's flags only MAPI_DEFERRED_ERRORS means anything to a table; the
+/// others are ignored (a table is read-only whatever the access asked for).
+///
+/// # Safety
+/// `iid` must be a readable IID.
+unsafe fn open_child_table(
+    host: &dyn AttachHost,
+    tag: u32,
+    iid: *const IID,
+    flags: u32,
+) -> MapiResult<Option<*mut IUnknown>> {
+    let kind = match tag {
+        PR_MESSAGE_ATTACHMENTS => ChildKind::Attachments,
+        PR_MESSAGE_RECIPIENTS => ChildKind::Recipients,
+        _ => return Ok(None),
+    };
+    // SAFETY: `iid` is readable (this function's contract).
+    if unsafe { *iid } != IID_IMAPITable {
+        return Err(MapiError::new(
+            MAPI_E_INTERFACE_NOT_SUPPORTED,
+            "OpenProperty: PR_MESSAGE_ATTACHMENTS and PR_MESSAGE_RECIPIENTS open as \
+             IID_IMAPITable only",
+        ));
+    }
+    let view = host.child_table(kind, flags & MAPI_DEFERRED_ERRORS)?;
+    Ok(Some(child_table_object(view).cast()))
+}
+
+/// An attachment or recipient table as a COM object (one reference, the caller's): dynamic,
+/// its rows MAPIAllocateBuffer'd.
+fn child_table_object(view: TableView) -> *mut IMAPITable {
+    new_table(view, Allocator::MAPI, TBLTYPE_DYNAMIC, None)
 }
 
 /// A class whose objects are IMessages: a stored message, or one embedded in an attachment.
@@ -64,6 +112,15 @@ impl ComClass for EmbeddedClass {
 impl PropClass for EmbeddedClass {
     fn prop(&self) -> &dyn PropObject {
         &self.msg
+    }
+    unsafe fn open_object(
+        &self,
+        tag: u32,
+        iid: *const IID,
+        flags: u32,
+    ) -> MapiResult<Option<*mut IUnknown>> {
+        // SAFETY: `iid` is readable (this function's contract).
+        unsafe { open_child_table(&self.msg, tag, iid, flags) }
     }
 }
 
@@ -159,7 +216,7 @@ unsafe extern "C" fn embedded_set_read_flag(This: *mut I, _ulFlags: ULONG) -> HR
 
 unsafe extern "C" fn get_attachment_table<T: MessageLike>(
     This: *mut I,
-    _ulFlags: ULONG,
+    ulFlags: ULONG,
     lppTable: *mut *mut IMAPITable,
 ) -> HRESULT {
     // SAFETY: `This` came through the vtable of class `T`, so it is NULL (guard::method checks)
@@ -167,9 +224,14 @@ unsafe extern "C" fn get_attachment_table<T: MessageLike>(
     // GetAttachmentTable's signature declares (the caller's side of the contract, DESIGN.md §2),
     // and NULL is checked before any use.
     unsafe {
-        guard::method::<T>(This, "GetAttachmentTable", |_| {
-            guard::optional_out(lppTable);
-            not_supported("GetAttachmentTable")
+        guard::method::<T>(This, "GetAttachmentTable", |obj| {
+            let out = guard::cleared_out(lppTable, "GetAttachmentTable: lppTable")?;
+            let view = obj
+                .inner
+                .attach_host()
+                .child_table(ChildKind::Attachments, ulFlags)?;
+            *out = child_table_object(view);
+            Ok(S_OK)
         })
     }
 }
@@ -248,7 +310,7 @@ unsafe extern "C" fn delete_attach<T: MessageLike>(
 
 unsafe extern "C" fn get_recipient_table<T: MessageLike>(
     This: *mut I,
-    _ulFlags: ULONG,
+    ulFlags: ULONG,
     lppTable: *mut *mut IMAPITable,
 ) -> HRESULT {
     // SAFETY: `This` came through the vtable of class `T`, so it is NULL (guard::method checks)
@@ -256,9 +318,14 @@ unsafe extern "C" fn get_recipient_table<T: MessageLike>(
     // GetRecipientTable's signature declares (the caller's side of the contract, DESIGN.md §2),
     // and NULL is checked before any use.
     unsafe {
-        guard::method::<T>(This, "GetRecipientTable", |_| {
-            guard::optional_out(lppTable);
-            not_supported("GetRecipientTable")
+        guard::method::<T>(This, "GetRecipientTable", |obj| {
+            let out = guard::cleared_out(lppTable, "GetRecipientTable: lppTable")?;
+            let view = obj
+                .inner
+                .attach_host()
+                .child_table(ChildKind::Recipients, ulFlags)?;
+            *out = child_table_object(view);
+            Ok(S_OK)
         })
     }
 }

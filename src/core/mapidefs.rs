@@ -377,6 +377,8 @@ pub const PR_ATTACH_LONG_FILENAME_W: u32 = 0x3707_001F;
 pub const PR_RENDERING_POSITION: u32 = 0x370B_0003;
 pub const PR_ROWID: u32 = 0x3000_0003;
 pub const PR_RECIPIENT_TYPE: u32 = 0x0C15_0003;
+pub const PR_ADDRTYPE_W: u32 = 0x3002_001F;
+pub const PR_EMAIL_ADDRESS_W: u32 = 0x3003_001F;
 /// PR_ATTACH_METHOD values.
 pub const NO_ATTACHMENT: u32 = 0;
 pub const ATTACH_BY_VALUE: u32 = 1;

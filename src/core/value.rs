@@ -296,13 +296,19 @@ impl PropValue {
     /// The natural type to report for a request of PT_UNSPECIFIED (or a NULL tag list): strings
     /// come back wide with MAPI_UNICODE and narrow without.
     pub fn unspecified_type(&self, unicode: bool) -> u32 {
-        match (self.ptype(), unicode) {
-            (PT_STRING8, true) => PT_UNICODE,
-            (PT_UNICODE, false) => PT_STRING8,
-            (PT_MV_STRING8, true) => PT_MV_UNICODE,
-            (PT_MV_UNICODE, false) => PT_MV_STRING8,
-            (t, _) => t,
-        }
+        type_in_width(self.ptype(), unicode)
+    }
+}
+
+/// A string type (single or multi-valued) in the width asked for: wide with MAPI_UNICODE,
+/// narrow without; any other type as it is.
+pub fn type_in_width(ptype: u32, unicode: bool) -> u32 {
+    match (ptype, unicode) {
+        (PT_STRING8, true) => PT_UNICODE,
+        (PT_UNICODE, false) => PT_STRING8,
+        (PT_MV_STRING8, true) => PT_MV_UNICODE,
+        (PT_MV_UNICODE, false) => PT_MV_STRING8,
+        (t, _) => t,
     }
 }
 

@@ -16,6 +16,8 @@ use super::children::{
     new_token, Attach, ChildEdits, Embedded, Recipient, ID_ATTACH_NUM, ID_ROWID,
 };
 use super::computed::message_is_computed;
+use super::tables::{ChildKind, ChildTable};
+use crate::core::table::view::TableView;
 use parking_lot::Mutex;
 use std::borrow::Cow;
 use std::sync::{Arc, Weak};
@@ -58,7 +60,11 @@ impl<T: HoldsChildren> Host for Mutex<T> {
                 "{method}: the message is open read-only"
             )));
         }
-        f(kids)
+        f(kids)?;
+        if write {
+            kids.generation += 1;
+        }
+        Ok(())
     }
 }
 
@@ -81,11 +87,13 @@ pub trait AttachHost {
     /// MODRECIP_REMOVE removes the rows named by their PR_ROWID. All or nothing.
     fn modify_recipients(&self, flags: u32, rows: Vec<Vec<PropInput>>) -> MapiResult<()>;
     /// The attachments' rows as the working copy holds them (saved attachments only), in
-    /// PR_ATTACH_NUM order: what an attachment table lists (IMAPITable is built on another
-    /// branch; until it lands, tests read them).
+    /// PR_ATTACH_NUM order.
     fn attachment_rows(&self) -> MapiResult<Vec<PropMap>>;
     /// The recipients' rows, in PR_ROWID order: what a recipient table lists.
     fn recipient_rows(&self) -> MapiResult<Vec<PropMap>>;
+    /// GetAttachmentTable / GetRecipientTable (`kind`): a view over this working copy's
+    /// attachments or recipients, its unsaved changes included (tables.rs).
+    fn child_table(&self, kind: ChildKind, flags: u32) -> MapiResult<TableView>;
 }
 
 impl<T: HostOf> AttachHost for T {
@@ -262,6 +270,10 @@ impl<T: HostOf> AttachHost for T {
             Ok(())
         })?;
         Ok(rows)
+    }
+
+    fn child_table(&self, kind: ChildKind, flags: u32) -> MapiResult<TableView> {
+        ChildTable::view(self.host(), *self.store().guid(), kind, flags)
     }
 }
 

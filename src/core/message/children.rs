@@ -172,6 +172,9 @@ pub(crate) struct ChildEdits {
     pub current: Children,
     pub next_attach_num: u32,
     pub next_rowid: u32,
+    /// Moves at every change of `current` (an edit through its host, a save's rebase): what an
+    /// open attachment or recipient table compares to know it must select again.
+    pub generation: u64,
 }
 
 impl ChildEdits {
@@ -180,6 +183,7 @@ impl ChildEdits {
             next_attach_num: current.next_attach_num(),
             next_rowid: current.next_rowid(),
             current,
+            generation: 0,
         }
     }
 
@@ -200,6 +204,7 @@ impl ChildEdits {
             }
         }
         self.current = committed;
+        self.generation += 1;
     }
 }
 

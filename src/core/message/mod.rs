@@ -9,6 +9,7 @@ mod children;
 mod computed;
 mod read_flag;
 mod save;
+mod tables;
 #[cfg(test)]
 mod tests;
 mod working;
@@ -17,6 +18,7 @@ pub(crate) use attach::Host;
 use attach::HostOf;
 pub use attach::{AttachHost, Attachment, EmbeddedMessage};
 pub use computed::message_is_computed;
+pub use tables::{stored_children_match, ChildKind, ChildTable};
 
 use super::error::{MapiError, MapiResult};
 use super::folder::{conflicts_folder, OBJ_FLAG_ASSOCIATED};

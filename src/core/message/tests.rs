@@ -565,3 +565,321 @@ fn a_child_of_a_released_parent_or_a_deleted_attachment_cannot_save() {
         Some(MAPI_E_NO_ACCESS)
     );
 }
+
+// ---- attachment and recipient tables (tables.rs) -----------------------------------------
+
+use super::super::table::restriction::{Relop, Restriction};
+use super::super::table::view::{Origin, TableView};
+use super::super::table::{Cell, SortKey};
+use super::{stored_children_match, ChildKind};
+
+/// The rows a view returns from its start, `tag`'s cell of each.
+fn column(v: &mut TableView, tag: u32) -> Vec<Cell> {
+    v.seek_row(Origin::Beginning, 0).unwrap();
+    let mut out = Vec::new();
+    loop {
+        let rows = v.query_rows(10, false).unwrap();
+        if rows.is_empty() {
+            return out;
+        }
+        for r in rows {
+            let (_, c) = r
+                .props
+                .into_iter()
+                .find(|(t, _)| *t >> 16 == tag >> 16)
+                .unwrap();
+            out.push(c);
+        }
+    }
+}
+
+fn longs(cells: Vec<Cell>) -> Vec<i32> {
+    cells
+        .into_iter()
+        .map(|c| match c {
+            Cell::Value(PropValue::Long(n)) => n,
+            other => panic!("{other:?}"),
+        })
+        .collect()
+}
+
+fn texts(cells: Vec<Cell>) -> Vec<String> {
+    cells
+        .into_iter()
+        .map(|c| match c {
+            Cell::Value(PropValue::Unicode(s)) => s,
+            Cell::Value(PropValue::String8(b)) => String::from_utf8(b).unwrap(),
+            other => panic!("{other:?}"),
+        })
+        .collect()
+}
+
+fn set_attach(m: &dyn AttachHost, num: u32, tag: u32, v: PropValue) {
+    let a = m.open_attach(num, MAPI_MODIFY).unwrap();
+    assert!(a.set_props(vec![input(tag, v)]).unwrap().is_empty());
+    a.save_changes(0).unwrap();
+}
+
+#[test]
+fn an_attachment_table_lists_the_working_copy_in_rendering_position_order() {
+    let s = store();
+    let eid = saved(&s);
+    let m = open(&s, &eid, MAPI_MODIFY);
+    let mut v = m.child_table(ChildKind::Attachments, MAPI_UNICODE).unwrap();
+    assert_eq!(v.row_count().unwrap(), 0);
+    let a0 = add_attachment(&*m, b"zero");
+    let a1 = add_attachment(&*m, b"one");
+    // Created but not saved into the message: not listed (reference §11.3).
+    let (_, unsaved) = m.create_attach(0).unwrap();
+    assert_eq!(v.row_count().unwrap(), 2, "the open view sees the new rows");
+    assert_eq!(longs(column(&mut v, PR_ATTACH_NUM)), [a0 as i32, a1 as i32]);
+    // Unsorted: PR_RENDERING_POSITION (signed; -1, the default, first), then PR_ATTACH_NUM.
+    set_attach(&*m, a0, PR_RENDERING_POSITION, PropValue::Long(5));
+    assert_eq!(longs(column(&mut v, PR_ATTACH_NUM)), [a1 as i32, a0 as i32]);
+    unsaved.save_changes(0).unwrap();
+    assert_eq!(longs(column(&mut v, PR_ATTACH_NUM)), [1, 2, 0]);
+    assert_eq!(
+        v.query_columns(false).unwrap()[..4],
+        [
+            PR_ATTACH_NUM,
+            PR_INSTANCE_KEY,
+            PR_RECORD_KEY,
+            PR_RENDERING_POSITION
+        ]
+    );
+    assert!(v
+        .query_columns(false)
+        .unwrap()
+        .contains(&PR_ATTACH_LONG_FILENAME_W));
+    // Sort, restrict, and the cursor kept on its row when another row goes.
+    v.sort_table(vec![SortKey {
+        tag: PR_ATTACH_NUM,
+        descending: true,
+    }])
+    .unwrap();
+    assert_eq!(longs(column(&mut v, PR_ATTACH_NUM)), [2, 1, 0]);
+    v.restrict(Some(Restriction::Exist { tag: DATA })).unwrap();
+    assert_eq!(longs(column(&mut v, PR_ATTACH_NUM)), [1, 0]);
+    v.seek_row(Origin::Beginning, 1).unwrap();
+    m.delete_attach(1, 0).unwrap();
+    let rows = v.query_rows(5, false).unwrap();
+    assert_eq!(
+        rows.len(),
+        1,
+        "the cursor stayed on attachment 0, now the first row"
+    );
+    assert_eq!(rows[0].props[0].1, Cell::Value(PropValue::Long(0)));
+    // PR_ATTACH_SIZE as IAttach computes it; PR_OBJECT_TYPE.
+    v.restrict(None).unwrap();
+    v.set_columns(vec![PR_ATTACH_SIZE, PR_OBJECT_TYPE]).unwrap();
+    let rows = v.query_rows(1, false).unwrap();
+    assert_eq!(
+        rows[0].props[1].1,
+        Cell::Value(PropValue::Long(MAPI_ATTACH as i32))
+    );
+    // Sub-restrictions are refused: attachments are not messages.
+    let sub = Restriction::Sub {
+        object: PR_MESSAGE_RECIPIENTS,
+        restriction: Box::new(Restriction::Exist { tag: DATA }),
+    };
+    assert_eq!(v.restrict(Some(sub)).unwrap_err().code, MAPI_E_TOO_COMPLEX);
+    assert_eq!(
+        m.child_table(ChildKind::Attachments, MAPI_MODIFY)
+            .err()
+            .map(|e| e.code),
+        Some(MAPI_E_UNKNOWN_FLAGS)
+    );
+}
+
+#[test]
+fn keys_survive_saves_and_record_keys_survive_reopening() {
+    let s = store();
+    let eid = saved(&s);
+    let m = open(&s, &eid, MAPI_MODIFY);
+    add_attachment(&*m, b"zero");
+    let keys = |m: &Message| {
+        let mut v = m.child_table(ChildKind::Attachments, 0).unwrap();
+        (
+            column(&mut v, PR_INSTANCE_KEY),
+            column(&mut v, PR_RECORD_KEY),
+        )
+    };
+    let (instance, provisional) = keys(&m);
+    m.save_changes(KEEP_OPEN_READWRITE).unwrap();
+    let (instance_after, record) = keys(&m);
+    assert_eq!(
+        instance, instance_after,
+        "PR_INSTANCE_KEY is kept by the save"
+    );
+    assert_ne!(
+        provisional, record,
+        "the stored attachment has its stored key"
+    );
+    let reopened = open(&s, &eid, 0);
+    assert_eq!(
+        keys(&reopened).1,
+        record,
+        "PR_RECORD_KEY survives reopening"
+    );
+}
+
+#[test]
+fn a_recipient_table_follows_modify_recipients_in_rowid_order() {
+    let s = store();
+    let eid = saved(&s);
+    let m = open(&s, &eid, MAPI_MODIFY);
+    for n in ["cy", "ann", "bob"] {
+        add_recipient(&*m, n);
+    }
+    let mut narrow = m.child_table(ChildKind::Recipients, 0).unwrap();
+    assert_eq!(
+        narrow.query_columns(false).unwrap()[..3],
+        [PR_ROWID, PR_DISPLAY_NAME_A, PR_RECIPIENT_TYPE]
+    );
+    let rows = narrow.query_rows(1, true).unwrap();
+    assert_eq!(
+        rows[0].props[1],
+        (
+            PR_DISPLAY_NAME_A,
+            Cell::Value(PropValue::String8(b"cy".to_vec()))
+        )
+    );
+    let mut v = m.child_table(ChildKind::Recipients, MAPI_UNICODE).unwrap();
+    assert_eq!(
+        texts(column(&mut v, PR_DISPLAY_NAME_W)),
+        ["cy", "ann", "bob"]
+    );
+    assert_eq!(longs(column(&mut v, PR_ROWID)), [0, 1, 2]);
+    v.sort_table(vec![SortKey {
+        tag: PR_DISPLAY_NAME_W,
+        descending: false,
+    }])
+    .unwrap();
+    assert_eq!(
+        texts(column(&mut v, PR_DISPLAY_NAME_W)),
+        ["ann", "bob", "cy"]
+    );
+    m.modify_recipients(
+        MODRECIP_REMOVE,
+        vec![vec![input(PR_ROWID, PropValue::Long(1))]],
+    )
+    .unwrap();
+    assert_eq!(texts(column(&mut v, PR_DISPLAY_NAME_W)), ["bob", "cy"]);
+    v.restrict(Some(Restriction::Property {
+        relop: Relop::Eq,
+        tag: PR_DISPLAY_NAME_W,
+        value: PropValue::Unicode("CY".into()),
+    }))
+    .unwrap();
+    assert_eq!(longs(column(&mut v, PR_ROWID)), [0]);
+}
+
+#[test]
+fn a_table_of_a_conflict_loser_shows_its_own_copy_as_its_properties_do() {
+    let (s, eid, mine) = child_conflict();
+    let mut v = mine
+        .child_table(ChildKind::Recipients, MAPI_UNICODE)
+        .unwrap();
+    let mut a = mine.child_table(ChildKind::Attachments, 0).unwrap();
+    assert_eq!(
+        mine.save_changes(KEEP_OPEN_READWRITE).unwrap_err().code,
+        MAPI_E_OBJECT_CHANGED
+    );
+    assert_eq!(
+        texts(column(&mut v, PR_DISPLAY_NAME_W)),
+        ["bob"],
+        "still this client's"
+    );
+    assert_eq!(a.row_count().unwrap(), 1);
+    let stored = open(&s, &eid, 0);
+    let mut theirs = stored.child_table(ChildKind::Recipients, 0).unwrap();
+    assert_eq!(
+        theirs.row_count().unwrap(),
+        0,
+        "the winner's version has no recipient"
+    );
+}
+
+#[test]
+fn an_embedded_message_has_its_own_tables() {
+    let s = store();
+    let eid = saved(&s);
+    let m = open(&s, &eid, MAPI_MODIFY);
+    let (_, a) = m.create_attach(0).unwrap();
+    let e = a.open_embedded(MAPI_CREATE | MAPI_MODIFY).unwrap();
+    let mut v = e.child_table(ChildKind::Recipients, MAPI_UNICODE).unwrap();
+    add_recipient(&e, "inner");
+    add_attachment(&e, b"nested");
+    assert_eq!(texts(column(&mut v, PR_DISPLAY_NAME_W)), ["inner"]);
+    assert_eq!(
+        e.child_table(ChildKind::Attachments, 0)
+            .unwrap()
+            .row_count()
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        m.child_table(ChildKind::Recipients, 0)
+            .unwrap()
+            .row_count()
+            .unwrap(),
+        0
+    );
+}
+
+#[test]
+fn subrestrictions_match_a_stored_messages_children() {
+    let s = store();
+    let eid = saved(&s);
+    let m = open(&s, &eid, MAPI_MODIFY);
+    add_recipient(&*m, "ann");
+    add_attachment(&*m, b"report");
+    m.save_changes(0).unwrap();
+    let id = super::super::ids::parse_entry_id(s.guid(), &eid)
+        .unwrap()
+        .id;
+    let named = |n: &str| Restriction::Property {
+        relop: Relop::Eq,
+        tag: PR_DISPLAY_NAME_W,
+        value: PropValue::Unicode(n.into()),
+    };
+    let data = Restriction::Property {
+        relop: Relop::Eq,
+        tag: DATA,
+        value: PropValue::Binary(b"report".to_vec()),
+    };
+    let guid = *s.guid();
+    let check = |object, r: &Restriction| {
+        s.storage()
+            .read(|t| stored_children_match(t, &guid, id, object, r))
+    };
+    assert!(check(PR_MESSAGE_RECIPIENTS, &named("ANN")).unwrap());
+    assert!(!check(PR_MESSAGE_RECIPIENTS, &named("bob")).unwrap());
+    assert!(check(PR_MESSAGE_ATTACHMENTS, &data).unwrap());
+    assert!(
+        !check(PR_MESSAGE_RECIPIENTS, &data).unwrap(),
+        "recipients have no data"
+    );
+    assert!(
+        check(
+            PR_MESSAGE_ATTACHMENTS,
+            &Restriction::Exist {
+                tag: PR_ATTACH_SIZE
+            }
+        )
+        .unwrap(),
+        "a child is seen as its table row (computed columns too)"
+    );
+    assert_eq!(
+        check(PR_SUBJECT_W, &data).unwrap_err().code,
+        MAPI_E_TOO_COMPLEX
+    );
+    let nested = Restriction::Sub {
+        object: PR_MESSAGE_RECIPIENTS,
+        restriction: Box::new(named("ann")),
+    };
+    assert_eq!(
+        check(PR_MESSAGE_ATTACHMENTS, &nested).unwrap_err().code,
+        MAPI_E_TOO_COMPLEX
+    );
+}

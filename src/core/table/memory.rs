@@ -175,31 +175,54 @@ impl RowSource for MemoryTable {
         self.rows.read().version
     }
     fn check(&self, q: &Query) -> MapiResult<()> {
-        match q.restriction {
-            Some(r) if r.has_sub() => Err(MapiError::new(
-                MAPI_E_TOO_COMPLEX,
-                "RES_SUBRESTRICTION: this table's rows have no sub-objects",
-            )),
-            _ => Ok(()),
-        }
+        refuse_subrestriction(q, "this table's rows")
     }
     fn select(&self, q: &Query) -> MapiResult<Box<dyn Selection>> {
         let all: Vec<Arc<MemRow>> = self.rows.read().rows.clone();
-        let mut rows = Vec::new();
-        for r in all {
-            if q.restriction
-                .map_or(Ok(true), |res| matches(res, &r.props[..]))?
-            {
-                rows.push(r);
-            }
-        }
-        if !q.sort.is_empty() {
-            // Stable: ties keep insertion order.
-            rows.sort_by(|a, b| compare_rows(&a.props, &b.props, q.sort));
-        }
-        let positions = rows.iter().enumerate().map(|(i, r)| (r.key, i)).collect();
-        Ok(Box::new(MemorySelection { rows, positions }))
+        select_from(all, q)
     }
+}
+
+/// RowSource::check of a source whose rows (`rows`, for the message) have no sub-objects:
+/// a RES_SUBRESTRICTION anywhere is MAPI_E_TOO_COMPLEX.
+pub fn refuse_subrestriction(q: &Query, rows: &str) -> MapiResult<()> {
+    match q.restriction {
+        Some(r) if r.has_sub() => Err(MapiError::new(
+            MAPI_E_TOO_COMPLEX,
+            format!("RES_SUBRESTRICTION: {rows} have no sub-objects"),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// The selection of `rows` (in the source's order) that `q` asks for: any source that holds
+/// its rows in memory (an attachment or recipient table) filters and sorts them this way.
+pub fn select_rows(
+    rows: Vec<(RowKey, Vec<(u32, Cell)>)>,
+    q: &Query,
+) -> MapiResult<Box<dyn Selection>> {
+    let rows = rows
+        .into_iter()
+        .map(|(key, props)| Arc::new(MemRow { key, props }))
+        .collect();
+    select_from(rows, q)
+}
+
+fn select_from(all: Vec<Arc<MemRow>>, q: &Query) -> MapiResult<Box<dyn Selection>> {
+    let mut rows = Vec::new();
+    for r in all {
+        if q.restriction
+            .map_or(Ok(true), |res| matches(res, &r.props[..]))?
+        {
+            rows.push(r);
+        }
+    }
+    if !q.sort.is_empty() {
+        // Stable: ties keep the source's order.
+        rows.sort_by(|a, b| compare_rows(&a.props, &b.props, q.sort));
+    }
+    let positions = rows.iter().enumerate().map(|(i, r)| (r.key, i)).collect();
+    Ok(Box::new(MemorySelection { rows, positions }))
 }
 
 /// A row's sort value for `tag` (found by property ID; PT_ERROR and missing are None).
