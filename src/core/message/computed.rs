@@ -20,6 +20,7 @@ pub(super) const SYNTHESIZED: &[u32] = &[
     PR_ACCESS,
     PR_ACCESS_LEVEL,
     PR_STORE_SUPPORT_MASK,
+    PR_MAPPING_SIGNATURE,
 ];
 
 /// Written by every commit (stored): readable, rejected by SetProps and DeleteProps.
@@ -64,6 +65,7 @@ const ID_OBJECT_TYPE: u16 = prop_id(PR_OBJECT_TYPE);
 const ID_ACCESS: u16 = prop_id(PR_ACCESS);
 const ID_ACCESS_LEVEL: u16 = prop_id(PR_ACCESS_LEVEL);
 const ID_STORE_SUPPORT_MASK: u16 = prop_id(PR_STORE_SUPPORT_MASK);
+const ID_MAPPING_SIGNATURE: u16 = prop_id(PR_MAPPING_SIGNATURE);
 pub(super) const ID_MESSAGE_SIZE: u16 = prop_id(PR_MESSAGE_SIZE);
 
 /// PR_ENTRYID, PR_RECORD_KEY (once saved), PR_PARENT_ENTRYID, PR_STORE_ENTRYID and
@@ -136,6 +138,7 @@ impl MessageView<'_> {
             }),
             ID_ACCESS_LEVEL => long(if writable() { MAPI_MODIFY } else { 0 }),
             ID_STORE_SUPPORT_MASK => long(store.support_mask()),
+            ID_MAPPING_SIGNATURE => Some(Cow::Owned(PropValue::Binary(store.mapping_signature()))),
             _ => None,
         }
     }
