@@ -722,9 +722,14 @@ pub unsafe extern "C" fn get_names_from_ids<T: PropClass>(
                 Some(*(lpPropSetGuid as *const [u8; 16]))
             };
             let filter = NameFilter::from_flags(guid, ulFlags);
+            let request = if tags_io.is_null() {
+                None
+            } else {
+                Some(tag_array_in(*tags_io, "GetNamesFromIDs: *lppPropTags")?)
+            };
             let store = named_store(obj.inner.prop(), "GetNamesFromIDs")?;
             let alloc = obj.inner.allocator();
-            if tags_io.is_null() {
+            let Some(tags) = request else {
                 let all = named::all_names(store.storage(), filter)?;
                 let tags = try_map(&all, |(id, _)| prop_tag(PT_UNSPECIFIED, *id))?;
                 let refs = try_map(&all, |(_, n)| Some(n))?;
@@ -740,8 +745,7 @@ pub unsafe extern "C" fn get_names_from_ids<T: PropClass>(
                 *names_out = names;
                 *count = all.len() as u32;
                 return Ok(S_OK);
-            }
-            let tags = tag_array_in(*tags_io, "GetNamesFromIDs: *lppPropTags")?;
+            };
             let ids = try_map(tags, |t| prop_id(*t))?;
             let found = named::names_from_ids(store.storage(), &ids, filter)?;
             let refs = try_map(&found, Option::as_ref)?;
@@ -779,8 +783,6 @@ pub unsafe extern "C" fn get_ids_from_names<T: PropClass>(
             let out = guard::cleared_out(lppPropTags, "GetIDsFromNames: lppPropTags")?;
             check_flags("GetIDsFromNames", ulFlags, MAPI_CREATE | MAPI_UNICODE)?;
             let create = ulFlags & MAPI_CREATE != 0;
-            let store = named_store(obj.inner.prop(), "GetIDsFromNames")?;
-            let alloc = obj.inner.allocator();
             if lppPropNames.is_null() {
                 if cPropNames != 0 {
                     return Err(MapiError::invalid(format!(
@@ -792,9 +794,10 @@ pub unsafe extern "C" fn get_ids_from_names<T: PropClass>(
                         "GetIDsFromNames: MAPI_CREATE needs names (lppPropNames is NULL)",
                     ));
                 }
+                let store = named_store(obj.inner.prop(), "GetIDsFromNames")?;
                 let ids = named::all_ids(store.storage())?;
                 let tags = try_map(&ids, |id| prop_tag(PT_UNSPECIFIED, *id))?;
-                *out = tag_array_out(alloc, &tags)?;
+                *out = tag_array_out(obj.inner.allocator(), &tags)?;
                 return Ok(S_OK);
             }
             if cPropNames == 0 {
@@ -804,9 +807,10 @@ pub unsafe extern "C" fn get_ids_from_names<T: PropClass>(
             }
             let names = slice_in(lppPropNames, cPropNames, "GetIDsFromNames: lppPropNames")?;
             let names = prop_names_in(names)?;
+            let store = named_store(obj.inner.prop(), "GetIDsFromNames")?;
             let ids = store.ids_from_names(&names, create)?;
             let (tags, errors) = named_tags(&ids)?;
-            *out = tag_array_out(alloc, &tags)?;
+            *out = tag_array_out(obj.inner.allocator(), &tags)?;
             Ok(if errors { MAPI_W_ERRORS_RETURNED } else { S_OK })
         })
     }
