@@ -71,6 +71,7 @@ on_every_engine!(
     read_only_handles_refuse_writes,
     named_properties_persist_per_store,
     racing_named_creators_get_one_id,
+    named_inserts_that_conflict_do_nothing,
 );
 
 const FLAGS: u32 = MAPI_CREATE | MDB_WRITE | MSGSTORE_NO_SYNC;
@@ -556,6 +557,31 @@ fn racing_named_creators_get_one_id(engine: Engine) {
         .collect();
     assert_eq!(ids, expected, "one ID per name, none wasted");
     assert_eq!(named::all_ids(open(&loc).storage()).unwrap(), expected);
+}
+
+/// The engines' backstop under core's lock: an insert whose name or ID is taken does nothing,
+/// says so, and leaves the transaction usable (on PostgreSQL a unique violation would abort it).
+fn named_inserts_that_conflict_do_nothing(engine: Engine) {
+    let Some(loc) = location(engine, "named-conflict") else {
+        return;
+    };
+    let store = open(&loc);
+    let a = PropName::string([1; 16], "A");
+    let b = PropName::id([1; 16], 1);
+    let results = store
+        .storage()
+        .write(|t| -> Result<Vec<bool>, msgstore::storage::StorageError> {
+            Ok(vec![
+                t.named_insert(0x8000, &a)?,
+                t.named_insert(0x8000, &b)?,
+                t.named_insert(0x8001, &a)?,
+                t.named_insert(0x8001, &b)?,
+            ])
+        })
+        .unwrap();
+    assert_eq!(results, vec![true, false, false, true]);
+    let all = store.storage().read(|t| t.named_all()).unwrap();
+    assert_eq!(all, vec![(0x8000, a), (0x8001, b)]);
 }
 
 /// PostgreSQL only: what a missing store, a bad server and a password in the URI give.
