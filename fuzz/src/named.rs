@@ -270,8 +270,11 @@ unsafe fn get_names(r: &mut Reader, obj: *mut IMAPIProp, model: &Model) {
             Key::Str(g, _) => (g, false),
         };
         filter.is_none_or(|f| guid_bytes(&f) == *g)
-            && !(is_id && flags & MAPI_NO_IDS != 0)
-            && !(!is_id && flags & MAPI_NO_STRINGS != 0)
+            && if is_id {
+                flags & MAPI_NO_IDS == 0
+            } else {
+                flags & MAPI_NO_STRINGS == 0
+            }
     };
     let bad_flags = flags & !(MAPI_NO_STRINGS | MAPI_NO_IDS | MAPI_UNICODE) != 0;
     let mut count: ULONG = GARBAGE as ULONG;
