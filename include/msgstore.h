@@ -799,6 +799,23 @@ struct IMalloc;
 #define PR_DISPLAY_TO_W 235143199
 
 /**
+ * The first and last property IDs a name can be given (D:imapiprop-getidsfromnames).
+ */
+#define FIRST_NAMED_ID 32768
+
+#define LAST_NAMED_ID 65534
+
+/**
+ * How many names a store can hold at most.
+ */
+#define MAX_NAMED_IDS ((uint32_t)(LAST_NAMED_ID - FIRST_NAMED_ID) + 1)
+
+/**
+ * The longest MNID_STRING name, in UTF-16 units: an index entry of every engine holds it.
+ */
+#define MAX_NAME_UNITS 512
+
+/**
  * MsgStoreOpen's accepted flags (DESIGN.md §2).
  */
 #define OPEN_FLAGS ((((((MDB_NO_DIALOG | MAPI_CREATE) | MDB_WRITE) | MAPI_DEFERRED_ERRORS) | MAPI_BEST_ACCESS) | MDB_NO_MAIL) | MSGSTORE_NO_SYNC)

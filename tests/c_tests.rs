@@ -156,6 +156,15 @@ c_tests! {
         null_this_every_slot, null_pointers_imapiprop, null_pointers_store_folder,
         unknown_flags_every_method, bad_counts, message_property_input,
     ],
+    // Issue 15 item 2: named properties (each section a store of its own; the cross-process
+    // sections fork + exec children).
+    c_named_test => "named_test.c" [
+        ids_and_names, null_forms, unknown_ids, reopen_and_across_processes, racing_creators,
+        quota, bad_input,
+    ] postgres [
+        ids_and_names, null_forms, unknown_ids, reopen_and_across_processes, racing_creators,
+        quota, bad_input,
+    ],
     c_reentry_test => "reentry_test.c" [
         allocator_calls_back_into_the_object, result_is_a_snapshot,
         foreign_destination_calls_back_into_the_source, resolver_calls_back_into_the_message,

@@ -8,6 +8,7 @@ mod pg;
 
 use msgstore::core::mapidefs::*;
 use msgstore::core::message::{AttachHost, Message};
+use msgstore::core::named::{self, NameFilter, PropName, FIRST_NAMED_ID};
 use msgstore::core::props::{PropInput, PropObject, PropView};
 use msgstore::core::resolve::{Conflict, ConflictResolver, Decision};
 use msgstore::core::store::{Opened, Store};
@@ -70,6 +71,9 @@ on_every_engine!(
     read_only_handles_refuse_writes,
     children_ride_the_compare_and_swap,
     deleting_a_message_deletes_its_tree,
+    named_properties_persist_per_store,
+    racing_named_creators_get_one_id,
+    named_inserts_that_conflict_do_nothing,
 );
 
 const FLAGS: u32 = MAPI_CREATE | MDB_WRITE | MSGSTORE_NO_SYNC;
@@ -580,6 +584,147 @@ fn read_only_handles_refuse_writes(engine: Engine) {
     assert_eq!(m.save_changes(0).unwrap_err().code, MAPI_E_NO_ACCESS);
 }
 
+fn named_test_names() -> Vec<PropName> {
+    let guid = [
+        0x29, 0x03, 0x02, 0, 0, 0, 0, 0, 0xC0, 0, 0, 0, 0, 0, 0, 0x46,
+    ];
+    let mut names: Vec<PropName> = (0..12)
+        .map(|i| PropName::string(guid, format!("Field{i}")))
+        .collect();
+    names.push(PropName::string(guid, "field0")); // case matters
+    names.push(PropName::id([9; 16], 0x8501));
+    names.push(PropName::id([9; 16], -1));
+    names.push(PropName::string([9; 16], "Field0")); // another set
+    names
+}
+
+fn named_properties_persist_per_store(engine: Engine) {
+    let (Some(loc), Some(other)) = (location(engine, "named"), location(engine, "named2")) else {
+        return;
+    };
+    let names = named_test_names();
+    let first = {
+        let store = open(&loc);
+        assert_eq!(
+            store.ids_from_names(&names, false).unwrap(),
+            vec![None; names.len()]
+        );
+        let ids = store.ids_from_names(&names, true).unwrap();
+        let expected: Vec<Option<u16>> = (0..names.len() as u16)
+            .map(|i| Some(FIRST_NAMED_ID + i))
+            .collect();
+        assert_eq!(
+            ids, expected,
+            "consecutive IDs from 0x8000, in request order"
+        );
+        ids
+    };
+    // Reopened (and read-only): the same mapping, the same signature.
+    let store = open(&loc);
+    let mut reversed = names.clone();
+    reversed.reverse();
+    let mut again = store.ids_from_names(&reversed, true).unwrap();
+    again.reverse();
+    assert_eq!(again, first);
+    let ro = Store::open(&loc, 0).unwrap();
+    assert_eq!(ro.ids_from_names(&names, false).unwrap(), first);
+    assert_eq!(ro.mapping_signature(), store.mapping_signature());
+    let ids: Vec<u16> = first.iter().map(|i| i.unwrap()).collect();
+    let back = named::names_from_ids(ro.storage(), &ids, NameFilter::default()).unwrap();
+    assert_eq!(back, names.iter().cloned().map(Some).collect::<Vec<_>>());
+    assert_eq!(named::all_ids(ro.storage()).unwrap(), ids);
+    // A new name on a read-only handle has no ID and gets none.
+    let new = [PropName::string([9; 16], "new")];
+    assert_eq!(ro.ids_from_names(&new, true).unwrap(), vec![None]);
+    // Another store (on PostgreSQL: of the same database) has a mapping of its own.
+    let other = open(&other);
+    assert_ne!(other.mapping_signature(), store.mapping_signature());
+    assert_eq!(
+        other.ids_from_names(&names[..1], false).unwrap(),
+        vec![None]
+    );
+    assert_eq!(
+        other.ids_from_names(&names[3..4], true).unwrap(),
+        vec![Some(FIRST_NAMED_ID)]
+    );
+    assert_eq!(
+        store.ids_from_names(&names[3..4], false).unwrap(),
+        vec![first[3]]
+    );
+}
+
+/// Threads, each with its own handle (on PostgreSQL its own connection: another host as far as
+/// the server can tell), create the same names at once, one name per call and each in its own
+/// order: every name gets one ID, the same for all, and the IDs stay consecutive.
+fn racing_named_creators_get_one_id(engine: Engine) {
+    const THREADS: usize = 6;
+    let Some(loc) = location(engine, "named-race") else {
+        return;
+    };
+    open(&loc);
+    let names = Arc::new(named_test_names());
+    let barrier = Arc::new(Barrier::new(THREADS));
+    let maps: Vec<Vec<(PropName, u16)>> = (0..THREADS)
+        .map(|t| {
+            let (loc, names, barrier) = (loc.clone(), names.clone(), barrier.clone());
+            std::thread::spawn(move || {
+                let store = open(&loc);
+                barrier.wait();
+                let n = names.len();
+                let mut got: Vec<(PropName, u16)> = (0..n)
+                    .map(|i| {
+                        let name = names[(i + t * 5) % n].clone();
+                        let id = store
+                            .ids_from_names(std::slice::from_ref(&name), true)
+                            .unwrap();
+                        (name, id[0].unwrap())
+                    })
+                    .collect();
+                got.sort();
+                got
+            })
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .map(|h| h.join().unwrap())
+        .collect();
+    for m in &maps[1..] {
+        assert_eq!(*m, maps[0], "every thread sees one mapping");
+    }
+    let mut ids: Vec<u16> = maps[0].iter().map(|(_, id)| *id).collect();
+    ids.sort();
+    let expected: Vec<u16> = (0..names.len() as u16)
+        .map(|i| FIRST_NAMED_ID + i)
+        .collect();
+    assert_eq!(ids, expected, "one ID per name, none wasted");
+    assert_eq!(named::all_ids(open(&loc).storage()).unwrap(), expected);
+}
+
+/// The engines' backstop under core's lock: an insert whose name or ID is taken does nothing,
+/// says so, and leaves the transaction usable (on PostgreSQL a unique violation would abort it).
+fn named_inserts_that_conflict_do_nothing(engine: Engine) {
+    let Some(loc) = location(engine, "named-conflict") else {
+        return;
+    };
+    let store = open(&loc);
+    let a = PropName::string([1; 16], "A");
+    let b = PropName::id([1; 16], 1);
+    let results = store
+        .storage()
+        .write(|t| -> Result<Vec<bool>, msgstore::storage::StorageError> {
+            Ok(vec![
+                t.named_insert(0x8000, &a)?,
+                t.named_insert(0x8000, &b)?,
+                t.named_insert(0x8001, &a)?,
+                t.named_insert(0x8001, &b)?,
+            ])
+        })
+        .unwrap();
+    assert_eq!(results, vec![true, false, false, true]);
+    let all = store.storage().read(|t| t.named_all()).unwrap();
+    assert_eq!(all, vec![(0x8000, a), (0x8001, b)]);
+}
+
 /// PostgreSQL only: what a missing store, a bad server and a password in the URI give.
 #[test]
 fn postgres_errors_name_the_problem_and_never_the_password() {
@@ -727,6 +872,15 @@ fn postgres_schema_1_upgrades() {
         .unwrap()
         .get(0);
     assert_eq!(tokens, 1, "the write committed its token");
+    // The upgrade added the named-property mapping, empty, and it works.
+    let named_rows: i64 = old
+        .query_one("SELECT count(*) FROM msgstore_named", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(named_rows, 0);
+    let name = PropName::string([3; 16], "after the upgrade");
+    let ids = named::ids_from_names(&*engine, &[name], true, named::LAST_NAMED_ID).unwrap();
+    assert_eq!(ids, vec![Some(FIRST_NAMED_ID)]);
     drop(engine);
     drop(old);
     let _ = admin.batch_execute(&format!("DROP DATABASE {db} WITH (FORCE)"));

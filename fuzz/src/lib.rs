@@ -7,6 +7,7 @@
 
 pub mod common;
 pub mod foreign;
+pub mod named;
 pub mod seeds;
 pub mod tables;
 pub mod targets;
@@ -22,6 +23,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("entry_ids", targets::entry_ids),
     ("store_file", targets::store_file),
     ("tables", tables::tables),
+    ("named", named::named),
 ];
 
 /// The target named `name`.

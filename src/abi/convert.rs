@@ -9,6 +9,7 @@ use super::alloc::{align8, Allocator, BlockWriter};
 use super::types::*;
 use crate::core::error::{MapiError, MapiResult};
 use crate::core::mapidefs::*;
+use crate::core::named::{NameKind, PropName};
 use crate::core::props::{Problem, PropInput, PropOut};
 use crate::core::value::{
     is_stored_type, out_of_memory, prop_id, prop_type, try_map, try_map_result, try_push,
@@ -705,4 +706,93 @@ pub fn mapierror_out(
         })
     };
     Ok(p)
+}
+
+/// GetIDsFromNames' names: every entry, its GUID and (MNID_STRING) its string must be non-NULL
+/// and its kind MNID_ID or MNID_STRING (MAPI_E_INVALID_PARAMETER naming the entry otherwise).
+///
+/// # Safety
+/// Each non-NULL pointer of `names` must point to a readable MAPINAMEID whose non-NULL GUID and
+/// string pointers are readable (a NUL-terminated UTF-16 string).
+pub unsafe fn prop_names_in(names: &[LPMAPINAMEID]) -> MapiResult<Vec<PropName>> {
+    let mut out = try_vec_with_capacity(names.len())?;
+    for (i, &p) in names.iter().enumerate() {
+        let what = format!("GetIDsFromNames: lppPropNames[{i}]");
+        // SAFETY: `p` is NULL or a readable MAPINAMEID (the caller's contract).
+        let name =
+            unsafe { p.as_ref() }.ok_or_else(|| MapiError::invalid(format!("{what} is NULL")))?;
+        // SAFETY: `lpguid` is NULL or a readable GUID (the caller's contract).
+        let guid = unsafe { guid_in(name.lpguid, &what) }?;
+        let kind = match name.ulKind {
+            // SAFETY: the union's lID member is plain data, read as MNID_ID says it is set.
+            MNID_ID => NameKind::Id(unsafe { name.Kind.lID }),
+            MNID_STRING => {
+                // SAFETY: MNID_STRING says the union holds the string pointer; it is NULL or a
+                // readable NUL-terminated UTF-16 string (the caller's contract).
+                NameKind::String(unsafe { unicode_in(name.Kind.lpwstrName, &what) }?)
+            }
+            other => {
+                return Err(MapiError::invalid(format!(
+                    "{what}: unknown ulKind {other} (MNID_ID 0 or MNID_STRING 1)"
+                )))
+            }
+        };
+        out.push(PropName { guid, kind });
+    }
+    Ok(out)
+}
+
+/// GetNamesFromIDs' names: one block of `names.len()` MAPINAMEID pointers followed by each
+/// name, its GUID and its string (one MAPIFreeBuffer frees it all); None is a NULL pointer. An
+/// empty list is NULL.
+pub fn prop_names_out(
+    alloc: Allocator,
+    names: &[Option<&PropName>],
+) -> MapiResult<*mut LPMAPINAMEID> {
+    if names.is_empty() {
+        return Ok(ptr::null_mut());
+    }
+    let fixed = size_of::<LPMAPINAMEID>() * names.len();
+    let mut len = align8(fixed);
+    for name in names.iter().flatten() {
+        len += align8(size_of::<MAPINAMEID>()) + align8(16);
+        if let NameKind::String(s) = &name.kind {
+            len += align8((utf16_len(s) + 1) * 2);
+        }
+    }
+    let base = alloc.block(len)?;
+    // SAFETY: `base` is a fresh zeroed block of `len` bytes, 8-aligned (the allocator's
+    // contract), sized above for everything written below.
+    let mut w = unsafe { BlockWriter::new(base, len, fixed) };
+    let array = base as *mut LPMAPINAMEID;
+    for (i, name) in names.iter().enumerate() {
+        let Some(name) = name else { continue };
+        let entry = w.reserve(size_of::<MAPINAMEID>()) as *mut MAPINAMEID;
+        let guid = w.bytes(&name.guid, 0) as *mut GUID;
+        let (ulKind, Kind) = match &name.kind {
+            NameKind::Id(lid) => {
+                // lID_Reserved first so that the union's upper bytes are zero, then lID.
+                let mut k = MAPINAMEID_KIND { lID_Reserved: 0 };
+                k.lID = *lid;
+                (MNID_ID, k)
+            }
+            NameKind::String(s) => (
+                MNID_STRING,
+                MAPINAMEID_KIND {
+                    lpwstrName: w.wide(s),
+                },
+            ),
+        };
+        // SAFETY: `entry` is room for one MAPINAMEID in the block; `array` has `names.len()`
+        // pointer slots before `fixed`.
+        unsafe {
+            entry.write(MAPINAMEID {
+                lpguid: guid,
+                ulKind,
+                Kind,
+            });
+            *array.add(i) = entry;
+        }
+    }
+    Ok(array)
 }

@@ -10,9 +10,11 @@ use super::object::{ComClass, ComObject};
 use super::types::*;
 use crate::core::error::{check_flags, MapiError, MapiResult};
 use crate::core::mapidefs::*;
+use crate::core::named::{self, NameFilter};
 use crate::core::props::{prop_list, resolve_props, Problem, PropInput, PropObject, PropOut};
+use crate::core::store::Store;
 use crate::core::value::{
-    prop_id, try_map, try_owned, try_push, try_to_vec, try_vec_with_capacity, PropValue,
+    prop_id, prop_tag, try_map, try_owned, try_push, try_to_vec, try_vec_with_capacity, PropValue,
 };
 use std::ffi::c_void;
 use std::ptr;
@@ -686,42 +688,103 @@ pub unsafe extern "C" fn copy_props<T: PropClass>(
     }
 }
 
-/// Slot 12: validated, then MAPI_E_NO_SUPPORT (named properties are a later issue).
+/// The store whose named-property mapping `prop` uses, or MAPI_E_NO_SUPPORT (IPropData).
+fn named_store<'a>(prop: &'a dyn PropObject, method: &str) -> MapiResult<&'a Store> {
+    prop.named_store()
+        .ok_or_else(|| MapiError::no_support(method))
+}
+
+/// Tags for named-property IDs (PT_UNSPECIFIED); a missing ID is `PROP_TAG(PT_ERROR, 0)`.
+fn named_tags(ids: &[Option<u16>]) -> MapiResult<(Vec<u32>, bool)> {
+    let tags = try_map(ids, |id| match id {
+        Some(id) => prop_tag(PT_UNSPECIFIED, *id),
+        None => prop_tag(PT_ERROR, 0),
+    })?;
+    Ok((tags, ids.iter().any(Option::is_none)))
+}
+
+/// Slot 12 (reference §5.5): the names of the IDs in `*lppPropTags`, or (`*lppPropTags` NULL)
+/// of every mapping, then returned in a new `*lppPropTags`; `lpPropSetGuid` and MAPI_NO_STRINGS /
+/// MAPI_NO_IDS filter. An ID without a name (unknown, outside 0x8000–0xFFFE, filtered out) gets a
+/// NULL entry and MAPI_W_ERRORS_RETURNED.
 ///
 /// # Safety
 /// Called through our vtables only.
 pub unsafe extern "C" fn get_names_from_ids<T: PropClass>(
     This: *mut T::Interface,
     lppPropTags: *mut LPSPropTagArray,
-    _lpPropSetGuid: LPGUID,
+    lpPropSetGuid: LPGUID,
     ulFlags: ULONG,
     lpcPropNames: *mut ULONG,
     lpppPropNames: *mut *mut LPMAPINAMEID,
 ) -> HRESULT {
     // SAFETY: `This` came through the vtable of class `T`, so it is NULL (guard::method checks)
-    // or a live object of that class; `lppPropTags`, `lpcPropNames`, `lpppPropNames` are NULL or
-    // valid for the reads and writes that GetNamesFromIDs's signature declares (the caller's side
-    // of the contract, DESIGN.md §2), and NULL is checked before any use.
+    // or a live object of that class; `lppPropTags`, `lpPropSetGuid`, `lpcPropNames`,
+    // `lpppPropNames` are NULL or valid for the reads and writes that GetNamesFromIDs's
+    // signature declares (the caller's side of the contract, DESIGN.md §2), and NULL is checked
+    // before any use.
     unsafe {
-        guard::method::<T>(This, "GetNamesFromIDs", |_obj| {
+        guard::method::<T>(This, "GetNamesFromIDs", |obj| {
             guard::optional_out(lpppPropNames);
             if let Some(c) = lpcPropNames.as_mut() {
                 *c = 0;
             }
-            guard::out_ptr(lppPropTags, "GetNamesFromIDs: lppPropTags")?;
-            *guard::out_ptr(lpcPropNames, "GetNamesFromIDs: lpcPropNames")? = 0;
-            guard::cleared_out(lpppPropNames, "GetNamesFromIDs: lpppPropNames")?;
+            let tags_io = guard::out_ptr(lppPropTags, "GetNamesFromIDs: lppPropTags")?;
+            let count = guard::out_ptr(lpcPropNames, "GetNamesFromIDs: lpcPropNames")?;
+            let names_out = guard::cleared_out(lpppPropNames, "GetNamesFromIDs: lpppPropNames")?;
             check_flags(
                 "GetNamesFromIDs",
                 ulFlags,
                 MAPI_NO_STRINGS | MAPI_NO_IDS | MAPI_UNICODE,
             )?;
-            Err(MapiError::no_support("GetNamesFromIDs"))
+            let guid = if lpPropSetGuid.is_null() {
+                None
+            } else {
+                Some(*(lpPropSetGuid as *const [u8; 16]))
+            };
+            let filter = NameFilter::from_flags(guid, ulFlags);
+            let request = if tags_io.is_null() {
+                None
+            } else {
+                Some(tag_array_in(*tags_io, "GetNamesFromIDs: *lppPropTags")?)
+            };
+            let store = named_store(obj.inner.prop(), "GetNamesFromIDs")?;
+            let alloc = obj.inner.allocator();
+            let Some(tags) = request else {
+                let all = named::all_names(store.storage(), filter)?;
+                let tags = try_map(&all, |(id, _)| prop_tag(PT_UNSPECIFIED, *id))?;
+                let refs = try_map(&all, |(_, n)| Some(n))?;
+                let names = prop_names_out(alloc, &refs)?;
+                let tags = match tag_array_out(alloc, &tags) {
+                    Ok(t) => t,
+                    Err(e) => {
+                        alloc.free(names as *mut c_void);
+                        return Err(e);
+                    }
+                };
+                *tags_io = tags;
+                *names_out = names;
+                *count = all.len() as u32;
+                return Ok(S_OK);
+            };
+            let ids = try_map(tags, |t| prop_id(*t))?;
+            let found = named::names_from_ids(store.storage(), &ids, filter)?;
+            let refs = try_map(&found, Option::as_ref)?;
+            *names_out = prop_names_out(alloc, &refs)?;
+            *count = found.len() as u32;
+            Ok(if found.iter().any(Option::is_none) {
+                MAPI_W_ERRORS_RETURNED
+            } else {
+                S_OK
+            })
         })
     }
 }
 
-/// Slot 13: validated, then MAPI_E_NO_SUPPORT.
+/// Slot 13 (reference §5.5): each name's ID as a PT_UNSPECIFIED tag, in request order; with
+/// MAPI_CREATE, new names get new IDs (MAPI_E_TOO_BIG past the store's quota). A name without
+/// an ID gets `PROP_TAG(PT_ERROR, 0)` and MAPI_W_ERRORS_RETURNED. `lppPropNames` NULL (with
+/// `cPropNames` 0, without MAPI_CREATE) lists every ID the store has given.
 ///
 /// # Safety
 /// Called through our vtables only.
@@ -737,11 +800,39 @@ pub unsafe extern "C" fn get_ids_from_names<T: PropClass>(
     // reads and writes that GetIDsFromNames's signature declares (the caller's side of the
     // contract, DESIGN.md §2), and NULL is checked before any use.
     unsafe {
-        guard::method::<T>(This, "GetIDsFromNames", |_obj| {
-            guard::cleared_out(lppPropTags, "GetIDsFromNames: lppPropTags")?;
+        guard::method::<T>(This, "GetIDsFromNames", |obj| {
+            let out = guard::cleared_out(lppPropTags, "GetIDsFromNames: lppPropTags")?;
             check_flags("GetIDsFromNames", ulFlags, MAPI_CREATE | MAPI_UNICODE)?;
-            slice_in(lppPropNames, cPropNames, "GetIDsFromNames: lppPropNames")?;
-            Err(MapiError::no_support("GetIDsFromNames"))
+            let create = ulFlags & MAPI_CREATE != 0;
+            if lppPropNames.is_null() {
+                if cPropNames != 0 {
+                    return Err(MapiError::invalid(format!(
+                        "GetIDsFromNames: lppPropNames is NULL with cPropNames {cPropNames}"
+                    )));
+                }
+                if create {
+                    return Err(MapiError::invalid(
+                        "GetIDsFromNames: MAPI_CREATE needs names (lppPropNames is NULL)",
+                    ));
+                }
+                let store = named_store(obj.inner.prop(), "GetIDsFromNames")?;
+                let ids = named::all_ids(store.storage())?;
+                let tags = try_map(&ids, |id| prop_tag(PT_UNSPECIFIED, *id))?;
+                *out = tag_array_out(obj.inner.allocator(), &tags)?;
+                return Ok(S_OK);
+            }
+            if cPropNames == 0 {
+                return Err(MapiError::invalid(
+                    "GetIDsFromNames: cPropNames is 0 with names (NULL asks for all)",
+                ));
+            }
+            let names = slice_in(lppPropNames, cPropNames, "GetIDsFromNames: lppPropNames")?;
+            let names = prop_names_in(names)?;
+            let store = named_store(obj.inner.prop(), "GetIDsFromNames")?;
+            let ids = store.ids_from_names(&names, create)?;
+            let (tags, errors) = named_tags(&ids)?;
+            *out = tag_array_out(obj.inner.allocator(), &tags)?;
+            Ok(if errors { MAPI_W_ERRORS_RETURNED } else { S_OK })
         })
     }
 }

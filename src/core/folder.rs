@@ -34,6 +34,7 @@ const FOLDER_COMPUTED: &[u32] = &[
     PR_SUBFOLDERS,
     PR_STORE_SUPPORT_MASK,
     PR_FOLDER_TYPE,
+    PR_MAPPING_SIGNATURE,
 ];
 
 fn folder_is_computed(tag: u32) -> bool {
@@ -176,6 +177,7 @@ impl Folder {
         );
         c.insert(prop_id(PR_STORE_ENTRYID), bin(st.store_entry_id()));
         c.insert(prop_id(PR_STORE_RECORD_KEY), bin(st.guid().to_vec()));
+        c.insert(prop_id(PR_MAPPING_SIGNATURE), bin(st.mapping_signature()));
         c.insert(prop_id(PR_OBJECT_TYPE), PropValue::Long(MAPI_FOLDER as i32));
         let writable = self.writable && st.writable();
         let access = if writable {
@@ -413,5 +415,8 @@ impl PropObject for Folder {
     }
     fn object_type(&self) -> u32 {
         MAPI_FOLDER
+    }
+    fn named_store(&self) -> Option<&Store> {
+        Some(&self.store)
     }
 }

@@ -6,6 +6,7 @@ pub mod folder;
 pub mod ids;
 pub mod mapidefs;
 pub mod message;
+pub mod named;
 pub mod propdata;
 pub mod props;
 pub mod proputil;

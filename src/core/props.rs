@@ -177,6 +177,12 @@ pub trait PropObject: Send + Sync + 'static {
     fn check_writable(&self, method: &str) -> MapiResult<()>;
     /// The PR_OBJECT_TYPE value (MAPI_MESSAGE, MAPI_FOLDER, MAPI_STORE, or 0 for IPropData).
     fn object_type(&self) -> u32;
+    /// The store whose named-property mapping the object uses (GetIDsFromNames and
+    /// GetNamesFromIDs); None (the default): the object has no named properties and those
+    /// methods return MAPI_E_NO_SUPPORT.
+    fn named_store(&self) -> Option<&super::store::Store> {
+        None
+    }
 }
 
 /// Builds the problem for a computed or read-only property that SetProps or DeleteProps met.

@@ -6,6 +6,7 @@ use super::folder::Folder;
 use super::ids::{entry_id, parse_entry_id, record_key, EntryRef};
 use super::mapidefs::*;
 use super::message::Message;
+use super::named::PropName;
 use super::props::{
     computed_problem, read_only_error, too_big_problem, Problem, PropInput, PropMap, PropObject,
     PropView,
@@ -54,6 +55,8 @@ pub struct Store {
     storage: Box<dyn Engine>,
     guid: [u8; 16],
     resolver: Mutex<Option<Arc<dyn ConflictResolver>>>,
+    /// The last named-property ID this handle gives (core/named.rs; read at open).
+    named_last_id: u16,
 }
 
 /// Something OpenEntry opened.
@@ -116,7 +119,19 @@ impl Store {
             guid: storage.guid(),
             storage,
             resolver: Mutex::new(None),
+            named_last_id: super::named::last_id_from_env(),
         })
+    }
+
+    /// PR_MAPPING_SIGNATURE: which named-property mapping the store's objects share. There is
+    /// one per store, so the store's GUID names it (stable for the store's life).
+    pub fn mapping_signature(&self) -> Vec<u8> {
+        self.guid.to_vec()
+    }
+
+    /// GetIDsFromNames on any object of this store (core/named.rs).
+    pub fn ids_from_names(&self, names: &[PropName], create: bool) -> MapiResult<Vec<Option<u16>>> {
+        super::named::ids_from_names(self.storage(), names, create, self.named_last_id)
     }
 
     pub fn guid(&self) -> &[u8; 16] {
@@ -350,6 +365,7 @@ const STORE_COMPUTED: &[u32] = &[
     PR_STORE_SUPPORT_MASK,
     PR_ACCESS_LEVEL,
     PR_IPM_SUBTREE_ENTRYID,
+    PR_MAPPING_SIGNATURE,
 ];
 
 fn store_is_computed(tag: u32) -> bool {
@@ -408,6 +424,10 @@ impl StoreObject {
             PropValue::Long(if st.writable() { MAPI_MODIFY as i32 } else { 0 }),
         );
         computed.insert(
+            prop_id(PR_MAPPING_SIGNATURE),
+            PropValue::Binary(st.mapping_signature()),
+        );
+        computed.insert(
             prop_id(PR_IPM_SUBTREE_ENTRYID),
             PropValue::Binary(st.entry_id(MAPI_FOLDER, storage::ROOT_FOLDER_ID)),
         );
@@ -451,5 +471,8 @@ impl PropObject for StoreObject {
     }
     fn object_type(&self) -> u32 {
         MAPI_STORE
+    }
+    fn named_store(&self) -> Option<&Store> {
+        Some(&self.store)
     }
 }

@@ -8,6 +8,7 @@ use super::{
     ErrorKind, Expect, ObjectRow, ReadTxn, StorageError, StorageResult, StoredProp, Target,
     WriteTxn, KIND_FOLDER, KIND_STORE, ROOT_FOLDER_ID, STORE_OBJECT_ID,
 };
+use crate::core::named::PropName;
 use parking_lot::Mutex;
 use std::collections::BTreeMap;
 
@@ -17,6 +18,7 @@ struct Data {
     props: BTreeMap<u64, BTreeMap<u16, StoredProp>>,
     next_cn: u64,
     next_id: u64,
+    named: BTreeMap<u16, PropName>,
 }
 
 pub struct MemoryEngine {
@@ -85,6 +87,22 @@ impl ReadTxn for Data {
     }
     fn prop(&mut self, id: u64, prop_id: u16) -> StorageResult<Option<StoredProp>> {
         Ok(self.props.get(&id).and_then(|p| p.get(&prop_id)).cloned())
+    }
+    fn named_id(&mut self, name: &PropName) -> StorageResult<Option<u16>> {
+        Ok(self
+            .named
+            .iter()
+            .find(|(_, n)| *n == name)
+            .map(|(id, _)| *id))
+    }
+    fn named_name(&mut self, id: u16) -> StorageResult<Option<PropName>> {
+        Ok(self.named.get(&id).cloned())
+    }
+    fn named_all(&mut self) -> StorageResult<Vec<(u16, PropName)>> {
+        Ok(self.named.iter().map(|(id, n)| (*id, n.clone())).collect())
+    }
+    fn named_max_id(&mut self) -> StorageResult<Option<u16>> {
+        Ok(self.named.keys().next_back().copied())
     }
 }
 
@@ -165,6 +183,13 @@ impl WriteTxn for Data {
             }
         }
         Ok(())
+    }
+    fn named_insert(&mut self, id: u16, name: &PropName) -> StorageResult<bool> {
+        if self.named.contains_key(&id) || self.named_id(name)?.is_some() {
+            return Ok(false);
+        }
+        self.named.insert(id, name.clone());
+        Ok(true)
     }
 }
 

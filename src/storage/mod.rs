@@ -13,6 +13,7 @@
 //! COMMITTED) is correct by construction. Transaction bodies are `FnMut`: an engine may run one
 //! again after a serialization failure, so a body must not leave effects outside the transaction.
 
+use crate::core::named::{NameKind, PropName};
 use crate::core::value::PropValue;
 use std::fmt;
 
@@ -158,6 +159,53 @@ pub trait ReadTxn {
     fn props(&mut self, id: u64) -> StorageResult<Vec<StoredProp>>;
     /// One stored property by ID.
     fn prop(&mut self, id: u64, prop_id: u16) -> StorageResult<Option<StoredProp>>;
+    /// The store's named-property mapping (one per store): the ID given to a name, if any. Names
+    /// are equal exactly when their GUIDs, kinds and numbers or strings (byte for byte) are.
+    fn named_id(&mut self, name: &PropName) -> StorageResult<Option<u16>>;
+    /// The name an ID was given, if any.
+    fn named_name(&mut self, id: u16) -> StorageResult<Option<PropName>>;
+    /// Every mapping, in ID order.
+    fn named_all(&mut self) -> StorageResult<Vec<(u16, PropName)>>;
+    /// The highest ID given so far.
+    fn named_max_id(&mut self) -> StorageResult<Option<u16>>;
+}
+
+/// A name's columns as both engines store it: `(kind, lid, name)`, MNID_ID's number in `lid`
+/// with an empty `name`, MNID_STRING's string in `name` with a `lid` of 0, so that one
+/// uniqueness constraint over (GUID, kind, lid, name) — no NULLs, which SQL takes as distinct —
+/// says when two names are one.
+pub(crate) fn named_columns(name: &PropName) -> (i32, i32, &str) {
+    match &name.kind {
+        NameKind::Id(lid) => (0, *lid, ""),
+        NameKind::String(s) => (1, 0, s.as_str()),
+    }
+}
+
+/// A stored mapping row back as an ID and a name, range-checked (anything else is damage).
+pub(crate) fn named_from_columns(
+    id: i64,
+    guid: &[u8],
+    kind: i64,
+    lid: i64,
+    name: String,
+) -> StorageResult<(u16, PropName)> {
+    let id = u16::try_from(id)
+        .ok()
+        .filter(|id| crate::core::named::is_named_id(*id))
+        .ok_or_else(|| StorageError::corrupt(format!("named-property ID {id} out of range")))?;
+    let guid: [u8; 16] = guid
+        .try_into()
+        .map_err(|_| StorageError::corrupt("a named property's GUID is damaged"))?;
+    let kind = match (kind, i32::try_from(lid)) {
+        (0, Ok(lid)) => NameKind::Id(lid),
+        (1, _) => NameKind::String(name),
+        _ => {
+            return Err(StorageError::corrupt(format!(
+                "named property {id:#06x} has an unknown kind {kind}"
+            )))
+        }
+    };
+    Ok((id, PropName { guid, kind }))
 }
 
 /// What a save compares before it writes.
@@ -317,6 +365,10 @@ pub trait WriteTxn: ReadTxn {
     /// Writes properties of an object (replacing values with the same IDs, whatever their type).
     fn put_props(&mut self, id: u64, props: &[StoredProp]) -> StorageResult<()>;
     fn delete_props(&mut self, id: u64, prop_ids: &[u16]) -> StorageResult<()>;
+    /// Gives `name` the ID `id` unless either is taken already (by a concurrent transaction
+    /// too: the engine's uniqueness constraints decide, without failing the transaction);
+    /// returns whether it did.
+    fn named_insert(&mut self, id: u16, name: &PropName) -> StorageResult<bool>;
 }
 
 /// One open store, whatever the engine.

@@ -24,6 +24,7 @@ pub(super) const SYNTHESIZED: &[u32] = &[
     PR_DISPLAY_TO_W,
     PR_DISPLAY_CC_W,
     PR_DISPLAY_BCC_W,
+    PR_MAPPING_SIGNATURE,
 ];
 
 /// Written by every commit (stored): readable, rejected by SetProps and DeleteProps.
@@ -69,6 +70,7 @@ const ID_ACCESS: u16 = prop_id(PR_ACCESS);
 const ID_ACCESS_LEVEL: u16 = prop_id(PR_ACCESS_LEVEL);
 const ID_STORE_SUPPORT_MASK: u16 = prop_id(PR_STORE_SUPPORT_MASK);
 const ID_HASATTACH: u16 = prop_id(PR_HASATTACH);
+const ID_MAPPING_SIGNATURE: u16 = prop_id(PR_MAPPING_SIGNATURE);
 pub(super) const ID_MESSAGE_SIZE: u16 = prop_id(PR_MESSAGE_SIZE);
 
 /// PR_ENTRYID, PR_RECORD_KEY (once saved), PR_PARENT_ENTRYID, PR_STORE_ENTRYID and
@@ -144,6 +146,7 @@ impl MessageView<'_> {
             ID_HASATTACH => Some(Cow::Owned(PropValue::Boolean(
                 !st.kids.current.attachments.is_empty(),
             ))),
+            ID_MAPPING_SIGNATURE => Some(Cow::Owned(PropValue::Binary(store.mapping_signature()))),
             _ => st.kids.current.display_list(id).map(Cow::Owned),
         }
     }

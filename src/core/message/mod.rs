@@ -550,4 +550,8 @@ impl PropObject for Message {
     fn object_type(&self) -> u32 {
         MAPI_MESSAGE
     }
+
+    fn named_store(&self) -> Option<&Store> {
+        Some(&self.store)
+    }
 }

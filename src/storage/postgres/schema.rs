@@ -7,7 +7,7 @@ use super::pg_error;
 use postgres::Client;
 
 /// The schema this build reads and writes.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// The advisory lock that serialises schema changes ("msgstore" in ASCII).
 const SCHEMA_LOCK: i64 = 0x6d73_6773_746f_7265;
@@ -56,6 +56,20 @@ const MIGRATIONS: &[&str] = &[
          at timestamptz NOT NULL DEFAULT now(),
          by_probe boolean NOT NULL DEFAULT false);
      CREATE INDEX msgstore_commits_at ON msgstore_commits USING brin (at);",
+    // 2 → 3 (self-contained, so that it can be renumbered when other upgrades are merged
+    // before it): the named-property mapping, one per store (core/named.rs), unique by ID and
+    // by name (`storage::named_columns`; text equality is byte for byte under a deterministic
+    // collation, so string names are case-sensitive as MAPI's are). Two hosts creating one name
+    // at once: the second insert waits for the first and does nothing (ON CONFLICT DO NOTHING).
+    "CREATE TABLE msgstore_named (
+         store bigint NOT NULL,
+         id integer NOT NULL,
+         guid bytea NOT NULL,
+         kind integer NOT NULL,
+         lid integer NOT NULL,
+         name text NOT NULL,
+         PRIMARY KEY (store, id),
+         UNIQUE (store, guid, kind, lid, name));",
 ];
 
 /// Brings the database's schema to this build's version (creating it in an empty database)

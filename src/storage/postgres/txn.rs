@@ -7,12 +7,14 @@
 
 use super::super::typed::{from_cell, to_cell, Cell};
 use super::super::{
-    apply_children, insert_under_folder, reject_child_target, Applied, ChangeSet, Expect,
-    ObjectRow, ReadTxn, StorageError, StorageResult, StoredProp, Target, WriteTxn, MAX_CN,
+    apply_children, insert_under_folder, named_columns, named_from_columns, reject_child_target,
+    Applied, ChangeSet, Expect, ObjectRow, ReadTxn, StorageError, StorageResult, StoredProp, Target,
+    WriteTxn, MAX_CN,
 };
 use super::pg_error;
 use super::pool::Conn;
 use crate::core::mapidefs::*;
+use crate::core::named::PropName;
 use crate::core::value::PropValue;
 use postgres::types::ToSql;
 use postgres::Row;
@@ -55,6 +57,34 @@ const UPSERT_PROPS: &str = "INSERT INTO msgstore_props(store, obj, id, tag, v_in
      SELECT $1, $2, * FROM unnest($3::int4[], $4::int8[], $5::int8[], $6::float8[], $7::text[], $8::bytea[]) \
      ON CONFLICT (store, obj, id) DO UPDATE SET tag = excluded.tag, v_int = excluded.v_int, \
      v_real = excluded.v_real, v_text = excluded.v_text, v_bin = excluded.v_bin";
+
+const NAMED_ID: &str = "SELECT id FROM msgstore_named \
+                        WHERE store = $1 AND guid = $2 AND kind = $3 AND lid = $4 AND name = $5";
+const NAMED_NAME: &str = "SELECT id, guid, kind, lid, name FROM msgstore_named \
+                          WHERE store = $1 AND id = $2";
+const NAMED_ALL: &str = "SELECT id, guid, kind, lid, name FROM msgstore_named \
+                         WHERE store = $1 ORDER BY id";
+const NAMED_MAX: &str = "SELECT max(id) FROM msgstore_named WHERE store = $1";
+/// A concurrent insert of the same name or ID makes this one wait for it and then do nothing
+/// (the transaction stays usable: no unique-violation error aborts it).
+const NAMED_INSERT: &str = "INSERT INTO msgstore_named(store, id, guid, kind, lid, name) \
+                            VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING";
+
+fn row_to_named(r: &Row) -> StorageResult<(u16, PropName)> {
+    let guid: Vec<u8> = r.get(1);
+    named_from_columns(
+        i64::from(r.get::<_, i32>(0)),
+        &guid,
+        i64::from(r.get::<_, i32>(2)),
+        i64::from(r.get::<_, i32>(3)),
+        r.get(4),
+    )
+}
+
+fn named_id_in_range(id: i32) -> StorageResult<u16> {
+    u16::try_from(id)
+        .map_err(|_| StorageError::corrupt(format!("named-property ID {id} out of range")))
+}
 
 fn row_to_object(r: &Row) -> StorageResult<ObjectRow> {
     let cn: i64 = r.get(3);
@@ -218,6 +248,41 @@ impl ReadTxn for PgTxn<'_> {
             .map(row_to_prop)
             .transpose()
     }
+
+    fn named_id(&mut self, name: &PropName) -> StorageResult<Option<u16>> {
+        let store = self.store;
+        let (kind, lid, text) = named_columns(name);
+        let guid = &name.guid[..];
+        self.query(NAMED_ID, &[&store, &guid, &kind, &lid, &text])?
+            .first()
+            .map(|r| named_id_in_range(r.get(0)))
+            .transpose()
+    }
+
+    fn named_name(&mut self, id: u16) -> StorageResult<Option<PropName>> {
+        let store = self.store;
+        self.query(NAMED_NAME, &[&store, &i32::from(id)])?
+            .first()
+            .map(|r| row_to_named(r).map(|(_, n)| n))
+            .transpose()
+    }
+
+    fn named_all(&mut self) -> StorageResult<Vec<(u16, PropName)>> {
+        let store = self.store;
+        self.query(NAMED_ALL, &[&store])?
+            .iter()
+            .map(row_to_named)
+            .collect()
+    }
+
+    fn named_max_id(&mut self) -> StorageResult<Option<u16>> {
+        let store = self.store;
+        let rows = self.query(NAMED_MAX, &[&store])?;
+        rows[0]
+            .get::<_, Option<i32>>(0)
+            .map(named_id_in_range)
+            .transpose()
+    }
 }
 
 impl WriteTxn for PgTxn<'_> {
@@ -346,5 +411,16 @@ impl WriteTxn for PgTxn<'_> {
         let store = self.store;
         self.execute(DELETE_PROPS, &[&store, &(id as i64), &ids])?;
         Ok(())
+    }
+
+    fn named_insert(&mut self, id: u16, name: &PropName) -> StorageResult<bool> {
+        let store = self.store;
+        let (kind, lid, text) = named_columns(name);
+        let guid = &name.guid[..];
+        let inserted = self.execute(
+            NAMED_INSERT,
+            &[&store, &i32::from(id), &guid, &kind, &lid, &text],
+        )?;
+        Ok(inserted == 1)
     }
 }

@@ -817,4 +817,36 @@ mod tests {
         let cn2 = eng(&s).write(|t| t.alloc_cn()).unwrap();
         assert_eq!(cn2, 2);
     }
+
+    #[test]
+    fn damaged_named_rows_are_corrupt_not_made_up() {
+        use crate::core::named::PropName;
+        let p = temp_path("named-damage.db");
+        let s = SqliteEngine::open(&p, RW).unwrap();
+        let inserted = eng(&s)
+            .write(|t| t.named_insert(0x8000, &PropName::string([1; 16], "A")))
+            .unwrap();
+        assert!(inserted);
+        drop(s);
+        for damage in [
+            "UPDATE named SET kind = 7",
+            "UPDATE named SET guid = x'0102'",
+            "UPDATE named SET id = 5",
+        ] {
+            let conn = rusqlite::Connection::open(&p).unwrap();
+            conn.execute_batch(&format!("BEGIN; {damage}; COMMIT;"))
+                .unwrap();
+            drop(conn);
+            let s = SqliteEngine::open(&p, RW).unwrap();
+            let err = eng(&s).read(|t| t.named_all()).unwrap_err();
+            assert_eq!(err.kind, ErrorKind::Corrupt, "{damage}: {}", err.message);
+            drop(s);
+            // Undo, for the next damage.
+            let conn = rusqlite::Connection::open(&p).unwrap();
+            conn.execute_batch(
+                "DELETE FROM named; INSERT INTO named VALUES (32768, zeroblob(16), 1, 0, 'A')",
+            )
+            .unwrap();
+        }
+    }
 }

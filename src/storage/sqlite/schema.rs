@@ -11,7 +11,7 @@ use super::txn::in_transaction;
 use rusqlite::{params, Connection};
 
 /// The schema this build reads and writes.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// One upgrade: from `from` to `from + 1`.
 struct Migration {
@@ -21,11 +21,37 @@ struct Migration {
 }
 
 /// Every upgrade, in order. Each keeps every object ID, property, change key and PCL.
-const MIGRATIONS: &[Migration] = &[Migration {
-    from: 1,
-    what: "typed property values and never-reused object IDs",
-    run: upgrade_1_to_2,
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        from: 1,
+        what: "typed property values and never-reused object IDs",
+        run: upgrade_1_to_2,
+    },
+    // Self-contained (it only adds a table), so that it can be renumbered when other upgrades
+    // are merged before it.
+    Migration {
+        from: 2,
+        what: "the named-property mapping",
+        run: add_named_properties,
+    },
+];
+
+/// The named-property mapping (core/named.rs): one row per name, unique by ID and by name
+/// (`storage::named_columns` says how a name fills the columns; TEXT compares byte for byte,
+/// so string names are case-sensitive as MAPI's are).
+const NAMED_TABLE: &str = "CREATE TABLE named (
+         id INTEGER PRIMARY KEY,
+         guid BLOB NOT NULL,
+         kind INTEGER NOT NULL,
+         lid INTEGER NOT NULL,
+         name TEXT NOT NULL,
+         UNIQUE (guid, kind, lid, name));";
+
+/// Adds the named-property mapping, empty.
+fn add_named_properties(conn: &Connection) -> StorageResult<()> {
+    conn.execute_batch(NAMED_TABLE)?;
+    Ok(())
+}
 
 /// Schema 1 → 2: each property value, a little-endian BLOB in schema 1, is rewritten with its
 /// SQL type (codec.rs); the object-ID counter starts past every ID in use.
@@ -111,6 +137,7 @@ fn lay_out(conn: &Connection, home: u64) -> StorageResult<()> {
              value BLOB NOT NULL,
              PRIMARY KEY (obj, id));",
     )?;
+    conn.execute_batch(NAMED_TABLE)?;
     conn.execute(
         "INSERT INTO meta(key, value) VALUES ('schema_version', ?1), ('store_guid', ?2), \
          ('next_cn', 1), ('next_id', ?3), ('home', ?4)",

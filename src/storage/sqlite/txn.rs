@@ -5,10 +5,12 @@
 //! does not rest on that lock.
 
 use super::super::{
-    apply_children, insert_under_folder, reject_child_target, Applied, ChangeSet, Expect,
-    ObjectRow, ReadTxn, StorageError, StorageResult, StoredProp, Target, WriteTxn, MAX_CN,
+    apply_children, insert_under_folder, named_columns, named_from_columns, reject_child_target,
+    Applied, ChangeSet, Expect, ObjectRow, ReadTxn, StorageError, StorageResult, StoredProp, Target,
+    WriteTxn, MAX_CN,
 };
 use super::codec::{from_sql, to_sql};
+use crate::core::named::PropName;
 use rusqlite::types::ToSqlOutput;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
 use std::sync::LazyLock;
@@ -81,6 +83,14 @@ fn row_to_prop(r: &rusqlite::Row) -> StorageResult<StoredProp> {
     let tag: u32 = r.get(0)?;
     Ok((tag, from_sql(tag & 0xFFFF, r.get_ref(1)?)?))
 }
+
+/// One named-property row (id, guid, kind, lid, name).
+fn row_to_named(r: &rusqlite::Row) -> StorageResult<(u16, PropName)> {
+    let guid: Vec<u8> = r.get(1)?;
+    named_from_columns(r.get(0)?, &guid, r.get(2)?, r.get(3)?, r.get(4)?)
+}
+
+const NAMED_COLUMNS: &str = "SELECT id, guid, kind, lid, name FROM named";
 
 /// Multi-row upserts are prepared for up to this many rows at once.
 const PUT_BATCH: usize = 8;
@@ -193,6 +203,57 @@ impl ReadTxn for SqlTxn<'_> {
             None => Ok(None),
         }
     }
+
+    fn named_id(&mut self, name: &PropName) -> StorageResult<Option<u16>> {
+        let (kind, lid, text) = named_columns(name);
+        let id: Option<i64> = self
+            .conn
+            .prepare_cached(
+                "SELECT id FROM named WHERE guid = ?1 AND kind = ?2 AND lid = ?3 AND name = ?4",
+            )?
+            .query_row(params![&name.guid[..], kind, lid, text], |r| r.get(0))
+            .optional()?;
+        id.map(|id| {
+            u16::try_from(id)
+                .map_err(|_| StorageError::corrupt(format!("named-property ID {id} out of range")))
+        })
+        .transpose()
+    }
+
+    fn named_name(&mut self, id: u16) -> StorageResult<Option<PropName>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!("{NAMED_COLUMNS} WHERE id = ?1"))?;
+        let mut rows = stmt.query([id])?;
+        match rows.next()? {
+            Some(r) => Ok(Some(row_to_named(r)?.1)),
+            None => Ok(None),
+        }
+    }
+
+    fn named_all(&mut self) -> StorageResult<Vec<(u16, PropName)>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!("{NAMED_COLUMNS} ORDER BY id"))?;
+        let mut rows = stmt.query([])?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            out.push(row_to_named(r)?);
+        }
+        Ok(out)
+    }
+
+    fn named_max_id(&mut self) -> StorageResult<Option<u16>> {
+        let max: Option<i64> = self
+            .conn
+            .prepare_cached("SELECT max(id) FROM named")?
+            .query_row([], |r| r.get(0))?;
+        max.map(|id| {
+            u16::try_from(id)
+                .map_err(|_| StorageError::corrupt(format!("named-property ID {id} out of range")))
+        })
+        .transpose()
+    }
 }
 
 impl WriteTxn for SqlTxn<'_> {
@@ -301,5 +362,17 @@ impl WriteTxn for SqlTxn<'_> {
                 .execute(params![id as i64, pid])?;
         }
         Ok(())
+    }
+
+    fn named_insert(&mut self, id: u16, name: &PropName) -> StorageResult<bool> {
+        let (kind, lid, text) = named_columns(name);
+        let inserted = self
+            .conn
+            .prepare_cached(
+                "INSERT INTO named(id, guid, kind, lid, name) VALUES (?1, ?2, ?3, ?4, ?5) \
+                 ON CONFLICT DO NOTHING",
+            )?
+            .execute(params![id, &name.guid[..], kind, lid, text])?;
+        Ok(inserted == 1)
     }
 }
