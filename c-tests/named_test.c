@@ -176,6 +176,21 @@ static void test_ids_and_names(void) {
     CHECK_HR(problems->aProblem[0].scode, MAPI_E_COMPUTED);
     MAPIFreeBuffer(problems);
   }
+  /* An attachment and a message embedded in it share the store's mapping too. */
+  {
+    LPATTACH att = NULL;
+    LPMESSAGE embedded = NULL;
+    ULONG num = GARBAGE_ULONG;
+    CHECK_OK(msg->lpVtbl->CreateAttach(msg, NULL, 0, &num, &att));
+    ids_of((LPMAPIPROP)att, NAMES, t.ptrs, 0, S_OK, again);
+    CHECK(memcmp(ids, again, sizeof ids) == 0);
+    CHECK_OK(att->lpVtbl->OpenProperty(att, PR_ATTACH_DATA_OBJ, &IID_IMessage, 0,
+                                       MAPI_CREATE | MAPI_MODIFY, (LPUNKNOWN *)&embedded));
+    ids_of((LPMAPIPROP)embedded, NAMES, t.ptrs, 0, S_OK, again);
+    CHECK(memcmp(ids, again, sizeof ids) == 0);
+    embedded->lpVtbl->Release(embedded);
+    att->lpVtbl->Release(att);
+  }
   msg->lpVtbl->Release(msg);
   root->lpVtbl->Release(root);
   mdb->lpVtbl->Release(mdb);

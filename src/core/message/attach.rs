@@ -463,6 +463,11 @@ impl PropView for AttachView<'_> {
 }
 
 impl PropObject for Attachment {
+    /// Named properties: the store's one mapping, as for the message it belongs to.
+    fn named_store(&self) -> Option<&Store> {
+        Some(&self.store)
+    }
+
     fn read(&self, f: &mut dyn FnMut(&dyn PropView)) -> MapiResult<()> {
         f(&AttachView {
             st: &self.state.lock(),
@@ -619,6 +624,11 @@ impl PropView for EmbeddedView<'_> {
 }
 
 impl PropObject for EmbeddedMessage {
+    /// Named properties: the store's one mapping, as for the message it belongs to.
+    fn named_store(&self) -> Option<&Store> {
+        Some(&self.store)
+    }
+
     fn read(&self, f: &mut dyn FnMut(&dyn PropView)) -> MapiResult<()> {
         f(&EmbeddedView {
             st: &self.state.lock(),

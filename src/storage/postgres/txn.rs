@@ -8,8 +8,8 @@
 use super::super::typed::{from_cell, to_cell, Cell};
 use super::super::{
     apply_children, insert_under_folder, named_columns, named_from_columns, reject_child_target,
-    Applied, ChangeSet, Expect, ObjectRow, ReadTxn, StorageError, StorageResult, StoredProp, Target,
-    WriteTxn, MAX_CN,
+    Applied, ChangeSet, Expect, ObjectRow, ReadTxn, StorageError, StorageResult, StoredProp,
+    Target, WriteTxn, MAX_CN,
 };
 use super::pg_error;
 use super::pool::Conn;

@@ -6,8 +6,8 @@
 
 use super::super::{
     apply_children, insert_under_folder, named_columns, named_from_columns, reject_child_target,
-    Applied, ChangeSet, Expect, ObjectRow, ReadTxn, StorageError, StorageResult, StoredProp, Target,
-    WriteTxn, MAX_CN,
+    Applied, ChangeSet, Expect, ObjectRow, ReadTxn, StorageError, StorageResult, StoredProp,
+    Target, WriteTxn, MAX_CN,
 };
 use super::codec::{from_sql, to_sql};
 use crate::core::named::PropName;
