@@ -4,9 +4,9 @@
 //! failed body leaves nothing behind; transactions are serialised by one lock.
 
 use super::{
-    apply_children, insert_under_folder, Applied, ChangeSet, Engine, ErrorKind, Expect, ObjectRow,
-    ReadTxn, StorageError, StorageResult, StoredProp, Target, WriteTxn, KIND_FOLDER, KIND_STORE,
-    ROOT_FOLDER_ID, STORE_OBJECT_ID,
+    apply_children, insert_under_folder, Applied, ChangeSet, ChildQuery, ChildRow, Engine,
+    ErrorKind, Expect, ObjectRow, ReadTxn, StorageError, StorageResult, StoredProp, Target,
+    WriteTxn, KIND_FOLDER, KIND_STORE, ROOT_FOLDER_ID, STORE_OBJECT_ID,
 };
 use parking_lot::Mutex;
 use std::collections::BTreeMap;
@@ -17,6 +17,8 @@ struct Data {
     props: BTreeMap<u64, BTreeMap<u16, StoredProp>>,
     next_cn: u64,
     next_id: u64,
+    /// Committed write transactions (the change stamp).
+    commits: u64,
 }
 
 pub struct MemoryEngine {
@@ -85,6 +87,30 @@ impl ReadTxn for Data {
     }
     fn prop(&mut self, id: u64, prop_id: u16) -> StorageResult<Option<StoredProp>> {
         Ok(self.props.get(&id).and_then(|p| p.get(&prop_id)).cloned())
+    }
+    /// Narrows nothing (a superset is allowed): every child, with the fetched properties.
+    fn select_children(&mut self, q: &ChildQuery) -> StorageResult<Vec<ChildRow>> {
+        let ids: Vec<u64> = self
+            .children(q.parent, q.kind)?
+            .iter()
+            .filter(|o| o.flags & q.mask == q.flags)
+            .map(|o| o.id)
+            .collect();
+        Ok(ids
+            .into_iter()
+            .map(|id| {
+                let props = self.props.get(&id);
+                let fetched = q
+                    .fetch
+                    .iter()
+                    .filter_map(|p| props.and_then(|m| m.get(p)).cloned())
+                    .collect();
+                (id, fetched)
+            })
+            .collect())
+    }
+    fn change_stamp(&mut self) -> StorageResult<u64> {
+        Ok(self.commits)
     }
 }
 
@@ -195,6 +221,7 @@ impl Engine for MemoryEngine {
         let mut data = self.data.lock();
         let mut copy = data.clone();
         body(&mut copy)?;
+        copy.commits += 1;
         *data = copy;
         Ok(())
     }

@@ -14,8 +14,10 @@
 //! again after a serialization failure, so a body must not leave effects outside the transaction.
 
 use crate::core::value::PropValue;
+pub use children::{ChildQuery, ChildRow, Cmp, Narrow};
 use std::fmt;
 
+pub mod children;
 #[cfg(test)]
 pub mod memory;
 #[cfg(feature = "postgres")]
@@ -139,6 +141,13 @@ pub trait ReadTxn {
     fn props(&mut self, id: u64) -> StorageResult<Vec<StoredProp>>;
     /// One stored property by ID.
     fn prop(&mut self, id: u64, prop_id: u16) -> StorageResult<Option<StoredProp>>;
+    /// The children a [`ChildQuery`] selects, in ID order, each with the fetched properties it
+    /// stores: at least every child the narrowing keeps (children.rs says why a superset).
+    fn select_children(&mut self, q: &ChildQuery) -> StorageResult<Vec<ChildRow>>;
+    /// A number that differs from any earlier reading whenever a write has been committed since
+    /// (by this client, another process or another host; it may also move without one): a
+    /// table's cheap check before it selects again.
+    fn change_stamp(&mut self) -> StorageResult<u64>;
 }
 
 /// What a save compares before it writes.

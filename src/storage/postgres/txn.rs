@@ -5,11 +5,13 @@
 //! change number (`nextval` runs only for the row that matched), so two hosts saving at once can
 //! never both win.
 
+use super::super::children::{group_rows, id_list, narrow_sql, Dialect};
 use super::super::typed::{from_cell, to_cell, Cell};
 use super::super::{
     apply_children, insert_under_folder, Applied, ChangeSet, Expect, ObjectRow, ReadTxn,
     StorageError, StorageResult, StoredProp, Target, WriteTxn, MAX_CN,
 };
+use super::super::{ChildQuery, ChildRow};
 use super::pg_error;
 use super::pool::Conn;
 use crate::core::mapidefs::*;
@@ -206,6 +208,67 @@ impl ReadTxn for PgTxn<'_> {
             .first()
             .map(row_to_prop)
             .transpose()
+    }
+
+    fn select_children(&mut self, q: &ChildQuery) -> StorageResult<Vec<ChildRow>> {
+        const POSTGRES: Dialect = Dialect {
+            props: "msgstore_props",
+            store_cond: "q.store = o.store AND ",
+            int_col: "v_int",
+        };
+        let (columns, join) = match id_list(q.fetch) {
+            Some(ids) => (
+                "p.tag, p.v_int, p.v_real, p.v_text, p.v_bin, o.id",
+                format!(
+                    "LEFT JOIN msgstore_props p ON p.store = o.store AND p.obj = o.id \
+                     AND p.id IN ({ids})"
+                ),
+            ),
+            None => (
+                "NULL::bigint, NULL::bigint, NULL::float8, NULL::text, NULL::bytea, o.id",
+                String::new(),
+            ),
+        };
+        let narrow = q
+            .narrow
+            .map_or("1 = 1".into(), |n| narrow_sql(n, &POSTGRES));
+        let sql = format!(
+            "SELECT {columns} FROM msgstore_objects o {join} WHERE o.store = $1 \
+             AND o.parent = $2 AND o.kind = $3 AND (o.flags & $4) = $5 AND ({narrow}) \
+             ORDER BY o.id"
+        );
+        let store = self.store;
+        let params: [&(dyn ToSql + Sync); 5] = [
+            &store,
+            &(q.parent as i64),
+            &(q.kind as i32),
+            &(q.mask as i32),
+            &(q.flags as i32),
+        ];
+        let result = self.conn.client.query(sql.as_str(), &params);
+        let rows = result.map_err(|e| self.failed(pg_error(e, "a table query")))?;
+        let mut flat = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let id = r.get::<_, i64>(5) as u64;
+            let prop = match r.get::<_, Option<i64>>(0) {
+                Some(_) => Some(row_to_prop(r)?),
+                None => None,
+            };
+            flat.push((id, prop));
+        }
+        Ok(group_rows(flat.into_iter()))
+    }
+
+    /// The snapshot's text (xmin, xmax and the transactions in progress) differs after any
+    /// commit in the database, by any client or host; the sequence of change numbers would
+    /// not do, since a change number is taken before its transaction commits.
+    fn change_stamp(&mut self) -> StorageResult<u64> {
+        use std::hash::{Hash, Hasher};
+        let rows = self.query("SELECT pg_current_snapshot()::text", &[])?;
+        let text: String = rows[0].get(0);
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        text.hash(&mut h);
+        Ok(h.finish())
     }
 }
 
