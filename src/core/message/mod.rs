@@ -12,6 +12,7 @@ mod tests;
 mod working;
 
 pub use computed::message_is_computed;
+pub(crate) use computed::{message_synthesizes, stored_message_synthesized};
 
 use super::error::{MapiError, MapiResult};
 use super::folder::{conflicts_folder, OBJ_FLAG_ASSOCIATED};

@@ -185,21 +185,39 @@ impl RowSource for MemoryTable {
     }
     fn select(&self, q: &Query) -> MapiResult<Box<dyn Selection>> {
         let all: Vec<Arc<MemRow>> = self.rows.read().rows.clone();
-        let mut rows = Vec::new();
-        for r in all {
-            if q.restriction
-                .map_or(Ok(true), |res| matches(res, &r.props[..]))?
-            {
-                rows.push(r);
-            }
-        }
-        if !q.sort.is_empty() {
-            // Stable: ties keep insertion order.
-            rows.sort_by(|a, b| compare_rows(&a.props, &b.props, q.sort));
-        }
-        let positions = rows.iter().enumerate().map(|(i, r)| (r.key, i)).collect();
-        Ok(Box::new(MemorySelection { rows, positions }))
+        select_from(all, q)
     }
+}
+
+/// The rows matching `q`, in its order (ties keep the given order), as a selection over rows
+/// already in memory: what [`MemoryTable`] answers, and what a source whose rows are few (a
+/// hierarchy table) or already narrowed answers with.
+pub fn select_rows(
+    rows: Vec<(RowKey, Vec<(u32, Cell)>)>,
+    q: &Query,
+) -> MapiResult<Box<dyn Selection>> {
+    let rows = rows
+        .into_iter()
+        .map(|(key, props)| Arc::new(MemRow { key, props }))
+        .collect();
+    select_from(rows, q)
+}
+
+fn select_from(all: Vec<Arc<MemRow>>, q: &Query) -> MapiResult<Box<dyn Selection>> {
+    let mut rows = Vec::new();
+    for r in all {
+        if q.restriction
+            .map_or(Ok(true), |res| matches(res, &r.props[..]))?
+        {
+            rows.push(r);
+        }
+    }
+    if !q.sort.is_empty() {
+        // Stable: ties keep insertion order.
+        rows.sort_by(|a, b| compare_rows(&a.props, &b.props, q.sort));
+    }
+    let positions = rows.iter().enumerate().map(|(i, r)| (r.key, i)).collect();
+    Ok(Box::new(MemorySelection { rows, positions }))
 }
 
 /// A row's sort value for `tag` (found by property ID; PT_ERROR and missing are None).
