@@ -510,12 +510,19 @@ static void test_bad_input(void) {
   CHECK_EQ(row_count(t), 1);
   t->lpVtbl->Release(t);
 
-  /* A deleted folder's tables. */
+  /* A deleted folder's tables: an open one shows no rows, a new one is refused. */
   {
     LPSPropValue sub_eid = msg_get_one((LPMAPIPROP)sub, PR_ENTRYID);
+    LPMAPITABLE open_before;
+    eid = msg_create(sub, "in the folder");
+    MAPIFreeBuffer(eid);
+    open_before = contents(sub, 0);
+    CHECK_EQ(row_count(open_before), 1);
     CHECK_OK(root->lpVtbl->DeleteFolder(root, sub_eid->Value.bin.cb,
-                                        (LPENTRYID)sub_eid->Value.bin.lpb, 0, NULL, 0));
+                                        (LPENTRYID)sub_eid->Value.bin.lpb, 0, NULL, DEL_MESSAGES));
     MAPIFreeBuffer(sub_eid);
+    CHECK_EQ(row_count(open_before), 0);
+    open_before->lpVtbl->Release(open_before);
     t = (LPMAPITABLE)GARBAGE_PTR;
     CHECK_HR(sub->lpVtbl->GetContentsTable(sub, 0, &t), MAPI_E_OBJECT_DELETED);
     CHECK(t == NULL);
