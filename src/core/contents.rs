@@ -204,8 +204,9 @@ struct RowMaker {
 }
 
 impl RowMaker {
-    /// A message's row: its stored properties (those read), the synthesized ones GetProps
-    /// shows, and PR_INSTANCE_KEY.
+    /// A message's row: its stored properties (those read) and, with `synthesized`, the
+    /// synthesized ones GetProps shows and PR_INSTANCE_KEY (a selection that names none of them
+    /// does without).
     fn row(&self, id: u64, stored: Vec<(u32, PropValue)>, synthesized: bool) -> Vec<(u32, Cell)> {
         let mut row: Vec<(u32, Cell)> = stored
             .into_iter()
@@ -215,8 +216,8 @@ impl RowMaker {
         if synthesized {
             let synth = stored_message_synthesized(&self.store, id, self.folder, self.writable);
             row.extend(synth.into_iter().map(|(t, v)| (t, Cell::Value(v))));
+            row.push((PR_INSTANCE_KEY, Cell::Value(instance_key(id))));
         }
-        row.push((PR_INSTANCE_KEY, Cell::Value(instance_key(id))));
         row
     }
 }
