@@ -33,6 +33,9 @@ use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+/// The most properties a contents query reads by joining them (engines limit a query's joins).
+const MAX_JOINED: usize = 24;
+
 /// A row's PR_INSTANCE_KEY: its object ID (never reused, so never a key of a row added later).
 fn instance_key(id: u64) -> PropValue {
     PropValue::Binary(id.to_le_bytes().to_vec())
@@ -286,15 +289,23 @@ impl RowSource for ContentsSource {
         } else {
             0
         };
+        // Each fetched property is one join; past MAX_JOINED the rows are read whole instead.
+        let joined = fetch.len() <= MAX_JOINED;
         let children = self.store.storage().read(|t| {
-            t.select_children(&ChildQuery {
+            let mut children = t.select_children(&ChildQuery {
                 parent: self.folder,
                 kind: KIND_MESSAGE,
                 mask: OBJ_FLAG_ASSOCIATED,
                 flags,
                 narrow: narrowed.as_ref(),
-                fetch: &fetch,
-            })
+                fetch: if joined { &fetch } else { &[] },
+            })?;
+            if !joined {
+                for (id, props) in &mut children {
+                    *props = t.props(*id)?;
+                }
+            }
+            Ok::<_, MapiError>(children)
         })?;
         let maker = RowMaker {
             store: self.store.clone(),

@@ -74,30 +74,46 @@ pub struct ChildQuery<'a> {
 /// One object a child query returned: its ID and the fetched properties it stores.
 pub type ChildRow = (u64, Vec<StoredProp>);
 
-/// How an engine names what [`narrow_sql`] writes about.
+/// How an engine names what [`narrow_sql`] and [`select_sql`] write about.
 pub(crate) struct Dialect {
-    /// The props table with the condition that limits it to the store (`""` when none).
+    pub objects: &'static str,
     pub props: &'static str,
+    /// Joins a props alias to the objects row `o` within the store (`""` when none).
+    pub same_store: &'static str,
+    /// The condition on `o` that limits it to the store (`""` when none).
     pub store_cond: &'static str,
-    /// The column holding an integer value.
+    /// A value's columns, and the one holding an integer.
+    pub value_cols: &'static [&'static str],
     pub int_col: &'static str,
+    /// The query's parameters for parent, kind, mask and flags.
+    pub params: [&'static str; 4],
 }
 
-/// `n` as an SQL condition on the objects row aliased `o`. Every number is written as a literal
-/// (IDs, tags and integers only: nothing a caller's text can reach).
-pub(crate) fn narrow_sql(n: &Narrow, d: &Dialect) -> String {
-    let exists = |cond: String| {
-        format!(
-            "EXISTS (SELECT 1 FROM {} q WHERE {}q.obj = o.id AND {cond})",
-            d.props, d.store_cond
-        )
+/// The alias of the `i`th fetched property's join.
+fn alias(i: usize) -> String {
+    format!("p{i}")
+}
+
+/// `n` as an SQL condition on the objects row `o` and its joined aliases (`fetch[i]` is joined
+/// as `p{i}`; every property a narrowing names is fetched, see core). Every number is written as
+/// a literal (IDs, tags and integers only: nothing a caller's text can reach).
+pub(crate) fn narrow_sql(n: &Narrow, fetch: &[u16], d: &Dialect) -> String {
+    let joined = |id: u16| fetch.iter().position(|f| *f == id).map(alias);
+    let exists = |id: u16, cond: &dyn Fn(&str) -> String| match joined(id) {
+        Some(a) => format!("({a}.tag IS NOT NULL AND {})", cond(&a)),
+        None => format!(
+            "EXISTS (SELECT 1 FROM {} q WHERE {}q.obj = o.id AND q.id = {id} AND {})",
+            d.props,
+            d.same_store.replace("{a}", "q"),
+            cond("q")
+        ),
     };
     match n {
         Narrow::All(v) if v.is_empty() => "1 = 1".into(),
         Narrow::Any(v) if v.is_empty() => "1 = 0".into(),
-        Narrow::All(v) => join(v, " AND ", d),
-        Narrow::Any(v) => join(v, " OR ", d),
-        Narrow::Has(id) => exists(format!("q.id = {id}")),
+        Narrow::All(v) => join(v, " AND ", fetch, d),
+        Narrow::Any(v) => join(v, " OR ", fetch, d),
+        Narrow::Has(id) => exists(*id, &|_| "1 = 1".into()),
         Narrow::Int {
             tag,
             cmp,
@@ -105,46 +121,53 @@ pub(crate) fn narrow_sql(n: &Narrow, d: &Dialect) -> String {
             unsigned,
         } => {
             let col = d.int_col;
-            let high = if *unsigned {
-                format!(" OR q.{col} < 0")
-            } else {
-                String::new()
-            };
-            exists(format!(
-                "q.id = {} AND (q.tag <> {tag} OR q.{col} {} {value}{high})",
-                tag >> 16,
-                cmp.sql()
-            ))
+            exists((tag >> 16) as u16, &|a| {
+                let high = if *unsigned {
+                    format!(" OR {a}.{col} < 0")
+                } else {
+                    String::new()
+                };
+                format!(
+                    "({a}.tag <> {tag} OR {a}.{col} {} {value}{high})",
+                    cmp.sql()
+                )
+            })
         }
     }
 }
 
-fn join(v: &[Narrow], op: &str, d: &Dialect) -> String {
+fn join(v: &[Narrow], op: &str, fetch: &[u16], d: &Dialect) -> String {
     let parts: Vec<String> = v
         .iter()
-        .map(|n| format!("({})", narrow_sql(n, d)))
+        .map(|n| format!("({})", narrow_sql(n, fetch, d)))
         .collect();
     parts.join(op)
 }
 
-/// The fetched property IDs as an SQL list (`q.id IN (…)`), or None when there are none.
-pub(crate) fn id_list(fetch: &[u16]) -> Option<String> {
-    if fetch.is_empty() {
-        return None;
+/// The child query: one row per child, in ID order: its ID, then each fetched property's tag
+/// and value columns (NULL where the child has none).
+pub(crate) fn select_sql(q: &ChildQuery, d: &Dialect) -> String {
+    let mut columns = vec!["o.id".to_string()];
+    let mut joins = String::new();
+    for (i, id) in q.fetch.iter().enumerate() {
+        let a = alias(i);
+        columns.push(format!("{a}.tag"));
+        columns.extend(d.value_cols.iter().map(|c| format!("{a}.{c}")));
+        joins.push_str(&format!(
+            " LEFT JOIN {} {a} ON {}{a}.obj = o.id AND {a}.id = {id}",
+            d.props,
+            d.same_store.replace("{a}", &a)
+        ));
     }
-    let ids: Vec<String> = fetch.iter().map(|i| i.to_string()).collect();
-    Some(ids.join(", "))
-}
-
-/// Groups `(object, property)` rows, ordered by object, into one [`ChildRow`] each (an object
-/// without fetched properties comes as one row with no property).
-pub(crate) fn group_rows(rows: impl Iterator<Item = (u64, Option<StoredProp>)>) -> Vec<ChildRow> {
-    let mut out: Vec<ChildRow> = Vec::new();
-    for (id, prop) in rows {
-        match out.last_mut() {
-            Some((last, props)) if *last == id => props.extend(prop),
-            _ => out.push((id, prop.into_iter().collect())),
-        }
-    }
-    out
+    let narrow = q
+        .narrow
+        .map_or("1 = 1".into(), |n| narrow_sql(n, q.fetch, d));
+    let [parent, kind, mask, flags] = d.params;
+    format!(
+        "SELECT {} FROM {} o{joins} WHERE {}o.parent = {parent} AND o.kind = {kind} \
+         AND (o.flags & {mask}) = {flags} AND ({narrow}) ORDER BY o.id",
+        columns.join(", "),
+        d.objects,
+        d.store_cond
+    )
 }

@@ -5,7 +5,7 @@
 //! change number (`nextval` runs only for the row that matched), so two hosts saving at once can
 //! never both win.
 
-use super::super::children::{group_rows, id_list, narrow_sql, Dialect};
+use super::super::children::{select_sql, Dialect};
 use super::super::typed::{from_cell, to_cell, Cell};
 use super::super::{
     apply_children, insert_under_folder, Applied, ChangeSet, Expect, ObjectRow, ReadTxn,
@@ -99,16 +99,21 @@ fn columns(v: &PropValue) -> Columns {
 }
 
 fn row_to_prop(r: &Row) -> StorageResult<StoredProp> {
-    let tag: i64 = r.get(0);
+    prop_at(r, 0)
+}
+
+/// The property whose tag and four value columns start at column `base`.
+fn prop_at(r: &Row, base: usize) -> StorageResult<StoredProp> {
+    let tag: i64 = r.get(base);
     let tag =
         u32::try_from(tag).map_err(|_| StorageError::corrupt(format!("tag {tag} out of range")))?;
     let ptype = tag & 0xFFFF;
     let is_string = matches!(ptype, PT_STRING8 | PT_UNICODE);
     let cell = match (
-        r.get::<_, Option<i64>>(1),
-        r.get::<_, Option<f64>>(2),
-        r.get::<_, Option<String>>(3),
-        r.get::<_, Option<Vec<u8>>>(4),
+        r.get::<_, Option<i64>>(base + 1),
+        r.get::<_, Option<f64>>(base + 2),
+        r.get::<_, Option<String>>(base + 3),
+        r.get::<_, Option<Vec<u8>>>(base + 4),
     ) {
         (Some(i), None, None, None) => Cell::Int(i),
         (None, Some(f), None, None) => Cell::Real(f),
@@ -212,31 +217,15 @@ impl ReadTxn for PgTxn<'_> {
 
     fn select_children(&mut self, q: &ChildQuery) -> StorageResult<Vec<ChildRow>> {
         const POSTGRES: Dialect = Dialect {
+            objects: "msgstore_objects",
             props: "msgstore_props",
-            store_cond: "q.store = o.store AND ",
+            same_store: "{a}.store = o.store AND ",
+            store_cond: "o.store = $1 AND ",
+            value_cols: &["v_int", "v_real", "v_text", "v_bin"],
             int_col: "v_int",
+            params: ["$2", "$3", "$4", "$5"],
         };
-        let (columns, join) = match id_list(q.fetch) {
-            Some(ids) => (
-                "p.tag, p.v_int, p.v_real, p.v_text, p.v_bin, o.id",
-                format!(
-                    "LEFT JOIN msgstore_props p ON p.store = o.store AND p.obj = o.id \
-                     AND p.id IN ({ids})"
-                ),
-            ),
-            None => (
-                "NULL::bigint, NULL::bigint, NULL::float8, NULL::text, NULL::bytea, o.id",
-                String::new(),
-            ),
-        };
-        let narrow = q
-            .narrow
-            .map_or("1 = 1".into(), |n| narrow_sql(n, &POSTGRES));
-        let sql = format!(
-            "SELECT {columns} FROM msgstore_objects o {join} WHERE o.store = $1 \
-             AND o.parent = $2 AND o.kind = $3 AND (o.flags & $4) = $5 AND ({narrow}) \
-             ORDER BY o.id"
-        );
+        let sql = select_sql(q, &POSTGRES);
         let store = self.store;
         let params: [&(dyn ToSql + Sync); 5] = [
             &store,
@@ -247,16 +236,19 @@ impl ReadTxn for PgTxn<'_> {
         ];
         let result = self.conn.client.query(sql.as_str(), &params);
         let rows = result.map_err(|e| self.failed(pg_error(e, "a table query")))?;
-        let mut flat = Vec::with_capacity(rows.len());
+        let mut out = Vec::with_capacity(rows.len());
         for r in &rows {
-            let id = r.get::<_, i64>(5) as u64;
-            let prop = match r.get::<_, Option<i64>>(0) {
-                Some(_) => Some(row_to_prop(r)?),
-                None => None,
-            };
-            flat.push((id, prop));
+            let id = r.get::<_, i64>(0) as u64;
+            let mut props = Vec::with_capacity(q.fetch.len());
+            for i in 0..q.fetch.len() {
+                let base = 1 + 5 * i;
+                if r.get::<_, Option<i64>>(base).is_some() {
+                    props.push(prop_at(r, base)?);
+                }
+            }
+            out.push((id, props));
         }
-        Ok(group_rows(flat.into_iter()))
+        Ok(out)
     }
 
     /// The snapshot's text (xmin, xmax and the transactions in progress) differs after any

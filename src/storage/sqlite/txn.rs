@@ -4,7 +4,7 @@
 //! the compare-and-swap of `apply` is a conditional UPDATE all the same, so that correctness
 //! does not rest on that lock.
 
-use super::super::children::{group_rows, id_list, narrow_sql, Dialect};
+use super::super::children::{select_sql, Dialect};
 use super::super::{
     apply_children, insert_under_folder, Applied, ChangeSet, Expect, ObjectRow, ReadTxn,
     StorageError, StorageResult, StoredProp, Target, WriteTxn, MAX_CN,
@@ -208,35 +208,29 @@ impl ReadTxn for SqlTxn<'_> {
 
     fn select_children(&mut self, q: &ChildQuery) -> StorageResult<Vec<ChildRow>> {
         const SQLITE: Dialect = Dialect {
+            objects: "objects",
             props: "props",
+            same_store: "",
             store_cond: "",
+            value_cols: &["value"],
             int_col: "value",
+            params: ["?1", "?2", "?3", "?4"],
         };
-        let (columns, join) = match id_list(q.fetch) {
-            Some(ids) => (
-                "o.id, p.tag, p.value",
-                format!("LEFT JOIN props p ON p.obj = o.id AND p.id IN ({ids})"),
-            ),
-            None => ("o.id, NULL, NULL", String::new()),
-        };
-        let narrow = q.narrow.map_or("1 = 1".into(), |n| narrow_sql(n, &SQLITE));
-        let sql = format!(
-            "SELECT {columns} FROM objects o {join} WHERE o.parent = ?1 AND o.kind = ?2 \
-             AND (o.flags & ?3) = ?4 AND ({narrow}) ORDER BY o.id"
-        );
         // Cached: a table asks the same question again at every change it sees.
-        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let mut stmt = self.conn.prepare_cached(&select_sql(q, &SQLITE))?;
         let mut rows = stmt.query(params![q.parent as i64, q.kind, q.mask, q.flags])?;
-        let mut flat = Vec::new();
+        let mut out = Vec::new();
         while let Some(r) = rows.next()? {
             let id = r.get::<_, i64>(0)? as u64;
-            let prop = match r.get::<_, Option<u32>>(1)? {
-                Some(tag) => Some((tag, from_sql(tag & 0xFFFF, r.get_ref(2)?)?)),
-                None => None,
-            };
-            flat.push((id, prop));
+            let mut props = Vec::with_capacity(q.fetch.len());
+            for i in 0..q.fetch.len() {
+                if let Some(tag) = r.get::<_, Option<u32>>(1 + 2 * i)? {
+                    props.push((tag, from_sql(tag & 0xFFFF, r.get_ref(2 + 2 * i)?)?));
+                }
+            }
+            out.push((id, props));
         }
-        Ok(group_rows(flat.into_iter()))
+        Ok(out)
     }
 
     fn change_stamp(&mut self) -> StorageResult<u64> {
