@@ -702,7 +702,7 @@ fn random_restriction(rng: &mut Rng, depth: u32) -> msgstore::core::table::Restr
     };
     let leaf = rng.below(if depth == 0 { 7 } else { 11 });
     match leaf {
-        0 | 1 | 2 => {
+        0..=2 => {
             let id = rng.pick(&ids);
             let (tag, value) = random_needle(rng, id);
             R::Property {

@@ -24,7 +24,7 @@ use crate::core::mapidefs::*;
 use crate::core::message::{message_synthesizes, stored_message_synthesized};
 use crate::core::props::PropView;
 use crate::core::store::Store;
-use crate::core::table::memory::select_rows;
+use crate::core::table::memory::{select_rows, KeyedRow};
 use crate::core::table::restriction::{Relop, Restriction};
 use crate::core::table::{project, Cell, FetchedRow, Query, RowKey, RowSource, Selection};
 use crate::core::value::{change_prop_type, prop_id, PropValue};
@@ -423,7 +423,7 @@ impl HierarchySource {
     }
 
     /// Every row: subfolders in ID order, each followed by its own (with CONVENIENT_DEPTH).
-    fn all_rows(&self) -> MapiResult<Vec<(RowKey, Vec<(u32, Cell)>)>> {
+    fn all_rows(&self) -> MapiResult<Vec<KeyedRow>> {
         let deep = self.flags & CONVENIENT_DEPTH != 0;
         self.store.storage().read(|t| {
             let mut rows = Vec::new();

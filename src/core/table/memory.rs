@@ -189,6 +189,9 @@ impl RowSource for MemoryTable {
     }
 }
 
+/// A row with its key, as [`select_rows`] takes it.
+pub type KeyedRow = (RowKey, Vec<(u32, Cell)>);
+
 /// The rows matching `q`, in its order (ties keep the given order), as a selection over rows
 /// already in memory: what [`MemoryTable`] answers, and what a source whose rows are few (a
 /// hierarchy table) or already narrowed answers with.
