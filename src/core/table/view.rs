@@ -8,6 +8,10 @@
 //!   start, as D:determining-a-table-s-end says); with TBL_NOADVANCE the cursor does not move.
 //! * A bookmark whose row is gone moves to the row that took its place (MAPI_W_POSITION_CHANGED).
 //! * FindRow that finds nothing leaves the cursor where it was.
+//! * A new view, Restrict and SortTable check what they are given at once (a refused
+//!   restriction or sort leaves the view as it was) and select at the next call that needs rows:
+//!   an engine failure while selecting is that call's error. A rewound cursor is at the start of
+//!   the table, not on its first row, so a row added before the first one is read next.
 
 use super::restriction::Restriction;
 use super::{FetchedRow, Query, RowKey, RowSource, Selection, SortKey};
