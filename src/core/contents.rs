@@ -64,6 +64,18 @@ fn change_stamp(store: &Store) -> u64 {
         .unwrap_or_else(|_| unknown_version())
 }
 
+/// A folder table's flags: `own`, MAPI_UNICODE and MAPI_DEFERRED_ERRORS; SHOW_SOFT_DELETES is
+/// MAPI_E_NO_SUPPORT (this store deletes for good: nothing is soft-deleted).
+fn check_table_flags(method: &str, flags: u32, own: u32) -> MapiResult<()> {
+    if flags & SHOW_SOFT_DELETES != 0 {
+        return Err(MapiError::new(
+            MAPI_E_NO_SUPPORT,
+            format!("{method}: SHOW_SOFT_DELETES (this store deletes for good)"),
+        ));
+    }
+    check_flags(method, flags, own | MAPI_UNICODE | MAPI_DEFERRED_ERRORS)
+}
+
 fn refuse_sub(q: &Query) -> MapiResult<()> {
     match q.restriction {
         Some(r) if r.has_sub() => Err(MapiError::new(
@@ -173,17 +185,7 @@ impl ContentsSource {
     /// GetContentsTable's flags: MAPI_ASSOCIATED, MAPI_UNICODE, MAPI_DEFERRED_ERRORS;
     /// SHOW_SOFT_DELETES is MAPI_E_NO_SUPPORT (nothing is soft-deleted here).
     pub fn new(store: Arc<Store>, folder: u64, writable: bool, flags: u32) -> MapiResult<Self> {
-        if flags & SHOW_SOFT_DELETES != 0 {
-            return Err(MapiError::new(
-                MAPI_E_NO_SUPPORT,
-                "GetContentsTable: SHOW_SOFT_DELETES (this store deletes for good)",
-            ));
-        }
-        check_flags(
-            "GetContentsTable",
-            flags,
-            MAPI_ASSOCIATED | MAPI_UNICODE | MAPI_DEFERRED_ERRORS,
-        )?;
+        check_table_flags("GetContentsTable", flags, MAPI_ASSOCIATED)?;
         Ok(ContentsSource {
             store,
             folder,
@@ -403,17 +405,7 @@ impl HierarchySource {
     /// GetHierarchyTable's flags: CONVENIENT_DEPTH, MAPI_UNICODE, MAPI_DEFERRED_ERRORS;
     /// SHOW_SOFT_DELETES is MAPI_E_NO_SUPPORT.
     pub fn new(store: Arc<Store>, folder: u64, writable: bool, flags: u32) -> MapiResult<Self> {
-        if flags & SHOW_SOFT_DELETES != 0 {
-            return Err(MapiError::new(
-                MAPI_E_NO_SUPPORT,
-                "GetHierarchyTable: SHOW_SOFT_DELETES (this store deletes for good)",
-            ));
-        }
-        check_flags(
-            "GetHierarchyTable",
-            flags,
-            CONVENIENT_DEPTH | MAPI_UNICODE | MAPI_DEFERRED_ERRORS,
-        )?;
+        check_table_flags("GetHierarchyTable", flags, CONVENIENT_DEPTH)?;
         Ok(HierarchySource {
             store,
             folder,
