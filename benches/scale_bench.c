@@ -10,8 +10,15 @@
  *   memory heap (glibc mallinfo2) and RSS growth for N open objects of one message of a given
  *          size, per object, against the message's PR_MESSAGE_SIZE.
  *
+ *   contents  the first 50 rows of a folder's contents table, two-key sort (one descending)
+ *          plus a restriction, through the C ABI (GetContentsTable, SetColumns, SortTable,
+ *          Restrict, QueryRows(50), FreeProws, Release) against the same query run raw on the
+ *          store file with SQLite (one SELECT … ORDER BY … LIMIT 50 on its own connection), at
+ *          each size given; bulk-built as `open` is, with four table properties per message.
+ *
  * Usage: scale_bench open DIR SMALL BIG
  *        scale_bench memory DIR
+ *        scale_bench contents DIR N...
  */
 #include "bench_pair.h"
 
@@ -38,7 +45,17 @@ typedef struct {
 } built_store;
 
 /* Makes a store of `count` messages with the 10 small properties each. */
+static void build_store_with(built_store *s, const char *path, long long count,
+                             const char *extra_sql);
+
 static void build_store(built_store *s, const char *path, long long count) {
+  build_store_with(s, path, count, NULL);
+}
+
+/* Makes a store of `count` messages with the 10 small properties each, and runs `extra_sql`
+ * (when not NULL) in the bulk transaction. */
+static void build_store_with(built_store *s, const char *path, long long count,
+                             const char *extra_sql) {
   SPropValue small[10];
   ULONG n, i;
   LPMDB mdb;
@@ -91,6 +108,7 @@ static void build_store(built_store *s, const char *path, long long count) {
   snprintf(sql, sizeof sql, "UPDATE meta SET value = %lld WHERE key = 'next_cn'",
            next_cn + count - 1);
   sql_exec(db, sql);
+  if (extra_sql) sql_exec(db, extra_sql);
   sql_exec(db, "COMMIT");
   sql_exec(db, "PRAGMA journal_mode=WAL");
   st = sql_prepare(db, "SELECT count(*) FROM objects WHERE kind = 5");
@@ -214,10 +232,173 @@ static int run_memory(const char *dir) {
   return 0;
 }
 
+/* ---- contents tables ---------------------------------------------------------------------- */
+
+#define T_NUM PROP_TAG(PT_LONG, 0x6601)
+#define T_WORD PROP_TAG(PT_STRING8, 0x6602)
+#define T_BUCKET PROP_TAG(PT_LONG, 0x6603)
+#define T_BITS PROP_TAG(PT_LONG, 0x6604)
+
+/* NUM = the object ID, WORD = "<stem> <nnn>" (no WORD on one message in 41), BUCKET and BITS
+ * spread over 17 and 32 values: the table properties of contents_test.c's model. */
+static const char CONTENTS_PROPS_SQL[] =
+    "INSERT INTO props(obj, id, tag, value) "
+    "SELECT id, 26113, 1711341571, id FROM objects WHERE kind = 5; "
+    "INSERT INTO props(obj, id, tag, value) "
+    "SELECT id, 26114, 1711407134, CASE id % 6 WHEN 0 THEN 'North' WHEN 1 THEN 'south' "
+    "  WHEN 2 THEN 'EAST' WHEN 3 THEN 'west' WHEN 4 THEN 'Centre' ELSE 'north-east' END "
+    "  || printf(' %03d', (id * 37) % 211) FROM objects WHERE kind = 5 AND id % 41 <> 7; "
+    "INSERT INTO props(obj, id, tag, value) "
+    "SELECT id, 26115, 1711472643, (id * 11) % 17 FROM objects WHERE kind = 5; "
+    "INSERT INTO props(obj, id, tag, value) "
+    "SELECT id, 26116, 1711538179, (id * 5) % 32 FROM objects WHERE kind = 5;";
+
+/* The raw query: the same rows, in the same order, as the table's first 50. */
+static const char CONTENTS_RAW_SQL[] =
+    "SELECT o.id, w.value, b.value FROM objects o "
+    "JOIN props b ON b.obj = o.id AND b.id = 26115 "
+    "LEFT JOIN props w ON w.obj = o.id AND w.id = 26114 "
+    "LEFT JOIN props x ON x.obj = o.id AND x.id = 26116 "
+    "WHERE o.parent = 2 AND o.kind = 5 AND (o.flags & 1) = 0 AND b.value < 9 "
+    "AND (w.value LIKE 'north%' OR x.value > 20) "
+    "ORDER BY b.value DESC, w.value IS NULL, w.value COLLATE NOCASE, o.id LIMIT 50";
+
+typedef struct {
+  LPMAPIFOLDER root;
+  sqlite3 *raw;
+  sqlite3_stmt *raw_stmt;
+  LONG first[50]; /* the NUMs of the table's first 50 rows, for the cross-check */
+  int rows;
+} contents_ctx;
+
+static void op_contents_table(void *p) {
+  contents_ctx *c = p;
+  SizedSPropTagArray(4, cols) = {4, {T_NUM, T_WORD, T_BUCKET, PR_ENTRYID}};
+  struct {
+    ULONG cSorts, cCategories, cExpanded;
+    SSortOrder aSort[2];
+  } keys = {2, 0, 0, {{T_BUCKET, TABLE_SORT_DESCEND}, {T_WORD, TABLE_SORT_ASCEND}}};
+  SRestriction top, and_kids[2], or_kids[2];
+  SPropValue below9, north, bits20;
+  LPMAPITABLE t = NULL;
+  LPSRowSet rows = NULL;
+  ULONG r;
+  memset(and_kids, 0, sizeof and_kids);
+  memset(or_kids, 0, sizeof or_kids);
+  memset(&below9, 0, sizeof below9);
+  memset(&north, 0, sizeof north);
+  memset(&bits20, 0, sizeof bits20);
+  below9.ulPropTag = T_BUCKET;
+  below9.Value.l = 9;
+  north.ulPropTag = T_WORD;
+  north.Value.lpszA = (char *)"NORTH";
+  bits20.ulPropTag = T_BITS;
+  bits20.Value.l = 20;
+  top.rt = RES_AND;
+  top.res.resAnd.cRes = 2;
+  top.res.resAnd.lpRes = and_kids;
+  and_kids[0].rt = RES_PROPERTY;
+  and_kids[0].res.resProperty.relop = RELOP_LT;
+  and_kids[0].res.resProperty.ulPropTag = T_BUCKET;
+  and_kids[0].res.resProperty.lpProp = &below9;
+  and_kids[1].rt = RES_OR;
+  and_kids[1].res.resOr.cRes = 2;
+  and_kids[1].res.resOr.lpRes = or_kids;
+  or_kids[0].rt = RES_CONTENT;
+  or_kids[0].res.resContent.ulFuzzyLevel = FL_PREFIX | FL_IGNORECASE;
+  or_kids[0].res.resContent.ulPropTag = T_WORD;
+  or_kids[0].res.resContent.lpProp = &north;
+  or_kids[1].rt = RES_PROPERTY;
+  or_kids[1].res.resProperty.relop = RELOP_GT;
+  or_kids[1].res.resProperty.ulPropTag = T_BITS;
+  or_kids[1].res.resProperty.lpProp = &bits20;
+  OK(c->root->lpVtbl->GetContentsTable(c->root, 0, &t));
+  OK(t->lpVtbl->SetColumns(t, (LPSPropTagArray)&cols, 0));
+  OK(t->lpVtbl->SortTable(t, (LPSSortOrderSet)&keys, 0));
+  OK(t->lpVtbl->Restrict(t, &top, 0));
+  OK(t->lpVtbl->QueryRows(t, 50, 0, &rows));
+  c->rows = (int)rows->cRows;
+  for (r = 0; r < rows->cRows; r++) c->first[r] = rows->aRow[r].lpProps[0].Value.l;
+  FreeProws(rows);
+  t->lpVtbl->Release(t);
+}
+
+static void op_contents_raw(void *p) {
+  contents_ctx *c = p;
+  int n = 0;
+  sqlite3_reset(c->raw_stmt);
+  while (sqlite3_step(c->raw_stmt) == SQLITE_ROW) {
+    REQUIRE(n < 50);
+    REQUIRE(sqlite3_column_int64(c->raw_stmt, 0) == c->first[n]);
+    bench_sink += (uintptr_t)sqlite3_column_int64(c->raw_stmt, 2);
+    n++;
+  }
+  REQUIRE(n == c->rows);
+}
+
+static int run_contents(const char *dir, int nsizes, char **sizes) {
+  int k;
+  for (k = 0; k < nsizes; k++) {
+    long long n = atoll(sizes[k]);
+    char path[4096], name[64], extra[64];
+    built_store s;
+    contents_ctx c;
+    double *m, *b, *q;
+    unsigned rounds = quick_mode() ? 7 : (n >= 1000000 ? 9 : 21), i;
+    snprintf(name, sizeof name, "contents-%lld.msgstore", n);
+    path_join(path, sizeof path, dir, name);
+    build_store_with(&s, path, n, CONTENTS_PROPS_SQL);
+    memset(&c, 0, sizeof c);
+    c.root = store_root_folder(s.mdb);
+    sql_ok(NULL, sqlite3_open_v2(path, &c.raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL),
+           "open store for the raw query");
+    c.raw_stmt = sql_prepare(c.raw, CONTENTS_RAW_SQL);
+    /* Warm both up; the first table read also fills c.first for the raw query's check. */
+    op_contents_table(&c);
+    REQUIRE(c.rows == 50);
+    op_contents_raw(&c);
+    m = malloc(rounds * sizeof *m);
+    b = malloc(rounds * sizeof *b);
+    q = malloc(rounds * sizeof *q);
+    REQUIRE(m && b && q);
+    for (i = 0; i < rounds; i++) {
+      if (i % 2) {
+        b[i] = time_batch(op_contents_raw, &c, 1);
+        m[i] = time_batch(op_contents_table, &c, 1);
+      } else {
+        m[i] = time_batch(op_contents_table, &c, 1);
+        b[i] = time_batch(op_contents_raw, &c, 1);
+      }
+      q[i] = m[i] / b[i];
+    }
+    {
+      pair_result r;
+      r.measured_ns = median(m, rounds);
+      r.baseline_ns = median(b, rounds);
+      r.ratio_median = median(q, rounds);
+      r.rounds = rounds;
+      r.batch = 1;
+      snprintf(extra, sizeof extra, "n=%lld", n);
+      snprintf(name, sizeof name, "contents%lld", n);
+      print_pair(name, r, extra);
+    }
+    free(m);
+    free(b);
+    free(q);
+    sqlite3_finalize(c.raw_stmt);
+    sqlite3_close(c.raw);
+    c.root->lpVtbl->Release(c.root);
+    s.mdb->lpVtbl->Release(s.mdb);
+    if (!env_flag("MSGSTORE_BENCH_KEEP")) remove_db(path);
+  }
+  return 0;
+}
+
 int main(int argc, char **argv) {
   if (argc == 5 && strcmp(argv[1], "open") == 0)
     return run_open(argv[2], atoll(argv[3]), atoll(argv[4]));
   if (argc == 3 && strcmp(argv[1], "memory") == 0) return run_memory(argv[2]);
-  fprintf(stderr, "usage: %s open DIR SMALL BIG | memory DIR\n", argv[0]);
+  if (argc >= 4 && strcmp(argv[1], "contents") == 0) return run_contents(argv[2], argc - 3, argv + 3);
+  fprintf(stderr, "usage: %s open DIR SMALL BIG | memory DIR | contents DIR N...\n", argv[0]);
   return 2;
 }

@@ -5,7 +5,7 @@
 //!     cargo bench --bench suite -- --quick           # quick mode for CI (about a minute)
 //!     MSGSTORE_BENCH_QUICK=1 cargo bench --bench suite   # the same
 //!
-//! Other options (after `--`): `--only props,save,open,memory,contention,postgres` runs some groups,
+//! Other options (after `--`): `--only props,save,open,contents,memory,contention,postgres` runs some groups,
 //! `--verbose` echoes the programs' progress, `--keep` keeps the stores and databases afterwards.
 //!
 //! What it does: builds the release staticlib (`$CARGO build --release --lib`), compiles each C
@@ -552,6 +552,50 @@ fn main() {
             &format!("the same on a store of {small} messages"),
             Target::AtMost(1.5),
         ));
+    }
+
+    if opts.wants("contents") {
+        let sizes: &[&str] = if opts.quick {
+            &["10000", "100000"]
+        } else {
+            &["10000", "100000", "1000000"]
+        };
+        eprintln!(
+            "suite: contents tables of {} messages (bulk-built)",
+            sizes.join(", ")
+        );
+        let mut args = vec!["contents", data_s.as_str()];
+        args.extend_from_slice(sizes);
+        let r = run(&programs["scale_bench"], &args, &opts);
+        for n in sizes {
+            rows.push(pair_row(
+                find(&r, &format!("contents{n}")),
+                &format!(
+                    "contents table of {n} messages: two-key sort + restriction, first 50 rows \
+                     (GetContentsTable … QueryRows(50) … Release)"
+                ),
+                "raw SQLite: the same SELECT … ORDER BY … LIMIT 50 on the store file",
+                Target::AtMost(2.0),
+            ));
+        }
+        let (small, big) = (sizes[0], sizes[sizes.len() - 1]);
+        let (ms, mb) = (
+            num(find(&r, &format!("contents{small}")), "measured_ns"),
+            num(find(&r, &format!("contents{big}")), "measured_ns"),
+        );
+        let size_ratio = big.parse::<f64>().unwrap() / small.parse::<f64>().unwrap();
+        rows.push(Row {
+            operation: format!(
+                "contents table growth, {small} → {big} messages (cost ratio / size ratio)"
+            ),
+            measured: fmt_time(mb),
+            baseline: format!("the same at {small} messages, × {size_ratio}"),
+            baseline_value: fmt_time(ms * size_ratio),
+            ratio: Some(mb / (ms * size_ratio)),
+            // Below 1: the cost grows less than linearly with the folder.
+            target: Target::AtMost(1.0),
+            note: format!("cost × {:.1} for size × {size_ratio}", mb / ms),
+        });
     }
 
     if opts.wants("memory") {

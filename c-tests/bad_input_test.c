@@ -379,9 +379,10 @@ static void test_null_pointers_store_folder(void) {
     CHECK_EQ(count, 1);
   }
 
+  /* The folder tables with a NULL out-pointer (BAD_INPUT row 107). */
+  CHECK_HR(o.root->lpVtbl->GetContentsTable(o.root, 0, NULL), MAPI_E_INVALID_PARAMETER);
+  CHECK_HR(o.root->lpVtbl->GetHierarchyTable(o.root, 0, NULL), MAPI_E_INVALID_PARAMETER);
   /* Not-implemented slots with NULL out-pointers: MAPI_E_NO_SUPPORT, never a crash. */
-  CHECK_HR(o.root->lpVtbl->GetContentsTable(o.root, 0, NULL), MAPI_E_NO_SUPPORT);
-  CHECK_HR(o.root->lpVtbl->GetHierarchyTable(o.root, 0, NULL), MAPI_E_NO_SUPPORT);
   CHECK_HR(o.root->lpVtbl->GetSearchCriteria(o.root, 0, NULL, NULL, NULL), MAPI_E_NO_SUPPORT);
   CHECK_HR(o.root->lpVtbl->GetMessageStatus(o.root, 0, NULL, 0, NULL), MAPI_E_NO_SUPPORT);
   CHECK_HR(o.root->lpVtbl->SetMessageStatus(o.root, 0, NULL, 0, 0, NULL), MAPI_E_NO_SUPPORT);

@@ -272,6 +272,8 @@ struct IMalloc;
 
 #define PR_INSTANCE_KEY 267780354
 
+#define PR_DEPTH 805634051
+
 #define PR_ACCESS 267649027
 
 #define PR_PARENT_ENTRYID 235471106
@@ -423,6 +425,16 @@ struct IMalloc;
 #define MAPI_BEST_ACCESS 16
 
 #define MAPI_ASSOCIATED 64
+
+/**
+ * GetHierarchyTable: every level below the folder (reference §5, §10.7).
+ */
+#define CONVENIENT_DEPTH 1
+
+/**
+ * GetContentsTable / GetHierarchyTable: soft-deleted items (H-EDK; this store has none).
+ */
+#define SHOW_SOFT_DELETES 2
 
 #define MAPI_NO_CACHE 512
 

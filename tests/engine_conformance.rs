@@ -74,6 +74,7 @@ on_every_engine!(
     named_properties_persist_per_store,
     racing_named_creators_get_one_id,
     named_inserts_that_conflict_do_nothing,
+    contents_tables_give_the_evaluators_rows,
 );
 
 const FLAGS: u32 = MAPI_CREATE | MDB_WRITE | MSGSTORE_NO_SYNC;
@@ -884,4 +885,306 @@ fn postgres_schema_1_upgrades() {
     drop(engine);
     drop(old);
     let _ = admin.batch_execute(&format!("DROP DATABASE {db} WITH (FORCE)"));
+}
+
+// ---- Contents tables: the engine's answer against the in-memory evaluator ---------------------
+
+/// A small deterministic generator (xorshift), so that a failure repeats.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+    fn pick<T: Clone>(&mut self, items: &[T]) -> T {
+        items[self.below(items.len() as u64) as usize].clone()
+    }
+}
+
+/// The properties the random messages carry (one ID each; the type varies on purpose).
+const T_NUM: u16 = 0x6711;
+const T_TEXT: u16 = 0x6712;
+const T_TIME: u16 = 0x6713;
+const T_FLAG: u16 = 0x6714;
+const T_BIG: u16 = 0x6715;
+const T_BIN: u16 = 0x6716;
+const T_NUM2: u16 = 0x6717;
+
+fn tag(id: u16, ptype: u32) -> u32 {
+    ((id as u32) << 16) | ptype
+}
+
+const WORDS: &[&str] = &[
+    "apple",
+    "Apple",
+    "APPLE pie",
+    "\u{c4}pfel",
+    "\u{e4}pfel",
+    "banana",
+    "Zeta",
+    "zeta",
+    "\u{df}",
+    "stra\u{df}e",
+    "\u{1c5}",
+    "",
+    "caf\u{e9}",
+    "CAF\u{c9}",
+    "m\u{fc}ller",
+];
+
+/// A random value of property `id` (None: the message lacks it).
+fn random_value(rng: &mut Rng, id: u16) -> Option<PropValue> {
+    if rng.below(6) == 0 {
+        return None;
+    }
+    let small = |rng: &mut Rng| rng.below(9) as i64 - 4;
+    Some(match id {
+        T_NUM | T_NUM2 => match rng.below(8) {
+            0 => PropValue::I2(small(rng) as i16),
+            1 => PropValue::MvLong(vec![small(rng) as i32, small(rng) as i32]),
+            _ => PropValue::Long(small(rng) as i32),
+        },
+        T_TEXT => match rng.below(5) {
+            0 => PropValue::String8(rng.pick(WORDS).as_bytes().to_vec()),
+            _ => PropValue::Unicode(rng.pick(WORDS).to_string()),
+        },
+        T_TIME => PropValue::SysTime(rng.pick(&[0, 5, 1 << 40, (1 << 63) + 7, u64::MAX, 1 << 62])),
+        T_FLAG => PropValue::Boolean(rng.below(2) == 1),
+        T_BIG => PropValue::I8(rng.pick(&[i64::MIN, -1, 0, 1, 1 << 40, i64::MAX])),
+        _ => PropValue::Binary(rng.pick(&[&b""[..], b"ab", b"abc", b"b", b"\xff"]).to_vec()),
+    })
+}
+
+/// A random restriction value of property `id` and a tag of its type.
+fn random_needle(rng: &mut Rng, id: u16) -> (u32, PropValue) {
+    let v = loop {
+        if let Some(v) = random_value(rng, id) {
+            break v;
+        }
+    };
+    let v = match v {
+        PropValue::MvLong(x) => PropValue::Long(x[0]),
+        v => v,
+    };
+    let ptype = v.ptype();
+    // Sometimes the multi-valued column's tag, whose restriction carries a single value.
+    let tagged = if id == T_NUM && ptype == PT_LONG && rng.below(4) == 0 {
+        tag(id, PT_MV_LONG)
+    } else {
+        tag(id, ptype)
+    };
+    (tagged, v)
+}
+
+fn random_restriction(rng: &mut Rng, depth: u32) -> msgstore::core::table::Restriction {
+    use msgstore::core::table::restriction::{Relop, Restriction as R};
+    let ids = [T_NUM, T_TEXT, T_TIME, T_FLAG, T_BIG, T_BIN, T_NUM2];
+    let relop = |rng: &mut Rng| {
+        rng.pick(&[
+            Relop::Lt,
+            Relop::Le,
+            Relop::Gt,
+            Relop::Ge,
+            Relop::Eq,
+            Relop::Ne,
+        ])
+    };
+    let leaf = rng.below(if depth == 0 { 7 } else { 11 });
+    match leaf {
+        0..=2 => {
+            let id = rng.pick(&ids);
+            let (tag, value) = random_needle(rng, id);
+            R::Property {
+                relop: relop(rng),
+                tag,
+                value,
+            }
+        }
+        3 => {
+            let id = rng.pick(&[T_TEXT, T_BIN]);
+            let (tag, value) = random_needle(rng, id);
+            let fuzzy = rng.pick(&[FL_FULLSTRING, FL_SUBSTRING, FL_PREFIX])
+                | rng.pick(&[0, FL_IGNORECASE, FL_LOOSE]);
+            R::Content { fuzzy, tag, value }
+        }
+        4 => R::Exist {
+            tag: tag(rng.pick(&ids), PT_LONG),
+        },
+        5 => R::BitMask {
+            nez: rng.below(2) == 0,
+            tag: tag(T_NUM, PT_LONG),
+            mask: rng.pick(&[1, 2, 0x8000_0000, 0xFFFF_0000]),
+        },
+        6 => match rng.below(3) {
+            0 => R::Size {
+                relop: relop(rng),
+                tag: tag(T_TEXT, PT_UNICODE),
+                cb: rng.below(8) as u32,
+            },
+            1 => R::CompareProps {
+                relop: relop(rng),
+                tag1: tag(T_NUM, PT_LONG),
+                tag2: tag(T_NUM2, PT_LONG),
+            },
+            _ => R::Property {
+                relop: Relop::Eq,
+                tag: PR_OBJECT_TYPE,
+                value: PropValue::Long(MAPI_MESSAGE as i32),
+            },
+        },
+        7 => R::Not(Box::new(random_restriction(rng, depth - 1))),
+        8 => R::Comment,
+        9 => R::Or(
+            (0..rng.below(3))
+                .map(|_| random_restriction(rng, depth - 1))
+                .collect(),
+        ),
+        _ => R::And(
+            (0..rng.below(4))
+                .map(|_| random_restriction(rng, depth - 1))
+                .collect(),
+        ),
+    }
+}
+
+fn random_sort(rng: &mut Rng) -> Vec<msgstore::core::table::SortKey> {
+    let keys = [
+        tag(T_NUM, PT_LONG),
+        tag(T_TEXT, PT_UNICODE),
+        tag(T_TIME, PT_SYSTIME),
+        tag(T_FLAG, PT_BOOLEAN),
+        tag(T_BIG, PT_I8),
+        tag(T_BIN, PT_BINARY),
+        tag(T_NUM2, PT_LONG),
+    ];
+    let mut sort: Vec<msgstore::core::table::SortKey> = Vec::new();
+    for _ in 0..rng.below(4) {
+        let tag = rng.pick(&keys);
+        if sort.iter().all(|k| k.tag != tag) {
+            let descending = rng.below(2) == 0;
+            sort.push(msgstore::core::table::SortKey { tag, descending });
+        }
+    }
+    sort
+}
+
+/// All rows of a view, one column each: PR_ENTRYID.
+fn entry_ids(view: &mut msgstore::core::table::view::TableView) -> Vec<Vec<u8>> {
+    use msgstore::core::table::Cell;
+    view.set_columns(vec![PR_ENTRYID]).unwrap();
+    view.seek_row(msgstore::core::table::view::Origin::Beginning, 0)
+        .unwrap();
+    let mut out = Vec::new();
+    loop {
+        let rows = view.query_rows(37, false).unwrap();
+        if rows.is_empty() {
+            return out;
+        }
+        for r in rows {
+            match &r.props[0].1 {
+                Cell::Value(PropValue::Binary(b)) => out.push(b.clone()),
+                other => panic!("PR_ENTRYID: {other:?}"),
+            }
+        }
+    }
+}
+
+/// Random messages (types varying within a property, multi-valued values, strings that differ
+/// only in case or outside ASCII, times past 2^63, missing values), then random restrictions
+/// and sorts: a folder's contents table gives exactly the rows, in exactly the order, that the
+/// in-memory table engine gives for the same messages. Then another client's save, creation and
+/// deletion each show at the open table's next read.
+fn contents_tables_give_the_evaluators_rows(engine: Engine) {
+    use msgstore::core::table::memory::MemoryTable;
+    use msgstore::core::table::view::TableView;
+    use msgstore::core::table::{Cell, RowSource};
+    let Some(loc) = location(engine, "contents") else {
+        return;
+    };
+    let store = open(&loc);
+    let folder = root(&store);
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    let model = Arc::new(MemoryTable::new(PR_ENTRYID, vec![PR_ENTRYID]).unwrap());
+    let ids = [T_NUM, T_TEXT, T_TIME, T_FLAG, T_BIG, T_BIN, T_NUM2];
+    for _ in 0..120 {
+        let m = folder.create_message(0).unwrap();
+        let mut row = vec![(
+            PR_OBJECT_TYPE,
+            Cell::Value(PropValue::Long(MAPI_MESSAGE as i32)),
+        )];
+        for id in ids {
+            if let Some(v) = random_value(&mut rng, id) {
+                let t = tag(id, v.ptype());
+                set(&m, t, v.clone());
+                row.push((t, Cell::Value(v)));
+            }
+        }
+        m.save_changes(KEEP_OPEN_READWRITE).unwrap();
+        row.push((
+            PR_ENTRYID,
+            Cell::Value(PropValue::Binary(m.entry_id().unwrap())),
+        ));
+        model.modify_row(row, None).unwrap();
+    }
+    // An associated message is in the associated table only.
+    let fai = folder.create_message(MAPI_ASSOCIATED).unwrap();
+    fai.save_changes(KEEP_OPEN_READWRITE).unwrap();
+    let mut assoc = folder.contents_table(MAPI_ASSOCIATED).unwrap();
+    assert_eq!(entry_ids(&mut assoc), vec![fai.entry_id().unwrap()]);
+
+    let model: Arc<dyn RowSource> = model;
+    let mut checked_nonempty = 0;
+    for round in 0..150 {
+        let r = random_restriction(&mut rng, 3);
+        r.check().unwrap();
+        let sort = random_sort(&mut rng);
+        let mut want_view = TableView::new(model.clone(), sort.clone()).unwrap();
+        want_view.restrict(Some(r.clone())).unwrap();
+        let want = entry_ids(&mut want_view);
+        let mut got_view = folder.contents_table(0).unwrap();
+        got_view.sort_table(sort.clone()).unwrap();
+        got_view.restrict(Some(r.clone())).unwrap();
+        let got = entry_ids(&mut got_view);
+        assert_eq!(got, want, "round {round}: {r:?} sorted by {sort:?}");
+        if !want.is_empty() && want.len() < 120 {
+            checked_nonempty += 1;
+        }
+    }
+    assert!(
+        checked_nonempty > 30,
+        "too few selective rounds: {checked_nonempty}"
+    );
+
+    // Another client (its own store handle) saves, creates and deletes: the open table sees
+    // each at its next read.
+    let mut view = folder.contents_table(0).unwrap();
+    view.restrict(Some(msgstore::core::table::Restriction::Exist {
+        tag: tag(0x6720, PT_LONG),
+    }))
+    .unwrap();
+    assert!(entry_ids(&mut view).is_empty());
+    let other = open(&loc);
+    let created = {
+        let m = root(&other).create_message(0).unwrap();
+        set(&m, tag(0x6720, PT_LONG), PropValue::Long(1));
+        m.save_changes(KEEP_OPEN_READWRITE).unwrap();
+        m.entry_id().unwrap()
+    };
+    assert_eq!(entry_ids(&mut view), vec![created.clone()]);
+    let first = {
+        let mut all = folder.contents_table(0).unwrap();
+        entry_ids(&mut all)[0].clone()
+    };
+    let m = open_message(&other, &first);
+    set(&*m, tag(0x6720, PT_LONG), PropValue::Long(2));
+    m.save_changes(0).unwrap();
+    assert_eq!(entry_ids(&mut view), vec![first.clone(), created.clone()]);
+    assert!(root(&other).delete_messages(&[first], 0).unwrap());
+    assert_eq!(entry_ids(&mut view), vec![created]);
 }

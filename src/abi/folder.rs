@@ -1,5 +1,6 @@
 //! IMAPIFolder: the vtable of a folder object (non-transacted).
 
+use super::alloc::Allocator;
 use super::convert::{slice_in, tstring_in};
 use super::entry::{open_entry, required_entry_id};
 use super::guard;
@@ -8,6 +9,7 @@ use super::interfaces::*;
 use super::message::{self, MessageClass};
 use super::object::{self, check_interface, ComClass, ComObject};
 use super::prop::{self, not_supported, PropClass};
+use super::table::new_table;
 use super::types::*;
 use crate::core::error::MapiError;
 use crate::core::folder::Folder;
@@ -77,7 +79,7 @@ pub fn new_object(folder: Folder) -> *mut IMAPIFolder {
 
 unsafe extern "C" fn get_contents_table(
     This: *mut I,
-    _ulFlags: ULONG,
+    ulFlags: ULONG,
     lppTable: *mut *mut IMAPITable,
 ) -> HRESULT {
     // SAFETY: `This` came through `FolderClass`'s vtable, so it is NULL (guard::method checks) or
@@ -85,16 +87,18 @@ unsafe extern "C" fn get_contents_table(
     // GetContentsTable's signature declares (the caller's side of the contract, DESIGN.md §2),
     // and NULL is checked before any use.
     unsafe {
-        guard::method::<C>(This, "GetContentsTable", |_| {
-            guard::optional_out(lppTable);
-            not_supported("GetContentsTable")
+        guard::method::<C>(This, "GetContentsTable", |obj| {
+            let out = guard::cleared_out(lppTable, "GetContentsTable: lppTable")?;
+            let view = obj.inner.folder.contents_table(ulFlags)?;
+            *out = new_table(view, Allocator::MAPI, TBLTYPE_DYNAMIC, None);
+            Ok(S_OK)
         })
     }
 }
 
 unsafe extern "C" fn get_hierarchy_table(
     This: *mut I,
-    _ulFlags: ULONG,
+    ulFlags: ULONG,
     lppTable: *mut *mut IMAPITable,
 ) -> HRESULT {
     // SAFETY: `This` came through `FolderClass`'s vtable, so it is NULL (guard::method checks) or
@@ -102,9 +106,11 @@ unsafe extern "C" fn get_hierarchy_table(
     // GetHierarchyTable's signature declares (the caller's side of the contract, DESIGN.md §2),
     // and NULL is checked before any use.
     unsafe {
-        guard::method::<C>(This, "GetHierarchyTable", |_| {
-            guard::optional_out(lppTable);
-            not_supported("GetHierarchyTable")
+        guard::method::<C>(This, "GetHierarchyTable", |obj| {
+            let out = guard::cleared_out(lppTable, "GetHierarchyTable: lppTable")?;
+            let view = obj.inner.folder.hierarchy_table(ulFlags)?;
+            *out = new_table(view, Allocator::MAPI, TBLTYPE_DYNAMIC, None);
+            Ok(S_OK)
         })
     }
 }

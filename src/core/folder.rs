@@ -1,12 +1,15 @@
 //! Folders: non-transacted containers of messages and folders. Property writes apply at once;
 //! the counts and identifiers are computed from the store at each read.
 
+use super::contents::{ContentsSource, HierarchySource};
 use super::error::{check_flags, MapiError, MapiResult};
 use super::ids::EntryRef;
 use super::mapidefs::*;
 use super::message::Message;
 use super::props::{read_only_error, Problem, PropInput, PropMap, PropObject, PropView};
 use super::store::{delete_through, load_props, write_through, ComputedView, Store};
+use super::table::view::TableView;
+use super::table::RowSource;
 use super::value::{id_listed, prop_id, PropValue};
 use crate::storage::{self, ReadTxn, WriteTxn, KIND_FOLDER, KIND_MESSAGE, ROOT_FOLDER_ID};
 use std::sync::Arc;
@@ -120,6 +123,69 @@ pub(crate) fn conflicts_folder(t: &mut dyn WriteTxn, store: &Store) -> MapiResul
     Ok(id)
 }
 
+/// A folder's properties, stored and computed, as GetProps and a hierarchy table's rows show
+/// them (through a handle that may write or not).
+pub(crate) fn folder_view(
+    t: &mut dyn ReadTxn,
+    st: &Store,
+    id: u64,
+    writable: bool,
+) -> MapiResult<ComputedView> {
+    let row = t.object(id)?.ok_or_else(deleted_folder)?;
+    let stored = load_props(t, id)?;
+    let contents = t.count_children(id, KIND_MESSAGE, OBJ_FLAG_ASSOCIATED, 0)?;
+    let assoc = t.count_children(id, KIND_MESSAGE, OBJ_FLAG_ASSOCIATED, OBJ_FLAG_ASSOCIATED)?;
+    let subfolders = t.count_children(id, KIND_FOLDER, 0, 0)?;
+    let mut c = PropMap::new();
+    let bin = PropValue::Binary;
+    c.insert(prop_id(PR_ENTRYID), bin(st.entry_id(MAPI_FOLDER, id)));
+    c.insert(prop_id(PR_RECORD_KEY), bin(st.record_key(id)));
+    c.insert(
+        prop_id(PR_PARENT_ENTRYID),
+        bin(st.entry_id(MAPI_FOLDER, row.parent.unwrap_or(id))),
+    );
+    c.insert(prop_id(PR_STORE_ENTRYID), bin(st.store_entry_id()));
+    c.insert(prop_id(PR_STORE_RECORD_KEY), bin(st.guid().to_vec()));
+    c.insert(prop_id(PR_MAPPING_SIGNATURE), bin(st.mapping_signature()));
+    c.insert(prop_id(PR_OBJECT_TYPE), PropValue::Long(MAPI_FOLDER as i32));
+    let writable = writable && st.writable();
+    let access = if writable {
+        MAPI_ACCESS_READ
+            | MAPI_ACCESS_MODIFY
+            | MAPI_ACCESS_DELETE
+            | MAPI_ACCESS_CREATE_HIERARCHY
+            | MAPI_ACCESS_CREATE_CONTENTS
+            | MAPI_ACCESS_CREATE_ASSOCIATED
+    } else {
+        MAPI_ACCESS_READ
+    };
+    c.insert(prop_id(PR_ACCESS), PropValue::Long(access as i32));
+    c.insert(
+        prop_id(PR_ACCESS_LEVEL),
+        PropValue::Long(if writable { MAPI_MODIFY as i32 } else { 0 }),
+    );
+    c.insert(prop_id(PR_CONTENT_COUNT), PropValue::Long(contents as i32));
+    c.insert(
+        prop_id(PR_ASSOC_CONTENT_COUNT),
+        PropValue::Long(assoc as i32),
+    );
+    c.insert(prop_id(PR_SUBFOLDERS), PropValue::Boolean(subfolders > 0));
+    c.insert(
+        prop_id(PR_STORE_SUPPORT_MASK),
+        PropValue::Long(st.support_mask() as i32),
+    );
+    let folder_type = if id == storage::ROOT_FOLDER_ID {
+        FOLDER_ROOT
+    } else {
+        FOLDER_GENERIC
+    };
+    c.insert(prop_id(PR_FOLDER_TYPE), PropValue::Long(folder_type as i32));
+    Ok(ComputedView {
+        stored,
+        computed: c,
+    })
+}
+
 impl Folder {
     pub fn open(store: Arc<Store>, id: u64, writable: bool) -> MapiResult<Folder> {
         let row = store.storage().read(|t| t.object(id))?;
@@ -153,68 +219,29 @@ impl Folder {
     }
 
     fn view(&self) -> MapiResult<ComputedView> {
-        let st = &self.store;
-        let (row, stored, contents, assoc, subfolders) = st.storage().read(|t| {
-            let row = t.object(self.id)?.ok_or_else(deleted_folder)?;
-            let stored = load_props(t, self.id)?;
-            let contents = t.count_children(self.id, KIND_MESSAGE, OBJ_FLAG_ASSOCIATED, 0)?;
-            let assoc = t.count_children(
-                self.id,
-                KIND_MESSAGE,
-                OBJ_FLAG_ASSOCIATED,
-                OBJ_FLAG_ASSOCIATED,
-            )?;
-            let subfolders = t.count_children(self.id, KIND_FOLDER, 0, 0)?;
-            Ok::<_, MapiError>((row, stored, contents, assoc, subfolders))
+        self.store
+            .storage()
+            .read(|t| folder_view(t, &self.store, self.id, self.writable))
+    }
+
+    /// GetContentsTable: a view of this folder's messages (contents.rs).
+    pub fn contents_table(&self, flags: u32) -> MapiResult<TableView> {
+        let source = ContentsSource::new(self.store.clone(), self.id, self.writable, flags)?;
+        self.table(Arc::new(source))
+    }
+
+    /// GetHierarchyTable: a view of this folder's subfolders (contents.rs).
+    pub fn hierarchy_table(&self, flags: u32) -> MapiResult<TableView> {
+        let source = HierarchySource::new(self.store.clone(), self.id, self.writable, flags)?;
+        self.table(Arc::new(source))
+    }
+
+    fn table(&self, source: Arc<dyn RowSource>) -> MapiResult<TableView> {
+        self.store.storage().read(|t| {
+            t.object(self.id)?.ok_or_else(deleted_folder)?;
+            Ok::<_, MapiError>(())
         })?;
-        let mut c = PropMap::new();
-        let bin = PropValue::Binary;
-        c.insert(prop_id(PR_ENTRYID), bin(st.entry_id(MAPI_FOLDER, self.id)));
-        c.insert(prop_id(PR_RECORD_KEY), bin(st.record_key(self.id)));
-        c.insert(
-            prop_id(PR_PARENT_ENTRYID),
-            bin(st.entry_id(MAPI_FOLDER, row.parent.unwrap_or(self.id))),
-        );
-        c.insert(prop_id(PR_STORE_ENTRYID), bin(st.store_entry_id()));
-        c.insert(prop_id(PR_STORE_RECORD_KEY), bin(st.guid().to_vec()));
-        c.insert(prop_id(PR_MAPPING_SIGNATURE), bin(st.mapping_signature()));
-        c.insert(prop_id(PR_OBJECT_TYPE), PropValue::Long(MAPI_FOLDER as i32));
-        let writable = self.writable && st.writable();
-        let access = if writable {
-            MAPI_ACCESS_READ
-                | MAPI_ACCESS_MODIFY
-                | MAPI_ACCESS_DELETE
-                | MAPI_ACCESS_CREATE_HIERARCHY
-                | MAPI_ACCESS_CREATE_CONTENTS
-                | MAPI_ACCESS_CREATE_ASSOCIATED
-        } else {
-            MAPI_ACCESS_READ
-        };
-        c.insert(prop_id(PR_ACCESS), PropValue::Long(access as i32));
-        c.insert(
-            prop_id(PR_ACCESS_LEVEL),
-            PropValue::Long(if writable { MAPI_MODIFY as i32 } else { 0 }),
-        );
-        c.insert(prop_id(PR_CONTENT_COUNT), PropValue::Long(contents as i32));
-        c.insert(
-            prop_id(PR_ASSOC_CONTENT_COUNT),
-            PropValue::Long(assoc as i32),
-        );
-        c.insert(prop_id(PR_SUBFOLDERS), PropValue::Boolean(subfolders > 0));
-        c.insert(
-            prop_id(PR_STORE_SUPPORT_MASK),
-            PropValue::Long(st.support_mask() as i32),
-        );
-        let folder_type = if self.id == storage::ROOT_FOLDER_ID {
-            FOLDER_ROOT
-        } else {
-            FOLDER_GENERIC
-        };
-        c.insert(prop_id(PR_FOLDER_TYPE), PropValue::Long(folder_type as i32));
-        Ok(ComputedView {
-            stored,
-            computed: c,
-        })
+        TableView::new(source, Vec::new())
     }
 
     /// CreateMessage: a new, unsaved message in this folder.

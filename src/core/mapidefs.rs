@@ -122,6 +122,7 @@ pub const PR_RECORD_KEY: u32 = 0x0FF9_0102;
 pub const PR_MAPPING_SIGNATURE: u32 = 0x0FF8_0102;
 pub const PR_ACCESS_LEVEL: u32 = 0x0FF7_0003;
 pub const PR_INSTANCE_KEY: u32 = 0x0FF6_0102;
+pub const PR_DEPTH: u32 = 0x3005_0003;
 pub const PR_ACCESS: u32 = 0x0FF4_0003;
 pub const PR_PARENT_ENTRYID: u32 = 0x0E09_0102;
 pub const PR_MESSAGE_FLAGS: u32 = 0x0E07_0003;
@@ -202,6 +203,10 @@ pub const MAPI_CREATE: u32 = 0x0000_0002;
 pub const MAPI_DEFERRED_ERRORS: u32 = 0x0000_0008;
 pub const MAPI_BEST_ACCESS: u32 = 0x0000_0010;
 pub const MAPI_ASSOCIATED: u32 = 0x0000_0040;
+/// GetHierarchyTable: every level below the folder (reference §5, §10.7).
+pub const CONVENIENT_DEPTH: u32 = 0x0000_0001;
+/// GetContentsTable / GetHierarchyTable: soft-deleted items (H-EDK; this store has none).
+pub const SHOW_SOFT_DELETES: u32 = 0x0000_0002;
 pub const MAPI_NO_CACHE: u32 = 0x0000_0200;
 pub const MAPI_CACHE_ONLY: u32 = 0x0000_4000;
 pub const KEEP_OPEN_READONLY: u32 = 0x0000_0001;

@@ -1,6 +1,7 @@
 //! Safe Rust: the MAPI vocabulary, property values and objects, the store model and the save
 //! rules. No raw pointers here (DESIGN.md §3).
 
+pub mod contents;
 pub mod error;
 pub mod folder;
 pub mod ids;

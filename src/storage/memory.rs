@@ -4,9 +4,9 @@
 //! failed body leaves nothing behind; transactions are serialised by one lock.
 
 use super::{
-    apply_children, insert_under_folder, reject_child_target, Applied, ChangeSet, Engine,
-    ErrorKind, Expect, ObjectRow, ReadTxn, StorageError, StorageResult, StoredProp, Target,
-    WriteTxn, KIND_FOLDER, KIND_STORE, ROOT_FOLDER_ID, STORE_OBJECT_ID,
+    apply_children, insert_under_folder, reject_child_target, Applied, ChangeSet, ChildQuery,
+    ChildRow, Engine, ErrorKind, Expect, ObjectRow, ReadTxn, StorageError, StorageResult,
+    StoredProp, Target, WriteTxn, KIND_FOLDER, KIND_STORE, ROOT_FOLDER_ID, STORE_OBJECT_ID,
 };
 use crate::core::named::PropName;
 use parking_lot::Mutex;
@@ -19,6 +19,8 @@ struct Data {
     next_cn: u64,
     next_id: u64,
     named: BTreeMap<u16, PropName>,
+    /// Committed write transactions (the change stamp).
+    commits: u64,
 }
 
 pub struct MemoryEngine {
@@ -103,6 +105,30 @@ impl ReadTxn for Data {
     }
     fn named_max_id(&mut self) -> StorageResult<Option<u16>> {
         Ok(self.named.keys().next_back().copied())
+    }
+    /// Narrows nothing (a superset is allowed): every child, with the fetched properties.
+    fn select_children(&mut self, q: &ChildQuery) -> StorageResult<Vec<ChildRow>> {
+        let ids: Vec<u64> = self
+            .children(q.parent, q.kind)?
+            .iter()
+            .filter(|o| o.flags & q.mask == q.flags)
+            .map(|o| o.id)
+            .collect();
+        Ok(ids
+            .into_iter()
+            .map(|id| {
+                let props = self.props.get(&id);
+                let fetched = q
+                    .fetch
+                    .iter()
+                    .filter_map(|p| props.and_then(|m| m.get(p)).cloned())
+                    .collect();
+                (id, fetched)
+            })
+            .collect())
+    }
+    fn change_stamp(&mut self) -> StorageResult<u64> {
+        Ok(self.commits)
     }
 }
 
@@ -223,6 +249,7 @@ impl Engine for MemoryEngine {
         let mut data = self.data.lock();
         let mut copy = data.clone();
         body(&mut copy)?;
+        copy.commits += 1;
         *data = copy;
         Ok(())
     }

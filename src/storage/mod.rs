@@ -15,8 +15,10 @@
 
 use crate::core::named::{NameKind, PropName};
 use crate::core::value::PropValue;
+pub use children::{ChildQuery, ChildRow, Cmp, Narrow};
 use std::fmt;
 
+pub mod children;
 #[cfg(test)]
 pub mod memory;
 #[cfg(feature = "postgres")]
@@ -168,6 +170,13 @@ pub trait ReadTxn {
     fn named_all(&mut self) -> StorageResult<Vec<(u16, PropName)>>;
     /// The highest ID given so far.
     fn named_max_id(&mut self) -> StorageResult<Option<u16>>;
+    /// The children a [`ChildQuery`] selects, in ID order, each with the fetched properties it
+    /// stores: at least every child the narrowing keeps (children.rs says why a superset).
+    fn select_children(&mut self, q: &ChildQuery) -> StorageResult<Vec<ChildRow>>;
+    /// A number that differs from any earlier reading whenever a write has been committed since
+    /// (by this client, another process or another host; it may also move without one): a
+    /// table's cheap check before it selects again.
+    fn change_stamp(&mut self) -> StorageResult<u64>;
 }
 
 /// A name's columns as both engines store it: `(kind, lid, name)`, MNID_ID's number in `lid`

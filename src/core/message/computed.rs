@@ -54,6 +54,11 @@ static COMPUTED_IDS: [u64; 1024] = {
     bits
 };
 
+/// Whether a message synthesizes `tag` (never stored: a table computes it for each row).
+pub(crate) fn message_synthesizes(tag: u32) -> bool {
+    SYNTHESIZED.iter().any(|t| prop_id(*t) == prop_id(tag))
+}
+
 /// Whether a message computes or maintains `tag` (whatever its type).
 pub fn message_is_computed(tag: u32) -> bool {
     let id = prop_id(tag) as usize;
@@ -126,30 +131,66 @@ pub(super) struct MessageView<'a> {
 impl MessageView<'_> {
     fn synthesized(&self, id: u16) -> Option<Cow<'_, PropValue>> {
         let st = self.st;
-        let store = self.store;
-        let writable = || st.writable && store.writable();
-        let long = |l: u32| Some(Cow::Owned(PropValue::Long(l as i32)));
         match id {
-            ID_ENTRYID => st.ids.entry_id.as_ref().map(Cow::Borrowed),
-            ID_RECORD_KEY => st.ids.record_key.as_ref().map(Cow::Borrowed),
-            ID_PARENT_ENTRYID => Some(Cow::Borrowed(&st.ids.parent_entry_id)),
-            ID_STORE_ENTRYID => Some(Cow::Borrowed(&st.ids.store_entry_id)),
-            ID_STORE_RECORD_KEY => Some(Cow::Borrowed(&st.ids.store_record_key)),
-            ID_OBJECT_TYPE => long(MAPI_MESSAGE),
-            ID_ACCESS => long(if writable() {
-                MAPI_ACCESS_READ | MAPI_ACCESS_MODIFY | MAPI_ACCESS_DELETE
-            } else {
-                MAPI_ACCESS_READ
-            }),
-            ID_ACCESS_LEVEL => long(if writable() { MAPI_MODIFY } else { 0 }),
-            ID_STORE_SUPPORT_MASK => long(store.support_mask()),
+            // From the working copy's children: not in `synthesized`, which also serves
+            // stored messages that have none loaded.
             ID_HASATTACH => Some(Cow::Owned(PropValue::Boolean(
                 !st.kids.current.attachments.is_empty(),
             ))),
-            ID_MAPPING_SIGNATURE => Some(Cow::Owned(PropValue::Binary(store.mapping_signature()))),
-            _ => st.kids.current.display_list(id).map(Cow::Owned),
+            _ => synthesized(
+                id,
+                &st.ids,
+                self.store,
+                st.writable && self.store.writable(),
+            )
+            .or_else(|| st.kids.current.display_list(id).map(Cow::Owned)),
         }
     }
+}
+
+/// One synthesized property of a message at `ids`' location, read through a handle that may
+/// write or not.
+fn synthesized<'a>(
+    id: u16,
+    ids: &'a Ids,
+    store: &Store,
+    writable: bool,
+) -> Option<Cow<'a, PropValue>> {
+    let long = |l: u32| Some(Cow::Owned(PropValue::Long(l as i32)));
+    match id {
+        ID_ENTRYID => ids.entry_id.as_ref().map(Cow::Borrowed),
+        ID_RECORD_KEY => ids.record_key.as_ref().map(Cow::Borrowed),
+        ID_PARENT_ENTRYID => Some(Cow::Borrowed(&ids.parent_entry_id)),
+        ID_STORE_ENTRYID => Some(Cow::Borrowed(&ids.store_entry_id)),
+        ID_STORE_RECORD_KEY => Some(Cow::Borrowed(&ids.store_record_key)),
+        ID_OBJECT_TYPE => long(MAPI_MESSAGE),
+        ID_ACCESS => long(if writable {
+            MAPI_ACCESS_READ | MAPI_ACCESS_MODIFY | MAPI_ACCESS_DELETE
+        } else {
+            MAPI_ACCESS_READ
+        }),
+        ID_ACCESS_LEVEL => long(if writable { MAPI_MODIFY } else { 0 }),
+        ID_STORE_SUPPORT_MASK => long(store.support_mask()),
+        ID_MAPPING_SIGNATURE => Some(Cow::Owned(PropValue::Binary(store.mapping_signature()))),
+        _ => None,
+    }
+}
+
+/// The synthesized properties of the stored message `id` in `parent`, as GetProps shows them
+/// (a contents table's rows carry them beside the stored ones).
+pub(crate) fn stored_message_synthesized(
+    store: &Store,
+    id: u64,
+    parent: u64,
+    writable: bool,
+) -> Vec<(u32, PropValue)> {
+    let ids = Ids::new(store, Some(id), parent);
+    SYNTHESIZED
+        .iter()
+        .filter_map(|t| {
+            synthesized(prop_id(*t), &ids, store, writable).map(|v| (*t, v.into_owned()))
+        })
+        .collect()
 }
 
 impl PropView for MessageView<'_> {

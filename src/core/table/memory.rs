@@ -2,7 +2,7 @@
 //! one index column, kept in insertion order, filtered and sorted by evaluation. A selection is
 //! a snapshot of shared rows (no values are copied until a window is read).
 
-use super::restriction::{compare_values, matches, Restriction};
+use super::restriction::{compare_for_sort, folded, matches, Restriction};
 use super::{project, Cell, FetchedRow, Query, RowKey, RowSource, Selection, SortKey};
 use crate::core::error::{MapiError, MapiResult};
 use crate::core::mapidefs::*;
@@ -183,20 +183,12 @@ impl RowSource for MemoryTable {
     }
 }
 
-/// RowSource::check of a source whose rows (`rows`, for the message) have no sub-objects:
-/// a RES_SUBRESTRICTION anywhere is MAPI_E_TOO_COMPLEX.
-pub fn refuse_subrestriction(q: &Query, rows: &str) -> MapiResult<()> {
-    match q.restriction {
-        Some(r) if r.has_sub() => Err(MapiError::new(
-            MAPI_E_TOO_COMPLEX,
-            format!("RES_SUBRESTRICTION: {rows} have no sub-objects"),
-        )),
-        _ => Ok(()),
-    }
-}
+/// A row with its key, as [`select_rows`] takes it.
+pub type KeyedRow = (RowKey, Vec<(u32, Cell)>);
 
-/// The selection of `rows` (in the source's order) that `q` asks for: any source that holds
-/// its rows in memory (an attachment or recipient table) filters and sorts them this way.
+/// The rows matching `q`, in its order (ties keep the given order), as a selection over rows
+/// already in memory: what [`MemoryTable`] answers, and what a source whose rows are few (a
+/// hierarchy table) or already narrowed answers with.
 pub fn select_rows(
     rows: Vec<(RowKey, Vec<(u32, Cell)>)>,
     q: &Query,
@@ -218,11 +210,91 @@ fn select_from(all: Vec<Arc<MemRow>>, q: &Query) -> MapiResult<Box<dyn Selection
         }
     }
     if !q.sort.is_empty() {
-        // Stable: ties keep the source's order.
-        rows.sort_by(|a, b| compare_rows(&a.props, &b.props, q.sort));
+        rows = sorted(rows, q.sort);
     }
     let positions = rows.iter().enumerate().map(|(i, r)| (r.key, i)).collect();
     Ok(Box::new(MemorySelection { rows, positions }))
+}
+
+/// One row's value for one sort key, prepared once per sort: a single string folded as
+/// [`compare_text`](super::restriction) orders it, any other value as it is.
+enum SortCell<'a> {
+    Missing,
+    Folded(String, &'a PropValue),
+    Value(&'a PropValue),
+}
+
+impl SortCell<'_> {
+    fn value(&self) -> Option<&PropValue> {
+        match self {
+            SortCell::Missing => None,
+            SortCell::Folded(_, v) | SortCell::Value(v) => Some(v),
+        }
+    }
+
+    fn of(v: Option<&PropValue>) -> SortCell<'_> {
+        match v {
+            None => SortCell::Missing,
+            Some(v @ PropValue::String8(b)) => SortCell::Folded(folded(b), v),
+            Some(v @ PropValue::Unicode(s)) => SortCell::Folded(folded(s.as_bytes()), v),
+            Some(v) => SortCell::Value(v),
+        }
+    }
+}
+
+/// `rows` ordered by `sort` exactly as [`compare_rows`] orders them (stable: ties keep the
+/// given order), with each key's value prepared once per row.
+fn sorted(rows: Vec<Arc<MemRow>>, sort: &[SortKey]) -> Vec<Arc<MemRow>> {
+    let keys: Vec<Vec<SortCell>> = rows
+        .iter()
+        .map(|r| {
+            sort.iter()
+                .map(|k| SortCell::of(sort_value(&r.props, k.tag)))
+                .collect()
+        })
+        .collect();
+    let mut order: Vec<usize> = (0..rows.len()).collect();
+    order.sort_by(|&a, &b| {
+        for (i, k) in sort.iter().enumerate() {
+            let o = compare_cells(&keys[a][i], &keys[b][i], k.descending);
+            if o.is_ne() {
+                return o;
+            }
+        }
+        Ordering::Equal
+    });
+    order.into_iter().map(|i| rows[i].clone()).collect()
+}
+
+/// Missing values last whatever the direction, as [`compare_rows`].
+fn compare_cells(a: &SortCell, b: &SortCell, descending: bool) -> Ordering {
+    let o = match (a, b) {
+        (SortCell::Missing, SortCell::Missing) => return Ordering::Equal,
+        (SortCell::Missing, _) => return Ordering::Greater,
+        (_, SortCell::Missing) => return Ordering::Less,
+        (SortCell::Folded(x, _), SortCell::Folded(y, _)) => x.cmp(y),
+        _ => match (a.value(), b.value()) {
+            (Some(x), Some(y)) => compare_for_sort(x, y),
+            _ => Ordering::Equal,
+        },
+    };
+    if descending {
+        o.reverse()
+    } else {
+        o
+    }
+}
+
+/// RowSource::check of a source whose rows (`rows`, for the message) have no sub-objects:
+/// a RES_SUBRESTRICTION anywhere is MAPI_E_TOO_COMPLEX.
+pub fn refuse_subrestriction(q: &Query, rows: &str) -> MapiResult<()> {
+    match q.restriction {
+        Some(r) if r.has_sub() => Err(MapiError::new(
+            MAPI_E_TOO_COMPLEX,
+            format!("RES_SUBRESTRICTION: {rows} have no sub-objects"),
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// A row's sort value for `tag` (found by property ID; PT_ERROR and missing are None).
@@ -236,8 +308,9 @@ fn sort_value(props: &[(u32, Cell)], tag: u32) -> Option<&PropValue> {
         })
 }
 
-/// Orders two rows by `sort`: each key ascending or descending, rows without a value last
-/// whatever the direction (D:ssortorder).
+/// Orders two rows by `sort` (the rule [`select_rows`] sorts by): each key ascending or
+/// descending ([`compare_for_sort`]), rows without a value last whatever the direction
+/// (D:ssortorder).
 pub fn compare_rows(a: &[(u32, Cell)], b: &[(u32, Cell)], sort: &[SortKey]) -> Ordering {
     for k in sort {
         let o = match (sort_value(a, k.tag), sort_value(b, k.tag)) {
@@ -245,7 +318,7 @@ pub fn compare_rows(a: &[(u32, Cell)], b: &[(u32, Cell)], sort: &[SortKey]) -> O
             (None, Some(_)) => Ordering::Greater,
             (Some(_), None) => Ordering::Less,
             (Some(x), Some(y)) => {
-                let o = compare_values(x, y);
+                let o = compare_for_sort(x, y);
                 if k.descending {
                     o.reverse()
                 } else {

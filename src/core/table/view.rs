@@ -8,6 +8,10 @@
 //!   start, as D:determining-a-table-s-end says); with TBL_NOADVANCE the cursor does not move.
 //! * A bookmark whose row is gone moves to the row that took its place (MAPI_W_POSITION_CHANGED).
 //! * FindRow that finds nothing leaves the cursor where it was.
+//! * A new view, Restrict and SortTable check what they are given at once (a refused
+//!   restriction or sort leaves the view as it was) and select at the next call that needs rows:
+//!   an engine failure while selecting is that call's error. A rewound cursor is at the start of
+//!   the table, not on its first row, so a row added before the first one is read next.
 
 use super::restriction::Restriction;
 use super::{FetchedRow, Query, RowKey, RowSource, Selection, SortKey};
@@ -56,12 +60,23 @@ struct Mark {
 /// How many rows after a vanished row are tried to find the one that took its place.
 const SUCCESSOR_SCAN: usize = 64;
 
+/// The start of the table, before any row is known (a rewound cursor: it stays at the start when
+/// rows are added before the first one).
+const START: Mark = Mark {
+    index: 0,
+    key: None,
+    moved: false,
+};
+
 pub struct TableView {
     source: Arc<dyn RowSource>,
     columns: Vec<u32>,
     sort: Vec<SortKey>,
     restriction: Option<Restriction>,
-    selection: Box<dyn Selection>,
+    /// None until the next call needs rows: a new view, Restrict and SortTable select lazily,
+    /// so that a client's usual GetContentsTable, SetColumns, SortTable, Restrict, QueryRows
+    /// costs one query, not three.
+    selection: Option<Box<dyn Selection>>,
     version: u64,
     cursor: Mark,
     bookmarks: HashMap<usize, Mark>,
@@ -80,30 +95,28 @@ impl TableView {
     pub fn new(source: Arc<dyn RowSource>, sort: Vec<SortKey>) -> MapiResult<TableView> {
         let columns = source.default_columns()?;
         check_sort(&sort)?;
-        let q = Query {
+        source.check(&Query {
             restriction: None,
             sort: &sort,
-        };
-        source.check(&q)?;
-        let version = source.version();
-        let selection = source.select(&q)?;
-        let mut view = TableView {
+        })?;
+        Ok(TableView {
             source,
             columns,
             sort,
             restriction: None,
-            selection,
-            version,
-            cursor: Mark {
-                index: 0,
-                key: None,
-                moved: false,
-            },
+            selection: None,
+            version: 0,
+            cursor: START,
             bookmarks: HashMap::new(),
             next_bookmark: BOOKMARK_END + 1,
-        };
-        view.cursor = view.mark(0);
-        Ok(view)
+        })
+    }
+
+    /// The current selection (every caller has refreshed first).
+    fn sel(&self) -> &dyn Selection {
+        self.selection
+            .as_deref()
+            .expect("a view selects in refresh() before it reads its selection")
     }
 
     /// Selects again when the source has changed since the last selection, and moves the cursor
@@ -111,7 +124,7 @@ impl TableView {
     /// row after it that is still there).
     fn refresh(&mut self) -> MapiResult<()> {
         let now = self.source.version();
-        if now == self.version {
+        if self.selection.is_some() && now == self.version {
             return Ok(());
         }
         let q = Query {
@@ -119,8 +132,12 @@ impl TableView {
             sort: &self.sort,
         };
         let new = self.source.select(&q)?;
-        let old = std::mem::replace(&mut self.selection, new);
         self.version = now;
+        let Some(old) = self.selection.replace(new) else {
+            // The first selection since the view was made, restricted or sorted: the cursor is
+            // at the start and there are no bookmarks.
+            return Ok(());
+        };
         self.cursor = self.follow(&*old, self.cursor)?;
         let marks: Vec<(usize, Mark)> = self.bookmarks.iter().map(|(k, m)| (*k, *m)).collect();
         for (bk, m) in marks {
@@ -134,19 +151,15 @@ impl TableView {
     fn follow(&self, old: &dyn Selection, m: Mark) -> MapiResult<Mark> {
         let Some(key) = m.key else {
             // Past the last row stays past the last row (or at the start of an empty table).
-            let index = if m.index == 0 {
-                0
-            } else {
-                self.selection.len()
-            };
+            let index = if m.index == 0 { 0 } else { self.sel().len() };
             return Ok(Mark { index, ..m });
         };
-        if let Some(index) = self.selection.position_of(key)? {
+        if let Some(index) = self.sel().position_of(key)? {
             return Ok(Mark { index, ..m });
         }
         for j in m.index + 1..(m.index + 1 + SUCCESSOR_SCAN).min(old.len()) {
             if let Some(next) = old.key_at(j) {
-                if let Some(index) = self.selection.position_of(next)? {
+                if let Some(index) = self.sel().position_of(next)? {
                     return Ok(Mark {
                         index,
                         key: Some(next),
@@ -161,24 +174,24 @@ impl TableView {
     }
 
     fn mark(&self, index: usize) -> Mark {
-        let index = index.min(self.selection.len());
+        let index = index.min(self.sel().len());
         Mark {
             index,
-            key: self.selection.key_at(index),
+            key: self.sel().key_at(index),
             moved: false,
         }
     }
 
     /// Where `m` is, and whether it moved since it was made.
     fn resolve(&self, m: Mark) -> MapiResult<(usize, bool)> {
-        Ok((m.index.min(self.selection.len()), m.moved))
+        Ok((m.index.min(self.sel().len()), m.moved))
     }
 
     fn origin(&self, origin: Origin) -> MapiResult<(usize, bool)> {
         match origin {
             Origin::Beginning => Ok((0, false)),
             Origin::Current => self.resolve(self.cursor),
-            Origin::End => Ok((self.selection.len(), false)),
+            Origin::End => Ok((self.sel().len(), false)),
             Origin::Bookmark(bk) => {
                 let m = *self
                     .bookmarks
@@ -200,7 +213,7 @@ impl TableView {
 
     fn reset_positions(&mut self) {
         self.bookmarks.clear();
-        self.cursor = self.mark(0);
+        self.cursor = START;
     }
 
     /// SetColumns: at least one column; no PT_ERROR or unknown types; MVI columns (one row per
@@ -240,7 +253,7 @@ impl TableView {
 
     pub fn row_count(&mut self) -> MapiResult<usize> {
         self.refresh()?;
-        Ok(self.selection.len())
+        Ok(self.sel().len())
     }
 
     /// QueryRows: up to |count| rows from the cursor (forward), or before it (negative).
@@ -250,7 +263,7 @@ impl TableView {
         }
         self.refresh()?;
         let (cur, _) = self.resolve(self.cursor)?;
-        let len = self.selection.len();
+        let len = self.sel().len();
         let want = count.unsigned_abs() as usize;
         let (start, n) = if count > 0 {
             (cur, want.min(len - cur))
@@ -258,7 +271,7 @@ impl TableView {
             let back = want.min(cur);
             (cur - back, back)
         };
-        let rows = self.selection.rows(start, n, &self.columns)?;
+        let rows = self.sel().rows(start, n, &self.columns)?;
         self.cursor = match (no_advance, count > 0) {
             (true, true) => self.mark(start),
             (true, false) => self.mark(cur),
@@ -273,7 +286,7 @@ impl TableView {
     pub fn seek_row(&mut self, origin: Origin, count: i32) -> MapiResult<(i32, bool)> {
         self.refresh()?;
         let (start, changed) = self.origin(origin)?;
-        let len = self.selection.len() as i64;
+        let len = self.sel().len() as i64;
         let target = (start as i64 + count as i64).clamp(0, len);
         self.cursor = self.mark(target as usize);
         self.settle(origin);
@@ -288,7 +301,7 @@ impl TableView {
             )));
         }
         self.refresh()?;
-        let len = self.selection.len() as u64;
+        let len = self.sel().len() as u64;
         let index = len * numerator as u64 / denominator as u64;
         self.cursor = self.mark(index as usize);
         Ok(())
@@ -298,7 +311,7 @@ impl TableView {
     pub fn query_position(&mut self) -> MapiResult<(u32, u32, u32)> {
         self.refresh()?;
         let (cur, _) = self.resolve(self.cursor)?;
-        let len = self.selection.len();
+        let len = self.sel().len();
         let row = u32::try_from(cur).unwrap_or(u32::MAX);
         Ok((row, row, u32::try_from(len.max(1)).unwrap_or(u32::MAX)))
     }
@@ -318,7 +331,7 @@ impl TableView {
         })?;
         self.refresh()?;
         let (start, changed) = self.origin(origin)?;
-        match self.selection.find(r, start, backward)? {
+        match self.sel().find(r, start, backward)? {
             Some(i) => {
                 self.cursor = self.mark(i);
                 self.settle(origin);
@@ -341,11 +354,8 @@ impl TableView {
             sort: &self.sort,
         };
         self.source.check(&q)?;
-        let version = self.source.version();
-        let selection = self.source.select(&q)?;
         self.restriction = r;
-        self.selection = selection;
-        self.version = version;
+        self.selection = None;
         self.reset_positions();
         Ok(())
     }
@@ -358,11 +368,8 @@ impl TableView {
             sort: &sort,
         };
         self.source.check(&q)?;
-        let version = self.source.version();
-        let selection = self.source.select(&q)?;
         self.sort = sort;
-        self.selection = selection;
-        self.version = version;
+        self.selection = None;
         self.reset_positions();
         Ok(())
     }

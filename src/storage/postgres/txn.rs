@@ -5,12 +5,14 @@
 //! change number (`nextval` runs only for the row that matched), so two hosts saving at once can
 //! never both win.
 
+use super::super::children::{select_sql, Dialect};
 use super::super::typed::{from_cell, to_cell, Cell};
 use super::super::{
     apply_children, insert_under_folder, named_columns, named_from_columns, reject_child_target,
     Applied, ChangeSet, Expect, ObjectRow, ReadTxn, StorageError, StorageResult, StoredProp,
     Target, WriteTxn, MAX_CN,
 };
+use super::super::{ChildQuery, ChildRow};
 use super::pg_error;
 use super::pool::Conn;
 use crate::core::mapidefs::*;
@@ -129,16 +131,21 @@ fn columns(v: &PropValue) -> Columns {
 }
 
 fn row_to_prop(r: &Row) -> StorageResult<StoredProp> {
-    let tag: i64 = r.get(0);
+    prop_at(r, 0)
+}
+
+/// The property whose tag and four value columns start at column `base`.
+fn prop_at(r: &Row, base: usize) -> StorageResult<StoredProp> {
+    let tag: i64 = r.get(base);
     let tag =
         u32::try_from(tag).map_err(|_| StorageError::corrupt(format!("tag {tag} out of range")))?;
     let ptype = tag & 0xFFFF;
     let is_string = matches!(ptype, PT_STRING8 | PT_UNICODE);
     let cell = match (
-        r.get::<_, Option<i64>>(1),
-        r.get::<_, Option<f64>>(2),
-        r.get::<_, Option<String>>(3),
-        r.get::<_, Option<Vec<u8>>>(4),
+        r.get::<_, Option<i64>>(base + 1),
+        r.get::<_, Option<f64>>(base + 2),
+        r.get::<_, Option<String>>(base + 3),
+        r.get::<_, Option<Vec<u8>>>(base + 4),
     ) {
         (Some(i), None, None, None) => Cell::Int(i),
         (None, Some(f), None, None) => Cell::Real(f),
@@ -282,6 +289,54 @@ impl ReadTxn for PgTxn<'_> {
             .get::<_, Option<i32>>(0)
             .map(named_id_in_range)
             .transpose()
+    }
+
+    fn select_children(&mut self, q: &ChildQuery) -> StorageResult<Vec<ChildRow>> {
+        const POSTGRES: Dialect = Dialect {
+            objects: "msgstore_objects",
+            props: "msgstore_props",
+            same_store: "{a}.store = o.store AND ",
+            store_cond: "o.store = $1 AND ",
+            value_cols: &["v_int", "v_real", "v_text", "v_bin"],
+            int_col: "v_int",
+            params: ["$2", "$3", "$4", "$5"],
+        };
+        let sql = select_sql(q, &POSTGRES);
+        let store = self.store;
+        let params: [&(dyn ToSql + Sync); 5] = [
+            &store,
+            &(q.parent as i64),
+            &(q.kind as i32),
+            &(q.mask as i32),
+            &(q.flags as i32),
+        ];
+        let result = self.conn.client.query(sql.as_str(), &params);
+        let rows = result.map_err(|e| self.failed(pg_error(e, "a table query")))?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let id = r.get::<_, i64>(0) as u64;
+            let mut props = Vec::with_capacity(q.fetch.len());
+            for i in 0..q.fetch.len() {
+                let base = 1 + 5 * i;
+                if r.get::<_, Option<i64>>(base).is_some() {
+                    props.push(prop_at(r, base)?);
+                }
+            }
+            out.push((id, props));
+        }
+        Ok(out)
+    }
+
+    /// The snapshot's text (xmin, xmax and the transactions in progress) differs after any
+    /// commit in the database, by any client or host; the sequence of change numbers would
+    /// not do, since a change number is taken before its transaction commits.
+    fn change_stamp(&mut self) -> StorageResult<u64> {
+        use std::hash::{Hash, Hasher};
+        let rows = self.query("SELECT pg_current_snapshot()::text", &[])?;
+        let text: String = rows[0].get(0);
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        text.hash(&mut h);
+        Ok(h.finish())
     }
 }
 

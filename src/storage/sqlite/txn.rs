@@ -4,11 +4,13 @@
 //! the compare-and-swap of `apply` is a conditional UPDATE all the same, so that correctness
 //! does not rest on that lock.
 
+use super::super::children::{select_sql, Dialect};
 use super::super::{
     apply_children, insert_under_folder, named_columns, named_from_columns, reject_child_target,
     Applied, ChangeSet, Expect, ObjectRow, ReadTxn, StorageError, StorageResult, StoredProp,
     Target, WriteTxn, MAX_CN,
 };
+use super::super::{ChildQuery, ChildRow};
 use super::codec::{from_sql, to_sql};
 use crate::core::named::PropName;
 use rusqlite::types::ToSqlOutput;
@@ -115,6 +117,38 @@ static UPSERT_PROPS: LazyLock<Vec<String>> = LazyLock::new(|| {
 });
 
 impl SqlTxn<'_> {
+    /// Moves the change stamp for a write that takes no change number of its own (a deletion,
+    /// a folder's property write): a change number is used up, so that an open table sees it.
+    fn touch(&self) -> StorageResult<()> {
+        self.take_counter("next_cn", MAX_CN).map(|_| ())
+    }
+
+    pub(super) fn write_props(&mut self, id: u64, props: &[StoredProp]) -> StorageResult<()> {
+        for chunk in props.chunks(PUT_BATCH) {
+            let params = chunk.iter().flat_map(|(tag, value)| {
+                [
+                    ToSqlOutput::from(id as i64),
+                    ToSqlOutput::from(tag >> 16),
+                    ToSqlOutput::from(*tag),
+                    to_sql(value),
+                ]
+            });
+            self.conn
+                .prepare_cached(&UPSERT_PROPS[chunk.len() - 1])?
+                .execute(params_from_iter(params))?;
+        }
+        Ok(())
+    }
+
+    pub(super) fn remove_props(&mut self, id: u64, prop_ids: &[u16]) -> StorageResult<()> {
+        for pid in prop_ids {
+            self.conn
+                .prepare_cached("DELETE FROM props WHERE obj = ?1 AND id = ?2")?
+                .execute(params![id as i64, pid])?;
+        }
+        Ok(())
+    }
+
     /// Reads and bumps a counter of the meta table (the caller holds the write lock).
     fn take_counter(&self, key: &str, max: u64) -> StorageResult<u64> {
         // A read then a write: RETURNING would cost SQLite an ephemeral table on every save.
@@ -243,6 +277,33 @@ impl ReadTxn for SqlTxn<'_> {
         Ok(out)
     }
 
+    fn select_children(&mut self, q: &ChildQuery) -> StorageResult<Vec<ChildRow>> {
+        const SQLITE: Dialect = Dialect {
+            objects: "objects",
+            props: "props",
+            same_store: "",
+            store_cond: "",
+            value_cols: &["value"],
+            int_col: "value",
+            params: ["?1", "?2", "?3", "?4"],
+        };
+        // Cached: a table asks the same question again at every change it sees.
+        let mut stmt = self.conn.prepare_cached(&select_sql(q, &SQLITE))?;
+        let mut rows = stmt.query(params![q.parent as i64, q.kind, q.mask, q.flags])?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            let id = r.get::<_, i64>(0)? as u64;
+            let mut props = Vec::with_capacity(q.fetch.len());
+            for i in 0..q.fetch.len() {
+                if let Some(tag) = r.get::<_, Option<u32>>(1 + 2 * i)? {
+                    props.push((tag, from_sql(tag & 0xFFFF, r.get_ref(2 + 2 * i)?)?));
+                }
+            }
+            out.push((id, props));
+        }
+        Ok(out)
+    }
+
     fn named_max_id(&mut self) -> StorageResult<Option<u16>> {
         let max: Option<i64> = self
             .conn
@@ -253,6 +314,14 @@ impl ReadTxn for SqlTxn<'_> {
                 .map_err(|_| StorageError::corrupt(format!("named-property ID {id} out of range")))
         })
         .transpose()
+    }
+
+    fn change_stamp(&mut self) -> StorageResult<u64> {
+        let value: i64 = self
+            .conn
+            .prepare_cached("SELECT value FROM meta WHERE key = 'next_cn'")?
+            .query_row([], |r| r.get(0))?;
+        Ok(value as u64)
     }
 }
 
@@ -305,9 +374,9 @@ impl WriteTxn for SqlTxn<'_> {
                 .prepare_cached("DELETE FROM props WHERE obj = ?1")?
                 .execute([id as i64])?;
         }
-        self.delete_props(id, change.deletes)?;
-        self.put_props(id, change.puts)?;
-        self.put_props(id, &(change.maintained)(cn))?;
+        self.remove_props(id, change.deletes)?;
+        self.write_props(id, change.puts)?;
+        self.write_props(id, &(change.maintained)(cn))?;
         apply_children(self, id, cn, &change.children)?;
         Ok(Applied::Committed { id, cn })
     }
@@ -329,6 +398,7 @@ impl WriteTxn for SqlTxn<'_> {
     }
 
     fn delete_object(&mut self, id: u64) -> StorageResult<()> {
+        self.touch()?;
         self.conn
             .prepare_cached("DELETE FROM props WHERE obj = ?1")?
             .execute([id as i64])?;
@@ -339,29 +409,13 @@ impl WriteTxn for SqlTxn<'_> {
     }
 
     fn put_props(&mut self, id: u64, props: &[StoredProp]) -> StorageResult<()> {
-        for chunk in props.chunks(PUT_BATCH) {
-            let params = chunk.iter().flat_map(|(tag, value)| {
-                [
-                    ToSqlOutput::from(id as i64),
-                    ToSqlOutput::from(tag >> 16),
-                    ToSqlOutput::from(*tag),
-                    to_sql(value),
-                ]
-            });
-            self.conn
-                .prepare_cached(&UPSERT_PROPS[chunk.len() - 1])?
-                .execute(params_from_iter(params))?;
-        }
-        Ok(())
+        self.touch()?;
+        self.write_props(id, props)
     }
 
     fn delete_props(&mut self, id: u64, prop_ids: &[u16]) -> StorageResult<()> {
-        for pid in prop_ids {
-            self.conn
-                .prepare_cached("DELETE FROM props WHERE obj = ?1 AND id = ?2")?
-                .execute(params![id as i64, pid])?;
-        }
-        Ok(())
+        self.touch()?;
+        self.remove_props(id, prop_ids)
     }
 
     fn named_insert(&mut self, id: u16, name: &PropName) -> StorageResult<bool> {
