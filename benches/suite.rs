@@ -153,14 +153,8 @@ fn compile(name: &str, lib: &Path, bin_dir: &Path) -> PathBuf {
 
 /// Runs a benchmark program and returns its records.
 fn run(bin: &Path, args: &[&str], opts: &Options) -> Vec<Record> {
-    run_with_env(bin, args, &[], opts)
-}
-
-/// `run` with extra environment variables for the program.
-fn run_with_env(bin: &Path, args: &[&str], env: &[(&str, &str)], opts: &Options) -> Vec<Record> {
     let mut cmd = Command::new(bin);
     cmd.args(args);
-    cmd.envs(env.iter().copied());
     if opts.quick {
         cmd.env("MSGSTORE_BENCH_QUICK", "1");
     }
@@ -303,7 +297,6 @@ fn contention_rows(
     runs: usize,
     seconds: &str,
     prefix: &str,
-    env: &[(&str, &str)],
     opts: &Options,
 ) -> (Vec<Row>, bool) {
     const CLIENTS: [usize; 4] = [1, 2, 4, 8];
@@ -313,10 +306,9 @@ fn contention_rows(
     for _ in 0..runs {
         for (i, clients) in CLIENTS.iter().enumerate() {
             let n = clients.to_string();
-            by_clients[i].extend(run_with_env(
+            by_clients[i].extend(run(
                 program,
                 &[location, mode, target_kind, &n, seconds],
-                env,
                 opts,
             ));
         }
@@ -627,16 +619,9 @@ fn main() {
 
     if opts.wants("contention") {
         let (runs, seconds) = if opts.quick { (3, "1") } else { (5, "3") };
-        // Processes also run without the writers' queue (queue.rs), the way they waited before
-        // it: the same-run comparison of what it does for fairness and tails.
-        let without_queue: &[(&str, &str)] = &[("MSGSTORE_NO_WRITER_QUEUE", "1")];
-        for (mode, prefix, env) in [
-            ("threads", "", &[][..]),
-            ("procs", "", &[][..]),
-            ("procs", "no writers' queue: ", without_queue),
-        ] {
+        for mode in ["threads", "procs"] {
             for target_kind in ["distinct", "one"] {
-                eprintln!("suite: contention, {prefix}{mode}, {target_kind} message(s)");
+                eprintln!("suite: contention, {mode}, {target_kind} message(s)");
                 let (r, lost) = contention_rows(
                     &programs["contention_bench"],
                     &data_s,
@@ -644,8 +629,7 @@ fn main() {
                     target_kind,
                     runs,
                     seconds,
-                    prefix,
-                    env,
+                    "",
                     &opts,
                 );
                 rows.extend(r);
@@ -1314,7 +1298,6 @@ fn postgres_rows(
             runs,
             seconds,
             "PostgreSQL: ",
-            &[],
             opts,
         );
         rows.extend(r);

@@ -307,8 +307,8 @@ static void test_crash_during_create(void) {
     CHECK_EQ(kill(pid, SIGKILL), 0);
     status = wait_child(pid);
     CHECK_EQ(status, 128 + SIGKILL);
-    /* Nothing but stores (and their -wal/-shm, and the writers' queue a killed writer left) in
-     * the directory: no half-made file, no temporary one. */
+    /* Nothing but stores (and their -wal/-shm) in the directory: no half-made file, no
+     * temporary one. */
     {
       DIR *d = opendir(sub);
       struct dirent *e;
@@ -318,7 +318,7 @@ static void test_crash_during_create(void) {
         if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
         if (sscanf(e->d_name, "loop-%d.db%n", &n, &used) != 1 || n < 0 || n > sh->started ||
             (e->d_name[used] != 0 && strcmp(e->d_name + used, "-wal") != 0 &&
-             strcmp(e->d_name + used, "-shm") != 0 && strcmp(e->d_name + used, "-writers") != 0)) {
+             strcmp(e->d_name + used, "-shm") != 0)) {
           fprintf(stderr, "left behind after a kill: %s/%s\n", sub, e->d_name);
           CHECK(!"only stores in the directory");
         }

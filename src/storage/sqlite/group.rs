@@ -15,7 +15,6 @@
 //! waits of those ahead of it added up (issue 12, item 4).
 
 use super::super::{ErrorKind, StorageError, StorageResult, WriteTxn};
-use super::queue::{Turn, WriterQueue};
 use super::txn::{step, SqlTxn};
 use parking_lot::{Condvar, Mutex, MutexGuard};
 use rusqlite::Connection;
@@ -34,8 +33,6 @@ const CHECKPOINT_FRAMES: i32 = 1000;
 /// The shared writer of one store file (and sync mode) in this process.
 pub(super) struct Writer {
     conn: Mutex<Connection>,
-    /// The store file's writers' queue across processes (queue.rs); None where it cannot be had.
-    queue: Option<WriterQueue>,
     /// How long each save may wait, from its start.
     timeout: Duration,
     group: Mutex<Group>,
@@ -55,8 +52,6 @@ struct Group {
     waiting: usize,
     /// The group's transaction has begun on the connection.
     begun: bool,
-    /// The group's turn in the writers' queue, from before its BEGIN until its COMMIT.
-    turn: Option<Turn>,
     /// The group is committing: newcomers wait for the next one.
     closed: bool,
     /// Commit results by generation, with how many waiting members have yet to read each.
@@ -64,15 +59,10 @@ struct Group {
 }
 
 impl Writer {
-    /// The writer on `conn`. Its checkpoints run after the group has passed its turn in the
-    /// writers' queue, not inside COMMIT as SQLite's automatic ones do (the WAL hook that
-    /// counts frames replaces them): a checkpoint's copying and fsync then hold up no other
-    /// process's writer, as WAL allows.
-    pub(super) fn new(
-        mut conn: Connection,
-        queue: Option<WriterQueue>,
-        timeout: Duration,
-    ) -> StorageResult<Writer> {
+    /// The writer on `conn`. Its checkpoints run once the group's members have been told their
+    /// result, not inside COMMIT as SQLite's automatic ones do (the WAL hook that counts frames
+    /// replaces them): the members do not wait for a checkpoint's copying and fsync.
+    pub(super) fn new(mut conn: Connection, timeout: Duration) -> StorageResult<Writer> {
         let wal_frames = Arc::new(AtomicI32::new(0));
         let frames = wal_frames.clone();
         conn.wal_hook(Some(move |_: &mut rusqlite::hooks::Wal, pages: i32| {
@@ -82,7 +72,6 @@ impl Writer {
         Ok(Writer {
             conn: Mutex::new(conn),
             wal_frames,
-            queue,
             timeout,
             group: Mutex::new(Group::default()),
             committed: Condvar::new(),
@@ -93,13 +82,6 @@ impl Writer {
     #[cfg(test)]
     pub(super) fn members(&self) -> usize {
         self.group.lock().joined
-    }
-
-    /// Gives the group's turn in the writers' queue to the next process's writer.
-    fn pass_turn(&self, turn: Option<Turn>) {
-        if let (Some(queue), Some(turn)) = (&self.queue, turn) {
-            queue.pass(turn);
-        }
     }
 
     fn timed_out(&self) -> StorageError {
@@ -135,7 +117,6 @@ impl Writer {
         };
         let mut member = Member {
             writer: self,
-            deadline,
             generation,
             conn: None,
             left: false,
@@ -170,8 +151,6 @@ impl Writer {
 /// work), it leaves anyway, so the group still commits and nobody waits forever.
 struct Member<'w> {
     writer: &'w Writer,
-    /// The end of every wait of this member (its start plus the lock timeout).
-    deadline: Instant,
     generation: u64,
     /// Held while the member works; None before it has the connection and once it has left.
     conn: Option<MutexGuard<'w, Connection>>,
@@ -197,21 +176,8 @@ impl Member<'_> {
             ));
         }
         if !begun {
-            // The group's turn among the processes writing this file, then SQLite's lock: free
-            // by then unless a writer outside the queue holds it (the busy handler waits for
-            // that one, until the same deadline).
-            let turn = self
-                .writer
-                .queue
-                .as_ref()
-                .and_then(|q| q.wait_turn(self.deadline));
-            if let Err(e) = step(self.conn(), "BEGIN IMMEDIATE") {
-                self.writer.pass_turn(turn);
-                return Err(e);
-            }
-            let mut g = self.writer.group.lock();
-            g.begun = true;
-            g.turn = turn;
+            step(self.conn(), "BEGIN IMMEDIATE")?;
+            self.writer.group.lock().begun = true;
         }
         step(self.conn(), "SAVEPOINT member")?;
         self.in_savepoint = true;
@@ -290,9 +256,7 @@ impl Member<'_> {
         g.waiting = 0;
         g.begun = false;
         g.closed = false;
-        let turn = g.turn.take();
         drop(g);
-        writer.pass_turn(turn);
         writer.committed.notify_all();
         if writer.wal_frames.load(Ordering::Relaxed) >= CHECKPOINT_FRAMES {
             // PASSIVE: copies what no reader still needs, waits for nobody.

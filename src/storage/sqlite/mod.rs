@@ -15,7 +15,6 @@ use txn::{in_transaction, SqlTxn};
 mod codec;
 mod create;
 mod group;
-mod queue;
 mod schema;
 mod txn;
 
@@ -131,8 +130,7 @@ fn shared_writer(path: &Path, key: WriterKey, opts: OpenMode) -> StorageResult<A
     if let Some(writer) = writers.get(&key).and_then(Weak::upgrade) {
         return Ok(writer);
     }
-    let queue = queue::WriterQueue::open(path);
-    let writer = Arc::new(Writer::new(connect(path, opts)?, queue, lock_timeout())?);
+    let writer = Arc::new(Writer::new(connect(path, opts)?, lock_timeout())?);
     writers.insert(key, Arc::downgrade(&writer));
     Ok(writer)
 }
@@ -569,7 +567,7 @@ mod tests {
         durable: false,
     };
 
-    /// The writer checkpoints (after its commit, outside its turn in the writers' queue), so
+    /// The writer checkpoints (after its commit, once its group has its result), so
     /// the WAL stays near SQLite's 1,000-frame mark however many saves there are: without
     /// checkpoints these 3,000 commits of ~3 pages would grow it to ~40 MB.
     #[test]
