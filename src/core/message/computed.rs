@@ -61,7 +61,11 @@ pub(crate) fn message_synthesizes(tag: u32) -> bool {
 
 /// Whether a message computes or maintains `tag` (whatever its type).
 pub fn message_is_computed(tag: u32) -> bool {
-    let id = prop_id(tag) as usize;
+    id_is_computed(prop_id(tag))
+}
+
+fn id_is_computed(id: u16) -> bool {
+    let id = id as usize;
     COMPUTED_IDS[id / 64] & (1 << (id % 64)) != 0
 }
 
@@ -130,6 +134,10 @@ pub(super) struct MessageView<'a> {
 
 impl MessageView<'_> {
     fn synthesized(&self, id: u16) -> Option<Cow<'_, PropValue>> {
+        // Most requested properties are stored ones: one bit test spares them the matches below.
+        if !id_is_computed(id) {
+            return None;
+        }
         let st = self.st;
         match id {
             // From the working copy's children: not in `synthesized`, which also serves
