@@ -9,6 +9,7 @@ pub mod mapidefs;
 pub mod message;
 pub mod named;
 pub mod propdata;
+pub mod propmap;
 pub mod props;
 pub mod proputil;
 pub mod resolve;

@@ -209,24 +209,29 @@ impl PropView for MessageView<'_> {
         self.st.value(id).map(Cow::Borrowed)
     }
     fn tags(&self) -> Vec<u32> {
-        let mut tags: Vec<u32> = self
-            .st
-            .base
-            .iter()
-            .filter(|(id, _)| !self.st.changes.contains_key(id))
-            .map(|(id, v)| prop_tag(v.ptype(), *id))
-            .collect();
-        for (id, c) in &self.st.changes {
-            if let Change::Set(v) = c {
-                tags.push(prop_tag(v.ptype(), *id));
+        let st = self.st;
+        let mut tags = Vec::with_capacity(st.base.len() + st.changes.len() + SYNTHESIZED.len());
+        tags.extend(
+            st.base
+                .iter()
+                .filter(|(id, _)| !st.changes.contains_key(id))
+                .map(|(id, v)| prop_tag(v.ptype(), *id)),
+        );
+        if !st.changes.is_empty() {
+            for (id, c) in &st.changes {
+                if let Change::Set(v) = c {
+                    tags.push(prop_tag(v.ptype(), *id));
+                }
             }
+            tags.sort_by_key(|t| prop_id(*t));
         }
-        tags.sort_by_key(|t| prop_id(*t));
-        for t in SYNTHESIZED {
-            if self.synthesized(prop_id(*t)).is_some() {
-                tags.push(*t);
-            }
-        }
+        // Every synthesized property is there but the identifiers a message gets at its first
+        // save: asked without computing the values.
+        tags.extend(SYNTHESIZED.iter().filter(|t| match prop_id(**t) {
+            ID_ENTRYID => st.ids.entry_id.is_some(),
+            ID_RECORD_KEY => st.ids.record_key.is_some(),
+            _ => true,
+        }));
         tags
     }
     fn is_computed(&self, tag: u32) -> bool {
