@@ -16,6 +16,7 @@ use super::children::{
     new_token, Attach, ChildEdits, Embedded, Recipient, ID_ATTACH_NUM, ID_ROWID,
 };
 use super::computed::message_is_computed;
+use super::copy::{self, ChildSet, ChildrenCopy};
 use super::tables::{ChildKind, ChildTable};
 use crate::core::table::view::TableView;
 use parking_lot::Mutex;
@@ -94,6 +95,13 @@ pub trait AttachHost {
     /// GetAttachmentTable / GetRecipientTable (`kind`): a view over this working copy's
     /// attachments or recipients, its unsaved changes included (tables.rs).
     fn child_table(&self, kind: ChildKind, flags: u32) -> MapiResult<TableView>;
+    /// CopyTo / CopyProps (copy.rs): the children `which` names, as new ones for another
+    /// message.
+    fn copy_children(&self, which: ChildSet) -> MapiResult<ChildrenCopy>;
+    /// Adds copied children to this working copy (stored by its SaveChanges).
+    fn receive_children(&self, copy: ChildrenCopy, noreplace: bool) -> MapiResult<()>;
+    /// MAPI_MOVE: the children `which` names leave this working copy.
+    fn remove_children(&self, which: ChildSet) -> MapiResult<()>;
 }
 
 impl<T: HostOf> AttachHost for T {
@@ -274,6 +282,18 @@ impl<T: HostOf> AttachHost for T {
 
     fn child_table(&self, kind: ChildKind, flags: u32) -> MapiResult<TableView> {
         ChildTable::view(self.host(), *self.store().guid(), kind, flags)
+    }
+
+    fn copy_children(&self, which: ChildSet) -> MapiResult<ChildrenCopy> {
+        copy::take(&*self.host(), which)
+    }
+
+    fn receive_children(&self, copy: ChildrenCopy, noreplace: bool) -> MapiResult<()> {
+        copy::receive(&*self.host(), &copy, noreplace)
+    }
+
+    fn remove_children(&self, which: ChildSet) -> MapiResult<()> {
+        copy::remove(&*self.host(), which)
     }
 }
 
