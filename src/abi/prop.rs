@@ -10,6 +10,7 @@ use super::object::{ComClass, ComObject};
 use super::types::*;
 use crate::core::error::{check_flags, MapiError, MapiResult};
 use crate::core::mapidefs::*;
+use crate::core::message::{AttachHost, ChildSet};
 use crate::core::named::{self, NameFilter};
 use crate::core::props::{prop_list, resolve_props, Problem, PropInput, PropObject, PropOut};
 use crate::core::store::Store;
@@ -53,6 +54,11 @@ pub trait PropClass: ComClass {
     /// The allocator results are built with (IPropData uses the one it was created with).
     fn allocator(&self) -> Allocator {
         Allocator::MAPI
+    }
+    /// The attachments and recipients of a message-like object, which CopyTo and CopyProps copy
+    /// with its properties. None (the default): the class holds none.
+    fn children_host(&self) -> Option<&dyn AttachHost> {
+        None
     }
     /// OpenProperty of a PT_OBJECT property the class opens as an object (an attachment's
     /// PR_ATTACH_DATA_OBJ): the new object's pointer, one reference owned by the caller. None:
@@ -539,6 +545,7 @@ unsafe fn copy_common<T: PropClass>(
     lpDestObj: LPVOID,
     ulFlags: ULONG,
     select: &dyn Fn(&dyn crate::core::props::PropView) -> Selection,
+    children: ChildSet,
     lppProblems: Option<&mut LPSPropProblemArray>,
     method: &str,
 ) -> MapiResult<HRESULT> {
@@ -554,6 +561,18 @@ unsafe fn copy_common<T: PropClass>(
     // SAFETY: `lpDestObj` is non-NULL (check_dest) and a live IMAPIProp object (the contract).
     let (refused, moved) = unsafe { deliver(lpDestObj, values, ulFlags & MAPI_NOREPLACE != 0) }?;
     problems.extend(refused);
+    // Attachments and recipients go between our messages (stored or embedded), into the
+    // destination's working copy; to any other destination only properties are copied.
+    if let (false, Some(src)) = (children.is_empty(), obj.inner.children_host()) {
+        // SAFETY: `lpDestObj` is non-NULL and a live COM object (as above).
+        if let Some(dest) = unsafe { super::message::our_attach_host(lpDestObj) } {
+            let copy = src.copy_children(children)?;
+            dest.receive_children(copy, ulFlags & MAPI_NOREPLACE != 0)?;
+            if ulFlags & MAPI_MOVE != 0 {
+                src.remove_children(children)?;
+            }
+        }
+    }
     // MAPI_MOVE deletes from the source only what the destination took: a property it refused
     // (or kept under MAPI_NOREPLACE) stays where it was rather than being lost.
     if ulFlags & MAPI_MOVE != 0 && !moved.is_empty() {
@@ -621,6 +640,7 @@ pub unsafe extern "C" fn copy_to<T: PropClass>(
                 lpDestObj,
                 ulFlags,
                 &select,
+                ChildSet::all_but(exclude),
                 out,
                 "CopyTo",
             )
@@ -652,10 +672,14 @@ pub unsafe extern "C" fn copy_props<T: PropClass>(
             check_flags("CopyProps", ulFlags, COPY_FLAGS)?;
             let include = tag_array_in(lpIncludeProps, "CopyProps: lpIncludeProps")?;
             check_dest_interface(lpInterface, "CopyProps")?;
+            let has_children = obj.inner.children_host().is_some();
             let select = |view: &dyn crate::core::props::PropView| -> Selection {
                 let mut values = Vec::new();
                 let mut problems = Vec::new();
                 for (i, &tag) in include.iter().enumerate() {
+                    if has_children && ChildSet::stands_for_children(tag) {
+                        continue; // copied as children, not as a value
+                    }
                     match view.get(prop_id(tag)) {
                         Some(v) => {
                             let tag = crate::core::value::prop_tag(v.ptype(), prop_id(tag));
@@ -681,6 +705,7 @@ pub unsafe extern "C" fn copy_props<T: PropClass>(
                 lpDestObj,
                 ulFlags,
                 &select,
+                ChildSet::named_in(include),
                 out,
                 "CopyProps",
             )
