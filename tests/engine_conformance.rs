@@ -75,6 +75,7 @@ on_every_engine!(
     racing_named_creators_get_one_id,
     named_inserts_that_conflict_do_nothing,
     contents_tables_give_the_evaluators_rows,
+    moves_keep_the_object_and_copies_make_a_new_tree,
 );
 
 const FLAGS: u32 = MAPI_CREATE | MDB_WRITE | MSGSTORE_NO_SYNC;
@@ -355,6 +356,88 @@ fn deleting_a_message_deletes_its_tree(engine: Engine) {
         let row = store.storage().read(|t| t.object(id)).unwrap();
         assert_eq!(row, None, "object {id} outlived its message");
     }
+}
+
+/// `WriteTxn::set_parent` moves an object and nothing else (ID, change number, properties and
+/// children stay), moves the change stamp, and goes with its transaction; CopyMessages copies a
+/// whole tree (an embedded message two levels deep) as new objects in one transaction.
+fn moves_keep_the_object_and_copies_make_a_new_tree(engine: Engine) {
+    use msgstore::storage::{StorageError, KIND_MESSAGE, ROOT_FOLDER_ID};
+    let Some(loc) = location(engine, "move") else {
+        return;
+    };
+    let store = open(&loc);
+    let r = root(&store);
+    let dest = r.create_folder(FOLDER_GENERIC, "dest", None, 0).unwrap();
+    let eid = new_message(&store);
+    let m = open_message(&store, &eid);
+    let (_, a) = m.create_attach(0).unwrap();
+    let e = a.open_embedded(MAPI_CREATE).unwrap();
+    let (_, inner) = e.create_attach(0).unwrap();
+    inner.save_changes(0).unwrap();
+    e.modify_recipients(0, vec![vec![]]).unwrap();
+    e.save_changes(0).unwrap();
+    a.save_changes(0).unwrap();
+    m.save_changes(0).unwrap();
+    let id = store
+        .storage()
+        .read(|t| t.children(ROOT_FOLDER_ID, KIND_MESSAGE))
+        .unwrap()[0]
+        .id;
+    let tree = descendants(&store, id);
+    assert_eq!(tree.len(), 4);
+
+    // A copy: every object of the tree new.
+    assert!(r.copy_messages(&[eid.clone()], &dest, 0).unwrap());
+    let copies = store
+        .storage()
+        .read(|t| t.children(dest.id(), KIND_MESSAGE))
+        .unwrap();
+    assert_eq!(copies.len(), 1);
+    let copy_tree = descendants(&store, copies[0].id);
+    assert_eq!(copy_tree.len(), 4);
+    assert!(copy_tree.iter().all(|c| !tree.contains(c) && *c != id));
+
+    // A move in a transaction that then fails: nothing moved.
+    let failed = store.storage().write(|t| {
+        t.set_parent(id, dest.id())?;
+        Err::<(), _>(StorageError::corrupt("give up"))
+    });
+    assert!(failed.is_err());
+    assert_eq!(
+        store
+            .storage()
+            .read(|t| t.object(id))
+            .unwrap()
+            .unwrap()
+            .parent,
+        Some(ROOT_FOLDER_ID)
+    );
+    // Moving an object that is not there fails the transaction.
+    assert!(store
+        .storage()
+        .write(|t| t.set_parent(u64::MAX >> 1, dest.id()))
+        .is_err());
+
+    let before = store.storage().read(|t| t.object(id)).unwrap().unwrap();
+    let props_before = store.storage().read(|t| t.props(id)).unwrap();
+    let stamp = store.storage().read(|t| t.change_stamp()).unwrap();
+    store
+        .storage()
+        .write(|t| t.set_parent(id, dest.id()))
+        .unwrap();
+    let after = store.storage().read(|t| t.object(id)).unwrap().unwrap();
+    assert_eq!(after.parent, Some(dest.id()));
+    assert_eq!(
+        (after.id, after.kind, after.cn),
+        (before.id, before.kind, before.cn)
+    );
+    assert_eq!(store.storage().read(|t| t.props(id)).unwrap(), props_before);
+    assert_eq!(descendants(&store, id), tree);
+    assert_ne!(store.storage().read(|t| t.change_stamp()).unwrap(), stamp);
+    // The message opens by its entry ID where it now is.
+    let moved = open_message(&store, &eid);
+    assert_eq!(long(&*moved, COUNTER), 0);
 }
 
 fn no_lost_update_under_contention(engine: Engine) {
