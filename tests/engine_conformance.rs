@@ -388,7 +388,9 @@ fn moves_keep_the_object_and_copies_make_a_new_tree(engine: Engine) {
     assert_eq!(tree.len(), 4);
 
     // A copy: every object of the tree new.
-    assert!(r.copy_messages(&[eid.clone()], &dest, 0).unwrap());
+    assert!(r
+        .copy_messages(std::slice::from_ref(&eid), &dest, 0)
+        .unwrap());
     let copies = store
         .storage()
         .read(|t| t.children(dest.id(), KIND_MESSAGE))

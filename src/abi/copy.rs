@@ -12,7 +12,6 @@ use crate::core::error::{MapiError, MapiResult};
 use crate::core::folder::Folder;
 use crate::core::mapidefs::*;
 use crate::core::value::{try_map_result, try_to_vec};
-use std::ffi::c_void;
 
 type I = IMAPIFolder;
 
@@ -50,7 +49,7 @@ unsafe fn dest_folder<'a>(
         )));
     }
     // SAFETY: a live COM object (the contract).
-    unsafe { folder::ours(lpDestFolder as *mut c_void) }.ok_or_else(|| {
+    unsafe { folder::ours(lpDestFolder) }.ok_or_else(|| {
         MapiError::new(
             MAPI_E_NO_SUPPORT,
             format!("{method}: the destination is not a folder of this provider"),

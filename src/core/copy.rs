@@ -316,9 +316,11 @@ mod tests {
         let one = message(&a, "one");
         let two = message(&a, "two");
         let before = open_message(&s, &one).unwrap().base_cn();
-        assert!(a.copy_messages(&[two.clone()], &b, 0).unwrap());
+        assert!(a.copy_messages(std::slice::from_ref(&two), &b, 0).unwrap());
         assert_eq!((count(&a), count(&b)), (2, 1));
-        assert!(a.copy_messages(&[one.clone()], &b, MESSAGE_MOVE).unwrap());
+        assert!(a
+            .copy_messages(std::slice::from_ref(&one), &b, MESSAGE_MOVE)
+            .unwrap());
         assert_eq!((count(&a), count(&b)), (1, 2));
         let moved = open_message(&s, &one).unwrap();
         assert_eq!(moved.base_cn(), before, "a move is not a new version");
@@ -338,7 +340,9 @@ mod tests {
         let eid = message(&r, "x");
         let first = open_message(&s, &eid).unwrap();
         let second = open_message(&s, &eid).unwrap();
-        assert!(r.copy_messages(&[eid.clone()], &a, MESSAGE_MOVE).unwrap());
+        assert!(r
+            .copy_messages(std::slice::from_ref(&eid), &a, MESSAGE_MOVE)
+            .unwrap());
         for m in [&first, &second] {
             m.set_props(vec![PropInput {
                 index: 0,
@@ -356,6 +360,51 @@ mod tests {
             (count(&r), count(&a)),
             (0, 1),
             "the save landed in the new folder"
+        );
+    }
+
+    #[test]
+    fn read_only_handles_and_a_deleted_destination_refuse_and_do_nothing() {
+        let s = store();
+        let r = root(&s);
+        let a = r.create_folder(FOLDER_GENERIC, "a", None, 0).unwrap();
+        let b = r.create_folder(FOLDER_GENERIC, "b", None, 0).unwrap();
+        let eid = message(&a, "m");
+        let a_eid = s.entry_id(MAPI_FOLDER, a.id());
+        let a_read_only = Folder::open(s.clone(), a.id(), false).unwrap();
+        let b_read_only = Folder::open(s.clone(), b.id(), false).unwrap();
+        let refused = |r: MapiResult<bool>| r.unwrap_err().code;
+        // A copy may come out of a read-only folder, never into one; a move needs both.
+        assert!(a_read_only
+            .copy_messages(std::slice::from_ref(&eid), &b, 0)
+            .unwrap());
+        assert_eq!(
+            refused(a.copy_messages(std::slice::from_ref(&eid), &b_read_only, 0)),
+            MAPI_E_NO_ACCESS
+        );
+        assert_eq!(
+            refused(a_read_only.copy_messages(std::slice::from_ref(&eid), &b, MESSAGE_MOVE)),
+            MAPI_E_NO_ACCESS
+        );
+        let r_read_only = Folder::open(s.clone(), r.id(), false).unwrap();
+        assert_eq!(
+            r_read_only
+                .copy_folder(&a_eid, &b, None, FOLDER_MOVE)
+                .unwrap_err()
+                .code,
+            MAPI_E_NO_ACCESS
+        );
+        // The destination deleted meanwhile: the whole call fails, nothing moved.
+        let b_eid = s.entry_id(MAPI_FOLDER, b.id());
+        r.delete_folder(&b_eid, DEL_MESSAGES).unwrap();
+        assert_eq!(
+            refused(a.copy_messages(std::slice::from_ref(&eid), &b, MESSAGE_MOVE)),
+            MAPI_E_NOT_FOUND
+        );
+        assert_eq!(count(&a), 1);
+        assert_eq!(
+            r.copy_folder(&a_eid, &b, None, 0).unwrap_err().code,
+            MAPI_E_NOT_FOUND
         );
     }
 

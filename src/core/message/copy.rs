@@ -137,7 +137,7 @@ pub(super) fn receive(host: &dyn Host, copy: &ChildrenCopy, noreplace: bool) -> 
         let mut next_row = k.next_rowid;
         let mut recipients = None;
         if let Some(list) = &copy.recipients {
-            if !(noreplace && !k.current.recipients.is_empty()) {
+            if !noreplace || k.current.recipients.is_empty() {
                 let mut replaced = std::collections::BTreeMap::new();
                 for r in list {
                     let mut r = r.clone();
