@@ -322,16 +322,12 @@ fn descendants(store: &Store, id: u64) -> Vec<u64> {
     out
 }
 
-/// A message with an attachment holding an embedded message with its own attachment and
-/// recipient: DeleteMessages leaves no object of the tree behind.
-fn deleting_a_message_deletes_its_tree(engine: Engine) {
+/// A saved message (the root folder's only one) with an attachment holding an embedded message
+/// with its own attachment and recipient; its entry ID and object ID.
+fn message_with_a_tree(store: &Arc<Store>) -> (Vec<u8>, u64) {
     use msgstore::storage::{KIND_MESSAGE, ROOT_FOLDER_ID};
-    let Some(loc) = location(engine, "tree") else {
-        return;
-    };
-    let store = open(&loc);
-    let eid = new_message(&store);
-    let m = open_message(&store, &eid);
+    let eid = new_message(store);
+    let m = open_message(store, &eid);
     let (_, a) = m.create_attach(0).unwrap();
     let e = a.open_embedded(MAPI_CREATE).unwrap();
     let (_, inner) = e.create_attach(0).unwrap();
@@ -345,6 +341,17 @@ fn deleting_a_message_deletes_its_tree(engine: Engine) {
         .read(|t| t.children(ROOT_FOLDER_ID, KIND_MESSAGE))
         .unwrap()[0]
         .id;
+    (eid, id)
+}
+
+/// A message with an attachment holding an embedded message with its own attachment and
+/// recipient: DeleteMessages leaves no object of the tree behind.
+fn deleting_a_message_deletes_its_tree(engine: Engine) {
+    let Some(loc) = location(engine, "tree") else {
+        return;
+    };
+    let store = open(&loc);
+    let (eid, id) = message_with_a_tree(&store);
     let tree = descendants(&store, id);
     assert_eq!(
         tree.len(),
@@ -369,21 +376,7 @@ fn moves_keep_the_object_and_copies_make_a_new_tree(engine: Engine) {
     let store = open(&loc);
     let r = root(&store);
     let dest = r.create_folder(FOLDER_GENERIC, "dest", None, 0).unwrap();
-    let eid = new_message(&store);
-    let m = open_message(&store, &eid);
-    let (_, a) = m.create_attach(0).unwrap();
-    let e = a.open_embedded(MAPI_CREATE).unwrap();
-    let (_, inner) = e.create_attach(0).unwrap();
-    inner.save_changes(0).unwrap();
-    e.modify_recipients(0, vec![vec![]]).unwrap();
-    e.save_changes(0).unwrap();
-    a.save_changes(0).unwrap();
-    m.save_changes(0).unwrap();
-    let id = store
-        .storage()
-        .read(|t| t.children(ROOT_FOLDER_ID, KIND_MESSAGE))
-        .unwrap()[0]
-        .id;
+    let (eid, id) = message_with_a_tree(&store);
     let tree = descendants(&store, id);
     assert_eq!(tree.len(), 4);
 
