@@ -518,6 +518,76 @@ static void test_bad_input(void) {
   teardown(&f);
 }
 
+/* The ID of a named property (MNID_ID `lid` in a custom set) in `obj`'s store, made if new. */
+static ULONG named_id(LPMAPIPROP obj, LONG lid) {
+  static GUID set = {0x0C0FFEE0, 0x1234, 0x5678, {9, 8, 7, 6, 5, 4, 3, 2}};
+  MAPINAMEID name;
+  LPMAPINAMEID p = &name;
+  LPSPropTagArray tags = NULL;
+  ULONG id;
+  name.lpguid = &set;
+  name.ulKind = MNID_ID;
+  name.Kind.lID = lid;
+  CHECK_OK(obj->lpVtbl->GetIDsFromNames(obj, 1, &p, MAPI_CREATE, &tags));
+  id = PROP_ID(tags->aulPropTag[0]);
+  CHECK(id >= 0x8000 && id <= 0xFFFE);
+  MAPIFreeBuffer(tags);
+  return id;
+}
+
+/* CopyTo into another store: named properties keep their names (and so their meaning), not
+ * their numbers, on the message and on its attachments. */
+static void test_named_properties_across_stores(void) {
+  struct fixture f, other;
+  LPMESSAGE src, dest, reopened;
+  LPATTACH att = NULL;
+  LPSPropValue eid, v;
+  ULONG num = 0, src_first, src_second, dest_first, dest_second;
+  setup(&f, "copy_named.db");
+  setup(&other, "copy_named_other.db");
+  /* The two names get opposite numbers in the two stores. */
+  src_first = named_id((LPMAPIPROP)f.mdb, 1);
+  src_second = named_id((LPMAPIPROP)f.mdb, 2);
+  dest_second = named_id((LPMAPIPROP)other.mdb, 2);
+  dest_first = named_id((LPMAPIPROP)other.mdb, 1);
+  CHECK(src_first == dest_second && src_second == dest_first);
+
+  CHECK_OK(f.a->lpVtbl->CreateMessage(f.a, NULL, 0, &src));
+  msg_set_str(src, PROP_TAG(PT_STRING8, src_first), "first");
+  CHECK_OK(src->lpVtbl->CreateAttach(src, NULL, 0, &num, &att));
+  {
+    SPropValue pv;
+    memset(&pv, 0, sizeof pv);
+    pv.ulPropTag = PROP_TAG(PT_LONG, src_second);
+    pv.Value.l = 2;
+    CHECK_OK(att->lpVtbl->SetProps(att, 1, &pv, NULL));
+  }
+  CHECK_OK(att->lpVtbl->SaveChanges(att, 0));
+  att->lpVtbl->Release(att);
+  CHECK_OK(other.a->lpVtbl->CreateMessage(other.a, NULL, 0, &dest));
+  CHECK_OK(src->lpVtbl->CopyTo(src, 0, NULL, NULL, 0, NULL, NULL, dest, 0, NULL));
+  CHECK_OK(dest->lpVtbl->SaveChanges(dest, KEEP_OPEN_READONLY));
+  eid = msg_get_one((LPMAPIPROP)dest, PR_ENTRYID);
+  dest->lpVtbl->Release(dest);
+  src->lpVtbl->Release(src);
+
+  reopened = msg_open(other.mdb, eid, 0);
+  check_str(reopened, PROP_TAG(PT_STRING8, dest_first), "first");
+  v = msg_get_one((LPMAPIPROP)reopened, PROP_TAG(PT_STRING8, dest_second));
+  CHECK_EQ(PROP_TYPE(v->ulPropTag), PT_ERROR);
+  MAPIFreeBuffer(v);
+  CHECK_OK(reopened->lpVtbl->OpenAttach(reopened, 0, NULL, 0, &att));
+  v = msg_get_one((LPMAPIPROP)att, PROP_TAG(PT_LONG, dest_second));
+  CHECK_EQ(v->ulPropTag, PROP_TAG(PT_LONG, dest_second));
+  CHECK_EQ(v->Value.l, 2);
+  MAPIFreeBuffer(v);
+  att->lpVtbl->Release(att);
+  reopened->lpVtbl->Release(reopened);
+  MAPIFreeBuffer(eid);
+  teardown(&other);
+  teardown(&f);
+}
+
 static const struct test_section SECTIONS[] = {
     {"copy_to_messages", test_copy_to_messages},
     {"copy_to_folders_and_attachments", test_copy_to_folders_and_attachments},
@@ -525,6 +595,7 @@ static const struct test_section SECTIONS[] = {
     {"move_messages", test_move_messages},
     {"moved_message_save_rules", test_moved_message_save_rules},
     {"copy_folder", test_copy_folder},
+    {"named_properties_across_stores", test_named_properties_across_stores},
     {"bad_input", test_bad_input},
 };
 

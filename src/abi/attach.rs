@@ -55,6 +55,16 @@ impl PropClass for AttachClass {
 
 type C = AttachClass;
 
+/// The attachment behind `p` if it is one of ours.
+///
+/// # Safety
+/// `p` must be NULL or a live COM interface pointer.
+pub unsafe fn ours<'a>(p: *mut std::ffi::c_void) -> Option<&'a Attachment> {
+    // SAFETY: `p` is NULL or a live COM interface pointer (this function's contract), all
+    // that ComObject::ours needs.
+    unsafe { ComObject::<C>::ours(p) }.map(|o| &o.inner.att)
+}
+
 const _: () = object::assert_com_layout::<C>();
 
 static ATTACH_VTBL: IAttachVtbl = prop::prop_vtbl!(IAttachVtbl<C> {

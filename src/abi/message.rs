@@ -189,6 +189,16 @@ pub unsafe fn ours<'a>(p: *mut c_void) -> Option<&'a Message> {
     unsafe { ComObject::<C>::ours(p) }.map(|o| &o.inner.msg)
 }
 
+/// The embedded message behind `p` if it is one of ours.
+///
+/// # Safety
+/// `p` must be NULL or a live COM interface pointer.
+pub unsafe fn our_embedded<'a>(p: *mut c_void) -> Option<&'a EmbeddedMessage> {
+    // SAFETY: `p` is NULL or a live COM interface pointer (this function's contract), all
+    // that ComObject::ours needs.
+    unsafe { ComObject::<EmbeddedClass>::ours(p) }.map(|o| &o.inner.msg)
+}
+
 /// The attachments and recipients behind `p` if it is one of our messages, stored or embedded
 /// (a CopyTo destination).
 ///
@@ -201,7 +211,7 @@ pub unsafe fn our_attach_host<'a>(p: *mut c_void) -> Option<&'a dyn AttachHost> 
         return Some(&m.inner.msg);
     }
     // SAFETY: as above.
-    unsafe { ComObject::<EmbeddedClass>::ours(p) }.map(|o| &o.inner.msg as &dyn AttachHost)
+    unsafe { our_embedded(p) }.map(|e| e as &dyn AttachHost)
 }
 
 unsafe extern "C" fn save_changes(This: *mut I, ulFlags: ULONG) -> HRESULT {

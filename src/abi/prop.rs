@@ -8,6 +8,7 @@ use super::iids::*;
 use super::interfaces::{IMAPIProp, IUnknown};
 use super::object::{ComClass, ComObject};
 use super::types::*;
+use crate::core::copy::named_renumbering;
 use crate::core::error::{check_flags, MapiError, MapiResult};
 use crate::core::mapidefs::*;
 use crate::core::message::{AttachHost, ChildSet};
@@ -436,9 +437,14 @@ unsafe fn deliver(
     dest: *mut c_void,
     mut values: Vec<Selected>,
     noreplace: bool,
+    from: Option<&Store>,
 ) -> MapiResult<(Vec<Problem>, Vec<u32>)> {
     // SAFETY: `dest` is a live COM interface pointer (the contract).
     if let Some(ours) = unsafe { our_prop_object(dest) } {
+        let mut problems = Vec::new();
+        if let (Some(from), Some(to)) = (from, ours.named_store()) {
+            renumber_named(from, to, &mut values, &mut problems)?;
+        }
         if noreplace {
             let mut present = Vec::new();
             ours.read(&mut |view| present = view.tags())?;
@@ -451,7 +457,7 @@ unsafe fn deliver(
             tag: s.tag,
             value: s.value,
         }));
-        let problems = ours.set_props(inputs)?;
+        problems.extend(ours.set_props(inputs)?);
         return Ok(accepted(problems, &sent));
     }
     let dest = dest as *mut IMAPIProp;
@@ -512,6 +518,40 @@ unsafe fn deliver(
     result.map(|problems| accepted(problems, &sent))
 }
 
+/// Named properties copied to another of our stores take the numbers their names have there
+/// (core::copy::named_renumbering); one whose ID has no name in the source is left out with
+/// MAPI_E_UNEXPECTED_ID.
+fn renumber_named(
+    from: &Store,
+    to: &Store,
+    values: &mut Vec<Selected>,
+    problems: &mut Vec<Problem>,
+) -> MapiResult<()> {
+    let renumbering = named_renumbering(from, to, values.iter().map(|s| prop_id(s.tag)))?;
+    if renumbering.is_empty() {
+        return Ok(());
+    }
+    let mut kept = try_vec_with_capacity(values.len())?;
+    for mut s in values.drain(..) {
+        match renumbering.id(prop_id(s.tag)) {
+            Some(id) => {
+                s.tag = prop_tag(s.tag & 0xFFFF, id);
+                kept.push(s);
+            }
+            None => try_push(
+                problems,
+                Problem {
+                    index: s.index,
+                    tag: s.tag,
+                    scode: MAPI_E_UNEXPECTED_ID,
+                },
+            )?,
+        }
+    }
+    *values = kept;
+    Ok(())
+}
+
 /// The problems, and the tags of the `sent` (index, tag) pairs that have none.
 fn accepted(problems: Vec<Problem>, sent: &[(u32, u32)]) -> (Vec<Problem>, Vec<u32>) {
     let ok = sent
@@ -558,8 +598,10 @@ unsafe fn copy_common<T: PropClass>(
     let mut selected = Ok((Vec::new(), Vec::new()));
     obj.inner.prop().read(&mut |view| selected = select(view))?;
     let (values, mut problems) = selected?;
+    let from = obj.inner.prop().named_store();
+    let noreplace = ulFlags & MAPI_NOREPLACE != 0;
     // SAFETY: `lpDestObj` is non-NULL (check_dest) and a live IMAPIProp object (the contract).
-    let (refused, moved) = unsafe { deliver(lpDestObj, values, ulFlags & MAPI_NOREPLACE != 0) }?;
+    let (refused, moved) = unsafe { deliver(lpDestObj, values, noreplace, from) }?;
     problems.extend(refused);
     // Attachments and recipients go between our messages (stored or embedded), into the
     // destination's working copy; to any other destination only properties are copied.

@@ -17,10 +17,71 @@ use super::folder::{child_folder_named, deleted_folder, folder_name, Folder};
 use super::ids::{filetime_now, parse_entry_id, EntryRef};
 use super::mapidefs::*;
 use super::message::copy_stored;
+use super::named::{is_named_id, names_from_ids, NameFilter, PropName};
+use super::props::PropMap;
 use super::store::load_props;
+use super::store::Store;
 use super::value::{prop_id, PropValue};
 use crate::storage::{WriteTxn, KIND_FOLDER, KIND_MESSAGE};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// How a copy from `from` to `to` renumbers named properties (IDs 0x8000–0xFFFE): each of `ids`
+/// to the ID its name has in `to` (given there if new: the copy keeps what a named property
+/// means, not its number), None for an ID `from` has no name for (or `to` cannot give, a
+/// read-only or full store). Within one store nothing is renumbered: the map is empty.
+pub fn named_renumbering(
+    from: &Store,
+    to: &Store,
+    ids: impl IntoIterator<Item = u16>,
+) -> MapiResult<Renumbering> {
+    if from.same_store(to) {
+        return Ok(Renumbering::default());
+    }
+    let ids: Vec<u16> = ids
+        .into_iter()
+        .filter(|id| is_named_id(*id))
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    if ids.is_empty() {
+        return Ok(Renumbering::default());
+    }
+    let names = names_from_ids(from.storage(), &ids, NameFilter::default())?;
+    let known: Vec<PropName> = names.iter().flatten().cloned().collect();
+    let mut given = to.ids_from_names(&known, true)?.into_iter();
+    let mut map = BTreeMap::new();
+    for (id, name) in ids.into_iter().zip(names) {
+        map.insert(id, name.and_then(|_| given.next().flatten()));
+    }
+    Ok(Renumbering(map))
+}
+
+/// A [`named_renumbering`]: IDs it does not list stay as they are.
+#[derive(Debug, Default)]
+pub struct Renumbering(BTreeMap<u16, Option<u16>>);
+
+impl Renumbering {
+    /// The ID `id` has in the destination; None: it has none there (drop the value).
+    pub fn id(&self, id: u16) -> Option<u16> {
+        self.0.get(&id).copied().unwrap_or(Some(id))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// A property map with its named properties renumbered (those without a number there
+    /// dropped).
+    pub(crate) fn map(&self, props: &mut PropMap) {
+        if self.is_empty() {
+            return;
+        }
+        *props = std::mem::take(props)
+            .into_iter()
+            .filter_map(|(id, v)| self.id(id).map(|n| (n, v)))
+            .collect();
+    }
+}
 
 /// CopyMessages' flags (MAPI_DECLINE_OK is MAPI's own; we delegate nothing to decline).
 const COPY_MESSAGES_FLAGS: u32 = MESSAGE_MOVE | MESSAGE_DIALOG | MAPI_DECLINE_OK;
@@ -360,6 +421,30 @@ mod tests {
             (count(&r), count(&a)),
             (0, 1),
             "the save landed in the new folder"
+        );
+    }
+
+    #[test]
+    fn named_properties_are_renumbered_by_name_between_stores_only() {
+        let (a, b) = (store(), store());
+        let name = |lid| PropName::id([3; 16], lid);
+        let in_a = a.ids_from_names(&[name(1), name(2)], true).unwrap();
+        let in_b = b.ids_from_names(&[name(2), name(1)], true).unwrap();
+        let (a1, a2) = (in_a[0].unwrap(), in_a[1].unwrap());
+        let unnamed = a2 + 1;
+        let r = named_renumbering(&a, &b, [a1, a2, unnamed, 0x0037]).unwrap();
+        assert_eq!(r.id(a1), in_b[1]);
+        assert_eq!(r.id(a2), in_b[0]);
+        assert_eq!(r.id(unnamed), None, "no name in the source: left out");
+        assert_eq!(r.id(0x0037), Some(0x0037), "not a named property");
+        assert!(named_renumbering(&a, &a, [a1]).unwrap().is_empty());
+        let mut props = PropMap::new();
+        props.insert(a1, PropValue::Long(1));
+        props.insert(unnamed, PropValue::Long(2));
+        r.map(&mut props);
+        assert_eq!(
+            props.into_iter().collect::<Vec<_>>(),
+            vec![(in_b[1].unwrap(), PropValue::Long(1))]
         );
     }
 

@@ -285,11 +285,11 @@ impl<T: HostOf> AttachHost for T {
     }
 
     fn copy_children(&self, which: ChildSet) -> MapiResult<ChildrenCopy> {
-        copy::take(&*self.host(), which)
+        copy::take(&*self.host(), self.store().clone(), which)
     }
 
     fn receive_children(&self, copy: ChildrenCopy, noreplace: bool) -> MapiResult<()> {
-        copy::receive(&*self.host(), &copy, noreplace)
+        copy::receive(&*self.host(), self.store(), copy, noreplace)
     }
 
     fn remove_children(&self, which: ChildSet) -> MapiResult<()> {

@@ -7,10 +7,11 @@
 //! PR_SEARCH_KEY included (MAPI: a copy has its original's search key), and its attachments and
 //! recipients (with their embedded messages) are copied as new children in the same commit.
 
+use super::super::copy::{named_renumbering, Renumbering};
 use super::super::error::{MapiError, MapiResult};
 use super::super::folder::OBJ_FLAG_ASSOCIATED;
 use super::super::mapidefs::*;
-use super::super::store::load_props;
+use super::super::store::{load_props, Store};
 use super::super::value::PropValue;
 use super::attach::Host;
 use super::children::{
@@ -19,6 +20,8 @@ use super::children::{
 use super::insert_new;
 use super::save::plan_new;
 use crate::storage::{WriteTxn, KIND_MESSAGE};
+use std::collections::BTreeSet;
+use std::sync::Arc;
 
 /// Copies the stored message `id` into the folder `dest` in the caller's transaction (the
 /// message is locked first, so its properties and children are one version on every engine).
@@ -83,15 +86,58 @@ impl ChildSet {
 }
 
 /// Children taken from one working copy for another: new there (no stored IDs).
-#[derive(Debug, Default)]
 pub struct ChildrenCopy {
+    /// The store they come from (whose named-property numbers they carry).
+    from: Arc<Store>,
     attachments: Vec<Attach>,
     /// None: recipients were not taken.
     recipients: Option<Vec<Recipient>>,
 }
 
-/// The children `which` names of `host`'s working copy, its unsaved changes included.
-pub(super) fn take(host: &dyn Host, which: ChildSet) -> MapiResult<ChildrenCopy> {
+impl ChildrenCopy {
+    /// Every property ID of every child, embedded messages' included.
+    fn prop_ids(&self) -> BTreeSet<u16> {
+        fn of_children(c: &Children, out: &mut BTreeSet<u16>) {
+            c.attachments.values().for_each(|a| of_attach(a, out));
+            c.recipients
+                .values()
+                .for_each(|r| out.extend(r.props.keys()));
+        }
+        fn of_attach(a: &Attach, out: &mut BTreeSet<u16>) {
+            out.extend(a.props.keys());
+            if let Some(e) = &a.embedded {
+                out.extend(e.props.keys());
+                of_children(&e.children, out);
+            }
+        }
+        let mut out = BTreeSet::new();
+        self.attachments.iter().for_each(|a| of_attach(a, &mut out));
+        for r in self.recipients.iter().flatten() {
+            out.extend(r.props.keys());
+        }
+        out
+    }
+}
+
+/// Renumbers the named properties of an attachment and everything in it.
+fn renumber_attach(a: &mut Attach, r: &Renumbering) {
+    r.map(&mut a.props);
+    if let Some(e) = a.embedded.as_mut() {
+        r.map(&mut e.props);
+        e.children
+            .attachments
+            .values_mut()
+            .for_each(|a| renumber_attach(a, r));
+        e.children
+            .recipients
+            .values_mut()
+            .for_each(|x| r.map(&mut x.props));
+    }
+}
+
+/// The children `which` names of `host`'s working copy (a message of `from`), its unsaved
+/// changes included.
+pub(super) fn take(host: &dyn Host, from: Arc<Store>, which: ChildSet) -> MapiResult<ChildrenCopy> {
     let mut taken = Children::default();
     host.edit(false, "CopyTo", &mut |k| {
         if which.attachments {
@@ -104,6 +150,7 @@ pub(super) fn take(host: &dyn Host, which: ChildSet) -> MapiResult<ChildrenCopy>
     })?;
     forget_ids(&mut taken);
     Ok(ChildrenCopy {
+        from,
         attachments: taken.attachments.into_values().collect(),
         recipients: which
             .recipients
@@ -121,7 +168,22 @@ fn numbers_used(what: &str) -> MapiError {
 /// Puts copied children into `host`'s working copy (stored by its SaveChanges): attachments
 /// are added, numbered after every number the destination has given; recipients replace the
 /// destination's list (ModifyRecipients' replace), unless `noreplace` and it has recipients.
-pub(super) fn receive(host: &dyn Host, copy: &ChildrenCopy, noreplace: bool) -> MapiResult<()> {
+/// A copy from another store has its named properties renumbered to `to`'s (copy.rs in core).
+pub(super) fn receive(
+    host: &dyn Host,
+    to: &Store,
+    mut copy: ChildrenCopy,
+    noreplace: bool,
+) -> MapiResult<()> {
+    let renumbering = named_renumbering(&copy.from, to, copy.prop_ids())?;
+    if !renumbering.is_empty() {
+        copy.attachments
+            .iter_mut()
+            .for_each(|a| renumber_attach(a, &renumbering));
+        for r in copy.recipients.iter_mut().flatten() {
+            renumbering.map(&mut r.props);
+        }
+    }
     host.edit(true, "CopyTo", &mut |k| {
         let mut next = k.next_attach_num;
         let mut added = Vec::with_capacity(copy.attachments.len());
@@ -181,7 +243,6 @@ mod tests {
     use super::super::{AttachHost, Message};
     use super::*;
     use crate::storage::memory::MemoryEngine;
-    use std::sync::Arc;
 
     const SUBJECT: u32 = PR_SUBJECT_W;
 
