@@ -564,8 +564,18 @@ static void test_named_properties_across_stores(void) {
   }
   CHECK_OK(att->lpVtbl->SaveChanges(att, 0));
   att->lpVtbl->Release(att);
+  /* An ID in the named range that no name was given: nothing it could mean in the other store. */
+  msg_set_long(src, PROP_TAG(PT_LONG, 0xFFF0), 7);
   CHECK_OK(other.a->lpVtbl->CreateMessage(other.a, NULL, 0, &dest));
-  CHECK_OK(src->lpVtbl->CopyTo(src, 0, NULL, NULL, 0, NULL, NULL, dest, 0, NULL));
+  {
+    LPSPropProblemArray problems = NULL;
+    CHECK_OK(src->lpVtbl->CopyTo(src, 0, NULL, NULL, 0, NULL, NULL, dest, 0, &problems));
+    CHECK(problems != NULL);
+    CHECK_EQ(problems->cProblem, 1);
+    CHECK_EQ(problems->aProblem[0].ulPropTag, PROP_TAG(PT_LONG, 0xFFF0));
+    CHECK_EQ(problems->aProblem[0].scode, MAPI_E_UNEXPECTED_ID);
+    MAPIFreeBuffer(problems);
+  }
   CHECK_OK(dest->lpVtbl->SaveChanges(dest, KEEP_OPEN_READONLY));
   eid = msg_get_one((LPMAPIPROP)dest, PR_ENTRYID);
   dest->lpVtbl->Release(dest);
@@ -574,6 +584,9 @@ static void test_named_properties_across_stores(void) {
   reopened = msg_open(other.mdb, eid, 0);
   check_str(reopened, PROP_TAG(PT_STRING8, dest_first), "first");
   v = msg_get_one((LPMAPIPROP)reopened, PROP_TAG(PT_STRING8, dest_second));
+  CHECK_EQ(PROP_TYPE(v->ulPropTag), PT_ERROR);
+  MAPIFreeBuffer(v);
+  v = msg_get_one((LPMAPIPROP)reopened, PROP_TAG(PT_LONG, 0xFFF0));
   CHECK_EQ(PROP_TYPE(v->ulPropTag), PT_ERROR);
   MAPIFreeBuffer(v);
   CHECK_OK(reopened->lpVtbl->OpenAttach(reopened, 0, NULL, 0, &att));
