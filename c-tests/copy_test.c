@@ -271,6 +271,67 @@ static void test_copy_to_folders_and_attachments(void) {
   teardown(&f);
 }
 
+static LPMESSAGE open_embedded(LPATTACH att, ULONG flags) {
+  LPUNKNOWN unk = NULL;
+  CHECK_OK(att->lpVtbl->OpenProperty(att, PR_ATTACH_DATA_OBJ, &IID_IMessage, 0, flags, &unk));
+  return (LPMESSAGE)unk;
+}
+
+/* CopyTo from an attachment holding an embedded message (with its own attachment and
+ * recipient) to a new attachment: the embedded message comes along unless PR_ATTACH_DATA_OBJ is
+ * excluded; stored by the message's SaveChanges. */
+static void test_copy_to_embedded(void) {
+  struct fixture f;
+  LPSPropValue eid;
+  LPMESSAGE msg, inner;
+  LPATTACH from = NULL, to = NULL, bare = NULL;
+  LPUNKNOWN unk = NULL;
+  ULONG num = 0;
+  SizedSPropTagArray(1, no_obj) = {1, {PR_ATTACH_DATA_OBJ}};
+  setup(&f, "copy_embedded.db");
+  eid = msg_create(f.a, "outer");
+  msg = msg_open(f.mdb, eid, MAPI_MODIFY);
+  CHECK_OK(msg->lpVtbl->CreateAttach(msg, NULL, 0, &num, &from));
+  msg_set_long((LPMESSAGE)from, PR_ATTACH_METHOD, ATTACH_EMBEDDED_MSG);
+  inner = open_embedded(from, MAPI_CREATE | MAPI_MODIFY);
+  msg_set_str(inner, PR_SUBJECT_A, "inner");
+  attach_add(inner, "deep");
+  add_recipient(inner, "Cy");
+  CHECK_OK(inner->lpVtbl->SaveChanges(inner, 0));
+  inner->lpVtbl->Release(inner);
+  CHECK_OK(from->lpVtbl->SaveChanges(from, KEEP_OPEN_READWRITE));
+
+  CHECK_OK(msg->lpVtbl->CreateAttach(msg, NULL, 0, &num, &to));
+  CHECK_OK(from->lpVtbl->CopyTo(from, 0, NULL, NULL, 0, NULL, NULL, to, 0, NULL));
+  CHECK_OK(to->lpVtbl->SaveChanges(to, 0));
+  CHECK_OK(msg->lpVtbl->CreateAttach(msg, NULL, 0, &num, &bare));
+  CHECK_OK(from->lpVtbl->CopyTo(from, 0, NULL, (LPSPropTagArray)&no_obj, 0, NULL, NULL, bare, 0,
+                                NULL));
+  CHECK_OK(bare->lpVtbl->SaveChanges(bare, 0));
+  CHECK_OK(msg->lpVtbl->SaveChanges(msg, 0));
+  from->lpVtbl->Release(from);
+  to->lpVtbl->Release(to);
+  bare->lpVtbl->Release(bare);
+  msg->lpVtbl->Release(msg);
+
+  msg = msg_open(f.mdb, eid, 0);
+  CHECK_EQ(attachment_count(msg), 3);
+  CHECK_OK(msg->lpVtbl->OpenAttach(msg, 1, NULL, 0, &to));
+  inner = open_embedded(to, 0);
+  check_str(inner, PR_SUBJECT_A, "inner");
+  CHECK(attach_holds(inner, 0, "deep"));
+  check_str(inner, PR_DISPLAY_TO_A, "Cy");
+  inner->lpVtbl->Release(inner);
+  to->lpVtbl->Release(to);
+  CHECK_OK(msg->lpVtbl->OpenAttach(msg, 2, NULL, 0, &bare));
+  CHECK_HR(bare->lpVtbl->OpenProperty(bare, PR_ATTACH_DATA_OBJ, &IID_IMessage, 0, 0, &unk),
+           MAPI_E_NOT_FOUND);
+  bare->lpVtbl->Release(bare);
+  msg->lpVtbl->Release(msg);
+  MAPIFreeBuffer(eid);
+  teardown(&f);
+}
+
 /* CopyMessages: new entry IDs and change keys, same properties, children and search key. */
 static void test_copy_messages(void) {
   struct fixture f;
@@ -604,6 +665,7 @@ static void test_named_properties_across_stores(void) {
 static const struct test_section SECTIONS[] = {
     {"copy_to_messages", test_copy_to_messages},
     {"copy_to_folders_and_attachments", test_copy_to_folders_and_attachments},
+    {"copy_to_embedded", test_copy_to_embedded},
     {"copy_messages", test_copy_messages},
     {"move_messages", test_move_messages},
     {"moved_message_save_rules", test_moved_message_save_rules},

@@ -31,6 +31,10 @@ impl PropClass for AttachClass {
         &self.att
     }
 
+    fn attachment(&self) -> Option<&Attachment> {
+        Some(&self.att)
+    }
+
     unsafe fn open_object(
         &self,
         tag: u32,

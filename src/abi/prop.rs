@@ -11,7 +11,7 @@ use super::types::*;
 use crate::core::copy::named_renumbering;
 use crate::core::error::{check_flags, MapiError, MapiResult};
 use crate::core::mapidefs::*;
-use crate::core::message::{AttachHost, ChildSet};
+use crate::core::message::{AttachHost, Attachment, ChildSet};
 use crate::core::named::{self, NameFilter};
 use crate::core::props::{prop_list, resolve_props, Problem, PropInput, PropObject, PropOut};
 use crate::core::store::Store;
@@ -59,6 +59,11 @@ pub trait PropClass: ComClass {
     /// The attachments and recipients of a message-like object, which CopyTo and CopyProps copy
     /// with its properties. None (the default): the class holds none.
     fn children_host(&self) -> Option<&dyn AttachHost> {
+        None
+    }
+    /// The attachment, for an attachment (CopyTo copies its embedded message). None (the
+    /// default): another class.
+    fn attachment(&self) -> Option<&Attachment> {
         None
     }
     /// OpenProperty of a PT_OBJECT property the class opens as an object (an attachment's
@@ -609,9 +614,20 @@ unsafe fn copy_common<T: PropClass>(
         // SAFETY: `lpDestObj` is non-NULL and a live COM object (as above).
         if let Some(dest) = unsafe { super::message::our_attach_host(lpDestObj) } {
             let copy = src.copy_children(children)?;
-            dest.receive_children(copy, ulFlags & MAPI_NOREPLACE != 0)?;
+            dest.receive_children(copy, noreplace)?;
             if ulFlags & MAPI_MOVE != 0 {
                 src.remove_children(children)?;
+            }
+        }
+    }
+    // An attachment's embedded message goes to another of our attachments the same way.
+    if let (true, Some(src)) = (children.embedded, obj.inner.attachment()) {
+        // SAFETY: `lpDestObj` is non-NULL and a live COM object (as above).
+        let dest = unsafe { super::attach::ours(lpDestObj) };
+        if let (Some(dest), Some(copy)) = (dest, src.copy_embedded()) {
+            dest.receive_embedded(copy, noreplace)?;
+            if ulFlags & MAPI_MOVE != 0 {
+                src.remove_embedded()?;
             }
         }
     }
@@ -714,12 +730,13 @@ pub unsafe extern "C" fn copy_props<T: PropClass>(
             check_flags("CopyProps", ulFlags, COPY_FLAGS)?;
             let include = tag_array_in(lpIncludeProps, "CopyProps: lpIncludeProps")?;
             check_dest_interface(lpInterface, "CopyProps")?;
-            let has_children = obj.inner.children_host().is_some();
+            let holds_objects =
+                obj.inner.children_host().is_some() || obj.inner.attachment().is_some();
             let select = |view: &dyn crate::core::props::PropView| -> Selection {
                 let mut values = Vec::new();
                 let mut problems = Vec::new();
                 for (i, &tag) in include.iter().enumerate() {
-                    if has_children && ChildSet::stands_for_children(tag) {
+                    if holds_objects && ChildSet::stands_for_children(tag) {
                         continue; // copied as children, not as a value
                     }
                     match view.get(prop_id(tag)) {

@@ -15,7 +15,7 @@ use super::super::store::{load_props, Store};
 use super::super::value::PropValue;
 use super::attach::Host;
 use super::children::{
-    self, forget_ids, new_token, Attach, Children, Recipient, ID_ATTACH_NUM, ID_ROWID,
+    self, forget_ids, new_token, Attach, Children, Embedded, Recipient, ID_ATTACH_NUM, ID_ROWID,
 };
 use super::insert_new;
 use super::save::plan_new;
@@ -54,6 +54,9 @@ pub(crate) fn copy_stored(
 pub struct ChildSet {
     pub attachments: bool,
     pub recipients: bool,
+    /// An attachment's embedded message (PR_ATTACH_DATA_OBJ, whose ID PR_ATTACH_DATA_BIN
+    /// shares).
+    pub embedded: bool,
 }
 
 impl ChildSet {
@@ -63,6 +66,7 @@ impl ChildSet {
         ChildSet {
             attachments: !named(PR_MESSAGE_ATTACHMENTS),
             recipients: !named(PR_MESSAGE_RECIPIENTS),
+            embedded: !named(PR_ATTACH_DATA_OBJ),
         }
     }
 
@@ -72,16 +76,18 @@ impl ChildSet {
         ChildSet {
             attachments: named(PR_MESSAGE_ATTACHMENTS),
             recipients: named(PR_MESSAGE_RECIPIENTS),
+            embedded: named(PR_ATTACH_DATA_OBJ),
         }
     }
 
     pub fn is_empty(self) -> bool {
-        !self.attachments && !self.recipients
+        !self.attachments && !self.recipients && !self.embedded
     }
 
-    /// Whether `tag` is one of the properties that stand for children.
+    /// Whether `tag` is one of the PT_OBJECT properties that stand for children (copied as
+    /// objects, never as values).
     pub fn stands_for_children(tag: u32) -> bool {
-        matches!(tag >> 16, 0x0E12 | 0x0E13)
+        matches!(tag >> 16, 0x0E12 | 0x0E13) || tag == PR_ATTACH_DATA_OBJ
     }
 }
 
@@ -97,21 +103,10 @@ pub struct ChildrenCopy {
 impl ChildrenCopy {
     /// Every property ID of every child, embedded messages' included.
     fn prop_ids(&self) -> BTreeSet<u16> {
-        fn of_children(c: &Children, out: &mut BTreeSet<u16>) {
-            c.attachments.values().for_each(|a| of_attach(a, out));
-            c.recipients
-                .values()
-                .for_each(|r| out.extend(r.props.keys()));
-        }
-        fn of_attach(a: &Attach, out: &mut BTreeSet<u16>) {
-            out.extend(a.props.keys());
-            if let Some(e) = &a.embedded {
-                out.extend(e.props.keys());
-                of_children(&e.children, out);
-            }
-        }
         let mut out = BTreeSet::new();
-        self.attachments.iter().for_each(|a| of_attach(a, &mut out));
+        self.attachments
+            .iter()
+            .for_each(|a| attach_prop_ids(a, &mut out));
         for r in self.recipients.iter().flatten() {
             out.extend(r.props.keys());
         }
@@ -123,15 +118,59 @@ impl ChildrenCopy {
 fn renumber_attach(a: &mut Attach, r: &Renumbering) {
     r.map(&mut a.props);
     if let Some(e) = a.embedded.as_mut() {
-        r.map(&mut e.props);
-        e.children
-            .attachments
-            .values_mut()
-            .for_each(|a| renumber_attach(a, r));
-        e.children
-            .recipients
-            .values_mut()
-            .for_each(|x| r.map(&mut x.props));
+        renumber_embedded(e, r);
+    }
+}
+
+fn renumber_embedded(e: &mut Embedded, r: &Renumbering) {
+    r.map(&mut e.props);
+    e.children
+        .attachments
+        .values_mut()
+        .for_each(|a| renumber_attach(a, r));
+    e.children
+        .recipients
+        .values_mut()
+        .for_each(|x| r.map(&mut x.props));
+}
+
+/// The property IDs of a message's children and of what they hold.
+fn children_prop_ids(c: &Children, out: &mut BTreeSet<u16>) {
+    c.attachments.values().for_each(|a| attach_prop_ids(a, out));
+    c.recipients
+        .values()
+        .for_each(|r| out.extend(r.props.keys()));
+}
+
+fn attach_prop_ids(a: &Attach, out: &mut BTreeSet<u16>) {
+    out.extend(a.props.keys());
+    if let Some(e) = &a.embedded {
+        out.extend(e.props.keys());
+        children_prop_ids(&e.children, out);
+    }
+}
+
+/// An attachment's embedded message taken for another attachment: new there (no stored IDs).
+pub struct EmbeddedCopy {
+    from: Arc<Store>,
+    embedded: Embedded,
+}
+
+impl EmbeddedCopy {
+    pub(super) fn new(from: Arc<Store>, mut embedded: Embedded) -> EmbeddedCopy {
+        embedded.id = None;
+        forget_ids(&mut embedded.children);
+        EmbeddedCopy { from, embedded }
+    }
+
+    /// The embedded message as `to` numbers named properties.
+    pub(super) fn into_embedded(self, to: &Store) -> MapiResult<Embedded> {
+        let mut ids: BTreeSet<u16> = self.embedded.props.keys().copied().collect();
+        children_prop_ids(&self.embedded.children, &mut ids);
+        let renumbering = named_renumbering(&self.from, to, ids)?;
+        let mut e = self.embedded;
+        renumber_embedded(&mut e, &renumbering);
+        Ok(e)
     }
 }
 
@@ -312,7 +351,8 @@ mod tests {
             ChildSet::named_in(&[PR_MESSAGE_RECIPIENTS]),
             ChildSet {
                 attachments: false,
-                recipients: true
+                recipients: true,
+                embedded: false,
             }
         );
         assert!(ChildSet::stands_for_children(PR_MESSAGE_ATTACHMENTS));
