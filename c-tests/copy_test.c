@@ -550,6 +550,12 @@ static void test_bad_input(void) {
   CHECK_HR(f.a->lpVtbl->CopyMessages(f.a, &list, NULL, f.b, 0, NULL, 0), MAPI_E_INVALID_PARAMETER);
   CHECK_EQ(content_count(f.a), 1);
   CHECK_EQ(content_count(f.b), 0);
+  /* The source folder as the destination: a move changes nothing, a copy makes a second. */
+  list.lpbin = &eid->Value.bin;
+  CHECK_OK(f.a->lpVtbl->CopyMessages(f.a, &list, NULL, f.a, 0, NULL, MESSAGE_MOVE));
+  CHECK_EQ(content_count(f.a), 1);
+  CHECK_OK(f.a->lpVtbl->CopyMessages(f.a, &list, NULL, f.a, 0, NULL, 0));
+  CHECK_EQ(content_count(f.a), 2);
 
   CHECK_HR(f.root->lpVtbl->CopyFolder(f.root, 0, NULL, NULL, f.b, NULL, 0, NULL, 0),
            MAPI_E_INVALID_ENTRYID);
