@@ -76,6 +76,7 @@ on_every_engine!(
     named_inserts_that_conflict_do_nothing,
     contents_tables_give_the_evaluators_rows,
     moves_keep_the_object_and_copies_make_a_new_tree,
+    racing_folder_moves_never_make_a_cycle,
 );
 
 const FLAGS: u32 = MAPI_CREATE | MDB_WRITE | MSGSTORE_NO_SYNC;
@@ -433,6 +434,51 @@ fn moves_keep_the_object_and_copies_make_a_new_tree(engine: Engine) {
     // The message opens by its entry ID where it now is.
     let moved = open_message(&store, &eid);
     assert_eq!(long(&*moved, COUNTER), 0);
+}
+
+/// Two folder moves at once whose folders share no lock (A under D and C under B, where B is
+/// below A and D below C, under different parents): each alone is fine, both together would
+/// make a cycle. One must win and the other get MAPI_E_FOLDER_CYCLE, every round.
+fn racing_folder_moves_never_make_a_cycle(engine: Engine) {
+    use msgstore::core::folder::Folder;
+    let Some(loc) = location(engine, "cycle") else {
+        return;
+    };
+    let store = open(&loc);
+    let r = root(&store);
+    for round in 0..12 {
+        let mk = |parent: &Folder, name: String| {
+            parent
+                .create_folder(FOLDER_GENERIC, &name, None, 0)
+                .unwrap()
+        };
+        let r1 = mk(&r, format!("r1-{round}"));
+        let r2 = mk(&r, format!("r2-{round}"));
+        let a = mk(&r1, "a".into());
+        let b = mk(&a, "b".into());
+        let c = mk(&r2, "c".into());
+        let d = mk(&c, "d".into());
+        let a_eid = store.entry_id(MAPI_FOLDER, a.id());
+        let c_eid = store.entry_id(MAPI_FOLDER, c.id());
+        let barrier = Barrier::new(2);
+        let (one, two) = std::thread::scope(|s| {
+            let one = s.spawn(|| {
+                barrier.wait();
+                r1.copy_folder(&a_eid, &d, None, FOLDER_MOVE)
+            });
+            let two = s.spawn(|| {
+                barrier.wait();
+                r2.copy_folder(&c_eid, &b, None, FOLDER_MOVE)
+            });
+            (one.join().unwrap(), two.join().unwrap())
+        });
+        let codes = [one.err().map(|e| e.code), two.err().map(|e| e.code)];
+        assert!(
+            codes == [None, Some(MAPI_E_FOLDER_CYCLE)]
+                || codes == [Some(MAPI_E_FOLDER_CYCLE), None],
+            "round {round}: {codes:?}"
+        );
+    }
 }
 
 fn no_lost_update_under_contention(engine: Engine) {

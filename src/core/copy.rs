@@ -22,7 +22,7 @@ use super::props::PropMap;
 use super::store::load_props;
 use super::store::Store;
 use super::value::{prop_id, PropValue};
-use crate::storage::{WriteTxn, KIND_FOLDER, KIND_MESSAGE};
+use crate::storage::{WriteTxn, KIND_FOLDER, KIND_MESSAGE, STORE_OBJECT_ID};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// How a copy from `from` to `to` renumbers named properties (IDs 0x8000–0xFFFE): each of `ids`
@@ -204,6 +204,13 @@ impl Folder {
         }
         let now = filetime_now();
         self.store().storage().write(|t| {
+            if moving {
+                // Folder moves are serialised by the store object's lock: two moves whose
+                // folders share no lock (A under D, C under B, with B below A and D below C)
+                // could each pass its cycle check and make a cycle together on an engine whose
+                // writers run concurrently.
+                t.lock_object(STORE_OBJECT_ID)?;
+            }
             lock_folder(t, dest.id(), || dest_gone(METHOD))?;
             lock_folder(t, self.id(), deleted_folder)?;
             match t.lock_object(target.id)? {
