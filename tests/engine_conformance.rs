@@ -479,6 +479,44 @@ fn racing_folder_moves_never_make_a_cycle(engine: Engine) {
             "round {round}: {codes:?}"
         );
     }
+    // A subtree copied while a move brings the copy's destination into it: the copy comes first
+    // (both succeed) or finds the cycle, and never walks into its own copies.
+    for round in 0..6 {
+        let mk = |parent: &Folder, name: &str| {
+            parent.create_folder(FOLDER_GENERIC, name, None, 0).unwrap()
+        };
+        let r1 = mk(&r, &format!("s1-{round}"));
+        let r2 = mk(&r, &format!("s2-{round}"));
+        let a = mk(&r1, "a");
+        let b = mk(&a, "b");
+        let c = mk(&r2, "c");
+        let d = mk(&c, "d");
+        let a_eid = store.entry_id(MAPI_FOLDER, a.id());
+        let c_eid = store.entry_id(MAPI_FOLDER, c.id());
+        let barrier = Barrier::new(2);
+        let (copied, moved) = std::thread::scope(|s| {
+            let one = s.spawn(|| {
+                barrier.wait();
+                r1.copy_folder(&a_eid, &d, None, COPY_SUBFOLDERS)
+            });
+            let two = s.spawn(|| {
+                barrier.wait();
+                r2.copy_folder(&c_eid, &b, None, FOLDER_MOVE)
+            });
+            (one.join().unwrap(), two.join().unwrap())
+        });
+        moved.unwrap();
+        match copied {
+            Ok(()) => {
+                // Serialisable: the copy is of the tree before the move (no "c" in it).
+                let a2 = Folder::open(store.clone(), d.find_child("a").unwrap().unwrap(), true);
+                let b2 = a2.unwrap().find_child("b").unwrap().unwrap();
+                let b2 = Folder::open(store.clone(), b2, true).unwrap();
+                assert_eq!(b2.find_child("c").unwrap(), None, "round {round}");
+            }
+            Err(e) => assert_eq!(e.code, MAPI_E_FOLDER_CYCLE, "round {round}"),
+        }
+    }
 }
 
 fn no_lost_update_under_contention(engine: Engine) {

@@ -204,13 +204,12 @@ impl Folder {
         }
         let now = filetime_now();
         self.store().storage().write(|t| {
-            if moving {
-                // Folder moves are serialised by the store object's lock: two moves whose
-                // folders share no lock (A under D, C under B, with B below A and D below C)
-                // could each pass its cycle check and make a cycle together on an engine whose
-                // writers run concurrently.
-                t.lock_object(STORE_OBJECT_ID)?;
-            }
+            // CopyFolder calls are serialised by the store object's lock: two moves whose
+            // folders share no lock (A under D, C under B, with B below A and D below C) could
+            // each pass its cycle check and make a cycle together on an engine whose writers
+            // run concurrently, and a move landing in a subtree being copied could bring the
+            // copy into the walk.
+            t.lock_object(STORE_OBJECT_ID)?;
             lock_folder(t, dest.id(), || dest_gone(METHOD))?;
             lock_folder(t, self.id(), deleted_folder)?;
             match t.lock_object(target.id)? {
@@ -292,6 +291,7 @@ fn copy_tree(
     now: u64,
 ) -> MapiResult<()> {
     let mut seen = BTreeSet::new();
+    let mut made = BTreeSet::new();
     let mut pending = vec![(folder, dest, renamed)];
     while let Some((from, under, renamed)) = pending.pop() {
         if !seen.insert(from) {
@@ -303,6 +303,7 @@ fn copy_tree(
         t.lock_object(from)?;
         let cn = t.alloc_cn()?;
         let copy = t.insert_object(KIND_FOLDER, under, cn, 0)?;
+        made.insert(copy);
         let mut props: Vec<_> = t.props(from)?;
         if let Some((tag, value)) = renamed {
             props.retain(|(p, _)| prop_id(*p) != prop_id(tag));
@@ -313,8 +314,12 @@ fn copy_tree(
             copy_stored(t, guid, msg.id, copy, now)?;
         }
         if subfolders {
+            // A copy is never copied again (it is outside the subtree unless the tree changed
+            // under the walk, which the store object's lock rules out).
             for sub in t.children(from, KIND_FOLDER)? {
-                pending.push((sub.id, copy, None));
+                if !made.contains(&sub.id) {
+                    pending.push((sub.id, copy, None));
+                }
             }
         }
     }
