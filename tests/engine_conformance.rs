@@ -75,6 +75,8 @@ on_every_engine!(
     racing_named_creators_get_one_id,
     named_inserts_that_conflict_do_nothing,
     contents_tables_give_the_evaluators_rows,
+    moves_keep_the_object_and_copies_make_a_new_tree,
+    racing_folder_moves_never_make_a_cycle,
 );
 
 const FLAGS: u32 = MAPI_CREATE | MDB_WRITE | MSGSTORE_NO_SYNC;
@@ -321,16 +323,12 @@ fn descendants(store: &Store, id: u64) -> Vec<u64> {
     out
 }
 
-/// A message with an attachment holding an embedded message with its own attachment and
-/// recipient: DeleteMessages leaves no object of the tree behind.
-fn deleting_a_message_deletes_its_tree(engine: Engine) {
+/// A saved message (the root folder's only one) with an attachment holding an embedded message
+/// with its own attachment and recipient; its entry ID and object ID.
+fn message_with_a_tree(store: &Arc<Store>) -> (Vec<u8>, u64) {
     use msgstore::storage::{KIND_MESSAGE, ROOT_FOLDER_ID};
-    let Some(loc) = location(engine, "tree") else {
-        return;
-    };
-    let store = open(&loc);
-    let eid = new_message(&store);
-    let m = open_message(&store, &eid);
+    let eid = new_message(store);
+    let m = open_message(store, &eid);
     let (_, a) = m.create_attach(0).unwrap();
     let e = a.open_embedded(MAPI_CREATE).unwrap();
     let (_, inner) = e.create_attach(0).unwrap();
@@ -344,6 +342,17 @@ fn deleting_a_message_deletes_its_tree(engine: Engine) {
         .read(|t| t.children(ROOT_FOLDER_ID, KIND_MESSAGE))
         .unwrap()[0]
         .id;
+    (eid, id)
+}
+
+/// A message with an attachment holding an embedded message with its own attachment and
+/// recipient: DeleteMessages leaves no object of the tree behind.
+fn deleting_a_message_deletes_its_tree(engine: Engine) {
+    let Some(loc) = location(engine, "tree") else {
+        return;
+    };
+    let store = open(&loc);
+    let (eid, id) = message_with_a_tree(&store);
     let tree = descendants(&store, id);
     assert_eq!(
         tree.len(),
@@ -354,6 +363,159 @@ fn deleting_a_message_deletes_its_tree(engine: Engine) {
     for id in tree.into_iter().chain([id]) {
         let row = store.storage().read(|t| t.object(id)).unwrap();
         assert_eq!(row, None, "object {id} outlived its message");
+    }
+}
+
+/// `WriteTxn::set_parent` moves an object and nothing else (ID, change number, properties and
+/// children stay), moves the change stamp, and goes with its transaction; CopyMessages copies a
+/// whole tree (an embedded message two levels deep) as new objects in one transaction.
+fn moves_keep_the_object_and_copies_make_a_new_tree(engine: Engine) {
+    use msgstore::storage::{StorageError, KIND_MESSAGE, ROOT_FOLDER_ID};
+    let Some(loc) = location(engine, "move") else {
+        return;
+    };
+    let store = open(&loc);
+    let r = root(&store);
+    let dest = r.create_folder(FOLDER_GENERIC, "dest", None, 0).unwrap();
+    let (eid, id) = message_with_a_tree(&store);
+    let tree = descendants(&store, id);
+    assert_eq!(tree.len(), 4);
+
+    // A copy: every object of the tree new.
+    assert!(r
+        .copy_messages(std::slice::from_ref(&eid), &dest, 0)
+        .unwrap());
+    let copies = store
+        .storage()
+        .read(|t| t.children(dest.id(), KIND_MESSAGE))
+        .unwrap();
+    assert_eq!(copies.len(), 1);
+    let copy_tree = descendants(&store, copies[0].id);
+    assert_eq!(copy_tree.len(), 4);
+    assert!(copy_tree.iter().all(|c| !tree.contains(c) && *c != id));
+
+    // A move in a transaction that then fails: nothing moved.
+    let failed = store.storage().write(|t| {
+        t.set_parent(id, dest.id())?;
+        Err::<(), _>(StorageError::corrupt("give up"))
+    });
+    assert!(failed.is_err());
+    assert_eq!(
+        store
+            .storage()
+            .read(|t| t.object(id))
+            .unwrap()
+            .unwrap()
+            .parent,
+        Some(ROOT_FOLDER_ID)
+    );
+    // Moving an object that is not there fails the transaction.
+    assert!(store
+        .storage()
+        .write(|t| t.set_parent(u64::MAX >> 1, dest.id()))
+        .is_err());
+
+    let before = store.storage().read(|t| t.object(id)).unwrap().unwrap();
+    let props_before = store.storage().read(|t| t.props(id)).unwrap();
+    let stamp = store.storage().read(|t| t.change_stamp()).unwrap();
+    store
+        .storage()
+        .write(|t| t.set_parent(id, dest.id()))
+        .unwrap();
+    let after = store.storage().read(|t| t.object(id)).unwrap().unwrap();
+    assert_eq!(after.parent, Some(dest.id()));
+    assert_eq!(
+        (after.id, after.kind, after.cn),
+        (before.id, before.kind, before.cn)
+    );
+    assert_eq!(store.storage().read(|t| t.props(id)).unwrap(), props_before);
+    assert_eq!(descendants(&store, id), tree);
+    assert_ne!(store.storage().read(|t| t.change_stamp()).unwrap(), stamp);
+    // The message opens by its entry ID where it now is.
+    let moved = open_message(&store, &eid);
+    assert_eq!(long(&*moved, COUNTER), 0);
+}
+
+/// Two folder moves at once whose folders share no lock (A under D and C under B, where B is
+/// below A and D below C, under different parents): each alone is fine, both together would
+/// make a cycle. One must win and the other get MAPI_E_FOLDER_CYCLE, every round.
+fn racing_folder_moves_never_make_a_cycle(engine: Engine) {
+    use msgstore::core::folder::Folder;
+    let Some(loc) = location(engine, "cycle") else {
+        return;
+    };
+    let store = open(&loc);
+    let r = root(&store);
+    for round in 0..12 {
+        let mk = |parent: &Folder, name: String| {
+            parent
+                .create_folder(FOLDER_GENERIC, &name, None, 0)
+                .unwrap()
+        };
+        let r1 = mk(&r, format!("r1-{round}"));
+        let r2 = mk(&r, format!("r2-{round}"));
+        let a = mk(&r1, "a".into());
+        let b = mk(&a, "b".into());
+        let c = mk(&r2, "c".into());
+        let d = mk(&c, "d".into());
+        let a_eid = store.entry_id(MAPI_FOLDER, a.id());
+        let c_eid = store.entry_id(MAPI_FOLDER, c.id());
+        let barrier = Barrier::new(2);
+        let (one, two) = std::thread::scope(|s| {
+            let one = s.spawn(|| {
+                barrier.wait();
+                r1.copy_folder(&a_eid, &d, None, FOLDER_MOVE)
+            });
+            let two = s.spawn(|| {
+                barrier.wait();
+                r2.copy_folder(&c_eid, &b, None, FOLDER_MOVE)
+            });
+            (one.join().unwrap(), two.join().unwrap())
+        });
+        let codes = [one.err().map(|e| e.code), two.err().map(|e| e.code)];
+        assert!(
+            codes == [None, Some(MAPI_E_FOLDER_CYCLE)]
+                || codes == [Some(MAPI_E_FOLDER_CYCLE), None],
+            "round {round}: {codes:?}"
+        );
+    }
+    // A subtree copied while a move brings the copy's destination into it: the copy comes first
+    // (both succeed) or finds the cycle, and never walks into its own copies.
+    for round in 0..6 {
+        let mk = |parent: &Folder, name: &str| {
+            parent.create_folder(FOLDER_GENERIC, name, None, 0).unwrap()
+        };
+        let r1 = mk(&r, &format!("s1-{round}"));
+        let r2 = mk(&r, &format!("s2-{round}"));
+        let a = mk(&r1, "a");
+        let b = mk(&a, "b");
+        let c = mk(&r2, "c");
+        let d = mk(&c, "d");
+        let a_eid = store.entry_id(MAPI_FOLDER, a.id());
+        let c_eid = store.entry_id(MAPI_FOLDER, c.id());
+        let barrier = Barrier::new(2);
+        let (copied, moved) = std::thread::scope(|s| {
+            let one = s.spawn(|| {
+                barrier.wait();
+                r1.copy_folder(&a_eid, &d, None, COPY_SUBFOLDERS)
+            });
+            let two = s.spawn(|| {
+                barrier.wait();
+                r2.copy_folder(&c_eid, &b, None, FOLDER_MOVE)
+            });
+            (one.join().unwrap(), two.join().unwrap())
+        });
+        moved.unwrap();
+        match copied {
+            Ok(()) => {
+                // Serialisable: the copy is of the tree before the move (no "c" in it).
+                let a2 = Folder::open(store.clone(), d.find_child("a").unwrap().unwrap(), true);
+                let b2 = a2.unwrap().find_child("b").unwrap().unwrap();
+                let b2 = Folder::open(store.clone(), b2, true).unwrap();
+                assert_eq!(b2.find_child("c").unwrap(), None, "round {round}");
+            }
+            Err(e) => assert_eq!(e.code, MAPI_E_FOLDER_CYCLE, "round {round}"),
+        }
     }
 }
 

@@ -2,6 +2,7 @@
 //! rules. No raw pointers here (DESIGN.md §3).
 
 pub mod contents;
+pub mod copy;
 pub mod error;
 pub mod folder;
 pub mod ids;

@@ -481,8 +481,8 @@ fn unstored(children: &Children) -> Children {
     out
 }
 
-#[cfg(test)]
-fn forget_ids(children: &mut Children) {
+/// Makes `children` new: none of them stored (a copy's).
+pub(crate) fn forget_ids(children: &mut Children) {
     for a in children.attachments.values_mut() {
         a.id = None;
         if let Some(e) = a.embedded.as_mut() {

@@ -7,6 +7,7 @@
 mod attach;
 mod children;
 mod computed;
+mod copy;
 mod read_flag;
 mod save;
 mod tables;
@@ -19,6 +20,8 @@ use attach::HostOf;
 pub use attach::{AttachHost, Attachment, EmbeddedMessage};
 pub use computed::message_is_computed;
 pub(crate) use computed::{message_synthesizes, stored_message_synthesized};
+pub(crate) use copy::copy_stored;
+pub use copy::{ChildSet, ChildrenCopy};
 pub use tables::{stored_children_match, ChildKind, ChildTable};
 
 use super::error::{MapiError, MapiResult};
