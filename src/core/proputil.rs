@@ -190,8 +190,9 @@ fn folded_chars(chars: impl Iterator<Item = char>, fuzzy: u32) -> impl Iterator<
     let nonspace = loose || fuzzy & FL_IGNORENONSPACE != 0;
     chars
         .filter(move |&c| {
-            !(nonspace && is_nonspacing(c))
-                && !(loose && !c.is_alphanumeric() && !c.is_whitespace())
+            let ignored_mark = nonspace && is_nonspacing(c);
+            let ignored_symbol = loose && !c.is_alphanumeric() && !c.is_whitespace();
+            !ignored_mark && !ignored_symbol
         })
         .map(move |c| if nonspace { strip_accent(c) } else { c })
         .flat_map(move |c| {

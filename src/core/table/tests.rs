@@ -790,7 +790,7 @@ fn partial_order_answers_as_the_full_sort() {
         let want_last = (0..len).rev().find(|&i| {
             let key = want[i];
             let k = (n * 7 - key) / 3;
-            k % 2 == 0
+            k.is_multiple_of(2)
         });
         assert_eq!(
             s.find(&even, len, true).unwrap(),
