@@ -693,6 +693,30 @@ static void test_bad_input(void) {
   nested.res.resSub.ulSubObject = PR_ATTACH_DATA_OBJ;
   CHECK_HR(t->lpVtbl->Restrict(t, &nested, 0), MAPI_E_INVALID_PARAMETER);
   CHECK_EQ(row_count(t), 1);
+
+  /* What no table here does, on a contents table too: MVI columns (one row per value,
+   * row 107), categories (row 110), expanding a category (row 116). */
+  {
+    static const ULONG mvi[] = {PR_SUBJECT_A, PROP_TAG(PT_MV_STRING8 | MVI_FLAG, 0x6605)};
+    LPSPropTagArray cols = NULL;
+    struct {
+      ULONG cSorts, cCategories, cExpanded;
+      SSortOrder aSort[1];
+    } categorized = {1, 1, 0, {{PR_SUBJECT_A, TABLE_SORT_ASCEND}}};
+    LPSRowSet rows = (LPSRowSet)GARBAGE_PTR;
+    ULONG more = GARBAGE_ULONG;
+    CHECK_OK(MAPIAllocateBuffer((ULONG)CbNewSPropTagArray(2), (void **)&cols));
+    cols->cValues = 2;
+    cols->aulPropTag[0] = mvi[0];
+    cols->aulPropTag[1] = mvi[1];
+    CHECK_HR(t->lpVtbl->SetColumns(t, cols, 0), MAPI_E_TOO_COMPLEX);
+    MAPIFreeBuffer(cols);
+    CHECK_HR(t->lpVtbl->SortTable(t, (LPSSortOrderSet)&categorized, 0), MAPI_E_TOO_COMPLEX);
+    CHECK_HR(t->lpVtbl->ExpandRow(t, 0, NULL, 0, 0, &rows, &more), MAPI_E_NO_SUPPORT);
+    CHECK(rows == NULL);
+    CHECK_EQ(more, 0);
+    CHECK_EQ(row_count(t), 1);
+  }
   t->lpVtbl->Release(t);
 
   /* A deleted folder's tables: an open one shows no rows, a new one is refused. */
