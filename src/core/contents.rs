@@ -5,8 +5,15 @@
 //! from the restriction ([`narrow`]: a superset, see storage/children.rs) and reads only the
 //! properties the restriction and the sort name; the exact restriction and the order are then
 //! the table engine's own ([`select_rows`]), so the rows are exactly those an in-memory table
-//! of the same messages gives. A selection holds the ordered row keys (object IDs) and loads a
-//! window's rows only when QueryRows asks for them.
+//! of the same messages gives. A selection holds the ordered row keys (object IDs), ordered only
+//! as far as a window needs (see table::memory), and loads a window's rows only when QueryRows
+//! asks for them.
+//!
+//! From each message's stored children: PR_HASATTACH and PR_DISPLAY_TO / _CC / _BCC, as an
+//! open message shows them, read only when a column, sort key or restriction names them (two
+//! small queries per message); RES_SUBRESTRICTION over PR_MESSAGE_RECIPIENTS or
+//! PR_MESSAGE_ATTACHMENTS, evaluated per narrowed message in the transaction that read it
+//! (`MessageRow`).
 //!
 //! Seeing other writers: each call of the view asks [`RowSource::version`], the engine's change
 //! stamp (one small read), and selects again when it moved: a save, creation or deletion by this
