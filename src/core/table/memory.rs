@@ -345,7 +345,13 @@ struct Order {
     by_key: Option<HashMap<RowKey, usize>>,
     /// A row index's place in the table, built when the order is complete and asked for.
     place: Option<Vec<usize>>,
+    /// Positions counted so far (past [`MAX_COUNTED`], the order is completed instead).
+    counted: usize,
 }
+
+/// Positions [`MemorySelection::position_of`] counts (one comparison per row each) before it
+/// completes the order once (about log2(n) comparisons per row) and looks them up.
+const MAX_COUNTED: usize = 8;
 
 /// The fewest rows one ordering step puts in order.
 const MIN_ORDERED: usize = 64;
@@ -366,6 +372,7 @@ impl MemorySelection {
                 sorted: if sort.is_empty() { n } else { 0 },
                 by_key: None,
                 place: None,
+                counted: 0,
             }),
         }
     }
@@ -433,37 +440,42 @@ impl Selection for MemorySelection {
             .collect())
     }
     /// The row's place: looked up when the order is complete, else counted (the rows ordered
-    /// before it), which costs one comparison per row rather than a full sort.
+    /// before it), which costs one comparison per row rather than a full sort; after a few
+    /// counts (a view following many marks) the order is completed once instead.
     fn position_of(&self, key: RowKey) -> MapiResult<Option<usize>> {
-        let mut guard = self.order.borrow_mut();
-        let o = &mut *guard;
-        let rows = &self.rows;
-        let Some(&row) = o
-            .by_key
-            .get_or_insert_with(|| rows.iter().enumerate().map(|(i, r)| (r.key, i)).collect())
-            .get(&key)
-        else {
-            return Ok(None);
+        let n = self.rows.len();
+        let row = {
+            let mut guard = self.order.borrow_mut();
+            let o = &mut *guard;
+            let rows = &self.rows;
+            let Some(&row) = o
+                .by_key
+                .get_or_insert_with(|| rows.iter().enumerate().map(|(i, r)| (r.key, i)).collect())
+                .get(&key)
+            else {
+                return Ok(None);
+            };
+            if self.sort.is_empty() {
+                return Ok(Some(row));
+            }
+            if o.sorted < n && o.counted < MAX_COUNTED {
+                o.counted += 1;
+                let before = (0..n).filter(|&j| self.compare(j, row).is_lt()).count();
+                return Ok(Some(before));
+            }
+            row
         };
-        if self.sort.is_empty() {
-            return Ok(Some(row));
-        }
-        if o.sorted == rows.len() {
-            let perm = &o.perm;
-            let place = o.place.get_or_insert_with(|| {
-                let mut place = vec![0; perm.len()];
-                for (at, &i) in perm.iter().enumerate() {
-                    place[i] = at;
-                }
-                place
-            });
-            return Ok(Some(place[row]));
-        }
-        Ok(Some(
-            (0..rows.len())
-                .filter(|&j| self.compare(j, row).is_lt())
-                .count(),
-        ))
+        let mut guard = self.order_upto(n);
+        let o = &mut *guard;
+        let perm = &o.perm;
+        let place = o.place.get_or_insert_with(|| {
+            let mut place = vec![0; perm.len()];
+            for (at, &i) in perm.iter().enumerate() {
+                place[i] = at;
+            }
+            place
+        });
+        Ok(Some(place[row]))
     }
     fn find(&self, r: &Restriction, start: usize, backward: bool) -> MapiResult<Option<usize>> {
         let start = start.min(self.rows.len());
