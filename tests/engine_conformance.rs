@@ -1075,10 +1075,12 @@ fn random_sort(rng: &mut Rng) -> Vec<msgstore::core::table::SortKey> {
     sort
 }
 
-/// All rows of a view, one column each: PR_ENTRYID.
-fn entry_ids(view: &mut msgstore::core::table::view::TableView) -> Vec<Vec<u8>> {
-    use msgstore::core::table::Cell;
-    view.set_columns(vec![PR_ENTRYID]).unwrap();
+/// Rows of a view with `columns`, from the start, read in windows of 37.
+fn all_rows(
+    view: &mut msgstore::core::table::view::TableView,
+    columns: &[u32],
+) -> Vec<Vec<(u32, msgstore::core::table::Cell)>> {
+    view.set_columns(columns.to_vec()).unwrap();
     view.seek_row(msgstore::core::table::view::Origin::Beginning, 0)
         .unwrap();
     let mut out = Vec::new();
@@ -1087,13 +1089,20 @@ fn entry_ids(view: &mut msgstore::core::table::view::TableView) -> Vec<Vec<u8>> 
         if rows.is_empty() {
             return out;
         }
-        for r in rows {
-            match &r.props[0].1 {
-                Cell::Value(PropValue::Binary(b)) => out.push(b.clone()),
-                other => panic!("PR_ENTRYID: {other:?}"),
-            }
-        }
+        out.extend(rows.into_iter().map(|r| r.props));
     }
+}
+
+/// All rows of a view, one column each: PR_ENTRYID.
+fn entry_ids(view: &mut msgstore::core::table::view::TableView) -> Vec<Vec<u8>> {
+    use msgstore::core::table::Cell;
+    all_rows(view, &[PR_ENTRYID])
+        .into_iter()
+        .map(|r| match &r[0].1 {
+            Cell::Value(PropValue::Binary(b)) => b.clone(),
+            other => panic!("PR_ENTRYID: {other:?}"),
+        })
+        .collect()
 }
 
 /// Random messages (types varying within a property, multi-valued values, strings that differ
@@ -1188,24 +1197,6 @@ fn contents_tables_give_the_evaluators_rows(engine: Engine) {
     assert_eq!(entry_ids(&mut view), vec![first.clone(), created.clone()]);
     assert!(root(&other).delete_messages(&[first], 0).unwrap());
     assert_eq!(entry_ids(&mut view), vec![created]);
-}
-
-/// Rows of a view with `columns`, from the start.
-fn all_rows(
-    view: &mut msgstore::core::table::view::TableView,
-    columns: &[u32],
-) -> Vec<Vec<(u32, msgstore::core::table::Cell)>> {
-    view.set_columns(columns.to_vec()).unwrap();
-    view.seek_row(msgstore::core::table::view::Origin::Beginning, 0)
-        .unwrap();
-    let mut out = Vec::new();
-    loop {
-        let rows = view.query_rows(7, false).unwrap();
-        if rows.is_empty() {
-            return out;
-        }
-        out.extend(rows.into_iter().map(|r| r.props));
-    }
 }
 
 /// Messages with random recipients (names differing in case, each of MAPI_TO / MAPI_CC /
