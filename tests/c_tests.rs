@@ -118,8 +118,8 @@ c_tests! {
     // Each section has a store of its own; the children (fork + exec) are started by the section.
     // Contents and hierarchy tables of folders; a section's children (fork + exec) are its own.
     c_contents_test => "contents_test.c" [
-        sorted_and_restricted, other_process, hierarchy, associated, bad_input,
-    ] postgres [sorted_and_restricted, other_process, hierarchy, associated, bad_input],
+        sorted_and_restricted, other_process, hierarchy, associated, bad_input, children,
+    ] postgres [sorted_and_restricted, other_process, hierarchy, associated, bad_input, children],
     c_race_test => "race_test.c" [rules_across_processes, race]
         postgres [rules_across_processes, race],
     // One section each: the run is one scenario whose checks are over its whole history.

@@ -77,6 +77,7 @@ on_every_engine!(
     contents_tables_give_the_evaluators_rows,
     moves_keep_the_object_and_copies_make_a_new_tree,
     racing_folder_moves_never_make_a_cycle,
+    contents_tables_see_each_messages_children,
 );
 
 const FLAGS: u32 = MAPI_CREATE | MDB_WRITE | MSGSTORE_NO_SYNC;
@@ -1236,10 +1237,12 @@ fn random_sort(rng: &mut Rng) -> Vec<msgstore::core::table::SortKey> {
     sort
 }
 
-/// All rows of a view, one column each: PR_ENTRYID.
-fn entry_ids(view: &mut msgstore::core::table::view::TableView) -> Vec<Vec<u8>> {
-    use msgstore::core::table::Cell;
-    view.set_columns(vec![PR_ENTRYID]).unwrap();
+/// Rows of a view with `columns`, from the start, read in windows of 37.
+fn all_rows(
+    view: &mut msgstore::core::table::view::TableView,
+    columns: &[u32],
+) -> Vec<Vec<(u32, msgstore::core::table::Cell)>> {
+    view.set_columns(columns.to_vec()).unwrap();
     view.seek_row(msgstore::core::table::view::Origin::Beginning, 0)
         .unwrap();
     let mut out = Vec::new();
@@ -1248,13 +1251,20 @@ fn entry_ids(view: &mut msgstore::core::table::view::TableView) -> Vec<Vec<u8>> 
         if rows.is_empty() {
             return out;
         }
-        for r in rows {
-            match &r.props[0].1 {
-                Cell::Value(PropValue::Binary(b)) => out.push(b.clone()),
-                other => panic!("PR_ENTRYID: {other:?}"),
-            }
-        }
+        out.extend(rows.into_iter().map(|r| r.props));
     }
+}
+
+/// All rows of a view, one column each: PR_ENTRYID.
+fn entry_ids(view: &mut msgstore::core::table::view::TableView) -> Vec<Vec<u8>> {
+    use msgstore::core::table::Cell;
+    all_rows(view, &[PR_ENTRYID])
+        .into_iter()
+        .map(|r| match &r[0].1 {
+            Cell::Value(PropValue::Binary(b)) => b.clone(),
+            other => panic!("PR_ENTRYID: {other:?}"),
+        })
+        .collect()
 }
 
 /// Random messages (types varying within a property, multi-valued values, strings that differ
@@ -1349,4 +1359,253 @@ fn contents_tables_give_the_evaluators_rows(engine: Engine) {
     assert_eq!(entry_ids(&mut view), vec![first.clone(), created.clone()]);
     assert!(root(&other).delete_messages(&[first], 0).unwrap());
     assert_eq!(entry_ids(&mut view), vec![created]);
+}
+
+/// Messages with random recipients (names differing in case, each of MAPI_TO / MAPI_CC /
+/// MAPI_BCC) and attachments: a contents table's PR_HASATTACH, PR_DISPLAY_TO / _CC / _BCC and
+/// PR_MESSAGE_SIZE are what the open message shows, and restricting and sorting on them gives
+/// the evaluator's rows; RES_SUBRESTRICTION (alone, under NOT, beside other terms, through
+/// FindRow) selects exactly the messages whose own recipient or attachment table has a row
+/// matching it; a nested sub-restriction or another sub-object is MAPI_E_TOO_COMPLEX.
+fn contents_tables_see_each_messages_children(engine: Engine) {
+    use msgstore::core::message::ChildKind;
+    use msgstore::core::table::memory::MemoryTable;
+    use msgstore::core::table::restriction::Relop;
+    use msgstore::core::table::view::{Origin, TableView};
+    use msgstore::core::table::{Cell, Restriction as R, RowSource, SortKey};
+    let Some(loc) = location(engine, "contents-children") else {
+        return;
+    };
+    let store = open(&loc);
+    let folder = root(&store);
+    let mut rng = Rng(0x0DDB_A11C_AFE5_EED5);
+    const COMPUTED: [u32; 5] = [
+        PR_HASATTACH,
+        PR_DISPLAY_TO_W,
+        PR_DISPLAY_CC_W,
+        PR_DISPLAY_BCC_W,
+        PR_MESSAGE_SIZE,
+    ];
+    let model = Arc::new(MemoryTable::new(PR_ENTRYID, vec![PR_ENTRYID]).unwrap());
+    let mut messages = Vec::new();
+    for i in 0..30 {
+        let m = folder.create_message(0).unwrap();
+        set(&m, PR_SUBJECT_W, PropValue::Unicode(format!("m{i}")));
+        for _ in 0..rng.below(3) {
+            let (_, a) = m.create_attach(0).unwrap();
+            let data = vec![b'x'; rng.below(40) as usize];
+            set(&a, PR_ATTACH_DATA_BIN, PropValue::Binary(data));
+            a.save_changes(0).unwrap();
+        }
+        let recipients: Vec<Vec<PropInput>> = (0..rng.below(4))
+            .map(|_| {
+                let name = rng.pick(&["Ann", "bob", "ANN", "Cy"]);
+                let kind = rng.pick(&[MAPI_TO, MAPI_CC, MAPI_BCC]);
+                vec![
+                    PropInput {
+                        index: 0,
+                        tag: PR_DISPLAY_NAME_W,
+                        value: PropValue::Unicode(name.into()),
+                    },
+                    PropInput {
+                        index: 1,
+                        tag: PR_RECIPIENT_TYPE,
+                        value: PropValue::Long(kind as i32),
+                    },
+                ]
+            })
+            .collect();
+        if !recipients.is_empty() {
+            m.modify_recipients(MODRECIP_ADD, recipients).unwrap();
+        }
+        m.save_changes(KEEP_OPEN_READWRITE).unwrap();
+        let eid = m.entry_id().unwrap();
+        // The model row: what the message, opened again, shows.
+        let opened = open_message(&store, &eid);
+        let mut row = vec![(PR_ENTRYID, Cell::Value(PropValue::Binary(eid.clone())))];
+        for t in COMPUTED {
+            let v = get(&*opened, t).unwrap_or_else(|| panic!("message {i}: no {t:08X}"));
+            row.push((t, Cell::Value(v)));
+        }
+        model.modify_row(row, None).unwrap();
+        messages.push((eid, opened));
+    }
+    let model: Arc<dyn RowSource> = model;
+
+    // The columns, row by row, in the table's own order (the messages' order).
+    let mut columns = vec![PR_ENTRYID];
+    columns.extend(COMPUTED);
+    let mut table = folder.contents_table(MAPI_UNICODE).unwrap();
+    let mut want_view = TableView::new(model.clone(), Vec::new()).unwrap();
+    let got = all_rows(&mut table, &columns);
+    assert_eq!(got, all_rows(&mut want_view, &columns));
+    assert!(got
+        .iter()
+        .any(|r| r[1].1 == Cell::Value(PropValue::Boolean(true))));
+    assert!(got
+        .iter()
+        .any(|r| r[1].1 == Cell::Value(PropValue::Boolean(false))));
+
+    // Restricted and sorted on them, as the evaluator does.
+    let mut sizes: Vec<i32> = got
+        .iter()
+        .map(|r| match r[5].1 {
+            Cell::Value(PropValue::Long(n)) => n,
+            ref other => panic!("PR_MESSAGE_SIZE: {other:?}"),
+        })
+        .collect();
+    sizes.sort();
+    let content = |tag, text: &str| R::Content {
+        fuzzy: FL_SUBSTRING | FL_IGNORECASE,
+        tag,
+        value: PropValue::Unicode(text.into()),
+    };
+    let cases: Vec<(Option<R>, Vec<SortKey>)> = vec![
+        (
+            Some(R::Property {
+                relop: Relop::Eq,
+                tag: PR_HASATTACH,
+                value: PropValue::Boolean(true),
+            }),
+            vec![],
+        ),
+        (
+            Some(content(PR_DISPLAY_TO_W, "ann")),
+            vec![SortKey {
+                tag: PR_MESSAGE_SIZE,
+                descending: true,
+            }],
+        ),
+        (
+            Some(R::Or(vec![
+                content(PR_DISPLAY_CC_W, "bob"),
+                content(PR_DISPLAY_BCC_W, "cy"),
+            ])),
+            vec![SortKey {
+                tag: PR_DISPLAY_TO_W,
+                descending: false,
+            }],
+        ),
+        (
+            Some(R::Property {
+                relop: Relop::Gt,
+                tag: PR_MESSAGE_SIZE,
+                value: PropValue::Long(sizes[sizes.len() / 2]),
+            }),
+            vec![
+                SortKey {
+                    tag: PR_HASATTACH,
+                    descending: true,
+                },
+                SortKey {
+                    tag: PR_DISPLAY_BCC_W,
+                    descending: false,
+                },
+            ],
+        ),
+    ];
+    for (r, sort) in cases {
+        let mut want_view = TableView::new(model.clone(), sort.clone()).unwrap();
+        want_view.restrict(r.clone()).unwrap();
+        let want = entry_ids(&mut want_view);
+        let mut got_view = folder.contents_table(0).unwrap();
+        got_view.sort_table(sort.clone()).unwrap();
+        got_view.restrict(r.clone()).unwrap();
+        assert_eq!(entry_ids(&mut got_view), want, "{r:?} sorted by {sort:?}");
+        assert!(!want.is_empty() && want.len() < messages.len(), "{r:?}");
+    }
+
+    // RES_SUBRESTRICTION: a message is selected when its own recipient or attachment table
+    // has a row matching the sub-restriction.
+    let sub = |object, r: R| R::Sub {
+        object,
+        restriction: Box::new(r),
+    };
+    let children_match = |m: &Message, object, r: &R| {
+        let kind = ChildKind::from_sub_object(object).unwrap();
+        let mut t = m.child_table(kind, 0).unwrap();
+        t.restrict(Some(r.clone())).unwrap();
+        t.row_count().unwrap() > 0
+    };
+    let named_ann = content(PR_DISPLAY_NAME_W, "ann");
+    let cc = R::Property {
+        relop: Relop::Eq,
+        tag: PR_RECIPIENT_TYPE,
+        value: PropValue::Long(MAPI_CC as i32),
+    };
+    let big = R::Size {
+        relop: Relop::Gt,
+        tag: PR_ATTACH_DATA_BIN,
+        cb: 20,
+    };
+    let subs = [
+        (PR_MESSAGE_RECIPIENTS, named_ann.clone()),
+        (PR_MESSAGE_RECIPIENTS, R::And(vec![named_ann.clone(), cc])),
+        (PR_MESSAGE_ATTACHMENTS, big.clone()),
+    ];
+    for (object, inner) in &subs {
+        let hits: Vec<bool> = messages
+            .iter()
+            .map(|(_, m)| children_match(m, *object, inner))
+            .collect();
+        let select = |want: &dyn Fn(usize) -> bool| -> Vec<Vec<u8>> {
+            (0..messages.len())
+                .filter(|i| want(*i))
+                .map(|i| messages[i].0.clone())
+                .collect()
+        };
+        let alone = sub(*object, inner.clone());
+        let has_attach = R::Property {
+            relop: Relop::Eq,
+            tag: PR_HASATTACH,
+            value: PropValue::Boolean(true),
+        };
+        let attached: Vec<bool> = got
+            .iter()
+            .map(|r| r[1].1 == Cell::Value(PropValue::Boolean(true)))
+            .collect();
+        for (r, want) in [
+            (alone.clone(), select(&|i| hits[i])),
+            (R::Not(Box::new(alone.clone())), select(&|i| !hits[i])),
+            (
+                R::Or(vec![alone.clone(), has_attach]),
+                select(&|i| hits[i] || attached[i]),
+            ),
+        ] {
+            let mut view = folder.contents_table(0).unwrap();
+            view.restrict(Some(r.clone())).unwrap();
+            assert_eq!(entry_ids(&mut view), want, "{r:?}");
+        }
+        let selected = select(&|i| hits[i]);
+        assert!(!selected.is_empty() && selected.len() < messages.len());
+        // FindRow with it: the first message it selects.
+        let mut view = folder.contents_table(0).unwrap();
+        view.set_columns(vec![PR_ENTRYID]).unwrap();
+        view.find_row(&alone, Origin::Beginning, false).unwrap();
+        let row = view.query_rows(1, false).unwrap();
+        assert_eq!(
+            row[0].props[0].1,
+            Cell::Value(PropValue::Binary(selected[0].clone()))
+        );
+    }
+    let mut view = folder.contents_table(0).unwrap();
+    for r in [
+        sub(
+            PR_MESSAGE_RECIPIENTS,
+            sub(PR_MESSAGE_ATTACHMENTS, big.clone()),
+        ),
+        sub(PR_SUBJECT_W, named_ann.clone()),
+    ] {
+        assert_eq!(
+            view.restrict(Some(r.clone())).unwrap_err().code,
+            MAPI_E_TOO_COMPLEX,
+            "{r:?}"
+        );
+        assert_eq!(
+            view.find_row(&r, Origin::Beginning, false)
+                .unwrap_err()
+                .code,
+            MAPI_E_TOO_COMPLEX
+        );
+    }
 }

@@ -1,11 +1,14 @@
 //! The properties a message's provider computes or maintains (DESIGN.md §4): which they are, how
 //! GetProps sees them beside the working copy, and the size PR_MESSAGE_SIZE counts.
 
+use super::super::error::MapiResult;
 use super::super::mapidefs::*;
 use super::super::props::{PropMap, PropView};
 use super::super::store::Store;
 use super::super::value::{prop_id, prop_tag, PropValue};
+use super::children;
 use super::working::{Change, State};
+use crate::storage::{ReadTxn, KIND_ATTACHMENT};
 use std::borrow::Cow;
 
 /// Synthesized from the message's location and access: readable, rejected by SetProps and
@@ -182,6 +185,34 @@ fn synthesized<'a>(
         ID_MAPPING_SIGNATURE => Some(Cow::Owned(PropValue::Binary(store.mapping_signature()))),
         _ => None,
     }
+}
+
+/// The columns a stored message's row computes from its children, as an open message shows
+/// them (MessageView): PR_HASATTACH and PR_DISPLAY_TO / _CC / _BCC, read in `t`.
+pub(crate) fn stored_child_columns(
+    t: &mut dyn ReadTxn,
+    id: u64,
+) -> MapiResult<Vec<(u32, PropValue)>> {
+    let has_attach = !t.children(id, KIND_ATTACHMENT)?.is_empty();
+    let recipients = children::load_recipients(t, id)?;
+    let mut out = vec![(PR_HASATTACH, PropValue::Boolean(has_attach))];
+    for tag in CHILD_COLUMNS[1..].iter() {
+        out.extend(recipients.display_list(prop_id(*tag)).map(|v| (*tag, v)));
+    }
+    Ok(out)
+}
+
+/// What [`stored_child_columns`] computes.
+pub(crate) const CHILD_COLUMNS: &[u32] = &[
+    PR_HASATTACH,
+    PR_DISPLAY_TO_W,
+    PR_DISPLAY_CC_W,
+    PR_DISPLAY_BCC_W,
+];
+
+/// Whether a stored message's `tag` is one of [`CHILD_COLUMNS`] (whatever its type).
+pub(crate) fn is_child_column(tag: u32) -> bool {
+    CHILD_COLUMNS.iter().any(|t| prop_id(*t) == prop_id(tag))
 }
 
 /// The synthesized properties of the stored message `id` in `parent`, as GetProps shows them

@@ -19,7 +19,9 @@ pub(crate) use attach::Host;
 use attach::HostOf;
 pub use attach::{AttachHost, Attachment, EmbeddedMessage};
 pub use computed::message_is_computed;
-pub(crate) use computed::{message_synthesizes, stored_message_synthesized};
+pub(crate) use computed::{
+    is_child_column, message_synthesizes, stored_child_columns, stored_message_synthesized,
+};
 pub(crate) use copy::copy_stored;
 pub use copy::{ChildSet, ChildrenCopy};
 pub use tables::{stored_children_match, ChildKind, ChildTable};
