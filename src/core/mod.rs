@@ -8,6 +8,7 @@ pub mod ids;
 pub mod mapidefs;
 pub mod message;
 pub mod named;
+pub mod notify;
 pub mod propdata;
 pub mod props;
 pub mod proputil;

@@ -6,7 +6,9 @@
 //! one file share a transaction and its commit (group.rs). This layer knows tags and bytes,
 //! nothing of MAPI.
 
-use super::{Engine, ErrorKind, OpenMode, ReadTxn, StorageError, StorageResult, WriteTxn};
+use super::{
+    ChangeFeed, Engine, ErrorKind, OpenMode, ReadTxn, StorageError, StorageResult, WriteTxn,
+};
 use group::Writer;
 use parking_lot::Mutex;
 use rusqlite::{Connection, OpenFlags};
@@ -14,6 +16,7 @@ use txn::{in_transaction, SqlTxn};
 
 mod codec;
 mod create;
+mod feed;
 mod group;
 mod schema;
 mod txn;
@@ -110,6 +113,8 @@ pub struct SqliteEngine {
     name: String,
     /// The store file's device and inode: two handles with the same are handles of one store.
     file_id: (u64, u64),
+    /// The store file (a change feed opens a connection of its own to it).
+    path: std::path::PathBuf,
     /// The process's writer of this file (None: read-only). Every handle's writes go through it
     /// and share commits (group commit): SQLite has one writer per file anyway, and its lock has
     /// no queue, so separate connections would also starve each other in the busy handler.
@@ -459,6 +464,7 @@ impl SqliteEngine {
                 .map(|s| s.to_string_lossy().into_owned())
                 .unwrap_or_else(|| "msgstore".into()),
             file_id: (meta.dev(), meta.ino()),
+            path: path.to_path_buf(),
             writer,
         })
     }
@@ -503,7 +509,25 @@ impl Engine for SqliteEngine {
                 "the store is open read-only",
             ));
         };
-        writer.run(body)
+        writer.run(body)?;
+        feed::committed(self.file_id);
+        Ok(())
+    }
+
+    fn has_change_feed(&self) -> bool {
+        true
+    }
+
+    fn change_feed(&self) -> StorageResult<Box<dyn ChangeFeed>> {
+        let conn = open_connection(
+            &self.path,
+            OpenMode {
+                create: false,
+                write: false,
+                durable: false,
+            },
+        )?;
+        Ok(Box::new(feed::SqliteFeed::new(conn, self.file_id)?))
     }
 
     fn identity(&self) -> Option<Vec<u8>> {

@@ -7,7 +7,7 @@
 use super::super::children::{select_sql, Dialect};
 use super::super::{
     apply_children, insert_under_folder, named_columns, named_from_columns, reject_child_target,
-    Applied, ChangeSet, Expect, ObjectRow, ReadTxn, StorageError, StorageResult, StoredProp,
+    Applied, ChangeSet, ChangeWhat, Expect, ObjectRow, ReadTxn, StorageError, StorageResult, StoredProp,
     Target, WriteTxn, MAX_CN,
 };
 use super::super::{ChildQuery, ChildRow};
@@ -338,11 +338,11 @@ impl WriteTxn for SqlTxn<'_> {
                 id,
                 expect: Expect::Cn(base),
             } => {
-                match self.lock_object(id)? {
+                let locked = match self.lock_object(id)? {
                     None => return Ok(Applied::Gone),
                     Some(row) if row.cn != base => return Ok(Applied::Stale { stored_cn: row.cn }),
-                    Some(_) => {}
-                }
+                    Some(row) => row,
+                };
                 let cn = self.alloc_cn()?;
                 // The compare-and-swap itself: written only where the stored CN is the base.
                 let swapped = self
@@ -355,6 +355,7 @@ impl WriteTxn for SqlTxn<'_> {
                         "the object changed under its lock (another writer without the lock)",
                     ));
                 }
+                super::feed::log_change(self.conn, &locked, ChangeWhat::Modified)?;
                 (id, cn)
             }
             Target::New {
@@ -394,11 +395,20 @@ impl WriteTxn for SqlTxn<'_> {
                 "INSERT INTO objects(id, kind, parent, cn, flags) VALUES (?1, ?2, ?3, ?4, ?5)",
             )?
             .execute(params![id as i64, kind, parent as i64, cn as i64, flags])?;
+        let row = ObjectRow {
+            id,
+            kind,
+            parent: Some(parent),
+            cn,
+            flags,
+        };
+        super::feed::log_change(self.conn, &row, ChangeWhat::Created)?;
         Ok(id)
     }
 
     fn delete_object(&mut self, id: u64) -> StorageResult<()> {
         self.touch()?;
+        super::feed::log_change_of(self.conn, id, ChangeWhat::Deleted)?;
         self.conn
             .prepare_cached("DELETE FROM props WHERE obj = ?1")?
             .execute([id as i64])?;
@@ -410,11 +420,13 @@ impl WriteTxn for SqlTxn<'_> {
 
     fn put_props(&mut self, id: u64, props: &[StoredProp]) -> StorageResult<()> {
         self.touch()?;
+        super::feed::log_change_of(self.conn, id, ChangeWhat::Modified)?;
         self.write_props(id, props)
     }
 
     fn delete_props(&mut self, id: u64, prop_ids: &[u16]) -> StorageResult<()> {
         self.touch()?;
+        super::feed::log_change_of(self.conn, id, ChangeWhat::Modified)?;
         self.remove_props(id, prop_ids)
     }
 
