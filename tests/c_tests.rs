@@ -121,7 +121,11 @@ c_tests! {
         sorted_and_restricted, other_process, hierarchy, associated, bad_input,
     ] postgres [sorted_and_restricted, other_process, hierarchy, associated, bad_input],
     // Notifications (issue 15 item 4); each section has stores of its own.
+    // On PostgreSQL the other process stands for another host (a connection of its own).
     c_notify_test => "notify_test.c" [
+        same_process, per_entry_and_unadvise, other_process, blocking_and_failing_sinks,
+        reentrant_sink, bad_input,
+    ] postgres [
         same_process, per_entry_and_unadvise, other_process, blocking_and_failing_sinks,
         reentrant_sink, bad_input,
     ],
