@@ -570,6 +570,107 @@ static void test_reentrant_sink(void) {
   sink_destroy(&kept);
 }
 
+static LPMAPITABLE contents_of(LPMAPIFOLDER f) {
+  LPMAPITABLE t = NULL;
+  CHECK_OK(f->lpVtbl->GetContentsTable(f, 0, &t));
+  return t;
+}
+
+static ULONG row_count(LPMAPITABLE t) {
+  ULONG n = 0;
+  CHECK_OK(t->lpVtbl->GetRowCount(t, 0, &n));
+  return n;
+}
+
+/* Contents and hierarchy tables: fnevTableModified (TABLE_CHANGED, no row data) for a message
+ * made by another handle, and for a subfolder; the table then shows it. Unadvise stops them; a
+ * table released while advised releases its sink; other tables do not notify. */
+static void test_table_notifications(void) {
+  char loc[4096];
+  LPMDB mdb = fresh_store("notify-table.db", loc, sizeof loc);
+  LPMAPIFOLDER root = store_root(mdb), sub = NULL;
+  LPMAPITABLE contents = contents_of(root), hier = NULL, attachments = NULL;
+  struct sink s, h, bad;
+  ULONG_PTR c1, c2 = 0, c3 = GARBAGE_ULONG;
+  LPSPropValue eid, other_eid;
+  LPMDB other;
+  LPMAPIFOLDER other_root;
+  LPMESSAGE msg;
+  int at, n;
+  sink_init(&s);
+  sink_init(&h);
+  sink_init(&bad);
+  CHECK_EQ(row_count(contents), 0);
+  CHECK_OK(contents->lpVtbl->Advise(contents, fnevTableModified, &s.iface, &c1));
+  CHECK(c1 != 0);
+  CHECK_OK(root->lpVtbl->GetHierarchyTable(root, CONVENIENT_DEPTH, &hier));
+  CHECK_OK(hier->lpVtbl->Advise(hier, fnevTableModified, &h.iface, &c2));
+
+  /* A message made through another handle. */
+  other = store_open(loc, MDB_WRITE | MSGSTORE_NO_SYNC);
+  other_root = store_root(other);
+  other_eid = msg_create(other_root, "from elsewhere");
+  at = sink_wait_for(&s, 0, fnevTableModified, NULL);
+  CHECK(at >= 0);
+  CHECK_EQ(s.seen[at].table_event, TABLE_CHANGED);
+  CHECK_EQ(row_count(contents), 1);
+  /* A subfolder two levels down: the CONVENIENT_DEPTH hierarchy hears of both. */
+  CHECK_OK(root->lpVtbl->CreateFolder(root, FOLDER_GENERIC, (LPTSTR) "sub", NULL, NULL, 0, &sub));
+  CHECK(sink_wait_for(&h, 0, fnevTableModified, NULL) >= 0);
+  n = sink_count(&h);
+  {
+    LPMAPIFOLDER deeper = NULL;
+    CHECK_OK(sub->lpVtbl->CreateFolder(sub, FOLDER_GENERIC, (LPTSTR) "deeper", NULL, NULL, 0,
+                                       &deeper));
+    deeper->lpVtbl->Release(deeper);
+  }
+  CHECK(sink_wait_for(&h, n, fnevTableModified, NULL) >= 0);
+  CHECK_EQ(row_count(hier), 2);
+
+  /* Bad input on a table. */
+  CHECK_HR(contents->lpVtbl->Advise(contents, fnevObjectModified, &bad.iface, &c3),
+           MAPI_E_UNKNOWN_FLAGS);
+  CHECK_EQ(c3, 0);
+  CHECK_HR(contents->lpVtbl->Advise(contents, fnevTableModified, NULL, &c3),
+           MAPI_E_INVALID_PARAMETER);
+  CHECK_HR(contents->lpVtbl->Advise(contents, fnevTableModified, &bad.iface, NULL),
+           MAPI_E_INVALID_PARAMETER);
+  CHECK_HR(contents->lpVtbl->Unadvise(contents, c1 + 1000), MAPI_E_NOT_FOUND);
+  CHECK_HR(contents->lpVtbl->Unadvise(contents, c2), MAPI_E_NOT_FOUND); /* the other table's */
+  CHECK_HR(mdb->lpVtbl->Unadvise(mdb, c1), MAPI_E_NOT_FOUND);           /* not the store's */
+  msg = msg_open(mdb, other_eid, MAPI_MODIFY);
+  CHECK_OK(msg->lpVtbl->GetAttachmentTable(msg, 0, &attachments));
+  CHECK_HR(attachments->lpVtbl->Advise(attachments, fnevTableModified, &bad.iface, &c3),
+           MAPI_E_NO_SUPPORT);
+  attachments->lpVtbl->Release(attachments);
+  msg->lpVtbl->Release(msg);
+  CHECK_EQ(bad.refs, 1);
+
+  /* Unadvise stops them. */
+  CHECK_OK(contents->lpVtbl->Unadvise(contents, c1));
+  sink_wait_released(&s);
+  n = sink_count(&s);
+  eid = msg_create(other_root, "unheard");
+  CHECK_EQ(row_count(contents), 2);
+  sleep_ms(300);
+  CHECK_EQ(sink_count(&s), n);
+
+  /* Released while advised: the sink goes with the table. */
+  hier->lpVtbl->Release(hier);
+  sink_wait_released(&h);
+  MAPIFreeBuffer(eid);
+  MAPIFreeBuffer(other_eid);
+  sub->lpVtbl->Release(sub);
+  other_root->lpVtbl->Release(other_root);
+  other->lpVtbl->Release(other);
+  contents->lpVtbl->Release(contents);
+  root->lpVtbl->Release(root);
+  mdb->lpVtbl->Release(mdb);
+  sink_destroy(&s);
+  sink_destroy(&h);
+  sink_destroy(&bad);
+}
+
 /* Bad input (docs/BAD_INPUT.md rows 161–175). */
 static void test_bad_input(void) {
   char loc[4096], loc2[4096];
@@ -618,6 +719,7 @@ static const struct test_section SECTIONS[] = {
     {"other_process", test_other_process},
     {"blocking_and_failing_sinks", test_blocking_and_failing_sinks},
     {"reentrant_sink", test_reentrant_sink},
+    {"table_notifications", test_table_notifications},
     {"bad_input", test_bad_input},
 };
 

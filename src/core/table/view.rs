@@ -19,6 +19,7 @@ use crate::core::error::{MapiError, MapiResult};
 use crate::core::mapidefs::*;
 use crate::core::proputil::is_bad_prop_tag;
 use crate::core::value::prop_type;
+use crate::core::notify::Filter;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -91,6 +92,11 @@ fn invalid_bookmark(bk: usize) -> MapiError {
 }
 
 impl TableView {
+    /// Where this view's notifications come from (RowSource::notifications).
+    pub fn notifications(&self) -> Option<(Arc<crate::core::store::Store>, Filter)> {
+        self.source.notifications()
+    }
+
     /// A view with the source's default columns, no restriction and the source's order.
     pub fn new(source: Arc<dyn RowSource>, sort: Vec<SortKey>) -> MapiResult<TableView> {
         let columns = source.default_columns()?;
