@@ -9,8 +9,7 @@ use super::object::{foreign_add_ref, foreign_release};
 use super::types::*;
 use crate::core::ids::{entry_id, ENTRYID_LEN};
 use crate::core::mapidefs::*;
-use crate::core::notify::{Event, EventKind, Sink};
-use crate::storage::STORE_OBJECT_ID;
+use crate::core::notify::{parent_type, Event, EventKind, Sink};
 use std::ffi::c_void;
 use std::mem::size_of;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -82,24 +81,6 @@ pub struct ObjectSink {
     pub guid: [u8; 16],
 }
 
-/// The MAPI object type of an engine kind (they are PR_OBJECT_TYPE numbers).
-fn object_type(kind: u32) -> ULONG {
-    match kind {
-        crate::storage::KIND_STORE => MAPI_STORE,
-        crate::storage::KIND_FOLDER => MAPI_FOLDER,
-        _ => MAPI_MESSAGE,
-    }
-}
-
-/// A parent's type: the store object above the root folder, a folder otherwise.
-fn parent_type(id: u64) -> ULONG {
-    if id == STORE_OBJECT_ID {
-        MAPI_STORE
-    } else {
-        MAPI_FOLDER
-    }
-}
-
 impl Sink for ObjectSink {
     fn notify(&self, events: &[Event]) {
         // At most four entry IDs per event.
@@ -116,7 +97,7 @@ impl Sink for ObjectSink {
             };
             for (n, e) in notes.iter_mut().zip(events) {
                 n.ulEventType = e.kind.mask_bit();
-                let ty = object_type(e.obj_kind);
+                let ty = e.object_type();
                 let (cb, lp) = id_of(ty, Some(e.id));
                 let (cbp, lpp) = id_of(e.parent.map_or(MAPI_FOLDER, parent_type), e.parent);
                 let (cbo, lpo) = match e.kind {

@@ -547,6 +547,11 @@ unsafe extern "C" fn unadvise(This: *mut I, ulConnection: ULONG_PTR) -> HRESULT 
     // a live object of that class.
     unsafe {
         guard::method::<C>(This, "Unadvise", |obj| {
+            if obj.inner.view.lock().notifications().is_none() {
+                return Err(MapiError::no_support(
+                    "Unadvise: this table does not notify (only contents and hierarchy tables do)",
+                ));
+            }
             let mut connections = obj.inner.connections.lock();
             let Some(at) = connections
                 .iter()

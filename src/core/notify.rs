@@ -82,6 +82,16 @@ impl Event {
         }
     }
 
+    /// The object's MAPI type (OBJECT_NOTIFICATION's ulObjType; the engine's kinds are
+    /// PR_OBJECT_TYPE numbers, an embedded message never makes an event).
+    pub fn object_type(&self) -> u32 {
+        match self.obj_kind {
+            KIND_STORE => MAPI_STORE,
+            KIND_FOLDER => MAPI_FOLDER,
+            _ => MAPI_MESSAGE,
+        }
+    }
+
     /// "Something may have changed anywhere in the store."
     pub fn resync() -> Event {
         Event {
@@ -116,6 +126,15 @@ impl Event {
             old_id: Some(old_id),
             old_parent: Some(old_parent),
         }
+    }
+}
+
+/// The MAPI type of the parent `id`: the store object above the root folder, else a folder.
+pub fn parent_type(id: u64) -> u32 {
+    if id == STORE_OBJECT_ID {
+        MAPI_STORE
+    } else {
+        MAPI_FOLDER
     }
 }
 

@@ -163,7 +163,11 @@ impl ChangeFeed for PgFeed {
             let mut notes = conn.client.notifications();
             let first = notes.timeout_iter(timeout).next();
             match first {
-                Ok(Some(n)) => changes.extend(parse(n.payload())?),
+                Ok(Some(n)) => match parse(n.payload()) {
+                    Ok(c) => changes.extend(c),
+                    // A damaged announcement cannot be told: the reader missed something.
+                    Err(_) => return Ok(FeedItem::Missed),
+                },
                 Ok(None) => {}
                 Err(_) => lost = true,
             }
@@ -174,7 +178,10 @@ impl ChangeFeed for PgFeed {
             let mut ready = notes.iter();
             loop {
                 match ready.next() {
-                    Ok(Some(n)) => changes.extend(parse(n.payload())?),
+                    Ok(Some(n)) => match parse(n.payload()) {
+                        Ok(c) => changes.extend(c),
+                        Err(_) => return Ok(FeedItem::Missed),
+                    },
                     Ok(None) => break,
                     Err(_) => {
                         lost = true;

@@ -142,11 +142,15 @@ impl SqliteFeed {
         }
         let mut out = Vec::with_capacity(rows.len());
         for (_, id, kind, parent, what) in rows {
+            // A damaged row cannot be told: the reader is told it missed something.
+            let Ok(what) = ChangeWhat::from_code(what) else {
+                return Ok(FeedItem::Missed);
+            };
             out.push(ChangeRecord {
                 id: id as u64,
                 kind,
                 parent: parent.map(|p| p as u64),
-                what: ChangeWhat::from_code(what)?,
+                what,
             });
         }
         Ok(FeedItem::Changes(out))
