@@ -522,15 +522,16 @@ unsafe extern "C" fn advise(
         guard::method::<C>(This, "Advise", |obj| {
             let out = guard::out_ptr(lpulConnection, "Advise: lpulConnection")?;
             *out = 0;
-            if lpAdviseSink.is_null() {
-                return Err(MapiError::invalid("Advise: lpAdviseSink is NULL"));
-            }
-            check_mask("Advise", ulEventMask, fnevTableModified)?;
+            // A table that does not notify says so whatever else is passed.
             let Some((store, filter)) = obj.inner.view.lock().notifications() else {
                 return Err(MapiError::no_support(
                     "Advise: this table does not notify (only contents and hierarchy tables do)",
                 ));
             };
+            if lpAdviseSink.is_null() {
+                return Err(MapiError::invalid("Advise: lpAdviseSink is NULL"));
+            }
+            check_mask("Advise", ulEventMask, fnevTableModified)?;
             let sink = Arc::new(TableSink {
                 sink: SinkRef::add_ref(lpAdviseSink),
             });
