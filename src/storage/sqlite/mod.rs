@@ -591,6 +591,55 @@ mod tests {
         durable: false,
     };
 
+    /// The change feed tells creations, modifications (a save's compare-and-swap, a direct
+    /// property write) and deletions in commit order, a commit of this process at once; a
+    /// reader further behind than the log keeps is told it missed some.
+    #[test]
+    fn the_change_feed_tells_commits_in_order_and_a_pruned_stretch_as_missed() {
+        use super::super::{ChangeWhat, FeedItem, KIND_FOLDER};
+        use std::time::{Duration, Instant};
+        let path = temp_path("feed.db");
+        let s = SqliteEngine::open(&path, RW).unwrap();
+        let mut feed = s.change_feed().unwrap();
+        assert_eq!(feed.next(Duration::ZERO).unwrap(), FeedItem::Nothing);
+        let id = message_with_subject(&s);
+        eng(&s)
+            .write(|t| t.put_props(ROOT_FOLDER_ID, &[(0x6001_0003, PropValue::Long(1))]))
+            .unwrap();
+        eng(&s).write(|t| t.delete_object(id)).unwrap();
+        let start = Instant::now();
+        let FeedItem::Changes(got) = feed.next(Duration::from_secs(5)).unwrap() else {
+            panic!("no changes");
+        };
+        // Woken by the commit, not by the poll.
+        assert!(start.elapsed() < feed::POLL);
+        let got: Vec<(u64, u32, ChangeWhat)> = got.iter().map(|c| (c.id, c.kind, c.what)).collect();
+        assert_eq!(
+            got,
+            [
+                (id, KIND_MESSAGE, ChangeWhat::Created),
+                (id, KIND_MESSAGE, ChangeWhat::Modified),
+                (ROOT_FOLDER_ID, KIND_FOLDER, ChangeWhat::Modified),
+                (id, KIND_MESSAGE, ChangeWhat::Deleted),
+            ]
+        );
+        // Past the rows kept: the old reader missed some; a new one starts at the end.
+        for i in 0..(feed::KEEP_CHANGES + 600) {
+            eng(&s)
+                .write(|t| t.put_props(ROOT_FOLDER_ID, &[(0x6001_0003, PropValue::Long(i as i32))]))
+                .unwrap();
+        }
+        assert_eq!(feed.next(Duration::ZERO).unwrap(), FeedItem::Missed);
+        let mut fresh = s.change_feed().unwrap();
+        assert_eq!(fresh.next(Duration::ZERO).unwrap(), FeedItem::Nothing);
+        let rows: i64 = s
+            .conn
+            .lock()
+            .query_row("SELECT count(*) FROM changes", [], |r| r.get(0))
+            .unwrap();
+        assert!(rows <= feed::KEEP_CHANGES + 256, "{rows} rows kept");
+    }
+
     /// The writer checkpoints (after its commit, once its group has its result), so
     /// the WAL stays near SQLite's 1,000-frame mark however many saves there are: without
     /// checkpoints these 3,000 commits of ~3 pages would grow it to ~40 MB.
