@@ -39,7 +39,12 @@ impl SinkRef {
     /// Hands `count` NOTIFICATIONs built by `fill` (with `extra` bytes for what they point to)
     /// to OnNotify, then frees them. A block that cannot be allocated is not delivered (the
     /// events are hints; nothing else can be done on this thread).
-    fn deliver(&self, count: usize, extra: usize, fill: impl FnOnce(&mut [NOTIFICATION], &mut BlockWriter)) {
+    fn deliver(
+        &self,
+        count: usize,
+        extra: usize,
+        fill: impl FnOnce(&mut [NOTIFICATION], &mut BlockWriter),
+    ) {
         let fixed = count * size_of::<NOTIFICATION>();
         let len = fixed + extra;
         let Ok(block) = Allocator::MAPI.block(len) else {
@@ -51,7 +56,8 @@ impl SinkRef {
             let mut writer = unsafe { BlockWriter::new(block, len, fixed) };
             // SAFETY: the first `fixed` bytes hold `count` NOTIFICATIONs, zeroed (a valid value:
             // integers and NULL pointers).
-            let notes = unsafe { std::slice::from_raw_parts_mut(block as *mut NOTIFICATION, count) };
+            let notes =
+                unsafe { std::slice::from_raw_parts_mut(block as *mut NOTIFICATION, count) };
             fill(notes, &mut writer);
         }));
         if built.is_ok() {

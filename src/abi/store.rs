@@ -1,10 +1,10 @@
 //! IMsgStore: `MsgStoreOpen`, the store object's vtable, and `MsgStoreSetConflictResolver`.
 
 use super::entry::{entry_id_in, open_entry, required_entry_id};
-use super::notify::{ObjectSink, SinkRef};
 use super::guard;
 use super::iids::*;
 use super::interfaces::*;
+use super::notify::{ObjectSink, SinkRef};
 use super::object::{self, ComClass, ComObject};
 use super::prop::{self, not_supported, PropClass};
 use super::resolver::ResolverRef;

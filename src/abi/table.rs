@@ -16,23 +16,23 @@ use super::convert::{
 use super::guard;
 use super::iids::IID_IMAPITable;
 use super::interfaces::*;
+use super::notify::{SinkRef, TableSink};
 use super::object::{self, ComClass, ComObject};
 use super::types::*;
 use crate::core::error::{check_flags, MapiError, MapiResult};
 use crate::core::mapidefs::*;
+use crate::core::notify::check_mask;
 use crate::core::props::PropOut;
+use crate::core::store::Store;
 use crate::core::table::restriction::{Relop, Restriction, MAX_DEPTH, MAX_NODES};
 use crate::core::table::view::{Origin, TableView};
 use crate::core::table::{Cell, FetchedRow, SortKey};
 use crate::core::value::{prop_type, try_push, try_vec_with_capacity, PropValue};
-use super::notify::{SinkRef, TableSink};
-use crate::core::notify::check_mask;
-use crate::core::store::Store;
 use parking_lot::Mutex;
 use std::borrow::Cow;
-use std::sync::Arc;
 use std::ffi::c_void;
 use std::ptr;
+use std::sync::Arc;
 
 /// cbindgen:ignore
 /// Called when the view is released (ITableData::HrGetView's CALLERRELEASE), with the

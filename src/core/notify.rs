@@ -164,9 +164,7 @@ impl Filter {
             Filter::Object(id) => e.id == id || e.old_id == Some(id),
             Filter::Table { folder, kind, deep } => {
                 e.obj_kind == kind
-                    && (deep
-                        || e.parent == Some(folder)
-                        || e.old_parent == Some(folder))
+                    && (deep || e.parent == Some(folder) || e.old_parent == Some(folder))
             }
         }
     }
@@ -378,8 +376,7 @@ fn deliver(events: Receiver<Vec<Event>>, sink: Arc<dyn Sink>, state: Arc<ConnSta
             break;
         }
         sink.notify(&batch);
-        if state.overflowed.swap(false, Ordering::AcqRel) && !state.closed.load(Ordering::Acquire)
-        {
+        if state.overflowed.swap(false, Ordering::AcqRel) && !state.closed.load(Ordering::Acquire) {
             sink.notify(&[Event::resync()]);
         }
     }

@@ -402,7 +402,9 @@ impl ChangeWhat {
             1 => Ok(ChangeWhat::Created),
             2 => Ok(ChangeWhat::Modified),
             3 => Ok(ChangeWhat::Deleted),
-            _ => Err(StorageError::corrupt(format!("change log: unknown change {code}"))),
+            _ => Err(StorageError::corrupt(format!(
+                "change log: unknown change {code}"
+            ))),
         }
     }
 }

@@ -125,7 +125,13 @@ fn events_come_from_the_feed_on_another_thread_filtered_by_mask_and_object() {
     let created_only = Arc::new(Recorder::default());
     advise(&n, STORE_EVENTS, Filter::Store, &all, &mut feed);
     advise(&n, fnevObjectModified, Filter::Object(20), &one, &mut feed);
-    advise(&n, fnevObjectCreated, Filter::Store, &created_only, &mut feed);
+    advise(
+        &n,
+        fnevObjectCreated,
+        Filter::Store,
+        &created_only,
+        &mut feed,
+    );
     tx.send(FeedItem::Changes(vec![
         change(20, KIND_MESSAGE, 2, ChangeWhat::Created),
         change(21, KIND_MESSAGE, 2, ChangeWhat::Modified),
@@ -192,8 +198,15 @@ fn a_blocked_sink_holds_up_only_itself_and_its_overflow_becomes_a_resync() {
     }
     std::thread::sleep(Duration::from_millis(50));
     let got = stuck.events();
-    assert!(got.len() == QUEUE + 1 || got.len() == QUEUE + 2, "{}", got.len());
-    assert_eq!(got.iter().filter(|e| e.kind == EventKind::Resync).count(), 1);
+    assert!(
+        got.len() == QUEUE + 1 || got.len() == QUEUE + 2,
+        "{}",
+        got.len()
+    );
+    assert_eq!(
+        got.iter().filter(|e| e.kind == EventKind::Resync).count(),
+        1
+    );
     n.unadvise(c, false).unwrap();
     wait_released(&stuck);
 }

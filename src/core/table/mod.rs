@@ -27,11 +27,11 @@ pub mod view;
 
 use crate::core::error::MapiResult;
 use crate::core::mapidefs::*;
-use crate::core::value::{change_prop_type, prop_id, prop_type, PropValue};
 use crate::core::notify::Filter;
 use crate::core::store::Store;
-use std::sync::Arc;
+use crate::core::value::{change_prop_type, prop_id, prop_type, PropValue};
 pub use restriction::Restriction;
+use std::sync::Arc;
 
 /// Identifies a row within its source for as long as the source lives (never reused).
 pub type RowKey = u64;

@@ -17,9 +17,9 @@ use super::restriction::Restriction;
 use super::{FetchedRow, Query, RowKey, RowSource, Selection, SortKey};
 use crate::core::error::{MapiError, MapiResult};
 use crate::core::mapidefs::*;
+use crate::core::notify::Filter;
 use crate::core::proputil::is_bad_prop_tag;
 use crate::core::value::prop_type;
-use crate::core::notify::Filter;
 use std::collections::HashMap;
 use std::sync::Arc;
 

@@ -15,8 +15,8 @@ mod txn;
 pub use schema::SCHEMA_VERSION;
 
 use super::{
-    ChangeFeed, Engine, ErrorKind, OpenMode, ReadTxn, StorageError, StorageResult, WriteTxn, KIND_FOLDER,
-    KIND_STORE, ROOT_FOLDER_ID, STORE_OBJECT_ID,
+    ChangeFeed, Engine, ErrorKind, OpenMode, ReadTxn, StorageError, StorageResult, WriteTxn,
+    KIND_FOLDER, KIND_STORE, ROOT_FOLDER_ID, STORE_OBJECT_ID,
 };
 use pool::{Pool, Pooled};
 use std::sync::Arc;

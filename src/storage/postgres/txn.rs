@@ -8,9 +8,9 @@
 use super::super::children::{select_sql, Dialect};
 use super::super::typed::{from_cell, to_cell, Cell};
 use super::super::{
-    apply_children, insert_under_folder, named_columns, named_from_columns, reject_child_target,
-    logged_kind, Applied, ChangeRecord, ChangeSet, ChangeWhat, Expect, ObjectRow, ReadTxn, StorageError, StorageResult, StoredProp,
-    Target, WriteTxn, MAX_CN,
+    apply_children, insert_under_folder, logged_kind, named_columns, named_from_columns,
+    reject_child_target, Applied, ChangeRecord, ChangeSet, ChangeWhat, Expect, ObjectRow, ReadTxn,
+    StorageError, StorageResult, StoredProp, Target, WriteTxn, MAX_CN,
 };
 use super::super::{ChildQuery, ChildRow};
 use super::pg_error;

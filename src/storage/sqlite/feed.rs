@@ -28,7 +28,11 @@ pub const POLL: Duration = Duration::from_millis(50);
 const BATCH: i64 = 1_000;
 
 /// Logs a change to `row`'s object (nothing for a child: its message's change is logged).
-pub(super) fn log_change(conn: &Connection, row: &ObjectRow, what: ChangeWhat) -> StorageResult<()> {
+pub(super) fn log_change(
+    conn: &Connection,
+    row: &ObjectRow,
+    what: ChangeWhat,
+) -> StorageResult<()> {
     if !logged_kind(row.kind) {
         return Ok(());
     }

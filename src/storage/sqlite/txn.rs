@@ -7,8 +7,8 @@
 use super::super::children::{select_sql, Dialect};
 use super::super::{
     apply_children, insert_under_folder, named_columns, named_from_columns, reject_child_target,
-    Applied, ChangeSet, ChangeWhat, Expect, ObjectRow, ReadTxn, StorageError, StorageResult, StoredProp,
-    Target, WriteTxn, MAX_CN,
+    Applied, ChangeSet, ChangeWhat, Expect, ObjectRow, ReadTxn, StorageError, StorageResult,
+    StoredProp, Target, WriteTxn, MAX_CN,
 };
 use super::super::{ChildQuery, ChildRow};
 use super::codec::{from_sql, to_sql};
