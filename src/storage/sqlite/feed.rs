@@ -26,6 +26,10 @@ const PRUNE_EVERY: i64 = 256;
 pub const POLL: Duration = Duration::from_millis(50);
 /// Rows read at once.
 const BATCH: i64 = 1_000;
+/// A feed reads at most this often however fast this process commits: a stream of saves is
+/// told in batches (a few per batch at thousands of saves a second) instead of costing each save
+/// a read and a delivery.
+const MIN_GAP: Duration = Duration::from_millis(2);
 
 /// Logs a change to `row`'s object (nothing for a child: its message's change is logged).
 pub(super) fn log_change(
@@ -105,6 +109,8 @@ pub(super) struct SqliteFeed {
     commits_seen: u64,
     /// The last row read.
     last: i64,
+    /// When the log was last read.
+    read_at: Instant,
 }
 
 impl SqliteFeed {
@@ -122,6 +128,7 @@ impl SqliteFeed {
             commits,
             commits_seen,
             last,
+            read_at: Instant::now(),
         })
     }
 
@@ -176,6 +183,13 @@ impl ChangeFeed for SqliteFeed {
     fn next(&mut self, timeout: Duration) -> StorageResult<FeedItem> {
         let deadline = Instant::now() + timeout;
         loop {
+            let since = self.read_at.elapsed();
+            if since < MIN_GAP {
+                std::thread::sleep(
+                    (MIN_GAP - since).min(deadline.saturating_duration_since(Instant::now())),
+                );
+            }
+            self.read_at = Instant::now();
             let item = self.read()?;
             if item != FeedItem::Nothing {
                 return Ok(item);
