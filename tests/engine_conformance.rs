@@ -75,6 +75,7 @@ on_every_engine!(
     racing_named_creators_get_one_id,
     named_inserts_that_conflict_do_nothing,
     contents_tables_give_the_evaluators_rows,
+    the_change_feed_tells_every_writers_changes,
 );
 
 const FLAGS: u32 = MAPI_CREATE | MDB_WRITE | MSGSTORE_NO_SYNC;
@@ -1187,4 +1188,52 @@ fn contents_tables_give_the_evaluators_rows(engine: Engine) {
     assert_eq!(entry_ids(&mut view), vec![first.clone(), created.clone()]);
     assert!(root(&other).delete_messages(&[first], 0).unwrap());
     assert_eq!(entry_ids(&mut view), vec![created]);
+}
+
+/// The change feed of one handle (notifications) tells what another handle of the store commits
+/// — creations, a save, a folder's direct property write, a deletion — in commit order, with
+/// each object's kind and folder.
+fn the_change_feed_tells_every_writers_changes(engine: Engine) {
+    use msgstore::storage::{ChangeWhat, FeedItem, KIND_FOLDER, KIND_MESSAGE, ROOT_FOLDER_ID};
+    use std::time::{Duration, Instant};
+    let Some(loc) = location(engine, "feed") else {
+        return;
+    };
+    let reader = open(&loc);
+    let writer = open(&loc);
+    let mut feed = reader.storage().change_feed().unwrap();
+    let root = root(&writer);
+    let m = root.create_message(0).unwrap();
+    m.save_changes(KEEP_OPEN_READWRITE).unwrap();
+    set(&m, NOTE, PropValue::Unicode("changed".into()));
+    m.save_changes(KEEP_OPEN_READWRITE).unwrap();
+    let eid = m.entry_id().unwrap();
+    let id = u64::from_le_bytes(eid[eid.len() - 8..].try_into().unwrap());
+    let sub = root.create_folder(FOLDER_GENERIC, "sub", None, 0).unwrap();
+    set(&sub, PR_COMMENT_W, PropValue::Unicode("a comment".into()));
+    assert!(root.delete_messages(std::slice::from_ref(&eid), 0).unwrap());
+    let mut got = Vec::new();
+    let until = Instant::now() + Duration::from_secs(10);
+    while got.len() < 5 && Instant::now() < until {
+        match feed.next(Duration::from_millis(200)).unwrap() {
+            FeedItem::Changes(c) => got.extend(c),
+            FeedItem::Missed => panic!("nothing was missed"),
+            FeedItem::Nothing => {}
+        }
+    }
+    let seen: Vec<(u32, ChangeWhat, Option<u64>)> =
+        got.iter().map(|c| (c.kind, c.what, c.parent)).collect();
+    let root_id = Some(ROOT_FOLDER_ID);
+    assert_eq!(
+        seen,
+        [
+            (KIND_MESSAGE, ChangeWhat::Created, root_id),
+            (KIND_MESSAGE, ChangeWhat::Modified, root_id),
+            (KIND_FOLDER, ChangeWhat::Created, root_id),
+            (KIND_FOLDER, ChangeWhat::Modified, root_id),
+            (KIND_MESSAGE, ChangeWhat::Deleted, root_id),
+        ]
+    );
+    assert!(got[0].id == id && got[1].id == id && got[4].id == id);
+    assert_eq!(got[2].id, got[3].id);
 }

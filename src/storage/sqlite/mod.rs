@@ -493,7 +493,7 @@ impl Engine for SqliteEngine {
     ) -> StorageResult<()> {
         let conn = self.conn.lock();
         in_transaction(&conn, "BEGIN DEFERRED", &mut |conn| {
-            body(&mut SqlTxn { conn })
+            body(&mut SqlTxn::new(conn))
         })
     }
 
@@ -617,8 +617,8 @@ mod tests {
         assert_eq!(
             got,
             [
+                // Its properties were written in the creating transaction: one entry.
                 (id, KIND_MESSAGE, ChangeWhat::Created),
-                (id, KIND_MESSAGE, ChangeWhat::Modified),
                 (ROOT_FOLDER_ID, KIND_FOLDER, ChangeWhat::Modified),
                 (id, KIND_MESSAGE, ChangeWhat::Deleted),
             ]

@@ -20,6 +20,36 @@ use std::sync::LazyLock;
 /// The operations available inside a transaction on one connection.
 pub(super) struct SqlTxn<'a> {
     pub(super) conn: &'a Connection,
+    /// Objects whose creation or change this transaction has logged (feed.rs): a second write
+    /// to one object in the same transaction is not logged again.
+    logged: Vec<u64>,
+}
+
+impl<'a> SqlTxn<'a> {
+    pub(super) fn new(conn: &'a Connection) -> Self {
+        SqlTxn {
+            conn,
+            logged: Vec::new(),
+        }
+    }
+
+    /// Logs a change to `row`'s object unless a creation or change of it is logged already.
+    fn log(&mut self, row: &ObjectRow, what: ChangeWhat) -> StorageResult<()> {
+        if what != ChangeWhat::Deleted && self.logged.contains(&row.id) {
+            return Ok(());
+        }
+        self.logged.push(row.id);
+        super::feed::log_change(self.conn, row, what)
+    }
+
+    /// As [`Self::log`], for an object known by its ID only.
+    fn log_id(&mut self, id: u64, what: ChangeWhat) -> StorageResult<()> {
+        if what != ChangeWhat::Deleted && self.logged.contains(&id) {
+            return Ok(());
+        }
+        self.logged.push(id);
+        super::feed::log_change_of(self.conn, id, what)
+    }
 }
 
 /// Runs a statement prepared once (transaction control is parsed on every call otherwise).
@@ -355,7 +385,7 @@ impl WriteTxn for SqlTxn<'_> {
                         "the object changed under its lock (another writer without the lock)",
                     ));
                 }
-                super::feed::log_change(self.conn, &locked, ChangeWhat::Modified)?;
+                self.log(&locked, ChangeWhat::Modified)?;
                 (id, cn)
             }
             Target::New {
@@ -402,13 +432,13 @@ impl WriteTxn for SqlTxn<'_> {
             cn,
             flags,
         };
-        super::feed::log_change(self.conn, &row, ChangeWhat::Created)?;
+        self.log(&row, ChangeWhat::Created)?;
         Ok(id)
     }
 
     fn delete_object(&mut self, id: u64) -> StorageResult<()> {
         self.touch()?;
-        super::feed::log_change_of(self.conn, id, ChangeWhat::Deleted)?;
+        self.log_id(id, ChangeWhat::Deleted)?;
         self.conn
             .prepare_cached("DELETE FROM props WHERE obj = ?1")?
             .execute([id as i64])?;
@@ -420,13 +450,13 @@ impl WriteTxn for SqlTxn<'_> {
 
     fn put_props(&mut self, id: u64, props: &[StoredProp]) -> StorageResult<()> {
         self.touch()?;
-        super::feed::log_change_of(self.conn, id, ChangeWhat::Modified)?;
+        self.log_id(id, ChangeWhat::Modified)?;
         self.write_props(id, props)
     }
 
     fn delete_props(&mut self, id: u64, prop_ids: &[u16]) -> StorageResult<()> {
         self.touch()?;
-        super::feed::log_change_of(self.conn, id, ChangeWhat::Modified)?;
+        self.log_id(id, ChangeWhat::Modified)?;
         self.remove_props(id, prop_ids)
     }
 
