@@ -1237,3 +1237,53 @@ fn the_change_feed_tells_every_writers_changes(engine: Engine) {
     assert!(got[0].id == id && got[1].id == id && got[4].id == id);
     assert_eq!(got[2].id, got[3].id);
 }
+
+/// PostgreSQL only: a change feed whose LISTEN connection is lost (its backend terminated) makes
+/// it again and says it missed something (events are hints: the reader resyncs), then tells
+/// changes as before.
+#[test]
+#[cfg(feature = "postgres")]
+fn postgres_a_lost_listener_is_made_again_and_reported_as_missed() {
+    use msgstore::storage::FeedItem;
+    use std::time::{Duration, Instant};
+    let Some(base) = pg::server() else { return };
+    let name = unique("listener");
+    let store = open(&pg::store_uri(base, &name));
+    let mut feed = store.storage().change_feed().unwrap();
+    let mut admin = ::postgres::Client::connect(base, ::postgres::NoTls).unwrap();
+    let number: i64 = admin
+        .query_one(
+            "SELECT store FROM msgstore_stores WHERE name = $1",
+            &[&name],
+        )
+        .unwrap()
+        .get(0);
+    let listen = format!("LISTEN msgstore_{number}");
+    let ended: i64 = admin
+        .query_one(
+            "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE query = $1) t",
+            &[&listen],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(ended, 1, "one listener for the store");
+    let until = Instant::now() + Duration::from_secs(20);
+    let mut missed = false;
+    while !missed && Instant::now() < until {
+        // The loss shows as an error first (the watcher reads again), then as Missed.
+        missed = matches!(feed.next(Duration::from_millis(200)), Ok(FeedItem::Missed));
+    }
+    assert!(missed, "the lost listener was reported as missed");
+    let m = root(&store).create_message(0).unwrap();
+    m.save_changes(0).unwrap();
+    let until = Instant::now() + Duration::from_secs(10);
+    let mut told = false;
+    while !told && Instant::now() < until {
+        told = matches!(
+            feed.next(Duration::from_millis(200)),
+            Ok(FeedItem::Changes(_))
+        );
+    }
+    assert!(told, "changes are told again on the new connection");
+}
