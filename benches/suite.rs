@@ -5,7 +5,7 @@
 //!     cargo bench --bench suite -- --quick           # quick mode for CI (about a minute)
 //!     MSGSTORE_BENCH_QUICK=1 cargo bench --bench suite   # the same
 //!
-//! Other options (after `--`): `--only props,save,open,contents,memory,contention,postgres` runs some groups,
+//! Other options (after `--`): `--only props,save,notify,open,contents,memory,contention,postgres` runs some groups,
 //! `--verbose` echoes the programs' progress, `--keep` keeps the stores and databases afterwards.
 //!
 //! What it does: builds the release staticlib (`$CARGO build --release --lib`), compiles each C
@@ -452,6 +452,7 @@ fn main() {
         "scale_bench",
         "contention_bench",
         "pg_save_bench",
+        "notify_bench",
     ] {
         programs.insert(name, compile(name, &lib, &bin_dir));
     }
@@ -524,6 +525,47 @@ fn main() {
             "the same save on an empty message",
             Target::AtMost(1.5),
         ));
+    }
+
+    if opts.wants("notify") {
+        eprintln!("suite: notifications");
+        let r = run(&programs["notify_bench"], &[&data_s], &opts);
+        let base = "the same save on a store with no advise connection (another file, same run)";
+        rows.push(pair_row(
+            find(&r, "notify_cost_nosync"),
+            "SaveChanges with an advise connection on its store, MSGSTORE_NO_SYNC",
+            base,
+            Target::AtMost(1.1),
+        ));
+        rows.push(pair_row(
+            find(&r, "notify_cost_durable"),
+            "SaveChanges with an advise connection on its store, durable (FULL)",
+            base,
+            Target::AtMost(1.1),
+        ));
+        for (case, what) in [
+            ("notify_delay_process", "another process"),
+            (
+                "notify_delay_thread",
+                "another thread (its own store handle)",
+            ),
+        ] {
+            let d = find(&r, case);
+            rows.push(Row {
+                operation: format!("commit → OnNotify, {what} (SQLite)"),
+                measured: fmt_time(num(d, "median_ns")),
+                baseline: "—".into(),
+                baseline_value: "—".into(),
+                ratio: None,
+                target: Target::None,
+                note: format!(
+                    "median of {} creations 20 ms apart; p95 {}, max {}",
+                    d["events"],
+                    fmt_time(num(d, "p95_ns")),
+                    fmt_time(num(d, "max_ns"))
+                ),
+            });
+        }
     }
 
     if opts.wants("open") {

@@ -386,11 +386,11 @@ static void test_null_pointers_store_folder(void) {
   CHECK_HR(o.root->lpVtbl->GetSearchCriteria(o.root, 0, NULL, NULL, NULL), MAPI_E_NO_SUPPORT);
   CHECK_HR(o.root->lpVtbl->GetMessageStatus(o.root, 0, NULL, 0, NULL), MAPI_E_NO_SUPPORT);
   CHECK_HR(o.root->lpVtbl->SetMessageStatus(o.root, 0, NULL, 0, 0, NULL), MAPI_E_NO_SUPPORT);
-  CHECK_HR(o.mdb->lpVtbl->Advise(o.mdb, 0, NULL, 0, NULL, NULL), MAPI_E_NO_SUPPORT);
   CHECK_HR(o.mdb->lpVtbl->GetReceiveFolder(o.mdb, NULL, 0, NULL, NULL, NULL), MAPI_E_NO_SUPPORT);
   CHECK_HR(o.mdb->lpVtbl->GetReceiveFolderTable(o.mdb, 0, NULL), MAPI_E_NO_SUPPORT);
   CHECK_HR(o.mdb->lpVtbl->GetOutgoingQueue(o.mdb, 0, NULL), MAPI_E_NO_SUPPORT);
   /* Implemented slots with NULL out-pointers (or a NULL ADRLIST): MAPI_E_INVALID_PARAMETER. */
+  CHECK_HR(o.mdb->lpVtbl->Advise(o.mdb, 0, NULL, 0, NULL, NULL), MAPI_E_INVALID_PARAMETER);
   CHECK_HR(o.msg->lpVtbl->GetAttachmentTable(o.msg, 0, NULL), MAPI_E_INVALID_PARAMETER);
   CHECK_HR(o.msg->lpVtbl->GetRecipientTable(o.msg, 0, NULL), MAPI_E_INVALID_PARAMETER);
   CHECK_HR(o.msg->lpVtbl->OpenAttach(o.msg, 0, NULL, 0, NULL), MAPI_E_INVALID_PARAMETER);

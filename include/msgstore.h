@@ -606,6 +606,13 @@ struct IMalloc;
 #define fnevExtended 2147483648
 
 /**
+ * TABLE_NOTIFICATION's ulTableEvent values this store sends (reference §10.5).
+ */
+#define TABLE_CHANGED 1
+
+#define TABLE_RELOAD 9
+
+/**
  * `MSGCONFLICT::ulFlags`: the stored message was deleted since this client opened it.
  */
 #define MSGCONFLICT_DELETED 1
@@ -837,6 +844,13 @@ struct IMalloc;
 #define MAX_NAME_UNITS 512
 
 /**
+ * The event bits IMsgStore::Advise accepts. fnevCriticalError, fnevNewMail and
+ * fnevSearchComplete are accepted and never sent: this store has no delivery and no searches,
+ * and reports trouble as a resync.
+ */
+#define STORE_EVENTS (((((((fnevCriticalError | fnevNewMail) | fnevObjectCreated) | fnevObjectDeleted) | fnevObjectModified) | fnevObjectMoved) | fnevObjectCopied) | fnevSearchComplete)
+
+/**
  * MsgStoreOpen's accepted flags (DESIGN.md §2).
  */
 #define OPEN_FLAGS ((((((MDB_NO_DIALOG | MAPI_CREATE) | MDB_WRITE) | MAPI_DEFERRED_ERRORS) | MAPI_BEST_ACCESS) | MDB_NO_MAIL) | MSGSTORE_NO_SYNC)
@@ -845,11 +859,6 @@ struct IMalloc;
  * Opaque: MAPI's progress interface (unused: progress is never shown).
  */
 typedef struct IMAPIProgress IMAPIProgress;
-
-/**
- * Opaque here: notifications (Advise is not implemented yet; STORE_NOTIFY_OK is not set).
- */
-typedef struct NOTIFICATION NOTIFICATION;
 
 typedef int32_t HRESULT;
 
@@ -1251,6 +1260,77 @@ typedef struct ADRLIST {
 
 typedef struct ADRLIST *LPADRLIST;
 
+/**
+ * An entry identifier; its real size travels beside it as `cbEntryID` (`CbNewENTRYID(cb)` = 4+cb).
+ */
+typedef struct ENTRYID {
+  BYTE abFlags[4];
+  BYTE ab[1];
+} ENTRYID;
+
+typedef struct ENTRYID *LPENTRYID;
+
+/**
+ * fnevObjectCreated / Deleted / Modified / Moved / Copied: the object, its folder, and for a
+ * move or copy where it was (reference §7.1; 72 bytes on x64). Entry IDs are long-term.
+ */
+typedef struct OBJECT_NOTIFICATION {
+  ULONG cbEntryID;
+  LPENTRYID lpEntryID;
+  /**
+   * MAPI_STORE, MAPI_FOLDER or MAPI_MESSAGE.
+   */
+  ULONG ulObjType;
+  ULONG cbParentID;
+  LPENTRYID lpParentID;
+  ULONG cbOldID;
+  LPENTRYID lpOldID;
+  ULONG cbOldParentID;
+  LPENTRYID lpOldParentID;
+  /**
+   * Always NULL here (sinks must cope with NULL).
+   */
+  LPSPropTagArray lpPropTagArray;
+} OBJECT_NOTIFICATION;
+
+/**
+ * fnevTableModified (reference §10.5, §10.8; 80 bytes on x64).
+ */
+typedef struct TABLE_NOTIFICATION {
+  /**
+   * TABLE_CHANGED, TABLE_RELOAD, … (one value, not a bitmask).
+   */
+  ULONG ulTableEvent;
+  HRESULT hResult;
+  struct SPropValue propIndex;
+  struct SPropValue propPrior;
+  struct SRow row;
+  ULONG ulPad;
+} TABLE_NOTIFICATION;
+
+/**
+ * The members of NOTIFICATION's union this store fills. MAPI's union also has ERROR_, NEWMAIL_,
+ * EXTENDED_ and STATUS_OBJECT_NOTIFICATION, all smaller than TABLE_NOTIFICATION (so the size is
+ * MAPI's); this store sends none of them.
+ */
+typedef union NOTIFICATION_INFO {
+  struct OBJECT_NOTIFICATION obj;
+  struct TABLE_NOTIFICATION tab;
+} NOTIFICATION_INFO;
+
+/**
+ * One event handed to IMAPIAdviseSink::OnNotify (88 bytes on x64, the union at 8). Valid only
+ * during the call: the store frees it when OnNotify returns.
+ */
+typedef struct NOTIFICATION {
+  /**
+   * One fnev* bit.
+   */
+  ULONG ulEventType;
+  ULONG ulAlignPad;
+  union NOTIFICATION_INFO info;
+} NOTIFICATION;
+
 typedef struct IMAPIAdviseSinkVtbl {
   HRESULT (*QueryInterface)(struct IMAPIAdviseSink *This, const IID *riid, void **ppvObj);
   ULONG (*AddRef)(struct IMAPIAdviseSink *This);
@@ -1572,16 +1652,6 @@ typedef struct IPropData {
 } IPropData;
 
 typedef struct IPropData *LPPROPDATA;
-
-/**
- * An entry identifier; its real size travels beside it as `cbEntryID` (`CbNewENTRYID(cb)` = 4+cb).
- */
-typedef struct ENTRYID {
-  BYTE abFlags[4];
-  BYTE ab[1];
-} ENTRYID;
-
-typedef struct ENTRYID *LPENTRYID;
 
 typedef struct IAttachVtbl {
   HRESULT (*QueryInterface)(struct IAttach *This, const IID *riid, void **ppvObj);

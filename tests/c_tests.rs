@@ -120,6 +120,15 @@ c_tests! {
     c_contents_test => "contents_test.c" [
         sorted_and_restricted, other_process, hierarchy, associated, bad_input, children,
     ] postgres [sorted_and_restricted, other_process, hierarchy, associated, bad_input, children],
+    // Notifications (issue 15 item 4); each section has stores of its own.
+    // On PostgreSQL the other process stands for another host (a connection of its own).
+    c_notify_test => "notify_test.c" [
+        same_process, per_entry_and_unadvise, other_process, blocking_and_failing_sinks,
+        reentrant_sink, table_notifications, bad_input,
+    ] postgres [
+        same_process, per_entry_and_unadvise, other_process, blocking_and_failing_sinks,
+        reentrant_sink, table_notifications, bad_input,
+    ],
     c_race_test => "race_test.c" [rules_across_processes, race]
         postgres [rules_across_processes, race],
     // One section each: the run is one scenario whose checks are over its whole history.

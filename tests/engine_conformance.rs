@@ -78,6 +78,8 @@ on_every_engine!(
     moves_keep_the_object_and_copies_make_a_new_tree,
     racing_folder_moves_never_make_a_cycle,
     contents_tables_see_each_messages_children,
+    the_change_feed_tells_every_writers_changes,
+    moves_and_copies_are_announced,
 );
 
 const FLAGS: u32 = MAPI_CREATE | MDB_WRITE | MSGSTORE_NO_SYNC;
@@ -1359,6 +1361,195 @@ fn contents_tables_give_the_evaluators_rows(engine: Engine) {
     assert_eq!(entry_ids(&mut view), vec![first.clone(), created.clone()]);
     assert!(root(&other).delete_messages(&[first], 0).unwrap());
     assert_eq!(entry_ids(&mut view), vec![created]);
+}
+
+/// Moves and copies are told: this handle's advise sinks get fnevObjectMoved / fnevObjectCopied
+/// naming the object, its folder and where it came from (published after the commit), and
+/// another handle's change feed sees a moved message as a change in its new folder.
+fn moves_and_copies_are_announced(engine: Engine) {
+    use msgstore::core::notify::{Event, EventKind, Sink};
+    use msgstore::storage::{ChangeWhat, FeedItem, KIND_FOLDER, KIND_MESSAGE};
+    use std::time::{Duration, Instant};
+    struct Recorder(parking_lot::Mutex<Vec<Event>>);
+    impl Sink for Recorder {
+        fn notify(&self, events: &[Event]) {
+            self.0.lock().extend_from_slice(events);
+        }
+    }
+    let Some(loc) = location(engine, "move-events") else {
+        return;
+    };
+    let store = open(&loc);
+    let other = open(&loc);
+    let r = root(&store);
+    let dest = r.create_folder(FOLDER_GENERIC, "dest", None, 0).unwrap();
+    let sub = r.create_folder(FOLDER_GENERIC, "sub", None, 0).unwrap();
+    let (eid, id) = message_with_a_tree(&store);
+    let mut feed = other.storage().change_feed().unwrap();
+    // What the feed told before the moves is not this test's.
+    while !matches!(
+        feed.next(Duration::from_millis(100)).unwrap(),
+        FeedItem::Nothing
+    ) {}
+    let sink = Arc::new(Recorder(parking_lot::Mutex::new(Vec::new())));
+    let mask = fnevObjectMoved | fnevObjectCopied;
+    let conn = store.advise(None, mask, sink.clone()).unwrap();
+
+    assert!(r
+        .copy_messages(std::slice::from_ref(&eid), &dest, 0)
+        .unwrap());
+    assert!(r
+        .copy_messages(std::slice::from_ref(&eid), &dest, MESSAGE_MOVE)
+        .unwrap());
+    let sub_eid = store.entry_id(MAPI_FOLDER, sub.id());
+    r.copy_folder(&sub_eid, &dest, Some("sub copy"), 0).unwrap();
+    r.copy_folder(&sub_eid, &dest, None, FOLDER_MOVE).unwrap();
+
+    let until = Instant::now() + Duration::from_secs(10);
+    while sink.0.lock().len() < 4 && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let got = sink.0.lock().clone();
+    let shape: Vec<_> = got
+        .iter()
+        .map(|e| (e.kind, e.obj_kind, e.parent, e.old_parent))
+        .collect();
+    let (to, from) = (Some(dest.id()), Some(r.id()));
+    assert_eq!(
+        shape,
+        vec![
+            (EventKind::Copied, KIND_MESSAGE, to, from),
+            (EventKind::Moved, KIND_MESSAGE, to, from),
+            (EventKind::Copied, KIND_FOLDER, to, from),
+            (EventKind::Moved, KIND_FOLDER, to, from),
+        ]
+    );
+    assert_ne!(got[0].id, id, "a copy is a new message");
+    assert_eq!(got[0].old_id, Some(id));
+    assert_eq!((got[1].id, got[1].old_id), (id, Some(id)));
+    assert_eq!((got[3].id, got[3].old_id), (sub.id(), Some(sub.id())));
+    assert_ne!(got[2].id, sub.id());
+    store.unadvise(conn).unwrap();
+
+    // The other handle: the moved message and folder are changes under `dest`.
+    let mut told = Vec::new();
+    let until = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < until
+        && !(told
+            .iter()
+            .any(|c: &msgstore::storage::ChangeRecord| c.id == id)
+            && told.iter().any(|c| c.id == sub.id()))
+    {
+        if let FeedItem::Changes(c) = feed.next(Duration::from_millis(200)).unwrap() {
+            told.extend(c);
+        }
+    }
+    for moved in [id, sub.id()] {
+        assert!(
+            told.iter().any(|c| c.id == moved
+                && c.what == ChangeWhat::Modified
+                && c.parent == Some(dest.id())),
+            "object {moved}: {told:?}"
+        );
+    }
+}
+
+/// The change feed of one handle (notifications) tells what another handle of the store commits
+/// — creations, a save, a folder's direct property write, a deletion — in commit order, with
+/// each object's kind and folder.
+fn the_change_feed_tells_every_writers_changes(engine: Engine) {
+    use msgstore::storage::{ChangeWhat, FeedItem, KIND_FOLDER, KIND_MESSAGE, ROOT_FOLDER_ID};
+    use std::time::{Duration, Instant};
+    let Some(loc) = location(engine, "feed") else {
+        return;
+    };
+    let reader = open(&loc);
+    let writer = open(&loc);
+    let mut feed = reader.storage().change_feed().unwrap();
+    let root = root(&writer);
+    let m = root.create_message(0).unwrap();
+    m.save_changes(KEEP_OPEN_READWRITE).unwrap();
+    set(&m, NOTE, PropValue::Unicode("changed".into()));
+    m.save_changes(KEEP_OPEN_READWRITE).unwrap();
+    let eid = m.entry_id().unwrap();
+    let id = u64::from_le_bytes(eid[eid.len() - 8..].try_into().unwrap());
+    let sub = root.create_folder(FOLDER_GENERIC, "sub", None, 0).unwrap();
+    set(&sub, PR_COMMENT_W, PropValue::Unicode("a comment".into()));
+    assert!(root.delete_messages(std::slice::from_ref(&eid), 0).unwrap());
+    let mut got = Vec::new();
+    let until = Instant::now() + Duration::from_secs(10);
+    while got.len() < 5 && Instant::now() < until {
+        match feed.next(Duration::from_millis(200)).unwrap() {
+            FeedItem::Changes(c) => got.extend(c),
+            FeedItem::Missed => panic!("nothing was missed"),
+            FeedItem::Nothing => {}
+        }
+    }
+    let seen: Vec<(u32, ChangeWhat, Option<u64>)> =
+        got.iter().map(|c| (c.kind, c.what, c.parent)).collect();
+    let root_id = Some(ROOT_FOLDER_ID);
+    assert_eq!(
+        seen,
+        [
+            (KIND_MESSAGE, ChangeWhat::Created, root_id),
+            (KIND_MESSAGE, ChangeWhat::Modified, root_id),
+            (KIND_FOLDER, ChangeWhat::Created, root_id),
+            (KIND_FOLDER, ChangeWhat::Modified, root_id),
+            (KIND_MESSAGE, ChangeWhat::Deleted, root_id),
+        ]
+    );
+    assert!(got[0].id == id && got[1].id == id && got[4].id == id);
+    assert_eq!(got[2].id, got[3].id);
+}
+
+/// PostgreSQL only: a change feed whose LISTEN connection is lost (its backend terminated) makes
+/// it again and says it missed something (events are hints: the reader resyncs), then tells
+/// changes as before.
+#[test]
+#[cfg(feature = "postgres")]
+fn postgres_a_lost_listener_is_made_again_and_reported_as_missed() {
+    use msgstore::storage::FeedItem;
+    use std::time::{Duration, Instant};
+    let Some(base) = pg::server() else { return };
+    let name = unique("listener");
+    let store = open(&pg::store_uri(base, &name));
+    let mut feed = store.storage().change_feed().unwrap();
+    let mut admin = ::postgres::Client::connect(base, ::postgres::NoTls).unwrap();
+    let number: i64 = admin
+        .query_one(
+            "SELECT store FROM msgstore_stores WHERE name = $1",
+            &[&name],
+        )
+        .unwrap()
+        .get(0);
+    let listen = format!("LISTEN msgstore_{number}");
+    let ended: i64 = admin
+        .query_one(
+            "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE query = $1) t",
+            &[&listen],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(ended, 1, "one listener for the store");
+    let until = Instant::now() + Duration::from_secs(20);
+    let mut missed = false;
+    while !missed && Instant::now() < until {
+        // The loss shows as an error first (the watcher reads again), then as Missed.
+        missed = matches!(feed.next(Duration::from_millis(200)), Ok(FeedItem::Missed));
+    }
+    assert!(missed, "the lost listener was reported as missed");
+    let m = root(&store).create_message(0).unwrap();
+    m.save_changes(0).unwrap();
+    let until = Instant::now() + Duration::from_secs(10);
+    let mut told = false;
+    while !told && Instant::now() < until {
+        told = matches!(
+            feed.next(Duration::from_millis(200)),
+            Ok(FeedItem::Changes(_))
+        );
+    }
+    assert!(told, "changes are told again on the new connection");
 }
 
 /// Messages with random recipients (names differing in case, each of MAPI_TO / MAPI_CC /

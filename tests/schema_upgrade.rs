@@ -80,6 +80,11 @@ fn schema_version(path: &Path) -> i64 {
 }
 
 /// How many rows a table of the store file has; None when the file has no such table.
+/// The object number in one of this store's entry IDs (its last 8 bytes, little-endian).
+fn object_number(entry_id: &[u8]) -> i64 {
+    i64::from_le_bytes(entry_id[entry_id.len() - 8..].try_into().unwrap())
+}
+
 fn table_rows(path: &Path, table: &str) -> Option<i64> {
     let conn = rusqlite::Connection::open(path).unwrap();
     conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
@@ -154,6 +159,20 @@ fn a_writable_open_upgrades_in_place_keeping_every_id_property_change_key_and_pc
     let second = root.create_message(0).unwrap();
     second.save_changes(0).unwrap();
     assert_ne!(second.entry_id().unwrap(), first_id);
+    // The upgrade added the change log (schema 4), and the saves since are in it: the save, the
+    // two creations and the deletion (notifications read it).
+    let logged: i64 = rusqlite::Connection::open(&path)
+        .unwrap()
+        .query_row(
+            "SELECT count(*) FROM changes WHERE obj IN (5, ?1, ?2)",
+            [
+                object_number(&first_id),
+                object_number(&second.entry_id().unwrap()),
+            ],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(logged, 4);
     drop((m, root, first, second, store));
     // Reopened read-only: it is a current store now.
     Store::open(path.to_str().unwrap(), 0).unwrap();

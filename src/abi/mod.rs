@@ -30,6 +30,7 @@ pub mod interfaces;
 pub mod mapiinit;
 pub mod mapiutil;
 pub mod message;
+pub mod notify;
 pub mod object;
 pub mod prop;
 pub mod propdata;

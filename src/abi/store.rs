@@ -1,9 +1,10 @@
 //! IMsgStore: `MsgStoreOpen`, the store object's vtable, and `MsgStoreSetConflictResolver`.
 
-use super::entry::{open_entry, required_entry_id};
+use super::entry::{entry_id_in, open_entry, required_entry_id};
 use super::guard;
 use super::iids::*;
 use super::interfaces::*;
+use super::notify::{ObjectSink, SinkRef};
 use super::object::{self, ComClass, ComObject};
 use super::prop::{self, not_supported, PropClass};
 use super::resolver::ResolverRef;
@@ -24,6 +25,8 @@ impl Drop for StoreClass {
     fn drop(&mut self) {
         // DESIGN.md §5: the store Releases the resolver when it is itself released.
         drop(self.obj.store.take_resolver());
+        // And its advise connections (not its tables': they live with the tables).
+        self.obj.store.unadvise_all();
     }
 }
 
@@ -156,32 +159,49 @@ pub unsafe extern "C" fn MsgStoreSetConflictResolver(
     }
 }
 
+/// Advise: `lpEntryID` NULL (cbEntryID 0) for the whole store, else an object of this store;
+/// events are delivered on a library thread (core/notify.rs, abi/notify.rs).
 unsafe extern "C" fn advise(
     This: *mut I,
-    _cbEntryID: ULONG,
-    _lpEntryID: LPENTRYID,
-    _ulEventMask: ULONG,
-    _lpAdviseSink: *mut IMAPIAdviseSink,
+    cbEntryID: ULONG,
+    lpEntryID: LPENTRYID,
+    ulEventMask: ULONG,
+    lpAdviseSink: *mut IMAPIAdviseSink,
     lpulConnection: *mut ULONG_PTR,
 ) -> HRESULT {
     // SAFETY: `This` came through `StoreClass`'s vtable, so it is NULL (guard::method checks) or
-    // a live object of that class; `lpulConnection` is NULL or valid for the reads and writes
-    // that Advise's signature declares (the caller's side of the contract, DESIGN.md §2), and
-    // NULL is checked before any use.
+    // a live object of that class; `lpEntryID`, `lpAdviseSink`, `lpulConnection` are NULL or
+    // valid for the reads and writes that Advise's signature declares (the caller's side of the
+    // contract, DESIGN.md §2), and NULL is checked before any use.
     unsafe {
-        guard::method::<C>(This, "Advise", |_| {
-            if let Some(c) = lpulConnection.as_mut() {
-                *c = 0;
+        guard::method::<C>(This, "Advise", |obj| {
+            let out = guard::out_ptr(lpulConnection, "Advise: lpulConnection")?;
+            *out = 0;
+            if lpAdviseSink.is_null() {
+                return Err(MapiError::invalid("Advise: lpAdviseSink is NULL"));
             }
-            not_supported("Advise")
+            let entry = entry_id_in(cbEntryID, lpEntryID, "Advise: lpEntryID")?;
+            let store = &obj.inner.obj.store;
+            let sink = Arc::new(ObjectSink {
+                sink: SinkRef::add_ref(lpAdviseSink),
+                guid: *store.guid(),
+            });
+            *out = store.advise(entry, ulEventMask, sink)? as ULONG_PTR;
+            Ok(S_OK)
         })
     }
 }
 
-unsafe extern "C" fn unadvise(This: *mut I, _ulConnection: ULONG_PTR) -> HRESULT {
+/// Unadvise: the sink is released once a call into it in progress returns.
+unsafe extern "C" fn unadvise(This: *mut I, ulConnection: ULONG_PTR) -> HRESULT {
     // SAFETY: `This` came through `StoreClass`'s vtable, so it is NULL (guard::method checks) or
     // a live object of that class.
-    unsafe { guard::method::<C>(This, "Unadvise", |_| not_supported("Unadvise")) }
+    unsafe {
+        guard::method::<C>(This, "Unadvise", |obj| {
+            obj.inner.obj.store.unadvise(ulConnection as u64)?;
+            Ok(S_OK)
+        })
+    }
 }
 
 unsafe extern "C" fn compare_entry_ids(

@@ -5,7 +5,8 @@
 //!
 //! Every call is synchronous: TBL_ASYNC and TBL_BATCH are accepted and the work is done before
 //! the call returns, so GetStatus reports TBLSTAT_COMPLETE, Abort has nothing to stop (S_OK) and
-//! WaitForCompletion returns at once. Categories and notifications are not supported yet
+//! WaitForCompletion returns at once. Categories are not supported (MAPI_E_NO_SUPPORT);
+//! contents and hierarchy tables notify (Advise, abi/notify.rs), other tables do not
 //! (MAPI_E_NO_SUPPORT); docs/BAD_INPUT.md lists every error code.
 
 use super::alloc::Allocator;
@@ -15,11 +16,14 @@ use super::convert::{
 use super::guard;
 use super::iids::IID_IMAPITable;
 use super::interfaces::*;
+use super::notify::{SinkRef, TableSink};
 use super::object::{self, ComClass, ComObject};
 use super::types::*;
 use crate::core::error::{check_flags, MapiError, MapiResult};
 use crate::core::mapidefs::*;
+use crate::core::notify::check_mask;
 use crate::core::props::PropOut;
+use crate::core::store::Store;
 use crate::core::table::restriction::{Relop, Restriction, MAX_DEPTH, MAX_NODES};
 use crate::core::table::view::{Origin, TableView};
 use crate::core::table::{Cell, FetchedRow, SortKey};
@@ -28,6 +32,7 @@ use parking_lot::Mutex;
 use std::borrow::Cow;
 use std::ffi::c_void;
 use std::ptr;
+use std::sync::Arc;
 
 /// cbindgen:ignore
 /// Called when the view is released (ITableData::HrGetView's CALLERRELEASE), with the
@@ -48,6 +53,8 @@ pub struct TableClass {
     on_release: Option<OnRelease>,
     /// This object's own interface pointer (CALLERRELEASE is told which view went away).
     this: std::sync::atomic::AtomicPtr<IMAPITable>,
+    /// Advise connections of this table (removed when it is released).
+    connections: Mutex<Vec<(Arc<Store>, u64)>>,
 }
 
 // SAFETY: the raw pointers in `on_release` are a COM object on which this view owns a reference
@@ -59,6 +66,10 @@ unsafe impl Sync for TableClass {}
 
 impl Drop for TableClass {
     fn drop(&mut self) {
+        for (store, connection) in self.connections.get_mut().drain(..) {
+            // Its sink is released by its delivery thread (core/notify.rs).
+            let _ = store.unadvise_table(connection);
+        }
         if let Some(r) = self.on_release.take() {
             if let Some(cb) = r.callback {
                 // SAFETY: the client's callback with the values it gave HrGetView; the
@@ -98,6 +109,7 @@ pub fn new_table(
         table_type,
         on_release,
         this: std::sync::atomic::AtomicPtr::new(ptr::null_mut()),
+        connections: Mutex::new(Vec::new()),
     });
     let p = ComObject::as_interface(obj);
     // SAFETY: `obj` was just created and is ours alone.
@@ -494,31 +506,67 @@ unsafe extern "C" fn get_last_error(
     }
 }
 
+/// Advise: fnevTableModified only, on contents and hierarchy tables (core/notify.rs): one
+/// TABLE_CHANGED per batch of changes to the table's rows, TABLE_RELOAD after a resync.
 unsafe extern "C" fn advise(
     This: *mut I,
-    _ulEventMask: ULONG,
-    _lpAdviseSink: *mut IMAPIAdviseSink,
+    ulEventMask: ULONG,
+    lpAdviseSink: *mut IMAPIAdviseSink,
     lpulConnection: *mut ULONG_PTR,
 ) -> HRESULT {
     // SAFETY: `This` came through `TableClass`'s vtable, so it is NULL (guard::method checks) or
-    // a live object of that class; `lpulConnection` is NULL or writable (the caller's side of
-    // the contract, DESIGN.md §2), and NULL is checked before any use.
+    // a live object of that class; `lpAdviseSink`, `lpulConnection` are NULL or valid for the
+    // reads and writes that Advise's signature declares (the caller's side of the contract,
+    // DESIGN.md §2), and NULL is checked before any use.
     unsafe {
-        guard::method::<C>(This, "Advise", |_| {
-            if let Some(c) = lpulConnection.as_mut() {
-                *c = 0;
+        guard::method::<C>(This, "Advise", |obj| {
+            let out = guard::out_ptr(lpulConnection, "Advise: lpulConnection")?;
+            *out = 0;
+            // A table that does not notify says so whatever else is passed.
+            let Some((store, filter)) = obj.inner.view.lock().notifications() else {
+                return Err(MapiError::no_support(
+                    "Advise: this table does not notify (only contents and hierarchy tables do)",
+                ));
+            };
+            if lpAdviseSink.is_null() {
+                return Err(MapiError::invalid("Advise: lpAdviseSink is NULL"));
             }
-            Err(MapiError::no_support("Advise (table notifications)"))
+            check_mask("Advise", ulEventMask, fnevTableModified)?;
+            let sink = Arc::new(TableSink {
+                sink: SinkRef::add_ref(lpAdviseSink),
+            });
+            let connection = store.advise_table(filter, sink)?;
+            obj.inner.connections.lock().push((store, connection));
+            *out = connection as ULONG_PTR;
+            Ok(S_OK)
         })
     }
 }
 
-unsafe extern "C" fn unadvise(This: *mut I, _ulConnection: ULONG_PTR) -> HRESULT {
+unsafe extern "C" fn unadvise(This: *mut I, ulConnection: ULONG_PTR) -> HRESULT {
     // SAFETY: `This` came through `TableClass`'s vtable, so it is NULL (guard::method checks) or
     // a live object of that class.
     unsafe {
-        guard::method::<C>(This, "Unadvise", |_| {
-            Err(MapiError::no_support("Unadvise (table notifications)"))
+        guard::method::<C>(This, "Unadvise", |obj| {
+            if obj.inner.view.lock().notifications().is_none() {
+                return Err(MapiError::no_support(
+                    "Unadvise: this table does not notify (only contents and hierarchy tables do)",
+                ));
+            }
+            let mut connections = obj.inner.connections.lock();
+            let Some(at) = connections
+                .iter()
+                .position(|(_, c)| *c == ulConnection as u64)
+            else {
+                return Err(MapiError::new(
+                    MAPI_E_NOT_FOUND,
+                    format!("Unadvise: no advise connection {ulConnection} on this table"),
+                ));
+            };
+            let (store, connection) = connections.remove(at);
+            drop(connections);
+            store.unadvise_table(connection)?;
+            Ok(S_OK)
         })
     }
 }

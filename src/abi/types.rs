@@ -290,6 +290,7 @@ pub use super::interfaces::IMAPITable;
 /// One row of a table, or (as ADRENTRY) one recipient: `cValues` property values in one
 /// MAPIAllocateBuffer block.
 #[repr(C)]
+#[derive(Clone, Copy)]
 pub struct SRow {
     /// Padding that makes SRow map onto ADRENTRY.
     pub ulAdrEntryPad: ULONG,
@@ -471,10 +472,65 @@ pub struct SSortOrderSet {
 
 /// A position in a table: BOOKMARK_BEGINNING / CURRENT / END or one from CreateBookmark.
 pub type BOOKMARK = ULONG_PTR;
-/// Opaque here: notifications (Advise is not implemented yet; STORE_NOTIFY_OK is not set).
-pub struct NOTIFICATION {
-    _private: [u8; 0],
+/// fnevObjectCreated / Deleted / Modified / Moved / Copied: the object, its folder, and for a
+/// move or copy where it was (reference §7.1; 72 bytes on x64). Entry IDs are long-term.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct OBJECT_NOTIFICATION {
+    pub cbEntryID: ULONG,
+    pub lpEntryID: LPENTRYID,
+    /// MAPI_STORE, MAPI_FOLDER or MAPI_MESSAGE.
+    pub ulObjType: ULONG,
+    pub cbParentID: ULONG,
+    pub lpParentID: LPENTRYID,
+    pub cbOldID: ULONG,
+    pub lpOldID: LPENTRYID,
+    pub cbOldParentID: ULONG,
+    pub lpOldParentID: LPENTRYID,
+    /// Always NULL here (sinks must cope with NULL).
+    pub lpPropTagArray: LPSPropTagArray,
 }
+
+/// fnevTableModified (reference §10.5, §10.8; 80 bytes on x64).
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct TABLE_NOTIFICATION {
+    /// TABLE_CHANGED, TABLE_RELOAD, … (one value, not a bitmask).
+    pub ulTableEvent: ULONG,
+    pub hResult: HRESULT,
+    pub propIndex: SPropValue,
+    pub propPrior: SPropValue,
+    pub row: SRow,
+    pub ulPad: ULONG,
+}
+
+/// The members of NOTIFICATION's union this store fills. MAPI's union also has ERROR_, NEWMAIL_,
+/// EXTENDED_ and STATUS_OBJECT_NOTIFICATION, all smaller than TABLE_NOTIFICATION (so the size is
+/// MAPI's); this store sends none of them.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub union NOTIFICATION_INFO {
+    pub obj: OBJECT_NOTIFICATION,
+    pub tab: TABLE_NOTIFICATION,
+}
+
+/// One event handed to IMAPIAdviseSink::OnNotify (88 bytes on x64, the union at 8). Valid only
+/// during the call: the store frees it when OnNotify returns.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct NOTIFICATION {
+    /// One fnev* bit.
+    pub ulEventType: ULONG,
+    pub ulAlignPad: ULONG,
+    pub info: NOTIFICATION_INFO,
+}
+
+const _: () = assert!(std::mem::size_of::<OBJECT_NOTIFICATION>() == 72);
+const _: () = assert!(std::mem::size_of::<TABLE_NOTIFICATION>() == 80);
+const _: () = assert!(std::mem::size_of::<NOTIFICATION>() == 88);
+const _: () = assert!(std::mem::offset_of!(NOTIFICATION, info) == 8);
+const _: () = assert!(std::mem::offset_of!(TABLE_NOTIFICATION, row) == 56);
+const _: () = assert!(std::mem::offset_of!(OBJECT_NOTIFICATION, lpPropTagArray) == 64);
 
 pub type LPMAPIPROGRESS = *mut IMAPIProgress;
 pub type LPMAPITABLE = *mut IMAPITable;

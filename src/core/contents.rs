@@ -32,6 +32,7 @@ use crate::core::message::{
     is_child_column, message_synthesizes, stored_child_columns, stored_children_match,
     stored_message_synthesized, ChildKind,
 };
+use crate::core::notify::Filter;
 use crate::core::props::PropView;
 use crate::core::store::Store;
 use crate::core::table::memory::{select_rows, KeyedRow};
@@ -318,6 +319,15 @@ impl RowMaker {
 }
 
 impl RowSource for ContentsSource {
+    fn notifications(&self) -> Option<(Arc<Store>, Filter)> {
+        let filter = Filter::Table {
+            folder: self.folder,
+            kind: KIND_MESSAGE,
+            deep: false,
+        };
+        Some((self.store.clone(), filter))
+    }
+
     fn all_columns(&self) -> MapiResult<Vec<u32>> {
         let mut cols = self.default_columns()?;
         for t in [
@@ -570,6 +580,18 @@ impl HierarchySource {
 }
 
 impl RowSource for HierarchySource {
+    fn notifications(&self) -> Option<(Arc<Store>, Filter)> {
+        // With CONVENIENT_DEPTH any folder of the store may be a row: every folder change is
+        // taken as this table's (a spurious TABLE_CHANGED costs a re-read, a missed one a stale
+        // view).
+        let filter = Filter::Table {
+            folder: self.folder,
+            kind: KIND_FOLDER,
+            deep: self.flags & CONVENIENT_DEPTH != 0,
+        };
+        Some((self.store.clone(), filter))
+    }
+
     fn all_columns(&self) -> MapiResult<Vec<u32>> {
         let mut cols = self.default_columns()?;
         for t in [

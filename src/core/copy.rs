@@ -18,6 +18,7 @@ use super::ids::{filetime_now, parse_entry_id, EntryRef};
 use super::mapidefs::*;
 use super::message::copy_stored;
 use super::named::{is_named_id, names_from_ids, NameFilter, PropName};
+use super::notify::Event;
 use super::props::PropMap;
 use super::store::load_props;
 use super::store::Store;
@@ -140,7 +141,10 @@ impl Folder {
             refs.push(parse_entry_id(&guid, e)?);
         }
         let now = filetime_now();
-        self.store().storage().write(|t| {
+        // Published once the transaction has committed (a retried attempt starts again).
+        let mut events = Vec::new();
+        let all = self.store().storage().write(|t| {
+            events.clear();
             lock_folder(t, dest.id(), || dest_gone(METHOD))?;
             lock_folder(t, self.id(), deleted_folder)?;
             let mut all = true;
@@ -159,15 +163,16 @@ impl Folder {
                 } else if moving {
                     if dest.id() != self.id() {
                         t.set_parent(*id, dest.id())?;
-                        // notify: moved (message `id` from `self.id()` to `dest.id()`)
+                        events.push(Event::moved(*id, KIND_MESSAGE, dest.id(), self.id()));
                     }
-                } else {
-                    copy_stored(t, &guid, *id, dest.id(), now)?;
-                    // notify: copied (message `id` to the new message in `dest.id()`)
+                } else if let Some(copy) = copy_stored(t, &guid, *id, dest.id(), now)? {
+                    events.push(Event::copied(copy, KIND_MESSAGE, dest.id(), *id, self.id()));
                 }
             }
             Ok::<_, MapiError>(all)
-        })
+        })?;
+        self.store().notifier().publish(&events);
+        Ok(all)
     }
 
     /// CopyFolder: the subfolder of this folder that `entry` names, copied (with its messages,
@@ -203,7 +208,9 @@ impl Folder {
             ));
         }
         let now = filetime_now();
+        let mut event = None;
         self.store().storage().write(|t| {
+            event = None;
             // CopyFolder calls are serialised by the store object's lock: two moves whose
             // folders share no lock (A under D, C under B, with B below A and D below C) could
             // each pass its cycle check and make a cycle together on an engine whose writers
@@ -244,14 +251,22 @@ impl Folder {
                 if let Some(r) = renamed {
                     t.put_props(target.id, &[r])?;
                 }
-                // notify: moved (folder `target.id` from `self.id()` to `dest.id()`)
+                event = Some(Event::moved(target.id, KIND_FOLDER, dest.id(), self.id()));
             } else {
                 let subfolders = flags & COPY_SUBFOLDERS != 0;
-                copy_tree(t, &guid, target.id, dest.id(), renamed, subfolders, now)?;
-                // notify: copied (folder `target.id` to its copy under `dest.id()`)
+                let copy = copy_tree(t, &guid, target.id, dest.id(), renamed, subfolders, now)?;
+                event = Some(Event::copied(
+                    copy,
+                    KIND_FOLDER,
+                    dest.id(),
+                    target.id,
+                    self.id(),
+                ));
             }
             Ok::<_, MapiError>(())
-        })
+        })?;
+        self.store().notifier().publish(event.as_slice());
+        Ok(())
     }
 }
 
@@ -280,7 +295,8 @@ fn check_no_cycle(t: &mut dyn WriteTxn, folder: u64, dest: u64) -> MapiResult<()
 
 /// Copies `folder` (its properties, `renamed` over its name, and its messages) as a new folder
 /// under `dest`, and with `subfolders` its subtree the same way. Walked without recursion; the
-/// copies are made outside the subtree (no cycle), and a folder met twice is damage.
+/// copies are made outside the subtree (no cycle), and a folder met twice is damage. Returns the
+/// ID of `folder`'s copy.
 fn copy_tree(
     t: &mut dyn WriteTxn,
     guid: &[u8; 16],
@@ -289,7 +305,8 @@ fn copy_tree(
     renamed: Option<(u32, PropValue)>,
     subfolders: bool,
     now: u64,
-) -> MapiResult<()> {
+) -> MapiResult<u64> {
+    let mut top = None;
     let mut seen = BTreeSet::new();
     let mut made = BTreeSet::new();
     let mut pending = vec![(folder, dest, renamed)];
@@ -303,6 +320,7 @@ fn copy_tree(
         t.lock_object(from)?;
         let cn = t.alloc_cn()?;
         let copy = t.insert_object(KIND_FOLDER, under, cn, 0)?;
+        top.get_or_insert(copy);
         made.insert(copy);
         let mut props: Vec<_> = t.props(from)?;
         if let Some((tag, value)) = renamed {
@@ -323,7 +341,7 @@ fn copy_tree(
             }
         }
     }
-    Ok(())
+    top.ok_or_else(|| MapiError::new(MAPI_E_CALL_FAILED, "CopyFolder: nothing was copied"))
 }
 
 #[cfg(test)]

@@ -289,7 +289,7 @@ pub const IPROP_READWRITE: u32 = 0x0000_0002;
 pub const IPROP_CLEAN: u32 = 0x0001_0000;
 pub const IPROP_DIRTY: u32 = 0x0002_0000;
 
-// Notification event bits (Advise is not implemented yet; the values are MAPI's).
+// Notification event bits (core/notify.rs).
 pub const fnevCriticalError: u32 = 0x0000_0001;
 pub const fnevNewMail: u32 = 0x0000_0002;
 pub const fnevObjectCreated: u32 = 0x0000_0004;
@@ -301,6 +301,9 @@ pub const fnevSearchComplete: u32 = 0x0000_0080;
 pub const fnevTableModified: u32 = 0x0000_0100;
 pub const fnevStatusObjectModified: u32 = 0x0000_0200;
 pub const fnevExtended: u32 = 0x8000_0000;
+/// TABLE_NOTIFICATION's ulTableEvent values this store sends (reference §10.5).
+pub const TABLE_CHANGED: u32 = 1;
+pub const TABLE_RELOAD: u32 = 9;
 
 // ---- The conflict resolver (DESIGN.md §5) ------------------------------------------------------
 /// `MSGCONFLICT::ulFlags`: the stored message was deleted since this client opened it.

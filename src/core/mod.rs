@@ -9,6 +9,7 @@ pub mod ids;
 pub mod mapidefs;
 pub mod message;
 pub mod named;
+pub mod notify;
 pub mod propdata;
 pub mod propmap;
 pub mod props;

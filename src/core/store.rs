@@ -7,6 +7,7 @@ use super::ids::{entry_id, parse_entry_id, record_key, EntryRef};
 use super::mapidefs::*;
 use super::message::Message;
 use super::named::PropName;
+use super::notify::{check_mask, Filter, Notifier, Sink, STORE_EVENTS};
 use super::props::{
     computed_problem, read_only_error, too_big_problem, Problem, PropInput, PropMap, PropObject,
     PropView,
@@ -57,6 +58,8 @@ pub struct Store {
     resolver: Mutex<Option<Arc<dyn ConflictResolver>>>,
     /// The last named-property ID this handle gives (core/named.rs; read at open).
     named_last_id: u16,
+    /// Advise connections of this handle and of its tables (core/notify.rs).
+    notifier: Notifier,
 }
 
 /// Something OpenEntry opened.
@@ -120,7 +123,58 @@ impl Store {
             storage,
             resolver: Mutex::new(None),
             named_last_id: super::named::last_id_from_env(),
+            notifier: Notifier::default(),
         })
+    }
+
+    /// IMsgStore::Advise: `entry` None for the whole store, else one object of this store.
+    pub fn advise(&self, entry: Option<&[u8]>, mask: u32, sink: Arc<dyn Sink>) -> MapiResult<u64> {
+        check_mask("Advise", mask, STORE_EVENTS)?;
+        let filter = match entry {
+            None => Filter::Store,
+            Some(bytes) => Filter::Object(self.resolve_entry(bytes)?.id),
+        };
+        self.advise_filtered(mask, filter, sink)
+    }
+
+    /// An advise connection for a table (core/contents.rs says which rows it shows).
+    pub fn advise_table(&self, filter: Filter, sink: Arc<dyn Sink>) -> MapiResult<u64> {
+        let rows = fnevObjectCreated
+            | fnevObjectModified
+            | fnevObjectDeleted
+            | fnevObjectMoved
+            | fnevObjectCopied;
+        self.advise_filtered(rows, filter, sink)
+    }
+
+    fn advise_filtered(&self, mask: u32, filter: Filter, sink: Arc<dyn Sink>) -> MapiResult<u64> {
+        self.notifier.advise(mask, filter, sink, || {
+            self.storage.change_feed().map_err(|e| {
+                let e = MapiError::from(e);
+                MapiError::new(e.code, format!("Advise: {}", e.message))
+            })
+        })
+    }
+
+    /// IMsgStore::Unadvise (a table's connections are not the store's to remove).
+    pub fn unadvise(&self, connection: u64) -> MapiResult<()> {
+        self.notifier.unadvise(connection, false)
+    }
+
+    /// IMAPITable::Unadvise of a table's own connection.
+    pub fn unadvise_table(&self, connection: u64) -> MapiResult<()> {
+        self.notifier.unadvise(connection, true)
+    }
+
+    /// Removes every store connection (the store object is released).
+    pub fn unadvise_all(&self) {
+        self.notifier.unadvise_all_store_connections();
+    }
+
+    /// This handle's notifications: [`Notifier::publish`] hands events that the change feed
+    /// cannot tell (moved, copied) to its connections.
+    pub fn notifier(&self) -> &Notifier {
+        &self.notifier
     }
 
     /// PR_MAPPING_SIGNATURE: which named-property mapping the store's objects share. There is
@@ -182,6 +236,9 @@ impl Store {
             | STORE_UNICODE_OK;
         if !self.writable() {
             mask |= STORE_READONLY;
+        }
+        if self.storage.has_change_feed() {
+            mask |= STORE_NOTIFY_OK;
         }
         mask
     }

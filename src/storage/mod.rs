@@ -384,6 +384,69 @@ pub trait WriteTxn: ReadTxn {
     fn named_insert(&mut self, id: u16, name: &PropName) -> StorageResult<bool>;
 }
 
+/// What happened to an object, as a store's change log records it (notifications, DESIGN.md §9).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChangeWhat {
+    Created,
+    Modified,
+    Deleted,
+}
+
+impl ChangeWhat {
+    /// The number both engines store.
+    pub(crate) fn code(self) -> i64 {
+        match self {
+            ChangeWhat::Created => 1,
+            ChangeWhat::Modified => 2,
+            ChangeWhat::Deleted => 3,
+        }
+    }
+    pub(crate) fn from_code(code: i64) -> StorageResult<Self> {
+        match code {
+            1 => Ok(ChangeWhat::Created),
+            2 => Ok(ChangeWhat::Modified),
+            3 => Ok(ChangeWhat::Deleted),
+            _ => Err(StorageError::corrupt(format!(
+                "change log: unknown change {code}"
+            ))),
+        }
+    }
+}
+
+/// One committed change to a folder, a message or the store object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChangeRecord {
+    pub id: u64,
+    pub kind: u32,
+    pub parent: Option<u64>,
+    pub what: ChangeWhat,
+}
+
+/// The kinds of object whose changes are logged: what a notification can name (a child's change
+/// is its message's).
+pub(crate) fn logged_kind(kind: u32) -> bool {
+    matches!(kind, KIND_STORE | KIND_FOLDER | KIND_MESSAGE)
+}
+
+/// What a [`ChangeFeed`] has for its reader.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FeedItem {
+    /// Changes committed since the last item, in commit order.
+    Changes(Vec<ChangeRecord>),
+    /// Some changes could not be told (the log was pruned past them, a connection was lost):
+    /// the reader should assume anything changed.
+    Missed,
+    /// Nothing within the wait.
+    Nothing,
+}
+
+/// Changes committed to one store by anyone (this process, other processes, other hosts), from
+/// the moment the feed was made.
+pub trait ChangeFeed: Send {
+    /// Waits up to `timeout` for changes.
+    fn next(&mut self, timeout: std::time::Duration) -> StorageResult<FeedItem>;
+}
+
 /// One open store, whatever the engine.
 pub trait Engine: Send + Sync {
     /// The store's GUID (its identity in entry IDs and change keys).
@@ -419,6 +482,18 @@ pub trait Engine: Send + Sync {
     fn max_value_bytes(&self) -> u64;
     /// The engine's own consistency check (a full scan: for tests and tools, never on open).
     fn integrity_check(&self) -> StorageResult<bool>;
+    /// Whether [`Engine::change_feed`] works (PR_STORE_SUPPORT_MASK's STORE_NOTIFY_OK).
+    fn has_change_feed(&self) -> bool {
+        false
+    }
+    /// A feed of the changes committed to this store from now on (notifications). The default:
+    /// the engine has none (MAPI_E_NO_SUPPORT).
+    fn change_feed(&self) -> StorageResult<Box<dyn ChangeFeed>> {
+        Err(StorageError::new(
+            ErrorKind::Unsupported,
+            "this engine has no change feed",
+        ))
+    }
 }
 
 impl dyn Engine + '_ {

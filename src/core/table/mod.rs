@@ -27,8 +27,11 @@ pub mod view;
 
 use crate::core::error::MapiResult;
 use crate::core::mapidefs::*;
+use crate::core::notify::Filter;
+use crate::core::store::Store;
 use crate::core::value::{change_prop_type, prop_id, prop_type, PropValue};
 pub use restriction::Restriction;
+use std::sync::Arc;
 
 /// Identifies a row within its source for as long as the source lives (never reused).
 pub type RowKey = u64;
@@ -79,6 +82,11 @@ pub trait RowSource: Send + Sync {
     fn check(&self, q: &Query) -> MapiResult<()>;
     /// The rows matching `q`, in order, as of the current version.
     fn select(&self, q: &Query) -> MapiResult<Box<dyn Selection>>;
+    /// Where IMAPITable::Advise registers for this source's changes (a store's table) and which
+    /// changes are its rows'; None: the table does not notify (MAPI_E_NO_SUPPORT).
+    fn notifications(&self) -> Option<(Arc<Store>, Filter)> {
+        None
+    }
 }
 
 /// The result of one query at one version: a window is read only when asked for.

@@ -17,6 +17,7 @@ use super::restriction::Restriction;
 use super::{FetchedRow, Query, RowKey, RowSource, Selection, SortKey};
 use crate::core::error::{MapiError, MapiResult};
 use crate::core::mapidefs::*;
+use crate::core::notify::Filter;
 use crate::core::proputil::is_bad_prop_tag;
 use crate::core::value::prop_type;
 use std::collections::HashMap;
@@ -91,6 +92,11 @@ fn invalid_bookmark(bk: usize) -> MapiError {
 }
 
 impl TableView {
+    /// Where this view's notifications come from (RowSource::notifications).
+    pub fn notifications(&self) -> Option<(Arc<crate::core::store::Store>, Filter)> {
+        self.source.notifications()
+    }
+
     /// A view with the source's default columns, no restriction and the source's order.
     pub fn new(source: Arc<dyn RowSource>, sort: Vec<SortKey>) -> MapiResult<TableView> {
         let columns = source.default_columns()?;

@@ -6,6 +6,7 @@
 //! transaction, so that a connection lost during COMMIT is answered exactly by asking for the
 //! token (`PgEngine::landed`), never with a wrong answer.
 
+mod feed;
 mod location;
 mod pool;
 mod schema;
@@ -14,8 +15,8 @@ mod txn;
 pub use schema::SCHEMA_VERSION;
 
 use super::{
-    Engine, ErrorKind, OpenMode, ReadTxn, StorageError, StorageResult, WriteTxn, KIND_FOLDER,
-    KIND_STORE, ROOT_FOLDER_ID, STORE_OBJECT_ID,
+    ChangeFeed, Engine, ErrorKind, OpenMode, ReadTxn, StorageError, StorageResult, WriteTxn,
+    KIND_FOLDER, KIND_STORE, ROOT_FOLDER_ID, STORE_OBJECT_ID,
 };
 use pool::{Pool, Pooled};
 use std::sync::Arc;
@@ -388,6 +389,8 @@ impl Engine for PgEngine {
             store: self.store,
             wrote: false,
             must_retry: false,
+            changes: Vec::new(),
+            touched: Vec::new(),
         });
         match result {
             Ok(()) => {
@@ -424,9 +427,12 @@ impl Engine for PgEngine {
                 store: self.store,
                 wrote: false,
                 must_retry: false,
+                changes: Vec::new(),
+                touched: Vec::new(),
             };
             let result = body(&mut txn);
             let (wrote, must_retry) = (txn.wrote, txn.must_retry);
+            let announce = feed::announce_sql(self.store, &txn.changes, &txn.touched);
             // A body that made light of a serialization failure or deadlock still ran in an
             // aborted transaction: run it again rather than commit nothing and say it landed.
             let result = match result {
@@ -451,10 +457,16 @@ impl Engine for PgEngine {
                     // The token and the COMMIT in one round trip (a simple-query batch). Should
                     // the transaction have been aborted unseen, the INSERT fails and COMMIT is
                     // not run: never a silent rollback reported as a save.
+                    // The announcement of the changes (feed.rs) follows in the same round
+                    // trip, after the COMMIT, in a transaction of its own.
                     let commit = open.conn().client.batch_execute(&format!(
                         "INSERT INTO msgstore_commits(token) VALUES (decode('{hex}', 'hex')); \
-                         COMMIT"
+                         COMMIT{announce}"
                     ));
+                    let commit = match commit {
+                        Err(e) if feed::failed_after_commit(&e) => Ok(()),
+                        other => other,
+                    };
                     match commit {
                         Ok(()) => {
                             open.finish();
@@ -493,6 +505,14 @@ impl Engine for PgEngine {
                 }
             }
         }
+    }
+
+    fn has_change_feed(&self) -> bool {
+        true
+    }
+
+    fn change_feed(&self) -> StorageResult<Box<dyn ChangeFeed>> {
+        Ok(Box::new(feed::PgFeed::new(self.pool.clone(), self.store)?))
     }
 
     fn integrity_check(&self) -> StorageResult<bool> {

@@ -8,9 +8,9 @@
 use super::super::children::{select_sql, Dialect};
 use super::super::typed::{from_cell, to_cell, Cell};
 use super::super::{
-    apply_children, insert_under_folder, named_columns, named_from_columns, reject_child_target,
-    Applied, ChangeSet, Expect, ObjectRow, ReadTxn, StorageError, StorageResult, StoredProp,
-    Target, WriteTxn, MAX_CN,
+    apply_children, insert_under_folder, logged_kind, named_columns, named_from_columns,
+    reject_child_target, Applied, ChangeRecord, ChangeSet, ChangeWhat, Expect, ObjectRow, ReadTxn,
+    StorageError, StorageResult, StoredProp, Target, WriteTxn, MAX_CN,
 };
 use super::super::{ChildQuery, ChildRow};
 use super::pg_error;
@@ -29,6 +29,10 @@ pub(super) struct PgTxn<'a> {
     /// A statement failed with a serialization failure or deadlock: the transaction must be run
     /// again, whatever error the body made of it (core turns storage errors into its own).
     pub(super) must_retry: bool,
+    /// What the commit announces to listeners (feed.rs): changes whose object is known here,
+    /// and objects whose properties were written directly (looked up when announced).
+    pub(super) changes: Vec<ChangeRecord>,
+    pub(super) touched: Vec<u64>,
 }
 
 const OBJECT: &str = "SELECT id, kind, parent, cn, flags FROM msgstore_objects \
@@ -46,14 +50,16 @@ const PROPS: &str = "SELECT tag, v_int, v_real, v_text, v_bin FROM msgstore_prop
 const PROP: &str = "SELECT tag, v_int, v_real, v_text, v_bin FROM msgstore_props \
                     WHERE store = $1 AND obj = $2 AND id = $3";
 const SWAP: &str = "UPDATE msgstore_objects SET cn = nextval('msgstore_cn') \
-                    WHERE store = $1 AND id = $2 AND cn = $3 RETURNING cn";
+                    WHERE store = $1 AND id = $2 AND cn = $3 RETURNING cn, kind, parent";
 const ALLOC_CN: &str = "SELECT nextval('msgstore_cn')";
 const NEW_ID: &str = "SELECT nextval('msgstore_object_id')";
 const INSERT_OBJECT: &str = "INSERT INTO msgstore_objects(store, id, kind, parent, cn, flags) \
                              VALUES ($1, $2, $3, $4, $5, $6)";
 const DELETE_OBJECT_PROPS: &str = "DELETE FROM msgstore_props WHERE store = $1 AND obj = $2";
-const SET_PARENT: &str = "UPDATE msgstore_objects SET parent = $3 WHERE store = $1 AND id = $2";
-const DELETE_OBJECT: &str = "DELETE FROM msgstore_objects WHERE store = $1 AND id = $2";
+const SET_PARENT: &str =
+    "UPDATE msgstore_objects SET parent = $3 WHERE store = $1 AND id = $2 RETURNING kind";
+const DELETE_OBJECT: &str =
+    "DELETE FROM msgstore_objects WHERE store = $1 AND id = $2 RETURNING kind, parent";
 const DELETE_PROPS: &str =
     "DELETE FROM msgstore_props WHERE store = $1 AND obj = $2 AND id = ANY($3)";
 const UPSERT_PROPS: &str = "INSERT INTO msgstore_props(store, obj, id, tag, v_int, v_real, v_text, v_bin) \
@@ -190,6 +196,19 @@ impl PgTxn<'_> {
             .first()
             .map(row_to_object)
             .transpose()
+    }
+
+    /// Notes a change for the commit to announce (the statement that made it has run).
+    fn log(&mut self, id: u64, kind: u32, parent: Option<i64>, what: ChangeWhat) {
+        self.wrote = true;
+        if logged_kind(kind) {
+            self.changes.push(ChangeRecord {
+                id,
+                kind,
+                parent: parent.map(|p| p as u64),
+                what,
+            });
+        }
     }
 
     fn next(&mut self, sql: &'static str) -> StorageResult<u64> {
@@ -356,7 +375,15 @@ impl WriteTxn for PgTxn<'_> {
                 let swapped = self.query(SWAP, &[&store, &(id as i64), &(base as i64)])?;
                 self.wrote = true;
                 match swapped.first() {
-                    Some(r) => (id, r.get::<_, i64>(0) as u64),
+                    Some(r) => {
+                        self.log(
+                            id,
+                            r.get::<_, i32>(1) as u32,
+                            r.get::<_, Option<i64>>(2),
+                            ChangeWhat::Modified,
+                        );
+                        (id, r.get::<_, i64>(0) as u64)
+                    }
                     None => {
                         return Ok(match self.object(id)? {
                             Some(row) => Applied::Stale { stored_cn: row.cn },
@@ -413,13 +440,18 @@ impl WriteTxn for PgTxn<'_> {
                 &(flags as i32),
             ],
         )?;
+        self.log(id, kind, Some(parent as i64), ChangeWhat::Created);
         Ok(id)
     }
 
     fn delete_object(&mut self, id: u64) -> StorageResult<()> {
         let store = self.store;
         self.execute(DELETE_OBJECT_PROPS, &[&store, &(id as i64)])?;
-        self.execute(DELETE_OBJECT, &[&store, &(id as i64)])?;
+        let gone = self.query(DELETE_OBJECT, &[&store, &(id as i64)])?;
+        if let Some(r) = gone.first() {
+            let (kind, parent) = (r.get::<_, i32>(0) as u32, r.get::<_, Option<i64>>(1));
+            self.log(id, kind, parent, ChangeWhat::Deleted);
+        }
         Ok(())
     }
 
@@ -427,6 +459,7 @@ impl WriteTxn for PgTxn<'_> {
         if props.is_empty() {
             return Ok(());
         }
+        self.touched.push(id);
         let mut ids = Vec::with_capacity(props.len());
         let mut tags = Vec::with_capacity(props.len());
         let mut ints = Vec::with_capacity(props.len());
@@ -463,6 +496,7 @@ impl WriteTxn for PgTxn<'_> {
         if prop_ids.is_empty() {
             return Ok(());
         }
+        self.touched.push(id);
         let ids: Vec<i32> = prop_ids.iter().map(|p| *p as i32).collect();
         let store = self.store;
         self.execute(DELETE_PROPS, &[&store, &(id as i64), &ids])?;
@@ -471,12 +505,15 @@ impl WriteTxn for PgTxn<'_> {
 
     fn set_parent(&mut self, id: u64, parent: u64) -> StorageResult<()> {
         let store = self.store;
-        let moved = self.execute(SET_PARENT, &[&store, &(id as i64), &(parent as i64)])?;
-        if moved != 1 {
+        let moved = self.query(SET_PARENT, &[&store, &(id as i64), &(parent as i64)])?;
+        let [row] = moved.as_slice() else {
             return Err(StorageError::corrupt(format!(
                 "object {id} to move is gone"
             )));
-        }
+        };
+        let kind = row.get::<_, i32>(0) as u32;
+        // Other hosts learn of a move as a change of the object in its new folder.
+        self.log(id, kind, Some(parent as i64), ChangeWhat::Modified);
         Ok(())
     }
 

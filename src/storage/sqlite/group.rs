@@ -134,9 +134,7 @@ impl Writer {
             member.leave(false)?;
             return Err(e);
         }
-        let out = body(&mut SqlTxn {
-            conn: member.conn(),
-        });
+        let out = body(&mut SqlTxn::new(member.conn()));
         if out.is_ok() {
             step(member.conn(), "RELEASE member")?;
             member.in_savepoint = false;

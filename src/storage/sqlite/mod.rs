@@ -6,7 +6,9 @@
 //! one file share a transaction and its commit (group.rs). This layer knows tags and bytes,
 //! nothing of MAPI.
 
-use super::{Engine, ErrorKind, OpenMode, ReadTxn, StorageError, StorageResult, WriteTxn};
+use super::{
+    ChangeFeed, Engine, ErrorKind, OpenMode, ReadTxn, StorageError, StorageResult, WriteTxn,
+};
 use group::Writer;
 use parking_lot::Mutex;
 use rusqlite::{Connection, OpenFlags};
@@ -14,6 +16,7 @@ use txn::{in_transaction, SqlTxn};
 
 mod codec;
 mod create;
+mod feed;
 mod group;
 mod schema;
 mod txn;
@@ -110,6 +113,8 @@ pub struct SqliteEngine {
     name: String,
     /// The store file's device and inode: two handles with the same are handles of one store.
     file_id: (u64, u64),
+    /// The store file (a change feed opens a connection of its own to it).
+    path: std::path::PathBuf,
     /// The process's writer of this file (None: read-only). Every handle's writes go through it
     /// and share commits (group commit): SQLite has one writer per file anyway, and its lock has
     /// no queue, so separate connections would also starve each other in the busy handler.
@@ -459,6 +464,7 @@ impl SqliteEngine {
                 .map(|s| s.to_string_lossy().into_owned())
                 .unwrap_or_else(|| "msgstore".into()),
             file_id: (meta.dev(), meta.ino()),
+            path: path.to_path_buf(),
             writer,
         })
     }
@@ -487,7 +493,7 @@ impl Engine for SqliteEngine {
     ) -> StorageResult<()> {
         let conn = self.conn.lock();
         in_transaction(&conn, "BEGIN DEFERRED", &mut |conn| {
-            body(&mut SqlTxn { conn })
+            body(&mut SqlTxn::new(conn))
         })
     }
 
@@ -503,7 +509,25 @@ impl Engine for SqliteEngine {
                 "the store is open read-only",
             ));
         };
-        writer.run(body)
+        writer.run(body)?;
+        feed::committed(self.file_id);
+        Ok(())
+    }
+
+    fn has_change_feed(&self) -> bool {
+        true
+    }
+
+    fn change_feed(&self) -> StorageResult<Box<dyn ChangeFeed>> {
+        let conn = open_connection(
+            &self.path,
+            OpenMode {
+                create: false,
+                write: false,
+                durable: false,
+            },
+        )?;
+        Ok(Box::new(feed::SqliteFeed::new(conn, self.file_id)?))
     }
 
     fn identity(&self) -> Option<Vec<u8>> {
@@ -566,6 +590,55 @@ mod tests {
         write: true,
         durable: false,
     };
+
+    /// The change feed tells creations, modifications (a save's compare-and-swap, a direct
+    /// property write) and deletions in commit order, a commit of this process at once; a
+    /// reader further behind than the log keeps is told it missed some.
+    #[test]
+    fn the_change_feed_tells_commits_in_order_and_a_pruned_stretch_as_missed() {
+        use super::super::{ChangeWhat, FeedItem, KIND_FOLDER};
+        use std::time::{Duration, Instant};
+        let path = temp_path("feed.db");
+        let s = SqliteEngine::open(&path, RW).unwrap();
+        let mut feed = s.change_feed().unwrap();
+        assert_eq!(feed.next(Duration::ZERO).unwrap(), FeedItem::Nothing);
+        let id = message_with_subject(&s);
+        eng(&s)
+            .write(|t| t.put_props(ROOT_FOLDER_ID, &[(0x6001_0003, PropValue::Long(1))]))
+            .unwrap();
+        eng(&s).write(|t| t.delete_object(id)).unwrap();
+        let start = Instant::now();
+        let FeedItem::Changes(got) = feed.next(Duration::from_secs(5)).unwrap() else {
+            panic!("no changes");
+        };
+        // Woken by the commit, not by the poll.
+        assert!(start.elapsed() < feed::POLL);
+        let got: Vec<(u64, u32, ChangeWhat)> = got.iter().map(|c| (c.id, c.kind, c.what)).collect();
+        assert_eq!(
+            got,
+            [
+                // Its properties were written in the creating transaction: one entry.
+                (id, KIND_MESSAGE, ChangeWhat::Created),
+                (ROOT_FOLDER_ID, KIND_FOLDER, ChangeWhat::Modified),
+                (id, KIND_MESSAGE, ChangeWhat::Deleted),
+            ]
+        );
+        // Past the rows kept: the old reader missed some; a new one starts at the end.
+        for i in 0..(feed::KEEP_CHANGES + 600) {
+            eng(&s)
+                .write(|t| t.put_props(ROOT_FOLDER_ID, &[(0x6001_0003, PropValue::Long(i as i32))]))
+                .unwrap();
+        }
+        assert_eq!(feed.next(Duration::ZERO).unwrap(), FeedItem::Missed);
+        let mut fresh = s.change_feed().unwrap();
+        assert_eq!(fresh.next(Duration::ZERO).unwrap(), FeedItem::Nothing);
+        let rows: i64 = s
+            .conn
+            .lock()
+            .query_row("SELECT count(*) FROM changes", [], |r| r.get(0))
+            .unwrap();
+        assert!(rows <= feed::KEEP_CHANGES + 256, "{rows} rows kept");
+    }
 
     /// The writer checkpoints (after its commit, once its group has its result), so
     /// the WAL stays near SQLite's 1,000-frame mark however many saves there are: without

@@ -11,7 +11,7 @@ use super::txn::in_transaction;
 use rusqlite::{params, Connection};
 
 /// The schema this build reads and writes.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// One upgrade: from `from` to `from + 1`.
 struct Migration {
@@ -34,7 +34,30 @@ const MIGRATIONS: &[Migration] = &[
         what: "the named-property mapping",
         run: add_named_properties,
     },
+    // Self-contained too (it only adds a table).
+    Migration {
+        from: 3,
+        what: "the change log (notifications)",
+        run: add_change_log,
+    },
 ];
+
+/// The change log (feed.rs): one row per committed change to a folder, a message or the store
+/// object, written in the change's own transaction, pruned by writers to the last
+/// `feed::KEEP_CHANGES` rows. `seq` is the rowid: SQLite has one writer at a time, so rows are
+/// numbered in commit order and a reader that has seen `seq` has seen everything before it.
+const CHANGES_TABLE: &str = "CREATE TABLE changes (
+         seq INTEGER PRIMARY KEY,
+         obj INTEGER NOT NULL,
+         kind INTEGER NOT NULL,
+         parent INTEGER,
+         what INTEGER NOT NULL);";
+
+/// Adds the change log, empty.
+fn add_change_log(conn: &Connection) -> StorageResult<()> {
+    conn.execute_batch(CHANGES_TABLE)?;
+    Ok(())
+}
 
 /// The named-property mapping (core/named.rs): one row per name, unique by ID and by name
 /// (`storage::named_columns` says how a name fills the columns; TEXT compares byte for byte,
@@ -138,6 +161,7 @@ fn lay_out(conn: &Connection, home: u64) -> StorageResult<()> {
              PRIMARY KEY (obj, id));",
     )?;
     conn.execute_batch(NAMED_TABLE)?;
+    conn.execute_batch(CHANGES_TABLE)?;
     conn.execute(
         "INSERT INTO meta(key, value) VALUES ('schema_version', ?1), ('store_guid', ?2), \
          ('next_cn', 1), ('next_id', ?3), ('home', ?4)",

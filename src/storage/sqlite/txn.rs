@@ -7,8 +7,8 @@
 use super::super::children::{select_sql, Dialect};
 use super::super::{
     apply_children, insert_under_folder, named_columns, named_from_columns, reject_child_target,
-    Applied, ChangeSet, Expect, ObjectRow, ReadTxn, StorageError, StorageResult, StoredProp,
-    Target, WriteTxn, MAX_CN,
+    Applied, ChangeSet, ChangeWhat, Expect, ObjectRow, ReadTxn, StorageError, StorageResult,
+    StoredProp, Target, WriteTxn, MAX_CN,
 };
 use super::super::{ChildQuery, ChildRow};
 use super::codec::{from_sql, to_sql};
@@ -20,6 +20,36 @@ use std::sync::LazyLock;
 /// The operations available inside a transaction on one connection.
 pub(super) struct SqlTxn<'a> {
     pub(super) conn: &'a Connection,
+    /// Objects whose creation or change this transaction has logged (feed.rs): a second write
+    /// to one object in the same transaction is not logged again.
+    logged: Vec<u64>,
+}
+
+impl<'a> SqlTxn<'a> {
+    pub(super) fn new(conn: &'a Connection) -> Self {
+        SqlTxn {
+            conn,
+            logged: Vec::new(),
+        }
+    }
+
+    /// Logs a change to `row`'s object unless a creation or change of it is logged already.
+    fn log(&mut self, row: &ObjectRow, what: ChangeWhat) -> StorageResult<()> {
+        if what != ChangeWhat::Deleted && self.logged.contains(&row.id) {
+            return Ok(());
+        }
+        self.logged.push(row.id);
+        super::feed::log_change(self.conn, row, what)
+    }
+
+    /// As [`Self::log`], for an object known by its ID only.
+    fn log_id(&mut self, id: u64, what: ChangeWhat) -> StorageResult<()> {
+        if what != ChangeWhat::Deleted && self.logged.contains(&id) {
+            return Ok(());
+        }
+        self.logged.push(id);
+        super::feed::log_change_of(self.conn, id, what)
+    }
 }
 
 /// Runs a statement prepared once (transaction control is parsed on every call otherwise).
@@ -338,11 +368,11 @@ impl WriteTxn for SqlTxn<'_> {
                 id,
                 expect: Expect::Cn(base),
             } => {
-                match self.lock_object(id)? {
+                let locked = match self.lock_object(id)? {
                     None => return Ok(Applied::Gone),
                     Some(row) if row.cn != base => return Ok(Applied::Stale { stored_cn: row.cn }),
-                    Some(_) => {}
-                }
+                    Some(row) => row,
+                };
                 let cn = self.alloc_cn()?;
                 // The compare-and-swap itself: written only where the stored CN is the base.
                 let swapped = self
@@ -355,6 +385,7 @@ impl WriteTxn for SqlTxn<'_> {
                         "the object changed under its lock (another writer without the lock)",
                     ));
                 }
+                self.log(&locked, ChangeWhat::Modified)?;
                 (id, cn)
             }
             Target::New {
@@ -394,11 +425,20 @@ impl WriteTxn for SqlTxn<'_> {
                 "INSERT INTO objects(id, kind, parent, cn, flags) VALUES (?1, ?2, ?3, ?4, ?5)",
             )?
             .execute(params![id as i64, kind, parent as i64, cn as i64, flags])?;
+        let row = ObjectRow {
+            id,
+            kind,
+            parent: Some(parent),
+            cn,
+            flags,
+        };
+        self.log(&row, ChangeWhat::Created)?;
         Ok(id)
     }
 
     fn delete_object(&mut self, id: u64) -> StorageResult<()> {
         self.touch()?;
+        self.log_id(id, ChangeWhat::Deleted)?;
         self.conn
             .prepare_cached("DELETE FROM props WHERE obj = ?1")?
             .execute([id as i64])?;
@@ -410,11 +450,13 @@ impl WriteTxn for SqlTxn<'_> {
 
     fn put_props(&mut self, id: u64, props: &[StoredProp]) -> StorageResult<()> {
         self.touch()?;
+        self.log_id(id, ChangeWhat::Modified)?;
         self.write_props(id, props)
     }
 
     fn delete_props(&mut self, id: u64, prop_ids: &[u16]) -> StorageResult<()> {
         self.touch()?;
+        self.log_id(id, ChangeWhat::Modified)?;
         self.remove_props(id, prop_ids)
     }
 
@@ -431,7 +473,8 @@ impl WriteTxn for SqlTxn<'_> {
                 "object {id} to move is gone"
             )));
         }
-        Ok(())
+        // Other processes learn of a move as a change of the object in its new folder.
+        self.log_id(id, ChangeWhat::Modified)
     }
 
     fn named_insert(&mut self, id: u16, name: &PropName) -> StorageResult<bool> {
