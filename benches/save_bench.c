@@ -108,7 +108,7 @@ static void warm_wal(bench_op op, void *ctx, const char *db_path) {
 /* The statements the store's save runs, on a store file, through SQLite directly. */
 typedef struct {
   sqlite3 *db;
-  sqlite3_stmt *begin, *object, *put, *put4, *cn, *next_cn, *set_cn, *commit;
+  sqlite3_stmt *begin, *object, *put, *put4, *cn, *next_cn, *set_cn, *log, *commit;
   long long id, value;
   BYTE guid[16];
 } rows_ctx;
@@ -133,6 +133,8 @@ static void rows_open(rows_ctx *c, const char *path, long long id) {
   c->cn = sql_prepare(c->db, "SELECT value FROM meta WHERE key = 'next_cn'");
   c->next_cn = sql_prepare(c->db, "UPDATE meta SET value = ?1 WHERE key = 'next_cn'");
   c->set_cn = sql_prepare(c->db, "UPDATE objects SET cn = ?2 WHERE id = ?1");
+  /* The change log row every save writes (notifications; schema 4). */
+  c->log = sql_prepare(c->db, "INSERT INTO changes(obj, kind, parent, what) VALUES (?1, ?2, ?3, 2)");
   c->commit = sql_prepare(c->db, "COMMIT");
   st = sql_prepare(c->db, "SELECT value FROM meta WHERE key = 'store_guid'");
   REQUIRE(sqlite3_step(st) == SQLITE_ROW && sqlite3_column_bytes(st, 0) == 16);
@@ -169,6 +171,9 @@ static void op_rows(void *p) {
   sqlite3_reset(c->begin);
   sqlite3_bind_int64(c->object, 1, c->id);
   REQUIRE(sqlite3_step(c->object) == SQLITE_ROW);
+  sqlite3_bind_int64(c->log, 1, c->id);
+  sqlite3_bind_int64(c->log, 2, sqlite3_column_int64(c->object, 1));
+  sqlite3_bind_int64(c->log, 3, sqlite3_column_int64(c->object, 2));
   sqlite3_reset(c->object);
   rows_put(c, TAG_COUNTER, &v, 4);
   REQUIRE(sqlite3_step(c->cn) == SQLITE_ROW);
@@ -191,6 +196,8 @@ static void op_rows(void *p) {
   sqlite3_bind_int64(c->set_cn, 2, cn);
   sql_ok(c->db, sqlite3_step(c->set_cn), "set cn");
   sqlite3_reset(c->set_cn);
+  sql_ok(c->db, sqlite3_step(c->log), "log the change");
+  sqlite3_reset(c->log);
   sql_ok(c->db, sqlite3_step(c->commit), "COMMIT");
   sqlite3_reset(c->commit);
 }
@@ -198,6 +205,7 @@ static void op_rows(void *p) {
 static void rows_close(rows_ctx *c) {
   sqlite3_finalize(c->begin);
   sqlite3_finalize(c->object);
+  sqlite3_finalize(c->log);
   sqlite3_finalize(c->put);
   sqlite3_finalize(c->put4);
   sqlite3_finalize(c->cn);
