@@ -265,7 +265,8 @@ pub unsafe extern "C" fn get_prop_list<T: PropClass>(
     }
 }
 
-/// Slot 7: validated, then MAPI_E_NO_SUPPORT (streams are a later issue).
+/// Slot 7: IID_IStream opens a stream on a PT_BINARY / PT_STRING8 / PT_UNICODE property
+/// (abi/stream.rs); other interfaces go to the class (tables, embedded messages).
 ///
 /// # Safety
 /// Called through our vtables only.
@@ -273,7 +274,7 @@ pub unsafe extern "C" fn open_property<T: PropClass>(
     This: *mut T::Interface,
     ulPropTag: ULONG,
     lpiid: LPCIID,
-    _ulInterfaceOptions: ULONG,
+    ulInterfaceOptions: ULONG,
     ulFlags: ULONG,
     lppUnk: *mut *mut IUnknown,
 ) -> HRESULT {
@@ -296,6 +297,15 @@ pub unsafe extern "C" fn open_property<T: PropClass>(
                 return Err(MapiError::invalid(
                     "OpenProperty: the tag must carry a real type, not PT_UNSPECIFIED",
                 ));
+            }
+            if *lpiid == IID_IStream {
+                *out = super::stream::open_property_stream(
+                    obj.inner.prop(),
+                    ulPropTag,
+                    ulInterfaceOptions,
+                    ulFlags,
+                )?;
+                return Ok(S_OK);
             }
             // SAFETY: `lpiid` is non-NULL (checked) and readable (the caller's contract).
             match obj.inner.open_object(ulPropTag, lpiid, ulFlags)? {

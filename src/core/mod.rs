@@ -13,5 +13,6 @@ pub mod props;
 pub mod proputil;
 pub mod resolve;
 pub mod store;
+pub mod stream;
 pub mod table;
 pub mod value;
