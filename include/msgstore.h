@@ -811,6 +811,88 @@ struct IMalloc;
 #define PR_DISPLAY_TO_W 235143199
 
 /**
+ * STGM_* access modes (the low two bits) and the other bits OpenProperty accepts.
+ */
+#define STGM_READ 0
+
+#define STGM_WRITE 1
+
+#define STGM_READWRITE 2
+
+#define STGM_SHARE_EXCLUSIVE 16
+
+#define STGM_SHARE_DENY_WRITE 32
+
+#define STGM_SHARE_DENY_READ 48
+
+#define STGM_SHARE_DENY_NONE 64
+
+#define STGM_CREATE 4096
+
+#define STGM_TRANSACTED 65536
+
+#define STGM_DELETEONRELEASE 67108864
+
+/**
+ * IStream::Seek origins.
+ */
+#define STREAM_SEEK_SET 0
+
+#define STREAM_SEEK_CUR 1
+
+#define STREAM_SEEK_END 2
+
+/**
+ * IStream::Stat flags and the STATSTG type of a stream.
+ */
+#define STATFLAG_DEFAULT 0
+
+#define STATFLAG_NONAME 1
+
+#define STATFLAG_NOOPEN 2
+
+#define STGTY_STREAM 2
+
+/**
+ * IStream::Commit flags (STGC_*): every one is accepted, none changes what Commit does.
+ */
+#define STGC_DEFAULT 0
+
+#define STGC_OVERWRITE 1
+
+#define STGC_ONLYIFCURRENT 2
+
+#define STGC_DANGEROUSLYCOMMITMERELYTODISKCACHE 4
+
+#define STGC_CONSOLIDATE 8
+
+/**
+ * OpenStreamOnFile: make a unique temporary file name in the directory given.
+ */
+#define SOF_UNIQUEFILENAME 2147483648
+
+/**
+ * Structured-storage errors an IStream returns (winerror.h).
+ */
+#define STG_E_INVALIDFUNCTION (int32_t)2147680257u
+
+#define STG_E_FILENOTFOUND (int32_t)2147680258u
+
+#define STG_E_ACCESSDENIED (int32_t)2147680261u
+
+#define STG_E_INSUFFICIENTMEMORY (int32_t)2147680264u
+
+#define STG_E_INVALIDPOINTER (int32_t)2147680265u
+
+#define STG_E_MEDIUMFULL (int32_t)2147680368u
+
+#define STG_E_INVALIDFLAG (int32_t)2147680511u
+
+#define STG_E_INVALIDPARAMETER (int32_t)2147680343u
+
+#define STG_E_REVERTED (int32_t)2147680514u
+
+/**
  * The first and last property IDs a name can be given (D:imapiprop-getidsfromnames).
  */
 #define FIRST_NAMED_ID 32768

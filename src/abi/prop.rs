@@ -313,6 +313,13 @@ pub unsafe extern "C" fn open_property<T: PropClass>(
                     *out = unk;
                     Ok(S_OK)
                 }
+                None if crate::core::stream::is_stream_type(ulPropTag & 0xFFFF) => {
+                    Err(MapiError::new(
+                        MAPI_E_INTERFACE_NOT_SUPPORTED,
+                        "OpenProperty: PT_BINARY, PT_STRING8 and PT_UNICODE properties open as \
+                         IID_IStream only",
+                    ))
+                }
                 None => Err(MapiError::no_support("OpenProperty")),
             }
         })
