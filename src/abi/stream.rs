@@ -354,7 +354,7 @@ unsafe extern "C" fn stat(
             check_stat_flags(grfStatFlag)?;
             let s = &obj.inner.stream;
             out.r#type = STGTY_STREAM;
-            out.cbSize.QuadPart = s.len()?;
+            out.cbSize.QuadPart = s.size()?;
             out.grfMode = s.mode();
             Ok(S_OK)
         })

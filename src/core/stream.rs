@@ -132,7 +132,7 @@ fn to_value(mut bytes: Vec<u8>, ptype: u32) -> MapiResult<PropValue> {
             PropValue::String8(bytes)
         }
         _ => {
-            if bytes.len() % 2 != 0 {
+            if !bytes.len().is_multiple_of(2) {
                 return Err(stg(
                     STG_E_INVALIDPARAMETER,
                     "Commit: a PT_UNICODE stream holds UTF-16 and must have an even length",
@@ -315,7 +315,7 @@ impl PropStream {
     }
 
     /// The stream's size in bytes.
-    pub fn len(&self) -> MapiResult<u64> {
+    pub fn size(&self) -> MapiResult<u64> {
         let obj = self.object()?;
         let content = self.content.lock();
         self.len_of(&*obj, &content)
@@ -679,7 +679,7 @@ mod tests {
         assert_eq!(s.write(b"x").unwrap_err().code, STG_E_MEDIUMFULL);
         s.seek(3, STREAM_SEEK_SET).unwrap();
         s.write(b"ab").unwrap();
-        assert_eq!(s.len().unwrap(), 5);
+        assert_eq!(s.size().unwrap(), 5);
         s.set_size(2).unwrap();
         assert_eq!(s.seek(0, STREAM_SEEK_END).unwrap(), 2);
         assert_eq!(s.set_size(2 << 20).unwrap_err().code, STG_E_MEDIUMFULL);
@@ -698,14 +698,14 @@ mod tests {
         let ro = open(&map, PR_BODY_W, 0).unwrap();
         assert_eq!(ro.write(b"x").unwrap_err().code, STG_E_ACCESSDENIED);
         assert_eq!(ro.set_size(0).unwrap_err().code, STG_E_ACCESSDENIED);
-        assert_eq!(ro.len().unwrap(), 4, "UTF-16LE, no terminator");
+        assert_eq!(ro.size().unwrap(), 4, "UTF-16LE, no terminator");
         let rw = open(&map, PR_BODY_W, MAPI_MODIFY).unwrap();
         let twin = rw.try_clone().unwrap();
         rw.seek(0, STREAM_SEEK_END).unwrap();
         rw.write(&[b'!', 0, 0, 0]).unwrap();
-        assert_eq!(twin.len().unwrap(), 8, "clones share the bytes");
+        assert_eq!(twin.size().unwrap(), 8, "clones share the bytes");
         rw.revert().unwrap();
-        assert_eq!(rw.len().unwrap(), 4);
+        assert_eq!(rw.size().unwrap(), 4);
         // Revert keeps the position (past the end now).
         assert_eq!(rw.seek(0, STREAM_SEEK_CUR).unwrap(), 8);
         rw.seek(0, STREAM_SEEK_SET).unwrap();
