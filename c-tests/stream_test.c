@@ -3,8 +3,9 @@
  * puts its bytes into the message's working copy: they are stored by the message's SaveChanges,
  * lost with it in a conflict, kept by FORCE_SAVE. Round trips of 0 B … 100 MiB; for 100 MiB the
  * peak memory (ru_maxrss) of writing and committing is measured. Under valgrind
- * (MSGSTORE_UNDER_VALGRIND, set by tests/c_tests.rs) the two large sizes shrink to 1 MiB and
- * 4 MiB: the logic is the same, and valgrind's copying would take minutes. */
+ * (MSGSTORE_UNDER_VALGRIND, set by tests/c_tests.rs) the two large sizes shrink to 2 MiB and
+ * 4 MiB: the logic is the same, and valgrind's copying would take minutes. GetProps of a value
+ * above 1 MiB is PT_ERROR MAPI_E_NOT_ENOUGH_MEMORY (reference §5.2). */
 #define _XOPEN_SOURCE 700
 #include "store_util.h"
 
@@ -14,6 +15,8 @@
 #define PR_BLOB PROP_TAG(PT_BINARY, 0x6701)
 #define PR_DATA_LONG PROP_TAG(PT_LONG, 0x6702)
 #define MIB (1024u * 1024u)
+/* GetProps returns stream-type values up to this size (core::stream::GETPROPS_MAX_BYTES). */
+#define GETPROPS_LIMIT MIB
 
 struct fixture {
   LPMDB mdb;
@@ -133,13 +136,25 @@ static void round_trip(struct fixture *f, uint64_t size) {
   CHECK_EQ(stream_size(s), size);
   check_pattern(s, size);
   s->lpVtbl->Release(s);
-  if (size <= 4096) {
-    /* Small values read through GetProps as well. */
+  if (size <= GETPROPS_LIMIT) {
+    /* Values up to 1 MiB read through GetProps as well. */
     LPSPropValue v = msg_get_one((LPMAPIPROP)msg, PR_BLOB);
     uint64_t i;
     CHECK_EQ(v->ulPropTag, PR_BLOB);
     CHECK_EQ(v->Value.bin.cb, size);
     for (i = 0; i < size; i++) CHECK(v->Value.bin.lpb[i] == pattern(i));
+    MAPIFreeBuffer(v);
+  } else {
+    /* Larger ones are PT_ERROR MAPI_E_NOT_ENOUGH_MEMORY: read them through a stream. */
+    SizedSPropTagArray(2, tags) = {2, {PR_BLOB, PR_ENTRYID}};
+    ULONG n = 0;
+    LPSPropValue v = NULL;
+    CHECK_HR(msg->lpVtbl->GetProps(msg, (LPSPropTagArray)&tags, 0, &n, &v),
+             MAPI_W_ERRORS_RETURNED);
+    CHECK_EQ(n, 2);
+    CHECK_EQ(v[0].ulPropTag, CHANGE_PROP_TYPE(PR_BLOB, PT_ERROR));
+    CHECK_HR(v[0].Value.err, MAPI_E_NOT_ENOUGH_MEMORY);
+    CHECK_EQ(v[1].ulPropTag, PR_ENTRYID);
     MAPIFreeBuffer(v);
   }
   msg->lpVtbl->Release(msg);
@@ -148,14 +163,15 @@ static void round_trip(struct fixture *f, uint64_t size) {
 
 static void test_round_trips(void) {
   struct fixture f;
-  uint64_t big = test_under_valgrind() ? MIB : 10 * MIB;
+  uint64_t big = test_under_valgrind() ? 2 * MIB : 10 * MIB;
   setup(&f, "round_trips.db");
   round_trip(&f, 0);
   round_trip(&f, 1);
   round_trip(&f, 4096);
+  round_trip(&f, GETPROPS_LIMIT);
   round_trip(&f, big);
   teardown(&f);
-  printf("  round trips of 0 B, 1 B, 4 KiB, %llu MiB: ok\n", (unsigned long long)(big / MIB));
+  printf("  round trips of 0 B, 1 B, 4 KiB, 1 MiB, %llu MiB: ok\n", (unsigned long long)(big / MIB));
 }
 
 static long max_rss_kib(void) {

@@ -212,8 +212,12 @@ pub unsafe extern "C" fn get_props<T: PropClass>(
             let mut result: MapiResult<(*mut SPropValue, usize, bool)> =
                 Ok((ptr::null_mut(), 0, false));
             let mut snapshot: Vec<PropOut<'static>> = Vec::new();
+            let cap = crate::core::stream::streams_for(obj.inner.prop().object_type());
             obj.inner.prop().read(&mut |view| {
-                let outs = resolve_props(view, request, unicode);
+                let mut outs = resolve_props(view, request, unicode);
+                if cap {
+                    crate::core::stream::cap_large_values(&mut outs);
+                }
                 if alloc.runs_client_code() {
                     // Fallible: the values are as big as callers made them.
                     result = try_vec_with_capacity(outs.len()).and_then(|mut v| {

@@ -20,8 +20,8 @@
 
 use super::error::{check_flags, MapiError, MapiResult};
 use super::mapidefs::*;
-use super::props::{PropInput, PropObject};
-use super::value::{prop_id, prop_type, PropValue};
+use super::props::{PropInput, PropObject, PropOut};
+use super::value::{change_prop_type, prop_id, prop_type, PropValue};
 use parking_lot::Mutex;
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -52,6 +52,32 @@ const COMMIT_FLAGS: u32 = STGC_OVERWRITE
     | STGC_CONSOLIDATE;
 /// Positions and sizes end below 2^63 (IStream's LARGE_INTEGER moves are signed).
 const MAX_POSITION: u64 = i64::MAX as u64;
+
+/// The largest PT_BINARY / PT_STRING8 / PT_UNICODE value (in stored bytes, PropValue::stored_size)
+/// GetProps returns from an object whose properties open as streams (a message, an attachment, an
+/// embedded message, a folder). A larger one is PT_ERROR with MAPI_E_NOT_ENOUGH_MEMORY, as MAPI
+/// answers for large bodies (reference §5.2): the caller reads it with OpenProperty(IID_IStream).
+/// 1 MiB: large enough that ordinary properties never meet it, small enough that GetProps never
+/// copies a large body into one MAPIAllocateBuffer block. IPropData and the store object return
+/// values whole.
+pub const GETPROPS_MAX_BYTES: u64 = 1 << 20;
+
+/// Whether objects of `object_type` (PR_OBJECT_TYPE) open their properties as streams, and so
+/// answer GetProps of a large value with MAPI_E_NOT_ENOUGH_MEMORY.
+pub fn streams_for(object_type: u32) -> bool {
+    matches!(object_type, MAPI_MESSAGE | MAPI_ATTACH | MAPI_FOLDER)
+}
+
+/// GetProps's answer for values above [`GETPROPS_MAX_BYTES`]: PT_ERROR, MAPI_E_NOT_ENOUGH_MEMORY.
+pub fn cap_large_values(outs: &mut [PropOut<'_>]) {
+    for out in outs.iter_mut() {
+        if let PropOut::Value(tag, v) = out {
+            if is_stream_type(prop_type(*tag)) && v.stored_size() > GETPROPS_MAX_BYTES {
+                *out = PropOut::Error(change_prop_type(*tag, PT_ERROR), MAPI_E_NOT_ENOUGH_MEMORY);
+            }
+        }
+    }
+}
 
 /// The error every call on a stream whose object was released gets.
 pub fn released() -> MapiError {
