@@ -915,6 +915,17 @@ struct IMalloc;
 #define OPEN_FLAGS ((((((MDB_NO_DIALOG | MAPI_CREATE) | MDB_WRITE) | MAPI_DEFERRED_ERRORS) | MAPI_BEST_ACCESS) | MDB_NO_MAIL) | MSGSTORE_NO_SYNC)
 
 /**
+ * The largest PT_BINARY / PT_STRING8 / PT_UNICODE value (in stored bytes, PropValue::stored_size)
+ * GetProps returns from an object whose properties open as streams (a message, an attachment, an
+ * embedded message, a folder). A larger one is PT_ERROR with MAPI_E_NOT_ENOUGH_MEMORY, as MAPI
+ * answers for large bodies (reference §5.2): the caller reads it with OpenProperty(IID_IStream).
+ * 1 MiB: large enough that ordinary properties never meet it, small enough that GetProps never
+ * copies a large body into one MAPIAllocateBuffer block. IPropData and the store object return
+ * values whole.
+ */
+#define GETPROPS_MAX_BYTES (1 << 20)
+
+/**
  * Opaque: MAPI's progress interface (unused: progress is never shown).
  */
 typedef struct IMAPIProgress IMAPIProgress;
@@ -1567,6 +1578,66 @@ typedef struct IMAPITable {
 } IMAPITable;
 
 typedef struct IMAPITable *LPMAPITABLE;
+
+typedef struct ULARGE_INTEGER {
+  uint64_t QuadPart;
+} ULARGE_INTEGER;
+
+/**
+ * `STATSTG` as IStream::Stat fills it (Wine's objidl layout).
+ */
+typedef struct STATSTG {
+  LPWSTR pwcsName;
+  DWORD type;
+  struct ULARGE_INTEGER cbSize;
+  struct FILETIME mtime;
+  struct FILETIME ctime;
+  struct FILETIME atime;
+  DWORD grfMode;
+  DWORD grfLocksSupported;
+  struct GUID clsid;
+  DWORD grfStateBits;
+  DWORD reserved;
+} STATSTG;
+
+typedef struct IStreamVtbl {
+  HRESULT (*QueryInterface)(struct IStream *This, const IID *riid, void **ppvObj);
+  ULONG (*AddRef)(struct IStream *This);
+  ULONG (*Release)(struct IStream *This);
+  HRESULT (*Read)(struct IStream *This, void *pv, ULONG cb, ULONG *pcbRead);
+  HRESULT (*Write)(struct IStream *This, const void *pv, ULONG cb, ULONG *pcbWritten);
+  HRESULT (*Seek)(struct IStream *This,
+                  union LARGE_INTEGER dlibMove,
+                  DWORD dwOrigin,
+                  struct ULARGE_INTEGER *plibNewPosition);
+  HRESULT (*SetSize)(struct IStream *This, struct ULARGE_INTEGER libNewSize);
+  HRESULT (*CopyTo)(struct IStream *This,
+                    struct IStream *pstm,
+                    struct ULARGE_INTEGER cb,
+                    struct ULARGE_INTEGER *pcbRead,
+                    struct ULARGE_INTEGER *pcbWritten);
+  HRESULT (*Commit)(struct IStream *This, DWORD grfCommitFlags);
+  HRESULT (*Revert)(struct IStream *This);
+  HRESULT (*LockRegion)(struct IStream *This,
+                        struct ULARGE_INTEGER libOffset,
+                        struct ULARGE_INTEGER cb,
+                        DWORD dwLockType);
+  HRESULT (*UnlockRegion)(struct IStream *This,
+                          struct ULARGE_INTEGER libOffset,
+                          struct ULARGE_INTEGER cb,
+                          DWORD dwLockType);
+  HRESULT (*Stat)(struct IStream *This, struct STATSTG *pstatstg, DWORD grfStatFlag);
+  HRESULT (*Clone)(struct IStream *This, struct IStream **ppstm);
+} IStreamVtbl;
+
+/**
+ * An OLE stream (declared for OpenProperty; slots 3–13 after IUnknown).
+ */
+typedef struct IStream {
+  const struct IStreamVtbl *lpVtbl;
+} IStream;
+
+typedef struct IStream *LPSTREAM;
 
 typedef struct IPropDataVtbl {
   HRESULT (*QueryInterface)(struct IPropData *This, const IID *riid, void **ppvObj);
@@ -2251,64 +2322,6 @@ typedef struct IMAPIContainer {
 
 typedef struct IAttach *LPATTACH;
 
-typedef struct ULARGE_INTEGER {
-  uint64_t QuadPart;
-} ULARGE_INTEGER;
-
-/**
- * `STATSTG` as IStream::Stat fills it (Wine's objidl layout).
- */
-typedef struct STATSTG {
-  LPWSTR pwcsName;
-  DWORD type;
-  struct ULARGE_INTEGER cbSize;
-  struct FILETIME mtime;
-  struct FILETIME ctime;
-  struct FILETIME atime;
-  DWORD grfMode;
-  DWORD grfLocksSupported;
-  struct GUID clsid;
-  DWORD grfStateBits;
-  DWORD reserved;
-} STATSTG;
-
-typedef struct IStreamVtbl {
-  HRESULT (*QueryInterface)(struct IStream *This, const IID *riid, void **ppvObj);
-  ULONG (*AddRef)(struct IStream *This);
-  ULONG (*Release)(struct IStream *This);
-  HRESULT (*Read)(struct IStream *This, void *pv, ULONG cb, ULONG *pcbRead);
-  HRESULT (*Write)(struct IStream *This, const void *pv, ULONG cb, ULONG *pcbWritten);
-  HRESULT (*Seek)(struct IStream *This,
-                  union LARGE_INTEGER dlibMove,
-                  DWORD dwOrigin,
-                  struct ULARGE_INTEGER *plibNewPosition);
-  HRESULT (*SetSize)(struct IStream *This, struct ULARGE_INTEGER libNewSize);
-  HRESULT (*CopyTo)(struct IStream *This,
-                    struct IStream *pstm,
-                    struct ULARGE_INTEGER cb,
-                    struct ULARGE_INTEGER *pcbRead,
-                    struct ULARGE_INTEGER *pcbWritten);
-  HRESULT (*Commit)(struct IStream *This, DWORD grfCommitFlags);
-  HRESULT (*Revert)(struct IStream *This);
-  HRESULT (*LockRegion)(struct IStream *This,
-                        struct ULARGE_INTEGER libOffset,
-                        struct ULARGE_INTEGER cb,
-                        DWORD dwLockType);
-  HRESULT (*UnlockRegion)(struct IStream *This,
-                          struct ULARGE_INTEGER libOffset,
-                          struct ULARGE_INTEGER cb,
-                          DWORD dwLockType);
-  HRESULT (*Stat)(struct IStream *This, struct STATSTG *pstatstg, DWORD grfStatFlag);
-  HRESULT (*Clone)(struct IStream *This, struct IStream **ppstm);
-} IStreamVtbl;
-
-/**
- * An OLE stream (declared for OpenProperty; slots 3–13 after IUnknown).
- */
-typedef struct IStream {
-  const struct IStreamVtbl *lpVtbl;
-} IStream;
-
 typedef struct IUnknown *LPUNKNOWN;
 
 typedef struct IMAPIContainer *LPMAPICONTAINER;
@@ -2316,8 +2329,6 @@ typedef struct IMAPIContainer *LPMAPICONTAINER;
 typedef struct IMAPIFolder *LPMAPIFOLDER;
 
 typedef struct IMessage *LPMESSAGE;
-
-typedef struct IStream *LPSTREAM;
 
 typedef struct IMAPIAdviseSink *LPMAPIADVISESINK;
 
@@ -2835,6 +2846,26 @@ HRESULT HrQueryAllRows(LPMAPITABLE lpTable,
                        LPSSortOrderSet lpSortOrderSet,
                        LONG crowsMax,
                        LPSRowSet *lppRows);
+
+/**
+ * OpenStreamOnFile (reference §12, §12.1): an IStream over a file. `ulFlags`: STGM_READ /
+ * STGM_WRITE / STGM_READWRITE, STGM_CREATE (create or truncate), STGM_DELETEONRELEASE, the
+ * STGM_SHARE_* bits (accepted, not enforced), and SOF_UNIQUEFILENAME: then `lpszFileName` names
+ * a directory (NULL: the temporary directory) in which a new file `<prefix>HHHH.TMP` is made,
+ * `lpszPrefix` at most 3 characters (NULL: "SOF"). The stream is in direct mode (Commit and
+ * Revert change nothing). The allocators are not used (this stream allocates nothing for the
+ * caller; Stat gives no name) and may be NULL. Release the stream with its Release slot.
+ *
+ * # Safety
+ * `lpszFileName` and `lpszPrefix` must be NULL or NUL-terminated strings; `lppStream` NULL or
+ * writable.
+ */
+HRESULT OpenStreamOnFile(SCODE (*_lpAllocateBuffer)(ULONG cbSize, LPVOID *lppBuffer),
+                         ULONG (*_lpFreeBuffer)(LPVOID lpBuffer),
+                         ULONG ulFlags,
+                         const char *lpszFileName,
+                         const char *lpszPrefix,
+                         LPSTREAM *lppStream);
 
 /**
  * Creates an IPropData object (MAPI's `CreateIProp`). `lpInterface` NULL or IID_IMAPIPropData

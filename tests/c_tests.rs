@@ -173,7 +173,7 @@ c_tests! {
     // shrink under valgrind, MSGSTORE_UNDER_VALGRIND).
     c_stream_test => "stream_test.c" [
         round_trips, hundred_mib, conflict_loses_force_keeps, strings_and_reopen,
-        attachment_data_bin, folder, stream_methods, bad_input,
+        attachment_data_bin, folder, stream_methods, bad_input, open_stream_on_file,
     ] postgres [
         round_trips, hundred_mib, conflict_loses_force_keeps, strings_and_reopen,
         attachment_data_bin, folder, stream_methods, bad_input,

@@ -18,12 +18,12 @@ use super::types::*;
 use crate::core::error::{MapiError, MapiResult};
 use crate::core::mapidefs::*;
 use crate::core::props::PropObject;
-use crate::core::stream::{check_stat_flags, OpenRequest, PropStream};
+use crate::core::stream::{check_stat_flags, OpenRequest, PropStream, Stream};
 use std::ffi::c_void;
 
 /// cbindgen:ignore
 pub struct StreamClass {
-    stream: PropStream,
+    stream: Box<dyn Stream>,
 }
 
 impl ComClass for StreamClass {
@@ -55,7 +55,8 @@ static STREAM_VTBL: IStreamVtbl = IStreamVtbl {
     Clone: clone,
 };
 
-fn new_stream(stream: PropStream) -> *mut IStream {
+/// A new IStream object (one reference, the caller's).
+pub fn new_stream(stream: Box<dyn Stream>) -> *mut IStream {
     ComObject::as_interface(ComObject::create(StreamClass { stream }))
 }
 
@@ -82,7 +83,7 @@ pub fn open_property_stream(
             flags,
         },
     )?;
-    Ok(new_stream(stream).cast())
+    Ok(new_stream(Box::new(stream)).cast())
 }
 
 fn null_pointer(what: &str) -> MapiError {

@@ -3,6 +3,7 @@
 
 pub mod contents;
 pub mod error;
+pub mod file_stream;
 pub mod folder;
 pub mod ids;
 pub mod mapidefs;

@@ -87,7 +87,7 @@ pub fn released() -> MapiError {
     )
 }
 
-fn stg(code: i32, message: impl Into<String>) -> MapiError {
+pub(crate) fn stg(code: i32, message: impl Into<String>) -> MapiError {
     MapiError::new(code, message)
 }
 
@@ -442,10 +442,7 @@ impl PropStream {
         let obj = self.object()?;
         let mut content = self.content.lock();
         let mut pos = self.pos.lock();
-        let end = pos
-            .checked_add(data.len() as u64)
-            .filter(|e| *e <= MAX_POSITION)
-            .ok_or_else(|| stg(STG_E_MEDIUMFULL, "Write: the stream would end past 2^63"))?;
+        let end = write_end(*pos, data.len())?;
         let bytes = self.own_bytes(&*obj, &mut content)?;
         if end > bytes.len() as u64 {
             self.resize(bytes, end, "Write")?;
@@ -462,31 +459,7 @@ impl PropStream {
         let obj = self.object()?;
         let content = self.content.lock();
         let mut pos = self.pos.lock();
-        let base = match origin {
-            STREAM_SEEK_SET => 0,
-            STREAM_SEEK_CUR => *pos,
-            STREAM_SEEK_END => self.len_of(&*obj, &content)?,
-            other => {
-                return Err(stg(
-                    STG_E_INVALIDFUNCTION,
-                    format!("Seek: unknown origin {other} (STREAM_SEEK_SET, _CUR or _END)"),
-                ))
-            }
-        };
-        let new = i128::from(base) + i128::from(offset);
-        if new < 0 {
-            return Err(stg(
-                STG_E_INVALIDFUNCTION,
-                "Seek: the position would be before the start of the stream",
-            ));
-        }
-        if new > i128::from(MAX_POSITION) {
-            return Err(stg(
-                STG_E_INVALIDFUNCTION,
-                "Seek: the position would be past 2^63 - 1",
-            ));
-        }
-        *pos = new as u64;
+        *pos = seek_target(*pos, offset, origin, || self.len_of(&*obj, &content))?;
         Ok(*pos)
     }
 
@@ -502,12 +475,7 @@ impl PropStream {
     /// Commit: the stream's bytes become the object's value (a message's working copy; a folder's
     /// stored value). Nothing to do for a stream that was not written since.
     pub fn commit(&self, flags: u32) -> MapiResult<()> {
-        if flags & !COMMIT_FLAGS != 0 {
-            return Err(stg(
-                STG_E_INVALIDFLAG,
-                format!("Commit: unknown flags 0x{:08X}", flags & !COMMIT_FLAGS),
-            ));
-        }
+        check_commit_flags(flags)?;
         let obj = self.object()?;
         let mut content = self.content.lock();
         let Content::Own { bytes, dirty: true } = &mut *content else {
@@ -588,6 +556,104 @@ impl PropStream {
         } else {
             STGM_READ
         }
+    }
+}
+
+/// Where a Seek of `offset` from `origin` lands, from position `pos` of a stream whose size
+/// `size` gives: before the start, past 2^63 - 1 or from an unknown origin is
+/// STG_E_INVALIDFUNCTION (the caller leaves the position as it was).
+pub fn seek_target(
+    pos: u64,
+    offset: i64,
+    origin: u32,
+    size: impl FnOnce() -> MapiResult<u64>,
+) -> MapiResult<u64> {
+    let base = match origin {
+        STREAM_SEEK_SET => 0,
+        STREAM_SEEK_CUR => pos,
+        STREAM_SEEK_END => size()?,
+        other => {
+            return Err(stg(
+                STG_E_INVALIDFUNCTION,
+                format!("Seek: unknown origin {other} (STREAM_SEEK_SET, _CUR or _END)"),
+            ))
+        }
+    };
+    let new = i128::from(base) + i128::from(offset);
+    if new < 0 {
+        return Err(stg(
+            STG_E_INVALIDFUNCTION,
+            "Seek: the position would be before the start of the stream",
+        ));
+    }
+    if new > i128::from(MAX_POSITION) {
+        return Err(stg(
+            STG_E_INVALIDFUNCTION,
+            "Seek: the position would be past 2^63 - 1",
+        ));
+    }
+    Ok(new as u64)
+}
+
+/// The end of a write of `len` bytes at `pos`, if it stays below 2^63.
+pub fn write_end(pos: u64, len: usize) -> MapiResult<u64> {
+    pos.checked_add(len as u64)
+        .filter(|e| *e <= MAX_POSITION)
+        .ok_or_else(|| stg(STG_E_MEDIUMFULL, "Write: the stream would end past 2^63"))
+}
+
+/// Commit's flags, checked.
+pub fn check_commit_flags(flags: u32) -> MapiResult<()> {
+    if flags & !COMMIT_FLAGS != 0 {
+        return Err(stg(
+            STG_E_INVALIDFLAG,
+            format!("Commit: unknown flags 0x{:08X}", flags & !COMMIT_FLAGS),
+        ));
+    }
+    Ok(())
+}
+
+/// What IStream's slots call: a property's stream, or a file's (OpenStreamOnFile).
+pub trait Stream: Send + Sync {
+    fn read(&self, buf: &mut [u8]) -> MapiResult<usize>;
+    fn write(&self, data: &[u8]) -> MapiResult<usize>;
+    fn seek(&self, offset: i64, origin: u32) -> MapiResult<u64>;
+    fn set_size(&self, len: u64) -> MapiResult<()>;
+    fn commit(&self, flags: u32) -> MapiResult<()>;
+    fn revert(&self) -> MapiResult<()>;
+    fn size(&self) -> MapiResult<u64>;
+    /// Stat's grfMode.
+    fn mode(&self) -> u32;
+    fn try_clone(&self) -> MapiResult<Box<dyn Stream>>;
+}
+
+impl Stream for PropStream {
+    fn read(&self, buf: &mut [u8]) -> MapiResult<usize> {
+        PropStream::read(self, buf)
+    }
+    fn write(&self, data: &[u8]) -> MapiResult<usize> {
+        PropStream::write(self, data)
+    }
+    fn seek(&self, offset: i64, origin: u32) -> MapiResult<u64> {
+        PropStream::seek(self, offset, origin)
+    }
+    fn set_size(&self, len: u64) -> MapiResult<()> {
+        PropStream::set_size(self, len)
+    }
+    fn commit(&self, flags: u32) -> MapiResult<()> {
+        PropStream::commit(self, flags)
+    }
+    fn revert(&self) -> MapiResult<()> {
+        PropStream::revert(self)
+    }
+    fn size(&self) -> MapiResult<u64> {
+        PropStream::size(self)
+    }
+    fn mode(&self) -> u32 {
+        PropStream::mode(self)
+    }
+    fn try_clone(&self) -> MapiResult<Box<dyn Stream>> {
+        Ok(Box::new(PropStream::try_clone(self)?))
     }
 }
 
