@@ -438,8 +438,8 @@ impl PropStream {
 
     /// Write: `data` at the position (zeros fill a gap past the end), which advances.
     pub fn write(&self, data: &[u8]) -> MapiResult<usize> {
-        self.check_write("Write")?;
         let obj = self.object()?;
+        self.check_write("Write")?;
         let mut content = self.content.lock();
         let mut pos = self.pos.lock();
         let end = write_end(*pos, data.len())?;
@@ -465,8 +465,8 @@ impl PropStream {
 
     /// SetSize: truncates or extends with zeros; the position stays where it is.
     pub fn set_size(&self, len: u64) -> MapiResult<()> {
-        self.check_write("SetSize")?;
         let obj = self.object()?;
+        self.check_write("SetSize")?;
         let mut content = self.content.lock();
         let bytes = self.own_bytes(&*obj, &mut content)?;
         self.resize(bytes, len, "SetSize")
