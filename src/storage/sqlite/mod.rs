@@ -674,12 +674,19 @@ mod tests {
             .write(|t| t.insert_object(KIND_MESSAGE, ROOT_FOLDER_ID, 1, 0))
             .unwrap();
         let big = |n: usize, salt: u8| -> Vec<u8> {
-            (0..n).map(|i| (i as u8).wrapping_mul(31) ^ salt ^ (i >> 16) as u8).collect()
+            (0..n)
+                .map(|i| (i as u8).wrapping_mul(31) ^ salt ^ (i >> 16) as u8)
+                .collect()
         };
         // Past one piece and not a multiple of it, with small values in the same call; then
         // rewritten shorter and longer (the update path), and a small one in its place.
         let tag = 0x6100_0102;
-        for (n, salt) in [((3 << 20) + 5, 1u8), ((1 << 20) + 1, 2), (5 << 20, 3), (7, 4)] {
+        for (n, salt) in [
+            ((3 << 20) + 5, 1u8),
+            ((1 << 20) + 1, 2),
+            (5 << 20, 3),
+            (7, 4),
+        ] {
             let rows = vec![
                 (0x0037_001F, PropValue::Unicode(format!("n={n}"))),
                 (tag, bin(&big(n, salt))),
