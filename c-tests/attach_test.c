@@ -37,25 +37,6 @@ static void teardown(struct fixture *f) {
   f->mdb->lpVtbl->Release(f->mdb);
 }
 
-/* Adds an attachment holding `data` (ATTACH_BY_VALUE) and saves it into `msg`. */
-static ULONG attach_add(LPMESSAGE msg, const char *data) {
-  ULONG num = GARBAGE_ULONG;
-  LPATTACH att = (LPATTACH)GARBAGE_PTR;
-  SPropValue v[2];
-  CHECK_OK(msg->lpVtbl->CreateAttach(msg, NULL, 0, &num, &att));
-  CHECK(att != NULL && num != GARBAGE_ULONG);
-  memset(v, 0, sizeof v);
-  v[0].ulPropTag = PR_ATTACH_METHOD;
-  v[0].Value.l = ATTACH_BY_VALUE;
-  v[1].ulPropTag = PR_ATTACH_DATA_BIN;
-  v[1].Value.bin.cb = (ULONG)strlen(data);
-  v[1].Value.bin.lpb = (LPBYTE)data;
-  CHECK_OK(att->lpVtbl->SetProps(att, 2, v, NULL));
-  CHECK_OK(att->lpVtbl->SaveChanges(att, 0));
-  att->lpVtbl->Release(att);
-  return num;
-}
-
 /* Whether attachment `num` of `msg` holds exactly `data` ("" and S_OK-less: absent). */
 static int attach_holds(LPMESSAGE msg, ULONG num, const char *data) {
   LPATTACH att = NULL;

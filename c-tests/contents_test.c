@@ -2,7 +2,8 @@
  * 10,000 messages listed through GetContentsTable, sorted on two keys (one descending) and
  * restricted, every row checked against a model this program computes; a message saved,
  * changed or deleted by another process shows in an already open table at its next QueryRows;
- * the hierarchy table with CONVENIENT_DEPTH; associated messages; bad input.
+ * the hierarchy table with CONVENIENT_DEPTH; associated messages; columns computed from each
+ * message's recipients and attachments, and RES_SUBRESTRICTION over them; bad input.
  *
  *   contents_test              runs every section
  *   contents_test --list       prints the section names, one per line
@@ -21,6 +22,8 @@
 #define PR_WORD PROP_TAG(PT_STRING8, 0x6602)
 #define PR_BUCKET PROP_TAG(PT_LONG, 0x6603)
 #define PR_BITS PROP_TAG(PT_LONG, 0x6604)
+#define PR_DISPLAY_TO_A CHANGE_PROP_TYPE(PR_DISPLAY_TO_W, PT_STRING8)
+#define PR_DISPLAY_CC_A CHANGE_PROP_TYPE(PR_DISPLAY_CC_W, PT_STRING8)
 
 static const char *g_self;
 
@@ -476,12 +479,185 @@ static void test_associated(void) {
   mdb->lpVtbl->Release(mdb);
 }
 
+/* ---- Columns from a message's children, RES_SUBRESTRICTION ----------------------------- */
+
+/* A saved message with `subject`, recipients `to` (MAPI_TO) and `cc` (MAPI_CC) when not NULL,
+ * and an attachment holding `data` when not NULL; returns its PR_MESSAGE_SIZE. */
+static LONG kid_message(LPMAPIFOLDER folder, const char *subject, const char *to, const char *cc,
+                        const char *data) {
+  LPMESSAGE msg = NULL;
+  const char *names[2];
+  LONG types[2], size = -1;
+  ULONG n = 0, i;
+  CHECK_OK(folder->lpVtbl->CreateMessage(folder, NULL, 0, &msg));
+  msg_set_str(msg, PR_SUBJECT_A, subject);
+  if (to != NULL) names[n] = to, types[n++] = MAPI_TO;
+  if (cc != NULL) names[n] = cc, types[n++] = MAPI_CC;
+  if (n > 0) {
+    LPADRLIST list = NULL;
+    CHECK_OK(MAPIAllocateBuffer(8 + 16 * n, (void **)&list));
+    list->cEntries = n;
+    for (i = 0; i < n; i++) {
+      LPSPropValue v = NULL;
+      CHECK_OK(MAPIAllocateBuffer(2 * sizeof(SPropValue), (void **)&v));
+      memset(v, 0, 2 * sizeof(SPropValue));
+      v[0].ulPropTag = PR_DISPLAY_NAME_A;
+      v[0].Value.lpszA = (char *)names[i];
+      v[1].ulPropTag = PR_RECIPIENT_TYPE;
+      v[1].Value.l = types[i];
+      list->aEntries[i].ulReserved1 = 0;
+      list->aEntries[i].cValues = 2;
+      list->aEntries[i].rgPropVals = v;
+    }
+    CHECK_OK(msg->lpVtbl->ModifyRecipients(msg, MODRECIP_ADD, list));
+    FreePadrlist(list);
+  }
+  if (data != NULL) {
+    LPATTACH att = NULL;
+    ULONG num = 0;
+    SPropValue v;
+    memset(&v, 0, sizeof v);
+    CHECK_OK(msg->lpVtbl->CreateAttach(msg, NULL, 0, &num, &att));
+    v.ulPropTag = PR_ATTACH_DATA_BIN;
+    v.Value.bin.cb = (ULONG)strlen(data);
+    v.Value.bin.lpb = (LPBYTE)data;
+    CHECK_OK(att->lpVtbl->SetProps(att, 1, &v, NULL));
+    CHECK_OK(att->lpVtbl->SaveChanges(att, 0));
+    att->lpVtbl->Release(att);
+  }
+  CHECK_OK(msg->lpVtbl->SaveChanges(msg, KEEP_OPEN_READWRITE));
+  CHECK_OK(msg_get_long(msg, PR_MESSAGE_SIZE, &size));
+  msg->lpVtbl->Release(msg);
+  return size;
+}
+
+/* The subjects (column 0) of every row from the start, joined by ",". */
+static void subjects(LPMAPITABLE t, char *out, size_t size) {
+  LPSRowSet rows = NULL;
+  ULONG r;
+  out[0] = 0;
+  CHECK_OK(t->lpVtbl->SeekRow(t, BOOKMARK_BEGINNING, 0, NULL));
+  CHECK_OK(t->lpVtbl->QueryRows(t, 50, 0, &rows));
+  for (r = 0; r < rows->cRows; r++) {
+    CHECK_EQ(rows->aRow[r].lpProps[0].ulPropTag, PR_SUBJECT_A);
+    if (r > 0) strncat(out, ",", size - strlen(out) - 1);
+    strncat(out, rows->aRow[r].lpProps[0].Value.lpszA, size - strlen(out) - 1);
+  }
+  FreeProws(rows);
+}
+
+/* PR_HASATTACH, PR_DISPLAY_TO / _CC and PR_MESSAGE_SIZE as columns, sort keys and restrictions
+ * (what each message shows when open); RES_SUBRESTRICTION over recipients and attachments,
+ * alone, under RES_NOT, and through FindRow. */
+static void test_children(void) {
+  static const ULONG cols[] = {PR_SUBJECT_A, PR_HASATTACH, PR_DISPLAY_TO_A, PR_DISPLAY_CC_A,
+                               PR_MESSAGE_SIZE};
+  char loc[4096], got[256];
+  LPMDB mdb = fresh_store("contents-children.db", loc, sizeof loc);
+  LPMAPIFOLDER root = store_root(mdb), folder = new_folder(root, "kids");
+  LPMAPITABLE t;
+  LPSRowSet rows = NULL;
+  LONG size[3];
+  SRestriction res, inner, not_res;
+  SPropValue yes, bob;
+  struct {
+    ULONG cSorts, cCategories, cExpanded;
+    SSortOrder aSort[1];
+  } by_to = {1, 0, 0, {{PR_DISPLAY_TO_A, TABLE_SORT_ASCEND}}};
+
+  size[0] = kid_message(folder, "a", "Ann", "Bob", "0123456789012345678901234");
+  size[1] = kid_message(folder, "b", "bob", NULL, NULL);
+  size[2] = kid_message(folder, "c", NULL, NULL, "small");
+
+  t = contents(folder, 0);
+  set_columns(t, 5, cols);
+  CHECK_OK(t->lpVtbl->QueryRows(t, 10, 0, &rows));
+  CHECK_EQ(rows->cRows, 3);
+  CHECK_EQ(rows->aRow[0].lpProps[1].ulPropTag, PR_HASATTACH);
+  CHECK_EQ(rows->aRow[0].lpProps[1].Value.b, 1);
+  CHECK_EQ(rows->aRow[1].lpProps[1].Value.b, 0);
+  CHECK_EQ(rows->aRow[2].lpProps[1].Value.b, 1);
+  CHECK_EQ(rows->aRow[0].lpProps[2].ulPropTag, PR_DISPLAY_TO_A);
+  CHECK_STR(rows->aRow[0].lpProps[2].Value.lpszA, "Ann");
+  CHECK_STR(rows->aRow[0].lpProps[3].Value.lpszA, "Bob");
+  CHECK_STR(rows->aRow[1].lpProps[2].Value.lpszA, "bob");
+  CHECK_STR(rows->aRow[1].lpProps[3].Value.lpszA, "");
+  CHECK_STR(rows->aRow[2].lpProps[2].Value.lpszA, "");
+  CHECK_EQ(rows->aRow[0].lpProps[4].ulPropTag, PR_MESSAGE_SIZE);
+  CHECK_EQ(rows->aRow[0].lpProps[4].Value.l, size[0]);
+  CHECK_EQ(rows->aRow[1].lpProps[4].Value.l, size[1]);
+  CHECK_EQ(rows->aRow[2].lpProps[4].Value.l, size[2]);
+  FreeProws(rows);
+
+  /* Sorted by PR_DISPLAY_TO (case-insensitive, "" first), restricted on PR_HASATTACH. */
+  CHECK_OK(t->lpVtbl->SortTable(t, (LPSSortOrderSet)&by_to, 0));
+  subjects(t, got, sizeof got);
+  CHECK_STR(got, "c,a,b");
+  memset(&res, 0, sizeof res);
+  memset(&yes, 0, sizeof yes);
+  yes.ulPropTag = PR_HASATTACH;
+  yes.Value.b = 1;
+  res.rt = RES_PROPERTY;
+  res.res.resProperty.relop = RELOP_EQ;
+  res.res.resProperty.ulPropTag = PR_HASATTACH;
+  res.res.resProperty.lpProp = &yes;
+  CHECK_OK(t->lpVtbl->Restrict(t, &res, 0));
+  subjects(t, got, sizeof got);
+  CHECK_STR(got, "c,a");
+  t->lpVtbl->Release(t);
+
+  /* Recipients named "BOB" in any case: a (as CC) and b. */
+  t = contents(folder, 0);
+  set_columns(t, 1, cols);
+  memset(&inner, 0, sizeof inner);
+  memset(&bob, 0, sizeof bob);
+  bob.ulPropTag = PR_DISPLAY_NAME_A;
+  bob.Value.lpszA = (char *)"BOB";
+  inner.rt = RES_CONTENT;
+  inner.res.resContent.ulFuzzyLevel = FL_FULLSTRING | FL_IGNORECASE;
+  inner.res.resContent.ulPropTag = PR_DISPLAY_NAME_A;
+  inner.res.resContent.lpProp = &bob;
+  res.rt = RES_SUBRESTRICTION;
+  res.res.resSub.ulSubObject = PR_MESSAGE_RECIPIENTS;
+  res.res.resSub.lpRes = &inner;
+  CHECK_OK(t->lpVtbl->Restrict(t, &res, 0));
+  subjects(t, got, sizeof got);
+  CHECK_STR(got, "a,b");
+  memset(&not_res, 0, sizeof not_res);
+  not_res.rt = RES_NOT;
+  not_res.res.resNot.lpRes = &res;
+  CHECK_OK(t->lpVtbl->Restrict(t, &not_res, 0));
+  subjects(t, got, sizeof got);
+  CHECK_STR(got, "c");
+
+  /* Attachments holding more than 20 bytes: a only; FindRow finds it from the start. */
+  inner.rt = RES_SIZE;
+  inner.res.resSize.relop = RELOP_GT;
+  inner.res.resSize.ulPropTag = PR_ATTACH_DATA_BIN;
+  inner.res.resSize.cb = 20;
+  res.res.resSub.ulSubObject = PR_MESSAGE_ATTACHMENTS;
+  CHECK_OK(t->lpVtbl->Restrict(t, &res, 0));
+  subjects(t, got, sizeof got);
+  CHECK_STR(got, "a");
+  CHECK_OK(t->lpVtbl->Restrict(t, NULL, 0));
+  CHECK_OK(t->lpVtbl->SeekRow(t, BOOKMARK_END, 0, NULL));
+  CHECK_OK(t->lpVtbl->FindRow(t, &res, BOOKMARK_BEGINNING, 0));
+  CHECK_OK(t->lpVtbl->QueryRows(t, 1, 0, &rows));
+  CHECK_EQ(rows->cRows, 1);
+  CHECK_STR(rows->aRow[0].lpProps[0].Value.lpszA, "a");
+  FreeProws(rows);
+  t->lpVtbl->Release(t);
+  folder->lpVtbl->Release(folder);
+  root->lpVtbl->Release(root);
+  mdb->lpVtbl->Release(mdb);
+}
+
 static void test_bad_input(void) {
   char loc[4096];
   LPMDB mdb = fresh_store("contents-bad.db", loc, sizeof loc);
   LPMAPIFOLDER root = store_root(mdb), sub = new_folder(root, "gone");
   LPMAPITABLE t = (LPMAPITABLE)GARBAGE_PTR;
-  SRestriction sub_res, inner;
+  SRestriction sub_res, nested, inner;
   LPSPropValue eid;
 
   CHECK_HR(root->lpVtbl->GetContentsTable(root, 0, NULL), MAPI_E_INVALID_PARAMETER);
@@ -495,19 +671,52 @@ static void test_bad_input(void) {
   CHECK_HR(root->lpVtbl->GetHierarchyTable(root, MAPI_ASSOCIATED, &t), MAPI_E_UNKNOWN_FLAGS);
   CHECK_HR(root->lpVtbl->GetHierarchyTable(root, SHOW_SOFT_DELETES, &t), MAPI_E_NO_SUPPORT);
 
-  /* RES_SUBRESTRICTION is refused up front; the view is unchanged. */
+  /* RES_SUBRESTRICTION nested in another is refused up front (recipients and attachments
+   * have no sub-objects); the view is unchanged. */
   eid = msg_create(root, "x");
   MAPIFreeBuffer(eid);
   t = contents(root, 0);
   memset(&sub_res, 0, sizeof sub_res);
+  memset(&nested, 0, sizeof nested);
   memset(&inner, 0, sizeof inner);
   inner.rt = RES_EXIST;
   inner.res.resExist.ulPropTag = PR_DISPLAY_NAME_A;
+  nested.rt = RES_SUBRESTRICTION;
+  nested.res.resSub.ulSubObject = PR_MESSAGE_ATTACHMENTS;
+  nested.res.resSub.lpRes = &inner;
   sub_res.rt = RES_SUBRESTRICTION;
   sub_res.res.resSub.ulSubObject = PR_MESSAGE_RECIPIENTS;
-  sub_res.res.resSub.lpRes = &inner;
+  sub_res.res.resSub.lpRes = &nested;
   CHECK_HR(t->lpVtbl->Restrict(t, &sub_res, 0), MAPI_E_TOO_COMPLEX);
+  CHECK_HR(t->lpVtbl->FindRow(t, &sub_res, BOOKMARK_BEGINNING, 0), MAPI_E_TOO_COMPLEX);
+  /* Another sub-object is no restriction at all (BAD_INPUT row 102). */
+  nested.res.resSub.ulSubObject = PR_ATTACH_DATA_OBJ;
+  CHECK_HR(t->lpVtbl->Restrict(t, &nested, 0), MAPI_E_INVALID_PARAMETER);
   CHECK_EQ(row_count(t), 1);
+
+  /* What no table here does, on a contents table too: MVI columns (one row per value,
+   * row 107), categories (row 110), expanding a category (row 116). */
+  {
+    static const ULONG mvi[] = {PR_SUBJECT_A, PROP_TAG(PT_MV_STRING8 | MVI_FLAG, 0x6605)};
+    LPSPropTagArray cols = NULL;
+    struct {
+      ULONG cSorts, cCategories, cExpanded;
+      SSortOrder aSort[1];
+    } categorized = {1, 1, 0, {{PR_SUBJECT_A, TABLE_SORT_ASCEND}}};
+    LPSRowSet rows = (LPSRowSet)GARBAGE_PTR;
+    ULONG more = GARBAGE_ULONG;
+    CHECK_OK(MAPIAllocateBuffer((ULONG)CbNewSPropTagArray(2), (void **)&cols));
+    cols->cValues = 2;
+    cols->aulPropTag[0] = mvi[0];
+    cols->aulPropTag[1] = mvi[1];
+    CHECK_HR(t->lpVtbl->SetColumns(t, cols, 0), MAPI_E_TOO_COMPLEX);
+    MAPIFreeBuffer(cols);
+    CHECK_HR(t->lpVtbl->SortTable(t, (LPSSortOrderSet)&categorized, 0), MAPI_E_TOO_COMPLEX);
+    CHECK_HR(t->lpVtbl->ExpandRow(t, 0, NULL, 0, 0, &rows, &more), MAPI_E_NO_SUPPORT);
+    CHECK(rows == NULL);
+    CHECK_EQ(more, 0);
+    CHECK_EQ(row_count(t), 1);
+  }
   t->lpVtbl->Release(t);
 
   /* A deleted folder's tables: an open one shows no rows, a new one is refused. */
@@ -540,6 +749,7 @@ static const struct test_section SECTIONS[] = {
     {"hierarchy", test_hierarchy},
     {"associated", test_associated},
     {"bad_input", test_bad_input},
+    {"children", test_children},
 };
 
 int main(int argc, char **argv) {

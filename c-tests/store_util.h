@@ -9,6 +9,8 @@
  *   msg_get_str(msg, tag, buf, size)   PT_STRING8 value into buf ("" if missing); returns hr
  *   msg_get_long(msg, tag, &out)       returns the GetProps hr for one PT_LONG
  *   msg_get_bin(msg, tag)              one binary value as a MAPIAllocateBuffer'd SPropValue
+ *   attach_add(msg, data)              CreateAttach + PR_ATTACH_DATA_BIN + SaveChanges into msg;
+ *                                      returns its PR_ATTACH_NUM
  *   props_equal(a, b)                  every property of two objects equal (GetProps NULL list)
  *   check_open_refused(path, flags, hr, text)  MsgStoreOpen fails with hr, NULL out, text in
  *                                      its GetLastError
@@ -198,6 +200,25 @@ static inline int props_equal(LPMAPIPROP a, LPMAPIPROP b) {
   MAPIFreeBuffer(va);
   MAPIFreeBuffer(vb);
   return same;
+}
+
+/* Adds an attachment holding `data` (ATTACH_BY_VALUE) and saves it into `msg`. */
+static inline ULONG attach_add(LPMESSAGE msg, const char *data) {
+  ULONG num = GARBAGE_ULONG;
+  LPATTACH att = (LPATTACH)GARBAGE_PTR;
+  SPropValue v[2];
+  CHECK_OK(msg->lpVtbl->CreateAttach(msg, NULL, 0, &num, &att));
+  CHECK(att != NULL && num != GARBAGE_ULONG);
+  memset(v, 0, sizeof v);
+  v[0].ulPropTag = PR_ATTACH_METHOD;
+  v[0].Value.l = ATTACH_BY_VALUE;
+  v[1].ulPropTag = PR_ATTACH_DATA_BIN;
+  v[1].Value.bin.cb = (ULONG)strlen(data);
+  v[1].Value.bin.lpb = (LPBYTE)data;
+  CHECK_OK(att->lpVtbl->SetProps(att, 2, v, NULL));
+  CHECK_OK(att->lpVtbl->SaveChanges(att, 0));
+  att->lpVtbl->Release(att);
+  return num;
 }
 
 #endif /* MSGSTORE_STORE_UTIL_H */

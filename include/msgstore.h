@@ -492,6 +492,15 @@ struct IMalloc;
 
 #define DEL_ASSOCIATED 8
 
+/**
+ * CopyFolder (mapidefs.h; FOLDER_DIALOG is DeleteFolder's too).
+ */
+#define FOLDER_MOVE 1
+
+#define FOLDER_DIALOG 2
+
+#define COPY_SUBFOLDERS 16
+
 #define SUPPRESS_RECEIPT 1
 
 #define CLEAR_READ_FLAG 4

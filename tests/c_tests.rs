@@ -118,8 +118,8 @@ c_tests! {
     // Each section has a store of its own; the children (fork + exec) are started by the section.
     // Contents and hierarchy tables of folders; a section's children (fork + exec) are its own.
     c_contents_test => "contents_test.c" [
-        sorted_and_restricted, other_process, hierarchy, associated, bad_input,
-    ] postgres [sorted_and_restricted, other_process, hierarchy, associated, bad_input],
+        sorted_and_restricted, other_process, hierarchy, associated, bad_input, children,
+    ] postgres [sorted_and_restricted, other_process, hierarchy, associated, bad_input, children],
     c_race_test => "race_test.c" [rules_across_processes, race]
         postgres [rules_across_processes, race],
     // One section each: the run is one scenario whose checks are over its whole history.
@@ -145,6 +145,16 @@ c_tests! {
         resolver_merge_keeps_children, resolver_save_elsewhere_keeps_children,
         embedded_two_levels, bad_input, attachment_table, recipient_table,
         tables_after_a_lost_conflict, embedded_tables, table_bad_input,
+    ],
+    // Issue 15, item 3: CopyTo / CopyProps with children, CopyMessages, CopyFolder.
+    c_copy_test => "copy_test.c" [
+        copy_to_messages, copy_to_folders_and_attachments, copy_to_embedded, copy_messages,
+        move_messages,
+        moved_message_save_rules, copy_folder, named_properties_across_stores, bad_input,
+    ] postgres [
+        copy_to_messages, copy_to_folders_and_attachments, copy_to_embedded, copy_messages,
+        move_messages,
+        moved_message_save_rules, copy_folder, named_properties_across_stores, bad_input,
     ],
     // One story (two clients and a merging resolver): one section.
     cpp_resolver_test => "resolver_test.cpp" [merge] postgres [merge],

@@ -75,6 +75,9 @@ on_every_engine!(
     racing_named_creators_get_one_id,
     named_inserts_that_conflict_do_nothing,
     contents_tables_give_the_evaluators_rows,
+    moves_keep_the_object_and_copies_make_a_new_tree,
+    racing_folder_moves_never_make_a_cycle,
+    contents_tables_see_each_messages_children,
 );
 
 const FLAGS: u32 = MAPI_CREATE | MDB_WRITE | MSGSTORE_NO_SYNC;
@@ -321,16 +324,12 @@ fn descendants(store: &Store, id: u64) -> Vec<u64> {
     out
 }
 
-/// A message with an attachment holding an embedded message with its own attachment and
-/// recipient: DeleteMessages leaves no object of the tree behind.
-fn deleting_a_message_deletes_its_tree(engine: Engine) {
+/// A saved message (the root folder's only one) with an attachment holding an embedded message
+/// with its own attachment and recipient; its entry ID and object ID.
+fn message_with_a_tree(store: &Arc<Store>) -> (Vec<u8>, u64) {
     use msgstore::storage::{KIND_MESSAGE, ROOT_FOLDER_ID};
-    let Some(loc) = location(engine, "tree") else {
-        return;
-    };
-    let store = open(&loc);
-    let eid = new_message(&store);
-    let m = open_message(&store, &eid);
+    let eid = new_message(store);
+    let m = open_message(store, &eid);
     let (_, a) = m.create_attach(0).unwrap();
     let e = a.open_embedded(MAPI_CREATE).unwrap();
     let (_, inner) = e.create_attach(0).unwrap();
@@ -344,6 +343,17 @@ fn deleting_a_message_deletes_its_tree(engine: Engine) {
         .read(|t| t.children(ROOT_FOLDER_ID, KIND_MESSAGE))
         .unwrap()[0]
         .id;
+    (eid, id)
+}
+
+/// A message with an attachment holding an embedded message with its own attachment and
+/// recipient: DeleteMessages leaves no object of the tree behind.
+fn deleting_a_message_deletes_its_tree(engine: Engine) {
+    let Some(loc) = location(engine, "tree") else {
+        return;
+    };
+    let store = open(&loc);
+    let (eid, id) = message_with_a_tree(&store);
     let tree = descendants(&store, id);
     assert_eq!(
         tree.len(),
@@ -354,6 +364,159 @@ fn deleting_a_message_deletes_its_tree(engine: Engine) {
     for id in tree.into_iter().chain([id]) {
         let row = store.storage().read(|t| t.object(id)).unwrap();
         assert_eq!(row, None, "object {id} outlived its message");
+    }
+}
+
+/// `WriteTxn::set_parent` moves an object and nothing else (ID, change number, properties and
+/// children stay), moves the change stamp, and goes with its transaction; CopyMessages copies a
+/// whole tree (an embedded message two levels deep) as new objects in one transaction.
+fn moves_keep_the_object_and_copies_make_a_new_tree(engine: Engine) {
+    use msgstore::storage::{StorageError, KIND_MESSAGE, ROOT_FOLDER_ID};
+    let Some(loc) = location(engine, "move") else {
+        return;
+    };
+    let store = open(&loc);
+    let r = root(&store);
+    let dest = r.create_folder(FOLDER_GENERIC, "dest", None, 0).unwrap();
+    let (eid, id) = message_with_a_tree(&store);
+    let tree = descendants(&store, id);
+    assert_eq!(tree.len(), 4);
+
+    // A copy: every object of the tree new.
+    assert!(r
+        .copy_messages(std::slice::from_ref(&eid), &dest, 0)
+        .unwrap());
+    let copies = store
+        .storage()
+        .read(|t| t.children(dest.id(), KIND_MESSAGE))
+        .unwrap();
+    assert_eq!(copies.len(), 1);
+    let copy_tree = descendants(&store, copies[0].id);
+    assert_eq!(copy_tree.len(), 4);
+    assert!(copy_tree.iter().all(|c| !tree.contains(c) && *c != id));
+
+    // A move in a transaction that then fails: nothing moved.
+    let failed = store.storage().write(|t| {
+        t.set_parent(id, dest.id())?;
+        Err::<(), _>(StorageError::corrupt("give up"))
+    });
+    assert!(failed.is_err());
+    assert_eq!(
+        store
+            .storage()
+            .read(|t| t.object(id))
+            .unwrap()
+            .unwrap()
+            .parent,
+        Some(ROOT_FOLDER_ID)
+    );
+    // Moving an object that is not there fails the transaction.
+    assert!(store
+        .storage()
+        .write(|t| t.set_parent(u64::MAX >> 1, dest.id()))
+        .is_err());
+
+    let before = store.storage().read(|t| t.object(id)).unwrap().unwrap();
+    let props_before = store.storage().read(|t| t.props(id)).unwrap();
+    let stamp = store.storage().read(|t| t.change_stamp()).unwrap();
+    store
+        .storage()
+        .write(|t| t.set_parent(id, dest.id()))
+        .unwrap();
+    let after = store.storage().read(|t| t.object(id)).unwrap().unwrap();
+    assert_eq!(after.parent, Some(dest.id()));
+    assert_eq!(
+        (after.id, after.kind, after.cn),
+        (before.id, before.kind, before.cn)
+    );
+    assert_eq!(store.storage().read(|t| t.props(id)).unwrap(), props_before);
+    assert_eq!(descendants(&store, id), tree);
+    assert_ne!(store.storage().read(|t| t.change_stamp()).unwrap(), stamp);
+    // The message opens by its entry ID where it now is.
+    let moved = open_message(&store, &eid);
+    assert_eq!(long(&*moved, COUNTER), 0);
+}
+
+/// Two folder moves at once whose folders share no lock (A under D and C under B, where B is
+/// below A and D below C, under different parents): each alone is fine, both together would
+/// make a cycle. One must win and the other get MAPI_E_FOLDER_CYCLE, every round.
+fn racing_folder_moves_never_make_a_cycle(engine: Engine) {
+    use msgstore::core::folder::Folder;
+    let Some(loc) = location(engine, "cycle") else {
+        return;
+    };
+    let store = open(&loc);
+    let r = root(&store);
+    for round in 0..12 {
+        let mk = |parent: &Folder, name: String| {
+            parent
+                .create_folder(FOLDER_GENERIC, &name, None, 0)
+                .unwrap()
+        };
+        let r1 = mk(&r, format!("r1-{round}"));
+        let r2 = mk(&r, format!("r2-{round}"));
+        let a = mk(&r1, "a".into());
+        let b = mk(&a, "b".into());
+        let c = mk(&r2, "c".into());
+        let d = mk(&c, "d".into());
+        let a_eid = store.entry_id(MAPI_FOLDER, a.id());
+        let c_eid = store.entry_id(MAPI_FOLDER, c.id());
+        let barrier = Barrier::new(2);
+        let (one, two) = std::thread::scope(|s| {
+            let one = s.spawn(|| {
+                barrier.wait();
+                r1.copy_folder(&a_eid, &d, None, FOLDER_MOVE)
+            });
+            let two = s.spawn(|| {
+                barrier.wait();
+                r2.copy_folder(&c_eid, &b, None, FOLDER_MOVE)
+            });
+            (one.join().unwrap(), two.join().unwrap())
+        });
+        let codes = [one.err().map(|e| e.code), two.err().map(|e| e.code)];
+        assert!(
+            codes == [None, Some(MAPI_E_FOLDER_CYCLE)]
+                || codes == [Some(MAPI_E_FOLDER_CYCLE), None],
+            "round {round}: {codes:?}"
+        );
+    }
+    // A subtree copied while a move brings the copy's destination into it: the copy comes first
+    // (both succeed) or finds the cycle, and never walks into its own copies.
+    for round in 0..6 {
+        let mk = |parent: &Folder, name: &str| {
+            parent.create_folder(FOLDER_GENERIC, name, None, 0).unwrap()
+        };
+        let r1 = mk(&r, &format!("s1-{round}"));
+        let r2 = mk(&r, &format!("s2-{round}"));
+        let a = mk(&r1, "a");
+        let b = mk(&a, "b");
+        let c = mk(&r2, "c");
+        let d = mk(&c, "d");
+        let a_eid = store.entry_id(MAPI_FOLDER, a.id());
+        let c_eid = store.entry_id(MAPI_FOLDER, c.id());
+        let barrier = Barrier::new(2);
+        let (copied, moved) = std::thread::scope(|s| {
+            let one = s.spawn(|| {
+                barrier.wait();
+                r1.copy_folder(&a_eid, &d, None, COPY_SUBFOLDERS)
+            });
+            let two = s.spawn(|| {
+                barrier.wait();
+                r2.copy_folder(&c_eid, &b, None, FOLDER_MOVE)
+            });
+            (one.join().unwrap(), two.join().unwrap())
+        });
+        moved.unwrap();
+        match copied {
+            Ok(()) => {
+                // Serialisable: the copy is of the tree before the move (no "c" in it).
+                let a2 = Folder::open(store.clone(), d.find_child("a").unwrap().unwrap(), true);
+                let b2 = a2.unwrap().find_child("b").unwrap().unwrap();
+                let b2 = Folder::open(store.clone(), b2, true).unwrap();
+                assert_eq!(b2.find_child("c").unwrap(), None, "round {round}");
+            }
+            Err(e) => assert_eq!(e.code, MAPI_E_FOLDER_CYCLE, "round {round}"),
+        }
     }
 }
 
@@ -1074,10 +1237,12 @@ fn random_sort(rng: &mut Rng) -> Vec<msgstore::core::table::SortKey> {
     sort
 }
 
-/// All rows of a view, one column each: PR_ENTRYID.
-fn entry_ids(view: &mut msgstore::core::table::view::TableView) -> Vec<Vec<u8>> {
-    use msgstore::core::table::Cell;
-    view.set_columns(vec![PR_ENTRYID]).unwrap();
+/// Rows of a view with `columns`, from the start, read in windows of 37.
+fn all_rows(
+    view: &mut msgstore::core::table::view::TableView,
+    columns: &[u32],
+) -> Vec<Vec<(u32, msgstore::core::table::Cell)>> {
+    view.set_columns(columns.to_vec()).unwrap();
     view.seek_row(msgstore::core::table::view::Origin::Beginning, 0)
         .unwrap();
     let mut out = Vec::new();
@@ -1086,13 +1251,20 @@ fn entry_ids(view: &mut msgstore::core::table::view::TableView) -> Vec<Vec<u8>> 
         if rows.is_empty() {
             return out;
         }
-        for r in rows {
-            match &r.props[0].1 {
-                Cell::Value(PropValue::Binary(b)) => out.push(b.clone()),
-                other => panic!("PR_ENTRYID: {other:?}"),
-            }
-        }
+        out.extend(rows.into_iter().map(|r| r.props));
     }
+}
+
+/// All rows of a view, one column each: PR_ENTRYID.
+fn entry_ids(view: &mut msgstore::core::table::view::TableView) -> Vec<Vec<u8>> {
+    use msgstore::core::table::Cell;
+    all_rows(view, &[PR_ENTRYID])
+        .into_iter()
+        .map(|r| match &r[0].1 {
+            Cell::Value(PropValue::Binary(b)) => b.clone(),
+            other => panic!("PR_ENTRYID: {other:?}"),
+        })
+        .collect()
 }
 
 /// Random messages (types varying within a property, multi-valued values, strings that differ
@@ -1187,4 +1359,253 @@ fn contents_tables_give_the_evaluators_rows(engine: Engine) {
     assert_eq!(entry_ids(&mut view), vec![first.clone(), created.clone()]);
     assert!(root(&other).delete_messages(&[first], 0).unwrap());
     assert_eq!(entry_ids(&mut view), vec![created]);
+}
+
+/// Messages with random recipients (names differing in case, each of MAPI_TO / MAPI_CC /
+/// MAPI_BCC) and attachments: a contents table's PR_HASATTACH, PR_DISPLAY_TO / _CC / _BCC and
+/// PR_MESSAGE_SIZE are what the open message shows, and restricting and sorting on them gives
+/// the evaluator's rows; RES_SUBRESTRICTION (alone, under NOT, beside other terms, through
+/// FindRow) selects exactly the messages whose own recipient or attachment table has a row
+/// matching it; a nested sub-restriction or another sub-object is MAPI_E_TOO_COMPLEX.
+fn contents_tables_see_each_messages_children(engine: Engine) {
+    use msgstore::core::message::ChildKind;
+    use msgstore::core::table::memory::MemoryTable;
+    use msgstore::core::table::restriction::Relop;
+    use msgstore::core::table::view::{Origin, TableView};
+    use msgstore::core::table::{Cell, Restriction as R, RowSource, SortKey};
+    let Some(loc) = location(engine, "contents-children") else {
+        return;
+    };
+    let store = open(&loc);
+    let folder = root(&store);
+    let mut rng = Rng(0x0DDB_A11C_AFE5_EED5);
+    const COMPUTED: [u32; 5] = [
+        PR_HASATTACH,
+        PR_DISPLAY_TO_W,
+        PR_DISPLAY_CC_W,
+        PR_DISPLAY_BCC_W,
+        PR_MESSAGE_SIZE,
+    ];
+    let model = Arc::new(MemoryTable::new(PR_ENTRYID, vec![PR_ENTRYID]).unwrap());
+    let mut messages = Vec::new();
+    for i in 0..30 {
+        let m = folder.create_message(0).unwrap();
+        set(&m, PR_SUBJECT_W, PropValue::Unicode(format!("m{i}")));
+        for _ in 0..rng.below(3) {
+            let (_, a) = m.create_attach(0).unwrap();
+            let data = vec![b'x'; rng.below(40) as usize];
+            set(&a, PR_ATTACH_DATA_BIN, PropValue::Binary(data));
+            a.save_changes(0).unwrap();
+        }
+        let recipients: Vec<Vec<PropInput>> = (0..rng.below(4))
+            .map(|_| {
+                let name = rng.pick(&["Ann", "bob", "ANN", "Cy"]);
+                let kind = rng.pick(&[MAPI_TO, MAPI_CC, MAPI_BCC]);
+                vec![
+                    PropInput {
+                        index: 0,
+                        tag: PR_DISPLAY_NAME_W,
+                        value: PropValue::Unicode(name.into()),
+                    },
+                    PropInput {
+                        index: 1,
+                        tag: PR_RECIPIENT_TYPE,
+                        value: PropValue::Long(kind as i32),
+                    },
+                ]
+            })
+            .collect();
+        if !recipients.is_empty() {
+            m.modify_recipients(MODRECIP_ADD, recipients).unwrap();
+        }
+        m.save_changes(KEEP_OPEN_READWRITE).unwrap();
+        let eid = m.entry_id().unwrap();
+        // The model row: what the message, opened again, shows.
+        let opened = open_message(&store, &eid);
+        let mut row = vec![(PR_ENTRYID, Cell::Value(PropValue::Binary(eid.clone())))];
+        for t in COMPUTED {
+            let v = get(&*opened, t).unwrap_or_else(|| panic!("message {i}: no {t:08X}"));
+            row.push((t, Cell::Value(v)));
+        }
+        model.modify_row(row, None).unwrap();
+        messages.push((eid, opened));
+    }
+    let model: Arc<dyn RowSource> = model;
+
+    // The columns, row by row, in the table's own order (the messages' order).
+    let mut columns = vec![PR_ENTRYID];
+    columns.extend(COMPUTED);
+    let mut table = folder.contents_table(MAPI_UNICODE).unwrap();
+    let mut want_view = TableView::new(model.clone(), Vec::new()).unwrap();
+    let got = all_rows(&mut table, &columns);
+    assert_eq!(got, all_rows(&mut want_view, &columns));
+    assert!(got
+        .iter()
+        .any(|r| r[1].1 == Cell::Value(PropValue::Boolean(true))));
+    assert!(got
+        .iter()
+        .any(|r| r[1].1 == Cell::Value(PropValue::Boolean(false))));
+
+    // Restricted and sorted on them, as the evaluator does.
+    let mut sizes: Vec<i32> = got
+        .iter()
+        .map(|r| match r[5].1 {
+            Cell::Value(PropValue::Long(n)) => n,
+            ref other => panic!("PR_MESSAGE_SIZE: {other:?}"),
+        })
+        .collect();
+    sizes.sort();
+    let content = |tag, text: &str| R::Content {
+        fuzzy: FL_SUBSTRING | FL_IGNORECASE,
+        tag,
+        value: PropValue::Unicode(text.into()),
+    };
+    let cases: Vec<(Option<R>, Vec<SortKey>)> = vec![
+        (
+            Some(R::Property {
+                relop: Relop::Eq,
+                tag: PR_HASATTACH,
+                value: PropValue::Boolean(true),
+            }),
+            vec![],
+        ),
+        (
+            Some(content(PR_DISPLAY_TO_W, "ann")),
+            vec![SortKey {
+                tag: PR_MESSAGE_SIZE,
+                descending: true,
+            }],
+        ),
+        (
+            Some(R::Or(vec![
+                content(PR_DISPLAY_CC_W, "bob"),
+                content(PR_DISPLAY_BCC_W, "cy"),
+            ])),
+            vec![SortKey {
+                tag: PR_DISPLAY_TO_W,
+                descending: false,
+            }],
+        ),
+        (
+            Some(R::Property {
+                relop: Relop::Gt,
+                tag: PR_MESSAGE_SIZE,
+                value: PropValue::Long(sizes[sizes.len() / 2]),
+            }),
+            vec![
+                SortKey {
+                    tag: PR_HASATTACH,
+                    descending: true,
+                },
+                SortKey {
+                    tag: PR_DISPLAY_BCC_W,
+                    descending: false,
+                },
+            ],
+        ),
+    ];
+    for (r, sort) in cases {
+        let mut want_view = TableView::new(model.clone(), sort.clone()).unwrap();
+        want_view.restrict(r.clone()).unwrap();
+        let want = entry_ids(&mut want_view);
+        let mut got_view = folder.contents_table(0).unwrap();
+        got_view.sort_table(sort.clone()).unwrap();
+        got_view.restrict(r.clone()).unwrap();
+        assert_eq!(entry_ids(&mut got_view), want, "{r:?} sorted by {sort:?}");
+        assert!(!want.is_empty() && want.len() < messages.len(), "{r:?}");
+    }
+
+    // RES_SUBRESTRICTION: a message is selected when its own recipient or attachment table
+    // has a row matching the sub-restriction.
+    let sub = |object, r: R| R::Sub {
+        object,
+        restriction: Box::new(r),
+    };
+    let children_match = |m: &Message, object, r: &R| {
+        let kind = ChildKind::from_sub_object(object).unwrap();
+        let mut t = m.child_table(kind, 0).unwrap();
+        t.restrict(Some(r.clone())).unwrap();
+        t.row_count().unwrap() > 0
+    };
+    let named_ann = content(PR_DISPLAY_NAME_W, "ann");
+    let cc = R::Property {
+        relop: Relop::Eq,
+        tag: PR_RECIPIENT_TYPE,
+        value: PropValue::Long(MAPI_CC as i32),
+    };
+    let big = R::Size {
+        relop: Relop::Gt,
+        tag: PR_ATTACH_DATA_BIN,
+        cb: 20,
+    };
+    let subs = [
+        (PR_MESSAGE_RECIPIENTS, named_ann.clone()),
+        (PR_MESSAGE_RECIPIENTS, R::And(vec![named_ann.clone(), cc])),
+        (PR_MESSAGE_ATTACHMENTS, big.clone()),
+    ];
+    for (object, inner) in &subs {
+        let hits: Vec<bool> = messages
+            .iter()
+            .map(|(_, m)| children_match(m, *object, inner))
+            .collect();
+        let select = |want: &dyn Fn(usize) -> bool| -> Vec<Vec<u8>> {
+            (0..messages.len())
+                .filter(|i| want(*i))
+                .map(|i| messages[i].0.clone())
+                .collect()
+        };
+        let alone = sub(*object, inner.clone());
+        let has_attach = R::Property {
+            relop: Relop::Eq,
+            tag: PR_HASATTACH,
+            value: PropValue::Boolean(true),
+        };
+        let attached: Vec<bool> = got
+            .iter()
+            .map(|r| r[1].1 == Cell::Value(PropValue::Boolean(true)))
+            .collect();
+        for (r, want) in [
+            (alone.clone(), select(&|i| hits[i])),
+            (R::Not(Box::new(alone.clone())), select(&|i| !hits[i])),
+            (
+                R::Or(vec![alone.clone(), has_attach]),
+                select(&|i| hits[i] || attached[i]),
+            ),
+        ] {
+            let mut view = folder.contents_table(0).unwrap();
+            view.restrict(Some(r.clone())).unwrap();
+            assert_eq!(entry_ids(&mut view), want, "{r:?}");
+        }
+        let selected = select(&|i| hits[i]);
+        assert!(!selected.is_empty() && selected.len() < messages.len());
+        // FindRow with it: the first message it selects.
+        let mut view = folder.contents_table(0).unwrap();
+        view.set_columns(vec![PR_ENTRYID]).unwrap();
+        view.find_row(&alone, Origin::Beginning, false).unwrap();
+        let row = view.query_rows(1, false).unwrap();
+        assert_eq!(
+            row[0].props[0].1,
+            Cell::Value(PropValue::Binary(selected[0].clone()))
+        );
+    }
+    let mut view = folder.contents_table(0).unwrap();
+    for r in [
+        sub(
+            PR_MESSAGE_RECIPIENTS,
+            sub(PR_MESSAGE_ATTACHMENTS, big.clone()),
+        ),
+        sub(PR_SUBJECT_W, named_ann.clone()),
+    ] {
+        assert_eq!(
+            view.restrict(Some(r.clone())).unwrap_err().code,
+            MAPI_E_TOO_COMPLEX,
+            "{r:?}"
+        );
+        assert_eq!(
+            view.find_row(&r, Origin::Beginning, false)
+                .unwrap_err()
+                .code,
+            MAPI_E_TOO_COMPLEX
+        );
+    }
 }

@@ -31,6 +31,10 @@ impl PropClass for AttachClass {
         &self.att
     }
 
+    fn attachment(&self) -> Option<&Attachment> {
+        Some(&self.att)
+    }
+
     unsafe fn open_object(
         &self,
         tag: u32,
@@ -54,6 +58,16 @@ impl PropClass for AttachClass {
 }
 
 type C = AttachClass;
+
+/// The attachment behind `p` if it is one of ours.
+///
+/// # Safety
+/// `p` must be NULL or a live COM interface pointer.
+pub unsafe fn ours<'a>(p: *mut std::ffi::c_void) -> Option<&'a Attachment> {
+    // SAFETY: `p` is NULL or a live COM interface pointer (this function's contract), all
+    // that ComObject::ours needs.
+    unsafe { ComObject::<C>::ours(p) }.map(|o| &o.inner.att)
+}
 
 const _: () = object::assert_com_layout::<C>();
 

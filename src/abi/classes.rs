@@ -24,5 +24,13 @@ pub unsafe fn our_prop_object<'a>(p: *mut c_void) -> Option<&'a dyn PropObject> 
         return Some(f);
     }
     // SAFETY: as above.
+    if let Some(a) = unsafe { super::attach::ours(p) } {
+        return Some(a);
+    }
+    // SAFETY: as above.
+    if let Some(e) = unsafe { super::message::our_embedded(p) } {
+        return Some(e);
+    }
+    // SAFETY: as above.
     unsafe { super::store::ours_object(p) }
 }

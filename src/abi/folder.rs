@@ -1,7 +1,7 @@
 //! IMAPIFolder: the vtable of a folder object (non-transacted).
 
 use super::alloc::Allocator;
-use super::convert::{slice_in, tstring_in};
+use super::convert::tstring_in;
 use super::entry::{open_entry, required_entry_id};
 use super::guard;
 use super::iids::*;
@@ -11,11 +11,9 @@ use super::object::{self, check_interface, ComClass, ComObject};
 use super::prop::{self, not_supported, PropClass};
 use super::table::new_table;
 use super::types::*;
-use crate::core::error::MapiError;
 use crate::core::folder::Folder;
 use crate::core::mapidefs::*;
 use crate::core::props::PropObject;
-use crate::core::value::{try_map_result, try_to_vec};
 use std::ffi::c_void;
 
 /// cbindgen:ignore
@@ -50,10 +48,10 @@ static FOLDER_VTBL: IMAPIFolderVtbl = prop::prop_vtbl!(IMAPIFolderVtbl<C> {
     SetSearchCriteria: set_search_criteria,
     GetSearchCriteria: get_search_criteria,
     CreateMessage: create_message,
-    CopyMessages: copy_messages,
+    CopyMessages: super::copy::copy_messages,
     DeleteMessages: delete_messages,
     CreateFolder: create_folder,
-    CopyFolder: copy_folder,
+    CopyFolder: super::copy::copy_folder,
     DeleteFolder: delete_folder,
     SetReadFlags: set_read_flags,
     GetMessageStatus: get_message_status,
@@ -202,20 +200,6 @@ unsafe extern "C" fn create_message(
     }
 }
 
-unsafe extern "C" fn copy_messages(
-    This: *mut I,
-    _lpMsgList: LPENTRYLIST,
-    _lpInterface: LPCIID,
-    _lpDestFolder: LPVOID,
-    _ulUIParam: ULONG_PTR,
-    _lpProgress: *mut IMAPIProgress,
-    _ulFlags: ULONG,
-) -> HRESULT {
-    // SAFETY: `This` came through `FolderClass`'s vtable, so it is NULL (guard::method checks) or
-    // a live object of that class.
-    unsafe { guard::method::<C>(This, "CopyMessages", |_| not_supported("CopyMessages")) }
-}
-
 unsafe extern "C" fn delete_messages(
     This: *mut I,
     lpMsgList: LPENTRYLIST,
@@ -229,14 +213,7 @@ unsafe extern "C" fn delete_messages(
     // NULL is checked before any use.
     unsafe {
         guard::method::<C>(This, "DeleteMessages", |obj| {
-            let list = lpMsgList
-                .as_ref()
-                .ok_or_else(|| MapiError::invalid("DeleteMessages: lpMsgList is NULL"))?;
-            let bins = slice_in(list.lpbin, list.cValues, "DeleteMessages: lpMsgList")?;
-            // Copied fallibly: the list and its entries are as big as the caller made them.
-            let entries = try_map_result(bins, |b| {
-                try_to_vec(slice_in(b.lpb, b.cb, "DeleteMessages: entry ID")?)
-            })?;
+            let entries = super::copy::entry_list_in(lpMsgList, "DeleteMessages")?;
             Ok(if obj.inner.folder.delete_messages(&entries, ulFlags)? {
                 S_OK
             } else {
@@ -283,22 +260,6 @@ unsafe extern "C" fn create_folder(
             Ok(S_OK)
         })
     }
-}
-
-unsafe extern "C" fn copy_folder(
-    This: *mut I,
-    _cbEntryID: ULONG,
-    _lpEntryID: LPENTRYID,
-    _lpInterface: LPCIID,
-    _lpDestFolder: LPVOID,
-    _lpszNewFolderName: LPTSTR,
-    _ulUIParam: ULONG_PTR,
-    _lpProgress: *mut IMAPIProgress,
-    _ulFlags: ULONG,
-) -> HRESULT {
-    // SAFETY: `This` came through `FolderClass`'s vtable, so it is NULL (guard::method checks) or
-    // a live object of that class.
-    unsafe { guard::method::<C>(This, "CopyFolder", |_| not_supported("CopyFolder")) }
 }
 
 unsafe extern "C" fn delete_folder(

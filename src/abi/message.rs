@@ -36,6 +36,9 @@ impl PropClass for MessageClass {
     fn prop(&self) -> &dyn PropObject {
         &self.msg
     }
+    fn children_host(&self) -> Option<&dyn AttachHost> {
+        Some(&self.msg)
+    }
     unsafe fn open_object(
         &self,
         tag: u32,
@@ -113,6 +116,9 @@ impl PropClass for EmbeddedClass {
     fn prop(&self) -> &dyn PropObject {
         &self.msg
     }
+    fn children_host(&self) -> Option<&dyn AttachHost> {
+        Some(&self.msg)
+    }
     unsafe fn open_object(
         &self,
         tag: u32,
@@ -181,6 +187,31 @@ pub unsafe fn ours<'a>(p: *mut c_void) -> Option<&'a Message> {
     // SAFETY: `p` is NULL or a live COM interface pointer (this function's contract), all
     // that ComObject::ours needs.
     unsafe { ComObject::<C>::ours(p) }.map(|o| &o.inner.msg)
+}
+
+/// The embedded message behind `p` if it is one of ours.
+///
+/// # Safety
+/// `p` must be NULL or a live COM interface pointer.
+pub unsafe fn our_embedded<'a>(p: *mut c_void) -> Option<&'a EmbeddedMessage> {
+    // SAFETY: `p` is NULL or a live COM interface pointer (this function's contract), all
+    // that ComObject::ours needs.
+    unsafe { ComObject::<EmbeddedClass>::ours(p) }.map(|o| &o.inner.msg)
+}
+
+/// The attachments and recipients behind `p` if it is one of our messages, stored or embedded
+/// (a CopyTo destination).
+///
+/// # Safety
+/// `p` must be NULL or a live COM interface pointer.
+pub unsafe fn our_attach_host<'a>(p: *mut c_void) -> Option<&'a dyn AttachHost> {
+    // SAFETY: `p` is NULL or a live COM interface pointer (this function's contract), all
+    // that ComObject::ours needs.
+    if let Some(m) = unsafe { ComObject::<C>::ours(p) } {
+        return Some(&m.inner.msg);
+    }
+    // SAFETY: as above.
+    unsafe { our_embedded(p) }.map(|e| e as &dyn AttachHost)
 }
 
 unsafe extern "C" fn save_changes(This: *mut I, ulFlags: ULONG) -> HRESULT {

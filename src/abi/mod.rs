@@ -20,6 +20,7 @@ pub mod attach;
 pub mod classes;
 pub mod consts;
 pub mod convert;
+pub mod copy;
 pub mod entry;
 pub mod folder;
 pub mod guard;

@@ -8,8 +8,10 @@ use super::iids::*;
 use super::interfaces::{IMAPIProp, IUnknown};
 use super::object::{ComClass, ComObject};
 use super::types::*;
+use crate::core::copy::named_renumbering;
 use crate::core::error::{check_flags, MapiError, MapiResult};
 use crate::core::mapidefs::*;
+use crate::core::message::{AttachHost, Attachment, ChildSet};
 use crate::core::named::{self, NameFilter};
 use crate::core::props::{prop_list, resolve_props, Problem, PropInput, PropObject, PropOut};
 use crate::core::store::Store;
@@ -53,6 +55,16 @@ pub trait PropClass: ComClass {
     /// The allocator results are built with (IPropData uses the one it was created with).
     fn allocator(&self) -> Allocator {
         Allocator::MAPI
+    }
+    /// The attachments and recipients of a message-like object, which CopyTo and CopyProps copy
+    /// with its properties. None (the default): the class holds none.
+    fn children_host(&self) -> Option<&dyn AttachHost> {
+        None
+    }
+    /// The attachment, for an attachment (CopyTo copies its embedded message). None (the
+    /// default): another class.
+    fn attachment(&self) -> Option<&Attachment> {
+        None
     }
     /// OpenProperty of a PT_OBJECT property the class opens as an object (an attachment's
     /// PR_ATTACH_DATA_OBJ): the new object's pointer, one reference owned by the caller. None:
@@ -451,9 +463,14 @@ unsafe fn deliver(
     dest: *mut c_void,
     mut values: Vec<Selected>,
     noreplace: bool,
+    from: Option<&Store>,
 ) -> MapiResult<(Vec<Problem>, Vec<u32>)> {
     // SAFETY: `dest` is a live COM interface pointer (the contract).
     if let Some(ours) = unsafe { our_prop_object(dest) } {
+        let mut problems = Vec::new();
+        if let (Some(from), Some(to)) = (from, ours.named_store()) {
+            renumber_named(from, to, &mut values, &mut problems)?;
+        }
         if noreplace {
             let mut present = Vec::new();
             ours.read(&mut |view| present = view.tags())?;
@@ -466,7 +483,7 @@ unsafe fn deliver(
             tag: s.tag,
             value: s.value,
         }));
-        let problems = ours.set_props(inputs)?;
+        problems.extend(ours.set_props(inputs)?);
         return Ok(accepted(problems, &sent));
     }
     let dest = dest as *mut IMAPIProp;
@@ -527,6 +544,40 @@ unsafe fn deliver(
     result.map(|problems| accepted(problems, &sent))
 }
 
+/// Named properties copied to another of our stores take the numbers their names have there
+/// (core::copy::named_renumbering); one whose ID has no name in the source is left out with
+/// MAPI_E_UNEXPECTED_ID.
+fn renumber_named(
+    from: &Store,
+    to: &Store,
+    values: &mut Vec<Selected>,
+    problems: &mut Vec<Problem>,
+) -> MapiResult<()> {
+    let renumbering = named_renumbering(from, to, values.iter().map(|s| prop_id(s.tag)))?;
+    if renumbering.is_empty() {
+        return Ok(());
+    }
+    let mut kept = try_vec_with_capacity(values.len())?;
+    for mut s in values.drain(..) {
+        match renumbering.id(prop_id(s.tag)) {
+            Some(id) => {
+                s.tag = prop_tag(s.tag & 0xFFFF, id);
+                kept.push(s);
+            }
+            None => try_push(
+                problems,
+                Problem {
+                    index: s.index,
+                    tag: s.tag,
+                    scode: MAPI_E_UNEXPECTED_ID,
+                },
+            )?,
+        }
+    }
+    *values = kept;
+    Ok(())
+}
+
 /// The problems, and the tags of the `sent` (index, tag) pairs that have none.
 fn accepted(problems: Vec<Problem>, sent: &[(u32, u32)]) -> (Vec<Problem>, Vec<u32>) {
     let ok = sent
@@ -560,6 +611,7 @@ unsafe fn copy_common<T: PropClass>(
     lpDestObj: LPVOID,
     ulFlags: ULONG,
     select: &dyn Fn(&dyn crate::core::props::PropView) -> Selection,
+    children: ChildSet,
     lppProblems: Option<&mut LPSPropProblemArray>,
     method: &str,
 ) -> MapiResult<HRESULT> {
@@ -572,9 +624,34 @@ unsafe fn copy_common<T: PropClass>(
     let mut selected = Ok((Vec::new(), Vec::new()));
     obj.inner.prop().read(&mut |view| selected = select(view))?;
     let (values, mut problems) = selected?;
+    let from = obj.inner.prop().named_store();
+    let noreplace = ulFlags & MAPI_NOREPLACE != 0;
     // SAFETY: `lpDestObj` is non-NULL (check_dest) and a live IMAPIProp object (the contract).
-    let (refused, moved) = unsafe { deliver(lpDestObj, values, ulFlags & MAPI_NOREPLACE != 0) }?;
+    let (refused, moved) = unsafe { deliver(lpDestObj, values, noreplace, from) }?;
     problems.extend(refused);
+    // Attachments and recipients go between our messages (stored or embedded), into the
+    // destination's working copy; to any other destination only properties are copied.
+    if let (false, Some(src)) = (children.is_empty(), obj.inner.children_host()) {
+        // SAFETY: `lpDestObj` is non-NULL and a live COM object (as above).
+        if let Some(dest) = unsafe { super::message::our_attach_host(lpDestObj) } {
+            let copy = src.copy_children(children)?;
+            dest.receive_children(copy, noreplace)?;
+            if ulFlags & MAPI_MOVE != 0 {
+                src.remove_children(children)?;
+            }
+        }
+    }
+    // An attachment's embedded message goes to another of our attachments the same way.
+    if let (true, Some(src)) = (children.embedded, obj.inner.attachment()) {
+        // SAFETY: `lpDestObj` is non-NULL and a live COM object (as above).
+        let dest = unsafe { super::attach::ours(lpDestObj) };
+        if let (Some(dest), Some(copy)) = (dest, src.copy_embedded()) {
+            dest.receive_embedded(copy, noreplace)?;
+            if ulFlags & MAPI_MOVE != 0 {
+                src.remove_embedded()?;
+            }
+        }
+    }
     // MAPI_MOVE deletes from the source only what the destination took: a property it refused
     // (or kept under MAPI_NOREPLACE) stays where it was rather than being lost.
     if ulFlags & MAPI_MOVE != 0 && !moved.is_empty() {
@@ -642,6 +719,7 @@ pub unsafe extern "C" fn copy_to<T: PropClass>(
                 lpDestObj,
                 ulFlags,
                 &select,
+                ChildSet::all_but(exclude),
                 out,
                 "CopyTo",
             )
@@ -673,10 +751,15 @@ pub unsafe extern "C" fn copy_props<T: PropClass>(
             check_flags("CopyProps", ulFlags, COPY_FLAGS)?;
             let include = tag_array_in(lpIncludeProps, "CopyProps: lpIncludeProps")?;
             check_dest_interface(lpInterface, "CopyProps")?;
+            let holds_objects =
+                obj.inner.children_host().is_some() || obj.inner.attachment().is_some();
             let select = |view: &dyn crate::core::props::PropView| -> Selection {
                 let mut values = Vec::new();
                 let mut problems = Vec::new();
                 for (i, &tag) in include.iter().enumerate() {
+                    if holds_objects && ChildSet::stands_for_children(tag) {
+                        continue; // copied as children, not as a value
+                    }
                     match view.get(prop_id(tag)) {
                         Some(v) => {
                             let tag = crate::core::value::prop_tag(v.ptype(), prop_id(tag));
@@ -702,6 +785,7 @@ pub unsafe extern "C" fn copy_props<T: PropClass>(
                 lpDestObj,
                 ulFlags,
                 &select,
+                ChildSet::named_in(include),
                 out,
                 "CopyProps",
             )

@@ -5,8 +5,15 @@
 //! from the restriction ([`narrow`]: a superset, see storage/children.rs) and reads only the
 //! properties the restriction and the sort name; the exact restriction and the order are then
 //! the table engine's own ([`select_rows`]), so the rows are exactly those an in-memory table
-//! of the same messages gives. A selection holds the ordered row keys (object IDs) and loads a
-//! window's rows only when QueryRows asks for them.
+//! of the same messages gives. A selection holds the ordered row keys (object IDs), ordered only
+//! as far as a window needs (see table::memory), and loads a window's rows only when QueryRows
+//! asks for them.
+//!
+//! From each message's stored children: PR_HASATTACH and PR_DISPLAY_TO / _CC / _BCC, as an
+//! open message shows them, read only when a column, sort key or restriction names them (two
+//! small queries per message); RES_SUBRESTRICTION over PR_MESSAGE_RECIPIENTS or
+//! PR_MESSAGE_ATTACHMENTS, evaluated per narrowed message in the transaction that read it
+//! (`MessageRow`).
 //!
 //! Seeing other writers: each call of the view asks [`RowSource::version`], the engine's change
 //! stamp (one small read), and selects again when it moved: a save, creation or deletion by this
@@ -21,14 +28,18 @@
 use crate::core::error::{check_flags, MapiError, MapiResult};
 use crate::core::folder::{folder_view, OBJ_FLAG_ASSOCIATED};
 use crate::core::mapidefs::*;
-use crate::core::message::{message_synthesizes, stored_message_synthesized};
+use crate::core::message::{
+    is_child_column, message_synthesizes, stored_child_columns, stored_children_match,
+    stored_message_synthesized, ChildKind,
+};
 use crate::core::props::PropView;
 use crate::core::store::Store;
 use crate::core::table::memory::{select_rows, KeyedRow};
-use crate::core::table::restriction::{Relop, Restriction};
+use crate::core::table::restriction::{matches, Relop, Restriction, RowProps};
 use crate::core::table::{project, Cell, FetchedRow, Query, RowKey, RowSource, Selection};
 use crate::core::value::{change_prop_type, prop_id, PropValue};
-use crate::storage::{ChildQuery, Cmp, Narrow, KIND_FOLDER, KIND_MESSAGE};
+use crate::storage::{ChildQuery, Cmp, Narrow, ReadTxn, StoredProp, KIND_FOLDER, KIND_MESSAGE};
+use std::cell::RefCell;
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -76,6 +87,57 @@ fn check_table_flags(method: &str, flags: u32, own: u32) -> MapiResult<()> {
     check_flags(method, flags, own | MAPI_UNICODE | MAPI_DEFERRED_ERRORS)
 }
 
+/// RES_SUBRESTRICTION on a contents table: over each message's recipients or attachments
+/// (nothing else is a message's sub-object), holding no sub-restriction of its own (those
+/// children have no sub-objects): MAPI_E_TOO_COMPLEX otherwise.
+fn check_subs(r: &Restriction) -> MapiResult<()> {
+    match r {
+        Restriction::And(v) | Restriction::Or(v) => v.iter().try_for_each(check_subs),
+        Restriction::Not(c) => check_subs(c),
+        Restriction::Sub {
+            object,
+            restriction,
+        } => {
+            ChildKind::from_sub_object(*object)?;
+            if restriction.has_sub() {
+                return Err(MapiError::new(
+                    MAPI_E_TOO_COMPLEX,
+                    "RES_SUBRESTRICTION inside RES_SUBRESTRICTION: attachments and recipients \
+                     have no sub-objects",
+                ));
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Whether evaluating `r` needs a message's children: a sub-restriction, or a column computed
+/// from them.
+fn needs_children(r: &Restriction) -> bool {
+    let mut tags = Vec::new();
+    restriction_tags(r, &mut tags);
+    r.has_sub() || tags.into_iter().any(is_child_column)
+}
+
+/// A contents row as the evaluator sees it: its cells, and for RES_SUBRESTRICTION its message's
+/// stored recipients or attachments, read in the same transaction as the row.
+struct MessageRow<'a, 't> {
+    id: u64,
+    cells: &'a [(u32, Cell)],
+    txn: RefCell<&'a mut (dyn ReadTxn + 't)>,
+    guid: &'a [u8; 16],
+}
+
+impl RowProps for MessageRow<'_, '_> {
+    fn get(&self, tag: u32) -> Option<&Cell> {
+        RowProps::get(self.cells, tag)
+    }
+    fn sub_matches(&self, object: u32, r: &Restriction) -> MapiResult<bool> {
+        stored_children_match(&mut **self.txn.borrow_mut(), self.guid, self.id, object, r)
+    }
+}
+
 fn refuse_sub(q: &Query) -> MapiResult<()> {
     match q.restriction {
         Some(r) if r.has_sub() => Err(MapiError::new(
@@ -97,8 +159,8 @@ fn restriction_tags(r: &Restriction, out: &mut Vec<u32>) {
         | Restriction::Size { tag, .. }
         | Restriction::Exist { tag } => out.push(*tag),
         Restriction::CompareProps { tag1, tag2, .. } => out.extend([*tag1, *tag2]),
-        Restriction::Sub { object, .. } => out.push(*object),
-        Restriction::Comment => {}
+        // A sub-restriction names the children's properties, not the message's.
+        Restriction::Sub { .. } | Restriction::Comment => {}
     }
 }
 
@@ -212,7 +274,13 @@ impl RowMaker {
     /// A message's row: its stored properties (those read) and, with `synthesized`, the
     /// synthesized ones GetProps shows and PR_INSTANCE_KEY (a selection that names none of them
     /// does without).
-    fn row(&self, id: u64, stored: Vec<(u32, PropValue)>, synthesized: bool) -> Vec<(u32, Cell)> {
+    fn row(
+        &self,
+        id: u64,
+        stored: Vec<(u32, PropValue)>,
+        synthesized: bool,
+        from_children: Vec<(u32, PropValue)>,
+    ) -> Vec<(u32, Cell)> {
         let mut row: Vec<(u32, Cell)> = stored
             .into_iter()
             .filter(|(t, _)| !ContentsSource::computed(*t))
@@ -223,7 +291,29 @@ impl RowMaker {
             row.extend(synth.into_iter().map(|(t, v)| (t, Cell::Value(v))));
             row.push((PR_INSTANCE_KEY, Cell::Value(instance_key(id))));
         }
+        row.extend(from_children.into_iter().map(|(t, v)| (t, Cell::Value(v))));
         row
+    }
+
+    /// Rows of the messages `keys`, read in `t` (with the columns computed from their children
+    /// when `children`).
+    fn load(
+        &self,
+        t: &mut dyn ReadTxn,
+        keys: &[RowKey],
+        children: bool,
+    ) -> MapiResult<Vec<Vec<(u32, Cell)>>> {
+        keys.iter()
+            .map(|k| {
+                let props = t.props(*k)?;
+                let from_children = if children {
+                    stored_child_columns(t, *k)?
+                } else {
+                    Vec::new()
+                };
+                Ok(self.row(*k, props, true, from_children))
+            })
+            .collect()
     }
 }
 
@@ -239,6 +329,10 @@ impl RowSource for ContentsSource {
             PR_ACCESS_LEVEL,
             PR_CREATION_TIME,
             PR_CHANGE_KEY,
+            PR_HASATTACH,
+            change_prop_type(PR_DISPLAY_TO_W, string_type(self.flags)),
+            change_prop_type(PR_DISPLAY_CC_W, string_type(self.flags)),
+            change_prop_type(PR_DISPLAY_BCC_W, string_type(self.flags)),
         ] {
             if !cols.contains(&t) {
                 cols.push(t);
@@ -268,7 +362,7 @@ impl RowSource for ContentsSource {
     }
 
     fn check(&self, q: &Query) -> MapiResult<()> {
-        refuse_sub(q)
+        q.restriction.map_or(Ok(()), check_subs)
     }
 
     fn select(&self, q: &Query) -> MapiResult<Box<dyn Selection>> {
@@ -278,6 +372,10 @@ impl RowSource for ContentsSource {
         }
         tags.extend(q.sort.iter().map(|k| k.tag));
         let synthesized = tags.iter().any(|t| Self::computed(*t));
+        let from_children = tags.iter().any(|t| is_child_column(*t));
+        // A sub-restriction is evaluated here, where the transaction can read each message's
+        // children; the rest of the restriction and the order are the table engine's.
+        let subs = q.restriction.filter(|r| r.has_sub());
         let fetch: Vec<u16> = tags
             .iter()
             .filter(|t| !Self::computed(**t))
@@ -291,10 +389,16 @@ impl RowSource for ContentsSource {
         } else {
             0
         };
+        let maker = RowMaker {
+            store: self.store.clone(),
+            folder: self.folder,
+            writable: self.writable,
+        };
+        let guid = self.store.guid();
         // Each fetched property is one join; past MAX_JOINED the rows are read whole instead.
         let joined = fetch.len() <= MAX_JOINED;
-        let children = self.store.storage().read(|t| {
-            let mut children = t.select_children(&ChildQuery {
+        let rows = self.store.storage().read(|t| {
+            let children = t.select_children(&ChildQuery {
                 parent: self.folder,
                 kind: KIND_MESSAGE,
                 mask: OBJ_FLAG_ASSOCIATED,
@@ -302,24 +406,36 @@ impl RowSource for ContentsSource {
                 narrow: narrowed.as_ref(),
                 fetch: if joined { &fetch } else { &[] },
             })?;
-            if !joined {
-                for (id, props) in &mut children {
-                    *props = t.props(*id)?;
+            let mut rows = Vec::with_capacity(children.len());
+            for (id, props) in children {
+                let props: Vec<StoredProp> = if joined { props } else { t.props(id)? };
+                let computed = if from_children {
+                    stored_child_columns(t, id)?
+                } else {
+                    Vec::new()
+                };
+                let row = maker.row(id, props, synthesized, computed);
+                if let Some(r) = subs {
+                    let seen = MessageRow {
+                        id,
+                        cells: &row,
+                        txn: RefCell::new(&mut *t),
+                        guid,
+                    };
+                    if !matches(r, &seen)? {
+                        continue;
+                    }
                 }
+                rows.push((id, row));
             }
-            Ok::<_, MapiError>(children)
+            Ok::<_, MapiError>(rows)
         })?;
-        let maker = RowMaker {
-            store: self.store.clone(),
-            folder: self.folder,
-            writable: self.writable,
+        let q = Query {
+            restriction: if subs.is_some() { None } else { q.restriction },
+            sort: q.sort,
         };
-        let rows = children
-            .into_iter()
-            .map(|(id, props)| (id, maker.row(id, props, synthesized)))
-            .collect();
         Ok(Box::new(StoredSelection {
-            order: select_rows(rows, q)?,
+            order: select_rows(rows, &q)?,
             maker,
         }))
     }
@@ -332,19 +448,14 @@ struct StoredSelection {
 }
 
 impl StoredSelection {
-    /// The whole rows of `keys`, read in one transaction (a message deleted since the selection
-    /// shows its computed columns only, until the next selection drops it).
-    fn load(&self, keys: &[RowKey]) -> MapiResult<Vec<Vec<(u32, Cell)>>> {
-        let stored = self.maker.store.storage().read(|t| {
-            keys.iter()
-                .map(|k| t.props(*k))
-                .collect::<Result<Vec<_>, _>>()
-        })?;
-        Ok(keys
-            .iter()
-            .zip(stored)
-            .map(|(k, props)| self.maker.row(*k, props, true))
-            .collect())
+    /// The whole rows of `keys`, read in one transaction, with the columns computed from each
+    /// message's children when `children` (a message deleted since the selection shows its
+    /// computed columns only, until the next selection drops it).
+    fn load(&self, keys: &[RowKey], children: bool) -> MapiResult<Vec<Vec<(u32, Cell)>>> {
+        self.maker
+            .store
+            .storage()
+            .read(|t| self.maker.load(t, keys, children))
     }
 }
 
@@ -360,7 +471,7 @@ impl Selection for StoredSelection {
         let keys: Vec<RowKey> = (start.min(end)..end)
             .filter_map(|i| self.key_at(i))
             .collect();
-        let rows = self.load(&keys)?;
+        let rows = self.load(&keys, columns.iter().any(|c| is_child_column(*c)))?;
         Ok(keys
             .into_iter()
             .zip(rows)
@@ -374,7 +485,6 @@ impl Selection for StoredSelection {
         self.order.position_of(key)
     }
     fn find(&self, r: &Restriction, start: usize, backward: bool) -> MapiResult<Option<usize>> {
-        use crate::core::table::restriction::matches;
         let n = self.len();
         let start = start.min(n);
         let indexes: Box<dyn Iterator<Item = usize>> = if backward {
@@ -382,10 +492,21 @@ impl Selection for StoredSelection {
         } else {
             Box::new(start..n)
         };
+        let children = needs_children(r);
+        let guid = self.maker.store.guid();
         for i in indexes {
             let Some(key) = self.key_at(i) else { break };
-            let row = self.load(&[key])?;
-            if matches(r, &row[0][..])? {
+            let hit = self.maker.store.storage().read(|t| {
+                let row = self.maker.load(t, &[key], children)?;
+                let seen = MessageRow {
+                    id: key,
+                    cells: &row[0],
+                    txn: RefCell::new(&mut *t),
+                    guid,
+                };
+                matches(r, &seen)
+            })?;
+            if hit {
                 return Ok(Some(i));
             }
         }

@@ -46,7 +46,7 @@ fn folder_is_computed(tag: u32) -> bool {
     id_listed(FOLDER_COMPUTED, tag)
 }
 
-fn deleted_folder() -> MapiError {
+pub(crate) fn deleted_folder() -> MapiError {
     MapiError::new(MAPI_E_OBJECT_DELETED, "the folder has been deleted")
 }
 
@@ -54,7 +54,7 @@ fn deleted_folder() -> MapiError {
 pub const CONFLICTS_FOLDER_NAME: &str = "Conflicts";
 
 /// The name a folder is known by (PR_DISPLAY_NAME, either width).
-fn folder_name(props: &PropMap) -> Option<String> {
+pub(crate) fn folder_name(props: &PropMap) -> Option<String> {
     match props.get(&prop_id(PR_DISPLAY_NAME_W)) {
         Some(PropValue::Unicode(s)) => Some(s.clone()),
         Some(PropValue::String8(b)) => Some(String::from_utf8_lossy(b).into_owned()),
@@ -66,7 +66,11 @@ fn folder_name(props: &PropMap) -> Option<String> {
 /// through): the one lookup CreateFolder and the Conflicts folder share. A caller that creates
 /// when nothing is found holds `parent`'s lock (`WriteTxn::lock_object`), which every creator of
 /// a subfolder there takes first, so two creators cannot both find nothing.
-fn child_folder_named(t: &mut dyn ReadTxn, parent: u64, name: &str) -> MapiResult<Option<u64>> {
+pub(crate) fn child_folder_named(
+    t: &mut dyn ReadTxn,
+    parent: u64,
+    name: &str,
+) -> MapiResult<Option<u64>> {
     let wanted = name.to_lowercase();
     for row in t.children(parent, KIND_FOLDER)? {
         let props = load_props(t, row.id)?;
@@ -212,7 +216,7 @@ impl Folder {
         &self.store
     }
 
-    fn require_writable(&self, what: &str) -> MapiResult<()> {
+    pub(crate) fn require_writable(&self, what: &str) -> MapiResult<()> {
         self.store.require_writable(what)?;
         if !self.writable {
             return Err(read_only_error("the folder"));

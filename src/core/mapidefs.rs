@@ -235,6 +235,10 @@ pub const OPEN_IF_EXISTS: u32 = 0x0000_0001;
 pub const DEL_MESSAGES: u32 = 0x0000_0001;
 pub const DEL_FOLDERS: u32 = 0x0000_0004;
 pub const DEL_ASSOCIATED: u32 = 0x0000_0008;
+/// CopyFolder (mapidefs.h; FOLDER_DIALOG is DeleteFolder's too).
+pub const FOLDER_MOVE: u32 = 0x0000_0001;
+pub const FOLDER_DIALOG: u32 = 0x0000_0002;
+pub const COPY_SUBFOLDERS: u32 = 0x0000_0010;
 pub const SUPPRESS_RECEIPT: u32 = 0x0000_0001;
 pub const CLEAR_READ_FLAG: u32 = 0x0000_0004;
 pub const GENERATE_RECEIPT_ONLY: u32 = 0x0000_0010;

@@ -2,6 +2,7 @@
 //! rules. No raw pointers here (DESIGN.md §3).
 
 pub mod contents;
+pub mod copy;
 pub mod error;
 pub mod file_stream;
 pub mod folder;
@@ -10,6 +11,7 @@ pub mod mapidefs;
 pub mod message;
 pub mod named;
 pub mod propdata;
+pub mod propmap;
 pub mod props;
 pub mod proputil;
 pub mod resolve;

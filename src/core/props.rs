@@ -6,11 +6,10 @@ use super::error::{MapiError, MapiResult};
 use super::mapidefs::*;
 use super::value::{change_prop_type, prop_id, prop_tag, prop_type, try_owned, PropValue};
 use std::borrow::Cow;
-use std::collections::BTreeMap;
 
 /// A property set with one value per property ID (a later value with the same ID, of any type,
 /// replaces the earlier one: DESIGN.md §2).
-pub type PropMap = BTreeMap<u16, PropValue>;
+pub use super::propmap::PropMap;
 
 /// What a reader sees of an object while its lock is held.
 pub trait PropView {
@@ -31,7 +30,7 @@ pub trait PropView {
 
 impl PropView for PropMap {
     fn get(&self, id: u16) -> Option<Cow<'_, PropValue>> {
-        BTreeMap::get(self, &id).map(Cow::Borrowed)
+        PropMap::get(self, &id).map(Cow::Borrowed)
     }
     fn tags(&self) -> Vec<u32> {
         self.iter()

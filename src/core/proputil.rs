@@ -181,36 +181,68 @@ fn is_nonspacing(c: char) -> bool {
     matches!(c as u32, 0x0300..=0x036F | 0x1AB0..=0x1AFF | 0x1DC0..=0x1DFF | 0x20D0..=0x20FF | 0xFE20..=0xFE2F)
 }
 
-/// A string's characters normalised for the high fuzzy-level bits. FL_LOOSE implies
-/// FL_IGNORECASE and FL_IGNORENONSPACE and also ignores symbols (as Windows' NORM_IGNORESYMBOLS).
-fn fold(chars: impl Iterator<Item = char>, fuzzy: u32) -> Vec<char> {
+/// A string's characters normalised for the high fuzzy-level bits, one at a time. FL_LOOSE
+/// implies FL_IGNORECASE and FL_IGNORENONSPACE and also ignores symbols (as Windows'
+/// NORM_IGNORESYMBOLS).
+fn folded_chars(chars: impl Iterator<Item = char>, fuzzy: u32) -> impl Iterator<Item = char> {
     let loose = fuzzy & FL_LOOSE != 0;
     let nocase = loose || fuzzy & FL_IGNORECASE != 0;
     let nonspace = loose || fuzzy & FL_IGNORENONSPACE != 0;
-    let mut out = Vec::new();
-    for c in chars {
-        if nonspace && is_nonspacing(c) {
-            continue;
+    chars
+        .filter(move |&c| {
+            let ignored_mark = nonspace && is_nonspacing(c);
+            let ignored_symbol = loose && !c.is_alphanumeric() && !c.is_whitespace();
+            !ignored_mark && !ignored_symbol
+        })
+        .map(move |c| if nonspace { strip_accent(c) } else { c })
+        .flat_map(move |c| {
+            let lower = nocase.then(|| c.to_lowercase());
+            lower.into_iter().flatten().chain((!nocase).then_some(c))
+        })
+}
+
+/// [`matches`] of a folded value against a folded needle, both folded as they are compared
+/// (a prefix or whole-value test stops at the first difference and allocates nothing).
+fn matches_folded(
+    hay: impl Iterator<Item = char>,
+    needle: impl Iterator<Item = char>,
+    level: Level,
+) -> bool {
+    match level {
+        Level::Full => hay.eq(needle),
+        Level::Prefix => {
+            let mut hay = hay;
+            needle.into_iter().all(|n| hay.next() == Some(n))
         }
-        if loose && !c.is_alphanumeric() && !c.is_whitespace() {
-            continue;
-        }
-        let c = if nonspace { strip_accent(c) } else { c };
-        if nocase {
-            out.extend(c.to_lowercase());
-        } else {
-            out.push(c);
-        }
+        Level::Substring => matches(
+            &hay.collect::<Vec<char>>(),
+            &needle.collect::<Vec<char>>(),
+            level,
+        ),
     }
-    out
 }
 
 /// A PT_STRING8 value's characters: UTF-8 (this provider's convention) when it is valid, else
 /// each byte as a Latin-1 character.
-fn string8_chars(b: &[u8]) -> Vec<char> {
+enum String8Chars<'a> {
+    Utf8(std::str::Chars<'a>),
+    Latin1(std::slice::Iter<'a, u8>),
+}
+
+impl Iterator for String8Chars<'_> {
+    type Item = char;
+    fn next(&mut self) -> Option<char> {
+        match self {
+            String8Chars::Utf8(c) => c.next(),
+            String8Chars::Latin1(b) => b.next().map(|&x| x as char),
+        }
+    }
+}
+
+fn string8_chars(b: &[u8]) -> String8Chars<'_> {
     match std::str::from_utf8(b) {
-        Ok(s) => s.chars().collect(),
-        Err(_) => b.iter().map(|&x| x as char).collect(),
+        Ok(s) => String8Chars::Utf8(s.chars()),
+        Err(_) => String8Chars::Latin1(b.iter()),
     }
 }
 
@@ -229,18 +261,16 @@ pub fn contains(ptype: u32, hay: &Scalar, needle: &Scalar, fuzzy: u32) -> bool {
         (PT_BINARY, Scalar::Bytes(h), Scalar::Bytes(n)) => matches(h, n, lvl),
         (PT_STRING8, Scalar::String8(h), Scalar::String8(n)) => {
             if folding {
-                let h = fold(string8_chars(h).into_iter(), fuzzy);
-                let n = fold(string8_chars(n).into_iter(), fuzzy);
-                matches(&h, &n, lvl)
+                let n = folded_chars(string8_chars(n), fuzzy);
+                matches_folded(folded_chars(string8_chars(h), fuzzy), n, lvl)
             } else {
                 matches(h, n, lvl)
             }
         }
         (PT_UNICODE, Scalar::Unicode(h), Scalar::Unicode(n)) => {
             if folding {
-                let h = fold(utf16_chars(h), fuzzy);
-                let n = fold(utf16_chars(n), fuzzy);
-                matches(&h, &n, lvl)
+                let n = folded_chars(utf16_chars(n), fuzzy);
+                matches_folded(folded_chars(utf16_chars(h), fuzzy), n, lvl)
             } else {
                 matches(h, n, lvl)
             }

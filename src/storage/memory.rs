@@ -210,6 +210,17 @@ impl WriteTxn for Data {
         }
         Ok(())
     }
+    fn set_parent(&mut self, id: u64, parent: u64) -> StorageResult<()> {
+        match self.objects.get_mut(&id) {
+            Some(row) => {
+                row.parent = Some(parent);
+                Ok(())
+            }
+            None => Err(StorageError::corrupt(format!(
+                "object {id} to move is gone"
+            ))),
+        }
+    }
     fn named_insert(&mut self, id: u16, name: &PropName) -> StorageResult<bool> {
         if self.named.contains_key(&id) || self.named_id(name)?.is_some() {
             return Ok(false);

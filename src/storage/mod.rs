@@ -374,6 +374,10 @@ pub trait WriteTxn: ReadTxn {
     /// Writes properties of an object (replacing values with the same IDs, whatever their type).
     fn put_props(&mut self, id: u64, props: &[StoredProp]) -> StorageResult<()>;
     fn delete_props(&mut self, id: u64, prop_ids: &[u16]) -> StorageResult<()>;
+    /// Moves an object (with everything under it) to `parent`: its ID, change number and
+    /// properties stay, so a move is not a change to the object's stored version. The caller
+    /// locks both and checks what may move where (core: folders only, no cycles).
+    fn set_parent(&mut self, id: u64, parent: u64) -> StorageResult<()>;
     /// Gives `name` the ID `id` unless either is taken already (by a concurrent transaction
     /// too: the engine's uniqueness constraints decide, without failing the transaction);
     /// returns whether it did.

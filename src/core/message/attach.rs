@@ -17,6 +17,7 @@ use super::children::{
     new_token, Attach, ChildEdits, Embedded, Recipient, ID_ATTACH_NUM, ID_ROWID,
 };
 use super::computed::message_is_computed;
+use super::copy::{self, ChildSet, ChildrenCopy, EmbeddedCopy};
 use super::tables::{ChildKind, ChildTable};
 use crate::core::table::view::TableView;
 use parking_lot::Mutex;
@@ -95,6 +96,13 @@ pub trait AttachHost {
     /// GetAttachmentTable / GetRecipientTable (`kind`): a view over this working copy's
     /// attachments or recipients, its unsaved changes included (tables.rs).
     fn child_table(&self, kind: ChildKind, flags: u32) -> MapiResult<TableView>;
+    /// CopyTo / CopyProps (copy.rs): the children `which` names, as new ones for another
+    /// message.
+    fn copy_children(&self, which: ChildSet) -> MapiResult<ChildrenCopy>;
+    /// Adds copied children to this working copy (stored by its SaveChanges).
+    fn receive_children(&self, copy: ChildrenCopy, noreplace: bool) -> MapiResult<()>;
+    /// MAPI_MOVE: the children `which` names leave this working copy.
+    fn remove_children(&self, which: ChildSet) -> MapiResult<()>;
 }
 
 impl<T: HostOf> AttachHost for T {
@@ -276,6 +284,18 @@ impl<T: HostOf> AttachHost for T {
     fn child_table(&self, kind: ChildKind, flags: u32) -> MapiResult<TableView> {
         ChildTable::view(self.host(), *self.store().guid(), kind, flags)
     }
+
+    fn copy_children(&self, which: ChildSet) -> MapiResult<ChildrenCopy> {
+        copy::take(&*self.host(), self.store().clone(), which)
+    }
+
+    fn receive_children(&self, copy: ChildrenCopy, noreplace: bool) -> MapiResult<()> {
+        copy::receive(&*self.host(), self.store(), copy, noreplace)
+    }
+
+    fn remove_children(&self, which: ChildSet) -> MapiResult<()> {
+        copy::remove(&*self.host(), which)
+    }
 }
 
 /// PR_ROWID of a recipient row, taken out of its values; any other type is refused.
@@ -400,6 +420,36 @@ impl Attachment {
                 "{method}: the attachment is open read-only"
             )))
         }
+    }
+
+    /// CopyTo / CopyProps between attachments: the embedded message this attachment's working
+    /// copy holds, as a new one for another attachment (None: it holds none).
+    pub fn copy_embedded(&self) -> Option<EmbeddedCopy> {
+        let st = self.state.lock();
+        let e = st.attach.embedded.as_deref()?.clone();
+        Some(EmbeddedCopy::new(self.store.clone(), e))
+    }
+
+    /// Puts a copied embedded message into this attachment's working copy (stored by the
+    /// message's SaveChanges, after this attachment's): it replaces the one there, unless
+    /// `noreplace` and there is one.
+    pub fn receive_embedded(&self, copy: EmbeddedCopy, noreplace: bool) -> MapiResult<()> {
+        // Renumbered (another store's named properties) before the lock is taken.
+        let embedded = copy.into_embedded(&self.store)?;
+        let mut st = self.state.lock();
+        Self::require_writable(&st, "CopyTo")?;
+        if !(noreplace && st.attach.embedded.is_some()) {
+            st.attach.embedded = Some(Box::new(embedded));
+        }
+        Ok(())
+    }
+
+    /// MAPI_MOVE: the embedded message leaves this attachment's working copy.
+    pub fn remove_embedded(&self) -> MapiResult<()> {
+        let mut st = self.state.lock();
+        Self::require_writable(&st, "CopyTo")?;
+        st.attach.embedded = None;
+        Ok(())
     }
 
     /// OpenProperty(PR_ATTACH_DATA_OBJ, IID_IMessage): the embedded message, created empty with

@@ -12,7 +12,7 @@ use super::super::props::PropMap;
 use super::super::store::load_props;
 use super::super::value::{prop_id, prop_tag, PropValue};
 use crate::storage::{
-    maintains_nothing, ChangeSet, ReadTxn, StoredProp, Target, KIND_ATTACHMENT,
+    maintains_nothing, ChangeSet, ObjectRow, ReadTxn, StoredProp, Target, KIND_ATTACHMENT,
     KIND_EMBEDDED_MESSAGE, KIND_RECIPIENT,
 };
 use std::collections::BTreeMap;
@@ -271,7 +271,29 @@ pub(crate) fn load(t: &mut dyn ReadTxn, parent: u64) -> MapiResult<Children> {
             },
         );
     }
-    for row in rows.iter().filter(|r| r.kind == KIND_RECIPIENT) {
+    add_recipients(
+        t,
+        rows.iter().filter(|r| r.kind == KIND_RECIPIENT),
+        &mut children,
+    )?;
+    Ok(children)
+}
+
+/// Only the recipients of a stored message (what its PR_DISPLAY_TO / _CC / _BCC are made of,
+/// for a contents table's row), without reading its attachments.
+pub(crate) fn load_recipients(t: &mut dyn ReadTxn, parent: u64) -> MapiResult<Children> {
+    let mut children = Children::default();
+    let rows = t.children(parent, KIND_RECIPIENT)?;
+    add_recipients(t, rows.iter(), &mut children)?;
+    Ok(children)
+}
+
+fn add_recipients<'a>(
+    t: &mut dyn ReadTxn,
+    rows: impl Iterator<Item = &'a ObjectRow>,
+    children: &mut Children,
+) -> MapiResult<()> {
+    for row in rows {
         let props = load_props(t, row.id)?;
         let rowid = key_of(&props, ID_ROWID).unwrap_or_else(|| children.next_rowid());
         children.recipients.insert(
@@ -282,7 +304,7 @@ pub(crate) fn load(t: &mut dyn ReadTxn, parent: u64) -> MapiResult<Children> {
             },
         );
     }
-    Ok(children)
+    Ok(())
 }
 
 /// One child write, owned (a [`ChangeSet`] borrows from it).
@@ -481,8 +503,8 @@ fn unstored(children: &Children) -> Children {
     out
 }
 
-#[cfg(test)]
-fn forget_ids(children: &mut Children) {
+/// Makes `children` new: none of them stored (a copy's).
+pub(crate) fn forget_ids(children: &mut Children) {
     for a in children.attachments.values_mut() {
         a.id = None;
         if let Some(e) = a.embedded.as_mut() {

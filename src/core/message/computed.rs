@@ -1,11 +1,14 @@
 //! The properties a message's provider computes or maintains (DESIGN.md §4): which they are, how
 //! GetProps sees them beside the working copy, and the size PR_MESSAGE_SIZE counts.
 
+use super::super::error::MapiResult;
 use super::super::mapidefs::*;
 use super::super::props::{PropMap, PropView};
 use super::super::store::Store;
 use super::super::value::{prop_id, prop_tag, PropValue};
+use super::children;
 use super::working::{Change, State};
+use crate::storage::{ReadTxn, KIND_ATTACHMENT};
 use std::borrow::Cow;
 
 /// Synthesized from the message's location and access: readable, rejected by SetProps and
@@ -61,7 +64,11 @@ pub(crate) fn message_synthesizes(tag: u32) -> bool {
 
 /// Whether a message computes or maintains `tag` (whatever its type).
 pub fn message_is_computed(tag: u32) -> bool {
-    let id = prop_id(tag) as usize;
+    id_is_computed(prop_id(tag))
+}
+
+fn id_is_computed(id: u16) -> bool {
+    let id = id as usize;
     COMPUTED_IDS[id / 64] & (1 << (id % 64)) != 0
 }
 
@@ -130,6 +137,10 @@ pub(super) struct MessageView<'a> {
 
 impl MessageView<'_> {
     fn synthesized(&self, id: u16) -> Option<Cow<'_, PropValue>> {
+        // Most requested properties are stored ones: one bit test spares them the matches below.
+        if !id_is_computed(id) {
+            return None;
+        }
         let st = self.st;
         match id {
             // From the working copy's children: not in `synthesized`, which also serves
@@ -176,6 +187,34 @@ fn synthesized<'a>(
     }
 }
 
+/// The columns a stored message's row computes from its children, as an open message shows
+/// them (MessageView): PR_HASATTACH and PR_DISPLAY_TO / _CC / _BCC, read in `t`.
+pub(crate) fn stored_child_columns(
+    t: &mut dyn ReadTxn,
+    id: u64,
+) -> MapiResult<Vec<(u32, PropValue)>> {
+    let has_attach = !t.children(id, KIND_ATTACHMENT)?.is_empty();
+    let recipients = children::load_recipients(t, id)?;
+    let mut out = vec![(PR_HASATTACH, PropValue::Boolean(has_attach))];
+    for tag in CHILD_COLUMNS[1..].iter() {
+        out.extend(recipients.display_list(prop_id(*tag)).map(|v| (*tag, v)));
+    }
+    Ok(out)
+}
+
+/// What [`stored_child_columns`] computes.
+pub(crate) const CHILD_COLUMNS: &[u32] = &[
+    PR_HASATTACH,
+    PR_DISPLAY_TO_W,
+    PR_DISPLAY_CC_W,
+    PR_DISPLAY_BCC_W,
+];
+
+/// Whether a stored message's `tag` is one of [`CHILD_COLUMNS`] (whatever its type).
+pub(crate) fn is_child_column(tag: u32) -> bool {
+    CHILD_COLUMNS.iter().any(|t| prop_id(*t) == prop_id(tag))
+}
+
 /// The synthesized properties of the stored message `id` in `parent`, as GetProps shows them
 /// (a contents table's rows carry them beside the stored ones).
 pub(crate) fn stored_message_synthesized(
@@ -201,24 +240,29 @@ impl PropView for MessageView<'_> {
         self.st.value(id).map(Cow::Borrowed)
     }
     fn tags(&self) -> Vec<u32> {
-        let mut tags: Vec<u32> = self
-            .st
-            .base
-            .iter()
-            .filter(|(id, _)| !self.st.changes.contains_key(id))
-            .map(|(id, v)| prop_tag(v.ptype(), *id))
-            .collect();
-        for (id, c) in &self.st.changes {
-            if let Change::Set(v) = c {
-                tags.push(prop_tag(v.ptype(), *id));
+        let st = self.st;
+        let mut tags = Vec::with_capacity(st.base.len() + st.changes.len() + SYNTHESIZED.len());
+        tags.extend(
+            st.base
+                .iter()
+                .filter(|(id, _)| !st.changes.contains_key(id))
+                .map(|(id, v)| prop_tag(v.ptype(), *id)),
+        );
+        if !st.changes.is_empty() {
+            for (id, c) in &st.changes {
+                if let Change::Set(v) = c {
+                    tags.push(prop_tag(v.ptype(), *id));
+                }
             }
+            tags.sort_by_key(|t| prop_id(*t));
         }
-        tags.sort_by_key(|t| prop_id(*t));
-        for t in SYNTHESIZED {
-            if self.synthesized(prop_id(*t)).is_some() {
-                tags.push(*t);
-            }
-        }
+        // Every synthesized property is there but the identifiers a message gets at its first
+        // save: asked without computing the values.
+        tags.extend(SYNTHESIZED.iter().filter(|t| match prop_id(**t) {
+            ID_ENTRYID => st.ids.entry_id.is_some(),
+            ID_RECORD_KEY => st.ids.record_key.is_some(),
+            _ => true,
+        }));
         tags
     }
     fn is_computed(&self, tag: u32) -> bool {

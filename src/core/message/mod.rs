@@ -7,6 +7,7 @@
 mod attach;
 mod children;
 mod computed;
+mod copy;
 mod read_flag;
 mod save;
 mod streams;
@@ -19,7 +20,11 @@ pub(crate) use attach::Host;
 use attach::HostOf;
 pub use attach::{AttachHost, Attachment, EmbeddedMessage};
 pub use computed::message_is_computed;
-pub(crate) use computed::{message_synthesizes, stored_message_synthesized};
+pub(crate) use computed::{
+    is_child_column, message_synthesizes, stored_child_columns, stored_message_synthesized,
+};
+pub(crate) use copy::copy_stored;
+pub use copy::{ChildSet, ChildrenCopy};
 pub use tables::{stored_children_match, ChildKind, ChildTable};
 
 use super::error::{MapiError, MapiResult};

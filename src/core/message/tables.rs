@@ -290,7 +290,10 @@ pub fn stored_children_match(
     object: u32,
     r: &Restriction,
 ) -> MapiResult<bool> {
-    ChildKind::from_sub_object(object)?;
-    let children = children::load(t, message)?;
+    // Recipients alone need not read the attachments (and their data).
+    let children = match ChildKind::from_sub_object(object)? {
+        ChildKind::Recipients => children::load_recipients(t, message)?,
+        ChildKind::Attachments => children::load(t, message)?,
+    };
     children_match(guid, &children, object, r)
 }

@@ -883,3 +883,31 @@ fn subrestrictions_match_a_stored_messages_children() {
         MAPI_E_TOO_COMPLEX
     );
 }
+
+/// GetPropList and GetProps(NULL) list a tag exactly when GetProps finds a value for it: the
+/// list is made without computing the synthesized values, so it must agree with them.
+#[test]
+fn a_messages_tag_list_is_exactly_its_readable_properties() {
+    let store = store();
+    let Opened::Folder(root) = store.open_entry(None, MAPI_MODIFY).unwrap() else {
+        unreachable!()
+    };
+    let fresh = root.create_message(0).unwrap();
+    set(&fresh, NOTE, PropValue::Unicode("n".into()));
+    let eid = saved(&store);
+    let stored = open(&store, &eid, MAPI_MODIFY);
+    set(&stored, COUNT, PropValue::Long(5));
+    for m in [&fresh, &stored] {
+        m.read(&mut |v: &dyn PropView| {
+            let tags = v.tags();
+            for id in 1..=0xFFFFu16 {
+                let listed = tags.iter().any(|t| (t >> 16) as u16 == id);
+                assert_eq!(listed, v.get(id).is_some(), "property 0x{id:04X}");
+            }
+            let mut ids: Vec<u32> = tags.iter().map(|t| t >> 16).collect();
+            ids.dedup();
+            assert_eq!(ids.len(), tags.len(), "a property listed twice");
+        })
+        .unwrap();
+    }
+}

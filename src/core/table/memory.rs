@@ -8,6 +8,7 @@ use crate::core::error::{MapiError, MapiResult};
 use crate::core::mapidefs::*;
 use crate::core::value::{prop_id, prop_type, PropValue};
 use parking_lot::RwLock;
+use std::cell::{RefCell, RefMut};
 use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -209,71 +210,44 @@ fn select_from(all: Vec<Arc<MemRow>>, q: &Query) -> MapiResult<Box<dyn Selection
             rows.push(r);
         }
     }
-    if !q.sort.is_empty() {
-        rows = sorted(rows, q.sort);
-    }
-    let positions = rows.iter().enumerate().map(|(i, r)| (r.key, i)).collect();
-    Ok(Box::new(MemorySelection { rows, positions }))
+    Ok(Box::new(MemorySelection::new(rows, q.sort)))
 }
 
-/// One row's value for one sort key, prepared once per sort: a single string folded as
-/// [`compare_text`](super::restriction) orders it, any other value as it is.
-enum SortCell<'a> {
+/// One row's value for one sort key, prepared once per selection: a string folded as
+/// [`compare_text`](super::restriction) orders it, any other value by its place in the row.
+enum SortCell {
     Missing,
-    Folded(String, &'a PropValue),
-    Value(&'a PropValue),
+    /// The folded text and the value's place in the row.
+    Folded(Box<str>, usize),
+    /// The value's place in the row.
+    At(usize),
 }
 
-impl SortCell<'_> {
-    fn value(&self) -> Option<&PropValue> {
-        match self {
-            SortCell::Missing => None,
-            SortCell::Folded(_, v) | SortCell::Value(v) => Some(v),
+impl SortCell {
+    fn of(props: &[(u32, Cell)], tag: u32) -> SortCell {
+        let Some(at) = sort_value_at(props, tag) else {
+            return SortCell::Missing;
+        };
+        match &props[at].1 {
+            Cell::Value(PropValue::String8(b)) => SortCell::Folded(folded(b).into(), at),
+            Cell::Value(PropValue::Unicode(s)) => SortCell::Folded(folded(s.as_bytes()).into(), at),
+            _ => SortCell::At(at),
         }
     }
-
-    fn of(v: Option<&PropValue>) -> SortCell<'_> {
-        match v {
-            None => SortCell::Missing,
-            Some(v @ PropValue::String8(b)) => SortCell::Folded(folded(b), v),
-            Some(v @ PropValue::Unicode(s)) => SortCell::Folded(folded(s.as_bytes()), v),
-            Some(v) => SortCell::Value(v),
-        }
-    }
-}
-
-/// `rows` ordered by `sort` exactly as [`compare_rows`] orders them (stable: ties keep the
-/// given order), with each key's value prepared once per row.
-fn sorted(rows: Vec<Arc<MemRow>>, sort: &[SortKey]) -> Vec<Arc<MemRow>> {
-    let keys: Vec<Vec<SortCell>> = rows
-        .iter()
-        .map(|r| {
-            sort.iter()
-                .map(|k| SortCell::of(sort_value(&r.props, k.tag)))
-                .collect()
-        })
-        .collect();
-    let mut order: Vec<usize> = (0..rows.len()).collect();
-    order.sort_by(|&a, &b| {
-        for (i, k) in sort.iter().enumerate() {
-            let o = compare_cells(&keys[a][i], &keys[b][i], k.descending);
-            if o.is_ne() {
-                return o;
-            }
-        }
-        Ordering::Equal
-    });
-    order.into_iter().map(|i| rows[i].clone()).collect()
 }
 
 /// Missing values last whatever the direction, as [`compare_rows`].
-fn compare_cells(a: &SortCell, b: &SortCell, descending: bool) -> Ordering {
+fn compare_cells(
+    (a, ra): (&SortCell, &[(u32, Cell)]),
+    (b, rb): (&SortCell, &[(u32, Cell)]),
+    descending: bool,
+) -> Ordering {
     let o = match (a, b) {
         (SortCell::Missing, SortCell::Missing) => return Ordering::Equal,
         (SortCell::Missing, _) => return Ordering::Greater,
         (_, SortCell::Missing) => return Ordering::Less,
         (SortCell::Folded(x, _), SortCell::Folded(y, _)) => x.cmp(y),
-        _ => match (a.value(), b.value()) {
+        _ => match (cell_value(a, ra), cell_value(b, rb)) {
             (Some(x), Some(y)) => compare_for_sort(x, y),
             _ => Ordering::Equal,
         },
@@ -282,6 +256,17 @@ fn compare_cells(a: &SortCell, b: &SortCell, descending: bool) -> Ordering {
         o.reverse()
     } else {
         o
+    }
+}
+
+/// The value behind a prepared cell.
+fn cell_value<'a>(c: &SortCell, props: &'a [(u32, Cell)]) -> Option<&'a PropValue> {
+    match c {
+        SortCell::Missing => None,
+        SortCell::Folded(_, at) | SortCell::At(at) => match &props[*at].1 {
+            Cell::Value(v) => Some(v),
+            _ => None,
+        },
     }
 }
 
@@ -299,13 +284,18 @@ pub fn refuse_subrestriction(q: &Query, rows: &str) -> MapiResult<()> {
 
 /// A row's sort value for `tag` (found by property ID; PT_ERROR and missing are None).
 fn sort_value(props: &[(u32, Cell)], tag: u32) -> Option<&PropValue> {
+    sort_value_at(props, tag).and_then(|at| match &props[at].1 {
+        Cell::Value(v) => Some(v),
+        _ => None,
+    })
+}
+
+/// Where a row's sort value for `tag` is (found by property ID; PT_ERROR and missing are None).
+fn sort_value_at(props: &[(u32, Cell)], tag: u32) -> Option<usize> {
     props
         .iter()
-        .find(|(t, _)| prop_id(*t) == prop_id(tag))
-        .and_then(|(_, c)| match c {
-            Cell::Value(v) => Some(v),
-            _ => None,
-        })
+        .position(|(t, _)| prop_id(*t) == prop_id(tag))
+        .filter(|at| matches!(props[*at].1, Cell::Value(_)))
 }
 
 /// Orders two rows by `sort` (the rule [`select_rows`] sorts by): each key ascending or
@@ -333,9 +323,101 @@ pub fn compare_rows(a: &[(u32, Cell)], b: &[(u32, Cell)], sort: &[SortKey]) -> O
     Ordering::Equal
 }
 
+/// The selected rows and how far they are ordered. Ordering is lazy: a window needs only the
+/// rows up to its end in order, so the first QueryRows of a large table selects its first rows
+/// (a partial sort) instead of sorting every row; each further step orders at least twice as
+/// many, so paging through the whole table costs one full sort.
 struct MemorySelection {
+    /// The matching rows in the source's order.
     rows: Vec<Arc<MemRow>>,
-    positions: HashMap<RowKey, usize>,
+    sort: Vec<SortKey>,
+    /// Row `i`'s prepared values, one per sort key, at `keys[i * sort.len()..]`.
+    keys: Vec<SortCell>,
+    order: RefCell<Order>,
+}
+
+/// Row indexes in table order: the first `sorted` are final; each of the rest orders after
+/// all of them (in no particular order among themselves).
+struct Order {
+    perm: Vec<usize>,
+    sorted: usize,
+    /// A row key's index in `rows`, built when first asked for.
+    by_key: Option<HashMap<RowKey, usize>>,
+    /// A row index's place in the table, built when the order is complete and asked for.
+    place: Option<Vec<usize>>,
+    /// Positions counted so far (past [`MAX_COUNTED`], the order is completed instead).
+    counted: usize,
+}
+
+/// Positions [`MemorySelection::position_of`] counts (one comparison per row each) before it
+/// completes the order once (about log2(n) comparisons per row) and looks them up.
+const MAX_COUNTED: usize = 8;
+
+/// The fewest rows one ordering step puts in order.
+const MIN_ORDERED: usize = 64;
+
+impl MemorySelection {
+    fn new(rows: Vec<Arc<MemRow>>, sort: &[SortKey]) -> MemorySelection {
+        let keys: Vec<SortCell> = rows
+            .iter()
+            .flat_map(|r| sort.iter().map(|k| SortCell::of(&r.props, k.tag)))
+            .collect();
+        let n = rows.len();
+        MemorySelection {
+            rows,
+            sort: sort.to_vec(),
+            keys,
+            order: RefCell::new(Order {
+                perm: (0..n).collect(),
+                sorted: if sort.is_empty() { n } else { 0 },
+                by_key: None,
+                place: None,
+                counted: 0,
+            }),
+        }
+    }
+
+    /// Orders rows `a` and `b` (indexes into `rows`) exactly as [`compare_rows`] does, ties
+    /// broken by the source's order: a total order, so an unstable partial sort gives what a
+    /// stable full sort gives.
+    fn compare(&self, a: usize, b: usize) -> Ordering {
+        let (ra, rb) = (&self.rows[a].props[..], &self.rows[b].props[..]);
+        let n = self.sort.len();
+        let (ka, kb) = (&self.keys[a * n..][..n], &self.keys[b * n..][..n]);
+        for (i, k) in self.sort.iter().enumerate() {
+            let o = compare_cells((&ka[i], ra), (&kb[i], rb), k.descending);
+            if o.is_ne() {
+                return o;
+            }
+        }
+        a.cmp(&b)
+    }
+
+    /// Puts at least the first `upto` rows in their final order.
+    fn order_upto(&self, upto: usize) -> RefMut<'_, Order> {
+        let mut o = self.order.borrow_mut();
+        let n = self.rows.len();
+        if upto > o.sorted {
+            let sorted = o.sorted;
+            let want = upto.max(sorted * 2).max(MIN_ORDERED).min(n);
+            let rest = &mut o.perm[sorted..];
+            let k = want - sorted;
+            if k < rest.len() {
+                rest.select_nth_unstable_by(k - 1, |a, b| self.compare(*a, *b));
+            }
+            rest[..k].sort_unstable_by(|a, b| self.compare(*a, *b));
+            o.sorted = want;
+        }
+        o
+    }
+
+    fn row_at(&self, index: usize) -> Option<&Arc<MemRow>> {
+        if index >= self.rows.len() {
+            return None;
+        }
+        let i = self.order_upto(index + 1).perm[index];
+        Some(&self.rows[i])
+    }
 }
 
 impl Selection for MemorySelection {
@@ -343,32 +425,73 @@ impl Selection for MemorySelection {
         self.rows.len()
     }
     fn key_at(&self, index: usize) -> Option<RowKey> {
-        self.rows.get(index).map(|r| r.key)
+        self.row_at(index).map(|r| r.key)
     }
     fn rows(&self, start: usize, count: usize, columns: &[u32]) -> MapiResult<Vec<FetchedRow>> {
         let end = start.saturating_add(count).min(self.rows.len());
-        Ok(self.rows[start.min(end)..end]
+        let start = start.min(end);
+        let o = self.order_upto(end);
+        Ok(o.perm[start..end]
             .iter()
-            .map(|r| FetchedRow {
-                key: r.key,
-                props: project(&r.props, columns),
+            .map(|&i| FetchedRow {
+                key: self.rows[i].key,
+                props: project(&self.rows[i].props, columns),
             })
             .collect())
     }
+    /// The row's place: looked up when the order is complete, else counted (the rows ordered
+    /// before it), which costs one comparison per row rather than a full sort; after a few
+    /// counts (a view following many marks) the order is completed once instead.
     fn position_of(&self, key: RowKey) -> MapiResult<Option<usize>> {
-        Ok(self.positions.get(&key).copied())
+        let n = self.rows.len();
+        let row = {
+            let mut guard = self.order.borrow_mut();
+            let o = &mut *guard;
+            let rows = &self.rows;
+            let Some(&row) = o
+                .by_key
+                .get_or_insert_with(|| rows.iter().enumerate().map(|(i, r)| (r.key, i)).collect())
+                .get(&key)
+            else {
+                return Ok(None);
+            };
+            if self.sort.is_empty() {
+                return Ok(Some(row));
+            }
+            if o.sorted < n && o.counted < MAX_COUNTED {
+                o.counted += 1;
+                let before = (0..n).filter(|&j| self.compare(j, row).is_lt()).count();
+                return Ok(Some(before));
+            }
+            row
+        };
+        let mut guard = self.order_upto(n);
+        let o = &mut *guard;
+        let perm = &o.perm;
+        let place = o.place.get_or_insert_with(|| {
+            let mut place = vec![0; perm.len()];
+            for (at, &i) in perm.iter().enumerate() {
+                place[i] = at;
+            }
+            place
+        });
+        Ok(Some(place[row]))
     }
     fn find(&self, r: &Restriction, start: usize, backward: bool) -> MapiResult<Option<usize>> {
         let start = start.min(self.rows.len());
+        let hit = |i: usize| match self.row_at(i) {
+            Some(row) => matches(r, &row.props[..]),
+            None => Ok(false),
+        };
         if backward {
             for i in (0..start).rev() {
-                if matches(r, &self.rows[i].props[..])? {
+                if hit(i)? {
                     return Ok(Some(i));
                 }
             }
         } else {
             for i in start..self.rows.len() {
-                if matches(r, &self.rows[i].props[..])? {
+                if hit(i)? {
                     return Ok(Some(i));
                 }
             }

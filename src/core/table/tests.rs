@@ -694,3 +694,112 @@ fn prepared_sort_orders_as_compare_rows() {
         assert_eq!(got, want, "round {round}");
     }
 }
+
+/// A selection orders lazily (the first window is a partial sort): whatever is asked first —
+/// a window past the first 50, a single row far down, a row's position before anything is
+/// ordered, a backward FindRow — every answer is the full stable sort's, with many ties (ties
+/// keep the given order), missing values and mixed kinds.
+#[test]
+fn partial_order_answers_as_the_full_sort() {
+    use super::memory::{compare_rows, select_rows};
+    let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    for round in 0..24 {
+        let n = [0u64, 1, 63, 64, 65, 700][round % 6];
+        let rows: Vec<(RowKey, Vec<(u32, Cell)>)> = (0..n)
+            .map(|k| {
+                let mut props = vec![(0x6003_0003, Cell::Value(PropValue::Long(k as i32)))];
+                for id in [0x6001u16, 0x6002] {
+                    let v = match next() % 6 {
+                        0 => continue,
+                        1 => PropValue::String8(
+                            ["a", "B", "b", "\u{e4}"][(next() % 4) as usize].into(),
+                        ),
+                        2 => PropValue::Unicode(["A", "b", ""][(next() % 3) as usize].into()),
+                        3 => PropValue::Boolean(next() % 2 == 0),
+                        _ => PropValue::Long((next() % 3) as i32),
+                    };
+                    props.push((prop_tag(v.ptype(), id), Cell::Value(v)));
+                }
+                // Keys out of order, so that "the given order" is not the key order.
+                (n * 7 - k * 3, props)
+            })
+            .collect();
+        let sort = [
+            SortKey {
+                tag: 0x6001_0003,
+                descending: round % 2 == 0,
+            },
+            SortKey {
+                tag: 0x6002_001F,
+                descending: round % 4 < 2,
+            },
+        ];
+        let q = Query {
+            restriction: None,
+            sort: &sort,
+        };
+        let mut want = rows.clone();
+        want.sort_by(|a, b| compare_rows(&a.1, &b.1, &sort));
+        let want: Vec<RowKey> = want.iter().map(|r| r.0).collect();
+        let len = want.len();
+        let cols = [0x6003_0003];
+        let window = |s: &dyn Selection, start: usize, count: usize| -> Vec<RowKey> {
+            s.rows(start, count, &cols)
+                .unwrap()
+                .iter()
+                .map(|r| r.key)
+                .collect()
+        };
+        // 1. Windows of 50 from the start, then one past 50 after a jump.
+        let s = select_rows(rows.clone(), &q).unwrap();
+        assert_eq!(window(&*s, 0, 50), want[..len.min(50)], "round {round}");
+        let far = len.saturating_sub(30);
+        assert_eq!(window(&*s, far, 50), want[far..], "round {round}");
+        // 2. A row far down first, then every row.
+        let s = select_rows(rows.clone(), &q).unwrap();
+        if len > 0 {
+            assert_eq!(s.key_at(len - 1), Some(want[len - 1]), "round {round}");
+        }
+        let all: Vec<RowKey> = (0..len).map(|i| s.key_at(i).unwrap()).collect();
+        assert_eq!(all, want, "round {round}");
+        assert_eq!(s.key_at(len), None);
+        // 3. Positions (counted) asked before anything is ordered, then after a partial order,
+        // then every one (past the counting limit: the order is completed).
+        let s = select_rows(rows.clone(), &q).unwrap();
+        for (i, k) in want.iter().enumerate().rev().step_by(97).take(3) {
+            assert_eq!(s.position_of(*k).unwrap(), Some(i), "round {round}");
+        }
+        let _ = window(&*s, 0, 10);
+        for (i, k) in want.iter().enumerate().step_by(61).take(3) {
+            assert_eq!(s.position_of(*k).unwrap(), Some(i), "round {round}");
+        }
+        for (i, k) in want.iter().enumerate() {
+            assert_eq!(s.position_of(*k).unwrap(), Some(i), "round {round}");
+        }
+        assert_eq!(s.position_of(u64::MAX).unwrap(), None);
+        // 4. FindRow backward from the end on an unordered selection: the last row whose
+        // third column is even.
+        let s = select_rows(rows.clone(), &q).unwrap();
+        let even = R::BitMask {
+            nez: false,
+            tag: 0x6003_0003,
+            mask: 1,
+        };
+        let want_last = (0..len).rev().find(|&i| {
+            let key = want[i];
+            let k = (n * 7 - key) / 3;
+            k.is_multiple_of(2)
+        });
+        assert_eq!(
+            s.find(&even, len, true).unwrap(),
+            want_last,
+            "round {round}"
+        );
+    }
+}

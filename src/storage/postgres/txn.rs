@@ -53,6 +53,7 @@ const NEW_ID: &str = "SELECT nextval('msgstore_object_id')";
 const INSERT_OBJECT: &str = "INSERT INTO msgstore_objects(store, id, kind, parent, cn, flags) \
                              VALUES ($1, $2, $3, $4, $5, $6)";
 const DELETE_OBJECT_PROPS: &str = "DELETE FROM msgstore_props WHERE store = $1 AND obj = $2";
+const SET_PARENT: &str = "UPDATE msgstore_objects SET parent = $3 WHERE store = $1 AND id = $2";
 const DELETE_OBJECT: &str = "DELETE FROM msgstore_objects WHERE store = $1 AND id = $2";
 const DELETE_PROPS: &str =
     "DELETE FROM msgstore_props WHERE store = $1 AND obj = $2 AND id = ANY($3)";
@@ -474,6 +475,17 @@ impl WriteTxn for PgTxn<'_> {
         let ids: Vec<i32> = prop_ids.iter().map(|p| *p as i32).collect();
         let store = self.store;
         self.execute(DELETE_PROPS, &[&store, &(id as i64), &ids])?;
+        Ok(())
+    }
+
+    fn set_parent(&mut self, id: u64, parent: u64) -> StorageResult<()> {
+        let store = self.store;
+        let moved = self.execute(SET_PARENT, &[&store, &(id as i64), &(parent as i64)])?;
+        if moved != 1 {
+            return Err(StorageError::corrupt(format!(
+                "object {id} to move is gone"
+            )));
+        }
         Ok(())
     }
 

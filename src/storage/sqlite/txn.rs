@@ -466,6 +466,22 @@ impl WriteTxn for SqlTxn<'_> {
         self.remove_props(id, prop_ids)
     }
 
+    fn set_parent(&mut self, id: u64, parent: u64) -> StorageResult<()> {
+        // No change number of its own (the object's version is unchanged), but open tables of
+        // both folders must see it.
+        self.touch()?;
+        let moved = self
+            .conn
+            .prepare_cached("UPDATE objects SET parent = ?2 WHERE id = ?1")?
+            .execute(params![id as i64, parent as i64])?;
+        if moved != 1 {
+            return Err(StorageError::corrupt(format!(
+                "object {id} to move is gone"
+            )));
+        }
+        Ok(())
+    }
+
     fn named_insert(&mut self, id: u16, name: &PropName) -> StorageResult<bool> {
         let (kind, lid, text) = named_columns(name);
         let inserted = self
