@@ -533,7 +533,7 @@ static void test_bad_input(void) {
                                      &unk),
            MAPI_E_INTERFACE_NOT_SUPPORTED);
   CHECK_HR(att->lpVtbl->OpenProperty(att, PR_ATTACH_DATA_BIN, &IID_IStream, 0, 0, &unk),
-           MAPI_E_NO_SUPPORT);
+           MAPI_E_NOT_FOUND);
   /* NULL This in IAttach's slots. */
   CHECK_HR(att->lpVtbl->SaveChanges(NULL, 0), MAPI_E_INVALID_PARAMETER);
   CHECK_EQ(att->lpVtbl->AddRef(NULL), 0);

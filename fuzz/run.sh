@@ -25,7 +25,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 FUZZ_SECONDS=${FUZZ_SECONDS:-25}
-FUZZ_TARGETS=${FUZZ_TARGETS:-"propdata message entry_ids store_file tables named"}
+FUZZ_TARGETS=${FUZZ_TARGETS:-"propdata message entry_ids store_file tables named streams"}
 FUZZ_VALGRIND=${FUZZ_VALGRIND:-1}
 FUZZ_JOBS=${FUZZ_JOBS:-$(nproc 2>/dev/null || echo 1)}
 MODE=${1:-run}
@@ -41,6 +41,7 @@ max_len() {
     store_file) echo 16384 ;;
     tables) echo 4096 ;;
     named) echo 4096 ;;
+    streams) echo 4096 ;;
     *) echo 4096 ;;
   esac
 }

@@ -827,6 +827,88 @@ struct IMalloc;
 #define PR_DISPLAY_TO_W 235143199
 
 /**
+ * STGM_* access modes (the low two bits) and the other bits OpenProperty accepts.
+ */
+#define STGM_READ 0
+
+#define STGM_WRITE 1
+
+#define STGM_READWRITE 2
+
+#define STGM_SHARE_EXCLUSIVE 16
+
+#define STGM_SHARE_DENY_WRITE 32
+
+#define STGM_SHARE_DENY_READ 48
+
+#define STGM_SHARE_DENY_NONE 64
+
+#define STGM_CREATE 4096
+
+#define STGM_TRANSACTED 65536
+
+#define STGM_DELETEONRELEASE 67108864
+
+/**
+ * IStream::Seek origins.
+ */
+#define STREAM_SEEK_SET 0
+
+#define STREAM_SEEK_CUR 1
+
+#define STREAM_SEEK_END 2
+
+/**
+ * IStream::Stat flags and the STATSTG type of a stream.
+ */
+#define STATFLAG_DEFAULT 0
+
+#define STATFLAG_NONAME 1
+
+#define STATFLAG_NOOPEN 2
+
+#define STGTY_STREAM 2
+
+/**
+ * IStream::Commit flags (STGC_*): every one is accepted, none changes what Commit does.
+ */
+#define STGC_DEFAULT 0
+
+#define STGC_OVERWRITE 1
+
+#define STGC_ONLYIFCURRENT 2
+
+#define STGC_DANGEROUSLYCOMMITMERELYTODISKCACHE 4
+
+#define STGC_CONSOLIDATE 8
+
+/**
+ * OpenStreamOnFile: make a unique temporary file name in the directory given.
+ */
+#define SOF_UNIQUEFILENAME 2147483648
+
+/**
+ * Structured-storage errors an IStream returns (winerror.h).
+ */
+#define STG_E_INVALIDFUNCTION (int32_t)2147680257u
+
+#define STG_E_FILENOTFOUND (int32_t)2147680258u
+
+#define STG_E_ACCESSDENIED (int32_t)2147680261u
+
+#define STG_E_INSUFFICIENTMEMORY (int32_t)2147680264u
+
+#define STG_E_INVALIDPOINTER (int32_t)2147680265u
+
+#define STG_E_MEDIUMFULL (int32_t)2147680368u
+
+#define STG_E_INVALIDFLAG (int32_t)2147680511u
+
+#define STG_E_INVALIDPARAMETER (int32_t)2147680343u
+
+#define STG_E_REVERTED (int32_t)2147680514u
+
+/**
  * The first and last property IDs a name can be given (D:imapiprop-getidsfromnames).
  */
 #define FIRST_NAMED_ID 32768
@@ -854,6 +936,17 @@ struct IMalloc;
  * MsgStoreOpen's accepted flags (DESIGN.md §2).
  */
 #define OPEN_FLAGS ((((((MDB_NO_DIALOG | MAPI_CREATE) | MDB_WRITE) | MAPI_DEFERRED_ERRORS) | MAPI_BEST_ACCESS) | MDB_NO_MAIL) | MSGSTORE_NO_SYNC)
+
+/**
+ * The largest PT_BINARY / PT_STRING8 / PT_UNICODE value (in stored bytes, PropValue::stored_size)
+ * GetProps returns from an object whose properties open as streams (a message, an attachment, an
+ * embedded message, a folder). A larger one is PT_ERROR with MAPI_E_NOT_ENOUGH_MEMORY, as MAPI
+ * answers for large bodies (reference §5.2): the caller reads it with OpenProperty(IID_IStream).
+ * 1 MiB: large enough that ordinary properties never meet it, small enough that GetProps never
+ * copies a large body into one MAPIAllocateBuffer block. IPropData and the store object return
+ * values whole.
+ */
+#define GETPROPS_MAX_BYTES (1 << 20)
 
 /**
  * Opaque: MAPI's progress interface (unused: progress is never shown).
@@ -1575,6 +1668,66 @@ typedef struct IMAPITable {
 
 typedef struct IMAPITable *LPMAPITABLE;
 
+typedef struct ULARGE_INTEGER {
+  uint64_t QuadPart;
+} ULARGE_INTEGER;
+
+/**
+ * `STATSTG` as IStream::Stat fills it (Wine's objidl layout).
+ */
+typedef struct STATSTG {
+  LPWSTR pwcsName;
+  DWORD type;
+  struct ULARGE_INTEGER cbSize;
+  struct FILETIME mtime;
+  struct FILETIME ctime;
+  struct FILETIME atime;
+  DWORD grfMode;
+  DWORD grfLocksSupported;
+  struct GUID clsid;
+  DWORD grfStateBits;
+  DWORD reserved;
+} STATSTG;
+
+typedef struct IStreamVtbl {
+  HRESULT (*QueryInterface)(struct IStream *This, const IID *riid, void **ppvObj);
+  ULONG (*AddRef)(struct IStream *This);
+  ULONG (*Release)(struct IStream *This);
+  HRESULT (*Read)(struct IStream *This, void *pv, ULONG cb, ULONG *pcbRead);
+  HRESULT (*Write)(struct IStream *This, const void *pv, ULONG cb, ULONG *pcbWritten);
+  HRESULT (*Seek)(struct IStream *This,
+                  union LARGE_INTEGER dlibMove,
+                  DWORD dwOrigin,
+                  struct ULARGE_INTEGER *plibNewPosition);
+  HRESULT (*SetSize)(struct IStream *This, struct ULARGE_INTEGER libNewSize);
+  HRESULT (*CopyTo)(struct IStream *This,
+                    struct IStream *pstm,
+                    struct ULARGE_INTEGER cb,
+                    struct ULARGE_INTEGER *pcbRead,
+                    struct ULARGE_INTEGER *pcbWritten);
+  HRESULT (*Commit)(struct IStream *This, DWORD grfCommitFlags);
+  HRESULT (*Revert)(struct IStream *This);
+  HRESULT (*LockRegion)(struct IStream *This,
+                        struct ULARGE_INTEGER libOffset,
+                        struct ULARGE_INTEGER cb,
+                        DWORD dwLockType);
+  HRESULT (*UnlockRegion)(struct IStream *This,
+                          struct ULARGE_INTEGER libOffset,
+                          struct ULARGE_INTEGER cb,
+                          DWORD dwLockType);
+  HRESULT (*Stat)(struct IStream *This, struct STATSTG *pstatstg, DWORD grfStatFlag);
+  HRESULT (*Clone)(struct IStream *This, struct IStream **ppstm);
+} IStreamVtbl;
+
+/**
+ * An OLE stream (declared for OpenProperty; slots 3–13 after IUnknown).
+ */
+typedef struct IStream {
+  const struct IStreamVtbl *lpVtbl;
+} IStream;
+
+typedef struct IStream *LPSTREAM;
+
 typedef struct IPropDataVtbl {
   HRESULT (*QueryInterface)(struct IPropData *This, const IID *riid, void **ppvObj);
   ULONG (*AddRef)(struct IPropData *This);
@@ -2248,64 +2401,6 @@ typedef struct IMAPIContainer {
 
 typedef struct IAttach *LPATTACH;
 
-typedef struct ULARGE_INTEGER {
-  uint64_t QuadPart;
-} ULARGE_INTEGER;
-
-/**
- * `STATSTG` as IStream::Stat fills it (Wine's objidl layout).
- */
-typedef struct STATSTG {
-  LPWSTR pwcsName;
-  DWORD type;
-  struct ULARGE_INTEGER cbSize;
-  struct FILETIME mtime;
-  struct FILETIME ctime;
-  struct FILETIME atime;
-  DWORD grfMode;
-  DWORD grfLocksSupported;
-  struct GUID clsid;
-  DWORD grfStateBits;
-  DWORD reserved;
-} STATSTG;
-
-typedef struct IStreamVtbl {
-  HRESULT (*QueryInterface)(struct IStream *This, const IID *riid, void **ppvObj);
-  ULONG (*AddRef)(struct IStream *This);
-  ULONG (*Release)(struct IStream *This);
-  HRESULT (*Read)(struct IStream *This, void *pv, ULONG cb, ULONG *pcbRead);
-  HRESULT (*Write)(struct IStream *This, const void *pv, ULONG cb, ULONG *pcbWritten);
-  HRESULT (*Seek)(struct IStream *This,
-                  union LARGE_INTEGER dlibMove,
-                  DWORD dwOrigin,
-                  struct ULARGE_INTEGER *plibNewPosition);
-  HRESULT (*SetSize)(struct IStream *This, struct ULARGE_INTEGER libNewSize);
-  HRESULT (*CopyTo)(struct IStream *This,
-                    struct IStream *pstm,
-                    struct ULARGE_INTEGER cb,
-                    struct ULARGE_INTEGER *pcbRead,
-                    struct ULARGE_INTEGER *pcbWritten);
-  HRESULT (*Commit)(struct IStream *This, DWORD grfCommitFlags);
-  HRESULT (*Revert)(struct IStream *This);
-  HRESULT (*LockRegion)(struct IStream *This,
-                        struct ULARGE_INTEGER libOffset,
-                        struct ULARGE_INTEGER cb,
-                        DWORD dwLockType);
-  HRESULT (*UnlockRegion)(struct IStream *This,
-                          struct ULARGE_INTEGER libOffset,
-                          struct ULARGE_INTEGER cb,
-                          DWORD dwLockType);
-  HRESULT (*Stat)(struct IStream *This, struct STATSTG *pstatstg, DWORD grfStatFlag);
-  HRESULT (*Clone)(struct IStream *This, struct IStream **ppstm);
-} IStreamVtbl;
-
-/**
- * An OLE stream (declared for OpenProperty; slots 3–13 after IUnknown).
- */
-typedef struct IStream {
-  const struct IStreamVtbl *lpVtbl;
-} IStream;
-
 typedef struct IUnknown *LPUNKNOWN;
 
 typedef struct IMAPIContainer *LPMAPICONTAINER;
@@ -2313,8 +2408,6 @@ typedef struct IMAPIContainer *LPMAPICONTAINER;
 typedef struct IMAPIFolder *LPMAPIFOLDER;
 
 typedef struct IMessage *LPMESSAGE;
-
-typedef struct IStream *LPSTREAM;
 
 typedef struct IMAPIAdviseSink *LPMAPIADVISESINK;
 
@@ -2832,6 +2925,26 @@ HRESULT HrQueryAllRows(LPMAPITABLE lpTable,
                        LPSSortOrderSet lpSortOrderSet,
                        LONG crowsMax,
                        LPSRowSet *lppRows);
+
+/**
+ * OpenStreamOnFile (reference §12, §12.1): an IStream over a file. `ulFlags`: STGM_READ /
+ * STGM_WRITE / STGM_READWRITE, STGM_CREATE (create or truncate), STGM_DELETEONRELEASE, the
+ * STGM_SHARE_* bits (accepted, not enforced), and SOF_UNIQUEFILENAME: then `lpszFileName` names
+ * a directory (NULL: the temporary directory) in which a new file `<prefix>HHHH.TMP` is made,
+ * `lpszPrefix` at most 3 characters (NULL: "SOF"). The stream is in direct mode (Commit and
+ * Revert change nothing). The allocators are not used (this stream allocates nothing for the
+ * caller; Stat gives no name) and may be NULL. Release the stream with its Release slot.
+ *
+ * # Safety
+ * `lpszFileName` and `lpszPrefix` must be NULL or NUL-terminated strings; `lppStream` NULL or
+ * writable.
+ */
+HRESULT OpenStreamOnFile(SCODE (*_lpAllocateBuffer)(ULONG cbSize, LPVOID *lppBuffer),
+                         ULONG (*_lpFreeBuffer)(LPVOID lpBuffer),
+                         ULONG ulFlags,
+                         const char *lpszFileName,
+                         const char *lpszPrefix,
+                         LPSTREAM *lppStream);
 
 /**
  * Creates an IPropData object (MAPI's `CreateIProp`). `lpInterface` NULL or IID_IMAPIPropData

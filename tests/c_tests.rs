@@ -188,6 +188,15 @@ c_tests! {
         ids_and_names, null_forms, unknown_ids, reopen_and_across_processes, racing_creators,
         quota, bad_input,
     ],
+    // Issue 15 item 1: streams (each section a store of its own; the two large round trips
+    // shrink under valgrind, MSGSTORE_UNDER_VALGRIND).
+    c_stream_test => "stream_test.c" [
+        round_trips, hundred_mib, conflict_loses_force_keeps, strings_and_reopen,
+        attachment_data_bin, folder, stream_methods, bad_input, open_stream_on_file,
+    ] postgres [
+        round_trips, hundred_mib, conflict_loses_force_keeps, strings_and_reopen,
+        attachment_data_bin, folder, stream_methods, bad_input,
+    ],
     c_reentry_test => "reentry_test.c" [
         allocator_calls_back_into_the_object, result_is_a_snapshot,
         foreign_destination_calls_back_into_the_source, resolver_calls_back_into_the_message,

@@ -9,6 +9,7 @@ pub mod common;
 pub mod foreign;
 pub mod named;
 pub mod seeds;
+pub mod streams;
 pub mod tables;
 pub mod targets;
 pub mod world;
@@ -24,6 +25,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("store_file", targets::store_file),
     ("tables", tables::tables),
     ("named", named::named),
+    ("streams", streams::streams),
 ];
 
 /// The target named `name`.

@@ -11,10 +11,12 @@
 use super::alloc::{align8, MAPIFreeBuffer};
 use super::convert::{filetime_to_u64, MAX_COUNT};
 use super::guard;
-use super::interfaces::LPMAPIPROP;
+use super::interfaces::{LPMAPIPROP, LPSTREAM};
 use super::object::{foreign_add_ref, foreign_release};
+use super::stream::new_stream;
 use super::types::*;
 use crate::core::error::{MapiError, MapiResult};
+use crate::core::file_stream::FileStream;
 use crate::core::mapidefs::*;
 use crate::core::proputil::{self, Scalar, Value};
 use crate::core::value::{prop_id, prop_type};
@@ -1622,5 +1624,49 @@ unsafe fn slice_in_rows<'a>(set: LPSRowSet) -> &'a [SRow] {
             return &[];
         }
         std::slice::from_raw_parts(ptr::addr_of!((*set).aRow) as *const SRow, n as usize)
+    }
+}
+
+/// OpenStreamOnFile (reference §12, §12.1): an IStream over a file. `ulFlags`: STGM_READ /
+/// STGM_WRITE / STGM_READWRITE, STGM_CREATE (create or truncate), STGM_DELETEONRELEASE, the
+/// STGM_SHARE_* bits (accepted, not enforced), and SOF_UNIQUEFILENAME: then `lpszFileName` names
+/// a directory (NULL: the temporary directory) in which a new file `<prefix>HHHH.TMP` is made,
+/// `lpszPrefix` at most 3 characters (NULL: "SOF"). The stream is in direct mode (Commit and
+/// Revert change nothing). The allocators are not used (this stream allocates nothing for the
+/// caller; Stat gives no name) and may be NULL. Release the stream with its Release slot.
+///
+/// # Safety
+/// `lpszFileName` and `lpszPrefix` must be NULL or NUL-terminated strings; `lppStream` NULL or
+/// writable.
+#[no_mangle]
+pub unsafe extern "C" fn OpenStreamOnFile(
+    _lpAllocateBuffer: Option<unsafe extern "C" fn(cbSize: ULONG, lppBuffer: *mut LPVOID) -> SCODE>,
+    _lpFreeBuffer: Option<unsafe extern "C" fn(lpBuffer: LPVOID) -> ULONG>,
+    ulFlags: ULONG,
+    lpszFileName: *const c_char,
+    lpszPrefix: *const c_char,
+    lppStream: *mut LPSTREAM,
+) -> HRESULT {
+    // SAFETY: `lpszFileName`, `lpszPrefix` are NULL or NUL-terminated strings and `lppStream`
+    // NULL or writable (the caller's side of the contract, DESIGN.md §2); NULL is checked
+    // before any use.
+    unsafe {
+        guard::free_fn("OpenStreamOnFile", || {
+            use std::os::unix::ffi::OsStrExt;
+            let out = guard::cleared_out(lppStream, "OpenStreamOnFile: lppStream")?;
+            let name = (!lpszFileName.is_null())
+                .then(|| std::path::Path::new(std::ffi::OsStr::from_bytes(cstr(lpszFileName))));
+            let prefix =
+                if lpszPrefix.is_null() {
+                    None
+                } else {
+                    Some(std::str::from_utf8(cstr(lpszPrefix)).map_err(|_| {
+                        MapiError::invalid("OpenStreamOnFile: lpszPrefix is not UTF-8")
+                    })?)
+                };
+            let stream = FileStream::open(ulFlags, name, prefix)?;
+            *out = new_stream(Box::new(stream));
+            Ok(S_OK)
+        })
     }
 }

@@ -36,6 +36,7 @@ pub mod prop;
 pub mod propdata;
 pub mod resolver;
 pub mod store;
+pub mod stream;
 pub mod table;
 pub mod tabledata;
 pub mod types;

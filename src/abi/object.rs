@@ -58,6 +58,7 @@ com_interfaces! {
     IMAPIFolder => IMAPIFolderVtbl,
     IMsgStore => IMsgStoreVtbl,
     IMAPITable => IMAPITableVtbl,
+    IStream => IStreamVtbl,
     ITableData => ITableDataVtbl,
 }
 

@@ -224,8 +224,12 @@ pub unsafe extern "C" fn get_props<T: PropClass>(
             let mut result: MapiResult<(*mut SPropValue, usize, bool)> =
                 Ok((ptr::null_mut(), 0, false));
             let mut snapshot: Vec<PropOut<'static>> = Vec::new();
+            let cap = crate::core::stream::streams_for(obj.inner.prop().object_type());
             obj.inner.prop().read(&mut |view| {
-                let outs = resolve_props(view, request, unicode);
+                let mut outs = resolve_props(view, request, unicode);
+                if cap {
+                    crate::core::stream::cap_large_values(&mut outs);
+                }
                 if alloc.runs_client_code() {
                     // Fallible: the values are as big as callers made them.
                     result = try_vec_with_capacity(outs.len()).and_then(|mut v| {
@@ -277,7 +281,8 @@ pub unsafe extern "C" fn get_prop_list<T: PropClass>(
     }
 }
 
-/// Slot 7: validated, then MAPI_E_NO_SUPPORT (streams are a later issue).
+/// Slot 7: IID_IStream opens a stream on a PT_BINARY / PT_STRING8 / PT_UNICODE property
+/// (abi/stream.rs); other interfaces go to the class (tables, embedded messages).
 ///
 /// # Safety
 /// Called through our vtables only.
@@ -285,7 +290,7 @@ pub unsafe extern "C" fn open_property<T: PropClass>(
     This: *mut T::Interface,
     ulPropTag: ULONG,
     lpiid: LPCIID,
-    _ulInterfaceOptions: ULONG,
+    ulInterfaceOptions: ULONG,
     ulFlags: ULONG,
     lppUnk: *mut *mut IUnknown,
 ) -> HRESULT {
@@ -309,11 +314,27 @@ pub unsafe extern "C" fn open_property<T: PropClass>(
                     "OpenProperty: the tag must carry a real type, not PT_UNSPECIFIED",
                 ));
             }
+            if *lpiid == IID_IStream {
+                *out = super::stream::open_property_stream(
+                    obj.inner.prop(),
+                    ulPropTag,
+                    ulInterfaceOptions,
+                    ulFlags,
+                )?;
+                return Ok(S_OK);
+            }
             // SAFETY: `lpiid` is non-NULL (checked) and readable (the caller's contract).
             match obj.inner.open_object(ulPropTag, lpiid, ulFlags)? {
                 Some(unk) => {
                     *out = unk;
                     Ok(S_OK)
+                }
+                None if crate::core::stream::is_stream_type(ulPropTag & 0xFFFF) => {
+                    Err(MapiError::new(
+                        MAPI_E_INTERFACE_NOT_SUPPORTED,
+                        "OpenProperty: PT_BINARY, PT_STRING8 and PT_UNICODE properties open as \
+                         IID_IStream only",
+                    ))
                 }
                 None => Err(MapiError::no_support("OpenProperty")),
             }

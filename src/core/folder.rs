@@ -8,6 +8,7 @@ use super::mapidefs::*;
 use super::message::Message;
 use super::props::{read_only_error, Problem, PropInput, PropMap, PropObject, PropView};
 use super::store::{delete_through, load_props, write_through, ComputedView, Store};
+use super::stream::StreamOwner;
 use super::table::view::TableView;
 use super::table::RowSource;
 use super::value::{id_listed, prop_id, PropValue};
@@ -17,6 +18,7 @@ use std::sync::Arc;
 /// Object-row flag bit: a folder-associated (FAI) message.
 pub const OBJ_FLAG_ASSOCIATED: u32 = 0x1;
 
+#[derive(Clone)]
 pub struct Folder {
     store: Arc<Store>,
     id: u64,
@@ -447,7 +449,21 @@ impl PropObject for Folder {
     fn object_type(&self) -> u32 {
         MAPI_FOLDER
     }
+    /// A folder's stream keeps what writes the folder (folders are not transacted: its Commit
+    /// stores at once, as SetProps does).
+    fn stream_owner(&self) -> Option<Arc<dyn StreamOwner>> {
+        Some(Arc::new(self.clone()))
+    }
     fn named_store(&self) -> Option<&Store> {
         Some(&self.store)
+    }
+}
+
+impl StreamOwner for Folder {
+    fn object(&self) -> Option<Box<dyn PropObject>> {
+        Some(Box::new(self.clone()))
+    }
+    fn max_value_bytes(&self) -> u64 {
+        self.store.storage().max_value_bytes()
     }
 }

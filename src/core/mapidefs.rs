@@ -412,3 +412,44 @@ pub const ATTACH_DIALOG: u32 = 0x0000_0001;
 pub const PR_DISPLAY_BCC_W: u32 = 0x0E02_001F;
 pub const PR_DISPLAY_CC_W: u32 = 0x0E03_001F;
 pub const PR_DISPLAY_TO_W: u32 = 0x0E04_001F;
+
+// IStream (reference §1.5; OLE's objidl/objbase values: winerror.h for STG_E_*, W-OBJBASE for
+// STGM_*). OpenProperty takes STGM_* in ulInterfaceOptions; OpenStreamOnFile in ulFlags.
+/// STGM_* access modes (the low two bits) and the other bits OpenProperty accepts.
+pub const STGM_READ: u32 = 0x0000_0000;
+pub const STGM_WRITE: u32 = 0x0000_0001;
+pub const STGM_READWRITE: u32 = 0x0000_0002;
+pub const STGM_SHARE_EXCLUSIVE: u32 = 0x0000_0010;
+pub const STGM_SHARE_DENY_WRITE: u32 = 0x0000_0020;
+pub const STGM_SHARE_DENY_READ: u32 = 0x0000_0030;
+pub const STGM_SHARE_DENY_NONE: u32 = 0x0000_0040;
+pub const STGM_CREATE: u32 = 0x0000_1000;
+pub const STGM_TRANSACTED: u32 = 0x0001_0000;
+pub const STGM_DELETEONRELEASE: u32 = 0x0400_0000;
+/// IStream::Seek origins.
+pub const STREAM_SEEK_SET: u32 = 0;
+pub const STREAM_SEEK_CUR: u32 = 1;
+pub const STREAM_SEEK_END: u32 = 2;
+/// IStream::Stat flags and the STATSTG type of a stream.
+pub const STATFLAG_DEFAULT: u32 = 0;
+pub const STATFLAG_NONAME: u32 = 1;
+pub const STATFLAG_NOOPEN: u32 = 2;
+pub const STGTY_STREAM: u32 = 2;
+/// IStream::Commit flags (STGC_*): every one is accepted, none changes what Commit does.
+pub const STGC_DEFAULT: u32 = 0;
+pub const STGC_OVERWRITE: u32 = 1;
+pub const STGC_ONLYIFCURRENT: u32 = 2;
+pub const STGC_DANGEROUSLYCOMMITMERELYTODISKCACHE: u32 = 4;
+pub const STGC_CONSOLIDATE: u32 = 8;
+/// OpenStreamOnFile: make a unique temporary file name in the directory given.
+pub const SOF_UNIQUEFILENAME: u32 = 0x8000_0000;
+/// Structured-storage errors an IStream returns (winerror.h).
+pub const STG_E_INVALIDFUNCTION: i32 = 0x8003_0001_u32 as i32;
+pub const STG_E_FILENOTFOUND: i32 = 0x8003_0002_u32 as i32;
+pub const STG_E_ACCESSDENIED: i32 = 0x8003_0005_u32 as i32;
+pub const STG_E_INSUFFICIENTMEMORY: i32 = 0x8003_0008_u32 as i32;
+pub const STG_E_INVALIDPOINTER: i32 = 0x8003_0009_u32 as i32;
+pub const STG_E_MEDIUMFULL: i32 = 0x8003_0070_u32 as i32;
+pub const STG_E_INVALIDFLAG: i32 = 0x8003_00FF_u32 as i32;
+pub const STG_E_INVALIDPARAMETER: i32 = 0x8003_0057_u32 as i32;
+pub const STG_E_REVERTED: i32 = 0x8003_0102_u32 as i32;

@@ -4,6 +4,7 @@
 pub mod contents;
 pub mod copy;
 pub mod error;
+pub mod file_stream;
 pub mod folder;
 pub mod ids;
 pub mod mapidefs;
@@ -16,5 +17,6 @@ pub mod props;
 pub mod proputil;
 pub mod resolve;
 pub mod store;
+pub mod stream;
 pub mod table;
 pub mod value;

@@ -182,6 +182,11 @@ pub trait PropObject: Send + Sync + 'static {
     fn named_store(&self) -> Option<&super::store::Store> {
         None
     }
+    /// What a stream opened on one of the object's properties reaches it through
+    /// (core/stream.rs); None (the default): its properties do not open as streams.
+    fn stream_owner(&self) -> Option<std::sync::Arc<dyn super::stream::StreamOwner>> {
+        None
+    }
 }
 
 /// Builds the problem for a computed or read-only property that SetProps or DeleteProps met.

@@ -11,6 +11,7 @@ use super::super::props::{
     computed_problem, Problem, PropInput, PropMap, PropObject, PropView, SAVE_CHANGES_FLAGS,
 };
 use super::super::store::Store;
+use super::super::stream::StreamOwner;
 use super::super::value::{prop_id, prop_tag, PropValue};
 use super::children::{
     new_token, Attach, ChildEdits, Embedded, Recipient, ID_ATTACH_NUM, ID_ROWID,
@@ -380,9 +381,9 @@ pub(crate) struct AttachState {
 
 /// IAttach: one attachment of a message, a transacted property object of its own.
 pub struct Attachment {
-    store: Arc<Store>,
-    host: Weak<dyn Host>,
-    state: Arc<Mutex<AttachState>>,
+    pub(super) store: Arc<Store>,
+    pub(super) host: Weak<dyn Host>,
+    pub(super) state: Arc<Mutex<AttachState>>,
 }
 
 impl Attachment {
@@ -587,6 +588,14 @@ impl PropObject for Attachment {
     fn object_type(&self) -> u32 {
         MAPI_ATTACH
     }
+
+    fn stream_owner(&self) -> Option<Arc<dyn StreamOwner>> {
+        Some(Arc::new(super::streams::AttachStreams {
+            store: self.store.clone(),
+            host: self.host.clone(),
+            state: Arc::downgrade(&self.state),
+        }))
+    }
 }
 
 /// DeleteProps on a plain map: computed tags become problems, the rest are removed.
@@ -618,9 +627,9 @@ impl HoldsChildren for EmbeddedState {
 /// properties, attachments and recipients like any message; its SaveChanges commits into the
 /// attachment.
 pub struct EmbeddedMessage {
-    store: Arc<Store>,
-    attach: Weak<Mutex<AttachState>>,
-    state: Arc<Mutex<EmbeddedState>>,
+    pub(super) store: Arc<Store>,
+    pub(super) attach: Weak<Mutex<AttachState>>,
+    pub(super) state: Arc<Mutex<EmbeddedState>>,
 }
 
 impl HostOf for EmbeddedMessage {
@@ -728,6 +737,14 @@ impl PropObject for EmbeddedMessage {
 
     fn object_type(&self) -> u32 {
         MAPI_MESSAGE
+    }
+
+    fn stream_owner(&self) -> Option<Arc<dyn StreamOwner>> {
+        Some(Arc::new(super::streams::EmbeddedStreams {
+            store: self.store.clone(),
+            attach: self.attach.clone(),
+            state: Arc::downgrade(&self.state),
+        }))
     }
 }
 

@@ -10,6 +10,7 @@ mod computed;
 mod copy;
 mod read_flag;
 mod save;
+mod streams;
 mod tables;
 #[cfg(test)]
 mod tests;
@@ -33,6 +34,7 @@ use super::mapidefs::*;
 use super::props::{computed_problem, Problem, PropInput, PropMap, PropObject, PropView};
 use super::resolve::Conflict;
 use super::store::{load_props, Store};
+use super::stream::StreamOwner;
 use super::value::{prop_id, prop_tag, PropValue};
 use crate::storage::{
     Applied, ChangeSet, Expect, StoredProp, Target, WriteTxn, KIND_MESSAGE, ROOT_FOLDER_ID,
@@ -559,5 +561,12 @@ impl PropObject for Message {
 
     fn named_store(&self) -> Option<&Store> {
         Some(&self.store)
+    }
+
+    fn stream_owner(&self) -> Option<Arc<dyn StreamOwner>> {
+        Some(Arc::new(streams::MessageStreams {
+            store: self.store.clone(),
+            state: Arc::downgrade(&self.state),
+        }))
     }
 }

@@ -20,6 +20,7 @@ use crate::core::named::PropName;
 use crate::core::value::PropValue;
 use postgres::types::ToSql;
 use postgres::Row;
+use std::borrow::Cow;
 
 pub(super) struct PgTxn<'a> {
     pub(super) conn: &'a mut Conn,
@@ -111,16 +112,17 @@ fn row_to_object(r: &Row) -> StorageResult<ObjectRow> {
     })
 }
 
-/// A value's columns: one of them holds its cell (`storage/typed.rs`).
+/// A value's columns: one of them holds its cell (`storage/typed.rs`), borrowing the value's
+/// bytes where the cell does (a large binary is not copied before the statement encodes it).
 #[derive(Default)]
-struct Columns {
+struct Columns<'a> {
     int: Option<i64>,
     real: Option<f64>,
-    text: Option<String>,
-    bin: Option<Vec<u8>>,
+    text: Option<Cow<'a, str>>,
+    bin: Option<Cow<'a, [u8]>>,
 }
 
-fn columns(v: &PropValue) -> Columns {
+fn columns(v: &PropValue) -> Columns<'_> {
     let mut c = Columns::default();
     match to_cell(v) {
         Cell::Null => {}
@@ -128,11 +130,19 @@ fn columns(v: &PropValue) -> Columns {
         Cell::Real(f) => c.real = Some(f),
         // PostgreSQL text is UTF-8 without NUL: any other string is kept byte for byte in
         // v_bin (and read back as text: its type says it is a string).
-        Cell::Text(b) => match std::str::from_utf8(&b) {
-            Ok(s) if !s.contains('\0') => c.text = Some(s.to_string()),
-            _ => c.bin = Some(b.into_owned()),
-        },
-        Cell::Blob(b) => c.bin = Some(b.into_owned()),
+        Cell::Text(b) => {
+            let is_text = matches!(std::str::from_utf8(&b), Ok(s) if !s.contains('\0'));
+            match b {
+                Cow::Borrowed(b) if is_text => {
+                    c.text = Some(Cow::Borrowed(std::str::from_utf8(b).expect("checked")))
+                }
+                Cow::Owned(b) if is_text => {
+                    c.text = Some(Cow::Owned(String::from_utf8(b).expect("checked")))
+                }
+                b => c.bin = Some(b),
+            }
+        }
+        Cell::Blob(b) => c.bin = Some(b),
     }
     c
 }
@@ -165,6 +175,36 @@ fn prop_at(r: &Row, base: usize) -> StorageResult<StoredProp> {
 }
 
 impl PgTxn<'_> {
+    /// Writes property rows in one statement (values borrowed: a large binary is encoded once,
+    /// by the statement).
+    fn put_rows(&mut self, id: u64, props: &[(u32, &PropValue)]) -> StorageResult<()> {
+        if props.is_empty() {
+            return Ok(());
+        }
+        let cols: Vec<Columns> = props.iter().map(|(_, v)| columns(v)).collect();
+        let ids: Vec<i32> = props.iter().map(|(tag, _)| (tag >> 16) as i32).collect();
+        let tags: Vec<i64> = props.iter().map(|(tag, _)| *tag as i64).collect();
+        let ints: Vec<Option<i64>> = cols.iter().map(|c| c.int).collect();
+        let reals: Vec<Option<f64>> = cols.iter().map(|c| c.real).collect();
+        let texts: Vec<Option<&str>> = cols.iter().map(|c| c.text.as_deref()).collect();
+        let bins: Vec<Option<&[u8]>> = cols.iter().map(|c| c.bin.as_deref()).collect();
+        let store = self.store;
+        self.execute(
+            UPSERT_PROPS,
+            &[
+                &store,
+                &(id as i64),
+                &ids,
+                &tags,
+                &ints,
+                &reals,
+                &texts,
+                &bins,
+            ],
+        )?;
+        Ok(())
+    }
+
     fn query(
         &mut self,
         sql: &'static str,
@@ -410,14 +450,14 @@ impl WriteTxn for PgTxn<'_> {
         self.delete_props(id, change.deletes)?;
         // The puts and the maintained properties in one statement; a maintained value wins.
         let maintained = (change.maintained)(cn);
-        let mut rows: Vec<StoredProp> = change
+        let mut rows: Vec<(u32, &PropValue)> = change
             .puts
             .iter()
             .filter(|(tag, _)| !maintained.iter().any(|(m, _)| m >> 16 == tag >> 16))
-            .cloned()
+            .map(|(tag, v)| (*tag, v))
             .collect();
-        rows.extend(maintained);
-        self.put_props(id, &rows)?;
+        rows.extend(maintained.iter().map(|(tag, v)| (*tag, v)));
+        self.put_rows(id, &rows)?;
         apply_children(self, id, cn, &change.children)?;
         Ok(Applied::Committed { id, cn })
     }
@@ -460,36 +500,8 @@ impl WriteTxn for PgTxn<'_> {
             return Ok(());
         }
         self.touched.push(id);
-        let mut ids = Vec::with_capacity(props.len());
-        let mut tags = Vec::with_capacity(props.len());
-        let mut ints = Vec::with_capacity(props.len());
-        let mut reals = Vec::with_capacity(props.len());
-        let mut texts = Vec::with_capacity(props.len());
-        let mut bins = Vec::with_capacity(props.len());
-        for (tag, value) in props {
-            let c = columns(value);
-            ids.push((tag >> 16) as i32);
-            tags.push(*tag as i64);
-            ints.push(c.int);
-            reals.push(c.real);
-            texts.push(c.text);
-            bins.push(c.bin);
-        }
-        let store = self.store;
-        self.execute(
-            UPSERT_PROPS,
-            &[
-                &store,
-                &(id as i64),
-                &ids,
-                &tags,
-                &ints,
-                &reals,
-                &texts,
-                &bins,
-            ],
-        )?;
-        Ok(())
+        let rows: Vec<(u32, &PropValue)> = props.iter().map(|(tag, v)| (*tag, v)).collect();
+        self.put_rows(id, &rows)
     }
 
     fn delete_props(&mut self, id: u64, prop_ids: &[u16]) -> StorageResult<()> {

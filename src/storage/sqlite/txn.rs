@@ -13,6 +13,7 @@ use super::super::{
 use super::super::{ChildQuery, ChildRow};
 use super::codec::{from_sql, to_sql};
 use crate::core::named::PropName;
+use crate::core::value::PropValue;
 use rusqlite::types::ToSqlOutput;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
 use std::sync::LazyLock;
@@ -126,6 +127,14 @@ const NAMED_COLUMNS: &str = "SELECT id, guid, kind, lid, name FROM named";
 
 /// Multi-row upserts are prepared for up to this many rows at once.
 const PUT_BATCH: usize = 8;
+/// Binary values at least this large are written in pieces ([`SqlTxn::write_piecewise`]).
+const PIECEWISE_BYTES: usize = 1 << 20;
+/// The piece an incremental BLOB write moves at once.
+const PIECE: usize = 1 << 20;
+
+fn is_piecewise((_, value): &StoredProp) -> bool {
+    matches!(value, PropValue::Binary(b) if b.len() >= PIECEWISE_BYTES)
+}
 
 /// `UPSERT_PROPS[n - 1]` writes n property rows in one statement.
 static UPSERT_PROPS: LazyLock<Vec<String>> = LazyLock::new(|| {
@@ -154,6 +163,16 @@ impl SqlTxn<'_> {
     }
 
     pub(super) fn write_props(&mut self, id: u64, props: &[StoredProp]) -> StorageResult<()> {
+        if props.iter().any(is_piecewise) {
+            let (large, small): (Vec<&StoredProp>, Vec<&StoredProp>) =
+                props.iter().partition(|p| is_piecewise(p));
+            let small: Vec<StoredProp> = small.into_iter().cloned().collect();
+            self.write_props(id, &small)?;
+            for (tag, value) in large {
+                self.write_piecewise(id, *tag, value)?;
+            }
+            return Ok(());
+        }
         for chunk in props.chunks(PUT_BATCH) {
             let params = chunk.iter().flat_map(|(tag, value)| {
                 [
@@ -166,6 +185,35 @@ impl SqlTxn<'_> {
             self.conn
                 .prepare_cached(&UPSERT_PROPS[chunk.len() - 1])?
                 .execute(params_from_iter(params))?;
+        }
+        Ok(())
+    }
+
+    /// Writes a large binary value in pieces: the row is written with a zero-filled value of its
+    /// length (which SQLite writes to its pages without holding it in memory), then the bytes go
+    /// in through an incremental BLOB handle, [`PIECE`] at a time. Bound whole, the value would
+    /// be copied by the binding (SQLITE_TRANSIENT) and again into the row's record.
+    fn write_piecewise(&mut self, id: u64, tag: u32, value: &PropValue) -> StorageResult<()> {
+        let PropValue::Binary(bytes) = value else {
+            unreachable!("only binaries are written in pieces")
+        };
+        self.conn
+            .prepare_cached(&UPSERT_PROPS[0])?
+            .execute(params![
+                id as i64,
+                tag >> 16,
+                tag,
+                ToSqlOutput::ZeroBlob(bytes.len() as u64)
+            ])?;
+        let rowid: i64 = self
+            .conn
+            .prepare_cached("SELECT rowid FROM props WHERE obj = ?1 AND id = ?2")?
+            .query_row(params![id as i64, tag >> 16], |r| r.get(0))?;
+        let mut blob = self
+            .conn
+            .blob_open(rusqlite::MAIN_DB, c"props", c"value", rowid, false)?;
+        for (i, piece) in bytes.chunks(PIECE).enumerate() {
+            blob.write_at(piece, i * PIECE)?;
         }
         Ok(())
     }

@@ -1,0 +1,625 @@
+/* Streams (issue 15 item 1; reference §1.5, §5.5): OpenProperty(…, IID_IStream, …) on messages,
+ * attachments (PR_ATTACH_DATA_BIN) and folders, through the IStream vtable. A stream's Commit
+ * puts its bytes into the message's working copy: they are stored by the message's SaveChanges,
+ * lost with it in a conflict, kept by FORCE_SAVE. Round trips of 0 B … 100 MiB; for 100 MiB the
+ * peak memory (ru_maxrss) of writing and committing is measured. Under valgrind
+ * (MSGSTORE_UNDER_VALGRIND, set by tests/c_tests.rs) the two large sizes shrink to 2 MiB and
+ * 4 MiB: the logic is the same, and valgrind's copying would take minutes. GetProps of a value
+ * above 1 MiB is PT_ERROR MAPI_E_NOT_ENOUGH_MEMORY (reference §5.2). */
+#define _XOPEN_SOURCE 700
+#include "store_util.h"
+
+#include <sys/resource.h>
+#include <unistd.h>
+
+#define PR_BLOB PROP_TAG(PT_BINARY, 0x6701)
+#define PR_DATA_LONG PROP_TAG(PT_LONG, 0x6702)
+#define MIB (1024u * 1024u)
+/* GetProps returns stream-type values up to this size (core::stream::GETPROPS_MAX_BYTES). */
+#define GETPROPS_LIMIT MIB
+
+struct fixture {
+  LPMDB mdb;
+  LPMAPIFOLDER root;
+  LPSPropValue eid;
+};
+
+static void setup(struct fixture *f, const char *name) {
+  char p[4096];
+  store_location(p, sizeof p, name);
+  unlink(p);
+  f->mdb = store_open(p, MAPI_CREATE | MDB_WRITE);
+  f->root = store_root(f->mdb);
+  f->eid = msg_create(f->root, "base");
+}
+
+static void teardown(struct fixture *f) {
+  MAPIFreeBuffer(f->eid);
+  f->root->lpVtbl->Release(f->root);
+  f->mdb->lpVtbl->Release(f->mdb);
+}
+
+/* The byte at offset i of the test pattern (not periodic in any power of two). */
+static unsigned char pattern(uint64_t i) { return (unsigned char)((i * 7 + i / 251) & 0xFF); }
+
+static LPSTREAM open_stream(LPMAPIPROP obj, ULONG tag, ULONG opts, ULONG flags) {
+  LPUNKNOWN unk = (LPUNKNOWN)GARBAGE_PTR;
+  CHECK_OK(obj->lpVtbl->OpenProperty(obj, tag, &IID_IStream, opts, flags, &unk));
+  CHECK(unk != NULL && unk != GARBAGE_PTR);
+  return (LPSTREAM)unk;
+}
+
+static HRESULT try_open(LPMAPIPROP obj, ULONG tag, LPCIID iid, ULONG opts, ULONG flags) {
+  LPUNKNOWN unk = (LPUNKNOWN)GARBAGE_PTR;
+  HRESULT hr = obj->lpVtbl->OpenProperty(obj, tag, iid, opts, flags, &unk);
+  if (hr == S_OK) {
+    unk->lpVtbl->Release(unk);
+  } else {
+    CHECK(unk == NULL);
+  }
+  return hr;
+}
+
+/* Writes `size` bytes of the pattern in chunks of at most 1 MiB. */
+static void write_pattern(LPSTREAM s, uint64_t size) {
+  static unsigned char chunk[MIB];
+  uint64_t done = 0;
+  while (done < size) {
+    ULONG n = (ULONG)(size - done < MIB ? size - done : MIB);
+    ULONG written = 0;
+    ULONG i;
+    for (i = 0; i < n; i++) chunk[i] = pattern(done + i);
+    CHECK_OK(s->lpVtbl->Write(s, chunk, n, &written));
+    CHECK_EQ(written, n);
+    done += n;
+  }
+}
+
+/* Reads the stream from its position to the end and checks it is the pattern of `size` bytes. */
+static void check_pattern(LPSTREAM s, uint64_t size) {
+  static unsigned char chunk[MIB];
+  uint64_t done = 0;
+  for (;;) {
+    ULONG got = GARBAGE_ULONG;
+    ULONG i;
+    CHECK_OK(s->lpVtbl->Read(s, chunk, MIB, &got));
+    if (got == 0) break;
+    for (i = 0; i < got; i++) {
+      if (chunk[i] != pattern(done + i)) {
+        fprintf(stderr, "byte %llu differs\n", (unsigned long long)(done + i));
+        CHECK(!"the stream reads back what was written");
+      }
+    }
+    done += got;
+  }
+  CHECK_EQ(done, size);
+}
+
+static uint64_t stream_size(LPSTREAM s) {
+  STATSTG st;
+  memset(&st, 0xAB, sizeof st);
+  CHECK_OK(s->lpVtbl->Stat(s, &st, STATFLAG_NONAME));
+  CHECK_EQ(st.type, STGTY_STREAM);
+  CHECK(st.pwcsName == NULL);
+  return st.cbSize.QuadPart;
+}
+
+static LARGE_INTEGER li(long long v) {
+  LARGE_INTEGER l;
+  l.QuadPart = v;
+  return l;
+}
+
+static ULARGE_INTEGER uli(unsigned long long v) {
+  ULARGE_INTEGER l;
+  l.QuadPart = v;
+  return l;
+}
+
+/* Writes `size` bytes through a stream on a new message's PR_BLOB, saves, reopens, reads back. */
+static void round_trip(struct fixture *f, uint64_t size) {
+  LPMESSAGE msg = NULL;
+  LPSTREAM s;
+  LPSPropValue eid;
+  CHECK_OK(f->root->lpVtbl->CreateMessage(f->root, NULL, 0, &msg));
+  s = open_stream((LPMAPIPROP)msg, PR_BLOB, STGM_READWRITE, MAPI_CREATE | MAPI_MODIFY);
+  write_pattern(s, size);
+  CHECK_EQ(stream_size(s), size);
+  CHECK_OK(s->lpVtbl->Commit(s, STGC_DEFAULT));
+  s->lpVtbl->Release(s);
+  CHECK_OK(msg->lpVtbl->SaveChanges(msg, KEEP_OPEN_READONLY));
+  eid = msg_get_one((LPMAPIPROP)msg, PR_ENTRYID);
+  msg->lpVtbl->Release(msg);
+
+  msg = msg_open(f->mdb, eid, 0);
+  s = open_stream((LPMAPIPROP)msg, PR_BLOB, STGM_READ, 0);
+  CHECK_EQ(stream_size(s), size);
+  check_pattern(s, size);
+  s->lpVtbl->Release(s);
+  if (size <= GETPROPS_LIMIT) {
+    /* Values up to 1 MiB read through GetProps as well. */
+    LPSPropValue v = msg_get_one((LPMAPIPROP)msg, PR_BLOB);
+    uint64_t i;
+    CHECK_EQ(v->ulPropTag, PR_BLOB);
+    CHECK_EQ(v->Value.bin.cb, size);
+    for (i = 0; i < size; i++) CHECK(v->Value.bin.lpb[i] == pattern(i));
+    MAPIFreeBuffer(v);
+  } else {
+    /* Larger ones are PT_ERROR MAPI_E_NOT_ENOUGH_MEMORY: read them through a stream. */
+    SizedSPropTagArray(2, tags) = {2, {PR_BLOB, PR_ENTRYID}};
+    ULONG n = 0;
+    LPSPropValue v = NULL;
+    CHECK_HR(msg->lpVtbl->GetProps(msg, (LPSPropTagArray)&tags, 0, &n, &v),
+             MAPI_W_ERRORS_RETURNED);
+    CHECK_EQ(n, 2);
+    CHECK_EQ(v[0].ulPropTag, CHANGE_PROP_TYPE(PR_BLOB, PT_ERROR));
+    CHECK_HR(v[0].Value.err, MAPI_E_NOT_ENOUGH_MEMORY);
+    CHECK_EQ(v[1].ulPropTag, PR_ENTRYID);
+    MAPIFreeBuffer(v);
+  }
+  msg->lpVtbl->Release(msg);
+  MAPIFreeBuffer(eid);
+}
+
+static void test_round_trips(void) {
+  struct fixture f;
+  uint64_t big = test_under_valgrind() ? 2 * MIB : 10 * MIB;
+  setup(&f, "round_trips.db");
+  round_trip(&f, 0);
+  round_trip(&f, 1);
+  round_trip(&f, 4096);
+  round_trip(&f, GETPROPS_LIMIT);
+  round_trip(&f, big);
+  teardown(&f);
+  printf("  round trips of 0 B, 1 B, 4 KiB, 1 MiB, %llu MiB: ok\n", (unsigned long long)(big / MIB));
+}
+
+static long max_rss_kib(void) {
+  struct rusage ru;
+  CHECK(getrusage(RUSAGE_SELF, &ru) == 0);
+  return ru.ru_maxrss;
+}
+
+/* 100 MiB through a stream. Writing and committing must hold the value once (the stream's
+ * buffer, moved into the working copy by Commit): the peak grows by less than 1.3× the value.
+ * The save and the read back are measured and printed (the save path's copies are issue 15
+ * item 3's, not the stream's: 3.05× measured on SQLite, 5.0× on PostgreSQL). */
+static void test_hundred_mib(void) {
+  struct fixture f;
+  uint64_t size = test_under_valgrind() ? 4 * MIB : 100 * MIB;
+  LPMESSAGE msg = NULL;
+  LPSTREAM s;
+  LPSPropValue eid;
+  long before, after_commit, after_save, after_read;
+  double kib = (double)size / 1024.0;
+  setup(&f, "hundred.db");
+  CHECK_OK(f.root->lpVtbl->CreateMessage(f.root, NULL, 0, &msg));
+  msg_set_str(msg, PR_SUBJECT_A, "big");
+  before = max_rss_kib();
+  s = open_stream((LPMAPIPROP)msg, PR_BLOB, STGM_READWRITE, MAPI_CREATE | MAPI_MODIFY);
+  write_pattern(s, size);
+  CHECK_OK(s->lpVtbl->Commit(s, 0));
+  after_commit = max_rss_kib();
+  /* After Commit the stream reads the working copy in place. */
+  CHECK_OK(s->lpVtbl->Seek(s, li(0), STREAM_SEEK_SET, NULL));
+  check_pattern(s, size);
+  s->lpVtbl->Release(s);
+  CHECK_OK(msg->lpVtbl->SaveChanges(msg, KEEP_OPEN_READONLY));
+  after_save = max_rss_kib();
+  eid = msg_get_one((LPMAPIPROP)msg, PR_ENTRYID);
+  msg->lpVtbl->Release(msg);
+  msg = msg_open(f.mdb, eid, 0);
+  s = open_stream((LPMAPIPROP)msg, PR_BLOB, 0, 0);
+  check_pattern(s, size);
+  s->lpVtbl->Release(s);
+  msg->lpVtbl->Release(msg);
+  after_read = max_rss_kib();
+  printf("  %llu MiB: peak RSS growth %.2fx the value writing + committing, %.2fx after the "
+         "save, %.2fx after reopening and reading\n",
+         (unsigned long long)(size / MIB), (double)(after_commit - before) / kib,
+         (double)(after_save - before) / kib, (double)(after_read - before) / kib);
+  if (!test_under_valgrind()) {
+    CHECK((double)(after_commit - before) < 1.3 * kib);
+    /* The save still copies the value into its change set (issue 15 item 3 is open); SQLite
+     * then writes it in pieces, PostgreSQL's client encodes it whole (as one bytea[] array
+     * parameter). Measured when this was written: 3.05x on SQLite (the working copy, the change
+     * set's copy, and the store file's pages SQLite maps in), 5.0x on PostgreSQL; the bounds
+     * catch a regression. */
+    CHECK((double)(after_read - before) < (on_postgres() ? 6.0 : 3.5) * kib);
+  }
+  MAPIFreeBuffer(eid);
+  teardown(&f);
+}
+
+/* Writes `text` into PR_BLOB of `msg` through a stream and commits it. */
+static void stream_put(LPMESSAGE msg, const char *text) {
+  LPSTREAM s = open_stream((LPMAPIPROP)msg, PR_BLOB, STGM_READWRITE, MAPI_CREATE | MAPI_MODIFY);
+  ULONG n = 0;
+  CHECK_OK(s->lpVtbl->Write(s, text, (ULONG)strlen(text), &n));
+  CHECK_EQ(n, strlen(text));
+  CHECK_OK(s->lpVtbl->Commit(s, 0));
+  s->lpVtbl->Release(s);
+}
+
+/* Whether PR_BLOB of the stored message is exactly `text` (read through a stream). */
+static int stored_blob_is(struct fixture *f, const char *text) {
+  LPMESSAGE m = msg_open(f->mdb, f->eid, 0);
+  LPSTREAM s;
+  char buf[256];
+  ULONG got = 0;
+  int same;
+  memset(buf, 0, sizeof buf);
+  if (try_open((LPMAPIPROP)m, PR_BLOB, &IID_IStream, 0, 0) == MAPI_E_NOT_FOUND) {
+    m->lpVtbl->Release(m);
+    return text == NULL;
+  }
+  s = open_stream((LPMAPIPROP)m, PR_BLOB, 0, 0);
+  CHECK_OK(s->lpVtbl->Read(s, buf, sizeof buf - 1, &got));
+  same = text != NULL && got == strlen(text) && memcmp(buf, text, got) == 0;
+  s->lpVtbl->Release(s);
+  m->lpVtbl->Release(m);
+  return same;
+}
+
+static void test_conflict_loses_force_keeps(void) {
+  struct fixture f;
+  LPMESSAGE a, b;
+  setup(&f, "conflict.db");
+  a = msg_open(f.mdb, f.eid, MAPI_MODIFY);
+  b = msg_open(f.mdb, f.eid, MAPI_MODIFY);
+  /* Not stored before the message's SaveChanges. */
+  stream_put(b, "from b");
+  CHECK(stored_blob_is(&f, NULL));
+  msg_set_str(a, PR_SUBJECT_A, "a wins");
+  CHECK_OK(a->lpVtbl->SaveChanges(a, KEEP_OPEN_READWRITE));
+  /* B's stream write is lost with its save, exactly like a property change. */
+  CHECK_HR(b->lpVtbl->SaveChanges(b, KEEP_OPEN_READWRITE), MAPI_E_OBJECT_CHANGED);
+  CHECK(stored_blob_is(&f, NULL));
+  /* FORCE_SAVE keeps it. */
+  CHECK_OK(b->lpVtbl->SaveChanges(b, FORCE_SAVE | KEEP_OPEN_READWRITE));
+  CHECK(stored_blob_is(&f, "from b"));
+  /* And A, now stale, loses its own stream write the same way. */
+  stream_put(a, "from a");
+  CHECK_HR(a->lpVtbl->SaveChanges(a, 0), MAPI_E_OBJECT_CHANGED);
+  CHECK(stored_blob_is(&f, "from b"));
+  a->lpVtbl->Release(a);
+  b->lpVtbl->Release(b);
+  teardown(&f);
+  printf("  a stream write is lost to a conflicting save and kept by FORCE_SAVE: ok\n");
+}
+
+static void test_strings_and_reopen(void) {
+  struct fixture f;
+  LPMESSAGE m;
+  LPSTREAM s;
+  char buf[64];
+  ULONG n = 0;
+  static const WCHAR body[] = {'h', 'i', 0x00E9, 0};
+  setup(&f, "strings.db");
+  m = msg_open(f.mdb, f.eid, MAPI_MODIFY);
+  /* PR_SUBJECT as PT_STRING8, read in place; STREAM_APPEND starts at the end. */
+  s = open_stream((LPMAPIPROP)m, PR_SUBJECT_A, STGM_READWRITE, MAPI_MODIFY | STREAM_APPEND);
+  CHECK_OK(s->lpVtbl->Write(s, "+more", 5, &n));
+  CHECK_OK(s->lpVtbl->Commit(s, 0));
+  s->lpVtbl->Release(s);
+  /* PR_BODY_W as UTF-16LE; the terminator written by the client ends the string. */
+  s = open_stream((LPMAPIPROP)m, PR_BODY_W, STGM_WRITE, MAPI_CREATE | MAPI_MODIFY);
+  CHECK_OK(s->lpVtbl->Write(s, body, sizeof body, &n));
+  CHECK_EQ(n, sizeof body);
+  CHECK_OK(s->lpVtbl->Commit(s, 0));
+  s->lpVtbl->Release(s);
+  CHECK_OK(m->lpVtbl->SaveChanges(m, 0));
+  m->lpVtbl->Release(m);
+
+  m = msg_open(f.mdb, f.eid, 0);
+  CHECK_OK(msg_get_str(m, PR_SUBJECT_A, buf, sizeof buf));
+  CHECK_STR(buf, "base+more");
+  {
+    LPSPropValue v = msg_get_one((LPMAPIPROP)m, PR_BODY_W);
+    CHECK_EQ(v->ulPropTag, PR_BODY_W);
+    CHECK_WSTR(v->Value.lpszW, body);
+    MAPIFreeBuffer(v);
+  }
+  s = open_stream((LPMAPIPROP)m, PR_BODY_W, 0, 0);
+  CHECK_EQ(stream_size(s), 6);
+  s->lpVtbl->Release(s);
+  /* The same property as PT_STRING8. */
+  s = open_stream((LPMAPIPROP)m, PR_BODY_A, 0, 0);
+  memset(buf, 0, sizeof buf);
+  CHECK_OK(s->lpVtbl->Read(s, buf, sizeof buf, &n));
+  CHECK_EQ(n, 4);
+  CHECK(memcmp(buf, "hi\xC3\xA9", 4) == 0);
+  s->lpVtbl->Release(s);
+  m->lpVtbl->Release(m);
+  teardown(&f);
+  printf("  PT_STRING8 and PT_UNICODE streams, STREAM_APPEND, reopen: ok\n");
+}
+
+static void test_attachment_data_bin(void) {
+  struct fixture f;
+  LPMESSAGE m;
+  LPATTACH att = NULL;
+  LPSTREAM s;
+  ULONG num = GARBAGE_ULONG;
+  uint64_t size = 300 * 1024;
+  setup(&f, "attach.db");
+  m = msg_open(f.mdb, f.eid, MAPI_MODIFY);
+  CHECK_OK(m->lpVtbl->CreateAttach(m, NULL, 0, &num, &att));
+  s = open_stream((LPMAPIPROP)att, PR_ATTACH_DATA_BIN, STGM_READWRITE, MAPI_CREATE | MAPI_MODIFY);
+  write_pattern(s, size);
+  CHECK_OK(s->lpVtbl->Commit(s, 0));
+  s->lpVtbl->Release(s);
+  CHECK_OK(att->lpVtbl->SaveChanges(att, 0));
+  att->lpVtbl->Release(att);
+  CHECK_OK(m->lpVtbl->SaveChanges(m, 0));
+  m->lpVtbl->Release(m);
+
+  m = msg_open(f.mdb, f.eid, 0);
+  CHECK_OK(m->lpVtbl->OpenAttach(m, num, NULL, 0, &att));
+  s = open_stream((LPMAPIPROP)att, PR_ATTACH_DATA_BIN, 0, 0);
+  CHECK_EQ(stream_size(s), size);
+  check_pattern(s, size);
+  /* Read-only: the attachment was opened without MAPI_MODIFY. */
+  CHECK_HR(try_open((LPMAPIPROP)att, PR_ATTACH_DATA_BIN, &IID_IStream, 0, MAPI_MODIFY),
+           MAPI_E_NO_ACCESS);
+  s->lpVtbl->Release(s);
+  att->lpVtbl->Release(att);
+  m->lpVtbl->Release(m);
+  teardown(&f);
+  printf("  PR_ATTACH_DATA_BIN through a stream, stored by the message's save: ok\n");
+}
+
+static void test_folder(void) {
+  struct fixture f;
+  LPSTREAM s;
+  char p[4096];
+  setup(&f, "folder.db");
+  s = open_stream((LPMAPIPROP)f.root, PR_BLOB, STGM_READWRITE, MAPI_CREATE | MAPI_MODIFY);
+  write_pattern(s, 5000);
+  CHECK_OK(s->lpVtbl->Commit(s, 0));
+  s->lpVtbl->Release(s);
+  teardown(&f);
+  /* Folders are not transacted: Commit stored it. */
+  store_location(p, sizeof p, "folder.db");
+  f.mdb = store_open(p, 0);
+  f.root = store_root(f.mdb);
+  s = open_stream((LPMAPIPROP)f.root, PR_BLOB, 0, 0);
+  CHECK_EQ(stream_size(s), 5000);
+  check_pattern(s, 5000);
+  s->lpVtbl->Release(s);
+  f.root->lpVtbl->Release(f.root);
+  f.mdb->lpVtbl->Release(f.mdb);
+  printf("  a folder's stream stores at Commit: ok\n");
+}
+
+static void test_stream_methods(void) {
+  struct fixture f;
+  LPMESSAGE m;
+  LPSTREAM s, twin = NULL, other;
+  ULARGE_INTEGER pos, rd, wr;
+  char buf[32];
+  ULONG n = 0;
+  setup(&f, "methods.db");
+  m = msg_open(f.mdb, f.eid, MAPI_MODIFY);
+  s = open_stream((LPMAPIPROP)m, PR_BLOB, STGM_READWRITE, MAPI_CREATE | MAPI_MODIFY);
+  CHECK_OK(s->lpVtbl->Write(s, "0123456789", 10, &n));
+  /* Seek from each origin. */
+  CHECK_OK(s->lpVtbl->Seek(s, li(2), STREAM_SEEK_SET, &pos));
+  CHECK_EQ(pos.QuadPart, 2);
+  CHECK_OK(s->lpVtbl->Seek(s, li(3), STREAM_SEEK_CUR, &pos));
+  CHECK_EQ(pos.QuadPart, 5);
+  CHECK_OK(s->lpVtbl->Seek(s, li(-1), STREAM_SEEK_END, &pos));
+  CHECK_EQ(pos.QuadPart, 9);
+  CHECK_OK(s->lpVtbl->Read(s, buf, sizeof buf, &n));
+  CHECK_EQ(n, 1);
+  CHECK(buf[0] == '9');
+  /* A gap past the end reads as zeros; SetSize truncates and extends. */
+  CHECK_OK(s->lpVtbl->Seek(s, li(12), STREAM_SEEK_SET, NULL));
+  CHECK_OK(s->lpVtbl->Write(s, "x", 1, NULL));
+  CHECK_EQ(stream_size(s), 13);
+  CHECK_OK(s->lpVtbl->SetSize(s, uli(4)));
+  CHECK_EQ(stream_size(s), 4);
+  /* Clone: same bytes, own position. */
+  CHECK_OK(s->lpVtbl->Clone(s, &twin));
+  CHECK_OK(twin->lpVtbl->Seek(twin, li(0), STREAM_SEEK_SET, NULL));
+  CHECK_OK(twin->lpVtbl->Read(twin, buf, sizeof buf, &n));
+  CHECK_EQ(n, 4);
+  CHECK(memcmp(buf, "0123", 4) == 0);
+  /* CopyTo another stream (PR_BODY_A of the same message). */
+  other = open_stream((LPMAPIPROP)m, PR_BODY_A, STGM_READWRITE, MAPI_CREATE | MAPI_MODIFY);
+  CHECK_OK(s->lpVtbl->Seek(s, li(1), STREAM_SEEK_SET, NULL));
+  CHECK_OK(s->lpVtbl->CopyTo(s, other, uli(100), &rd, &wr));
+  CHECK_EQ(rd.QuadPart, 3);
+  CHECK_EQ(wr.QuadPart, 3);
+  CHECK_OK(other->lpVtbl->Commit(other, 0));
+  other->lpVtbl->Release(other);
+  CHECK_OK(msg_get_str(m, PR_BODY_A, buf, sizeof buf));
+  CHECK_STR(buf, "123");
+  /* Commit, then Revert drops what came after. */
+  CHECK_OK(s->lpVtbl->Commit(s, STGC_OVERWRITE));
+  CHECK_OK(s->lpVtbl->Write(s, "zzzz", 4, NULL));
+  CHECK_EQ(stream_size(twin), 8);
+  CHECK_OK(s->lpVtbl->Revert(s));
+  CHECK_EQ(stream_size(s), 4);
+  CHECK_HR(s->lpVtbl->LockRegion(s, uli(0), uli(1), 1), MAPI_E_NO_SUPPORT);
+  CHECK_HR(s->lpVtbl->UnlockRegion(s, uli(0), uli(1), 1), MAPI_E_NO_SUPPORT);
+  {
+    LPUNKNOWN unk = NULL;
+    CHECK_OK(s->lpVtbl->QueryInterface(s, &IID_IUnknown, (void **)&unk));
+    CHECK(unk == (LPUNKNOWN)s);
+    unk->lpVtbl->Release(unk);
+    CHECK_HR(s->lpVtbl->QueryInterface(s, &IID_IMessage, (void **)&unk), E_NOINTERFACE);
+  }
+  twin->lpVtbl->Release(twin);
+  s->lpVtbl->Release(s);
+  CHECK_OK(m->lpVtbl->SaveChanges(m, 0));
+  m->lpVtbl->Release(m);
+  CHECK(stored_blob_is(&f, "0123"));
+  teardown(&f);
+  printf("  Seek, SetSize, Clone, CopyTo, Commit, Revert, LockRegion: ok\n");
+}
+
+/* docs/BAD_INPUT.md rows 147-160. */
+static void test_bad_input(void) {
+  struct fixture f;
+  LPMESSAGE m, ro;
+  LPSTREAM s, r, dead, out = (LPSTREAM)GARBAGE_PTR;
+  ULARGE_INTEGER pos;
+  ULONG n = GARBAGE_ULONG;
+  char buf[8];
+  setup(&f, "bad.db");
+  m = msg_open(f.mdb, f.eid, MAPI_MODIFY);
+  ro = msg_open(f.mdb, f.eid, 0);
+  /* 147: missing property without MAPI_CREATE. */
+  CHECK_HR(try_open((LPMAPIPROP)m, PR_BLOB, &IID_IStream, 0, MAPI_MODIFY), MAPI_E_NOT_FOUND);
+  /* 148: a type that does not stream; 149: another interface on a stream type. */
+  CHECK_HR(try_open((LPMAPIPROP)m, PR_DATA_LONG, &IID_IStream, 0, MAPI_CREATE | MAPI_MODIFY),
+           MAPI_E_NO_SUPPORT);
+  CHECK_HR(try_open((LPMAPIPROP)m, PR_BLOB, &IID_IMAPITable, 0, MAPI_CREATE | MAPI_MODIFY),
+           MAPI_E_INTERFACE_NOT_SUPPORTED);
+  /* 150: unknown STGM bits, both access bits; write access asked without MAPI_MODIFY. */
+  CHECK_HR(try_open((LPMAPIPROP)m, PR_SUBJECT_A, &IID_IStream, 0x00100000, 0),
+           MAPI_E_UNKNOWN_FLAGS);
+  CHECK_HR(try_open((LPMAPIPROP)m, PR_SUBJECT_A, &IID_IStream, 3, MAPI_MODIFY),
+           MAPI_E_INVALID_PARAMETER);
+  CHECK_HR(try_open((LPMAPIPROP)m, PR_SUBJECT_A, &IID_IStream, STGM_WRITE, 0), MAPI_E_NO_ACCESS);
+  /* 151: MAPI_MODIFY on a read-only message; a computed property. */
+  CHECK_HR(try_open((LPMAPIPROP)ro, PR_SUBJECT_A, &IID_IStream, 0, MAPI_MODIFY),
+           MAPI_E_NO_ACCESS);
+  CHECK_HR(try_open((LPMAPIPROP)m, PR_ENTRYID, &IID_IStream, 0, MAPI_MODIFY), MAPI_E_NO_ACCESS);
+  /* 152: writes on a read-only stream. */
+  r = open_stream((LPMAPIPROP)m, PR_SUBJECT_A, 0, 0);
+  CHECK_HR(r->lpVtbl->Write(r, "x", 1, &n), STG_E_ACCESSDENIED);
+  CHECK_EQ(n, 0);
+  CHECK_HR(r->lpVtbl->SetSize(r, uli(0)), STG_E_ACCESSDENIED);
+  /* 153: seeks before the start, past 2^63, from an unknown origin: position unchanged. */
+  CHECK_OK(r->lpVtbl->Seek(r, li(2), STREAM_SEEK_SET, NULL));
+  CHECK_HR(r->lpVtbl->Seek(r, li(-1), STREAM_SEEK_SET, &pos), STG_E_INVALIDFUNCTION);
+  CHECK_HR(r->lpVtbl->Seek(r, li(-3), STREAM_SEEK_CUR, &pos), STG_E_INVALIDFUNCTION);
+  CHECK_OK(r->lpVtbl->Seek(r, li(0x7FFFFFFFFFFFFFFFLL), STREAM_SEEK_SET, NULL));
+  CHECK_HR(r->lpVtbl->Seek(r, li(1), STREAM_SEEK_CUR, &pos), STG_E_INVALIDFUNCTION);
+  CHECK_HR(r->lpVtbl->Seek(r, li(0), 3, &pos), STG_E_INVALIDFUNCTION);
+  CHECK_OK(r->lpVtbl->Seek(r, li(0), STREAM_SEEK_CUR, &pos));
+  CHECK_EQ(pos.QuadPart, 0x7FFFFFFFFFFFFFFFLL);
+  CHECK_OK(r->lpVtbl->Read(r, buf, sizeof buf, &n));
+  CHECK_EQ(n, 0);
+  /* 154: NULL pointers. */
+  CHECK_HR(r->lpVtbl->Read(r, NULL, 1, &n), STG_E_INVALIDPOINTER);
+  CHECK_HR(r->lpVtbl->Write(r, NULL, 1, &n), STG_E_INVALIDPOINTER);
+  CHECK_HR(r->lpVtbl->Stat(r, NULL, 0), STG_E_INVALIDPOINTER);
+  CHECK_HR(r->lpVtbl->Clone(r, NULL), STG_E_INVALIDPOINTER);
+  CHECK_HR(r->lpVtbl->CopyTo(r, NULL, uli(1), NULL, NULL), STG_E_INVALIDPOINTER);
+  CHECK_HR(r->lpVtbl->Read(NULL, buf, 1, &n), MAPI_E_INVALID_PARAMETER);
+  CHECK_EQ(r->lpVtbl->AddRef(NULL), 0);
+  /* 155: unknown Commit and Stat flags. */
+  CHECK_HR(r->lpVtbl->Commit(r, 0x100), STG_E_INVALIDFLAG);
+  {
+    STATSTG st;
+    CHECK_HR(r->lpVtbl->Stat(r, &st, 0x10), STG_E_INVALIDFLAG);
+    CHECK(st.pwcsName == NULL);
+  }
+  r->lpVtbl->Release(r);
+  /* 156: writing past the store's largest value. */
+  s = open_stream((LPMAPIPROP)m, PR_BLOB, STGM_READWRITE, MAPI_CREATE | MAPI_MODIFY);
+  CHECK_HR(s->lpVtbl->SetSize(s, uli(1ull << 40)), STG_E_MEDIUMFULL);
+  CHECK_OK(s->lpVtbl->Seek(s, li(0x7FFFFFFFFFFFFFFFLL), STREAM_SEEK_SET, NULL));
+  CHECK_HR(s->lpVtbl->Write(s, "x", 1, &n), STG_E_MEDIUMFULL);
+  /* 157: a PT_UNICODE stream of odd length cannot commit. */
+  {
+    LPSTREAM w = open_stream((LPMAPIPROP)m, PR_BODY_W, STGM_READWRITE, MAPI_CREATE | MAPI_MODIFY);
+    CHECK_OK(w->lpVtbl->Write(w, "abc", 3, &n));
+    CHECK_HR(w->lpVtbl->Commit(w, 0), STG_E_INVALIDPARAMETER);
+    w->lpVtbl->Release(w);
+  }
+  /* 158: a stream used after its message was released. */
+  dead = open_stream((LPMAPIPROP)m, PR_SUBJECT_A, STGM_READWRITE, MAPI_MODIFY);
+  s->lpVtbl->Release(s);
+  m->lpVtbl->Release(m);
+  CHECK_HR(dead->lpVtbl->Read(dead, buf, 1, &n), MAPI_E_INVALID_OBJECT);
+  CHECK_HR(dead->lpVtbl->Write(dead, "x", 1, &n), MAPI_E_INVALID_OBJECT);
+  CHECK_HR(dead->lpVtbl->Commit(dead, 0), MAPI_E_INVALID_OBJECT);
+  CHECK_HR(dead->lpVtbl->Clone(dead, &out), MAPI_E_INVALID_OBJECT);
+  CHECK(out == NULL);
+  dead->lpVtbl->Release(dead);
+  /* 159: objects without streams (the store object). */
+  CHECK_HR(try_open((LPMAPIPROP)f.mdb, PR_BLOB, &IID_IStream, 0, 0), MAPI_E_NO_SUPPORT);
+  ro->lpVtbl->Release(ro);
+  teardown(&f);
+  printf("  bad input: ok\n");
+}
+
+/* OpenStreamOnFile (reference §12.1): a unique file made in a directory, a property copied into
+ * it with CopyTo, read back by name, deleted on release; bad input (rows 147, 150, 152, 154). */
+static void test_open_stream_on_file(void) {
+  struct fixture f;
+  char dir[4096], path[4096 + 32];
+  LPSTREAM file = (LPSTREAM)GARBAGE_PTR, src, back, bad = (LPSTREAM)GARBAGE_PTR;
+  LPMESSAGE m;
+  ULARGE_INTEGER rd, wr;
+  ULONG n = 0;
+  size_t len;
+  setup(&f, "file.db");
+  test_path(dir, sizeof dir, "");
+  len = strlen(dir);
+  if (len > 0 && dir[len - 1] == '/') dir[len - 1] = 0;
+  CHECK_OK(OpenStreamOnFile(MAPIAllocateBuffer, MAPIFreeBuffer,
+                            SOF_UNIQUEFILENAME | STGM_READWRITE | STGM_CREATE, dir, "att", &file));
+  CHECK(file != NULL && file != GARBAGE_PTR);
+  /* A message's property saved to the file through CopyTo. */
+  m = msg_open(f.mdb, f.eid, MAPI_MODIFY);
+  src = open_stream((LPMAPIPROP)m, PR_BLOB, STGM_READWRITE, MAPI_CREATE | MAPI_MODIFY);
+  write_pattern(src, 200000);
+  CHECK_OK(src->lpVtbl->Seek(src, li(0), STREAM_SEEK_SET, NULL));
+  CHECK_OK(src->lpVtbl->CopyTo(src, file, uli(~0ull), &rd, &wr));
+  CHECK_EQ(rd.QuadPart, 200000);
+  CHECK_EQ(wr.QuadPart, 200000);
+  CHECK_EQ(stream_size(file), 200000);
+  CHECK_OK(file->lpVtbl->Commit(file, 0));
+  src->lpVtbl->Release(src);
+  m->lpVtbl->Release(m);
+  file->lpVtbl->Release(file);
+  /* The file is "att" + four hex digits + ".TMP" in the directory: find it and read it back. */
+  {
+    unsigned i;
+    int found = 0;
+    for (i = 0; i <= 0xFFFF && !found; i++) {
+      snprintf(path, sizeof path, "%s/att%04X.TMP", dir, i);
+      found = access(path, F_OK) == 0;
+    }
+    CHECK(found);
+  }
+  CHECK_OK(OpenStreamOnFile(NULL, NULL, STGM_READ, path, NULL, &back));
+  check_pattern(back, 200000);
+  CHECK_HR(back->lpVtbl->Write(back, "x", 1, &n), STG_E_ACCESSDENIED);
+  back->lpVtbl->Release(back);
+  /* STGM_DELETEONRELEASE: gone with the last reference. */
+  CHECK_OK(OpenStreamOnFile(NULL, NULL, STGM_READWRITE | STGM_DELETEONRELEASE, path, NULL, &back));
+  back->lpVtbl->Release(back);
+  CHECK(access(path, F_OK) != 0);
+  /* Bad input. */
+  CHECK_HR(OpenStreamOnFile(NULL, NULL, STGM_READ, path, NULL, &bad), MAPI_E_NOT_FOUND);
+  CHECK(bad == NULL);
+  bad = (LPSTREAM)GARBAGE_PTR;
+  CHECK_HR(OpenStreamOnFile(NULL, NULL, 0x00100000, path, NULL, &bad), MAPI_E_UNKNOWN_FLAGS);
+  CHECK(bad == NULL);
+  CHECK_HR(OpenStreamOnFile(NULL, NULL, STGM_READ, NULL, NULL, &bad), MAPI_E_INVALID_PARAMETER);
+  CHECK_HR(OpenStreamOnFile(NULL, NULL, STGM_CREATE | STGM_READWRITE, path, NULL, NULL),
+           MAPI_E_INVALID_PARAMETER);
+  CHECK(access(path, F_OK) != 0);
+  teardown(&f);
+  printf("  OpenStreamOnFile: ok\n");
+}
+
+static const struct test_section SECTIONS[] = {
+    {"round_trips", test_round_trips},
+    {"hundred_mib", test_hundred_mib},
+    {"conflict_loses_force_keeps", test_conflict_loses_force_keeps},
+    {"strings_and_reopen", test_strings_and_reopen},
+    {"attachment_data_bin", test_attachment_data_bin},
+    {"folder", test_folder},
+    {"stream_methods", test_stream_methods},
+    {"bad_input", test_bad_input},
+    {"open_stream_on_file", test_open_stream_on_file},
+};
+
+int main(int argc, char **argv) { return RUN_SECTIONS(argc, argv, SECTIONS); }
