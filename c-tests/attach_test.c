@@ -16,27 +16,6 @@
 #define PR_DISPLAY_TO_A TAG_A(PR_DISPLAY_TO_W)
 #define PR_DISPLAY_CC_A TAG_A(PR_DISPLAY_CC_W)
 
-struct fixture {
-  LPMDB mdb;
-  LPMAPIFOLDER root;
-  LPSPropValue eid;
-};
-
-static void setup(struct fixture *f, const char *name) {
-  char p[4096];
-  store_location(p, sizeof p, name);
-  unlink(p);
-  f->mdb = store_open(p, MAPI_CREATE | MDB_WRITE);
-  f->root = store_root(f->mdb);
-  f->eid = msg_create(f->root, "base");
-}
-
-static void teardown(struct fixture *f) {
-  MAPIFreeBuffer(f->eid);
-  f->root->lpVtbl->Release(f->root);
-  f->mdb->lpVtbl->Release(f->mdb);
-}
-
 /* Whether attachment `num` of `msg` holds exactly `data` ("" and S_OK-less: absent). */
 static int attach_holds(LPMESSAGE msg, ULONG num, const char *data) {
   LPATTACH att = NULL;
@@ -116,14 +95,14 @@ static LONG message_size(LPMESSAGE msg) {
 }
 
 static void test_attachments(void) {
-  struct fixture f;
+  struct msg_fixture f;
   LPMESSAGE m, r;
   LPATTACH att = NULL;
   LPUNKNOWN unk = NULL;
   LPSPropValue v;
   ULONG a0, a1, unsaved = GARBAGE_ULONG;
   LONG size_before;
-  setup(&f, "attachments.db");
+  msg_fixture_setup(&f, "attachments.db");
   m = msg_open(f.mdb, f.eid, MAPI_MODIFY);
   size_before = message_size(m);
   check_hasattach(m, 0);
@@ -194,13 +173,13 @@ static void test_attachments(void) {
     list.lpbin = &f.eid->Value.bin;
     CHECK_OK(f.root->lpVtbl->DeleteMessages(f.root, &list, 0, NULL, 0));
   }
-  teardown(&f);
+  msg_fixture_teardown(&f);
 }
 
 static void test_recipients(void) {
-  struct fixture f;
+  struct msg_fixture f;
   LPMESSAGE m, r;
-  setup(&f, "recipients.db");
+  msg_fixture_setup(&f, "recipients.db");
   m = msg_open(f.mdb, f.eid, MAPI_MODIFY);
   check_str(m, PR_DISPLAY_TO_A, "");
   /* MODRECIP_ADD: the store numbers the rows 0, 1, 2 (a PR_ROWID given is replaced). */
@@ -237,14 +216,14 @@ static void test_recipients(void) {
   check_str(r, PR_DISPLAY_TO_A, "Dee");
   check_str(r, PR_DISPLAY_CC_A, "");
   r->lpVtbl->Release(r);
-  teardown(&f);
+  msg_fixture_teardown(&f);
 }
 
 /* Two clients: "theirs" adds an attachment and saves; "mine" adds another attachment and a
  * recipient and saves stale. */
-static void conflict(struct fixture *f, const char *name, LPMESSAGE *mine) {
+static void conflict(struct msg_fixture *f, const char *name, LPMESSAGE *mine) {
   LPMESSAGE theirs;
-  setup(f, name);
+  msg_fixture_setup(f, name);
   theirs = msg_open(f->mdb, f->eid, MAPI_MODIFY);
   *mine = msg_open(f->mdb, f->eid, MAPI_MODIFY);
   CHECK_EQ(attach_add(theirs, "theirs"), 0);
@@ -255,7 +234,7 @@ static void conflict(struct fixture *f, const char *name, LPMESSAGE *mine) {
 }
 
 static void test_conflict_loses_children_force_keeps(void) {
-  struct fixture f;
+  struct msg_fixture f;
   LPMESSAGE mine, before, after;
   conflict(&f, "conflict.db", &mine);
   before = msg_open(f.mdb, f.eid, 0);
@@ -278,11 +257,11 @@ static void test_conflict_loses_children_force_keeps(void) {
   check_str(after, PR_DISPLAY_TO_A, "Mine");
   after->lpVtbl->Release(after);
   mine->lpVtbl->Release(mine);
-  teardown(&f);
+  msg_fixture_teardown(&f);
 }
 
 static void test_resolver_merge_keeps_children(void) {
-  struct fixture f;
+  struct msg_fixture f;
   LPMESSAGE mine, after;
   TestResolver r;
   conflict(&f, "merge.db", &mine);
@@ -304,11 +283,11 @@ static void test_resolver_merge_keeps_children(void) {
   CHECK(attach_holds(mine, 1, "mine"));
   mine->lpVtbl->Release(mine);
   CHECK_EQ(r.refs, 1);
-  teardown(&f);
+  msg_fixture_teardown(&f);
 }
 
 static void test_resolver_save_elsewhere_keeps_children(void) {
-  struct fixture f;
+  struct msg_fixture f;
   LPMESSAGE mine, after, copy;
   LPSPropValue copy_eid;
   TestResolver r;
@@ -331,7 +310,7 @@ static void test_resolver_save_elsewhere_keeps_children(void) {
   copy->lpVtbl->Release(copy);
   MAPIFreeBuffer(copy_eid);
   mine->lpVtbl->Release(mine);
-  teardown(&f);
+  msg_fixture_teardown(&f);
 }
 
 /* Opens the message embedded in attachment `num` of `msg` (created with MAPI_CREATE). */
@@ -414,7 +393,7 @@ static void path_release(struct path *p) {
 }
 
 /* Reopens the stored message and checks the whole tree, `level1` the subject at level 1. */
-static void check_tree(struct fixture *f, const char *level1) {
+static void check_tree(struct msg_fixture *f, const char *level1) {
   struct path p;
   LPMESSAGE e2;
   memset(&p, 0, sizeof p);
@@ -438,10 +417,10 @@ static void check_tree(struct fixture *f, const char *level1) {
 }
 
 static void test_embedded_two_levels(void) {
-  struct fixture f;
+  struct msg_fixture f;
   LPMESSAGE m, e0, e1;
   LPATTACH a0, a1;
-  setup(&f, "embedded.db");
+  msg_fixture_setup(&f, "embedded.db");
   /* m ⊃ attachment 0 ⊃ "level 0" ⊃ attachment 0 ⊃ "level 1" ⊃ attachment 0 ⊃ "level 2". */
   m = msg_open(f.mdb, f.eid, MAPI_MODIFY);
   add_embedded(m, "level 0", "To Zero", fill_level1);
@@ -467,16 +446,16 @@ static void test_embedded_two_levels(void) {
   CHECK_OK(m->lpVtbl->SaveChanges(m, 0));
   m->lpVtbl->Release(m);
   check_tree(&f, "level 1 changed");
-  teardown(&f);
+  msg_fixture_teardown(&f);
 }
 
 static void test_bad_input(void) {
-  struct fixture f;
+  struct msg_fixture f;
   LPMESSAGE m, ro;
   LPATTACH att = (LPATTACH)GARBAGE_PTR;
   LPUNKNOWN unk = (LPUNKNOWN)GARBAGE_PTR;
   ULONG num = GARBAGE_ULONG;
-  setup(&f, "bad.db");
+  msg_fixture_setup(&f, "bad.db");
   m = msg_open(f.mdb, f.eid, MAPI_MODIFY);
   /* Attachment numbers that never existed. */
   CHECK_HR(m->lpVtbl->OpenAttach(m, 5, NULL, 0, &att), MAPI_E_NOT_FOUND);
@@ -581,7 +560,7 @@ static void test_bad_input(void) {
   CHECK_HR(ro->lpVtbl->CreateAttach(ro, NULL, 0, &num, &att), MAPI_E_NO_ACCESS);
   CHECK_HR(modify(ro, MODRECIP_ADD, -1, "x", MAPI_TO), MAPI_E_NO_ACCESS);
   ro->lpVtbl->Release(ro);
-  teardown(&f);
+  msg_fixture_teardown(&f);
 }
 
 /* ---- Attachment and recipient tables (GetAttachmentTable, GetRecipientTable) -------------- */
@@ -695,7 +674,7 @@ static void set_rendering_position(LPMESSAGE m, ULONG num, LONG pos) {
  * only created), in PR_RENDERING_POSITION order then PR_ATTACH_NUM; an open table sees later
  * changes at its next call; sort and restrict; keys across save and reopen. */
 static void test_attachment_table(void) {
-  struct fixture f;
+  struct msg_fixture f;
   LPMESSAGE m, r;
   LPMAPITABLE t, wide, rt;
   LPATTACH att = NULL;
@@ -703,7 +682,7 @@ static void test_attachment_table(void) {
   ULONG count = GARBAGE_ULONG, status = GARBAGE_ULONG, type = GARBAGE_ULONG, num = 0;
   BYTE inst[128], inst2[128], rec[128], rec2[128];
   ULONG ni, nr;
-  setup(&f, "attachment_table.db");
+  msg_fixture_setup(&f, "attachment_table.db");
   m = msg_open(f.mdb, f.eid, MAPI_MODIFY);
   t = attach_table(m, 0);
   CHECK_OK(t->lpVtbl->GetStatus(t, &status, &type));
@@ -788,7 +767,7 @@ static void test_attachment_table(void) {
   m->lpVtbl->Release(m);
   check_longs(t, PR_ATTACH_NUM, 3, 0, 2, 3);
   t->lpVtbl->Release(t);
-  teardown(&f);
+  msg_fixture_teardown(&f);
 }
 
 static SRestriction prop_eq(SPropValue *v) {
@@ -804,12 +783,12 @@ static SRestriction prop_eq(SPropValue *v) {
 /* The recipient table: PR_ROWID order, unsaved ModifyRecipients included, restrict and sort,
  * FindRow on PR_INSTANCE_KEY, both string widths. */
 static void test_recipient_table(void) {
-  struct fixture f;
+  struct msg_fixture f;
   LPMESSAGE m, r;
   LPMAPITABLE t, narrow, rt;
   LPSPropTagArray cols = NULL;
   ULONG count = GARBAGE_ULONG;
-  setup(&f, "recipient_table.db");
+  msg_fixture_setup(&f, "recipient_table.db");
   m = msg_open(f.mdb, f.eid, MAPI_MODIFY);
   t = recipient_table(m, MAPI_UNICODE);
   CHECK_OK(modify(m, MODRECIP_ADD, -1, "Ann", MAPI_TO));
@@ -882,7 +861,7 @@ static void test_recipient_table(void) {
   narrow->lpVtbl->Release(narrow);
   t->lpVtbl->Release(t);
   m->lpVtbl->Release(m);
-  teardown(&f);
+  msg_fixture_teardown(&f);
 }
 
 /* A save that lost a conflict stores nothing, and the loser's object keeps its changes
@@ -890,7 +869,7 @@ static void test_recipient_table(void) {
  * working copy, keep showing them too, as its other methods do. The winner's version is what a
  * reopen shows; after FORCE_SAVE the loser's version is stored and every table agrees. */
 static void test_tables_after_a_lost_conflict(void) {
-  struct fixture f;
+  struct msg_fixture f;
   LPMESSAGE mine, r;
   LPMAPITABLE at, rt, rat, rrt;
   conflict(&f, "conflict_tables.db", &mine);
@@ -918,16 +897,16 @@ static void test_tables_after_a_lost_conflict(void) {
   at->lpVtbl->Release(at);
   rt->lpVtbl->Release(rt);
   mine->lpVtbl->Release(mine);
-  teardown(&f);
+  msg_fixture_teardown(&f);
 }
 
 /* Embedded messages have their own tables, stored or being edited. */
 static void test_embedded_tables(void) {
-  struct fixture f;
+  struct msg_fixture f;
   struct path p;
   LPMESSAGE m, e1;
   LPMAPITABLE t;
-  setup(&f, "embedded_tables.db");
+  msg_fixture_setup(&f, "embedded_tables.db");
   m = msg_open(f.mdb, f.eid, MAPI_MODIFY);
   add_embedded(m, "level 0", "To Zero", fill_level1);
   CHECK_OK(m->lpVtbl->SaveChanges(m, 0));
@@ -961,14 +940,14 @@ static void test_embedded_tables(void) {
     a0->lpVtbl->Release(a0);
   }
   m->lpVtbl->Release(m);
-  teardown(&f);
+  msg_fixture_teardown(&f);
 }
 
 static void test_table_bad_input(void) {
-  struct fixture f;
+  struct msg_fixture f;
   LPMESSAGE m, ro;
   LPMAPITABLE t = (LPMAPITABLE)GARBAGE_PTR;
-  setup(&f, "table_bad.db");
+  msg_fixture_setup(&f, "table_bad.db");
   m = msg_open(f.mdb, f.eid, MAPI_MODIFY);
   /* Unknown flags (MAPI_MODIFY is not one of them): refused, *lppTable NULL. */
   CHECK_HR(m->lpVtbl->GetAttachmentTable(m, MAPI_MODIFY, &t), MAPI_E_UNKNOWN_FLAGS);
@@ -1007,7 +986,7 @@ static void test_table_bad_input(void) {
   check_longs(t, PR_ATTACH_NUM, 0);
   t->lpVtbl->Release(t);
   ro->lpVtbl->Release(ro);
-  teardown(&f);
+  msg_fixture_teardown(&f);
 }
 
 static const struct test_section SECTIONS[] = {

@@ -28,10 +28,7 @@ static LPMAPIFOLDER subfolder(LPMAPIFOLDER parent, const char *name) {
 }
 
 static void setup(struct fixture *f, const char *name) {
-  char p[4096];
-  store_location(p, sizeof p, name);
-  unlink(p);
-  f->mdb = store_open(p, MAPI_CREATE | MDB_WRITE);
+  f->mdb = store_fresh(name);
   f->root = store_root(f->mdb);
   f->a = subfolder(f->root, "a");
   f->b = subfolder(f->root, "b");

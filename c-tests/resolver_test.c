@@ -17,11 +17,8 @@ struct fixture {
 /* A stored message "base"/"base body"/"base comment"; the winner changes the body and comment
  * and saves; the loser changes subject and comment and deletes PR_DISPLAY_NAME... and is stale. */
 static void setup(struct fixture *f, const char *name) {
-  char p[4096];
   LPMESSAGE m;
-  store_location(p, sizeof p, name);
-  unlink(p);
-  f->mdb = store_open(p, MAPI_CREATE | MDB_WRITE);
+  f->mdb = store_fresh(name);
   f->root = store_root(f->mdb);
   f->eid = msg_create(f->root, "base");
   m = msg_open(f->mdb, f->eid, MAPI_MODIFY);

@@ -35,13 +35,6 @@ static void check_file_unchanged(const char *path, const unsigned char *before, 
 
 
 
-static LPMDB fresh_store(const char *name) {
-  char p[4096];
-  store_location(p, sizeof p, name);
-  unlink(p);
-  return store_open(p, MAPI_CREATE | MDB_WRITE);
-}
-
 
 /* The 6-byte change number at the end of a message's PR_CHANGE_KEY. */
 static unsigned long long change_number(LPMESSAGE msg) {
@@ -161,7 +154,7 @@ static void test_open_not_a_store(void) {
  * damaged with SQL, so those tests are in tests/sqlite_damage.rs. */
 
 static void test_store_props(void) {
-  LPMDB mdb = fresh_store("store-props.db");
+  LPMDB mdb = store_fresh("store-props.db");
   LPSPropValue v;
   SPropValue sv;
   LPSPropProblemArray problems = NULL;
@@ -229,7 +222,7 @@ static void test_store_props(void) {
 
 /* Rules 1-3 and the rows of DESIGN.md §4's table. */
 static void test_save_rules(void) {
-  LPMDB mdb = fresh_store("rules.db");
+  LPMDB mdb = store_fresh("rules.db");
   LPMAPIFOLDER root = store_root(mdb);
   LPSPropValue eid = msg_create(root, "original");
   LPMESSAGE a, b, c, snapshot, check;
@@ -331,7 +324,7 @@ static void test_save_rules(void) {
 }
 
 static void test_keep_open_and_no_changes(void) {
-  LPMDB mdb = fresh_store("keepopen.db");
+  LPMDB mdb = store_fresh("keepopen.db");
   LPMAPIFOLDER root = store_root(mdb);
   LPSPropValue eid = msg_create(root, "k");
   LPMESSAGE m, other;
@@ -391,7 +384,7 @@ static void test_keep_open_and_no_changes(void) {
 }
 
 static void test_deleted_under_you(void) {
-  LPMDB mdb = fresh_store("deleted.db");
+  LPMDB mdb = store_fresh("deleted.db");
   LPMAPIFOLDER root = store_root(mdb);
   LPSPropValue eid = msg_create(root, "doomed");
   LPMESSAGE m = msg_open(mdb, eid, MAPI_MODIFY);
@@ -424,7 +417,7 @@ static void test_deleted_under_you(void) {
 }
 
 static void test_new_message_and_change_props(void) {
-  LPMDB mdb = fresh_store("newmsg.db");
+  LPMDB mdb = store_fresh("newmsg.db");
   LPMAPIFOLDER root = store_root(mdb);
   LPMESSAGE m = NULL, m2 = NULL;
   LPSPropValue v, rk;
@@ -534,7 +527,7 @@ static void test_new_message_and_change_props(void) {
 }
 
 static void test_read_flag(void) {
-  LPMDB mdb = fresh_store("readflag.db");
+  LPMDB mdb = store_fresh("readflag.db");
   LPMAPIFOLDER root = store_root(mdb);
   LPSPropValue eid = msg_create(root, "unread");
   LPMESSAGE editor = msg_open(mdb, eid, MAPI_MODIFY);
@@ -620,8 +613,8 @@ static void test_persistence(void) {
 }
 
 static void test_entry_ids(void) {
-  LPMDB mdb = fresh_store("eids.db");
-  LPMDB other = fresh_store("eids-other.db");
+  LPMDB mdb = store_fresh("eids.db");
+  LPMDB other = store_fresh("eids-other.db");
   LPMAPIFOLDER root = store_root(mdb), other_root = store_root(other);
   LPSPropValue eid = msg_create(root, "e"), foreign = msg_create(other_root, "f");
   BYTE bad[64];
@@ -701,8 +694,8 @@ static void test_entry_ids(void) {
  * MAPI_E_UNKNOWN_ENTRYID, ours but naming nothing (or the wrong kind of object) →
  * MAPI_E_NOT_FOUND; a refused list deletes nothing, not even its valid entries. */
 static void test_entry_ids_everywhere(void) {
-  LPMDB mdb = fresh_store("eids-all.db");
-  LPMDB other = fresh_store("eids-all-other.db");
+  LPMDB mdb = store_fresh("eids-all.db");
+  LPMDB other = store_fresh("eids-all-other.db");
   LPMAPIFOLDER root = store_root(mdb), other_root = store_root(other), sub = NULL;
   LPSPropValue eid = msg_create(root, "mine"), foreign = msg_create(other_root, "theirs");
   LPSPropValue foreign_root = msg_get_one((LPMAPIPROP)other_root, PR_ENTRYID), eid_sub;
@@ -1091,7 +1084,7 @@ static void test_read_only_store_refuses_every_write(void) {
  * MAPI_BEST_ACCESS) refuses writes with MAPI_E_NO_ACCESS, and a MAPI_MOVE out of a read-only
  * object is refused before anything reaches the destination. */
 static void test_read_only_objects(void) {
-  LPMDB mdb = fresh_store("readonly-objects.db");
+  LPMDB mdb = store_fresh("readonly-objects.db");
   LPMAPIFOLDER root = store_root(mdb), ro_root = NULL, sub = NULL;
   LPSPropValue eid = msg_create(root, "kept"), eid_sub;
   LPMESSAGE m = msg_open(mdb, eid, 0);
@@ -1181,7 +1174,7 @@ static void test_read_only_objects(void) {
 }
 
 static void test_folders(void) {
-  LPMDB mdb = fresh_store("folders.db");
+  LPMDB mdb = store_fresh("folders.db");
   LPMAPIFOLDER root = store_root(mdb), inbox = NULL, again = NULL, sub = NULL;
   LPSPropValue eid_inbox, eid_sub, v;
   LONG n = -1;
@@ -1296,7 +1289,7 @@ static void test_folders(void) {
 }
 
 static void test_bad_input(void) {
-  LPMDB mdb = fresh_store("badinput.db");
+  LPMDB mdb = store_fresh("badinput.db");
   LPMAPIFOLDER root = store_root(mdb);
   LPSPropValue eid = msg_create(root, "b");
   LPMESSAGE m = msg_open(mdb, eid, MAPI_MODIFY), nm = (LPMESSAGE)GARBAGE_PTR;

@@ -2,6 +2,9 @@
  *
  *   store_open(path, flags)            MsgStoreOpen, checked
  *   store_root(mdb)                    the root folder, read-write
+ *   store_fresh(name)                  a new, empty store at this run's location for name
+ *   msg_fixture_setup(f, name)         a fresh store, its root and one saved message "base"
+ *                                      (msg_fixture_teardown releases them)
  *   msg_create(folder, subject)        CreateMessage + PR_SUBJECT_A + SaveChanges; returns the
  *                                      entry ID (free with MAPIFreeBuffer)
  *   msg_open(mdb, eid, flags)          OpenEntry of a message: a new client
@@ -17,6 +20,8 @@
  */
 #ifndef MSGSTORE_STORE_UTIL_H
 #define MSGSTORE_STORE_UTIL_H
+
+#include <unistd.h>
 
 #include "test_util.h"
 
@@ -49,6 +54,15 @@ static inline LPMAPIFOLDER store_root(LPMDB mdb) {
   CHECK_OK(mdb->lpVtbl->OpenEntry(mdb, 0, NULL, NULL, MAPI_BEST_ACCESS, &type, &unk));
   CHECK_EQ(type, MAPI_FOLDER);
   return (LPMAPIFOLDER)unk;
+}
+
+/* A new, empty store at this run's location for `name` (a file an earlier run left is removed
+ * first; a PostgreSQL location names a store of this run's own database). */
+static inline LPMDB store_fresh(const char *name) {
+  char p[4096];
+  store_location(p, sizeof p, name);
+  unlink(p);
+  return store_open(p, MAPI_CREATE | MDB_WRITE);
 }
 
 static inline void msg_set_str(LPMESSAGE msg, ULONG tag, const char *s) {
@@ -119,6 +133,25 @@ static inline LPSPropValue msg_create(LPMAPIFOLDER folder, const char *subject) 
   CHECK_EQ(PROP_TYPE(eid->ulPropTag), PT_BINARY);
   msg->lpVtbl->Release(msg);
   return eid;
+}
+
+/* What most sections start from: a fresh store, its root folder and one saved message. */
+struct msg_fixture {
+  LPMDB mdb;
+  LPMAPIFOLDER root;
+  LPSPropValue eid; /* the message "base" */
+};
+
+static inline void msg_fixture_setup(struct msg_fixture *f, const char *name) {
+  f->mdb = store_fresh(name);
+  f->root = store_root(f->mdb);
+  f->eid = msg_create(f->root, "base");
+}
+
+static inline void msg_fixture_teardown(struct msg_fixture *f) {
+  MAPIFreeBuffer(f->eid);
+  f->root->lpVtbl->Release(f->root);
+  f->mdb->lpVtbl->Release(f->mdb);
 }
 
 /* Bytes of one element of a fixed-size multi-valued type; 0 for the others. */

@@ -18,27 +18,6 @@
 /* GetProps returns stream-type values up to this size (core::stream::GETPROPS_MAX_BYTES). */
 #define GETPROPS_LIMIT MIB
 
-struct fixture {
-  LPMDB mdb;
-  LPMAPIFOLDER root;
-  LPSPropValue eid;
-};
-
-static void setup(struct fixture *f, const char *name) {
-  char p[4096];
-  store_location(p, sizeof p, name);
-  unlink(p);
-  f->mdb = store_open(p, MAPI_CREATE | MDB_WRITE);
-  f->root = store_root(f->mdb);
-  f->eid = msg_create(f->root, "base");
-}
-
-static void teardown(struct fixture *f) {
-  MAPIFreeBuffer(f->eid);
-  f->root->lpVtbl->Release(f->root);
-  f->mdb->lpVtbl->Release(f->mdb);
-}
-
 /* The byte at offset i of the test pattern (not periodic in any power of two). */
 static unsigned char pattern(uint64_t i) { return (unsigned char)((i * 7 + i / 251) & 0xFF); }
 
@@ -117,7 +96,7 @@ static ULARGE_INTEGER uli(unsigned long long v) {
 }
 
 /* Writes `size` bytes through a stream on a new message's PR_BLOB, saves, reopens, reads back. */
-static void round_trip(struct fixture *f, uint64_t size) {
+static void round_trip(struct msg_fixture *f, uint64_t size) {
   LPMESSAGE msg = NULL;
   LPSTREAM s;
   LPSPropValue eid;
@@ -162,15 +141,15 @@ static void round_trip(struct fixture *f, uint64_t size) {
 }
 
 static void test_round_trips(void) {
-  struct fixture f;
+  struct msg_fixture f;
   uint64_t big = test_under_valgrind() ? 2 * MIB : 10 * MIB;
-  setup(&f, "round_trips.db");
+  msg_fixture_setup(&f, "round_trips.db");
   round_trip(&f, 0);
   round_trip(&f, 1);
   round_trip(&f, 4096);
   round_trip(&f, GETPROPS_LIMIT);
   round_trip(&f, big);
-  teardown(&f);
+  msg_fixture_teardown(&f);
   printf("  round trips of 0 B, 1 B, 4 KiB, 1 MiB, %llu MiB: ok\n", (unsigned long long)(big / MIB));
 }
 
@@ -185,14 +164,14 @@ static long max_rss_kib(void) {
  * The save and the read back are measured and printed (the save path's copies are issue 15
  * item 3's, not the stream's: 3.05× measured on SQLite, 5.0× on PostgreSQL). */
 static void test_hundred_mib(void) {
-  struct fixture f;
+  struct msg_fixture f;
   uint64_t size = test_under_valgrind() ? 4 * MIB : 100 * MIB;
   LPMESSAGE msg = NULL;
   LPSTREAM s;
   LPSPropValue eid;
   long before, after_commit, after_save, after_read;
   double kib = (double)size / 1024.0;
-  setup(&f, "hundred.db");
+  msg_fixture_setup(&f, "hundred.db");
   CHECK_OK(f.root->lpVtbl->CreateMessage(f.root, NULL, 0, &msg));
   msg_set_str(msg, PR_SUBJECT_A, "big");
   before = max_rss_kib();
@@ -228,7 +207,7 @@ static void test_hundred_mib(void) {
     CHECK((double)(after_read - before) < (on_postgres() ? 6.0 : 3.5) * kib);
   }
   MAPIFreeBuffer(eid);
-  teardown(&f);
+  msg_fixture_teardown(&f);
 }
 
 /* Writes `text` into PR_BLOB of `msg` through a stream and commits it. */
@@ -242,7 +221,7 @@ static void stream_put(LPMESSAGE msg, const char *text) {
 }
 
 /* Whether PR_BLOB of the stored message is exactly `text` (read through a stream). */
-static int stored_blob_is(struct fixture *f, const char *text) {
+static int stored_blob_is(struct msg_fixture *f, const char *text) {
   LPMESSAGE m = msg_open(f->mdb, f->eid, 0);
   LPSTREAM s;
   char buf[256];
@@ -262,9 +241,9 @@ static int stored_blob_is(struct fixture *f, const char *text) {
 }
 
 static void test_conflict_loses_force_keeps(void) {
-  struct fixture f;
+  struct msg_fixture f;
   LPMESSAGE a, b;
-  setup(&f, "conflict.db");
+  msg_fixture_setup(&f, "conflict.db");
   a = msg_open(f.mdb, f.eid, MAPI_MODIFY);
   b = msg_open(f.mdb, f.eid, MAPI_MODIFY);
   /* Not stored before the message's SaveChanges. */
@@ -284,18 +263,18 @@ static void test_conflict_loses_force_keeps(void) {
   CHECK(stored_blob_is(&f, "from b"));
   a->lpVtbl->Release(a);
   b->lpVtbl->Release(b);
-  teardown(&f);
+  msg_fixture_teardown(&f);
   printf("  a stream write is lost to a conflicting save and kept by FORCE_SAVE: ok\n");
 }
 
 static void test_strings_and_reopen(void) {
-  struct fixture f;
+  struct msg_fixture f;
   LPMESSAGE m;
   LPSTREAM s;
   char buf[64];
   ULONG n = 0;
   static const WCHAR body[] = {'h', 'i', 0x00E9, 0};
-  setup(&f, "strings.db");
+  msg_fixture_setup(&f, "strings.db");
   m = msg_open(f.mdb, f.eid, MAPI_MODIFY);
   /* PR_SUBJECT as PT_STRING8, read in place; STREAM_APPEND starts at the end. */
   s = open_stream((LPMAPIPROP)m, PR_SUBJECT_A, STGM_READWRITE, MAPI_MODIFY | STREAM_APPEND);
@@ -331,18 +310,18 @@ static void test_strings_and_reopen(void) {
   CHECK(memcmp(buf, "hi\xC3\xA9", 4) == 0);
   s->lpVtbl->Release(s);
   m->lpVtbl->Release(m);
-  teardown(&f);
+  msg_fixture_teardown(&f);
   printf("  PT_STRING8 and PT_UNICODE streams, STREAM_APPEND, reopen: ok\n");
 }
 
 static void test_attachment_data_bin(void) {
-  struct fixture f;
+  struct msg_fixture f;
   LPMESSAGE m;
   LPATTACH att = NULL;
   LPSTREAM s;
   ULONG num = GARBAGE_ULONG;
   uint64_t size = 300 * 1024;
-  setup(&f, "attach.db");
+  msg_fixture_setup(&f, "attach.db");
   m = msg_open(f.mdb, f.eid, MAPI_MODIFY);
   CHECK_OK(m->lpVtbl->CreateAttach(m, NULL, 0, &num, &att));
   s = open_stream((LPMAPIPROP)att, PR_ATTACH_DATA_BIN, STGM_READWRITE, MAPI_CREATE | MAPI_MODIFY);
@@ -365,20 +344,20 @@ static void test_attachment_data_bin(void) {
   s->lpVtbl->Release(s);
   att->lpVtbl->Release(att);
   m->lpVtbl->Release(m);
-  teardown(&f);
+  msg_fixture_teardown(&f);
   printf("  PR_ATTACH_DATA_BIN through a stream, stored by the message's save: ok\n");
 }
 
 static void test_folder(void) {
-  struct fixture f;
+  struct msg_fixture f;
   LPSTREAM s;
   char p[4096];
-  setup(&f, "folder.db");
+  msg_fixture_setup(&f, "folder.db");
   s = open_stream((LPMAPIPROP)f.root, PR_BLOB, STGM_READWRITE, MAPI_CREATE | MAPI_MODIFY);
   write_pattern(s, 5000);
   CHECK_OK(s->lpVtbl->Commit(s, 0));
   s->lpVtbl->Release(s);
-  teardown(&f);
+  msg_fixture_teardown(&f);
   /* Folders are not transacted: Commit stored it. */
   store_location(p, sizeof p, "folder.db");
   f.mdb = store_open(p, 0);
@@ -393,13 +372,13 @@ static void test_folder(void) {
 }
 
 static void test_stream_methods(void) {
-  struct fixture f;
+  struct msg_fixture f;
   LPMESSAGE m;
   LPSTREAM s, twin = NULL, other;
   ULARGE_INTEGER pos, rd, wr;
   char buf[32];
   ULONG n = 0;
-  setup(&f, "methods.db");
+  msg_fixture_setup(&f, "methods.db");
   m = msg_open(f.mdb, f.eid, MAPI_MODIFY);
   s = open_stream((LPMAPIPROP)m, PR_BLOB, STGM_READWRITE, MAPI_CREATE | MAPI_MODIFY);
   CHECK_OK(s->lpVtbl->Write(s, "0123456789", 10, &n));
@@ -455,19 +434,19 @@ static void test_stream_methods(void) {
   CHECK_OK(m->lpVtbl->SaveChanges(m, 0));
   m->lpVtbl->Release(m);
   CHECK(stored_blob_is(&f, "0123"));
-  teardown(&f);
+  msg_fixture_teardown(&f);
   printf("  Seek, SetSize, Clone, CopyTo, Commit, Revert, LockRegion: ok\n");
 }
 
 /* docs/BAD_INPUT.md rows 147-160. */
 static void test_bad_input(void) {
-  struct fixture f;
+  struct msg_fixture f;
   LPMESSAGE m, ro;
   LPSTREAM s, r, dead, out = (LPSTREAM)GARBAGE_PTR;
   ULARGE_INTEGER pos;
   ULONG n = GARBAGE_ULONG;
   char buf[8];
-  setup(&f, "bad.db");
+  msg_fixture_setup(&f, "bad.db");
   m = msg_open(f.mdb, f.eid, MAPI_MODIFY);
   ro = msg_open(f.mdb, f.eid, 0);
   /* 147: missing property without MAPI_CREATE. */
@@ -544,21 +523,21 @@ static void test_bad_input(void) {
   /* 159: objects without streams (the store object). */
   CHECK_HR(try_open((LPMAPIPROP)f.mdb, PR_BLOB, &IID_IStream, 0, 0), MAPI_E_NO_SUPPORT);
   ro->lpVtbl->Release(ro);
-  teardown(&f);
+  msg_fixture_teardown(&f);
   printf("  bad input: ok\n");
 }
 
 /* OpenStreamOnFile (reference §12.1): a unique file made in a directory, a property copied into
  * it with CopyTo, read back by name, deleted on release; bad input (rows 147, 150, 152, 154). */
 static void test_open_stream_on_file(void) {
-  struct fixture f;
+  struct msg_fixture f;
   char dir[4096], path[4096 + 32];
   LPSTREAM file = (LPSTREAM)GARBAGE_PTR, src, back, bad = (LPSTREAM)GARBAGE_PTR;
   LPMESSAGE m;
   ULARGE_INTEGER rd, wr;
   ULONG n = 0;
   size_t len;
-  setup(&f, "file.db");
+  msg_fixture_setup(&f, "file.db");
   test_path(dir, sizeof dir, "");
   len = strlen(dir);
   if (len > 0 && dir[len - 1] == '/') dir[len - 1] = 0;
@@ -606,7 +585,7 @@ static void test_open_stream_on_file(void) {
   CHECK_HR(OpenStreamOnFile(NULL, NULL, STGM_CREATE | STGM_READWRITE, path, NULL, NULL),
            MAPI_E_INVALID_PARAMETER);
   CHECK(access(path, F_OK) != 0);
-  teardown(&f);
+  msg_fixture_teardown(&f);
   printf("  OpenStreamOnFile: ok\n");
 }
 
