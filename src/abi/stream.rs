@@ -90,6 +90,32 @@ fn null_pointer(what: &str) -> MapiError {
     MapiError::new(STG_E_INVALIDPOINTER, format!("{what} is NULL"))
 }
 
+/// Read's and Write's shared frame: the byte count (optional) is cleared first, `pv` must not be
+/// NULL, and the count is set to what `transfer` moved.
+///
+/// # Safety
+/// `pcb` is NULL or writable.
+unsafe fn counted_transfer(
+    pcb: *mut ULONG,
+    pv_is_null: bool,
+    pv_label: &str,
+    transfer: impl FnOnce() -> MapiResult<usize>,
+) -> MapiResult<HRESULT> {
+    // SAFETY: `pcb` is NULL (as_mut checks) or writable (this function's contract).
+    if let Some(c) = unsafe { pcb.as_mut() } {
+        *c = 0;
+    }
+    if pv_is_null {
+        return Err(null_pointer(pv_label));
+    }
+    let n = transfer()?;
+    // SAFETY: as above.
+    if let Some(c) = unsafe { pcb.as_mut() } {
+        *c = n as ULONG;
+    }
+    Ok(S_OK)
+}
+
 /// Slot 3.
 ///
 /// # Safety
@@ -106,18 +132,10 @@ unsafe extern "C" fn read(
     // checked before any use.
     unsafe {
         guard::method::<C>(This, "Read", |obj| {
-            if let Some(c) = pcbRead.as_mut() {
-                *c = 0;
-            }
-            if pv.is_null() {
-                return Err(null_pointer("Read: pv"));
-            }
-            let buf = std::slice::from_raw_parts_mut(pv.cast::<u8>(), cb as usize);
-            let n = obj.inner.stream.read(buf)?;
-            if let Some(c) = pcbRead.as_mut() {
-                *c = n as ULONG;
-            }
-            Ok(S_OK)
+            counted_transfer(pcbRead, pv.is_null(), "Read: pv", || {
+                let buf = std::slice::from_raw_parts_mut(pv.cast::<u8>(), cb as usize);
+                obj.inner.stream.read(buf)
+            })
         })
     }
 }
@@ -138,18 +156,10 @@ unsafe extern "C" fn write(
     // checked before any use.
     unsafe {
         guard::method::<C>(This, "Write", |obj| {
-            if let Some(c) = pcbWritten.as_mut() {
-                *c = 0;
-            }
-            if pv.is_null() {
-                return Err(null_pointer("Write: pv"));
-            }
-            let data = std::slice::from_raw_parts(pv.cast::<u8>(), cb as usize);
-            let n = obj.inner.stream.write(data)?;
-            if let Some(c) = pcbWritten.as_mut() {
-                *c = n as ULONG;
-            }
-            Ok(S_OK)
+            counted_transfer(pcbWritten, pv.is_null(), "Write: pv", || {
+                let data = std::slice::from_raw_parts(pv.cast::<u8>(), cb as usize);
+                obj.inner.stream.write(data)
+            })
         })
     }
 }
