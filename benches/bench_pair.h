@@ -16,6 +16,23 @@ typedef struct {
   unsigned batch;
 } pair_result;
 
+/* The save the save benchmarks measure (save_bench.c, notify_bench.c): one PT_LONG changed, then
+ * SaveChanges(KEEP_OPEN_READWRITE) on a message the benchmark keeps open. */
+#define SAVE_COUNTER_TAG PROP_TAG(PT_LONG, 0x0017) /* PR_IMPORTANCE */
+
+typedef struct {
+  LPMESSAGE msg;
+  LONG value;
+} save_ctx;
+
+static inline void op_save(void *p) {
+  save_ctx *c = p;
+  HRESULT hr;
+  set_long(c->msg, SAVE_COUNTER_TAG, ++c->value);
+  hr = c->msg->lpVtbl->SaveChanges(c->msg, KEEP_OPEN_READWRITE);
+  if (hr != S_OK) bench_fail_hr(__FILE__, __LINE__, "SaveChanges", hr);
+}
+
 static inline double time_batch(bench_op op, void *ctx, unsigned batch) {
   uint64_t t0 = now_ns(), t1;
   unsigned i;

@@ -21,7 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define TAG_COUNTER PROP_TAG(PT_LONG, 0x0017) /* PR_IMPORTANCE */
+#define TAG_COUNTER SAVE_COUNTER_TAG
 #define MAX_EVENTS 1000
 
 /* ---- a sink that records when each fnevObjectCreated arrived ----------------------------- */
@@ -102,19 +102,6 @@ static void sink_wait_released(sink *s) {
 }
 
 /* ---- the cost a connection adds to a save ------------------------------------------------- */
-typedef struct {
-  LPMESSAGE msg;
-  LONG value;
-} save_ctx;
-
-static void op_save(void *p) {
-  save_ctx *c = p;
-  HRESULT hr;
-  set_long(c->msg, TAG_COUNTER, ++c->value);
-  hr = c->msg->lpVtbl->SaveChanges(c->msg, KEEP_OPEN_READWRITE);
-  if (hr != S_OK) bench_fail_hr(__FILE__, __LINE__, "SaveChanges", hr);
-}
-
 static LPMESSAGE one_message(LPMDB mdb) {
   LPMAPIFOLDER root = store_root_folder(mdb);
   LPMESSAGE msg = NULL;

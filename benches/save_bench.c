@@ -24,20 +24,7 @@
 
 #include <sys/stat.h>
 
-#define TAG_COUNTER PROP_TAG(PT_LONG, 0x0017) /* PR_IMPORTANCE */
-
-typedef struct {
-  LPMESSAGE msg;
-  LONG value;
-} save_ctx;
-
-static void op_save(void *p) {
-  save_ctx *c = p;
-  HRESULT hr;
-  set_long(c->msg, TAG_COUNTER, ++c->value);
-  hr = c->msg->lpVtbl->SaveChanges(c->msg, KEEP_OPEN_READWRITE);
-  if (hr != S_OK) bench_fail_hr(__FILE__, __LINE__, "SaveChanges", hr);
-}
+#define TAG_COUNTER SAVE_COUNTER_TAG
 
 typedef struct {
   sqlite3 *db;
