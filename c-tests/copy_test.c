@@ -430,12 +430,7 @@ static void test_moved_message_save_rules(void) {
 }
 
 static LPMAPIFOLDER open_folder(LPMDB mdb, LPSPropValue eid) {
-  ULONG type = 0;
-  LPUNKNOWN unk = NULL;
-  CHECK_OK(mdb->lpVtbl->OpenEntry(mdb, eid->Value.bin.cb, (LPENTRYID)eid->Value.bin.lpb, NULL,
-                                  MAPI_MODIFY, &type, &unk));
-  CHECK_EQ(type, MAPI_FOLDER);
-  return (LPMAPIFOLDER)unk;
+  return (LPMAPIFOLDER)entry_open(mdb, eid, MAPI_MODIFY, MAPI_FOLDER);
 }
 
 static HRESULT copy_folder(LPMAPIFOLDER parent, LPSPropValue eid, LPMAPIFOLDER dest,

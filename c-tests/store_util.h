@@ -7,6 +7,7 @@
  *                                      (msg_fixture_teardown releases them)
  *   msg_create(folder, subject)        CreateMessage + PR_SUBJECT_A + SaveChanges; returns the
  *                                      entry ID (free with MAPIFreeBuffer)
+ *   entry_open(mdb, eid, flags, type)  OpenEntry of an object of that type, checked
  *   msg_open(mdb, eid, flags)          OpenEntry of a message: a new client
  *   msg_set_str / msg_set_long         SetProps of one value, checked
  *   msg_get_str(msg, tag, buf, size)   PT_STRING8 value into buf ("" if missing); returns hr
@@ -113,13 +114,18 @@ static inline LPSPropValue msg_get_one(LPMAPIPROP obj, ULONG tag) {
   return v;
 }
 
-static inline LPMESSAGE msg_open(LPMDB mdb, LPSPropValue eid, ULONG flags) {
+/* OpenEntry of the object `eid` (a PR_ENTRYID value), checked to be of type `want`. */
+static inline LPUNKNOWN entry_open(LPMDB mdb, LPSPropValue eid, ULONG flags, ULONG want) {
   ULONG type = 0;
   LPUNKNOWN unk = NULL;
   CHECK_OK(mdb->lpVtbl->OpenEntry(mdb, eid->Value.bin.cb, (LPENTRYID)eid->Value.bin.lpb, NULL,
                                   flags, &type, &unk));
-  CHECK_EQ(type, MAPI_MESSAGE);
-  return (LPMESSAGE)unk;
+  CHECK_EQ(type, want);
+  return unk;
+}
+
+static inline LPMESSAGE msg_open(LPMDB mdb, LPSPropValue eid, ULONG flags) {
+  return (LPMESSAGE)entry_open(mdb, eid, flags, MAPI_MESSAGE);
 }
 
 /* Creates and saves a message; returns its PR_ENTRYID as an SPropValue (MAPIFreeBuffer it). */
