@@ -34,21 +34,29 @@ impl<'a> SqlTxn<'a> {
         }
     }
 
+    /// Whether a change of `id` is still to be logged in this transaction (a deletion always
+    /// is; a creation or change once), noting that it now is.
+    fn first_log(&mut self, id: u64, what: ChangeWhat) -> bool {
+        if what != ChangeWhat::Deleted && self.logged.contains(&id) {
+            return false;
+        }
+        self.logged.push(id);
+        true
+    }
+
     /// Logs a change to `row`'s object unless a creation or change of it is logged already.
     fn log(&mut self, row: &ObjectRow, what: ChangeWhat) -> StorageResult<()> {
-        if what != ChangeWhat::Deleted && self.logged.contains(&row.id) {
+        if !self.first_log(row.id, what) {
             return Ok(());
         }
-        self.logged.push(row.id);
         super::feed::log_change(self.conn, row, what)
     }
 
     /// As [`Self::log`], for an object known by its ID only.
     fn log_id(&mut self, id: u64, what: ChangeWhat) -> StorageResult<()> {
-        if what != ChangeWhat::Deleted && self.logged.contains(&id) {
+        if !self.first_log(id, what) {
             return Ok(());
         }
-        self.logged.push(id);
         super::feed::log_change_of(self.conn, id, what)
     }
 }
@@ -166,15 +174,23 @@ impl SqlTxn<'_> {
         if props.iter().any(is_piecewise) {
             let (large, small): (Vec<&StoredProp>, Vec<&StoredProp>) =
                 props.iter().partition(|p| is_piecewise(p));
-            let small: Vec<StoredProp> = small.into_iter().cloned().collect();
-            self.write_props(id, &small)?;
+            self.upsert_props(id, &small)?;
             for (tag, value) in large {
                 self.write_piecewise(id, *tag, value)?;
             }
             return Ok(());
         }
+        self.upsert_props(id, props)
+    }
+
+    /// Upserts property rows, [`PUT_BATCH`] to a statement (owned or lent rows: no copy).
+    fn upsert_props<P: std::borrow::Borrow<StoredProp>>(
+        &self,
+        id: u64,
+        props: &[P],
+    ) -> StorageResult<()> {
         for chunk in props.chunks(PUT_BATCH) {
-            let params = chunk.iter().flat_map(|(tag, value)| {
+            let params = chunk.iter().map(P::borrow).flat_map(|(tag, value)| {
                 [
                     ToSqlOutput::from(id as i64),
                     ToSqlOutput::from(tag >> 16),
