@@ -3,6 +3,8 @@
 //! held as that release decoded it): a read-only open changes no byte and says how to upgrade;
 //! a writable open upgrades in place with every entry ID, property, change key and PCL kept; a
 //! SIGKILL at any moment of the upgrade leaves the old schema or the new one, never neither.
+//! And the upgrade from schema 4 (property rows clustered, large values in their own table)
+//! against a schema-4 file laid out as that release laid it out.
 
 use msgstore::core::error::MapiError;
 use msgstore::core::mapidefs::*;
@@ -301,4 +303,132 @@ fn a_sigkill_during_the_upgrade_leaves_one_schema_or_the_other() {
          the current schema {new_found} times"
     );
     assert!(old_kept > 0, "no kill landed before the upgrade committed");
+}
+
+/// A schema-4 store as the release before schema 5 laid it out (its DDL verbatim): the store
+/// object, the root folder and message 3 holding `props` (typed values, as schema 4 stored
+/// them), no `home` (adopted at the first writable open).
+fn schema_4_store(name: &str, props: &[(u32, PropValue)]) -> PathBuf {
+    let path = scratch(name);
+    std::fs::remove_file(&path).unwrap();
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute_batch(
+        "PRAGMA journal_mode=WAL;
+         CREATE TABLE meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
+         CREATE TABLE objects (
+             id INTEGER PRIMARY KEY,
+             kind INTEGER NOT NULL,
+             parent INTEGER,
+             cn INTEGER NOT NULL,
+             flags INTEGER NOT NULL DEFAULT 0);
+         CREATE INDEX objects_by_parent ON objects(parent, kind);
+         CREATE TABLE props (
+             obj INTEGER NOT NULL,
+             id INTEGER NOT NULL,
+             tag INTEGER NOT NULL,
+             value BLOB NOT NULL,
+             PRIMARY KEY (obj, id));
+         CREATE TABLE named (
+             id INTEGER PRIMARY KEY,
+             guid BLOB NOT NULL,
+             kind INTEGER NOT NULL,
+             lid INTEGER NOT NULL,
+             name TEXT NOT NULL,
+             UNIQUE (guid, kind, lid, name));
+         CREATE TABLE changes (
+             seq INTEGER PRIMARY KEY,
+             obj INTEGER NOT NULL,
+             kind INTEGER NOT NULL,
+             parent INTEGER,
+             what INTEGER NOT NULL);
+         INSERT INTO meta(key, value) VALUES ('schema_version', 4),
+             ('store_guid', x'00112233445566778899AABBCCDDEEFF'), ('next_cn', 8), ('next_id', 4);
+         INSERT INTO objects(id, kind, parent, cn, flags) VALUES (1, 1, NULL, 0, 0),
+             (2, 3, NULL, 0, 0), (3, 5, 2, 7, 0);",
+    )
+    .unwrap();
+    for (tag, value) in props {
+        let value: rusqlite::types::Value = match value {
+            PropValue::Long(l) => (*l).into(),
+            PropValue::Unicode(s) => s.clone().into(),
+            PropValue::Binary(b) => b.clone().into(),
+            other => panic!("not written by this fixture: {other:?}"),
+        };
+        conn.execute(
+            "INSERT INTO props(obj, id, tag, value) VALUES (3, ?1, ?2, ?3)",
+            rusqlite::params![tag >> 16, tag, value],
+        )
+        .unwrap();
+    }
+    path
+}
+
+#[test]
+fn schema_4_rows_move_into_the_clustered_table_with_large_values_kept_apart() {
+    const PR_IMPORTANCE: u32 = 0x0017_0003;
+    const PR_HTML: u32 = 0x1013_0102;
+    let body = PropValue::Unicode("long body ".repeat(400));
+    let html = PropValue::Binary((0..(1 << 20) + 7).map(|i| (i * 7) as u8).collect());
+    let props = vec![
+        (PR_SUBJECT_W, PropValue::Unicode("small".into())),
+        (PR_IMPORTANCE, PropValue::Long(2)),
+        (PR_BODY_W, body.clone()),
+        (PR_HTML, html.clone()),
+    ];
+    let path = schema_4_store("schema4.msgstore", &props);
+    // A read-only open refuses the old schema and changes nothing.
+    let before = std::fs::read(&path).unwrap();
+    let err = Store::open(path.to_str().unwrap(), 0)
+        .map(|_| ())
+        .unwrap_err();
+    assert_eq!(err.code, MAPI_E_VERSION, "{err}");
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+
+    let store = Store::open(path.to_str().unwrap(), MDB_WRITE).unwrap();
+    assert_eq!(schema_version(&path), 5);
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let query = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).unwrap() };
+    assert_eq!(
+        query(
+            "SELECT count(*) FROM sqlite_master WHERE name = 'props' AND sql LIKE '%WITHOUT ROWID'"
+        ),
+        1
+    );
+    assert_eq!(table_rows(&path, "props_v4"), None, "the old table is gone");
+    // The two large values moved out, the small ones stayed in their rows.
+    assert_eq!(query("SELECT count(*) FROM big_values WHERE obj = 3"), 2);
+    assert_eq!(
+        query("SELECT count(*) FROM props WHERE obj = 3 AND big IS NULL AND value IS NOT NULL"),
+        2
+    );
+    let mut sorted = props.clone();
+    sorted.sort_by_key(|(tag, _)| tag >> 16);
+    let stored = store.storage().read(|t| t.props(3)).unwrap();
+    assert_eq!(stored, sorted, "every value reads back as it was");
+
+    // The message opens and saves; its replaced large value is deleted with the save.
+    let Opened::Message(m) = store
+        .open_entry(Some(&store.entry_id(MAPI_MESSAGE, 3)), MAPI_MODIFY)
+        .unwrap()
+    else {
+        panic!("object 3 is a message")
+    };
+    assert_eq!(m.base_cn(), 7);
+    m.set_props(vec![PropInput {
+        index: 0,
+        tag: PR_BODY_W,
+        value: PropValue::Unicode("short now".into()),
+    }])
+    .unwrap();
+    m.save_changes(KEEP_OPEN_READWRITE).unwrap();
+    assert_eq!(query("SELECT count(*) FROM big_values"), 1);
+    let html_now = store.storage().read(|t| t.prop(3, (PR_HTML >> 16) as u16));
+    assert_eq!(html_now.unwrap(), Some((PR_HTML, html)));
+    assert_eq!(
+        query("SELECT count(*) FROM pragma_integrity_check WHERE integrity_check <> 'ok'"),
+        0
+    );
+    drop((m, store));
+    // Reopened read-only: it is a current store now.
+    Store::open(path.to_str().unwrap(), 0).unwrap();
 }

@@ -172,11 +172,11 @@ fn damage_sql(damage: Damage) -> String {
             format!("DELETE FROM props WHERE obj = {obj}; DELETE FROM objects WHERE id = {obj}")
         }
         UndecodablePropAdded { obj } => format!(
-            "INSERT INTO props VALUES ({obj}, 12289, {}, x'FF')",
+            "INSERT INTO props(obj, id, tag, value) VALUES ({obj}, 12289, {}, x'FF')",
             tag(0x0003, 0x3001)
         ),
         UndecodableUnicodePropAdded { obj } => format!(
-            "INSERT INTO props VALUES ({obj}, 12289, {}, x'FF')",
+            "INSERT INTO props(obj, id, tag, value) VALUES ({obj}, 12289, {}, x'FF')",
             tag(0x001F, 0x3001)
         ),
         ChangeNumberCounterOutOfRange => {

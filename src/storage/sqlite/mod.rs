@@ -774,6 +774,86 @@ mod tests {
         assert!(s.integrity_check().unwrap());
     }
 
+    /// Large values live in `big_values` (schema 5), read back whole by every read path, and
+    /// no row of theirs outlives the property that named it.
+    #[test]
+    fn large_values_are_kept_apart_read_back_and_never_left_behind() {
+        use super::txn::LARGE_VALUE_BYTES;
+        use crate::storage::ChildQuery;
+        let path = temp_path("large.db");
+        let s = SqliteEngine::open(&path, RW).unwrap();
+        let raw = rusqlite::Connection::open(&path).unwrap();
+        let count = |sql: &str| -> i64 { raw.query_row(sql, [], |r| r.get(0)).unwrap() };
+        let kept_apart = || count("SELECT count(*) FROM big_values");
+        let id = eng(&s)
+            .write(|t| t.insert_object(KIND_MESSAGE, ROOT_FOLDER_ID, 1, 0))
+            .unwrap();
+        let (small, body, html, tags) = (0x0037_001F, 0x1000_001F, 0x1013_0102, 0x6200_101F);
+        let text = |n: usize| PropValue::Unicode("é".repeat(n / 2));
+        let rows = vec![
+            (small, PropValue::Unicode("subject".into())),
+            // Just below and at the threshold (bytes, not characters).
+            (0x6201_001F, text(LARGE_VALUE_BYTES - 2)),
+            (body, text(LARGE_VALUE_BYTES)),
+            // Written in pieces.
+            (html, bin(&vec![7; (1 << 20) + 3])),
+            (
+                tags,
+                PropValue::MvUnicode(vec!["x".repeat(LARGE_VALUE_BYTES); 2]),
+            ),
+        ];
+        eng(&s).write(|t| t.put_props(id, &rows)).unwrap();
+        assert_eq!(kept_apart(), 3);
+        assert_eq!(count("SELECT count(*) FROM props WHERE big IS NOT NULL"), 3);
+        let mut sorted = rows.clone();
+        sorted.sort_by_key(|(tag, _)| tag >> 16);
+        assert_eq!(eng(&s).read(|t| t.props(id)).unwrap(), sorted);
+        for row in &rows {
+            let one = eng(&s).read(|t| t.prop(id, (row.0 >> 16) as u16)).unwrap();
+            assert_eq!(one.as_ref(), Some(row));
+        }
+        // A contents table's read: fetched columns, large ones included.
+        let fetch: Vec<u16> = rows.iter().map(|(tag, _)| (tag >> 16) as u16).collect();
+        let q = ChildQuery {
+            parent: ROOT_FOLDER_ID,
+            kind: KIND_MESSAGE,
+            mask: 0,
+            flags: 0,
+            narrow: None,
+            fetch: &fetch,
+        };
+        let children = eng(&s).read(|t| t.select_children(&q)).unwrap();
+        assert_eq!(children, vec![(id, rows.clone())]);
+        // Replaced by a small value, by another large one, removed: the old rows go.
+        let replaced = vec![
+            (body, PropValue::Unicode("short".into())),
+            (html, bin(&[1; 2000])),
+        ];
+        eng(&s).write(|t| t.put_props(id, &replaced)).unwrap();
+        assert_eq!(kept_apart(), 2);
+        let html_row = eng(&s).read(|t| t.prop(id, 0x1013)).unwrap();
+        assert_eq!(html_row.as_ref(), Some(&replaced[1]));
+        eng(&s).write(|t| t.delete_props(id, &[0x6200])).unwrap();
+        assert_eq!(kept_apart(), 1);
+        // Another object's large values are not touched by this one's writes; a deleted object
+        // takes its own along.
+        let other = eng(&s)
+            .write(|t| -> StorageResult<u64> {
+                let other = t.insert_object(KIND_MESSAGE, ROOT_FOLDER_ID, 2, 0)?;
+                t.put_props(other, &rows[2..3])?;
+                Ok(other)
+            })
+            .unwrap();
+        assert_eq!(kept_apart(), 2);
+        eng(&s).write(|t| t.delete_object(id)).unwrap();
+        assert_eq!(kept_apart(), 1);
+        assert_eq!(
+            eng(&s).read(|t| t.props(other)).unwrap(),
+            rows[2..3].to_vec()
+        );
+        assert!(s.integrity_check().unwrap());
+    }
+
     #[test]
     fn batched_puts_and_a_panicking_writer_roll_back_cleanly() {
         let s = SqliteEngine::open(&temp_path("batch.db"), RW).unwrap();

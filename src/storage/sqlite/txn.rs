@@ -12,6 +12,7 @@ use super::super::{
 };
 use super::super::{ChildQuery, ChildRow};
 use super::codec::{from_sql, to_sql};
+use super::schema::{value_of, VALUE_OF};
 use crate::core::named::PropName;
 use crate::core::value::PropValue;
 use rusqlite::types::ToSqlOutput;
@@ -135,14 +136,36 @@ const NAMED_COLUMNS: &str = "SELECT id, guid, kind, lid, name FROM named";
 
 /// Multi-row upserts are prepared for up to this many rows at once.
 const PUT_BATCH: usize = 8;
-/// Binary values at least this large are written in pieces ([`SqlTxn::write_piecewise`]).
+/// Values whose stored bytes are at least this many are kept in `big_values`, not in their
+/// clustered props row (schema.rs, `PROPS_TABLE`). With 4 KiB pages the largest record SQLite
+/// keeps whole in a leaf cell of a WITHOUT ROWID table is 1,002 bytes; a row up to this size
+/// (value, key and header) stays there, and an interior cell copied from one stays small.
+pub(super) const LARGE_VALUE_BYTES: usize = 960;
+/// Binary values at least this large are written in pieces ([`SqlTxn::write_large`]).
 const PIECEWISE_BYTES: usize = 1 << 20;
 /// The piece an incremental BLOB write moves at once.
 const PIECE: usize = 1 << 20;
 
-fn is_piecewise((_, value): &StoredProp) -> bool {
-    matches!(value, PropValue::Binary(b) if b.len() >= PIECEWISE_BYTES)
+/// About the bytes `value` takes in its SQL column (exactly, but for multi-valued ones, whose
+/// encoding adds a few bytes per item).
+fn stored_len(value: &PropValue) -> usize {
+    use PropValue::*;
+    match value {
+        String8(b) | Binary(b) => b.len(),
+        Unicode(s) => s.len(),
+        MvString8(v) | MvBinary(v) => v.iter().map(Vec::len).sum(),
+        MvUnicode(v) => v.iter().map(String::len).sum(),
+        other => other.payload_size(),
+    }
 }
+
+fn is_large((_, value): &StoredProp) -> bool {
+    stored_len(value) >= LARGE_VALUE_BYTES
+}
+
+/// Selects (tag, value) of props rows aliased `p`, large values included.
+static PROP_COLUMNS: LazyLock<String> =
+    LazyLock::new(|| format!("SELECT p.tag, {} FROM props p", value_of("p")));
 
 /// `UPSERT_PROPS[n - 1]` writes n property rows in one statement.
 static UPSERT_PROPS: LazyLock<Vec<String>> = LazyLock::new(|| {
@@ -156,7 +179,8 @@ static UPSERT_PROPS: LazyLock<Vec<String>> = LazyLock::new(|| {
                 .collect();
             format!(
                 "INSERT INTO props(obj, id, tag, value) VALUES {} \
-                 ON CONFLICT(obj, id) DO UPDATE SET tag = excluded.tag, value = excluded.value",
+                 ON CONFLICT(obj, id) DO UPDATE SET tag = excluded.tag, value = excluded.value, \
+                 big = NULL",
                 rows.join(", ")
             )
         })
@@ -171,12 +195,12 @@ impl SqlTxn<'_> {
     }
 
     pub(super) fn write_props(&mut self, id: u64, props: &[StoredProp]) -> StorageResult<()> {
-        if props.iter().any(is_piecewise) {
+        if props.iter().any(is_large) {
             let (large, small): (Vec<&StoredProp>, Vec<&StoredProp>) =
-                props.iter().partition(|p| is_piecewise(p));
+                props.iter().partition(|p| is_large(p));
             self.upsert_props(id, &small)?;
             for (tag, value) in large {
-                self.write_piecewise(id, *tag, value)?;
+                self.write_large(id, *tag, value)?;
             }
             return Ok(());
         }
@@ -205,32 +229,55 @@ impl SqlTxn<'_> {
         Ok(())
     }
 
-    /// Writes a large binary value in pieces: the row is written with a zero-filled value of its
-    /// length (which SQLite writes to its pages without holding it in memory), then the bytes go
-    /// in through an incremental BLOB handle, [`PIECE`] at a time. Bound whole, the value would
-    /// be copied by the binding (SQLITE_TRANSIENT) and again into the row's record.
-    fn write_piecewise(&mut self, id: u64, tag: u32, value: &PropValue) -> StorageResult<()> {
-        let PropValue::Binary(bytes) = value else {
-            unreachable!("only binaries are written in pieces")
+    /// Writes a large value into its own `big_values` row and points the property's row at it
+    /// (the row it replaces, if any, is left to [`Self::drop_unnamed_values`]). A binary of
+    /// [`PIECEWISE_BYTES`] or more is written in pieces: the row is written with a zero-filled
+    /// value of its length (which SQLite writes to its pages without holding it in memory), then
+    /// the bytes go in through an incremental BLOB handle, [`PIECE`] at a time. Bound whole, the
+    /// value would be copied by the binding (SQLITE_TRANSIENT) and again into the row's record.
+    fn write_large(&mut self, id: u64, tag: u32, value: &PropValue) -> StorageResult<()> {
+        let piecewise = match value {
+            PropValue::Binary(bytes) if bytes.len() >= PIECEWISE_BYTES => Some(bytes),
+            _ => None,
         };
-        self.conn
-            .prepare_cached(&UPSERT_PROPS[0])?
-            .execute(params![
+        let mut insert = self
+            .conn
+            .prepare_cached("INSERT INTO big_values(obj, value) VALUES (?1, ?2)")?;
+        match piecewise {
+            Some(bytes) => insert.execute(params![
                 id as i64,
-                tag >> 16,
-                tag,
                 ToSqlOutput::ZeroBlob(bytes.len() as u64)
-            ])?;
-        let rowid: i64 = self
-            .conn
-            .prepare_cached("SELECT rowid FROM props WHERE obj = ?1 AND id = ?2")?
-            .query_row(params![id as i64, tag >> 16], |r| r.get(0))?;
-        let mut blob = self
-            .conn
-            .blob_open(rusqlite::MAIN_DB, c"props", c"value", rowid, false)?;
-        for (i, piece) in bytes.chunks(PIECE).enumerate() {
-            blob.write_at(piece, i * PIECE)?;
+            ])?,
+            None => insert.execute(params![id as i64, to_sql(value)])?,
+        };
+        let big = self.conn.last_insert_rowid();
+        if let Some(bytes) = piecewise {
+            let mut blob =
+                self.conn
+                    .blob_open(rusqlite::MAIN_DB, c"big_values", c"value", big, false)?;
+            for (i, piece) in bytes.chunks(PIECE).enumerate() {
+                blob.write_at(piece, i * PIECE)?;
+            }
         }
+        self.conn
+            .prepare_cached(
+                "INSERT INTO props(obj, id, tag, value, big) VALUES (?1, ?2, ?3, NULL, ?4) \
+                 ON CONFLICT(obj, id) DO UPDATE SET tag = excluded.tag, value = NULL, \
+                 big = excluded.big",
+            )?
+            .execute(params![id as i64, tag >> 16, tag, big])?;
+        Ok(())
+    }
+
+    /// Deletes `id`'s large values that no property row names any longer (replaced, removed):
+    /// one probe of an empty index range for an object that has none.
+    fn drop_unnamed_values(&self, id: u64) -> StorageResult<()> {
+        self.conn
+            .prepare_cached(
+                "DELETE FROM big_values WHERE obj = ?1 AND id NOT IN \
+                 (SELECT big FROM props WHERE obj = ?1 AND big IS NOT NULL)",
+            )?
+            .execute([id as i64])?;
         Ok(())
     }
 
@@ -312,7 +359,7 @@ impl ReadTxn for SqlTxn<'_> {
     fn props(&mut self, id: u64) -> StorageResult<Vec<StoredProp>> {
         let mut stmt = self
             .conn
-            .prepare_cached("SELECT tag, value FROM props WHERE obj = ?1 ORDER BY id")?;
+            .prepare_cached(&format!("{} WHERE p.obj = ?1 ORDER BY p.id", *PROP_COLUMNS))?;
         let mut rows = stmt.query([id as i64])?;
         let mut out = Vec::new();
         while let Some(r) = rows.next()? {
@@ -324,7 +371,7 @@ impl ReadTxn for SqlTxn<'_> {
     fn prop(&mut self, id: u64, prop_id: u16) -> StorageResult<Option<StoredProp>> {
         let mut stmt = self
             .conn
-            .prepare_cached("SELECT tag, value FROM props WHERE obj = ?1 AND id = ?2")?;
+            .prepare_cached(&format!("{} WHERE p.obj = ?1 AND p.id = ?2", *PROP_COLUMNS))?;
         let mut rows = stmt.query(params![id as i64, prop_id])?;
         match rows.next()? {
             Some(r) => Ok(Some(row_to_prop(r)?)),
@@ -377,7 +424,7 @@ impl ReadTxn for SqlTxn<'_> {
             props: "props",
             same_store: "",
             store_cond: "",
-            value_cols: &["value"],
+            value_cols: &[VALUE_OF],
             int_col: "value",
             params: ["?1", "?2", "?3", "?4"],
         };
@@ -472,6 +519,7 @@ impl WriteTxn for SqlTxn<'_> {
         self.remove_props(id, change.deletes)?;
         self.write_props(id, change.puts)?;
         self.write_props(id, &(change.maintained)(cn))?;
+        self.drop_unnamed_values(id)?;
         apply_children(self, id, cn, &change.children)?;
         Ok(Applied::Committed { id, cn })
     }
@@ -507,6 +555,9 @@ impl WriteTxn for SqlTxn<'_> {
             .prepare_cached("DELETE FROM props WHERE obj = ?1")?
             .execute([id as i64])?;
         self.conn
+            .prepare_cached("DELETE FROM big_values WHERE obj = ?1")?
+            .execute([id as i64])?;
+        self.conn
             .prepare_cached("DELETE FROM objects WHERE id = ?1")?
             .execute([id as i64])?;
         Ok(())
@@ -515,13 +566,15 @@ impl WriteTxn for SqlTxn<'_> {
     fn put_props(&mut self, id: u64, props: &[StoredProp]) -> StorageResult<()> {
         self.touch()?;
         self.log_id(id, ChangeWhat::Modified)?;
-        self.write_props(id, props)
+        self.write_props(id, props)?;
+        self.drop_unnamed_values(id)
     }
 
     fn delete_props(&mut self, id: u64, prop_ids: &[u16]) -> StorageResult<()> {
         self.touch()?;
         self.log_id(id, ChangeWhat::Modified)?;
-        self.remove_props(id, prop_ids)
+        self.remove_props(id, prop_ids)?;
+        self.drop_unnamed_values(id)
     }
 
     fn set_parent(&mut self, id: u64, parent: u64) -> StorageResult<()> {
