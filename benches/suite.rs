@@ -585,7 +585,8 @@ fn main() {
             find(&r, "open"),
             &format!("OpenEntry + GetProps(10), random message of {big}"),
             &format!("the same on a store of {small} messages"),
-            Target::AtMost(1.5),
+            // Issue 16: "open + GetProps at 1,000,000 messages ≤ 1.3× the 1,000-message store".
+            Target::AtMost(1.3),
         ));
     }
 

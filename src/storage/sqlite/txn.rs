@@ -274,8 +274,8 @@ impl SqlTxn<'_> {
     fn drop_unnamed_values(&self, id: u64) -> StorageResult<()> {
         self.conn
             .prepare_cached(
-                "DELETE FROM big_values WHERE obj = ?1 AND id NOT IN \
-                 (SELECT big FROM props WHERE obj = ?1 AND big IS NOT NULL)",
+                "DELETE FROM big_values WHERE obj = ?1 AND NOT EXISTS \
+                 (SELECT 1 FROM props p WHERE p.obj = ?1 AND p.big = big_values.id)",
             )?
             .execute([id as i64])?;
         Ok(())
