@@ -95,7 +95,7 @@ static void warm_wal(bench_op op, void *ctx, const char *db_path) {
 /* The statements the store's save runs, on a store file, through SQLite directly. */
 typedef struct {
   sqlite3 *db;
-  sqlite3_stmt *begin, *object, *put, *put4, *cn, *next_cn, *set_cn, *log, *commit;
+  sqlite3_stmt *begin, *object, *put, *put4, *cn, *next_cn, *set_cn, *log, *unnamed, *commit;
   long long id, value;
   BYTE guid[16];
 } rows_ctx;
@@ -109,19 +109,24 @@ static void rows_open(rows_ctx *c, const char *path, long long id) {
   sql_exec(c->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL");
   c->begin = sql_prepare(c->db, "BEGIN IMMEDIATE");
   c->object = sql_prepare(c->db, "SELECT id, kind, parent, cn, flags FROM objects WHERE id = ?1");
+  /* Schema 5: an upsert clears `big` (the row may have named a large value before). */
   c->put = sql_prepare(c->db, "INSERT INTO props(obj, id, tag, value) VALUES (?1, ?2, ?3, ?4) "
                               "ON CONFLICT(obj, id) DO UPDATE SET tag = excluded.tag, "
-                              "value = excluded.value");
+                              "value = excluded.value, big = NULL");
   c->put4 = sql_prepare(c->db, "INSERT INTO props(obj, id, tag, value) VALUES "
                                "(?1, ?2, ?3, ?4), (?5, ?6, ?7, ?8), (?9, ?10, ?11, ?12), "
                                "(?13, ?14, ?15, ?16) "
                                "ON CONFLICT(obj, id) DO UPDATE SET tag = excluded.tag, "
-                               "value = excluded.value");
+                               "value = excluded.value, big = NULL");
   c->cn = sql_prepare(c->db, "SELECT value FROM meta WHERE key = 'next_cn'");
   c->next_cn = sql_prepare(c->db, "UPDATE meta SET value = ?1 WHERE key = 'next_cn'");
   c->set_cn = sql_prepare(c->db, "UPDATE objects SET cn = ?2 WHERE id = ?1");
   /* The change log row every save writes (notifications; schema 4). */
   c->log = sql_prepare(c->db, "INSERT INTO changes(obj, kind, parent, what) VALUES (?1, ?2, ?3, 2)");
+  /* The large values no row names any longer, deleted at the end of every save (schema 5). */
+  c->unnamed = sql_prepare(c->db,
+                           "DELETE FROM big_values WHERE obj = ?1 AND NOT EXISTS (SELECT 1 FROM "
+                           "props p WHERE p.obj = ?1 AND p.big = big_values.id)");
   c->commit = sql_prepare(c->db, "COMMIT");
   st = sql_prepare(c->db, "SELECT value FROM meta WHERE key = 'store_guid'");
   REQUIRE(sqlite3_step(st) == SQLITE_ROW && sqlite3_column_bytes(st, 0) == 16);
@@ -179,6 +184,9 @@ static void op_rows(void *p) {
   rows_bind4(c, 3, PR_MESSAGE_SIZE, &size, 4);
   sql_ok(c->db, sqlite3_step(c->put4), "put maintained");
   sqlite3_reset(c->put4);
+  sqlite3_bind_int64(c->unnamed, 1, c->id);
+  sql_ok(c->db, sqlite3_step(c->unnamed), "delete unnamed large values");
+  sqlite3_reset(c->unnamed);
   sqlite3_bind_int64(c->set_cn, 1, c->id);
   sqlite3_bind_int64(c->set_cn, 2, cn);
   sql_ok(c->db, sqlite3_step(c->set_cn), "set cn");
@@ -198,6 +206,7 @@ static void rows_close(rows_ctx *c) {
   sqlite3_finalize(c->cn);
   sqlite3_finalize(c->next_cn);
   sqlite3_finalize(c->set_cn);
+  sqlite3_finalize(c->unnamed);
   sqlite3_finalize(c->commit);
   sqlite3_close(c->db);
 }
