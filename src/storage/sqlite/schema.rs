@@ -48,17 +48,19 @@ const MIGRATIONS: &[Migration] = &[
 ];
 
 /// The property rows (schema 5): clustered on (object, property ID), so that an object's
-/// properties are one B-tree seek and a contiguous run of leaf cells, and a small save rewrites
-/// the leaf page it finds them on (schema 4's rowid table read each row through its primary-key
-/// index plus a table seek: two B-trees four levels deep at 10^6 messages).
+/// properties are one B-tree seek and a contiguous run of leaf cells, wherever and whenever
+/// they were written (schema 4's rowid table read each row through its primary-key index plus
+/// a table seek: two B-trees four levels deep at 10^6 messages; and a property added later
+/// landed at the table's end, on another page).
 ///
 /// `value` has BLOB affinity: SQLite keeps each value with the type it is given (codec.rs), so
 /// SQL can sort and compare properties. A large value (txn.rs `is_large`) is not kept in the
 /// clustered row, where it would spill to overflow pages and widen the interior cells it is
 /// copied into: its row has `value` NULL and `big` naming its row in `big_values`, a rowid
 /// table (which an incremental BLOB handle needs for the piecewise write of large binaries).
-/// Every read of a value goes through [`value_of`]. A `big_values` row belongs to the object
-/// `obj`; rows no property names any longer are deleted by the write that unnamed them.
+/// Every read of a value reads `big` too (txn.rs `row_to_prop`) or goes through
+/// [`VALUE_OF`]. A `big_values` row belongs to the object `obj`; rows no property names any
+/// longer are deleted by the write that unnamed them.
 const PROPS_TABLE: &str = "CREATE TABLE props (
          obj INTEGER NOT NULL,
          id INTEGER NOT NULL,
@@ -76,11 +78,6 @@ const PROPS_TABLE: &str = "CREATE TABLE props (
 /// in `big_values` (a subquery SQLite evaluates only for a large value).
 pub(super) const VALUE_OF: &str =
     "iif({a}.big IS NULL, {a}.value, (SELECT b.value FROM big_values b WHERE b.id = {a}.big))";
-
-/// [`VALUE_OF`] for the props row aliased `a`.
-pub(super) fn value_of(a: &str) -> String {
-    VALUE_OF.replace("{a}", a)
-}
 
 /// Schema 4 → 5: the property rows move into the clustered table, large values (those at least
 /// `LARGE_VALUE_BYTES` long, the rule the writer follows) into `big_values`.
