@@ -978,6 +978,13 @@ mod tests {
             "UPDATE props SET value = x'00', tag = 1 << 40 WHERE obj = {id}"
         ));
         assert_eq!(kind_of_props(), ErrorKind::Corrupt);
+        // A row naming a large value that is not there, or naming it with text.
+        damage(&format!(
+            "UPDATE props SET value = NULL, tag = 3604511, big = 999 WHERE obj = {id}"
+        ));
+        assert_eq!(kind_of_props(), ErrorKind::Corrupt);
+        damage(&format!("UPDATE props SET big = 'x' WHERE obj = {id}"));
+        assert_eq!(kind_of_props(), ErrorKind::Corrupt);
         damage("DELETE FROM meta WHERE key = 'next_cn'");
         assert_eq!(
             eng(&s).write(|t| t.alloc_cn()).unwrap_err().kind,
