@@ -82,8 +82,7 @@ pub(crate) struct Dialect {
     pub same_store: &'static str,
     /// The condition on `o` that limits it to the store (`""` when none).
     pub store_cond: &'static str,
-    /// A value's columns (or SQL expressions of the alias `{a}`), and the column holding an
-    /// integer.
+    /// A value's columns, and the one holding an integer.
     pub value_cols: &'static [&'static str],
     pub int_col: &'static str,
     /// The query's parameters for parent, kind, mask and flags.
@@ -153,13 +152,7 @@ pub(crate) fn select_sql(q: &ChildQuery, d: &Dialect) -> String {
     for (i, id) in q.fetch.iter().enumerate() {
         let a = alias(i);
         columns.push(format!("{a}.tag"));
-        columns.extend(d.value_cols.iter().map(|c| {
-            if c.contains("{a}") {
-                c.replace("{a}", &a)
-            } else {
-                format!("{a}.{c}")
-            }
-        }));
+        columns.extend(d.value_cols.iter().map(|c| format!("{a}.{c}")));
         joins.push_str(&format!(
             " LEFT JOIN {} {a} ON {}{a}.obj = o.id AND {a}.id = {id}",
             d.props,

@@ -58,9 +58,8 @@ const MIGRATIONS: &[Migration] = &[
 /// clustered row, where it would spill to overflow pages and widen the interior cells it is
 /// copied into: its row has `value` NULL and `big` naming its row in `big_values`, a rowid
 /// table (which an incremental BLOB handle needs for the piecewise write of large binaries).
-/// Every read of a value reads `big` too (txn.rs `row_to_prop`) or goes through
-/// [`VALUE_OF`]. A `big_values` row belongs to the object `obj`; rows no property names any
-/// longer are deleted by the write that unnamed them.
+/// Every read of a value reads `big` too (txn.rs `value_at`). A `big_values` row belongs to the
+/// object `obj`; rows no property names any longer are deleted by the write that unnamed them.
 const PROPS_TABLE: &str = "CREATE TABLE props (
          obj INTEGER NOT NULL,
          id INTEGER NOT NULL,
@@ -73,11 +72,6 @@ const PROPS_TABLE: &str = "CREATE TABLE props (
          obj INTEGER NOT NULL,
          value BLOB NOT NULL);
      CREATE INDEX big_values_by_obj ON big_values(obj);";
-
-/// The SQL expression of the value of the props row aliased `{a}`: its own column, or its row
-/// in `big_values` (a subquery SQLite evaluates only for a large value).
-pub(super) const VALUE_OF: &str =
-    "iif({a}.big IS NULL, {a}.value, (SELECT b.value FROM big_values b WHERE b.id = {a}.big))";
 
 /// Schema 4 → 5: the property rows move into the clustered table, large values (those at least
 /// `LARGE_VALUE_BYTES` long, the rule the writer follows) into `big_values`.

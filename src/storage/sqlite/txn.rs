@@ -12,7 +12,6 @@ use super::super::{
 };
 use super::super::{ChildQuery, ChildRow};
 use super::codec::{from_sql, to_sql};
-use super::schema::VALUE_OF;
 use crate::core::named::PropName;
 use crate::core::value::PropValue;
 use rusqlite::types::ToSqlOutput;
@@ -123,23 +122,26 @@ fn row_to_object(r: &rusqlite::Row) -> rusqlite::Result<ObjectRow> {
 /// Reads props rows as (tag, value, big).
 const PROP_COLUMNS: &str = "SELECT tag, value, big FROM props";
 
-/// One props row (tag, value, big) decoded by the tag's type, a large value read from its own
-/// row: directly, not through SQL's `VALUE_OF` subquery, whose result SQLite would copy once
-/// more (a 100 MiB value read back held 4× its size at the peak instead of 3×).
+/// One props row (tag, value, big) decoded by the tag's type.
 fn row_to_prop(conn: &Connection, r: &rusqlite::Row) -> StorageResult<StoredProp> {
     let tag: u32 = r.get(0)?;
-    let value = match r.get::<_, Option<i64>>(2)? {
-        None => from_sql(tag & 0xFFFF, r.get_ref(1)?)?,
-        Some(big) => {
-            let mut stmt = conn.prepare_cached("SELECT value FROM big_values WHERE id = ?1")?;
-            let mut rows = stmt.query([big])?;
-            let row = rows.next()?.ok_or_else(|| {
-                StorageError::corrupt(format!("the large value {big} of a property is missing"))
-            })?;
-            from_sql(tag & 0xFFFF, row.get_ref(0)?)?
-        }
+    Ok((tag, value_at(conn, r, tag, 1)?))
+}
+
+/// The value (of `tag`'s type) in the props columns `value` and `big` at `at` and `at + 1` of
+/// `r`: a large value read from its own row, by a query of its own rather than a subquery in
+/// `r`'s (whose result SQLite would copy once more: a 100 MiB value read back held 4× its size
+/// at the peak instead of 3×).
+fn value_at(conn: &Connection, r: &rusqlite::Row, tag: u32, at: usize) -> StorageResult<PropValue> {
+    let Some(big) = r.get::<_, Option<i64>>(at + 1)? else {
+        return from_sql(tag & 0xFFFF, r.get_ref(at)?);
     };
-    Ok((tag, value))
+    let mut stmt = conn.prepare_cached("SELECT value FROM big_values WHERE id = ?1")?;
+    let mut rows = stmt.query([big])?;
+    let row = rows.next()?.ok_or_else(|| {
+        StorageError::corrupt(format!("the large value {big} of a property is missing"))
+    })?;
+    from_sql(tag & 0xFFFF, row.get_ref(0)?)
 }
 
 /// One named-property row (id, guid, kind, lid, name).
@@ -436,7 +438,8 @@ impl ReadTxn for SqlTxn<'_> {
             props: "props",
             same_store: "",
             store_cond: "",
-            value_cols: &[VALUE_OF],
+            // `big` names a large value's row in `big_values` (schema.rs).
+            value_cols: &["value", "big"],
             int_col: "value",
             params: ["?1", "?2", "?3", "?4"],
         };
@@ -447,9 +450,10 @@ impl ReadTxn for SqlTxn<'_> {
         while let Some(r) = rows.next()? {
             let id = r.get::<_, i64>(0)? as u64;
             let mut props = Vec::with_capacity(q.fetch.len());
+            // Each fetched property is three columns: tag, value, big.
             for i in 0..q.fetch.len() {
-                if let Some(tag) = r.get::<_, Option<u32>>(1 + 2 * i)? {
-                    props.push((tag, from_sql(tag & 0xFFFF, r.get_ref(2 + 2 * i)?)?));
+                if let Some(tag) = r.get::<_, Option<u32>>(1 + 3 * i)? {
+                    props.push((tag, value_at(self.conn, r, tag, 2 + 3 * i)?));
                 }
             }
             out.push((id, props));
