@@ -171,6 +171,7 @@ c_tests! {
     c_hostile_test => "hostile_test.c" [
         concurrent_create, crash_during_create, read_only_places, wait_limit,
         wait_limit_60s, value_limit, copy_is_another_store, hard_links, ids_never_reused,
+        forked_child_has_its_own_writer,
     ],
     c_bad_input_test => "bad_input_test.c" [
         null_this_every_slot, null_pointers_imapiprop, null_pointers_store_folder,

@@ -24,6 +24,9 @@ pub(super) struct SqlTxn<'a> {
     /// Objects whose creation or change this transaction has logged (feed.rs): a second write
     /// to one object in the same transaction is not logged again.
     logged: Vec<u64>,
+    /// A compare-and-swap of this transaction found its object changed (the writers' queue
+    /// keeps the place for the client's retry, queue.rs).
+    pub(super) found_stale: bool,
 }
 
 impl<'a> SqlTxn<'a> {
@@ -31,6 +34,7 @@ impl<'a> SqlTxn<'a> {
         SqlTxn {
             conn,
             logged: Vec::new(),
+            found_stale: false,
         }
     }
 
@@ -434,7 +438,10 @@ impl WriteTxn for SqlTxn<'_> {
             } => {
                 let locked = match self.lock_object(id)? {
                     None => return Ok(Applied::Gone),
-                    Some(row) if row.cn != base => return Ok(Applied::Stale { stored_cn: row.cn }),
+                    Some(row) if row.cn != base => {
+                        self.found_stale = true;
+                        return Ok(Applied::Stale { stored_cn: row.cn });
+                    }
                     Some(row) => row,
                 };
                 let cn = self.alloc_cn()?;
