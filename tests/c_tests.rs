@@ -124,10 +124,10 @@ c_tests! {
     // On PostgreSQL the other process stands for another host (a connection of its own).
     c_notify_test => "notify_test.c" [
         same_process, per_entry_and_unadvise, other_process, blocking_and_failing_sinks,
-        reentrant_sink, table_notifications, bad_input,
+        reentrant_sink, table_notifications, new_mail, bad_input,
     ] postgres [
         same_process, per_entry_and_unadvise, other_process, blocking_and_failing_sinks,
-        reentrant_sink, table_notifications, bad_input,
+        reentrant_sink, table_notifications, new_mail, bad_input,
     ],
     c_race_test => "race_test.c" [rules_across_processes, race]
         postgres [rules_across_processes, race],

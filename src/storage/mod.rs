@@ -382,6 +382,10 @@ pub trait WriteTxn: ReadTxn {
     /// too: the engine's uniqueness constraints decide, without failing the transaction);
     /// returns whether it did.
     fn named_insert(&mut self, id: u16, name: &PropName) -> StorageResult<bool>;
+    /// Announces message `id` as new mail (IMsgStore::NotifyNewMail) to every advise
+    /// connection on the store, in this process and others: a change-log record committed with
+    /// the transaction. The caller checks the message exists.
+    fn log_new_mail(&mut self, id: u64) -> StorageResult<()>;
 }
 
 /// What happened to an object, as a store's change log records it (notifications, DESIGN.md §9).
@@ -390,6 +394,8 @@ pub enum ChangeWhat {
     Created,
     Modified,
     Deleted,
+    /// Announced as new mail (not a change of the message itself).
+    NewMail,
 }
 
 impl ChangeWhat {
@@ -399,6 +405,7 @@ impl ChangeWhat {
             ChangeWhat::Created => 1,
             ChangeWhat::Modified => 2,
             ChangeWhat::Deleted => 3,
+            ChangeWhat::NewMail => 4,
         }
     }
     pub(crate) fn from_code(code: i64) -> StorageResult<Self> {
@@ -406,6 +413,7 @@ impl ChangeWhat {
             1 => Ok(ChangeWhat::Created),
             2 => Ok(ChangeWhat::Modified),
             3 => Ok(ChangeWhat::Deleted),
+            4 => Ok(ChangeWhat::NewMail),
             _ => Err(StorageError::corrupt(format!(
                 "change log: unknown change {code}"
             ))),

@@ -529,6 +529,19 @@ impl WriteTxn for PgTxn<'_> {
         Ok(())
     }
 
+    fn log_new_mail(&mut self, id: u64) -> StorageResult<()> {
+        let row = self
+            .object(id)?
+            .ok_or_else(|| StorageError::corrupt(format!("new mail {id} is gone")))?;
+        self.log(
+            id,
+            row.kind,
+            row.parent.map(|p| p as i64),
+            ChangeWhat::NewMail,
+        );
+        Ok(())
+    }
+
     fn named_insert(&mut self, id: u16, name: &PropName) -> StorageResult<bool> {
         let store = self.store;
         let (kind, lid, text) = named_columns(name);

@@ -41,6 +41,10 @@ impl<'a> SqlTxn<'a> {
     /// Whether a change of `id` is still to be logged in this transaction (a deletion always
     /// is; a creation or change once), noting that it now is.
     fn first_log(&mut self, id: u64, what: ChangeWhat) -> bool {
+        if what == ChangeWhat::NewMail {
+            // An announcement, told each time it is made.
+            return true;
+        }
         if what != ChangeWhat::Deleted && self.logged.contains(&id) {
             return false;
         }
@@ -546,6 +550,10 @@ impl WriteTxn for SqlTxn<'_> {
         }
         // Other processes learn of a move as a change of the object in its new folder.
         self.log_id(id, ChangeWhat::Modified)
+    }
+
+    fn log_new_mail(&mut self, id: u64) -> StorageResult<()> {
+        self.log_id(id, ChangeWhat::NewMail)
     }
 
     fn named_insert(&mut self, id: u16, name: &PropName) -> StorageResult<bool> {
