@@ -338,6 +338,7 @@ fn contention_rows(
             .iter()
             .map(|r| num(r, "max_save_ms"))
             .fold(0.0, f64::max);
+        let p99 = median(recs.iter().map(|r| num(r, "p99_save_ms")).collect());
         if lost != 0.0 {
             failed = true;
         }
@@ -367,7 +368,8 @@ fn contention_rows(
             },
             note: format!(
                 "conflicts {:.1}%; lost updates {lost:.0}; slowest/fastest client \
-                 {:.2}; longest save {worst:.1} ms; median of {runs} runs × {seconds} s; \
+                 {:.2}; longest save {worst:.1} ms; p99 save {p99:.2} ms; median of {runs} runs × \
+                 {seconds} s; \
                  ratio: median of per-round ratios (each round runs 1, 2, 4, 8 clients)",
                 conflicts * 100.0,
                 fairness
