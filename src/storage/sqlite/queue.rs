@@ -142,7 +142,7 @@ impl WriterQueue {
     /// Takes the next place and waits until the places before it have left (or patience or
     /// `deadline` ran out). None if the queue could not be used (the save goes on without it).
     pub(super) fn join(&self, deadline: Instant) -> Option<Place> {
-        let ticket = self.take_ticket()?;
+        let ticket = self.take_ticket(deadline.min(Instant::now() + self.patience))?;
         if ticket > 0 {
             self.wait_for(ticket - 1, ticket, deadline);
         }
@@ -150,13 +150,20 @@ impl WriterQueue {
     }
 
     /// The next ticket, with its place's lock taken before the counter's lock is let go (so
-    /// the next ticket's holder never finds this place empty before it is taken).
-    fn take_ticket(&self) -> Option<u64> {
-        sys::lock_byte(&self.file, COUNTER_BYTE, true).ok()?;
+    /// the next ticket's holder never finds this place empty before it is taken). The counter's
+    /// lock is held for two system calls; it is polled, not waited for in the kernel, so that a
+    /// process stopped while holding it costs the others no more than `give_up`.
+    fn take_ticket(&self, give_up: Instant) -> Option<u64> {
+        while !sys::lock_byte(&self.file, COUNTER_BYTE).ok()? {
+            if Instant::now() >= give_up {
+                return None;
+            }
+            std::thread::sleep(Duration::from_micros(20));
+        }
         let counter = self.map.u64_at(COUNTER);
         let ticket = counter.load(Ordering::Acquire);
         let placed = ticket < u64::MAX - SLOT_BASE
-            && sys::lock_byte(&self.file, SLOT_BASE + ticket, false).unwrap_or(false);
+            && sys::lock_byte(&self.file, SLOT_BASE + ticket).unwrap_or(false);
         if placed {
             counter.store(ticket + 1, Ordering::Release);
             self.kept_until(ticket).store(0, Ordering::Release);
@@ -335,6 +342,23 @@ mod tests {
         keeper.leave(place);
         rx.recv_timeout(Duration::from_secs(1)).unwrap();
         waiter.join().unwrap();
+    }
+
+    #[test]
+    fn a_counter_held_by_a_stopped_process_costs_no_more_than_the_deadline() {
+        let path = queue_file("counter");
+        let stopped = WriterQueue::open(&path).unwrap();
+        assert!(sys::lock_byte(&stopped.file, COUNTER_BYTE).unwrap());
+        let other = WriterQueue::open(&path).unwrap();
+        let started = Instant::now();
+        assert_eq!(other.join(started + Duration::from_millis(50)), None);
+        let waited = started.elapsed();
+        assert!(
+            waited >= Duration::from_millis(50) && waited < Duration::from_millis(500),
+            "waited {waited:?}"
+        );
+        sys::unlock_byte(&stopped.file, COUNTER_BYTE).unwrap();
+        assert!(other.join(far()).is_some());
     }
 
     #[test]

@@ -39,20 +39,13 @@ fn fcntl_lock(file: &File, cmd: libc::c_int, fl: &mut libc::flock) -> io::Result
     }
 }
 
-/// Takes a write lock on byte `byte` of `file` for this open file. With `wait`, blocks in the
-/// kernel until it is free; without, returns `Ok(false)` at once if another holds it.
-pub(super) fn lock_byte(file: &File, byte: u64, wait: bool) -> io::Result<bool> {
+/// Takes a write lock on byte `byte` of `file` for this open file if nobody else holds one;
+/// `Ok(false)` at once if another does (a wait in the kernel could not end at a deadline).
+pub(super) fn lock_byte(file: &File, byte: u64) -> io::Result<bool> {
     let mut fl = flock_for(libc::F_WRLCK, byte)?;
-    let cmd = if wait {
-        libc::F_OFD_SETLKW
-    } else {
-        libc::F_OFD_SETLK
-    };
-    match fcntl_lock(file, cmd, &mut fl) {
+    match fcntl_lock(file, libc::F_OFD_SETLK, &mut fl) {
         Ok(()) => Ok(true),
-        Err(e) if !wait && matches!(e.raw_os_error(), Some(libc::EAGAIN) | Some(libc::EACCES)) => {
-            Ok(false)
-        }
+        Err(e) if matches!(e.raw_os_error(), Some(libc::EAGAIN) | Some(libc::EACCES)) => Ok(false),
         Err(e) => Err(e),
     }
 }
