@@ -12,7 +12,7 @@ use super::super::props::PropMap;
 use super::super::store::load_props;
 use super::super::value::{prop_id, prop_tag, PropValue};
 use crate::storage::{
-    maintains_nothing, ChangeSet, ObjectRow, ReadTxn, StoredProp, Target, KIND_ATTACHMENT,
+    lend, maintains_nothing, ChangeSet, ObjectRow, ReadTxn, StoredProp, Target, KIND_ATTACHMENT,
     KIND_EMBEDDED_MESSAGE, KIND_RECIPIENT,
 };
 use std::collections::BTreeMap;
@@ -320,7 +320,7 @@ impl ChildWrite {
     pub(crate) fn change_set(&self) -> ChangeSet<'_> {
         ChangeSet {
             target: self.target,
-            puts: self.props.as_deref().unwrap_or(&[]),
+            puts: self.props.as_deref().map(lend).unwrap_or_default(),
             deletes: &[],
             replace_all: self.props.is_some(),
             maintained: &maintains_nothing,

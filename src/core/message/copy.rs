@@ -18,7 +18,8 @@ use super::children::{
     self, forget_ids, new_token, Attach, Children, Embedded, Recipient, ID_ATTACH_NUM, ID_ROWID,
 };
 use super::insert_new;
-use super::save::plan_new;
+use super::save::{plan_new, Edits};
+use super::working::Changes;
 use crate::storage::{WriteTxn, KIND_MESSAGE};
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -41,10 +42,12 @@ pub(crate) fn copy_stored(
     forget_ids(&mut kids);
     let associated = row.flags & OBJ_FLAG_ASSOCIATED != 0;
     // The maintained properties (change key, PCL, times, size) are the copy's own.
-    let mut plan = plan_new(props, associated, now);
+    let none = Changes::new();
+    let mut plan = plan_new(&props, &none, Edits::new(), associated, now);
     plan.children_total = kids.payload();
     let writes = children::writes(&Children::default(), &kids);
-    let (copy, _cn) = insert_new(t, guid, dest, associated, &plan, &writes, now)?;
+    let puts = plan.puts(&props, &none);
+    let (copy, _cn) = insert_new(t, guid, (dest, associated), (&plan, puts), &writes, now)?;
     Ok(Some(copy))
 }
 

@@ -37,18 +37,18 @@ use super::store::{load_props, Store};
 use super::stream::StreamOwner;
 use super::value::{prop_id, prop_tag, PropValue};
 use crate::storage::{
-    Applied, ChangeSet, Expect, StoredProp, Target, WriteTxn, KIND_MESSAGE, ROOT_FOLDER_ID,
+    Applied, ChangeSet, Expect, PropRef, StoredProp, Target, WriteTxn, KIND_MESSAGE, ROOT_FOLDER_ID,
 };
 use children::{ChildEdits, ChildWrite, Children};
 use computed::{payload_total, Ids, MessageView};
 use parking_lot::Mutex;
 use save::{
     after_decision, after_deleted, after_stale, check_request, committed_size, differing_tags,
-    maintained, plan_force, plan_merge, plan_new, plan_normal, Mode, Next, Plan,
+    maintained, plan_force, plan_merge, plan_new, plan_normal, Edits, Mode, Next, Plan,
 };
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use working::{apply_changes_owned, Change, State};
+use working::{Change, State};
 
 pub struct Message {
     store: Arc<Store>,
@@ -83,13 +83,13 @@ enum Attempt {
     },
 }
 
-/// Inserts a new message under `parent` (locked by the engine, which checks it is a folder).
+/// Inserts a new message under `parent` (locked by the engine, which checks it is a folder),
+/// writing `puts` (the plan's rows, lent by their owner).
 fn insert_new(
     t: &mut dyn WriteTxn,
     guid: &[u8; 16],
-    parent: u64,
-    associated: bool,
-    plan: &Plan,
+    (parent, associated): (u64, bool),
+    (plan, puts): (&Plan, Vec<PropRef>),
     children: &[ChildWrite],
     now: u64,
 ) -> MapiResult<(u64, u64)> {
@@ -100,7 +100,7 @@ fn insert_new(
             kind: KIND_MESSAGE,
             flags: if associated { OBJ_FLAG_ASSOCIATED } else { 0 },
         },
-        puts: &plan.puts,
+        puts,
         deletes: &plan.deletes,
         replace_all: plan.replace_all,
         maintained: &maintained,
@@ -245,17 +245,8 @@ impl Message {
                         st.kids.rebase(children.clone(), &renumbered);
                         st.base_children = Arc::new(children);
                     }
-                    let base_size = committed_size(&plan, &maintained);
-                    let changes = std::mem::take(&mut st.changes);
-                    match plan.view {
-                        Some(v) => st.base = Arc::new(v),
-                        None => apply_changes_owned(Arc::make_mut(&mut st.base), changes),
-                    }
-                    let base = Arc::make_mut(&mut st.base);
-                    for (tag, v) in maintained {
-                        base.insert(prop_id(tag), v);
-                    }
-                    st.base_size = base_size;
+                    st.base_size = committed_size(&plan, &maintained);
+                    st.commit_view(plan, maintained);
                     let parent = st.parent;
                     st.locate(&self.store, Some(id), parent);
                     st.base_cn = cn;
@@ -344,10 +335,18 @@ impl Message {
         self.store.storage().write(|t| {
             let Some(id) = st.id else {
                 // The first save of a message made by CreateMessage: never a conflict.
-                let mut plan = plan_new(st.full_view(), st.associated, now);
+                let mut plan = plan_new(&st.base, &st.changes, Edits::new(), st.associated, now);
                 plan.children_total = st.kids.current.payload();
                 let writes = children::writes(&Children::default(), &st.kids.current);
-                let (id, cn) = insert_new(t, &guid, st.parent, st.associated, &plan, &writes, now)?;
+                let puts = plan.puts(&st.base, &st.changes);
+                let (id, cn) = insert_new(
+                    t,
+                    &guid,
+                    (st.parent, st.associated),
+                    (&plan, puts),
+                    &writes,
+                    now,
+                )?;
                 let maintained = maintained(&guid, cn, now, &plan);
                 return Ok(Attempt::Committed {
                     id,
@@ -396,7 +395,7 @@ impl Message {
                         let (wanted, moved) =
                             children::merge(&st.base_children, &st.kids.current, &stored_children);
                         renumbered = moved;
-                        (plan_merge(&st.base, &st.changes, &stored), wanted)
+                        (plan_merge(&st.base, &st.changes, stored), wanted)
                     } else {
                         (
                             plan_force(&st.base, &st.changes, &stored),
@@ -415,7 +414,7 @@ impl Message {
                     id,
                     expect: Expect::Cn(compare_with),
                 },
-                puts: &plan.puts,
+                puts: plan.puts(&st.base, &st.changes),
                 deletes: &plan.deletes,
                 replace_all: plan.replace_all,
                 maintained: &maintained_for,
@@ -450,15 +449,15 @@ impl Message {
         let mut st = self.state.lock();
         let now = filetime_now();
         let guid = *self.store.guid();
-        let mut view = st.full_view();
+        let mut extra = Edits::new();
         if let Some(id) = st.id {
             let original = self.store.entry_id(MAPI_MESSAGE, id);
-            view.insert(
+            extra.insert(
                 prop_id(PR_CONFLICT_ITEMS),
-                PropValue::MvBinary(vec![original]),
+                Some(PropValue::MvBinary(vec![original])),
             );
         }
-        let mut plan = plan_new(view, st.associated, now);
+        let mut plan = plan_new(&st.base, &st.changes, extra, st.associated, now);
         // This client's children go with its view, all of them new in the copy.
         plan.children_total = st.kids.current.payload();
         let writes = children::writes(&Children::default(), &st.kids.current);
@@ -467,24 +466,24 @@ impl Message {
                 Some(f) => f,
                 None => conflicts_folder(t, &self.store)?,
             };
-            let (id, cn) = insert_new(t, &guid, parent, st.associated, &plan, &writes, now)?;
+            let puts = plan.puts(&st.base, &st.changes);
+            let (id, cn) = insert_new(
+                t,
+                &guid,
+                (parent, st.associated),
+                (&plan, puts),
+                &writes,
+                now,
+            )?;
             Ok::<_, MapiError>((id, cn, parent, children::load(t, id)?))
         })?;
         st.kids.rebase(children.clone(), &BTreeMap::new());
         st.base_children = Arc::new(children);
         let maintained = maintained(&guid, cn, now, &plan);
-        let mut base = plan
-            .view
-            .clone()
-            .expect("a new message's plan has its view");
         st.base_size = committed_size(&plan, &maintained);
-        for (tag, v) in maintained {
-            base.insert(prop_id(tag), v);
-        }
+        st.commit_view(plan, maintained);
         st.locate(&self.store, Some(id), parent);
-        st.base = Arc::new(base);
         st.base_cn = cn;
-        st.changes.clear();
         st.writable = keep_writable;
         Ok(())
     }

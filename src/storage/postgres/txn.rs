@@ -9,8 +9,8 @@ use super::super::children::{select_sql, Dialect};
 use super::super::typed::{from_cell, to_cell, Cell};
 use super::super::{
     apply_children, insert_under_folder, logged_kind, named_columns, named_from_columns,
-    reject_child_target, Applied, ChangeRecord, ChangeSet, ChangeWhat, Expect, ObjectRow, ReadTxn,
-    StorageError, StorageResult, StoredProp, Target, WriteTxn, MAX_CN,
+    reject_child_target, Applied, ChangeRecord, ChangeSet, ChangeWhat, Expect, ObjectRow, PropRef,
+    ReadTxn, StorageError, StorageResult, StoredProp, Target, WriteTxn, MAX_CN,
 };
 use super::super::{ChildQuery, ChildRow};
 use super::pg_error;
@@ -454,7 +454,7 @@ impl WriteTxn for PgTxn<'_> {
             .puts
             .iter()
             .filter(|(tag, _)| !maintained.iter().any(|(m, _)| m >> 16 == tag >> 16))
-            .map(|(tag, v)| (*tag, v))
+            .map(|(tag, v)| (*tag, *v))
             .collect();
         rows.extend(maintained.iter().map(|(tag, v)| (*tag, v)));
         self.put_rows(id, &rows)?;
@@ -495,13 +495,12 @@ impl WriteTxn for PgTxn<'_> {
         Ok(())
     }
 
-    fn put_props(&mut self, id: u64, props: &[StoredProp]) -> StorageResult<()> {
+    fn put_prop_refs(&mut self, id: u64, props: &[PropRef]) -> StorageResult<()> {
         if props.is_empty() {
             return Ok(());
         }
         self.touched.push(id);
-        let rows: Vec<(u32, &PropValue)> = props.iter().map(|(tag, v)| (*tag, v)).collect();
-        self.put_rows(id, &rows)
+        self.put_rows(id, props)
     }
 
     fn delete_props(&mut self, id: u64, prop_ids: &[u16]) -> StorageResult<()> {
