@@ -161,8 +161,11 @@ static long max_rss_kib(void) {
 
 /* 100 MiB through a stream. Writing and committing must hold the value once (the stream's
  * buffer, moved into the working copy by Commit): the peak grows by less than 1.3× the value.
- * The save and the read back are measured and printed (the save path's copies are issue 15
- * item 3's, not the stream's: 3.05× measured on SQLite, 5.0× on PostgreSQL). */
+ * SaveChanges must never hold it twice either: the save's change set lends the working copy's
+ * value, SQLite writes it through an incremental BLOB handle and PostgreSQL with COPY, both in
+ * pieces, and the committed view takes the working copy's value without a copy: the peak stays
+ * under 2× (it was 3.05× on SQLite and 5.0× on PostgreSQL while the save copied it). Reopening
+ * loads the value whole (the engines have no chunked read yet): measured and bounded. */
 static void test_hundred_mib(void) {
   struct msg_fixture f;
   uint64_t size = test_under_valgrind() ? 4 * MIB : 100 * MIB;
@@ -199,12 +202,11 @@ static void test_hundred_mib(void) {
          (double)(after_save - before) / kib, (double)(after_read - before) / kib);
   if (!test_under_valgrind()) {
     CHECK((double)(after_commit - before) < 1.3 * kib);
-    /* The save still copies the value into its change set (issue 15 item 3 is open); SQLite
-     * then writes it in pieces, PostgreSQL's client encodes it whole (as one bytea[] array
-     * parameter). Measured when this was written: 3.05x on SQLite (the working copy, the change
-     * set's copy, and the store file's pages SQLite maps in), 5.0x on PostgreSQL; the bounds
-     * catch a regression. */
-    CHECK((double)(after_read - before) < (on_postgres() ? 6.0 : 3.5) * kib);
+    /* Measured when this was written: 1.04x on SQLite, 1.03x on PostgreSQL. */
+    CHECK((double)(after_save - before) < 2.0 * kib);
+    /* Reopening reads the value whole: the engine's copy of the row and the value made of it
+     * (3.05x on SQLite, 3.03x on PostgreSQL when measured); the bound catches a regression. */
+    CHECK((double)(after_read - before) < 3.5 * kib);
   }
   MAPIFreeBuffer(eid);
   msg_fixture_teardown(&f);
