@@ -12,7 +12,7 @@ use super::super::props::PropMap;
 use super::super::store::load_props;
 use super::super::value::{prop_id, prop_tag, PropValue};
 use crate::storage::{
-    lend, maintains_nothing, ChangeSet, ObjectRow, ReadTxn, StoredProp, Target, KIND_ATTACHMENT,
+    maintains_nothing, ChangeSet, ObjectRow, PropRef, ReadTxn, Target, KIND_ATTACHMENT,
     KIND_EMBEDDED_MESSAGE, KIND_RECIPIENT,
 };
 use std::collections::BTreeMap;
@@ -307,20 +307,26 @@ fn add_recipients<'a>(
     Ok(())
 }
 
-/// One child write, owned (a [`ChangeSet`] borrows from it).
+/// One child write. Its properties are lent by the wanted children (no value is copied to be
+/// written); only its key (PR_ATTACH_NUM, PR_ROWID) is its own.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct ChildWrite {
+pub(crate) struct ChildWrite<'a> {
     target: Target,
     /// The child's whole property set (None: its properties are unchanged).
-    props: Option<Vec<StoredProp>>,
-    children: Vec<ChildWrite>,
+    props: Option<&'a PropMap>,
+    /// Written in place of the set's own value for that ID.
+    key: Option<(u16, PropValue)>,
+    children: Vec<ChildWrite<'a>>,
 }
 
-impl ChildWrite {
+impl ChildWrite<'_> {
     pub(crate) fn change_set(&self) -> ChangeSet<'_> {
         ChangeSet {
             target: self.target,
-            puts: self.props.as_deref().map(lend).unwrap_or_default(),
+            puts: self
+                .props
+                .map(|p| rows(p, self.key.as_ref()))
+                .unwrap_or_default(),
             deletes: &[],
             replace_all: self.props.is_some(),
             maintained: &maintains_nothing,
@@ -330,33 +336,50 @@ impl ChildWrite {
 }
 
 /// The change sets of a list of child writes.
-pub(crate) fn change_sets(writes: &[ChildWrite]) -> Vec<ChangeSet<'_>> {
+pub(crate) fn change_sets<'a>(writes: &'a [ChildWrite]) -> Vec<ChangeSet<'a>> {
     writes.iter().map(ChildWrite::change_set).collect()
 }
 
-fn stored_props(props: &PropMap) -> Vec<StoredProp> {
-    props
+/// A child's rows: `props`, with `key` in place of the value it has for that ID (if any).
+fn rows<'a>(props: &'a PropMap, key: Option<&'a (u16, PropValue)>) -> Vec<PropRef<'a>> {
+    let key_id = key.map(|(id, _)| *id);
+    let mut rows: Vec<PropRef> = props
         .iter()
-        .map(|(id, v)| (prop_tag(v.ptype(), *id), v.clone()))
-        .collect()
+        .filter(|(id, _)| Some(**id) != key_id)
+        .chain(key.map(|(id, v)| (id, v)))
+        .map(|(id, v)| (prop_tag(v.ptype(), *id), v))
+        .collect();
+    rows.sort_by_key(|(tag, _)| prop_id(*tag));
+    rows
 }
 
-fn new_embedded(e: &Embedded) -> ChildWrite {
+/// A child's key as it is written.
+fn key(id: u16, key: u32) -> Option<(u16, PropValue)> {
+    Some((id, PropValue::Long(key as i32)))
+}
+
+/// Whether a stored child's properties differ from `props` with `key`.
+fn differs(stored: &PropMap, props: &PropMap, key: &Option<(u16, PropValue)>) -> bool {
+    rows(stored, None) != rows(props, key.as_ref())
+}
+
+fn new_embedded(e: &Embedded) -> ChildWrite<'_> {
     ChildWrite {
         target: Target::NewChild {
             kind: KIND_EMBEDDED_MESSAGE,
         },
-        props: Some(stored_props(&e.props)),
+        props: Some(&e.props),
+        key: None,
         children: writes(&Children::default(), &e.children),
     }
 }
 
 /// What turns the stored children `stored` (with their IDs) into `wanted`: new children
 /// created, changed ones rewritten, missing ones deleted (with their own children).
-pub(crate) fn writes(stored: &Children, wanted: &Children) -> Vec<ChildWrite> {
+pub(crate) fn writes<'a>(stored: &Children, wanted: &'a Children) -> Vec<ChildWrite<'a>> {
     let mut out = Vec::new();
     for (num, a) in &wanted.attachments {
-        let props = with_key(a.props.clone(), ID_ATTACH_NUM, *num);
+        let key = key(ID_ATTACH_NUM, *num);
         match stored.attachments.get(num) {
             Some(s) if s == a => {}
             Some(Attach { id: Some(id), .. }) => {
@@ -368,7 +391,8 @@ pub(crate) fn writes(stored: &Children, wanted: &Children) -> Vec<ChildWrite> {
                         target: Target::Child {
                             id: se.id.expect("checked"),
                         },
-                        props: (se.props != ae.props).then(|| stored_props(&ae.props)),
+                        props: (se.props != ae.props).then_some(&ae.props),
+                        key: None,
                         children: writes(&se.children, &ae.children),
                     }),
                     (se, ae) => {
@@ -376,6 +400,7 @@ pub(crate) fn writes(stored: &Children, wanted: &Children) -> Vec<ChildWrite> {
                             children.push(ChildWrite {
                                 target: Target::DeletedChild { id },
                                 props: None,
+                                key: None,
                                 children: Vec::new(),
                             });
                         }
@@ -386,7 +411,8 @@ pub(crate) fn writes(stored: &Children, wanted: &Children) -> Vec<ChildWrite> {
                 }
                 out.push(ChildWrite {
                     target: Target::Child { id: *id },
-                    props: (s.props != props).then(|| stored_props(&props)),
+                    props: differs(&s.props, &a.props, &key).then_some(&a.props),
+                    key,
                     children,
                 });
             }
@@ -394,25 +420,28 @@ pub(crate) fn writes(stored: &Children, wanted: &Children) -> Vec<ChildWrite> {
                 target: Target::NewChild {
                     kind: KIND_ATTACHMENT,
                 },
-                props: Some(stored_props(&props)),
+                props: Some(&a.props),
+                key,
                 children: a.embedded.iter().map(|e| new_embedded(e)).collect(),
             }),
         }
     }
     for (rowid, r) in &wanted.recipients {
-        let props = with_key(r.props.clone(), ID_ROWID, *rowid);
+        let key = key(ID_ROWID, *rowid);
         match stored.recipients.get(rowid) {
-            Some(s) if s.props == props => {}
+            Some(s) if !differs(&s.props, &r.props, &key) => {}
             Some(Recipient { id: Some(id), .. }) => out.push(ChildWrite {
                 target: Target::Child { id: *id },
-                props: Some(stored_props(&props)),
+                props: Some(&r.props),
+                key,
                 children: Vec::new(),
             }),
             _ => out.push(ChildWrite {
                 target: Target::NewChild {
                     kind: KIND_RECIPIENT,
                 },
-                props: Some(stored_props(&props)),
+                props: Some(&r.props),
+                key,
                 children: Vec::new(),
             }),
         }
@@ -431,6 +460,7 @@ pub(crate) fn writes(stored: &Children, wanted: &Children) -> Vec<ChildWrite> {
         out.push(ChildWrite {
             target: Target::DeletedChild { id },
             props: None,
+            key: None,
             children: Vec::new(),
         });
     }
@@ -588,10 +618,9 @@ mod tests {
             ]
         );
         assert!(w[0]
-            .props
-            .as_ref()
-            .unwrap()
-            .contains(&(0x6001_0003, PropValue::Long(1))));
+            .change_set()
+            .puts
+            .contains(&(0x6001_0003, &PropValue::Long(1))));
     }
 
     #[test]

@@ -367,6 +367,7 @@ impl Message {
                 });
             }
             let mut renumbered = BTreeMap::new();
+            let merged: Children;
             let (compare_with, mut plan, writes, children_total) = match (mode, expected) {
                 (Mode::Normal, _) => (
                     st.base_cn,
@@ -395,14 +396,12 @@ impl Message {
                         let (wanted, moved) =
                             children::merge(&st.base_children, &st.kids.current, &stored_children);
                         renumbered = moved;
-                        (plan_merge(&st.base, &st.changes, stored), wanted)
+                        merged = wanted;
+                        (plan_merge(&st.base, &st.changes, stored), &merged)
                     } else {
-                        (
-                            plan_force(&st.base, &st.changes, &stored),
-                            st.kids.current.clone(),
-                        )
+                        (plan_force(&st.base, &st.changes, &stored), &st.kids.current)
                     };
-                    let writes = children::writes(&stored_children, &wanted);
+                    let writes = children::writes(&stored_children, wanted);
                     (compare_with, plan, writes, wanted.payload())
                 }
             };
