@@ -279,6 +279,79 @@ pub(crate) fn load(t: &mut dyn ReadTxn, parent: u64) -> MapiResult<Children> {
     Ok(children)
 }
 
+/// The stored IDs of an object's children by key (PR_ATTACH_NUM, PR_ROWID), each attachment's
+/// with its embedded message's: what a commit gave the children it wrote, read without their
+/// values (a save does not read back a large attachment it has just written).
+#[derive(Debug, Default)]
+pub(crate) struct ChildIds {
+    attachments: BTreeMap<u32, (u64, Option<(u64, ChildIds)>)>,
+    recipients: BTreeMap<u32, u64>,
+}
+
+/// The children of a stored object as [`ChildIds`]; None when a child has no key (not one this
+/// crate wrote: `load` numbers it).
+pub(crate) fn load_ids(t: &mut dyn ReadTxn, parent: u64) -> MapiResult<Option<ChildIds>> {
+    let mut ids = ChildIds::default();
+    for row in t.children_of_kinds(parent, &[KIND_ATTACHMENT, KIND_RECIPIENT])? {
+        let attachment = row.kind == KIND_ATTACHMENT;
+        let key_id = if attachment { ID_ATTACH_NUM } else { ID_ROWID };
+        let Some((_, PropValue::Long(key))) = t.prop(row.id, key_id)? else {
+            return Ok(None);
+        };
+        let key = key as u32;
+        if !attachment {
+            ids.recipients.insert(key, row.id);
+            continue;
+        }
+        let embedded = match t.children(row.id, KIND_EMBEDDED_MESSAGE)?.first() {
+            Some(e) => match load_ids(t, e.id)? {
+                Some(inner) => Some((e.id, inner)),
+                None => return Ok(None),
+            },
+            None => None,
+        };
+        ids.attachments.insert(key, (row.id, embedded));
+    }
+    Ok(Some(ids))
+}
+
+impl Children {
+    /// Whether `ids` has exactly these children (by key, embedded messages included).
+    pub(crate) fn matches_ids(&self, ids: &ChildIds) -> bool {
+        self.recipients.keys().eq(ids.recipients.keys())
+            && self.attachments.len() == ids.attachments.len()
+            && self.attachments.iter().all(|(num, a)| {
+                match (ids.attachments.get(num), &a.embedded) {
+                    (Some((_, None)), None) => true,
+                    (Some((_, Some((_, inner)))), Some(e)) => e.children.matches_ids(inner),
+                    _ => false,
+                }
+            })
+    }
+
+    /// These children as stored with `ids` (which [`Children::matches_ids`]): each gets its
+    /// stored ID and its key as written.
+    pub(crate) fn take_ids(&mut self, ids: &ChildIds) {
+        for (num, a) in self.attachments.iter_mut() {
+            let Some((id, embedded)) = ids.attachments.get(num) else {
+                continue;
+            };
+            a.id = Some(*id);
+            a.props.insert(ID_ATTACH_NUM, PropValue::Long(*num as i32));
+            if let (Some(e), Some((id, inner))) = (a.embedded.as_mut(), embedded) {
+                e.id = Some(*id);
+                e.children.take_ids(inner);
+            }
+        }
+        for (rowid, r) in self.recipients.iter_mut() {
+            if let Some(id) = ids.recipients.get(rowid) {
+                r.id = Some(*id);
+                r.props.insert(ID_ROWID, PropValue::Long(*rowid as i32));
+            }
+        }
+    }
+}
+
 /// Only the recipients of a stored message (what its PR_DISPLAY_TO / _CC / _BCC are made of,
 /// for a contents table's row), without reading its attachments.
 pub(crate) fn load_recipients(t: &mut dyn ReadTxn, parent: u64) -> MapiResult<Children> {

@@ -39,7 +39,7 @@ use super::value::{prop_id, prop_tag, PropValue};
 use crate::storage::{
     Applied, ChangeSet, Expect, PropRef, StoredProp, Target, WriteTxn, KIND_MESSAGE, ROOT_FOLDER_ID,
 };
-use children::{ChildEdits, ChildWrite, Children};
+use children::{ChildEdits, ChildIds, ChildWrite, Children};
 use computed::{payload_total, Ids, MessageView};
 use parking_lot::Mutex;
 use save::{
@@ -70,9 +70,9 @@ enum Attempt {
         cn: u64,
         plan: Plan,
         maintained: Vec<StoredProp>,
-        /// The committed children read back with their IDs (None: the base's are committed),
-        /// and the attachments a MERGE renumbered.
-        children: Option<(Children, BTreeMap<u32, u32>)>,
+        /// The committed children with their IDs (None: the base's are committed), and the
+        /// attachments a MERGE renumbered.
+        children: Option<(ReadBack, BTreeMap<u32, u32>)>,
     },
     NothingToSave,
     Deleted,
@@ -81,6 +81,32 @@ enum Attempt {
         stored: PropMap,
         stored_children: Children,
     },
+}
+
+/// The children a commit stored, as its save learns them.
+pub(super) enum ReadBack {
+    /// The children it wrote (a MERGE's, or None: this client's), which are stored with these
+    /// IDs: nothing else is read (a large attachment just written is not read back).
+    Ids {
+        merged: Option<Children>,
+        ids: ChildIds,
+    },
+    /// Read whole: the stored children are not exactly the ones written (keyless children).
+    Loaded(Children),
+}
+
+/// What a commit that wrote `merged` (or, if None, this client's `current` children) stored.
+fn read_back(
+    t: &mut dyn WriteTxn,
+    id: u64,
+    merged: Option<Children>,
+    current: &Children,
+) -> MapiResult<ReadBack> {
+    let wanted = merged.as_ref().unwrap_or(current);
+    Ok(match children::load_ids(t, id)? {
+        Some(ids) if wanted.matches_ids(&ids) => ReadBack::Ids { merged, ids },
+        _ => ReadBack::Loaded(children::load(t, id)?),
+    })
 }
 
 /// Inserts a new message under `parent` (locked by the engine, which checks it is a folder),
@@ -242,8 +268,7 @@ impl Message {
                     children,
                 } => {
                     if let Some((children, renumbered)) = children {
-                        st.kids.rebase(children.clone(), &renumbered);
-                        st.base_children = Arc::new(children);
+                        st.rebase_children(children, &renumbered);
                     }
                     st.base_size = committed_size(&plan, &maintained);
                     st.commit_view(plan, maintained);
@@ -353,7 +378,7 @@ impl Message {
                     cn,
                     plan,
                     maintained,
-                    children: Some((children::load(t, id)?, BTreeMap::new())),
+                    children: Some((read_back(t, id, None, &st.kids.current)?, BTreeMap::new())),
                 });
             };
             let is_message = |row: Option<crate::storage::ObjectRow>| {
@@ -367,7 +392,7 @@ impl Message {
                 });
             }
             let mut renumbered = BTreeMap::new();
-            let merged: Children;
+            let mut merged: Option<Children> = None;
             let (compare_with, mut plan, writes, children_total) = match (mode, expected) {
                 (Mode::Normal, _) => (
                     st.base_cn,
@@ -396,8 +421,10 @@ impl Message {
                         let (wanted, moved) =
                             children::merge(&st.base_children, &st.kids.current, &stored_children);
                         renumbered = moved;
-                        merged = wanted;
-                        (plan_merge(&st.base, &st.changes, stored), &merged)
+                        (
+                            plan_merge(&st.base, &st.changes, stored),
+                            &*merged.insert(wanted),
+                        )
                     } else {
                         (plan_force(&st.base, &st.changes, &stored), &st.kids.current)
                     };
@@ -406,7 +433,7 @@ impl Message {
                 }
             };
             plan.children_total = children_total;
-            let read_back = mode != Mode::Normal || !writes.is_empty();
+            let reads_back = mode != Mode::Normal || !writes.is_empty();
             let maintained_for = |cn| maintained(&guid, cn, now, &plan);
             let change = ChangeSet {
                 target: Target::Existing {
@@ -419,14 +446,17 @@ impl Message {
                 maintained: &maintained_for,
                 children: children::change_sets(&writes),
             };
-            Ok(match t.apply(&change)? {
+            let applied = t.apply(&change)?;
+            drop(change);
+            drop(writes);
+            Ok(match applied {
                 Applied::Committed { id, cn } => Attempt::Committed {
                     id,
                     cn,
                     maintained: maintained_for(cn),
                     plan,
-                    children: if read_back {
-                        Some((children::load(t, id)?, renumbered.clone()))
+                    children: if reads_back {
+                        Some((read_back(t, id, merged, &st.kids.current)?, renumbered))
                     } else {
                         None
                     },
@@ -474,10 +504,10 @@ impl Message {
                 &writes,
                 now,
             )?;
-            Ok::<_, MapiError>((id, cn, parent, children::load(t, id)?))
+            let children = read_back(t, id, None, &st.kids.current)?;
+            Ok::<_, MapiError>((id, cn, parent, children))
         })?;
-        st.kids.rebase(children.clone(), &BTreeMap::new());
-        st.base_children = Arc::new(children);
+        st.rebase_children(children, &BTreeMap::new());
         let maintained = maintained(&guid, cn, now, &plan);
         st.base_size = committed_size(&plan, &maintained);
         st.commit_view(plan, maintained);

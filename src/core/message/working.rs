@@ -9,6 +9,7 @@ use super::attach::HoldsChildren;
 use super::children::{ChildEdits, Children};
 use super::computed::{Ids, ID_MESSAGE_SIZE};
 use super::save::Plan;
+use super::ReadBack;
 use crate::storage::StoredProp;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -65,6 +66,21 @@ impl State {
             view.insert(prop_id(tag), v);
         }
         self.base = Arc::new(view);
+    }
+
+    /// Makes the children a commit stored this client's base and current children. Children
+    /// it wrote are moved, not copied, into the current version (the base is the one copy).
+    pub(super) fn rebase_children(&mut self, stored: ReadBack, renumbered: &BTreeMap<u32, u32>) {
+        let committed = match stored {
+            ReadBack::Loaded(children) => children,
+            ReadBack::Ids { merged, ids } => {
+                let mut children = merged.unwrap_or_else(|| std::mem::take(&mut self.kids.current));
+                children.take_ids(&ids);
+                children
+            }
+        };
+        self.kids.rebase(committed, renumbered);
+        self.base_children = Arc::new(self.kids.current.clone());
     }
 
     /// Moves the message to (`id`, `parent`), refreshing the synthesized identifiers.
