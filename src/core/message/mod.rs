@@ -72,7 +72,7 @@ enum Attempt {
         maintained: Vec<StoredProp>,
         /// The committed children with their IDs (None: the base's are committed), and the
         /// attachments a MERGE renumbered.
-        children: Option<(ReadBack, BTreeMap<u32, u32>)>,
+        children: Option<(Box<ReadBack>, BTreeMap<u32, u32>)>,
     },
     NothingToSave,
     Deleted,
@@ -268,7 +268,7 @@ impl Message {
                     children,
                 } => {
                     if let Some((children, renumbered)) = children {
-                        st.rebase_children(children, &renumbered);
+                        st.rebase_children(*children, &renumbered);
                     }
                     st.base_size = committed_size(&plan, &maintained);
                     st.commit_view(plan, maintained);
@@ -378,7 +378,10 @@ impl Message {
                     cn,
                     plan,
                     maintained,
-                    children: Some((read_back(t, id, None, &st.kids.current)?, BTreeMap::new())),
+                    children: Some((
+                        Box::new(read_back(t, id, None, &st.kids.current)?),
+                        BTreeMap::new(),
+                    )),
                 });
             };
             let is_message = |row: Option<crate::storage::ObjectRow>| {
@@ -456,7 +459,10 @@ impl Message {
                     maintained: maintained_for(cn),
                     plan,
                     children: if reads_back {
-                        Some((read_back(t, id, merged, &st.kids.current)?, renumbered))
+                        Some((
+                            Box::new(read_back(t, id, merged, &st.kids.current)?),
+                            renumbered,
+                        ))
                     } else {
                         None
                     },
