@@ -213,10 +213,11 @@ static void test_hundred_mib(void) {
 }
 
 /* 100 MiB of PR_ATTACH_DATA_BIN through a stream on an attachment, saved into its message and
- * stored by the message's SaveChanges: measured and printed, bounded against a regression only.
- * A message's children are held as two versions (the committed one and this client's), so an
- * attachment's value is held twice while its message is open; the save itself copies no
- * value (its child change sets lend them). */
+ * stored by the message's SaveChanges: never held twice either. The attachment's save shares
+ * its properties with the message's children, the message's save lends them to its child
+ * change sets and learns the stored children's IDs without reading their values back, and the
+ * committed and current children share them (they were 2.0x, 4.04x on SQLite and 5.02x on
+ * PostgreSQL before). */
 static void test_hundred_mib_attachment(void) {
   struct msg_fixture f;
   uint64_t size = test_under_valgrind() ? 4 * MIB : 100 * MIB;
@@ -224,7 +225,7 @@ static void test_hundred_mib_attachment(void) {
   LPATTACH att = NULL;
   LPSTREAM s;
   ULONG num = GARBAGE_ULONG;
-  long before, after_attach, after_save;
+  long before, after_attach, after_save, after_read;
   double kib = (double)size / 1024.0;
   msg_fixture_setup(&f, "hundred_attach.db");
   m = msg_open(f.mdb, f.eid, MAPI_MODIFY);
@@ -248,11 +249,19 @@ static void test_hundred_mib_attachment(void) {
   s->lpVtbl->Release(s);
   att->lpVtbl->Release(att);
   m->lpVtbl->Release(m);
+  after_read = max_rss_kib();
   msg_fixture_teardown(&f);
   printf("  %llu MiB attachment: peak RSS growth %.2fx the value writing + saving the attachment, "
-         "%.2fx after the message's save\n",
+         "%.2fx after the message's save, %.2fx after reopening and reading\n",
          (unsigned long long)(size / MIB), (double)(after_attach - before) / kib,
-         (double)(after_save - before) / kib);
+         (double)(after_save - before) / kib, (double)(after_read - before) / kib);
+  if (!test_under_valgrind()) {
+    /* Measured when this was written: 1.01x, then 1.04x on SQLite and 1.02x on PostgreSQL. */
+    CHECK((double)(after_attach - before) < 1.3 * kib);
+    CHECK((double)(after_save - before) < 2.0 * kib);
+    /* Reopening reads the value whole, as for a message's own property. */
+    CHECK((double)(after_read - before) < 3.5 * kib);
+  }
 }
 
 /* Writes `text` into PR_BLOB of `msg` through a stream and commits it. */

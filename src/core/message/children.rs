@@ -17,6 +17,7 @@ use crate::storage::{
 };
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 pub(crate) const ID_ATTACH_NUM: u16 = prop_id(PR_ATTACH_NUM);
 pub(crate) const ID_ROWID: u16 = prop_id(PR_ROWID);
@@ -42,8 +43,10 @@ pub(crate) struct Attach {
     /// finds its attachment by it after a MERGE renumbered it (not content: equality ignores
     /// it).
     pub token: u64,
-    /// Its properties, PR_ATTACH_NUM included.
-    pub props: PropMap,
+    /// Its properties, PR_ATTACH_NUM included: shared by the versions that hold it unchanged
+    /// (base and current children, an open attachment), so that an attachment's data is held
+    /// once however many versions hold it; a change is made on a copy (`Arc::make_mut`).
+    pub props: Arc<PropMap>,
     pub embedded: Option<Box<Embedded>>,
 }
 
@@ -117,7 +120,10 @@ impl Children {
     /// The attachments' rows (their properties), in PR_ATTACH_NUM order: what an attachment
     /// table lists.
     pub(crate) fn attachment_rows(&self) -> Vec<PropMap> {
-        self.attachments.values().map(|a| a.props.clone()).collect()
+        self.attachments
+            .values()
+            .map(|a| PropMap::clone(&a.props))
+            .collect()
     }
 
     /// The recipients' rows, in PR_ROWID order: what a recipient table lists.
@@ -213,6 +219,19 @@ fn payload_of(props: &PropMap) -> usize {
 }
 
 impl Attach {
+    /// Its properties, to change: copied first if another version shares them.
+    pub(crate) fn props_mut(&mut self) -> &mut PropMap {
+        Arc::make_mut(&mut self.props)
+    }
+
+    /// Gives it PR_ATTACH_NUM `num` (its properties are copied only if the number changes).
+    pub(crate) fn set_num(&mut self, num: u32) {
+        let key = PropValue::Long(num as i32);
+        if self.props.get(&ID_ATTACH_NUM) != Some(&key) {
+            self.props_mut().insert(ID_ATTACH_NUM, key);
+        }
+    }
+
     /// The payload of its properties and of its embedded message (PR_ATTACH_SIZE).
     pub(crate) fn payload(&self) -> usize {
         payload_of(&self.props)
@@ -266,7 +285,7 @@ pub(crate) fn load(t: &mut dyn ReadTxn, parent: u64) -> MapiResult<Children> {
             Attach {
                 id: Some(row.id),
                 token: new_token(),
-                props: with_key(props, ID_ATTACH_NUM, num),
+                props: Arc::new(with_key(props, ID_ATTACH_NUM, num)),
                 embedded,
             },
         );
@@ -337,7 +356,7 @@ impl Children {
                 continue;
             };
             a.id = Some(*id);
-            a.props.insert(ID_ATTACH_NUM, PropValue::Long(*num as i32));
+            a.set_num(*num);
             if let (Some(e), Some((id, inner))) = (a.embedded.as_mut(), embedded) {
                 e.id = Some(*id);
                 e.children.take_ids(inner);
@@ -554,7 +573,10 @@ pub(crate) fn merge(
         &base.attachments,
         &mine.attachments,
         &mut out.attachments,
-        |a, num| a.props.insert(ID_ATTACH_NUM, PropValue::Long(num as i32)),
+        |a, num| {
+            a.props_mut()
+                .insert(ID_ATTACH_NUM, PropValue::Long(num as i32))
+        },
     );
     merge_map(
         &base.recipients,
@@ -634,7 +656,7 @@ mod tests {
         Attach {
             id,
             token: new_token(),
-            props,
+            props: Arc::new(props),
             embedded: None,
         }
     }
@@ -672,7 +694,7 @@ mod tests {
             .attachments
             .get_mut(&1)
             .unwrap()
-            .props
+            .props_mut()
             .insert(0x6001, PropValue::Long(1));
         wanted.attachments.insert(2, attach(None, 2, b"two"));
         wanted.recipients.insert(1, recipient(None, 1, "bob"));

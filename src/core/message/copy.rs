@@ -15,7 +15,7 @@ use super::super::store::{load_props, Store};
 use super::super::value::PropValue;
 use super::attach::Host;
 use super::children::{
-    self, forget_ids, new_token, Attach, Children, Embedded, Recipient, ID_ATTACH_NUM, ID_ROWID,
+    self, forget_ids, new_token, Attach, Children, Embedded, Recipient, ID_ROWID,
 };
 use super::insert_new;
 use super::save::{plan_new, Edits};
@@ -119,7 +119,7 @@ impl ChildrenCopy {
 
 /// Renumbers the named properties of an attachment and everything in it.
 fn renumber_attach(a: &mut Attach, r: &Renumbering) {
-    r.map(&mut a.props);
+    r.map(a.props_mut());
     if let Some(e) = a.embedded.as_mut() {
         renumber_embedded(e, r);
     }
@@ -232,7 +232,7 @@ pub(super) fn receive(
         for a in &copy.attachments {
             let mut a = a.clone();
             a.token = new_token();
-            a.props.insert(ID_ATTACH_NUM, PropValue::Long(next as i32));
+            a.set_num(next);
             added.push((next, a));
             next = next
                 .checked_add(1)
@@ -282,6 +282,7 @@ pub(super) fn remove(host: &dyn Host, which: ChildSet) -> MapiResult<()> {
 mod tests {
     use super::super::super::props::{PropInput, PropObject, PropView};
     use super::super::super::store::{Opened, Store};
+    use super::super::children::ID_ATTACH_NUM;
     use super::super::{AttachHost, Message};
     use super::*;
     use crate::storage::memory::MemoryEngine;

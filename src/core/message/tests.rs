@@ -960,3 +960,35 @@ fn a_save_knows_the_ids_of_the_children_it_stored_without_reading_their_values()
         assert_eq!(child_ids(&st.kids.current), ids, "round {round}");
     }
 }
+
+#[test]
+fn the_committed_and_current_children_share_an_attachments_properties() {
+    let s = store();
+    let eid = saved(&s);
+    let shared = |m: &Message, num: u32| {
+        let st = m.state.lock();
+        Arc::ptr_eq(
+            &st.base_children.attachments[&num].props,
+            &st.kids.current.attachments[&num].props,
+        )
+    };
+    let m = open(&s, &eid, MAPI_MODIFY);
+    let num = add_attachment(&*m, b"data");
+    m.save_changes(KEEP_OPEN_READWRITE).unwrap();
+    assert!(shared(&m, num), "after a save");
+    assert!(shared(&open(&s, &eid, 0), num), "after an open");
+    // A change is made on a copy: the committed version keeps its value.
+    let a = m.open_attach(num, MAPI_MODIFY).unwrap();
+    a.set_props(vec![input(DATA, PropValue::Binary(b"new".to_vec()))])
+        .unwrap();
+    a.save_changes(0).unwrap();
+    assert!(!shared(&m, num));
+    assert_eq!(datas(&m), vec![b"new".to_vec()]);
+    let st = m.state.lock();
+    assert_eq!(
+        st.base_children.attachments[&num]
+            .props
+            .get(&((DATA >> 16) as u16)),
+        Some(&PropValue::Binary(b"data".to_vec()))
+    );
+}
