@@ -609,7 +609,8 @@ fn delete_from(map: &mut PropMap, tags: &[u32], computed: impl Fn(u32) -> bool) 
 }
 
 pub(crate) struct EmbeddedState {
-    props: PropMap,
+    /// Shared with the attachment's version of the embedded message once saved into it.
+    props: Arc<PropMap>,
     kids: ChildEdits,
     writable: bool,
 }
@@ -697,7 +698,7 @@ impl PropObject for EmbeddedMessage {
         self.check(&st, "SetProps")?;
         let (accepted, problems) = self.store.accept_inputs(props, message_is_computed);
         for p in accepted {
-            st.props.insert(prop_id(p.tag), p.value);
+            Arc::make_mut(&mut st.props).insert(prop_id(p.tag), p.value);
         }
         Ok(problems)
     }
@@ -705,7 +706,11 @@ impl PropObject for EmbeddedMessage {
     fn delete_props(&self, tags: &[u32]) -> MapiResult<Vec<Problem>> {
         let mut st = self.state.lock();
         self.check(&st, "DeleteProps")?;
-        Ok(delete_from(&mut st.props, tags, message_is_computed))
+        Ok(delete_from(
+            Arc::make_mut(&mut st.props),
+            tags,
+            message_is_computed,
+        ))
     }
 
     /// Puts this message (properties, attachments, recipients) into its attachment.

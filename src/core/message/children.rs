@@ -54,7 +54,9 @@ pub(crate) struct Attach {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Embedded {
     pub id: Option<u64>,
-    pub props: PropMap,
+    /// Shared like an attachment's properties (the embedded message's working copy, its
+    /// attachment's versions).
+    pub props: Arc<PropMap>,
     pub children: Children,
 }
 
@@ -275,7 +277,7 @@ pub(crate) fn load(t: &mut dyn ReadTxn, parent: u64) -> MapiResult<Children> {
         let embedded = match t.children(row.id, KIND_EMBEDDED_MESSAGE)?.first() {
             Some(e) => Some(Box::new(Embedded {
                 id: Some(e.id),
-                props: load_props(t, e.id)?,
+                props: Arc::new(load_props(t, e.id)?),
                 children: load(t, e.id)?,
             })),
             None => None,
@@ -726,7 +728,7 @@ mod tests {
         inner.recipients.insert(0, recipient(None, 0, "inner"));
         wanted.attachments.get_mut(&0).unwrap().embedded = Some(Box::new(Embedded {
             id: None,
-            props: PropMap::new(),
+            props: Arc::default(),
             children: inner,
         }));
         let w = writes(&s, &wanted);

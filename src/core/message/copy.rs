@@ -126,7 +126,7 @@ fn renumber_attach(a: &mut Attach, r: &Renumbering) {
 }
 
 fn renumber_embedded(e: &mut Embedded, r: &Renumbering) {
-    r.map(&mut e.props);
+    r.map(Arc::make_mut(&mut e.props));
     e.children
         .attachments
         .values_mut()

@@ -992,3 +992,29 @@ fn the_committed_and_current_children_share_an_attachments_properties() {
         Some(&PropValue::Binary(b"data".to_vec()))
     );
 }
+
+#[test]
+fn an_embedded_messages_properties_are_shared_by_the_versions_that_hold_them() {
+    let s = store();
+    let eid = saved(&s);
+    let m = open(&s, &eid, MAPI_MODIFY);
+    let (num, a) = m.create_attach(0).unwrap();
+    let e = a.open_embedded(MAPI_CREATE | MAPI_MODIFY).unwrap();
+    e.set_props(vec![input(NOTE, PropValue::Unicode("body".into()))])
+        .unwrap();
+    e.save_changes(0).unwrap();
+    a.save_changes(0).unwrap();
+    m.save_changes(KEEP_OPEN_READWRITE).unwrap();
+    let st = m.state.lock();
+    let props = |c: &super::children::Children| {
+        c.attachments[&num].embedded.as_ref().unwrap().props.clone()
+    };
+    assert!(Arc::ptr_eq(
+        &props(&st.base_children),
+        &props(&st.kids.current)
+    ));
+    assert_eq!(
+        props(&st.base_children).get(&((NOTE >> 16) as u16)),
+        Some(&PropValue::Unicode("body".into()))
+    );
+}
