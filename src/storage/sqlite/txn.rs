@@ -6,9 +6,9 @@
 
 use super::super::children::{select_sql, Dialect};
 use super::super::{
-    apply_children, insert_under_folder, named_columns, named_from_columns, reject_child_target,
-    Applied, ChangeSet, ChangeWhat, Expect, ObjectRow, ReadTxn, StorageError, StorageResult,
-    StoredProp, Target, WriteTxn, MAX_CN,
+    apply_children, insert_under_folder, lend, named_columns, named_from_columns,
+    reject_child_target, Applied, ChangeSet, ChangeWhat, Expect, ObjectRow, PropRef, ReadTxn,
+    StorageError, StorageResult, StoredProp, Target, WriteTxn, MAX_CN,
 };
 use super::super::{ChildQuery, ChildRow};
 use super::codec::{from_sql, to_sql};
@@ -148,7 +148,7 @@ const PIECEWISE_BYTES: usize = 1 << 20;
 /// The piece an incremental BLOB write moves at once.
 const PIECE: usize = 1 << 20;
 
-fn is_piecewise((_, value): &StoredProp) -> bool {
+fn is_piecewise((_, value): &PropRef) -> bool {
     matches!(value, PropValue::Binary(b) if b.len() >= PIECEWISE_BYTES)
 }
 
@@ -178,9 +178,9 @@ impl SqlTxn<'_> {
         self.take_counter("next_cn", MAX_CN).map(|_| ())
     }
 
-    pub(super) fn write_props(&mut self, id: u64, props: &[StoredProp]) -> StorageResult<()> {
+    pub(super) fn write_props(&mut self, id: u64, props: &[PropRef]) -> StorageResult<()> {
         if props.iter().any(is_piecewise) {
-            let (large, small): (Vec<&StoredProp>, Vec<&StoredProp>) =
+            let (large, small): (Vec<&PropRef>, Vec<&PropRef>) =
                 props.iter().partition(|p| is_piecewise(p));
             self.upsert_props(id, &small)?;
             for (tag, value) in large {
@@ -192,7 +192,7 @@ impl SqlTxn<'_> {
     }
 
     /// Upserts property rows, [`PUT_BATCH`] to a statement (owned or lent rows: no copy).
-    fn upsert_props<P: std::borrow::Borrow<StoredProp>>(
+    fn upsert_props<'v, P: std::borrow::Borrow<PropRef<'v>>>(
         &self,
         id: u64,
         props: &[P],
@@ -481,8 +481,8 @@ impl WriteTxn for SqlTxn<'_> {
                 .execute([id as i64])?;
         }
         self.remove_props(id, change.deletes)?;
-        self.write_props(id, change.puts)?;
-        self.write_props(id, &(change.maintained)(cn))?;
+        self.write_props(id, &change.puts)?;
+        self.write_props(id, &lend(&(change.maintained)(cn)))?;
         apply_children(self, id, cn, &change.children)?;
         Ok(Applied::Committed { id, cn })
     }
@@ -523,7 +523,7 @@ impl WriteTxn for SqlTxn<'_> {
         Ok(())
     }
 
-    fn put_props(&mut self, id: u64, props: &[StoredProp]) -> StorageResult<()> {
+    fn put_prop_refs(&mut self, id: u64, props: &[PropRef]) -> StorageResult<()> {
         self.touch()?;
         self.log_id(id, ChangeWhat::Modified)?;
         self.write_props(id, props)
