@@ -143,7 +143,7 @@ static inline void path_join(char *out, size_t size, const char *dir, const char
   REQUIRE(strlen(dir) + strlen(name) + 2 <= size);
   snprintf(out, size, "%s/%s", dir, name);
 }
-/* Removes a store or database file and its WAL/shared-memory companions. */
+/* Removes a store or database file and its WAL/shared-memory/writers' queue companions. */
 static inline void remove_db(const char *path) {
   char p[4200];
   unlink(path);
@@ -152,6 +152,8 @@ static inline void remove_db(const char *path) {
   snprintf(p, sizeof p, "%s-shm", path);
   unlink(p);
   snprintf(p, sizeof p, "%s-journal", path);
+  unlink(p);
+  snprintf(p, sizeof p, "%s-writers", path);
   unlink(p);
 }
 

@@ -153,8 +153,14 @@ fn compile(name: &str, lib: &Path, bin_dir: &Path) -> PathBuf {
 
 /// Runs a benchmark program and returns its records.
 fn run(bin: &Path, args: &[&str], opts: &Options) -> Vec<Record> {
+    run_with_env(bin, args, opts, &[])
+}
+
+/// [`run`] with `env` set for the program (a comparison run with a feature turned off).
+fn run_with_env(bin: &Path, args: &[&str], opts: &Options, env: &[(&str, &str)]) -> Vec<Record> {
     let mut cmd = Command::new(bin);
     cmd.args(args);
+    cmd.envs(env.iter().copied());
     if opts.quick {
         cmd.env("MSGSTORE_BENCH_QUICK", "1");
     }
@@ -286,8 +292,9 @@ fn pair_row(r: &Record, operation: &str, baseline: &str, target: Target) -> Row 
 /// The contention rows of one mode and target: each round runs 1, 2, 4 and 8 clients back to
 /// back, so that each N-client rate is set against a 1-client rate measured seconds before it
 /// (this disk's fsync latency drifts by an order of magnitude over minutes). `location` is the
-/// data directory or a PostgreSQL store URI; `prefix` starts each operation's name. Returns the
-/// rows and whether any update was lost.
+/// data directory or a PostgreSQL store URI; `prefix` starts each operation's name; `env` is set
+/// for a comparison run (its rows carry no target). Returns the rows and whether any update was
+/// lost.
 #[allow(clippy::too_many_arguments)]
 fn contention_rows(
     program: &Path,
@@ -297,6 +304,7 @@ fn contention_rows(
     runs: usize,
     seconds: &str,
     prefix: &str,
+    env: &[(&str, &str)],
     opts: &Options,
 ) -> (Vec<Row>, bool) {
     const CLIENTS: [usize; 4] = [1, 2, 4, 8];
@@ -306,10 +314,11 @@ fn contention_rows(
     for _ in 0..runs {
         for (i, clients) in CLIENTS.iter().enumerate() {
             let n = clients.to_string();
-            by_clients[i].extend(run(
+            by_clients[i].extend(run_with_env(
                 program,
                 &[location, mode, target_kind, &n, seconds],
                 opts,
+                env,
             ));
         }
     }
@@ -338,6 +347,7 @@ fn contention_rows(
             .iter()
             .map(|r| num(r, "max_save_ms"))
             .fold(0.0, f64::max);
+        let p99 = median(recs.iter().map(|r| num(r, "p99_save_ms")).collect());
         if lost != 0.0 {
             failed = true;
         }
@@ -360,14 +370,20 @@ fn contention_rows(
             baseline: "1 client, same case".into(),
             baseline_value: format!("{single:.0} saves/s"),
             ratio: Some(round_ratio),
-            target: if target_kind == "distinct" && clients > 1 {
-                Target::AtLeast(0.8)
+            target: if target_kind == "distinct" && clients > 1 && env.is_empty() {
+                // Issue 16 asks 0.9× of 8 processes; DESIGN.md §7 0.8× of every other case.
+                Target::AtLeast(if mode == "procs" && clients == 8 && prefix.is_empty() {
+                    0.9
+                } else {
+                    0.8
+                })
             } else {
                 Target::None
             },
             note: format!(
                 "conflicts {:.1}%; lost updates {lost:.0}; slowest/fastest client \
-                 {:.2}; longest save {worst:.1} ms; median of {runs} runs × {seconds} s; \
+                 {:.2}; longest save {worst:.1} ms; p99 save {p99:.2} ms; median of {runs} runs × \
+                 {seconds} s; \
                  ratio: median of per-round ratios (each round runs 1, 2, 4, 8 clients)",
                 conflicts * 100.0,
                 fairness
@@ -674,10 +690,29 @@ fn main() {
                     runs,
                     seconds,
                     "",
+                    &[],
                     &opts,
                 );
                 rows.extend(r);
                 failed |= lost;
+                if mode == "procs" && !opts.quick {
+                    // The same run without the writers' queue (README "Writers take turns"),
+                    // for its fairness and tails.
+                    eprintln!("suite: contention, {mode}, {target_kind}, without the queue");
+                    let (r, lost) = contention_rows(
+                        &programs["contention_bench"],
+                        &data_s,
+                        mode,
+                        target_kind,
+                        runs,
+                        seconds,
+                        "without the writers' queue: ",
+                        &[("MSGSTORE_NO_WRITER_QUEUE", "1")],
+                        &opts,
+                    );
+                    rows.extend(r);
+                    failed |= lost;
+                }
             }
         }
     }
@@ -1342,6 +1377,7 @@ fn postgres_rows(
             runs,
             seconds,
             "PostgreSQL: ",
+            &[],
             opts,
         );
         rows.extend(r);

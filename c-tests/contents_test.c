@@ -90,7 +90,7 @@ static void build_model(void) {
 
 static LPMDB fresh_store(const char *name, char *loc, size_t size) {
   store_location(loc, size, name);
-  if (!on_postgres()) unlink(loc);
+  if (!on_postgres()) store_remove_files(loc);
   return store_open(loc, MAPI_CREATE | MDB_WRITE | MSGSTORE_NO_SYNC);
 }
 

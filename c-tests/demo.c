@@ -351,6 +351,8 @@ int main(int argc, char **argv) {
     unlink(side);
     snprintf(side, sizeof side, "%s-shm", path);
     unlink(side);
+    snprintf(side, sizeof side, "%s-writers", path);
+    unlink(side);
   }
   if (MsgStoreLiveObjects() != 0) {
     fprintf(stderr, "demo: %u objects were not released\n", (unsigned)MsgStoreLiveObjects());

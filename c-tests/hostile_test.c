@@ -307,8 +307,8 @@ static void test_crash_during_create(void) {
     CHECK_EQ(kill(pid, SIGKILL), 0);
     status = wait_child(pid);
     CHECK_EQ(status, 128 + SIGKILL);
-    /* Nothing but stores (and their -wal/-shm) in the directory: no half-made file, no
-     * temporary one. */
+    /* Nothing but stores (and their -wal/-shm, and the writers' queue a killed writer left) in
+     * the directory: no half-made file, no temporary one. */
     {
       DIR *d = opendir(sub);
       struct dirent *e;
@@ -318,7 +318,7 @@ static void test_crash_during_create(void) {
         if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
         if (sscanf(e->d_name, "loop-%d.db%n", &n, &used) != 1 || n < 0 || n > sh->started ||
             (e->d_name[used] != 0 && strcmp(e->d_name + used, "-wal") != 0 &&
-             strcmp(e->d_name + used, "-shm") != 0)) {
+             strcmp(e->d_name + used, "-shm") != 0 && strcmp(e->d_name + used, "-writers") != 0)) {
           fprintf(stderr, "left behind after a kill: %s/%s\n", sub, e->d_name);
           CHECK(!"only stores in the directory");
         }
@@ -526,6 +526,14 @@ static void test_read_only_places(void) {
   CHECK_EQ(chmod(pl.dir, 0700), 0);
   CHECK_EQ(unlink(pl.intact), 0);
   CHECK_EQ(unlink(pl.secret), 0);
+  {
+    /* The writers' queues of the stores written to (README: "Writers take turns"). */
+    char q[4200];
+    snprintf(q, sizeof q, "%s-writers", pl.intact);
+    CHECK_EQ(unlink(q), 0);
+    snprintf(q, sizeof q, "%s-writers", pl.secret);
+    CHECK_EQ(unlink(q), 0);
+  }
   CHECK_EQ(rmdir(pl.dir), 0);
 }
 
@@ -952,6 +960,96 @@ static void test_ids_never_reused(void) {
   mdb->lpVtbl->Release(mdb);
 }
 
+/* ---- a process forked with the store open ----------------------------------------------- */
+
+/* This process's descriptors open on the file at `path`. */
+static int fds_on(const char *path) {
+  char want[4096], link[4096], fd_path[300];
+  DIR *d;
+  struct dirent *e;
+  int n = 0;
+  CHECK(realpath(path, want) != NULL);
+  d = opendir("/proc/self/fd");
+  CHECK(d != NULL);
+  while ((e = readdir(d)) != NULL) {
+    ssize_t len;
+    if (e->d_name[0] == '.') continue;
+    snprintf(fd_path, sizeof fd_path, "/proc/self/fd/%s", e->d_name);
+    len = readlink(fd_path, link, sizeof link - 1);
+    if (len < 0) continue;
+    link[len] = 0;
+    if (strcmp(link, want) == 0) n++;
+  }
+  closedir(d);
+  return n;
+}
+
+/* A child forked while its parent has the store open inherits the parent's memory, the library's
+ * list of open writers included; a store it opens must get a writer of its own (SQLite forbids
+ * carrying a connection across fork, and a writers' queue handle shared by two processes would
+ * let both pass). Both then save side by side without losing an update. */
+static void test_forked_child_has_its_own_writer(void) {
+  enum { SAVES = 40 };
+  const ULONG tag = PROP_TAG(PT_LONG, 0x6702);
+  char path[4096], queue[4200];
+  LPMDB mdb;
+  LPMAPIFOLDER root;
+  LPSPropValue child_eid, parent_eid;
+  LPMESSAGE msg;
+  LONG got = -1;
+  pid_t pid;
+  int i;
+  test_path(path, sizeof path, "forked.db");
+  unlink(path);
+  mdb = store_open(path, MAPI_CREATE | MDB_WRITE);
+  root = store_root(mdb);
+  child_eid = msg_create(root, "the child's");
+  parent_eid = msg_create(root, "the parent's");
+  snprintf(queue, sizeof queue, "%s-writers", path);
+  CHECK_EQ(fds_on(queue), 1); /* this process's writer has the store's queue open */
+  fflush(stdout);
+  fflush(stderr);
+  pid = fork();
+  CHECK(pid >= 0);
+  if (pid == 0) {
+    LPMDB own = NULL;
+    LPMESSAGE m = NULL;
+    ULONG type = 0;
+    if (MsgStoreOpen(path, MDB_WRITE, &own) != S_OK) _exit(2);
+    if (own->lpVtbl->OpenEntry(own, child_eid->Value.bin.cb, (LPENTRYID)child_eid->Value.bin.lpb,
+                               NULL, MAPI_MODIFY, &type, (LPUNKNOWN *)&m) != S_OK)
+      _exit(3);
+    for (i = 1; i <= SAVES; i++) {
+      SPropValue v;
+      memset(&v, 0, sizeof v);
+      v.ulPropTag = tag;
+      v.Value.l = i;
+      if (m->lpVtbl->SetProps(m, 1, &v, NULL) != S_OK) _exit(4);
+      if (m->lpVtbl->SaveChanges(m, KEEP_OPEN_READWRITE) != S_OK) _exit(5);
+    }
+    /* Its own writer: a queue handle of its own beside the one inherited with the memory. */
+    if (fds_on(queue) != 2) _exit(6);
+    m->lpVtbl->Release(m);
+    own->lpVtbl->Release(own);
+    _exit(0);
+  }
+  msg = msg_open(mdb, parent_eid, MAPI_MODIFY);
+  for (i = 1; i <= SAVES; i++) {
+    msg_set_long(msg, tag, i);
+    CHECK_OK(msg->lpVtbl->SaveChanges(msg, KEEP_OPEN_READWRITE));
+  }
+  msg->lpVtbl->Release(msg);
+  CHECK_EQ(wait_child(pid), 0);
+  msg = msg_open(mdb, child_eid, 0);
+  CHECK_OK(msg_get_long(msg, tag, &got));
+  CHECK_EQ(got, SAVES);
+  msg->lpVtbl->Release(msg);
+  MAPIFreeBuffer(child_eid);
+  MAPIFreeBuffer(parent_eid);
+  root->lpVtbl->Release(root);
+  mdb->lpVtbl->Release(mdb);
+}
+
 static const struct test_section SECTIONS[] = {
     {"concurrent_create", test_concurrent_create},
     {"crash_during_create", test_crash_during_create},
@@ -962,6 +1060,7 @@ static const struct test_section SECTIONS[] = {
     {"copy_is_another_store", test_copy_is_another_store},
     {"hard_links", test_hard_links},
     {"ids_never_reused", test_ids_never_reused},
+    {"forked_child_has_its_own_writer", test_forked_child_has_its_own_writer},
 };
 
 int main(int argc, char **argv) {

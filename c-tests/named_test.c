@@ -80,7 +80,7 @@ static void ids_of(LPMAPIPROP obj, ULONG n, LPMAPINAMEID *names, ULONG flags, HR
 
 static LPMDB fresh_store(char *path, size_t size, const char *name) {
   store_location(path, size, name);
-  if (!on_postgres()) unlink(path);
+  if (!on_postgres()) store_remove_files(path);
   return store_open(path, MAPI_CREATE | MDB_WRITE);
 }
 

@@ -46,6 +46,11 @@ struct seen {
   BYTE eid[64];
   ULONG table_event;
   double at;
+  /* fnevNewMail */
+  ULONG cb_parent;
+  BYTE parent[64];
+  char msg_class[64];
+  ULONG msg_flags;
 };
 
 struct sink {
@@ -112,6 +117,19 @@ static ULONG sink_on_notify(IMAPIAdviseSink *This, ULONG n, LPNOTIFICATION notes
       CHECK_EQ(notes[i].info.tab.row.cValues, 0);
       CHECK(notes[i].info.tab.row.lpProps == NULL);
       CHECK_EQ(notes[i].info.tab.propPrior.ulPropTag, PR_NULL);
+    } else if (notes[i].ulEventType == fnevNewMail) {
+      const NEWMAIL_NOTIFICATION *m = &notes[i].info.newmail;
+      e->obj_type = MAPI_MESSAGE;
+      CHECK(m->cbEntryID > 0 && m->cbEntryID <= sizeof e->eid);
+      e->cb = m->cbEntryID;
+      memcpy(e->eid, m->lpEntryID, m->cbEntryID);
+      CHECK(m->cbParentID > 0 && m->cbParentID <= sizeof e->parent);
+      e->cb_parent = m->cbParentID;
+      memcpy(e->parent, m->lpParentID, m->cbParentID);
+      CHECK_EQ(m->ulFlags, 0); /* 8-bit class */
+      CHECK(m->lpszMessageClass != NULL);
+      snprintf(e->msg_class, sizeof e->msg_class, "%s", m->lpszMessageClass);
+      e->msg_flags = m->ulMessageFlags;
     } else {
       const OBJECT_NOTIFICATION *o = &notes[i].info.obj;
       e->obj_type = o->ulObjType;
@@ -229,7 +247,7 @@ static void sink_set_block(struct sink *s, int block) {
 
 static LPMDB fresh_store(const char *name, char *loc, size_t size) {
   store_location(loc, size, name);
-  if (!on_postgres()) unlink(loc);
+  if (!on_postgres()) store_remove_files(loc);
   return store_open(loc, MAPI_CREATE | MDB_WRITE | MSGSTORE_NO_SYNC);
 }
 
@@ -437,6 +455,9 @@ struct process_save {
   const char *shared;
   double *done;
 };
+
+/* The child of test_new_mail: announces the message given in hex as new mail. */
+static int new_mail_child(const char *loc, const char *hex);
 
 static void save_in_child(void *arg) {
   struct process_save *p = (struct process_save *)arg;
@@ -672,6 +693,129 @@ static void test_table_notifications(void) {
 }
 
 /* Bad input (docs/BAD_INPUT.md rows 161–175). */
+/* ---- New mail (IMsgStore::NotifyNewMail) ---------------------------------------------------- */
+
+static void entry_from_hex(const char *hex, BYTE *bytes, size_t size, SPropValue *eid) {
+  size_t i, n = strlen(hex) / 2;
+  CHECK(n <= size);
+  for (i = 0; i < n; i++) {
+    unsigned v = 0;
+    CHECK_EQ(sscanf(hex + 2 * i, "%2x", &v), 1);
+    bytes[i] = (BYTE)v;
+  }
+  memset(eid, 0, sizeof *eid);
+  eid->ulPropTag = PR_ENTRYID;
+  eid->Value.bin.cb = (ULONG)n;
+  eid->Value.bin.lpb = bytes;
+}
+
+static HRESULT notify_new_mail(LPMDB mdb, const SPropValue *eid) {
+  NOTIFICATION note;
+  memset(&note, 0, sizeof note);
+  note.ulEventType = fnevNewMail;
+  note.info.newmail.cbEntryID = eid->Value.bin.cb;
+  note.info.newmail.lpEntryID = (LPENTRYID)eid->Value.bin.lpb;
+  note.info.newmail.lpszMessageClass = (LPSTR) "IPM.Note";
+  return mdb->lpVtbl->NotifyNewMail(mdb, &note);
+}
+
+static int new_mail_child(const char *loc, const char *hex) {
+  BYTE bytes[64];
+  SPropValue eid;
+  LPMDB mdb;
+  entry_from_hex(hex, bytes, sizeof bytes, &eid);
+  mdb = store_open(loc, MDB_WRITE | MSGSTORE_NO_SYNC);
+  CHECK_OK(notify_new_mail(mdb, &eid));
+  mdb->lpVtbl->Release(mdb);
+  CHECK_EQ(MsgStoreLiveObjects(), 0);
+  return 0;
+}
+
+/* The spooler's NotifyNewMail, made in this process and in another (on PostgreSQL: another
+ * connection, standing for another host), reaches the connections on the store and on the
+ * message's folder as fnevNewMail naming the message, its folder, its class and its flags; a
+ * connection that did not ask for new mail, or on another folder, gets nothing of it. */
+static void test_new_mail(void) {
+  char loc[4096], hex[200];
+  LPMDB mdb = fresh_store("notify-newmail.db", loc, sizeof loc);
+  LPMAPIFOLDER root = store_root(mdb), sub = NULL;
+  LPSPropValue root_eid = msg_get_one((LPMAPIPROP)root, PR_ENTRYID), eid, sub_eid;
+  struct sink on_store, on_folder, on_other_folder, modified_only;
+  ULONG_PTR c1, c2, c3, c4;
+  LPMESSAGE msg;
+  char *argv[5];
+  ULONG i;
+  int at, round;
+  CHECK_OK(root->lpVtbl->CreateFolder(root, FOLDER_GENERIC, (LPTSTR) "other", NULL, NULL, 0, &sub));
+  sub_eid = msg_get_one((LPMAPIPROP)sub, PR_ENTRYID);
+  /* The delivered message: its class and flags are what the notification tells. */
+  CHECK_OK(root->lpVtbl->CreateMessage(root, NULL, 0, &msg));
+  msg_set_str(msg, PR_MESSAGE_CLASS_A, "IPM.Note.Delivered");
+  msg_set_long(msg, PR_MESSAGE_FLAGS, MSGFLAG_UNSENT);
+  CHECK_OK(msg->lpVtbl->SaveChanges(msg, KEEP_OPEN_READONLY));
+  eid = msg_get_one((LPMAPIPROP)msg, PR_ENTRYID);
+  msg->lpVtbl->Release(msg);
+  sink_init(&on_store);
+  sink_init(&on_folder);
+  sink_init(&on_other_folder);
+  sink_init(&modified_only);
+  c1 = advise(mdb, NULL, fnevNewMail, &on_store);
+  c2 = advise(mdb, root_eid, fnevNewMail, &on_folder);
+  c3 = advise(mdb, sub_eid, fnevNewMail, &on_other_folder);
+  c4 = advise(mdb, NULL, fnevObjectModified | fnevObjectCreated, &modified_only);
+  for (i = 0; i < eid->Value.bin.cb; i++) sprintf(hex + 2 * i, "%02x", eid->Value.bin.lpb[i]);
+  for (round = 0; round < 2; round++) {
+    struct sink *each[2];
+    int k;
+    int from_store = sink_count(&on_store), from_folder = sink_count(&on_folder);
+    each[0] = &on_store;
+    each[1] = &on_folder;
+    if (round == 0) {
+      CHECK_OK(notify_new_mail(mdb, eid));
+    } else {
+      argv[0] = (char *)g_self;
+      argv[1] = (char *)"newmail-child";
+      argv[2] = loc;
+      argv[3] = hex;
+      argv[4] = NULL;
+      CHECK_EQ(wait_child(spawn_self(g_self, argv)), 0);
+    }
+    for (k = 0; k < 2; k++) {
+      const struct seen *e;
+      at = sink_wait_for(each[k], k == 0 ? from_store : from_folder, fnevNewMail, eid);
+      CHECK(at >= 0);
+      e = &each[k]->seen[at];
+      CHECK_EQ(e->cb_parent, root_eid->Value.bin.cb);
+      CHECK(memcmp(e->parent, root_eid->Value.bin.lpb, e->cb_parent) == 0);
+      CHECK_STR(e->msg_class, "IPM.Note.Delivered");
+      CHECK_EQ(e->msg_flags, MSGFLAG_UNSENT);
+    }
+  }
+  /* Nothing for the other folder's connection, nor for one that asked for object events only
+   * (given time: a save after the announcements is told to it, so they came before). */
+  msg = msg_open(mdb, eid, MAPI_MODIFY);
+  msg_set_str(msg, PR_SUBJECT_A, "read");
+  CHECK_OK(msg->lpVtbl->SaveChanges(msg, 0));
+  msg->lpVtbl->Release(msg);
+  CHECK(sink_wait_for(&modified_only, 0, fnevObjectModified, eid) >= 0);
+  CHECK_EQ(sink_wait_for(&modified_only, 0, fnevNewMail, NULL) < 0 ? 0 : 1, 0);
+  CHECK_EQ(sink_count(&on_other_folder), 0);
+  CHECK_OK(mdb->lpVtbl->Unadvise(mdb, c1));
+  CHECK_OK(mdb->lpVtbl->Unadvise(mdb, c2));
+  CHECK_OK(mdb->lpVtbl->Unadvise(mdb, c3));
+  CHECK_OK(mdb->lpVtbl->Unadvise(mdb, c4));
+  MAPIFreeBuffer(eid);
+  MAPIFreeBuffer(sub_eid);
+  MAPIFreeBuffer(root_eid);
+  sub->lpVtbl->Release(sub);
+  root->lpVtbl->Release(root);
+  mdb->lpVtbl->Release(mdb);
+  sink_destroy(&on_store);
+  sink_destroy(&on_folder);
+  sink_destroy(&on_other_folder);
+  sink_destroy(&modified_only);
+}
+
 static void test_bad_input(void) {
   char loc[4096], loc2[4096];
   LPMDB mdb = fresh_store("notify-bad.db", loc, sizeof loc);
@@ -703,6 +847,37 @@ static void test_bad_input(void) {
   CHECK_HR(mdb->lpVtbl->Advise(mdb, 5, NULL, fnevObjectModified, &s.iface, &conn),
            MAPI_E_INVALID_PARAMETER);
   CHECK_EQ(conn, 0);
+  {
+    /* NotifyNewMail: no notification, another event, no message, a folder, junk. */
+    NOTIFICATION note;
+    LPMAPIFOLDER root = store_root(mdb);
+    LPSPropValue root_eid = msg_get_one((LPMAPIPROP)root, PR_ENTRYID);
+    LPMDB reader = store_open(loc, 0);
+    LPSPropValue mine = msg_create(root, "mine");
+    CHECK_HR(mdb->lpVtbl->NotifyNewMail(mdb, NULL), MAPI_E_INVALID_PARAMETER);
+    memset(&note, 0, sizeof note);
+    note.ulEventType = fnevObjectModified;
+    note.info.newmail.cbEntryID = mine->Value.bin.cb;
+    note.info.newmail.lpEntryID = (LPENTRYID)mine->Value.bin.lpb;
+    CHECK_HR(mdb->lpVtbl->NotifyNewMail(mdb, &note), MAPI_E_INVALID_PARAMETER);
+    note.ulEventType = fnevNewMail;
+    note.info.newmail.cbEntryID = 0;
+    CHECK_HR(mdb->lpVtbl->NotifyNewMail(mdb, &note), MAPI_E_INVALID_PARAMETER);
+    note.info.newmail.cbEntryID = 5;
+    note.info.newmail.lpEntryID = NULL;
+    CHECK_HR(mdb->lpVtbl->NotifyNewMail(mdb, &note), MAPI_E_INVALID_PARAMETER);
+    CHECK_HR(notify_new_mail(mdb, root_eid), MAPI_E_INVALID_PARAMETER);
+    note.info.newmail.cbEntryID = sizeof junk;
+    note.info.newmail.lpEntryID = (LPENTRYID)junk;
+    CHECK_HR(mdb->lpVtbl->NotifyNewMail(mdb, &note), MAPI_E_INVALID_ENTRYID);
+    CHECK_HR(notify_new_mail(mdb, foreign), MAPI_E_UNKNOWN_ENTRYID);
+    CHECK_HR(notify_new_mail(reader, mine), MAPI_E_NO_ACCESS);
+    CHECK_OK(notify_new_mail(mdb, mine));
+    MAPIFreeBuffer(mine);
+    MAPIFreeBuffer(root_eid);
+    reader->lpVtbl->Release(reader);
+    root->lpVtbl->Release(root);
+  }
   CHECK_HR(mdb->lpVtbl->Unadvise(mdb, 0), MAPI_E_NOT_FOUND);
   CHECK_HR(mdb->lpVtbl->Unadvise(mdb, 12345), MAPI_E_NOT_FOUND);
   CHECK_EQ(s.refs, 1); /* every refused Advise left the sink as it was */
@@ -720,6 +895,7 @@ static const struct test_section SECTIONS[] = {
     {"blocking_and_failing_sinks", test_blocking_and_failing_sinks},
     {"reentrant_sink", test_reentrant_sink},
     {"table_notifications", test_table_notifications},
+    {"new_mail", test_new_mail},
     {"bad_input", test_bad_input},
 };
 
@@ -727,5 +903,6 @@ int main(int argc, char **argv) {
   g_self = argv[0];
   alarm(1800); /* a lost child or a deadlock must fail the test, not hang it */
   if (argc == 5 && strcmp(argv[1], "notify-child") == 0) return child(argv[2], argv[3], argv[4]);
+  if (argc == 4 && strcmp(argv[1], "newmail-child") == 0) return new_mail_child(argv[2], argv[3]);
   return RUN_SECTIONS(argc, argv, SECTIONS);
 }

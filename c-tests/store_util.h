@@ -57,12 +57,24 @@ static inline LPMAPIFOLDER store_root(LPMDB mdb) {
   return (LPMAPIFOLDER)unk;
 }
 
+/* Removes the store file at `path` with the files SQLite and the writers' queue keep beside it
+ * (a -wal left behind would be replayed into a new store of the same name). */
+static inline void store_remove_files(const char *path) {
+  static const char *const sides[] = {"", "-wal", "-shm", "-writers"};
+  char p[4200];
+  size_t i;
+  for (i = 0; i < sizeof sides / sizeof sides[0]; i++) {
+    snprintf(p, sizeof p, "%s%s", path, sides[i]);
+    unlink(p);
+  }
+}
+
 /* A new, empty store at this run's location for `name` (a file an earlier run left is removed
  * first; a PostgreSQL location names a store of this run's own database). */
 static inline LPMDB store_fresh(const char *name) {
   char p[4096];
   store_location(p, sizeof p, name);
-  unlink(p);
+  if (!on_postgres()) store_remove_files(p);
   return store_open(p, MAPI_CREATE | MDB_WRITE);
 }
 

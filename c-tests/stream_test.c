@@ -161,8 +161,11 @@ static long max_rss_kib(void) {
 
 /* 100 MiB through a stream. Writing and committing must hold the value once (the stream's
  * buffer, moved into the working copy by Commit): the peak grows by less than 1.3× the value.
- * The save and the read back are measured and printed (the save path's copies are issue 15
- * item 3's, not the stream's: 3.05× measured on SQLite, 5.0× on PostgreSQL). */
+ * SaveChanges must never hold it twice either: the save's change set lends the working copy's
+ * value, SQLite writes it through an incremental BLOB handle and PostgreSQL with COPY, both in
+ * pieces, and the committed view takes the working copy's value without a copy: the peak stays
+ * under 2× (it was 3.05× on SQLite and 5.0× on PostgreSQL while the save copied it). Reopening
+ * loads the value whole (the engines have no chunked read yet): measured and bounded. */
 static void test_hundred_mib(void) {
   struct msg_fixture f;
   uint64_t size = test_under_valgrind() ? 4 * MIB : 100 * MIB;
@@ -199,16 +202,91 @@ static void test_hundred_mib(void) {
          (double)(after_save - before) / kib, (double)(after_read - before) / kib);
   if (!test_under_valgrind()) {
     CHECK((double)(after_commit - before) < 1.3 * kib);
-    /* The save still copies the value into its change set (issue 15 item 3 is open); SQLite
-     * then writes it in pieces, PostgreSQL's client encodes it whole (as one bytea[] array
-     * parameter). Measured when this was written: 3.05x on SQLite (the working copy, the change
-     * set's copy, and the store file's pages SQLite maps in), 5.0x on PostgreSQL; the bounds
-     * catch a regression. */
-    CHECK((double)(after_read - before) < (on_postgres() ? 6.0 : 3.5) * kib);
+    /* Measured when this was written: 1.04x on SQLite, 1.03x on PostgreSQL. */
+    CHECK((double)(after_save - before) < 2.0 * kib);
+    /* Reopening reads the value whole: the engine's copy of the row and the value made of it
+     * (3.05x on SQLite, 3.03x on PostgreSQL when measured); the bound catches a regression. */
+    CHECK((double)(after_read - before) < 3.5 * kib);
   }
   MAPIFreeBuffer(eid);
   msg_fixture_teardown(&f);
 }
+
+/* Opens the embedded message of `att` (made by MAPI_CREATE when `flags` has it). */
+static LPMESSAGE open_embedded(LPATTACH att, ULONG flags) {
+  LPUNKNOWN unk = NULL;
+  CHECK_OK(att->lpVtbl->OpenProperty(att, PR_ATTACH_DATA_OBJ, &IID_IMessage, 0, flags, &unk));
+  return (LPMESSAGE)unk;
+}
+
+/* 100 MiB in an attachment of a message, stored by the message's SaveChanges: never held twice
+ * either. `embedded` 0: PR_ATTACH_DATA_BIN through a stream on the attachment; 1: PR_BLOB of
+ * the attachment's embedded message through a stream on it (saved into the attachment by the
+ * embedded message's SaveChanges). The saves into the parent share the child's properties with
+ * the parent's children, the message's save lends them to its child change sets and learns the
+ * stored children's IDs without reading their values back, and the committed and current
+ * children share them (an attachment was 2.0x, 4.04x on SQLite and 5.02x on PostgreSQL). */
+static void hundred_mib_child(int embedded) {
+  struct msg_fixture f;
+  uint64_t size = test_under_valgrind() ? 4 * MIB : 100 * MIB;
+  LPMESSAGE m, e = NULL;
+  LPATTACH att = NULL;
+  LPSTREAM s;
+  ULONG num = GARBAGE_ULONG;
+  ULONG tag = embedded ? PR_BLOB : PR_ATTACH_DATA_BIN;
+  long before, after_attach, after_save, after_read;
+  double kib = (double)size / 1024.0;
+  msg_fixture_setup(&f, embedded ? "hundred_embedded.db" : "hundred_attach.db");
+  m = msg_open(f.mdb, f.eid, MAPI_MODIFY);
+  before = max_rss_kib();
+  CHECK_OK(m->lpVtbl->CreateAttach(m, NULL, 0, &num, &att));
+  if (embedded)
+    e = open_embedded(att, MAPI_CREATE | MAPI_MODIFY);
+  s = open_stream(embedded ? (LPMAPIPROP)e : (LPMAPIPROP)att, tag, STGM_READWRITE,
+                  MAPI_CREATE | MAPI_MODIFY);
+  write_pattern(s, size);
+  CHECK_OK(s->lpVtbl->Commit(s, 0));
+  s->lpVtbl->Release(s);
+  if (embedded) {
+    CHECK_OK(e->lpVtbl->SaveChanges(e, 0));
+    e->lpVtbl->Release(e);
+  }
+  CHECK_OK(att->lpVtbl->SaveChanges(att, 0));
+  att->lpVtbl->Release(att);
+  after_attach = max_rss_kib();
+  CHECK_OK(m->lpVtbl->SaveChanges(m, 0));
+  after_save = max_rss_kib();
+  m->lpVtbl->Release(m);
+  m = msg_open(f.mdb, f.eid, 0);
+  CHECK_OK(m->lpVtbl->OpenAttach(m, num, NULL, 0, &att));
+  if (embedded)
+    e = open_embedded(att, 0);
+  s = open_stream(embedded ? (LPMAPIPROP)e : (LPMAPIPROP)att, tag, 0, 0);
+  CHECK_EQ(stream_size(s), size);
+  check_pattern(s, size);
+  s->lpVtbl->Release(s);
+  if (embedded)
+    e->lpVtbl->Release(e);
+  att->lpVtbl->Release(att);
+  m->lpVtbl->Release(m);
+  after_read = max_rss_kib();
+  msg_fixture_teardown(&f);
+  printf("  %llu MiB %s: peak RSS growth %.2fx the value writing + saving the attachment, "
+         "%.2fx after the message's save, %.2fx after reopening and reading\n",
+         (unsigned long long)(size / MIB), embedded ? "embedded message body" : "attachment",
+         (double)(after_attach - before) / kib, (double)(after_save - before) / kib,
+         (double)(after_read - before) / kib);
+  if (!test_under_valgrind()) {
+    /* Measured when this was written: 1.01x, then 1.02x-1.04x on both engines. */
+    CHECK((double)(after_attach - before) < 1.3 * kib);
+    CHECK((double)(after_save - before) < 2.0 * kib);
+    /* Reopening reads the value whole, as for a message's own property. */
+    CHECK((double)(after_read - before) < 3.5 * kib);
+  }
+}
+
+static void test_hundred_mib_attachment(void) { hundred_mib_child(0); }
+static void test_hundred_mib_embedded(void) { hundred_mib_child(1); }
 
 /* Writes `text` into PR_BLOB of `msg` through a stream and commits it. */
 static void stream_put(LPMESSAGE msg, const char *text) {
@@ -592,6 +670,8 @@ static void test_open_stream_on_file(void) {
 static const struct test_section SECTIONS[] = {
     {"round_trips", test_round_trips},
     {"hundred_mib", test_hundred_mib},
+    {"hundred_mib_attachment", test_hundred_mib_attachment},
+    {"hundred_mib_embedded", test_hundred_mib_embedded},
     {"conflict_loses_force_keeps", test_conflict_loses_force_keeps},
     {"strings_and_reopen", test_strings_and_reopen},
     {"attachment_data_bin", test_attachment_data_bin},

@@ -926,9 +926,9 @@ struct IMalloc;
 #define MAX_NAME_UNITS 512
 
 /**
- * The event bits IMsgStore::Advise accepts. fnevCriticalError, fnevNewMail and
- * fnevSearchComplete are accepted and never sent: this store has no delivery and no searches,
- * and reports trouble as a resync.
+ * The event bits IMsgStore::Advise accepts. fnevNewMail is sent for what NotifyNewMail
+ * announces; fnevCriticalError and fnevSearchComplete are accepted and never sent: this store
+ * has no searches, and reports trouble as a resync.
  */
 #define STORE_EVENTS (((((((fnevCriticalError | fnevNewMail) | fnevObjectCreated) | fnevObjectDeleted) | fnevObjectModified) | fnevObjectMoved) | fnevObjectCopied) | fnevSearchComplete)
 
@@ -1364,6 +1364,20 @@ typedef struct ENTRYID {
 typedef struct ENTRYID *LPENTRYID;
 
 /**
+ * fnevNewMail: the message announced by IMsgStore::NotifyNewMail and its folder (mapidefs.h;
+ * 56 bytes on x64). `lpszMessageClass` is 8-bit text (`ulFlags` has no MAPI_UNICODE).
+ */
+typedef struct NEWMAIL_NOTIFICATION {
+  ULONG cbEntryID;
+  LPENTRYID lpEntryID;
+  ULONG cbParentID;
+  LPENTRYID lpParentID;
+  ULONG ulFlags;
+  LPSTR lpszMessageClass;
+  ULONG ulMessageFlags;
+} NEWMAIL_NOTIFICATION;
+
+/**
  * fnevObjectCreated / Deleted / Modified / Moved / Copied: the object, its folder, and for a
  * move or copy where it was (reference §7.1; 72 bytes on x64). Entry IDs are long-term.
  */
@@ -1402,11 +1416,12 @@ typedef struct TABLE_NOTIFICATION {
 } TABLE_NOTIFICATION;
 
 /**
- * The members of NOTIFICATION's union this store fills. MAPI's union also has ERROR_, NEWMAIL_,
+ * The members of NOTIFICATION's union this store fills or reads. MAPI's union also has ERROR_,
  * EXTENDED_ and STATUS_OBJECT_NOTIFICATION, all smaller than TABLE_NOTIFICATION (so the size is
  * MAPI's); this store sends none of them.
  */
 typedef union NOTIFICATION_INFO {
+  struct NEWMAIL_NOTIFICATION newmail;
   struct OBJECT_NOTIFICATION obj;
   struct TABLE_NOTIFICATION tab;
 } NOTIFICATION_INFO;

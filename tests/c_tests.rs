@@ -124,10 +124,10 @@ c_tests! {
     // On PostgreSQL the other process stands for another host (a connection of its own).
     c_notify_test => "notify_test.c" [
         same_process, per_entry_and_unadvise, other_process, blocking_and_failing_sinks,
-        reentrant_sink, table_notifications, bad_input,
+        reentrant_sink, table_notifications, new_mail, bad_input,
     ] postgres [
         same_process, per_entry_and_unadvise, other_process, blocking_and_failing_sinks,
-        reentrant_sink, table_notifications, bad_input,
+        reentrant_sink, table_notifications, new_mail, bad_input,
     ],
     c_race_test => "race_test.c" [rules_across_processes, race]
         postgres [rules_across_processes, race],
@@ -171,6 +171,7 @@ c_tests! {
     c_hostile_test => "hostile_test.c" [
         concurrent_create, crash_during_create, read_only_places, wait_limit,
         wait_limit_60s, value_limit, copy_is_another_store, hard_links, ids_never_reused,
+        forked_child_has_its_own_writer,
     ],
     c_bad_input_test => "bad_input_test.c" [
         null_this_every_slot, null_pointers_imapiprop, null_pointers_store_folder,
@@ -191,11 +192,13 @@ c_tests! {
     // Issue 15 item 1: streams (each section a store of its own; the two large round trips
     // shrink under valgrind, MSGSTORE_UNDER_VALGRIND).
     c_stream_test => "stream_test.c" [
-        round_trips, hundred_mib, conflict_loses_force_keeps, strings_and_reopen,
-        attachment_data_bin, folder, stream_methods, bad_input, open_stream_on_file,
+        round_trips, hundred_mib, hundred_mib_attachment, hundred_mib_embedded,
+        conflict_loses_force_keeps, strings_and_reopen, attachment_data_bin, folder,
+        stream_methods, bad_input, open_stream_on_file,
     ] postgres [
-        round_trips, hundred_mib, conflict_loses_force_keeps, strings_and_reopen,
-        attachment_data_bin, folder, stream_methods, bad_input,
+        round_trips, hundred_mib, hundred_mib_attachment, hundred_mib_embedded,
+        conflict_loses_force_keeps, strings_and_reopen, attachment_data_bin, folder,
+        stream_methods, bad_input,
     ],
     c_reentry_test => "reentry_test.c" [
         allocator_calls_back_into_the_object, result_is_a_snapshot,

@@ -80,6 +80,7 @@ on_every_engine!(
     contents_tables_see_each_messages_children,
     the_change_feed_tells_every_writers_changes,
     moves_and_copies_are_announced,
+    large_values_survive_every_kind_of_save,
 );
 
 const FLAGS: u32 = MAPI_CREATE | MDB_WRITE | MSGSTORE_NO_SYNC;
@@ -562,6 +563,88 @@ fn no_lost_update_under_contention(engine: Engine) {
         THREADS * INCREMENTS,
         conflicts.load(Ordering::Relaxed)
     );
+}
+
+/// Bytes of a pattern that is not periodic in any power of two.
+fn pattern(len: usize, seed: u8) -> Vec<u8> {
+    (0..len)
+        .map(|i| ((i * 7 + i / 251) as u8).wrapping_add(seed))
+        .collect()
+}
+
+/// Values of 1 MiB and more (which engines write in pieces) stored by a first save, replaced by
+/// a normal save (large by large, large by small, small by large), by FORCE_SAVE over another
+/// client's save, and in an attachment: every one reads back exactly.
+fn large_values_survive_every_kind_of_save(engine: Engine) {
+    use PropValue::*;
+    const MIB: usize = 1 << 20;
+    const BLOB: u32 = 0x6710_0102;
+    const OTHER: u32 = 0x6711_0102;
+    const ANSI: u32 = 0x6712_001E;
+    const ANSI_NUL: u32 = 0x6713_001E;
+    let Some(loc) = location(engine, "large") else {
+        return;
+    };
+    let store = open(&loc);
+    let text = |len: usize, c: char| std::iter::repeat_n(c, len).collect::<String>();
+    let mut nul = text(MIB, 'a').into_bytes();
+    nul[MIB / 2] = 0;
+    let first = [
+        (BLOB, Binary(pattern(3 * MIB + 1, 0))),
+        (OTHER, Binary(vec![1, 2, 3])),
+        (ANSI, String8(text(MIB, 'x').into_bytes())),
+        (ANSI_NUL, String8(nul)),
+        (NOTE, Unicode(text(MIB / 2, 'é'))),
+        (COUNTER, Long(1)),
+    ];
+    let m = root(&store).create_message(0).unwrap();
+    for (tag, v) in &first {
+        set(&m, *tag, v.clone());
+    }
+    m.save_changes(KEEP_OPEN_READWRITE).unwrap();
+    let eid = m.entry_id().unwrap();
+    let check = |values: &[(u32, PropValue)]| {
+        let stored = open_message(&store, &eid);
+        for (tag, v) in values {
+            assert!(get(&*stored, *tag).as_ref() == Some(v), "{tag:08X}");
+        }
+    };
+    check(&first);
+    // A normal save: large by large, large by small, small by large.
+    let second = [
+        (BLOB, Binary(pattern(2 * MIB, 9))),
+        (ANSI, String8(b"short".to_vec())),
+        (OTHER, Binary(pattern(MIB, 3))),
+    ];
+    for (tag, v) in &second {
+        set(&m, *tag, v.clone());
+    }
+    m.save_changes(KEEP_OPEN_READWRITE).unwrap();
+    check(&second);
+    // Another client saves first; this one's FORCE_SAVE replaces the stored version.
+    let other = open_message(&store, &eid);
+    set(&*other, BLOB, Binary(pattern(MIB, 1)));
+    other.save_changes(0).unwrap();
+    let forced = [(BLOB, Binary(pattern(MIB + 5, 4))), (COUNTER, Long(2))];
+    for (tag, v) in &forced {
+        set(&m, *tag, v.clone());
+    }
+    assert_eq!(
+        m.save_changes(KEEP_OPEN_READWRITE).unwrap_err().code,
+        MAPI_E_OBJECT_CHANGED
+    );
+    m.save_changes(FORCE_SAVE | KEEP_OPEN_READWRITE).unwrap();
+    check(&forced);
+    check(&second[1..]);
+    // An attachment's data.
+    let data = Binary(pattern(2 * MIB + 3, 7));
+    let (_, a) = m.create_attach(0).unwrap();
+    set(&a, PR_ATTACH_DATA_BIN, data.clone());
+    a.save_changes(0).unwrap();
+    m.save_changes(0).unwrap();
+    let stored = open_message(&store, &eid);
+    let rows = stored.attachment_rows().unwrap();
+    assert!(rows[0].get(&((PR_ATTACH_DATA_BIN >> 16) as u16)) == Some(&data));
 }
 
 fn every_type_round_trips_typed(engine: Engine) {

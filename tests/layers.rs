@@ -94,13 +94,17 @@ fn abi_reaches_storage_only_through_core() {
 }
 
 /// Raw pointers and `unsafe` live in `src/abi/`; the one exception is the SQLite engine's few
-/// system calls that std has no safe form of, kept in one file.
+/// system calls that std has no safe form of, kept in two files (create.rs: making a store file;
+/// sys.rs: the writers' queue).
 #[test]
 fn unsafe_code_lives_in_abi_and_the_engines_system_calls_only() {
     for layer in ["core", "storage"] {
         let hits: Vec<String> = offending(layer, &["extern \"C\"", "no_mangle"], &["unsafe"])
             .into_iter()
-            .filter(|hit| !hit.contains("src/storage/sqlite/create.rs:"))
+            .filter(|hit| {
+                !hit.contains("src/storage/sqlite/create.rs:")
+                    && !hit.contains("src/storage/sqlite/sys.rs:")
+            })
             .filter(|hit| {
                 // Prose that says the word is not code that uses it.
                 let line = hit.splitn(3, ':').nth(2).unwrap_or("").trim();

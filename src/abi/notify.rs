@@ -10,10 +10,12 @@ use super::types::*;
 use crate::core::ids::{entry_id, ENTRYID_LEN};
 use crate::core::mapidefs::*;
 use crate::core::notify::{parent_type, Event, EventKind, Sink};
+use crate::core::store::Store;
 use std::ffi::c_void;
 use std::mem::size_of;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
+use std::sync::Weak;
 
 /// One reference on a client's advise sink; dropping it Releases that reference.
 /// cbindgen:ignore
@@ -80,19 +82,39 @@ impl Drop for SinkRef {
     }
 }
 
-/// A store's advise connection: fnevObject* notifications with long-term entry IDs.
+/// A store's advise connection: fnevObject* and fnevNewMail notifications with long-term entry
+/// IDs.
 /// cbindgen:ignore
 pub struct ObjectSink {
     pub sink: SinkRef,
     pub guid: [u8; 16],
+    /// Where a new-mail notification's message class and flags are read (weak: the store owns
+    /// its connections).
+    pub store: Weak<Store>,
 }
 
 impl Sink for ObjectSink {
     fn notify(&self, events: &[Event]) {
-        // At most four entry IDs per event.
-        let extra = events.len() * 4 * ENTRYID_LEN;
+        // A new mail's class and flags, read now (the event carries IDs only).
+        let details: Vec<Option<(Vec<u8>, u32)>> = events
+            .iter()
+            .map(|e| {
+                (e.kind == EventKind::NewMail).then(|| {
+                    self.store
+                        .upgrade()
+                        .map_or((Vec::new(), 0), |s| s.new_mail_details(e.id))
+                })
+            })
+            .collect();
+        // At most four entry IDs per event, and each class with its NUL.
+        let extra = events.len() * 4 * ENTRYID_LEN
+            + details
+                .iter()
+                .flatten()
+                .map(|(class, _)| class.len() + 8)
+                .sum::<usize>();
         self.sink.deliver(events.len(), extra, |notes, w| {
-            let mut id_of = |kind: ULONG, id: Option<u64>| -> (ULONG, LPENTRYID) {
+            let id_of = |w: &mut BlockWriter, kind: ULONG, id: Option<u64>| -> (ULONG, LPENTRYID) {
                 match id {
                     Some(id) => (
                         ENTRYID_LEN as ULONG,
@@ -101,19 +123,35 @@ impl Sink for ObjectSink {
                     None => (0, ptr::null_mut()),
                 }
             };
-            for (n, e) in notes.iter_mut().zip(events) {
+            for ((n, e), detail) in notes.iter_mut().zip(events).zip(&details) {
                 n.ulEventType = e.kind.mask_bit();
+                if let Some((class, flags)) = detail {
+                    let (cb, lp) = id_of(w, MAPI_MESSAGE, Some(e.id));
+                    let (cbp, lpp) = id_of(w, MAPI_FOLDER, e.parent);
+                    n.info.newmail = NEWMAIL_NOTIFICATION {
+                        cbEntryID: cb,
+                        lpEntryID: lp,
+                        cbParentID: cbp,
+                        lpParentID: lpp,
+                        ulFlags: 0,
+                        lpszMessageClass: w.bytes(class, 1) as LPSTR,
+                        ulMessageFlags: *flags,
+                    };
+                    continue;
+                }
                 let ty = e.object_type();
-                let (cb, lp) = id_of(ty, Some(e.id));
-                let (cbp, lpp) = id_of(e.parent.map_or(MAPI_FOLDER, parent_type), e.parent);
+                let (cb, lp) = id_of(w, ty, Some(e.id));
+                let (cbp, lpp) = id_of(w, e.parent.map_or(MAPI_FOLDER, parent_type), e.parent);
                 let (cbo, lpo) = match e.kind {
-                    EventKind::Moved | EventKind::Copied => id_of(ty, e.old_id),
+                    EventKind::Moved | EventKind::Copied => id_of(w, ty, e.old_id),
                     _ => (0, ptr::null_mut()),
                 };
                 let (cbop, lpop) = match e.kind {
-                    EventKind::Moved | EventKind::Copied => {
-                        id_of(e.old_parent.map_or(MAPI_FOLDER, parent_type), e.old_parent)
-                    }
+                    EventKind::Moved | EventKind::Copied => id_of(
+                        w,
+                        e.old_parent.map_or(MAPI_FOLDER, parent_type),
+                        e.old_parent,
+                    ),
                     _ => (0, ptr::null_mut()),
                 };
                 n.info.obj = OBJECT_NOTIFICATION {

@@ -185,6 +185,7 @@ unsafe extern "C" fn advise(
             let sink = Arc::new(ObjectSink {
                 sink: SinkRef::add_ref(lpAdviseSink),
                 guid: *store.guid(),
+                store: Arc::downgrade(store),
             });
             *out = store.advise(entry, ulEventMask, sink)? as ULONG_PTR;
             Ok(S_OK)
@@ -390,8 +391,41 @@ unsafe extern "C" fn finished_msg(
     unsafe { guard::method::<C>(This, "FinishedMsg", |_| not_supported("FinishedMsg")) }
 }
 
-unsafe extern "C" fn notify_new_mail(This: *mut I, _lpNotification: *mut NOTIFICATION) -> HRESULT {
+/// NotifyNewMail: the spooler's (or any caller's) word that the stored message its
+/// NEWMAIL_NOTIFICATION names has arrived; every advise connection on the store or on the
+/// message's folder, in any process or host, gets fnevNewMail (core::store::notify_new_mail).
+/// The class and flags told are the stored message's.
+unsafe extern "C" fn notify_new_mail(This: *mut I, lpNotification: *mut NOTIFICATION) -> HRESULT {
     // SAFETY: `This` came through `StoreClass`'s vtable, so it is NULL (guard::method checks) or
-    // a live object of that class.
-    unsafe { guard::method::<C>(This, "NotifyNewMail", |_| not_supported("NotifyNewMail")) }
+    // a live object of that class; `lpNotification` is NULL or a NOTIFICATION whose
+    // fnevNewMail member's entry ID is valid for cbEntryID bytes (the caller's side of the
+    // contract, DESIGN.md §2); NULL is checked before any use.
+    unsafe {
+        guard::method::<C>(This, "NotifyNewMail", |obj| {
+            if lpNotification.is_null() {
+                return Err(MapiError::invalid("NotifyNewMail: lpNotification is NULL"));
+            }
+            let note = &*lpNotification;
+            if note.ulEventType != fnevNewMail {
+                return Err(MapiError::invalid(format!(
+                    "NotifyNewMail: ulEventType is 0x{:x}, not fnevNewMail",
+                    note.ulEventType
+                )));
+            }
+            let newmail = note.info.newmail;
+            if newmail.cbEntryID == 0 || newmail.lpEntryID.is_null() {
+                return Err(MapiError::invalid(
+                    "NotifyNewMail: the notification names no message (lpEntryID)",
+                ));
+            }
+            let entry = entry_id_in(
+                newmail.cbEntryID,
+                newmail.lpEntryID,
+                "NotifyNewMail: lpEntryID",
+            )?
+            .unwrap_or_default();
+            obj.inner.obj.store.notify_new_mail(entry)?;
+            Ok(S_OK)
+        })
+    }
 }

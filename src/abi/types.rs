@@ -504,12 +504,27 @@ pub struct TABLE_NOTIFICATION {
     pub ulPad: ULONG,
 }
 
-/// The members of NOTIFICATION's union this store fills. MAPI's union also has ERROR_, NEWMAIL_,
+/// fnevNewMail: the message announced by IMsgStore::NotifyNewMail and its folder (mapidefs.h;
+/// 56 bytes on x64). `lpszMessageClass` is 8-bit text (`ulFlags` has no MAPI_UNICODE).
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct NEWMAIL_NOTIFICATION {
+    pub cbEntryID: ULONG,
+    pub lpEntryID: LPENTRYID,
+    pub cbParentID: ULONG,
+    pub lpParentID: LPENTRYID,
+    pub ulFlags: ULONG,
+    pub lpszMessageClass: LPSTR,
+    pub ulMessageFlags: ULONG,
+}
+
+/// The members of NOTIFICATION's union this store fills or reads. MAPI's union also has ERROR_,
 /// EXTENDED_ and STATUS_OBJECT_NOTIFICATION, all smaller than TABLE_NOTIFICATION (so the size is
 /// MAPI's); this store sends none of them.
 #[repr(C)]
 #[derive(Clone, Copy)]
 pub union NOTIFICATION_INFO {
+    pub newmail: NEWMAIL_NOTIFICATION,
     pub obj: OBJECT_NOTIFICATION,
     pub tab: TABLE_NOTIFICATION,
 }
@@ -531,6 +546,9 @@ const _: () = assert!(std::mem::size_of::<NOTIFICATION>() == 88);
 const _: () = assert!(std::mem::offset_of!(NOTIFICATION, info) == 8);
 const _: () = assert!(std::mem::offset_of!(TABLE_NOTIFICATION, row) == 56);
 const _: () = assert!(std::mem::offset_of!(OBJECT_NOTIFICATION, lpPropTagArray) == 64);
+const _: () = assert!(std::mem::size_of::<NEWMAIL_NOTIFICATION>() == 56);
+const _: () = assert!(std::mem::offset_of!(NEWMAIL_NOTIFICATION, lpszMessageClass) == 40);
+const _: () = assert!(std::mem::offset_of!(NEWMAIL_NOTIFICATION, ulMessageFlags) == 48);
 
 pub type LPMAPIPROGRESS = *mut IMAPIProgress;
 pub type LPMAPITABLE = *mut IMAPITable;

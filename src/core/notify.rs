@@ -38,6 +38,8 @@ pub enum EventKind {
     Copied,
     /// Some events could not be told: assume anything changed.
     Resync,
+    /// The message was announced as new mail (IMsgStore::NotifyNewMail).
+    NewMail,
 }
 
 impl EventKind {
@@ -49,6 +51,7 @@ impl EventKind {
             EventKind::Deleted => fnevObjectDeleted,
             EventKind::Moved => fnevObjectMoved,
             EventKind::Copied => fnevObjectCopied,
+            EventKind::NewMail => fnevNewMail,
         }
     }
 }
@@ -73,6 +76,7 @@ impl Event {
                 ChangeWhat::Created => EventKind::Created,
                 ChangeWhat::Modified => EventKind::Modified,
                 ChangeWhat::Deleted => EventKind::Deleted,
+                ChangeWhat::NewMail => EventKind::NewMail,
             },
             id: c.id,
             obj_kind: c.kind,
@@ -161,7 +165,12 @@ impl Filter {
         }
         match *self {
             Filter::Store => true,
-            Filter::Object(id) => e.id == id || e.old_id == Some(id),
+            Filter::Object(id) => {
+                e.id == id
+                    || e.old_id == Some(id)
+                    // New mail is told to its folder's connections too (the receive folder's).
+                    || (e.kind == EventKind::NewMail && e.parent == Some(id))
+            }
             Filter::Table { folder, kind, deep } => {
                 e.obj_kind == kind
                     && (deep || e.parent == Some(folder) || e.old_parent == Some(folder))
@@ -176,9 +185,9 @@ pub trait Sink: Send + Sync {
     fn notify(&self, events: &[Event]);
 }
 
-/// The event bits IMsgStore::Advise accepts. fnevCriticalError, fnevNewMail and
-/// fnevSearchComplete are accepted and never sent: this store has no delivery and no searches,
-/// and reports trouble as a resync.
+/// The event bits IMsgStore::Advise accepts. fnevNewMail is sent for what NotifyNewMail
+/// announces; fnevCriticalError and fnevSearchComplete are accepted and never sent: this store
+/// has no searches, and reports trouble as a resync.
 pub const STORE_EVENTS: u32 = fnevCriticalError
     | fnevNewMail
     | fnevObjectCreated

@@ -13,7 +13,7 @@ use super::props::{
     PropView,
 };
 use super::value::{id_listed, prop_id, prop_tag, PropValue};
-use crate::storage::{self, Engine, ErrorKind, OpenMode, ReadTxn, StorageError};
+use crate::storage::{self, Engine, ErrorKind, OpenMode, ReadTxn, StorageError, KIND_MESSAGE};
 use parking_lot::Mutex;
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -154,6 +154,53 @@ impl Store {
                 MapiError::new(e.code, format!("Advise: {}", e.message))
             })
         })
+    }
+
+    /// IMsgStore::NotifyNewMail: announces the stored message `entry` as new mail, as fnevNewMail
+    /// to the advise connections on the store or on the message's folder, in every process and
+    /// host that has the store open (through the change log, like a save's events). Needs write
+    /// access: the announcement is committed.
+    pub fn notify_new_mail(&self, entry: &[u8]) -> MapiResult<()> {
+        self.require_writable("NotifyNewMail")?;
+        let target = self.resolve_entry(entry)?;
+        if target.kind != KIND_MESSAGE {
+            return Err(MapiError::invalid(
+                "NotifyNewMail: the entry ID names a folder or the store, not a message",
+            ));
+        }
+        self.storage().write(|t| -> MapiResult<()> {
+            match t.object(target.id)? {
+                Some(row) if row.kind == KIND_MESSAGE => Ok(t.log_new_mail(target.id)?),
+                _ => Err(MapiError::new(
+                    MAPI_E_NOT_FOUND,
+                    "NotifyNewMail: the message no longer exists",
+                )),
+            }
+        })
+    }
+
+    /// What a new-mail notification tells of message `id` besides its IDs: its stored
+    /// PR_MESSAGE_CLASS (as 8-bit text) and PR_MESSAGE_FLAGS ("" and 0 when gone or unset).
+    pub fn new_mail_details(&self, id: u64) -> (Vec<u8>, u32) {
+        let read = self.storage().read(|t| -> MapiResult<_> {
+            Ok((
+                t.prop(id, prop_id(PR_MESSAGE_CLASS))?,
+                t.prop(id, prop_id(PR_MESSAGE_FLAGS))?,
+            ))
+        });
+        let Ok((class, flags)) = read else {
+            return (Vec::new(), 0);
+        };
+        let class = match class.map(|(_, v)| v) {
+            Some(PropValue::String8(s)) => s,
+            Some(PropValue::Unicode(s)) => s.into_bytes(),
+            _ => Vec::new(),
+        };
+        let flags = match flags.map(|(_, v)| v) {
+            Some(PropValue::Long(l)) => l as u32,
+            _ => 0,
+        };
+        (class, flags)
     }
 
     /// IMsgStore::Unadvise (a table's connections are not the store's to remove).

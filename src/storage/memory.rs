@@ -5,7 +5,7 @@
 
 use super::{
     apply_children, insert_under_folder, reject_child_target, Applied, ChangeSet, ChildQuery,
-    ChildRow, Engine, ErrorKind, Expect, ObjectRow, ReadTxn, StorageError, StorageResult,
+    ChildRow, Engine, ErrorKind, Expect, ObjectRow, PropRef, ReadTxn, StorageError, StorageResult,
     StoredProp, Target, WriteTxn, KIND_FOLDER, KIND_STORE, ROOT_FOLDER_ID, STORE_OBJECT_ID,
 };
 use crate::core::named::PropName;
@@ -166,7 +166,7 @@ impl WriteTxn for Data {
             self.props.remove(&id);
         }
         self.delete_props(id, change.deletes)?;
-        self.put_props(id, change.puts)?;
+        self.put_prop_refs(id, &change.puts)?;
         self.put_props(id, &(change.maintained)(cn))?;
         apply_children(self, id, cn, &change.children)?;
         Ok(Applied::Committed { id, cn })
@@ -195,10 +195,10 @@ impl WriteTxn for Data {
         self.props.remove(&id);
         Ok(())
     }
-    fn put_props(&mut self, id: u64, props: &[StoredProp]) -> StorageResult<()> {
+    fn put_prop_refs(&mut self, id: u64, props: &[PropRef]) -> StorageResult<()> {
         let map = self.props.entry(id).or_default();
         for (tag, value) in props {
-            map.insert((tag >> 16) as u16, (*tag, value.clone()));
+            map.insert((tag >> 16) as u16, (*tag, (*value).clone()));
         }
         Ok(())
     }
@@ -227,6 +227,10 @@ impl WriteTxn for Data {
         }
         self.named.insert(id, name.clone());
         Ok(true)
+    }
+    fn log_new_mail(&mut self, _id: u64) -> StorageResult<()> {
+        // No change feed: nobody to tell.
+        Ok(())
     }
 }
 

@@ -134,6 +134,15 @@ pub struct ObjectRow {
 /// A stored property: its full tag and its value (whose type is the tag's).
 pub type StoredProp = (u32, PropValue);
 
+/// A property to write, its value lent by its owner (a save borrows the working copy's values:
+/// a large one is never copied to be written).
+pub type PropRef<'a> = (u32, &'a PropValue);
+
+/// Owned properties as rows to write.
+pub fn lend(props: &[StoredProp]) -> Vec<PropRef<'_>> {
+    props.iter().map(|(tag, v)| (*tag, v)).collect()
+}
+
 /// Reads, inside one consistent snapshot (or inside a write transaction).
 pub trait ReadTxn {
     fn object(&mut self, id: u64) -> StorageResult<Option<ObjectRow>>;
@@ -245,7 +254,7 @@ pub enum Target {
 pub struct ChangeSet<'a> {
     pub target: Target,
     /// Properties written (replacing any stored value with the same ID, whatever its type).
-    pub puts: &'a [StoredProp],
+    pub puts: Vec<PropRef<'a>>,
     /// Property IDs deleted.
     pub deletes: &'a [u16],
     /// Every stored property not in `puts` is deleted too (the stored version is replaced).
@@ -329,7 +338,7 @@ pub(crate) fn apply_children(
             t.delete_props(id, &stored)?;
         }
         t.delete_props(id, child.deletes)?;
-        t.put_props(id, child.puts)?;
+        t.put_prop_refs(id, &child.puts)?;
         t.put_props(id, &(child.maintained)(cn))?;
         apply_children(t, id, cn, &child.children)?;
     }
@@ -372,7 +381,11 @@ pub trait WriteTxn: ReadTxn {
     /// Deletes an object and its properties (not its children: callers walk the tree).
     fn delete_object(&mut self, id: u64) -> StorageResult<()>;
     /// Writes properties of an object (replacing values with the same IDs, whatever their type).
-    fn put_props(&mut self, id: u64, props: &[StoredProp]) -> StorageResult<()>;
+    fn put_props(&mut self, id: u64, props: &[StoredProp]) -> StorageResult<()> {
+        self.put_prop_refs(id, &lend(props))
+    }
+    /// [`WriteTxn::put_props`] with lent values.
+    fn put_prop_refs(&mut self, id: u64, props: &[PropRef]) -> StorageResult<()>;
     fn delete_props(&mut self, id: u64, prop_ids: &[u16]) -> StorageResult<()>;
     /// Moves an object (with everything under it) to `parent`: its ID, change number and
     /// properties stay, so a move is not a change to the object's stored version. The caller
@@ -382,6 +395,10 @@ pub trait WriteTxn: ReadTxn {
     /// too: the engine's uniqueness constraints decide, without failing the transaction);
     /// returns whether it did.
     fn named_insert(&mut self, id: u16, name: &PropName) -> StorageResult<bool>;
+    /// Announces message `id` as new mail (IMsgStore::NotifyNewMail) to every advise
+    /// connection on the store, in this process and others: a change-log record committed with
+    /// the transaction. The caller checks the message exists.
+    fn log_new_mail(&mut self, id: u64) -> StorageResult<()>;
 }
 
 /// What happened to an object, as a store's change log records it (notifications, DESIGN.md §9).
@@ -390,6 +407,8 @@ pub enum ChangeWhat {
     Created,
     Modified,
     Deleted,
+    /// Announced as new mail (not a change of the message itself).
+    NewMail,
 }
 
 impl ChangeWhat {
@@ -399,6 +418,7 @@ impl ChangeWhat {
             ChangeWhat::Created => 1,
             ChangeWhat::Modified => 2,
             ChangeWhat::Deleted => 3,
+            ChangeWhat::NewMail => 4,
         }
     }
     pub(crate) fn from_code(code: i64) -> StorageResult<Self> {
@@ -406,6 +426,7 @@ impl ChangeWhat {
             1 => Ok(ChangeWhat::Created),
             2 => Ok(ChangeWhat::Modified),
             3 => Ok(ChangeWhat::Deleted),
+            4 => Ok(ChangeWhat::NewMail),
             _ => Err(StorageError::corrupt(format!(
                 "change log: unknown change {code}"
             ))),

@@ -130,7 +130,7 @@ impl<T: HostOf> AttachHost for T {
         let attach = Attach {
             id: None,
             token: new_token(),
-            props,
+            props: Arc::new(props),
             embedded: None,
         };
         Ok((
@@ -531,7 +531,7 @@ impl PropObject for Attachment {
         Self::require_writable(&st, "SetProps")?;
         let (accepted, problems) = self.store.accept_inputs(props, attach_is_computed);
         for p in accepted {
-            st.attach.props.insert(prop_id(p.tag), p.value);
+            st.attach.props_mut().insert(prop_id(p.tag), p.value);
         }
         Ok(problems)
     }
@@ -539,7 +539,7 @@ impl PropObject for Attachment {
     fn delete_props(&self, tags: &[u32]) -> MapiResult<Vec<Problem>> {
         let mut st = self.state.lock();
         Self::require_writable(&st, "DeleteProps")?;
-        Ok(delete_from(&mut st.attach.props, tags, attach_is_computed))
+        Ok(delete_from(st.attach.props_mut(), tags, attach_is_computed))
     }
 
     /// Puts this attachment into its message's working copy (not the store).
@@ -565,17 +565,14 @@ impl PropObject for Attachment {
                         )
                     })?;
             }
+            // The host's version shares the attachment's properties (no value is copied).
             let mut attach = st.attach.clone();
-            attach
-                .props
-                .insert(ID_ATTACH_NUM, PropValue::Long(num as i32));
+            attach.set_num(num);
             k.current.attachments.insert(num, attach);
             Ok(())
         })?;
         st.num = num;
-        st.attach
-            .props
-            .insert(ID_ATTACH_NUM, PropValue::Long(num as i32));
+        st.attach.set_num(num);
         st.in_host = true;
         st.writable = flags & KEEP_OPEN_READWRITE != 0;
         Ok(())
@@ -612,7 +609,8 @@ fn delete_from(map: &mut PropMap, tags: &[u32], computed: impl Fn(u32) -> bool) 
 }
 
 pub(crate) struct EmbeddedState {
-    props: PropMap,
+    /// Shared with the attachment's version of the embedded message once saved into it.
+    props: Arc<PropMap>,
     kids: ChildEdits,
     writable: bool,
 }
@@ -700,7 +698,7 @@ impl PropObject for EmbeddedMessage {
         self.check(&st, "SetProps")?;
         let (accepted, problems) = self.store.accept_inputs(props, message_is_computed);
         for p in accepted {
-            st.props.insert(prop_id(p.tag), p.value);
+            Arc::make_mut(&mut st.props).insert(prop_id(p.tag), p.value);
         }
         Ok(problems)
     }
@@ -708,7 +706,11 @@ impl PropObject for EmbeddedMessage {
     fn delete_props(&self, tags: &[u32]) -> MapiResult<Vec<Problem>> {
         let mut st = self.state.lock();
         self.check(&st, "DeleteProps")?;
-        Ok(delete_from(&mut st.props, tags, message_is_computed))
+        Ok(delete_from(
+            Arc::make_mut(&mut st.props),
+            tags,
+            message_is_computed,
+        ))
     }
 
     /// Puts this message (properties, attachments, recipients) into its attachment.

@@ -12,11 +12,12 @@ use super::super::props::PropMap;
 use super::super::store::load_props;
 use super::super::value::{prop_id, prop_tag, PropValue};
 use crate::storage::{
-    maintains_nothing, ChangeSet, ObjectRow, ReadTxn, StoredProp, Target, KIND_ATTACHMENT,
+    maintains_nothing, ChangeSet, ObjectRow, PropRef, ReadTxn, Target, KIND_ATTACHMENT,
     KIND_EMBEDDED_MESSAGE, KIND_RECIPIENT,
 };
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 pub(crate) const ID_ATTACH_NUM: u16 = prop_id(PR_ATTACH_NUM);
 pub(crate) const ID_ROWID: u16 = prop_id(PR_ROWID);
@@ -42,8 +43,10 @@ pub(crate) struct Attach {
     /// finds its attachment by it after a MERGE renumbered it (not content: equality ignores
     /// it).
     pub token: u64,
-    /// Its properties, PR_ATTACH_NUM included.
-    pub props: PropMap,
+    /// Its properties, PR_ATTACH_NUM included: shared by the versions that hold it unchanged
+    /// (base and current children, an open attachment), so that an attachment's data is held
+    /// once however many versions hold it; a change is made on a copy (`Arc::make_mut`).
+    pub props: Arc<PropMap>,
     pub embedded: Option<Box<Embedded>>,
 }
 
@@ -51,7 +54,9 @@ pub(crate) struct Attach {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Embedded {
     pub id: Option<u64>,
-    pub props: PropMap,
+    /// Shared like an attachment's properties (the embedded message's working copy, its
+    /// attachment's versions).
+    pub props: Arc<PropMap>,
     pub children: Children,
 }
 
@@ -117,7 +122,10 @@ impl Children {
     /// The attachments' rows (their properties), in PR_ATTACH_NUM order: what an attachment
     /// table lists.
     pub(crate) fn attachment_rows(&self) -> Vec<PropMap> {
-        self.attachments.values().map(|a| a.props.clone()).collect()
+        self.attachments
+            .values()
+            .map(|a| PropMap::clone(&a.props))
+            .collect()
     }
 
     /// The recipients' rows, in PR_ROWID order: what a recipient table lists.
@@ -213,6 +221,19 @@ fn payload_of(props: &PropMap) -> usize {
 }
 
 impl Attach {
+    /// Its properties, to change: copied first if another version shares them.
+    pub(crate) fn props_mut(&mut self) -> &mut PropMap {
+        Arc::make_mut(&mut self.props)
+    }
+
+    /// Gives it PR_ATTACH_NUM `num` (its properties are copied only if the number changes).
+    pub(crate) fn set_num(&mut self, num: u32) {
+        let key = PropValue::Long(num as i32);
+        if self.props.get(&ID_ATTACH_NUM) != Some(&key) {
+            self.props_mut().insert(ID_ATTACH_NUM, key);
+        }
+    }
+
     /// The payload of its properties and of its embedded message (PR_ATTACH_SIZE).
     pub(crate) fn payload(&self) -> usize {
         payload_of(&self.props)
@@ -256,7 +277,7 @@ pub(crate) fn load(t: &mut dyn ReadTxn, parent: u64) -> MapiResult<Children> {
         let embedded = match t.children(row.id, KIND_EMBEDDED_MESSAGE)?.first() {
             Some(e) => Some(Box::new(Embedded {
                 id: Some(e.id),
-                props: load_props(t, e.id)?,
+                props: Arc::new(load_props(t, e.id)?),
                 children: load(t, e.id)?,
             })),
             None => None,
@@ -266,7 +287,7 @@ pub(crate) fn load(t: &mut dyn ReadTxn, parent: u64) -> MapiResult<Children> {
             Attach {
                 id: Some(row.id),
                 token: new_token(),
-                props: with_key(props, ID_ATTACH_NUM, num),
+                props: Arc::new(with_key(props, ID_ATTACH_NUM, num)),
                 embedded,
             },
         );
@@ -277,6 +298,79 @@ pub(crate) fn load(t: &mut dyn ReadTxn, parent: u64) -> MapiResult<Children> {
         &mut children,
     )?;
     Ok(children)
+}
+
+/// The stored IDs of an object's children by key (PR_ATTACH_NUM, PR_ROWID), each attachment's
+/// with its embedded message's: what a commit gave the children it wrote, read without their
+/// values (a save does not read back a large attachment it has just written).
+#[derive(Debug, Default)]
+pub(crate) struct ChildIds {
+    attachments: BTreeMap<u32, (u64, Option<(u64, ChildIds)>)>,
+    recipients: BTreeMap<u32, u64>,
+}
+
+/// The children of a stored object as [`ChildIds`]; None when a child has no key (not one this
+/// crate wrote: `load` numbers it).
+pub(crate) fn load_ids(t: &mut dyn ReadTxn, parent: u64) -> MapiResult<Option<ChildIds>> {
+    let mut ids = ChildIds::default();
+    for row in t.children_of_kinds(parent, &[KIND_ATTACHMENT, KIND_RECIPIENT])? {
+        let attachment = row.kind == KIND_ATTACHMENT;
+        let key_id = if attachment { ID_ATTACH_NUM } else { ID_ROWID };
+        let Some((_, PropValue::Long(key))) = t.prop(row.id, key_id)? else {
+            return Ok(None);
+        };
+        let key = key as u32;
+        if !attachment {
+            ids.recipients.insert(key, row.id);
+            continue;
+        }
+        let embedded = match t.children(row.id, KIND_EMBEDDED_MESSAGE)?.first() {
+            Some(e) => match load_ids(t, e.id)? {
+                Some(inner) => Some((e.id, inner)),
+                None => return Ok(None),
+            },
+            None => None,
+        };
+        ids.attachments.insert(key, (row.id, embedded));
+    }
+    Ok(Some(ids))
+}
+
+impl Children {
+    /// Whether `ids` has exactly these children (by key, embedded messages included).
+    pub(crate) fn matches_ids(&self, ids: &ChildIds) -> bool {
+        self.recipients.keys().eq(ids.recipients.keys())
+            && self.attachments.len() == ids.attachments.len()
+            && self.attachments.iter().all(|(num, a)| {
+                match (ids.attachments.get(num), &a.embedded) {
+                    (Some((_, None)), None) => true,
+                    (Some((_, Some((_, inner)))), Some(e)) => e.children.matches_ids(inner),
+                    _ => false,
+                }
+            })
+    }
+
+    /// These children as stored with `ids` (which [`Children::matches_ids`]): each gets its
+    /// stored ID and its key as written.
+    pub(crate) fn take_ids(&mut self, ids: &ChildIds) {
+        for (num, a) in self.attachments.iter_mut() {
+            let Some((id, embedded)) = ids.attachments.get(num) else {
+                continue;
+            };
+            a.id = Some(*id);
+            a.set_num(*num);
+            if let (Some(e), Some((id, inner))) = (a.embedded.as_mut(), embedded) {
+                e.id = Some(*id);
+                e.children.take_ids(inner);
+            }
+        }
+        for (rowid, r) in self.recipients.iter_mut() {
+            if let Some(id) = ids.recipients.get(rowid) {
+                r.id = Some(*id);
+                r.props.insert(ID_ROWID, PropValue::Long(*rowid as i32));
+            }
+        }
+    }
 }
 
 /// Only the recipients of a stored message (what its PR_DISPLAY_TO / _CC / _BCC are made of,
@@ -307,20 +401,26 @@ fn add_recipients<'a>(
     Ok(())
 }
 
-/// One child write, owned (a [`ChangeSet`] borrows from it).
+/// One child write. Its properties are lent by the wanted children (no value is copied to be
+/// written); only its key (PR_ATTACH_NUM, PR_ROWID) is its own.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct ChildWrite {
+pub(crate) struct ChildWrite<'a> {
     target: Target,
     /// The child's whole property set (None: its properties are unchanged).
-    props: Option<Vec<StoredProp>>,
-    children: Vec<ChildWrite>,
+    props: Option<&'a PropMap>,
+    /// Written in place of the set's own value for that ID.
+    key: Option<(u16, PropValue)>,
+    children: Vec<ChildWrite<'a>>,
 }
 
-impl ChildWrite {
+impl ChildWrite<'_> {
     pub(crate) fn change_set(&self) -> ChangeSet<'_> {
         ChangeSet {
             target: self.target,
-            puts: self.props.as_deref().unwrap_or(&[]),
+            puts: self
+                .props
+                .map(|p| rows(p, self.key.as_ref()))
+                .unwrap_or_default(),
             deletes: &[],
             replace_all: self.props.is_some(),
             maintained: &maintains_nothing,
@@ -330,33 +430,50 @@ impl ChildWrite {
 }
 
 /// The change sets of a list of child writes.
-pub(crate) fn change_sets(writes: &[ChildWrite]) -> Vec<ChangeSet<'_>> {
+pub(crate) fn change_sets<'a>(writes: &'a [ChildWrite]) -> Vec<ChangeSet<'a>> {
     writes.iter().map(ChildWrite::change_set).collect()
 }
 
-fn stored_props(props: &PropMap) -> Vec<StoredProp> {
-    props
+/// A child's rows: `props`, with `key` in place of the value it has for that ID (if any).
+fn rows<'a>(props: &'a PropMap, key: Option<&'a (u16, PropValue)>) -> Vec<PropRef<'a>> {
+    let key_id = key.map(|(id, _)| *id);
+    let mut rows: Vec<PropRef> = props
         .iter()
-        .map(|(id, v)| (prop_tag(v.ptype(), *id), v.clone()))
-        .collect()
+        .filter(|(id, _)| Some(**id) != key_id)
+        .chain(key.map(|(id, v)| (id, v)))
+        .map(|(id, v)| (prop_tag(v.ptype(), *id), v))
+        .collect();
+    rows.sort_by_key(|(tag, _)| prop_id(*tag));
+    rows
 }
 
-fn new_embedded(e: &Embedded) -> ChildWrite {
+/// A child's key as it is written.
+fn key(id: u16, key: u32) -> Option<(u16, PropValue)> {
+    Some((id, PropValue::Long(key as i32)))
+}
+
+/// Whether a stored child's properties differ from `props` with `key`.
+fn differs(stored: &PropMap, props: &PropMap, key: &Option<(u16, PropValue)>) -> bool {
+    rows(stored, None) != rows(props, key.as_ref())
+}
+
+fn new_embedded(e: &Embedded) -> ChildWrite<'_> {
     ChildWrite {
         target: Target::NewChild {
             kind: KIND_EMBEDDED_MESSAGE,
         },
-        props: Some(stored_props(&e.props)),
+        props: Some(&e.props),
+        key: None,
         children: writes(&Children::default(), &e.children),
     }
 }
 
 /// What turns the stored children `stored` (with their IDs) into `wanted`: new children
 /// created, changed ones rewritten, missing ones deleted (with their own children).
-pub(crate) fn writes(stored: &Children, wanted: &Children) -> Vec<ChildWrite> {
+pub(crate) fn writes<'a>(stored: &Children, wanted: &'a Children) -> Vec<ChildWrite<'a>> {
     let mut out = Vec::new();
     for (num, a) in &wanted.attachments {
-        let props = with_key(a.props.clone(), ID_ATTACH_NUM, *num);
+        let key = key(ID_ATTACH_NUM, *num);
         match stored.attachments.get(num) {
             Some(s) if s == a => {}
             Some(Attach { id: Some(id), .. }) => {
@@ -368,7 +485,8 @@ pub(crate) fn writes(stored: &Children, wanted: &Children) -> Vec<ChildWrite> {
                         target: Target::Child {
                             id: se.id.expect("checked"),
                         },
-                        props: (se.props != ae.props).then(|| stored_props(&ae.props)),
+                        props: (se.props != ae.props).then_some(&ae.props),
+                        key: None,
                         children: writes(&se.children, &ae.children),
                     }),
                     (se, ae) => {
@@ -376,6 +494,7 @@ pub(crate) fn writes(stored: &Children, wanted: &Children) -> Vec<ChildWrite> {
                             children.push(ChildWrite {
                                 target: Target::DeletedChild { id },
                                 props: None,
+                                key: None,
                                 children: Vec::new(),
                             });
                         }
@@ -386,7 +505,8 @@ pub(crate) fn writes(stored: &Children, wanted: &Children) -> Vec<ChildWrite> {
                 }
                 out.push(ChildWrite {
                     target: Target::Child { id: *id },
-                    props: (s.props != props).then(|| stored_props(&props)),
+                    props: differs(&s.props, &a.props, &key).then_some(&a.props),
+                    key,
                     children,
                 });
             }
@@ -394,25 +514,28 @@ pub(crate) fn writes(stored: &Children, wanted: &Children) -> Vec<ChildWrite> {
                 target: Target::NewChild {
                     kind: KIND_ATTACHMENT,
                 },
-                props: Some(stored_props(&props)),
+                props: Some(&a.props),
+                key,
                 children: a.embedded.iter().map(|e| new_embedded(e)).collect(),
             }),
         }
     }
     for (rowid, r) in &wanted.recipients {
-        let props = with_key(r.props.clone(), ID_ROWID, *rowid);
+        let key = key(ID_ROWID, *rowid);
         match stored.recipients.get(rowid) {
-            Some(s) if s.props == props => {}
+            Some(s) if !differs(&s.props, &r.props, &key) => {}
             Some(Recipient { id: Some(id), .. }) => out.push(ChildWrite {
                 target: Target::Child { id: *id },
-                props: Some(stored_props(&props)),
+                props: Some(&r.props),
+                key,
                 children: Vec::new(),
             }),
             _ => out.push(ChildWrite {
                 target: Target::NewChild {
                     kind: KIND_RECIPIENT,
                 },
-                props: Some(stored_props(&props)),
+                props: Some(&r.props),
+                key,
                 children: Vec::new(),
             }),
         }
@@ -431,6 +554,7 @@ pub(crate) fn writes(stored: &Children, wanted: &Children) -> Vec<ChildWrite> {
         out.push(ChildWrite {
             target: Target::DeletedChild { id },
             props: None,
+            key: None,
             children: Vec::new(),
         });
     }
@@ -451,7 +575,10 @@ pub(crate) fn merge(
         &base.attachments,
         &mine.attachments,
         &mut out.attachments,
-        |a, num| a.props.insert(ID_ATTACH_NUM, PropValue::Long(num as i32)),
+        |a, num| {
+            a.props_mut()
+                .insert(ID_ATTACH_NUM, PropValue::Long(num as i32))
+        },
     );
     merge_map(
         &base.recipients,
@@ -531,7 +658,7 @@ mod tests {
         Attach {
             id,
             token: new_token(),
-            props,
+            props: Arc::new(props),
             embedded: None,
         }
     }
@@ -569,7 +696,7 @@ mod tests {
             .attachments
             .get_mut(&1)
             .unwrap()
-            .props
+            .props_mut()
             .insert(0x6001, PropValue::Long(1));
         wanted.attachments.insert(2, attach(None, 2, b"two"));
         wanted.recipients.insert(1, recipient(None, 1, "bob"));
@@ -588,10 +715,9 @@ mod tests {
             ]
         );
         assert!(w[0]
-            .props
-            .as_ref()
-            .unwrap()
-            .contains(&(0x6001_0003, PropValue::Long(1))));
+            .change_set()
+            .puts
+            .contains(&(0x6001_0003, &PropValue::Long(1))));
     }
 
     #[test]
@@ -602,7 +728,7 @@ mod tests {
         inner.recipients.insert(0, recipient(None, 0, "inner"));
         wanted.attachments.get_mut(&0).unwrap().embedded = Some(Box::new(Embedded {
             id: None,
-            props: PropMap::new(),
+            props: Arc::default(),
             children: inner,
         }));
         let w = writes(&s, &wanted);

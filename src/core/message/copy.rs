@@ -15,10 +15,11 @@ use super::super::store::{load_props, Store};
 use super::super::value::PropValue;
 use super::attach::Host;
 use super::children::{
-    self, forget_ids, new_token, Attach, Children, Embedded, Recipient, ID_ATTACH_NUM, ID_ROWID,
+    self, forget_ids, new_token, Attach, Children, Embedded, Recipient, ID_ROWID,
 };
 use super::insert_new;
-use super::save::plan_new;
+use super::save::{plan_new, Edits};
+use super::working::Changes;
 use crate::storage::{WriteTxn, KIND_MESSAGE};
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -41,10 +42,12 @@ pub(crate) fn copy_stored(
     forget_ids(&mut kids);
     let associated = row.flags & OBJ_FLAG_ASSOCIATED != 0;
     // The maintained properties (change key, PCL, times, size) are the copy's own.
-    let mut plan = plan_new(props, associated, now);
+    let none = Changes::new();
+    let mut plan = plan_new(&props, &none, Edits::new(), associated, now);
     plan.children_total = kids.payload();
     let writes = children::writes(&Children::default(), &kids);
-    let (copy, _cn) = insert_new(t, guid, dest, associated, &plan, &writes, now)?;
+    let puts = plan.puts(&props, &none);
+    let (copy, _cn) = insert_new(t, guid, (dest, associated), (&plan, puts), &writes, now)?;
     Ok(Some(copy))
 }
 
@@ -116,14 +119,14 @@ impl ChildrenCopy {
 
 /// Renumbers the named properties of an attachment and everything in it.
 fn renumber_attach(a: &mut Attach, r: &Renumbering) {
-    r.map(&mut a.props);
+    r.map(a.props_mut());
     if let Some(e) = a.embedded.as_mut() {
         renumber_embedded(e, r);
     }
 }
 
 fn renumber_embedded(e: &mut Embedded, r: &Renumbering) {
-    r.map(&mut e.props);
+    r.map(Arc::make_mut(&mut e.props));
     e.children
         .attachments
         .values_mut()
@@ -229,7 +232,7 @@ pub(super) fn receive(
         for a in &copy.attachments {
             let mut a = a.clone();
             a.token = new_token();
-            a.props.insert(ID_ATTACH_NUM, PropValue::Long(next as i32));
+            a.set_num(next);
             added.push((next, a));
             next = next
                 .checked_add(1)
@@ -279,6 +282,7 @@ pub(super) fn remove(host: &dyn Host, which: ChildSet) -> MapiResult<()> {
 mod tests {
     use super::super::super::props::{PropInput, PropObject, PropView};
     use super::super::super::store::{Opened, Store};
+    use super::super::children::ID_ATTACH_NUM;
     use super::super::{AttachHost, Message};
     use super::*;
     use crate::storage::memory::MemoryEngine;

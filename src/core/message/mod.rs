@@ -37,18 +37,18 @@ use super::store::{load_props, Store};
 use super::stream::StreamOwner;
 use super::value::{prop_id, prop_tag, PropValue};
 use crate::storage::{
-    Applied, ChangeSet, Expect, StoredProp, Target, WriteTxn, KIND_MESSAGE, ROOT_FOLDER_ID,
+    Applied, ChangeSet, Expect, PropRef, StoredProp, Target, WriteTxn, KIND_MESSAGE, ROOT_FOLDER_ID,
 };
-use children::{ChildEdits, ChildWrite, Children};
+use children::{ChildEdits, ChildIds, ChildWrite, Children};
 use computed::{payload_total, Ids, MessageView};
 use parking_lot::Mutex;
 use save::{
     after_decision, after_deleted, after_stale, check_request, committed_size, differing_tags,
-    maintained, plan_force, plan_merge, plan_new, plan_normal, Mode, Next, Plan,
+    maintained, plan_force, plan_merge, plan_new, plan_normal, Edits, Mode, Next, Plan,
 };
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use working::{apply_changes_owned, Change, State};
+use working::{Change, State};
 
 pub struct Message {
     store: Arc<Store>,
@@ -70,9 +70,9 @@ enum Attempt {
         cn: u64,
         plan: Plan,
         maintained: Vec<StoredProp>,
-        /// The committed children read back with their IDs (None: the base's are committed),
-        /// and the attachments a MERGE renumbered.
-        children: Option<(Children, BTreeMap<u32, u32>)>,
+        /// The committed children with their IDs (None: the base's are committed), and the
+        /// attachments a MERGE renumbered.
+        children: Option<(Box<ReadBack>, BTreeMap<u32, u32>)>,
     },
     NothingToSave,
     Deleted,
@@ -83,13 +83,39 @@ enum Attempt {
     },
 }
 
-/// Inserts a new message under `parent` (locked by the engine, which checks it is a folder).
+/// The children a commit stored, as its save learns them.
+pub(super) enum ReadBack {
+    /// The children it wrote (a MERGE's, or None: this client's), which are stored with these
+    /// IDs: nothing else is read (a large attachment just written is not read back).
+    Ids {
+        merged: Option<Children>,
+        ids: ChildIds,
+    },
+    /// Read whole: the stored children are not exactly the ones written (keyless children).
+    Loaded(Children),
+}
+
+/// What a commit that wrote `merged` (or, if None, this client's `current` children) stored.
+fn read_back(
+    t: &mut dyn WriteTxn,
+    id: u64,
+    merged: Option<Children>,
+    current: &Children,
+) -> MapiResult<ReadBack> {
+    let wanted = merged.as_ref().unwrap_or(current);
+    Ok(match children::load_ids(t, id)? {
+        Some(ids) if wanted.matches_ids(&ids) => ReadBack::Ids { merged, ids },
+        _ => ReadBack::Loaded(children::load(t, id)?),
+    })
+}
+
+/// Inserts a new message under `parent` (locked by the engine, which checks it is a folder),
+/// writing `puts` (the plan's rows, lent by their owner).
 fn insert_new(
     t: &mut dyn WriteTxn,
     guid: &[u8; 16],
-    parent: u64,
-    associated: bool,
-    plan: &Plan,
+    (parent, associated): (u64, bool),
+    (plan, puts): (&Plan, Vec<PropRef>),
     children: &[ChildWrite],
     now: u64,
 ) -> MapiResult<(u64, u64)> {
@@ -100,7 +126,7 @@ fn insert_new(
             kind: KIND_MESSAGE,
             flags: if associated { OBJ_FLAG_ASSOCIATED } else { 0 },
         },
-        puts: &plan.puts,
+        puts,
         deletes: &plan.deletes,
         replace_all: plan.replace_all,
         maintained: &maintained,
@@ -242,20 +268,10 @@ impl Message {
                     children,
                 } => {
                     if let Some((children, renumbered)) = children {
-                        st.kids.rebase(children.clone(), &renumbered);
-                        st.base_children = Arc::new(children);
+                        st.rebase_children(*children, &renumbered);
                     }
-                    let base_size = committed_size(&plan, &maintained);
-                    let changes = std::mem::take(&mut st.changes);
-                    match plan.view {
-                        Some(v) => st.base = Arc::new(v),
-                        None => apply_changes_owned(Arc::make_mut(&mut st.base), changes),
-                    }
-                    let base = Arc::make_mut(&mut st.base);
-                    for (tag, v) in maintained {
-                        base.insert(prop_id(tag), v);
-                    }
-                    st.base_size = base_size;
+                    st.base_size = committed_size(&plan, &maintained);
+                    st.commit_view(plan, maintained);
                     let parent = st.parent;
                     st.locate(&self.store, Some(id), parent);
                     st.base_cn = cn;
@@ -344,17 +360,28 @@ impl Message {
         self.store.storage().write(|t| {
             let Some(id) = st.id else {
                 // The first save of a message made by CreateMessage: never a conflict.
-                let mut plan = plan_new(st.full_view(), st.associated, now);
+                let mut plan = plan_new(&st.base, &st.changes, Edits::new(), st.associated, now);
                 plan.children_total = st.kids.current.payload();
                 let writes = children::writes(&Children::default(), &st.kids.current);
-                let (id, cn) = insert_new(t, &guid, st.parent, st.associated, &plan, &writes, now)?;
+                let puts = plan.puts(&st.base, &st.changes);
+                let (id, cn) = insert_new(
+                    t,
+                    &guid,
+                    (st.parent, st.associated),
+                    (&plan, puts),
+                    &writes,
+                    now,
+                )?;
                 let maintained = maintained(&guid, cn, now, &plan);
                 return Ok(Attempt::Committed {
                     id,
                     cn,
                     plan,
                     maintained,
-                    children: Some((children::load(t, id)?, BTreeMap::new())),
+                    children: Some((
+                        Box::new(read_back(t, id, None, &st.kids.current)?),
+                        BTreeMap::new(),
+                    )),
                 });
             };
             let is_message = |row: Option<crate::storage::ObjectRow>| {
@@ -368,6 +395,7 @@ impl Message {
                 });
             }
             let mut renumbered = BTreeMap::new();
+            let mut merged: Option<Children> = None;
             let (compare_with, mut plan, writes, children_total) = match (mode, expected) {
                 (Mode::Normal, _) => (
                     st.base_cn,
@@ -396,39 +424,45 @@ impl Message {
                         let (wanted, moved) =
                             children::merge(&st.base_children, &st.kids.current, &stored_children);
                         renumbered = moved;
-                        (plan_merge(&st.base, &st.changes, &stored), wanted)
-                    } else {
                         (
-                            plan_force(&st.base, &st.changes, &stored),
-                            st.kids.current.clone(),
+                            plan_merge(&st.base, &st.changes, stored),
+                            &*merged.insert(wanted),
                         )
+                    } else {
+                        (plan_force(&st.base, &st.changes, &stored), &st.kids.current)
                     };
-                    let writes = children::writes(&stored_children, &wanted);
+                    let writes = children::writes(&stored_children, wanted);
                     (compare_with, plan, writes, wanted.payload())
                 }
             };
             plan.children_total = children_total;
-            let read_back = mode != Mode::Normal || !writes.is_empty();
+            let reads_back = mode != Mode::Normal || !writes.is_empty();
             let maintained_for = |cn| maintained(&guid, cn, now, &plan);
             let change = ChangeSet {
                 target: Target::Existing {
                     id,
                     expect: Expect::Cn(compare_with),
                 },
-                puts: &plan.puts,
+                puts: plan.puts(&st.base, &st.changes),
                 deletes: &plan.deletes,
                 replace_all: plan.replace_all,
                 maintained: &maintained_for,
                 children: children::change_sets(&writes),
             };
-            Ok(match t.apply(&change)? {
+            let applied = t.apply(&change)?;
+            drop(change);
+            drop(writes);
+            Ok(match applied {
                 Applied::Committed { id, cn } => Attempt::Committed {
                     id,
                     cn,
                     maintained: maintained_for(cn),
                     plan,
-                    children: if read_back {
-                        Some((children::load(t, id)?, renumbered.clone()))
+                    children: if reads_back {
+                        Some((
+                            Box::new(read_back(t, id, merged, &st.kids.current)?),
+                            renumbered,
+                        ))
                     } else {
                         None
                     },
@@ -450,15 +484,15 @@ impl Message {
         let mut st = self.state.lock();
         let now = filetime_now();
         let guid = *self.store.guid();
-        let mut view = st.full_view();
+        let mut extra = Edits::new();
         if let Some(id) = st.id {
             let original = self.store.entry_id(MAPI_MESSAGE, id);
-            view.insert(
+            extra.insert(
                 prop_id(PR_CONFLICT_ITEMS),
-                PropValue::MvBinary(vec![original]),
+                Some(PropValue::MvBinary(vec![original])),
             );
         }
-        let mut plan = plan_new(view, st.associated, now);
+        let mut plan = plan_new(&st.base, &st.changes, extra, st.associated, now);
         // This client's children go with its view, all of them new in the copy.
         plan.children_total = st.kids.current.payload();
         let writes = children::writes(&Children::default(), &st.kids.current);
@@ -467,24 +501,24 @@ impl Message {
                 Some(f) => f,
                 None => conflicts_folder(t, &self.store)?,
             };
-            let (id, cn) = insert_new(t, &guid, parent, st.associated, &plan, &writes, now)?;
-            Ok::<_, MapiError>((id, cn, parent, children::load(t, id)?))
+            let puts = plan.puts(&st.base, &st.changes);
+            let (id, cn) = insert_new(
+                t,
+                &guid,
+                (parent, st.associated),
+                (&plan, puts),
+                &writes,
+                now,
+            )?;
+            let children = read_back(t, id, None, &st.kids.current)?;
+            Ok::<_, MapiError>((id, cn, parent, children))
         })?;
-        st.kids.rebase(children.clone(), &BTreeMap::new());
-        st.base_children = Arc::new(children);
+        st.rebase_children(children, &BTreeMap::new());
         let maintained = maintained(&guid, cn, now, &plan);
-        let mut base = plan
-            .view
-            .clone()
-            .expect("a new message's plan has its view");
         st.base_size = committed_size(&plan, &maintained);
-        for (tag, v) in maintained {
-            base.insert(prop_id(tag), v);
-        }
+        st.commit_view(plan, maintained);
         st.locate(&self.store, Some(id), parent);
-        st.base = Arc::new(base);
         st.base_cn = cn;
-        st.changes.clear();
         st.writable = keep_writable;
         Ok(())
     }

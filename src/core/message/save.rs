@@ -10,9 +10,10 @@ use super::super::mapidefs::*;
 use super::super::props::{PropMap, SAVE_CHANGES_FLAGS};
 use super::super::resolve::Decision;
 use super::super::value::{prop_id, prop_tag, PropValue};
-use super::computed::{message_size, payload_total, ID_MESSAGE_SIZE, MAINTAINED};
-use super::working::{apply_changes, size_after, Change, Changes};
-use crate::storage::StoredProp;
+use super::computed::{message_size, ID_MESSAGE_SIZE, MAINTAINED};
+use super::working::{apply_changes_owned, size_after, Change, Changes};
+use crate::storage::{PropRef, StoredProp};
+use std::collections::BTreeMap;
 
 /// The maintained properties every commit rewrites (PR_CREATION_TIME is written once, by the
 /// first save, and kept).
@@ -71,16 +72,31 @@ pub(crate) fn check_request(
     })
 }
 
-/// What a commit writes besides its maintained properties.
+/// What the committed view starts from, before this client's changes are applied.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Start {
+    /// The working copy's base.
+    Base,
+    /// The stored version read under the lock (MERGE), owned by the plan.
+    Stored(PropMap),
+}
+
+/// Small values set (Some) or removed (None) after the changes are applied.
+pub(crate) type Edits = BTreeMap<u16, Option<PropValue>>;
+
+/// What a commit writes besides its maintained properties. It owns no value of the working
+/// copy: the writes borrow them ([`Plan::puts`]), and the committed view is made by moving them
+/// once the commit is done ([`Plan::into_view`]), so a large value is never held twice.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Plan {
-    pub puts: Vec<StoredProp>,
+    /// The committed view without the rewritten maintained properties is `start` with the
+    /// changes applied, then `edits`.
+    pub start: Start,
+    pub edits: Edits,
     pub deletes: Vec<u16>,
-    /// Every stored property not in `puts` goes (the stored version is replaced).
+    /// The whole committed view is written and every stored property not in it goes (the
+    /// stored version is replaced); otherwise only the changes' sets are written.
     pub replace_all: bool,
-    /// The committed view without the rewritten maintained properties, when it is not the
-    /// base with the changes applied.
-    pub view: Option<PropMap>,
     /// The payload of the committed view without the rewritten maintained properties and
     /// PR_MESSAGE_SIZE.
     pub content_total: usize,
@@ -91,8 +107,78 @@ pub(crate) struct Plan {
     pub children_total: usize,
 }
 
-fn put(id: u16, v: &PropValue) -> StoredProp {
-    (prop_tag(v.ptype(), id), v.clone())
+impl Plan {
+    fn start<'a>(&'a self, base: &'a PropMap) -> &'a PropMap {
+        match &self.start {
+            Start::Base => base,
+            Start::Stored(stored) => stored,
+        }
+    }
+
+    /// The committed view (without the maintained properties), lent from `base`, `changes` and
+    /// the plan.
+    pub(crate) fn lent_view<'a>(
+        &'a self,
+        base: &'a PropMap,
+        changes: &'a Changes,
+    ) -> BTreeMap<u16, &'a PropValue> {
+        lend_view(self.start(base), changes, &self.edits)
+    }
+
+    /// The property rows the commit writes, lent from `base`, `changes` and the plan.
+    pub(crate) fn puts<'a>(&'a self, base: &'a PropMap, changes: &'a Changes) -> Vec<PropRef<'a>> {
+        if self.replace_all {
+            self.lent_view(base, changes)
+                .into_iter()
+                .map(|(id, v)| (prop_tag(v.ptype(), id), v))
+                .collect()
+        } else {
+            changes
+                .iter()
+                .filter_map(|(id, c)| match c {
+                    Change::Set(v) => Some((prop_tag(v.ptype(), *id), v)),
+                    Change::Delete(_) => None,
+                })
+                .collect()
+        }
+    }
+
+    /// The committed view (without the maintained properties) once the commit is done, made by
+    /// moving the values of `base` and `changes` (no longer needed) and of the plan.
+    pub(crate) fn into_view(self, base: PropMap, changes: Changes) -> PropMap {
+        let mut view = match self.start {
+            Start::Base => base,
+            Start::Stored(stored) => stored,
+        };
+        apply_changes_owned(&mut view, changes);
+        for (id, edit) in self.edits {
+            match edit {
+                Some(v) => view.insert(id, v),
+                None => view.remove(&id),
+            };
+        }
+        view
+    }
+}
+
+/// `start` with `changes` and then `edits` applied, every value lent.
+fn lend_view<'a>(
+    start: &'a PropMap,
+    changes: &'a Changes,
+    edits: &'a Edits,
+) -> BTreeMap<u16, &'a PropValue> {
+    let mut view: BTreeMap<u16, &PropValue> = start.iter().map(|(id, v)| (*id, v)).collect();
+    let sets = changes.iter().map(|(id, c)| match c {
+        Change::Set(v) => (id, Some(v)),
+        Change::Delete(_) => (id, None),
+    });
+    for (id, value) in sets.chain(edits.iter().map(|(id, e)| (id, e.as_ref()))) {
+        match value {
+            Some(v) => view.insert(*id, v),
+            None => view.remove(id),
+        };
+    }
+    view
 }
 
 fn pcl_entries(map: &PropMap) -> Vec<Vec<u8>> {
@@ -103,41 +189,55 @@ fn pcl_entries(map: &PropMap) -> Vec<Vec<u8>> {
 }
 
 /// The payload of `view` without the rewritten maintained properties and PR_MESSAGE_SIZE.
-fn content_total(view: &PropMap) -> usize {
-    let rewritten: usize = REWRITTEN
-        .iter()
-        .filter_map(|id| view.get(id))
-        .map(PropValue::payload_size)
-        .sum();
-    payload_total(view, &[]) - rewritten
+fn content_total(view: &BTreeMap<u16, &PropValue>) -> usize {
+    view.iter()
+        .filter(|(id, _)| !REWRITTEN.contains(id) && **id != ID_MESSAGE_SIZE)
+        .map(|(_, v)| v.payload_size())
+        .sum()
 }
 
-/// The writes of this client's changes alone.
-fn change_writes(changes: &Changes) -> (Vec<StoredProp>, Vec<u16>) {
-    let mut puts = Vec::new();
-    let mut deletes = Vec::new();
-    for (id, c) in changes {
-        match c {
-            Change::Set(v) => puts.push(put(*id, v)),
-            Change::Delete(_) => deletes.push(*id),
-        }
-    }
-    (puts, deletes)
+/// The IDs this client's changes delete.
+fn change_deletes(changes: &Changes) -> Vec<u16> {
+    changes
+        .iter()
+        .filter(|(_, c)| matches!(c, Change::Delete(_)))
+        .map(|(id, _)| *id)
+        .collect()
+}
+
+/// A plan writing the whole view `start` + `changes` + `edits` in place of the stored version.
+fn replacing(
+    start: Start,
+    base: &PropMap,
+    changes: &Changes,
+    edits: Edits,
+    predecessors: Vec<Vec<u8>>,
+) -> Plan {
+    let mut plan = Plan {
+        start,
+        edits,
+        deletes: Vec::new(),
+        replace_all: true,
+        content_total: 0,
+        predecessors,
+        children_total: 0,
+    };
+    plan.content_total = content_total(&plan.lent_view(base, changes));
+    plan
 }
 
 /// Rule 1: the stored version is the base, so only this client's changes are written.
 pub(crate) fn plan_normal(base: &PropMap, base_size: usize, changes: &Changes) -> Plan {
-    let (puts, deletes) = change_writes(changes);
     let rewritten: usize = REWRITTEN
         .iter()
         .filter_map(|id| base.get(id))
         .map(PropValue::payload_size)
         .sum();
     Plan {
-        puts,
-        deletes,
+        start: Start::Base,
+        edits: Edits::new(),
+        deletes: change_deletes(changes),
         replace_all: false,
-        view: None,
         content_total: size_after(base, base_size, changes, |id| REWRITTEN.contains(&id))
             - rewritten,
         predecessors: pcl_entries(base),
@@ -145,82 +245,69 @@ pub(crate) fn plan_normal(base: &PropMap, base_size: usize, changes: &Changes) -
     }
 }
 
+/// The edits that drop the rewritten maintained properties and PR_MESSAGE_SIZE.
+fn without_rewritten() -> Edits {
+    REWRITTEN
+        .iter()
+        .chain([&ID_MESSAGE_SIZE])
+        .map(|id| (*id, None))
+        .collect()
+}
+
 /// Rule 3: the stored message becomes this client's view. The read flag (SetReadFlag is not
 /// part of the transaction) and PR_CREATION_TIME stay as stored unless this client changed them;
 /// the new PCL succeeds both versions.
 pub(crate) fn plan_force(base: &PropMap, changes: &Changes, stored: &PropMap) -> Plan {
-    let mut target = base.clone();
-    apply_changes(&mut target, changes);
+    let mut edits = without_rewritten();
     let mut keep = vec![prop_id(PR_CREATION_TIME)];
     if !changes.contains_key(&ID_MESSAGE_FLAGS) {
         keep.push(ID_MESSAGE_FLAGS);
     }
     for id in keep {
-        match stored.get(&id) {
-            Some(v) => target.insert(id, v.clone()),
-            None => target.remove(&id),
-        };
-    }
-    for m in MAINTAINED {
-        if REWRITTEN.contains(&prop_id(*m)) || prop_id(*m) == ID_MESSAGE_SIZE {
-            target.remove(&prop_id(*m));
-        }
+        edits.insert(id, stored.get(&id).cloned());
     }
     let mut predecessors = pcl_entries(base);
     predecessors.extend(pcl_entries(stored));
-    Plan {
-        puts: target.iter().map(|(id, v)| put(*id, v)).collect(),
-        deletes: Vec::new(),
-        replace_all: true,
-        content_total: content_total(&target),
-        view: Some(target),
-        predecessors,
-        children_total: 0,
-    }
+    replacing(Start::Base, base, changes, edits, predecessors)
 }
 
 /// The resolver's MERGE: the stored version plus this client's changes (its value wins where
-/// both changed a property); the new PCL succeeds both versions.
-pub(crate) fn plan_merge(base: &PropMap, changes: &Changes, stored: &PropMap) -> Plan {
-    let mut target = stored.clone();
-    apply_changes(&mut target, changes);
-    for id in REWRITTEN.iter().chain([&ID_MESSAGE_SIZE]) {
-        target.remove(id);
-    }
-    let (puts, deletes) = change_writes(changes);
+/// both changed a property); the new PCL succeeds both versions. Only the changes are written.
+pub(crate) fn plan_merge(base: &PropMap, changes: &Changes, stored: PropMap) -> Plan {
     let mut predecessors = pcl_entries(base);
-    predecessors.extend(pcl_entries(stored));
-    Plan {
-        puts,
-        deletes,
-        replace_all: false,
-        content_total: content_total(&target),
-        view: Some(target),
+    predecessors.extend(pcl_entries(&stored));
+    let mut plan = replacing(
+        Start::Stored(stored),
+        base,
+        changes,
+        without_rewritten(),
         predecessors,
-        children_total: 0,
-    }
+    );
+    plan.replace_all = false;
+    plan.deletes = change_deletes(changes);
+    plan
 }
 
-/// A message's first commit (CreateMessage's first save, or SAVE_ELSEWHERE's copy): `view`
-/// without any maintained property a client could have brought, PR_MESSAGE_FLAGS defaulted,
-/// PR_CREATION_TIME now.
-pub(crate) fn plan_new(mut view: PropMap, associated: bool, now: u64) -> Plan {
+/// A message's first commit (CreateMessage's first save, or SAVE_ELSEWHERE's copy): the view
+/// `base` + `changes` + `extra`, without any maintained property a client could have brought,
+/// PR_MESSAGE_FLAGS defaulted, PR_CREATION_TIME now.
+pub(crate) fn plan_new(
+    base: &PropMap,
+    changes: &Changes,
+    extra: Edits,
+    associated: bool,
+    now: u64,
+) -> Plan {
+    let mut edits = extra;
     for m in MAINTAINED {
-        view.remove(&prop_id(*m));
+        edits.insert(prop_id(*m), None);
     }
-    view.entry(ID_MESSAGE_FLAGS).or_insert_with(|| {
-        PropValue::Long((MSGFLAG_UNSENT | if associated { MSGFLAG_ASSOCIATED } else { 0 }) as i32)
-    });
-    view.insert(prop_id(PR_CREATION_TIME), PropValue::SysTime(now));
-    Plan {
-        puts: view.iter().map(|(id, v)| put(*id, v)).collect(),
-        deletes: Vec::new(),
-        replace_all: true,
-        content_total: content_total(&view),
-        view: Some(view),
-        predecessors: Vec::new(),
-        children_total: 0,
+    if !lend_view(base, changes, &edits).contains_key(&ID_MESSAGE_FLAGS) {
+        let flags = MSGFLAG_UNSENT | if associated { MSGFLAG_ASSOCIATED } else { 0 };
+        edits.insert(ID_MESSAGE_FLAGS, Some(PropValue::Long(flags as i32)));
     }
+    edits.insert(prop_id(PR_CREATION_TIME), Some(PropValue::SysTime(now)));
+    replacing(Start::Base, base, changes, edits, Vec::new())
 }
 
 /// The maintained properties of a commit with change number `cn` (DESIGN.md §4): the change
@@ -357,6 +444,7 @@ pub(crate) fn differing_tags(before: &PropMap, after: &PropMap) -> Vec<u32> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::computed::payload_total;
     use super::*;
 
     const GUID: [u8; 16] = [0xAB; 16];
@@ -371,9 +459,11 @@ mod tests {
     }
     /// A committed version as a commit with `cn` leaves it.
     fn committed(cn: u64, props: &[(u16, PropValue)]) -> PropMap {
-        let plan = plan_new(map(props), false, 1);
-        let mut view = plan.view.clone().unwrap();
-        for (tag, v) in maintained(&GUID, cn, 1, &plan) {
+        let base = map(props);
+        let plan = plan_new(&base, &Changes::new(), Edits::new(), false, 1);
+        let m = maintained(&GUID, cn, 1, &plan);
+        let mut view = plan.into_view(base, Changes::new());
+        for (tag, v) in m {
             view.insert(prop_id(tag), v);
         }
         view
@@ -381,12 +471,29 @@ mod tests {
     fn size_of(view: &PropMap) -> usize {
         payload_total(view, &[])
     }
+    /// The view a commit of `plan` with `cn` leaves; it checks that the rows the plan writes
+    /// are that view's (all of them when it replaces the stored version, else the changes').
     fn final_view(base: &PropMap, changes: &Changes, plan: &Plan, cn: u64) -> PropMap {
-        let mut view = plan.view.clone().unwrap_or_else(|| {
-            let mut v = base.clone();
-            apply_changes(&mut v, changes);
-            v
-        });
+        let lent: PropMap = plan
+            .lent_view(base, changes)
+            .into_iter()
+            .map(|(id, v)| (id, v.clone()))
+            .collect();
+        let mut view = plan.clone().into_view(base.clone(), changes.clone());
+        assert_eq!(lent, view, "the lent view is the one the commit leaves");
+        if plan.replace_all {
+            let puts: Vec<(u16, PropValue)> = plan
+                .puts(base, changes)
+                .into_iter()
+                .map(|(tag, v)| (prop_id(tag), v.clone()))
+                .collect();
+            assert_eq!(
+                puts,
+                view.iter()
+                    .map(|(id, v)| (*id, v.clone()))
+                    .collect::<Vec<_>>()
+            );
+        }
         for (tag, v) in maintained(&GUID, cn, 2, plan) {
             view.insert(prop_id(tag), v);
         }
@@ -428,9 +535,12 @@ mod tests {
         changes.insert(SUBJECT, Change::Set(text("new")));
         changes.insert(BODY, Change::Delete(PR_BODY_W));
         let plan = plan_normal(&base, size_of(&base), &changes);
-        assert_eq!(plan.puts, vec![(PR_SUBJECT_W, text("new"))]);
+        assert_eq!(
+            plan.puts(&base, &changes),
+            vec![(PR_SUBJECT_W, &text("new"))]
+        );
         assert_eq!(plan.deletes, vec![BODY]);
-        assert!(!plan.replace_all && plan.view.is_none());
+        assert!(!plan.replace_all && plan.start == Start::Base && plan.edits.is_empty());
         let view = final_view(&base, &changes, &plan, 9);
         assert_eq!(
             view.get(&prop_id(PR_CHANGE_KEY)),
@@ -498,7 +608,7 @@ mod tests {
         changes.insert(ID_MESSAGE_FLAGS, Change::Set(PropValue::Long(0)));
         let plan = plan_force(&base, &changes, &stored);
         assert_eq!(
-            plan.view.unwrap().get(&ID_MESSAGE_FLAGS),
+            final_view(&base, &changes, &plan, 9).get(&ID_MESSAGE_FLAGS),
             Some(&PropValue::Long(0))
         );
     }
@@ -510,9 +620,13 @@ mod tests {
         let mut changes = Changes::new();
         changes.insert(SUBJECT, Change::Set(text("mine")));
         changes.insert(0x6001, Change::Set(PropValue::Long(3)));
-        let plan = plan_merge(&base, &changes, &stored);
+        let plan = plan_merge(&base, &changes, stored.clone());
         assert!(!plan.replace_all);
-        assert_eq!(plan.puts.len(), 2, "only my changes are written");
+        assert_eq!(
+            plan.puts(&base, &changes).len(),
+            2,
+            "only my changes are written"
+        );
         let view = final_view(&base, &changes, &plan, 9);
         assert_eq!(view.get(&SUBJECT), Some(&text("mine")));
         assert_eq!(view.get(&BODY), Some(&text("their body")));
@@ -529,9 +643,13 @@ mod tests {
             (SUBJECT, text("new")),
             (prop_id(PR_CHANGE_KEY), PropValue::Binary(vec![1])),
         ]);
-        let plan = plan_new(view.clone(), true, 42);
-        let v = plan.view.as_ref().unwrap();
-        assert_eq!(v.get(&prop_id(PR_CHANGE_KEY)), None);
+        let plan = plan_new(&view, &Changes::new(), Edits::new(), true, 42);
+        let v = &final_view(&view, &Changes::new(), &plan, 3);
+        assert_eq!(
+            v.get(&prop_id(PR_CHANGE_KEY)),
+            Some(&PropValue::Binary(xid(&GUID, 3))),
+            "the brought change key is replaced by the commit's"
+        );
         assert_eq!(
             v.get(&ID_MESSAGE_FLAGS),
             Some(&PropValue::Long(
@@ -542,11 +660,38 @@ mod tests {
             v.get(&prop_id(PR_CREATION_TIME)),
             Some(&PropValue::SysTime(42))
         );
-        let full = final_view(&PropMap::new(), &Changes::new(), &plan, 3);
         assert_eq!(
-            full.get(&ID_MESSAGE_SIZE),
-            Some(&PropValue::Long(size_of(&full) as i32))
+            v.get(&ID_MESSAGE_SIZE),
+            Some(&PropValue::Long(size_of(v) as i32))
         );
+    }
+
+    #[test]
+    fn every_plan_lends_the_values_it_writes_instead_of_copying_them() {
+        const BLOB: u16 = 0x6701;
+        let base = committed(5, &[(SUBJECT, text("old")), (BODY, text("body"))]);
+        let stored = committed(7, &[(SUBJECT, text("theirs"))]);
+        let mut changes = Changes::new();
+        changes.insert(BLOB, Change::Set(PropValue::Binary(vec![7; 4096])));
+        let Some(Change::Set(blob)) = changes.get(&BLOB) else {
+            unreachable!()
+        };
+        let plans = [
+            plan_normal(&base, size_of(&base), &changes),
+            plan_force(&base, &changes, &stored),
+            plan_merge(&base, &changes, stored.clone()),
+            plan_new(&base, &changes, Edits::new(), false, 3),
+        ];
+        for plan in &plans {
+            let puts = plan.puts(&base, &changes);
+            let lent = puts.iter().find(|(tag, _)| prop_id(*tag) == BLOB).unwrap();
+            assert!(std::ptr::eq(lent.1, blob), "{:?}", plan.start);
+            if plan.replace_all {
+                let body = puts.iter().find(|(tag, _)| prop_id(*tag) == BODY).unwrap();
+                assert!(std::ptr::eq(body.1, base.get(&BODY).unwrap()));
+            }
+            final_view(&base, &changes, plan, 9);
+        }
     }
 
     #[test]

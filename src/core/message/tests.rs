@@ -911,3 +911,110 @@ fn a_messages_tag_list_is_exactly_its_readable_properties() {
         .unwrap();
     }
 }
+
+/// Every stored ID of a version's children, embedded messages' included, in key order.
+fn child_ids(c: &super::children::Children) -> Vec<Option<u64>> {
+    let mut out = Vec::new();
+    for a in c.attachments.values() {
+        out.push(a.id);
+        if let Some(e) = &a.embedded {
+            out.push(e.id);
+            out.extend(child_ids(&e.children));
+        }
+    }
+    out.extend(c.recipients.values().map(|r| r.id));
+    out
+}
+
+#[test]
+fn a_save_knows_the_ids_of_the_children_it_stored_without_reading_their_values() {
+    let s = store();
+    let eid = saved(&s);
+    let m = open(&s, &eid, MAPI_MODIFY);
+    add_attachment(&*m, b"plain");
+    let (_, a) = m.create_attach(0).unwrap();
+    let e = a.open_embedded(MAPI_CREATE | MAPI_MODIFY).unwrap();
+    add_recipient(&e, "inner");
+    add_attachment(&e, b"inner data");
+    e.save_changes(0).unwrap();
+    a.save_changes(0).unwrap();
+    add_recipient(&*m, "outer");
+    let stored_children = |m: &Message| {
+        let id = m.state.lock().id.unwrap();
+        s.storage().read(|t| super::children::load(t, id)).unwrap()
+    };
+    for round in 0..2 {
+        if round > 0 {
+            // The next save rewrites the stored children in place (none is made twice).
+            add_recipient(&*m, "another");
+        }
+        m.save_changes(KEEP_OPEN_READWRITE).unwrap();
+        let stored = stored_children(&m);
+        let st = m.state.lock();
+        assert_eq!(*st.base_children, stored, "round {round}");
+        assert_eq!(st.kids.current, stored, "round {round}");
+        let ids = child_ids(&stored);
+        assert_eq!(ids.len(), 6 + round);
+        assert!(ids.iter().all(Option::is_some));
+        assert_eq!(child_ids(&st.base_children), ids, "round {round}");
+        assert_eq!(child_ids(&st.kids.current), ids, "round {round}");
+    }
+}
+
+#[test]
+fn the_committed_and_current_children_share_an_attachments_properties() {
+    let s = store();
+    let eid = saved(&s);
+    let shared = |m: &Message, num: u32| {
+        let st = m.state.lock();
+        Arc::ptr_eq(
+            &st.base_children.attachments[&num].props,
+            &st.kids.current.attachments[&num].props,
+        )
+    };
+    let m = open(&s, &eid, MAPI_MODIFY);
+    let num = add_attachment(&*m, b"data");
+    m.save_changes(KEEP_OPEN_READWRITE).unwrap();
+    assert!(shared(&m, num), "after a save");
+    assert!(shared(&open(&s, &eid, 0), num), "after an open");
+    // A change is made on a copy: the committed version keeps its value.
+    let a = m.open_attach(num, MAPI_MODIFY).unwrap();
+    a.set_props(vec![input(DATA, PropValue::Binary(b"new".to_vec()))])
+        .unwrap();
+    a.save_changes(0).unwrap();
+    assert!(!shared(&m, num));
+    assert_eq!(datas(&m), vec![b"new".to_vec()]);
+    let st = m.state.lock();
+    assert_eq!(
+        st.base_children.attachments[&num]
+            .props
+            .get(&((DATA >> 16) as u16)),
+        Some(&PropValue::Binary(b"data".to_vec()))
+    );
+}
+
+#[test]
+fn an_embedded_messages_properties_are_shared_by_the_versions_that_hold_them() {
+    let s = store();
+    let eid = saved(&s);
+    let m = open(&s, &eid, MAPI_MODIFY);
+    let (num, a) = m.create_attach(0).unwrap();
+    let e = a.open_embedded(MAPI_CREATE | MAPI_MODIFY).unwrap();
+    e.set_props(vec![input(NOTE, PropValue::Unicode("body".into()))])
+        .unwrap();
+    e.save_changes(0).unwrap();
+    a.save_changes(0).unwrap();
+    m.save_changes(KEEP_OPEN_READWRITE).unwrap();
+    let st = m.state.lock();
+    let props = |c: &super::children::Children| {
+        c.attachments[&num].embedded.as_ref().unwrap().props.clone()
+    };
+    assert!(Arc::ptr_eq(
+        &props(&st.base_children),
+        &props(&st.kids.current)
+    ));
+    assert_eq!(
+        props(&st.base_children).get(&((NOTE >> 16) as u16)),
+        Some(&PropValue::Unicode("body".into()))
+    );
+}

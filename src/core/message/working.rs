@@ -4,10 +4,13 @@
 
 use super::super::props::PropMap;
 use super::super::store::Store;
-use super::super::value::{prop_tag, PropValue};
+use super::super::value::{prop_id, prop_tag, PropValue};
 use super::attach::HoldsChildren;
 use super::children::{ChildEdits, Children};
 use super::computed::{Ids, ID_MESSAGE_SIZE};
+use super::save::Plan;
+use super::ReadBack;
+use crate::storage::StoredProp;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -53,11 +56,31 @@ impl State {
         }
     }
 
-    /// This client's whole view of its stored (non-synthesized) properties.
-    pub(super) fn full_view(&self) -> PropMap {
-        let mut view = (*self.base).clone();
-        apply_changes(&mut view, &self.changes);
-        view
+    /// Makes the view `plan` committed (with its `maintained` properties) this client's base,
+    /// moving the working copy's values into it: none is copied, the changes are gone.
+    pub(super) fn commit_view(&mut self, plan: Plan, maintained: Vec<StoredProp>) {
+        let changes = std::mem::take(&mut self.changes);
+        let base = Arc::try_unwrap(std::mem::take(&mut self.base)).unwrap_or_else(|b| (*b).clone());
+        let mut view = plan.into_view(base, changes);
+        for (tag, v) in maintained {
+            view.insert(prop_id(tag), v);
+        }
+        self.base = Arc::new(view);
+    }
+
+    /// Makes the children a commit stored this client's base and current children. Children
+    /// it wrote are moved, not copied, into the current version (the base is the one copy).
+    pub(super) fn rebase_children(&mut self, stored: ReadBack, renumbered: &BTreeMap<u32, u32>) {
+        let committed = match stored {
+            ReadBack::Loaded(children) => children,
+            ReadBack::Ids { merged, ids } => {
+                let mut children = merged.unwrap_or_else(|| std::mem::take(&mut self.kids.current));
+                children.take_ids(&ids);
+                children
+            }
+        };
+        self.kids.rebase(committed, renumbered);
+        self.base_children = Arc::new(self.kids.current.clone());
     }
 
     /// Moves the message to (`id`, `parent`), refreshing the synthesized identifiers.
@@ -121,19 +144,6 @@ pub(crate) fn size_after(
         total = total + new - size_of(base.get(pid));
     }
     total
-}
-
-pub(crate) fn apply_changes(map: &mut PropMap, changes: &Changes) {
-    for (id, c) in changes {
-        match c {
-            Change::Set(v) => {
-                map.insert(*id, v.clone());
-            }
-            Change::Delete(_) => {
-                map.remove(id);
-            }
-        }
-    }
 }
 
 /// Applies changes that are no longer needed, moving their values.

@@ -6,6 +6,7 @@
 //! transaction, so that a connection lost during COMMIT is answered exactly by asking for the
 //! token (`PgEngine::landed`), never with a wrong answer.
 
+mod copy_in;
 mod feed;
 mod location;
 mod pool;

@@ -9,10 +9,11 @@ use super::super::children::{select_sql, Dialect};
 use super::super::typed::{from_cell, to_cell, Cell};
 use super::super::{
     apply_children, insert_under_folder, logged_kind, named_columns, named_from_columns,
-    reject_child_target, Applied, ChangeRecord, ChangeSet, ChangeWhat, Expect, ObjectRow, ReadTxn,
-    StorageError, StorageResult, StoredProp, Target, WriteTxn, MAX_CN,
+    reject_child_target, Applied, ChangeRecord, ChangeSet, ChangeWhat, Expect, ObjectRow, PropRef,
+    ReadTxn, StorageError, StorageResult, StoredProp, Target, WriteTxn, MAX_CN,
 };
 use super::super::{ChildQuery, ChildRow};
+use super::copy_in::{copy_rows, is_streamed};
 use super::pg_error;
 use super::pool::Conn;
 use crate::core::mapidefs::*;
@@ -175,9 +176,25 @@ fn prop_at(r: &Row, base: usize) -> StorageResult<StoredProp> {
 }
 
 impl PgTxn<'_> {
-    /// Writes property rows in one statement (values borrowed: a large binary is encoded once,
-    /// by the statement).
+    /// Writes property rows in one statement (values borrowed), the large ones with COPY in
+    /// pieces (copy_in.rs).
     fn put_rows(&mut self, id: u64, props: &[(u32, &PropValue)]) -> StorageResult<()> {
+        if props.iter().any(|(_, v)| is_streamed(v)) {
+            let (large, small): (Vec<PropRef>, Vec<PropRef>) =
+                props.iter().partition(|(_, v)| is_streamed(v));
+            self.upsert_rows(id, &small)?;
+            let ids: Vec<i32> = large.iter().map(|(tag, _)| (tag >> 16) as i32).collect();
+            let store = self.store;
+            self.execute(DELETE_PROPS, &[&store, &(id as i64), &ids])?;
+            let copied = copy_rows(&mut self.conn.client, store, id as i64, &large);
+            return copied.map_err(|e| self.failed(e));
+        }
+        self.upsert_rows(id, props)
+    }
+
+    /// Upserts property rows in one statement (values borrowed: encoded once, by the
+    /// statement).
+    fn upsert_rows(&mut self, id: u64, props: &[PropRef]) -> StorageResult<()> {
         if props.is_empty() {
             return Ok(());
         }
@@ -454,7 +471,7 @@ impl WriteTxn for PgTxn<'_> {
             .puts
             .iter()
             .filter(|(tag, _)| !maintained.iter().any(|(m, _)| m >> 16 == tag >> 16))
-            .map(|(tag, v)| (*tag, v))
+            .map(|(tag, v)| (*tag, *v))
             .collect();
         rows.extend(maintained.iter().map(|(tag, v)| (*tag, v)));
         self.put_rows(id, &rows)?;
@@ -495,13 +512,12 @@ impl WriteTxn for PgTxn<'_> {
         Ok(())
     }
 
-    fn put_props(&mut self, id: u64, props: &[StoredProp]) -> StorageResult<()> {
+    fn put_prop_refs(&mut self, id: u64, props: &[PropRef]) -> StorageResult<()> {
         if props.is_empty() {
             return Ok(());
         }
         self.touched.push(id);
-        let rows: Vec<(u32, &PropValue)> = props.iter().map(|(tag, v)| (*tag, v)).collect();
-        self.put_rows(id, &rows)
+        self.put_rows(id, props)
     }
 
     fn delete_props(&mut self, id: u64, prop_ids: &[u16]) -> StorageResult<()> {
@@ -526,6 +542,19 @@ impl WriteTxn for PgTxn<'_> {
         let kind = row.get::<_, i32>(0) as u32;
         // Other hosts learn of a move as a change of the object in its new folder.
         self.log(id, kind, Some(parent as i64), ChangeWhat::Modified);
+        Ok(())
+    }
+
+    fn log_new_mail(&mut self, id: u64) -> StorageResult<()> {
+        let row = self
+            .object(id)?
+            .ok_or_else(|| StorageError::corrupt(format!("new mail {id} is gone")))?;
+        self.log(
+            id,
+            row.kind,
+            row.parent.map(|p| p as i64),
+            ChangeWhat::NewMail,
+        );
         Ok(())
     }
 

@@ -15,6 +15,7 @@
 //! waits of those ahead of it added up (issue 12, item 4).
 
 use super::super::{ErrorKind, StorageError, StorageResult, WriteTxn};
+use super::queue::{Kept, Place, WriterQueue};
 use super::txn::{step, SqlTxn};
 use parking_lot::{Condvar, Mutex, MutexGuard};
 use rusqlite::Connection;
@@ -40,6 +41,9 @@ pub(super) struct Writer {
     committed: Condvar,
     /// The WAL's length in frames after this connection's last commit (its WAL hook sets it).
     wal_frames: Arc<AtomicI32>,
+    /// The file's queue of writers across processes (queue.rs): a group takes a place before
+    /// it asks for SQLite's write lock and leaves it once it has committed.
+    queue: Option<WriterQueue>,
 }
 
 #[derive(Default)]
@@ -52,6 +56,12 @@ struct Group {
     waiting: usize,
     /// The group's transaction has begun on the connection.
     begun: bool,
+    /// The group's place in the writers' queue, from before its BEGIN to after its COMMIT.
+    place: Option<Place>,
+    /// A member's compare-and-swap found its object changed: the place is kept for the retry.
+    found_stale: bool,
+    /// The place a group with a conflict kept, for this process's next group.
+    kept: Option<Kept>,
     /// The group is committing: newcomers wait for the next one.
     closed: bool,
     /// Commit results by generation, with how many waiting members have yet to read each.
@@ -62,7 +72,11 @@ impl Writer {
     /// The writer on `conn`. Its checkpoints run once the group's members have been told their
     /// result, not inside COMMIT as SQLite's automatic ones do (the WAL hook that counts frames
     /// replaces them): the members do not wait for a checkpoint's copying and fsync.
-    pub(super) fn new(mut conn: Connection, timeout: Duration) -> StorageResult<Writer> {
+    pub(super) fn new(
+        mut conn: Connection,
+        timeout: Duration,
+        queue: Option<WriterQueue>,
+    ) -> StorageResult<Writer> {
         let wal_frames = Arc::new(AtomicI32::new(0));
         let frames = wal_frames.clone();
         conn.wal_hook(Some(move |_: &mut rusqlite::hooks::Wal, pages: i32| {
@@ -75,6 +89,7 @@ impl Writer {
             timeout,
             group: Mutex::new(Group::default()),
             committed: Condvar::new(),
+            queue,
         })
     }
 
@@ -121,6 +136,7 @@ impl Writer {
             conn: None,
             left: false,
             in_savepoint: false,
+            deadline,
         };
         match self.conn.try_lock_until(deadline) {
             Some(conn) => member.conn = Some(conn),
@@ -134,7 +150,11 @@ impl Writer {
             member.leave(false)?;
             return Err(e);
         }
-        let out = body(&mut SqlTxn::new(member.conn()));
+        let mut txn = SqlTxn::new(member.conn());
+        let out = body(&mut txn);
+        if txn.found_stale {
+            self.group.lock().found_stale = true;
+        }
         if out.is_ok() {
             step(member.conn(), "RELEASE member")?;
             member.in_savepoint = false;
@@ -154,6 +174,8 @@ struct Member<'w> {
     conn: Option<MutexGuard<'w, Connection>>,
     left: bool,
     in_savepoint: bool,
+    /// The end of this member's every wait.
+    deadline: Instant,
 }
 
 impl Member<'_> {
@@ -174,6 +196,15 @@ impl Member<'_> {
             ));
         }
         if !begun {
+            if let Some(queue) = &self.writer.queue {
+                // Wait for the processes that asked before this one (never past this save's
+                // deadline), then ask SQLite; a place kept after a conflict goes first.
+                let kept = self.writer.group.lock().kept.take();
+                let place = kept
+                    .and_then(|k| queue.take_up(k))
+                    .or_else(|| queue.join(self.deadline));
+                self.writer.group.lock().place = place;
+            }
             step(self.conn(), "BEGIN IMMEDIATE")?;
             self.writer.group.lock().begun = true;
         }
@@ -243,6 +274,14 @@ impl Member<'_> {
             })
         };
         let mut g = writer.group.lock();
+        if let (Some(queue), Some(place)) = (&writer.queue, g.place.take()) {
+            if std::mem::take(&mut g.found_stale) {
+                g.kept = Some(queue.keep(place));
+            } else {
+                queue.leave(place);
+            }
+        }
+        g.found_stale = false;
         if g.waiting > 0 {
             let generation = g.generation;
             let waiting = g.waiting;

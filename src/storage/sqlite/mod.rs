@@ -18,7 +18,9 @@ mod codec;
 mod create;
 mod feed;
 mod group;
+mod queue;
 mod schema;
+mod sys;
 mod txn;
 
 pub use schema::SCHEMA_VERSION;
@@ -125,8 +127,11 @@ pub struct SqliteEngine {
 static WRITERS: LazyLock<Mutex<HashMap<WriterKey, Weak<Writer>>>> =
     LazyLock::new(|| Mutex::new(HashMap::new()));
 
-/// A store file's identity (device, inode) and whether its commits are durable.
-type WriterKey = (u64, u64, bool);
+/// A store file's identity (device, inode), whether its commits are durable, and the process:
+/// a child forked while its parent had the store open inherits this map, and must not write
+/// through the parent's connection and queue place (SQLite forbids carrying a connection across
+/// `fork`; two processes on one open file description share its locks).
+type WriterKey = (u64, u64, bool, u32);
 
 /// The writer of `path` for this process: the existing one, or one on a new connection.
 fn shared_writer(path: &Path, key: WriterKey, opts: OpenMode) -> StorageResult<Arc<Writer>> {
@@ -135,7 +140,8 @@ fn shared_writer(path: &Path, key: WriterKey, opts: OpenMode) -> StorageResult<A
     if let Some(writer) = writers.get(&key).and_then(Weak::upgrade) {
         return Ok(writer);
     }
-    let writer = Arc::new(Writer::new(connect(path, opts)?, lock_timeout())?);
+    let queue = queue::WriterQueue::open(path);
+    let writer = Arc::new(Writer::new(connect(path, opts)?, lock_timeout(), queue)?);
     writers.insert(key, Arc::downgrade(&writer));
     Ok(writer)
 }
@@ -450,7 +456,7 @@ impl SqliteEngine {
         let writer = if opts.write {
             Some(shared_writer(
                 path,
-                (meta.dev(), meta.ino(), opts.durable),
+                (meta.dev(), meta.ino(), opts.durable, std::process::id()),
                 opts,
             )?)
         } else {

@@ -6,9 +6,9 @@
 
 use super::super::children::{select_sql, Dialect};
 use super::super::{
-    apply_children, insert_under_folder, named_columns, named_from_columns, reject_child_target,
-    Applied, ChangeSet, ChangeWhat, Expect, ObjectRow, ReadTxn, StorageError, StorageResult,
-    StoredProp, Target, WriteTxn, MAX_CN,
+    apply_children, insert_under_folder, lend, named_columns, named_from_columns,
+    reject_child_target, Applied, ChangeSet, ChangeWhat, Expect, ObjectRow, PropRef, ReadTxn,
+    StorageError, StorageResult, StoredProp, Target, WriteTxn, MAX_CN,
 };
 use super::super::{ChildQuery, ChildRow};
 use super::codec::{from_sql, to_sql};
@@ -24,6 +24,9 @@ pub(super) struct SqlTxn<'a> {
     /// Objects whose creation or change this transaction has logged (feed.rs): a second write
     /// to one object in the same transaction is not logged again.
     logged: Vec<u64>,
+    /// A compare-and-swap of this transaction found its object changed (the writers' queue
+    /// keeps the place for the client's retry, queue.rs).
+    pub(super) found_stale: bool,
 }
 
 impl<'a> SqlTxn<'a> {
@@ -31,12 +34,17 @@ impl<'a> SqlTxn<'a> {
         SqlTxn {
             conn,
             logged: Vec::new(),
+            found_stale: false,
         }
     }
 
     /// Whether a change of `id` is still to be logged in this transaction (a deletion always
     /// is; a creation or change once), noting that it now is.
     fn first_log(&mut self, id: u64, what: ChangeWhat) -> bool {
+        if what == ChangeWhat::NewMail {
+            // An announcement, told each time it is made.
+            return true;
+        }
         if what != ChangeWhat::Deleted && self.logged.contains(&id) {
             return false;
         }
@@ -177,7 +185,7 @@ fn stored_len(value: &PropValue) -> usize {
     }
 }
 
-fn is_large((_, value): &StoredProp) -> bool {
+fn is_large((_, value): &PropRef) -> bool {
     stored_len(value) >= LARGE_VALUE_BYTES
 }
 
@@ -208,9 +216,9 @@ impl SqlTxn<'_> {
         self.take_counter("next_cn", MAX_CN).map(|_| ())
     }
 
-    pub(super) fn write_props(&mut self, id: u64, props: &[StoredProp]) -> StorageResult<()> {
+    pub(super) fn write_props(&mut self, id: u64, props: &[PropRef]) -> StorageResult<()> {
         if props.iter().any(is_large) {
-            let (large, small): (Vec<&StoredProp>, Vec<&StoredProp>) =
+            let (large, small): (Vec<&PropRef>, Vec<&PropRef>) =
                 props.iter().partition(|p| is_large(p));
             self.upsert_props(id, &small)?;
             for (tag, value) in large {
@@ -222,7 +230,7 @@ impl SqlTxn<'_> {
     }
 
     /// Upserts property rows, [`PUT_BATCH`] to a statement (owned or lent rows: no copy).
-    fn upsert_props<P: std::borrow::Borrow<StoredProp>>(
+    fn upsert_props<'v, P: std::borrow::Borrow<PropRef<'v>>>(
         &self,
         id: u64,
         props: &[P],
@@ -497,7 +505,10 @@ impl WriteTxn for SqlTxn<'_> {
             } => {
                 let locked = match self.lock_object(id)? {
                     None => return Ok(Applied::Gone),
-                    Some(row) if row.cn != base => return Ok(Applied::Stale { stored_cn: row.cn }),
+                    Some(row) if row.cn != base => {
+                        self.found_stale = true;
+                        return Ok(Applied::Stale { stored_cn: row.cn });
+                    }
                     Some(row) => row,
                 };
                 let cn = self.alloc_cn()?;
@@ -533,8 +544,8 @@ impl WriteTxn for SqlTxn<'_> {
                 .execute([id as i64])?;
         }
         self.remove_props(id, change.deletes)?;
-        self.write_props(id, change.puts)?;
-        self.write_props(id, &(change.maintained)(cn))?;
+        self.write_props(id, &change.puts)?;
+        self.write_props(id, &lend(&(change.maintained)(cn)))?;
         self.drop_unnamed_values(id)?;
         apply_children(self, id, cn, &change.children)?;
         Ok(Applied::Committed { id, cn })
@@ -579,7 +590,7 @@ impl WriteTxn for SqlTxn<'_> {
         Ok(())
     }
 
-    fn put_props(&mut self, id: u64, props: &[StoredProp]) -> StorageResult<()> {
+    fn put_prop_refs(&mut self, id: u64, props: &[PropRef]) -> StorageResult<()> {
         self.touch()?;
         self.log_id(id, ChangeWhat::Modified)?;
         self.write_props(id, props)?;
@@ -608,6 +619,10 @@ impl WriteTxn for SqlTxn<'_> {
         }
         // Other processes learn of a move as a change of the object in its new folder.
         self.log_id(id, ChangeWhat::Modified)
+    }
+
+    fn log_new_mail(&mut self, id: u64) -> StorageResult<()> {
+        self.log_id(id, ChangeWhat::NewMail)
     }
 
     fn named_insert(&mut self, id: u16, name: &PropName) -> StorageResult<bool> {
