@@ -136,11 +136,18 @@ pub(super) struct MessageView<'a> {
 }
 
 impl MessageView<'_> {
+    /// Most requested properties are stored ones: one bit test, inlined where values are read,
+    /// spares them the call and the matches of [`MessageView::computed`].
+    #[inline(always)]
     fn synthesized(&self, id: u16) -> Option<Cow<'_, PropValue>> {
-        // Most requested properties are stored ones: one bit test spares them the matches below.
         if !id_is_computed(id) {
             return None;
         }
+        self.computed(id)
+    }
+
+    #[inline(never)]
+    fn computed(&self, id: u16) -> Option<Cow<'_, PropValue>> {
         let st = self.st;
         match id {
             // From the working copy's children: not in `synthesized`, which also serves
