@@ -925,3 +925,87 @@ fn a_messages_tag_list_is_exactly_its_readable_properties() {
         .unwrap();
     }
 }
+
+/// SetProps with lent values (what the C slot hands a message) means what SetProps with owned
+/// ones means: a value set before is overwritten (in its buffer when it fits), another type
+/// replaces it, an ID named twice takes the last entry, computed tags are problems.
+#[test]
+fn lent_values_set_what_owned_values_set() {
+    use super::super::props::{LentInput, LentValue};
+    let store = store();
+    let Opened::Folder(root) = store.open_entry(None, MAPI_MODIFY).unwrap() else {
+        unreachable!()
+    };
+    let m = root.create_message(0).unwrap();
+    let wide = |s: &str| s.encode_utf16().collect::<Vec<u16>>();
+    let (long, short, accented) = (wide("a subject long enough"), wide("short"), wide("héllo"));
+    let lent = |index, tag, value| LentInput { index, tag, value };
+    let unicode = |units: &'static [u16]| LentValue::Unicode {
+        units,
+        utf8_len: String::from_utf16(units).unwrap().len(),
+    };
+    let long: &'static [u16] = long.leak();
+    let short: &'static [u16] = short.leak();
+    let accented: &'static [u16] = accented.leak();
+    // First set: copied; second: overwritten in place (same type, room enough).
+    for (units, text) in [(long, "a subject long enough"), (short, "short")] {
+        let problems = m
+            .set_lent_props(vec![
+                lent(0, PR_SUBJECT_W, unicode(units)),
+                lent(1, NOTE, LentValue::Binary(b"xyz")),
+                lent(2, PR_ENTRYID, LentValue::Binary(b"no")),
+            ])
+            .unwrap();
+        assert_eq!(problems.len(), 1, "PR_ENTRYID is computed");
+        assert_eq!(problems[0].index, 2);
+        assert_eq!(get(&m, PR_SUBJECT_W), Some(PropValue::Unicode(text.into())));
+        assert_eq!(get(&m, NOTE), Some(PropValue::Binary(b"xyz".to_vec())));
+    }
+    // Another type, and an ID named twice: the last entry wins, in place or not.
+    m.set_lent_props(vec![
+        lent(0, PR_SUBJECT_W, unicode(accented)),
+        lent(1, 0x0037_0102, LentValue::Binary(b"bin")),
+        lent(2, NOTE, LentValue::Binary(b"abc")),
+        lent(3, NOTE, LentValue::String8(b"last")),
+    ])
+    .unwrap();
+    assert_eq!(
+        get(&m, PR_SUBJECT_W),
+        Some(PropValue::Binary(b"bin".to_vec()))
+    );
+    assert_eq!(get(&m, NOTE), Some(PropValue::String8(b"last".to_vec())));
+    m.set_lent_props(vec![
+        lent(0, PR_SUBJECT_W, unicode(accented)),
+        lent(1, PR_SUBJECT_W, unicode(short)),
+    ])
+    .unwrap();
+    assert_eq!(
+        get(&m, PR_SUBJECT_W),
+        Some(PropValue::Unicode("short".into()))
+    );
+    m.set_lent_props(vec![lent(0, PR_SUBJECT_W, unicode(accented))])
+        .unwrap();
+    assert_eq!(
+        get(&m, PR_SUBJECT_W),
+        Some(PropValue::Unicode("héllo".into()))
+    );
+}
+
+/// A small value does not keep the buffer of a large one it overwrites.
+#[test]
+fn a_lent_value_fits_only_a_buffer_near_its_size() {
+    use super::super::props::LentValue;
+    let big = PropValue::Binary(vec![0; 4096]);
+    assert!(LentValue::Binary(&[1; 4096]).fits_in(&big));
+    assert!(!LentValue::Binary(&[1; 8]).fits_in(&big));
+    assert!(!LentValue::Binary(&[1; 5000]).fits_in(&big));
+    assert!(!LentValue::String8(&[1; 4096]).fits_in(&big));
+    let mut old = PropValue::Unicode(String::with_capacity(16));
+    let hi: Vec<u16> = "hi".encode_utf16().collect();
+    assert!(LentValue::Unicode {
+        units: &hi,
+        utf8_len: 2
+    }
+    .copy_into(&mut old));
+    assert_eq!(old, PropValue::Unicode("hi".into()));
+}
