@@ -180,8 +180,18 @@ impl<'a> Resolver<'a> {
             want => want,
         };
         if self.cap_large && is_stream_type(want) && value.stored_size() > GETPROPS_MAX_BYTES {
-            // A width conversion keeps the UTF-8 bytes `stored_size` counts.
-            return PropOut::Error(change_prop_type(tag, PT_ERROR), MAPI_E_NOT_ENOUGH_MEMORY);
+            // Too large to return, if it can be returned as `want` at all (a width conversion
+            // keeps the UTF-8 bytes `stored_size` counts): decided without copying it.
+            let error = match (&*value, want) {
+                _ if want == have => MAPI_E_NOT_ENOUGH_MEMORY,
+                (PropValue::Unicode(_), PT_STRING8) => MAPI_E_NOT_ENOUGH_MEMORY,
+                (PropValue::String8(b), PT_UNICODE) => match std::str::from_utf8(b) {
+                    Ok(_) => MAPI_E_NOT_ENOUGH_MEMORY,
+                    Err(_) => MAPI_E_BAD_CHARWIDTH,
+                },
+                _ => MAPI_E_NOT_FOUND,
+            };
+            return PropOut::Error(change_prop_type(tag, PT_ERROR), error);
         }
         if want == have {
             // As stored: lent, not copied.
@@ -463,6 +473,50 @@ mod tests {
         assert!(matches!(
             out[2],
             PropOut::Error(0x1000_000A, MAPI_E_NOT_FOUND)
+        ));
+    }
+
+    /// Values above the GetProps cap answer as a conversion would have: the cap's error when
+    /// the value can be returned as asked, the conversion's own error when it cannot.
+    #[test]
+    fn large_values_are_capped_only_where_they_could_be_returned() {
+        let big = GETPROPS_MAX_BYTES as usize + 1;
+        let mut map = PropMap::new();
+        map.insert(0x0037, PropValue::String8(vec![b'a'; big]));
+        map.insert(0x0038, PropValue::String8(vec![0xC3; big]));
+        map.insert(0x0039, PropValue::Binary(vec![0; big]));
+        map.insert(0x003A, PropValue::Unicode("x".repeat(big)));
+        let request = [
+            0x0037_001F,
+            0x0037_001E,
+            0x0038_001F,
+            0x0039_001E,
+            0x003A_001E,
+            0x0039_0102,
+        ];
+        let resolver = Resolver::new(&map, true).capping_large_values(true);
+        let codes: Vec<i32> = request
+            .iter()
+            .map(|&t| match resolver.resolve(t) {
+                PropOut::Error(_, sc) => sc,
+                _ => 0,
+            })
+            .collect();
+        assert_eq!(
+            codes,
+            [
+                MAPI_E_NOT_ENOUGH_MEMORY,
+                MAPI_E_NOT_ENOUGH_MEMORY,
+                MAPI_E_BAD_CHARWIDTH,
+                MAPI_E_NOT_FOUND,
+                MAPI_E_NOT_ENOUGH_MEMORY,
+                MAPI_E_NOT_ENOUGH_MEMORY,
+            ]
+        );
+        let uncapped = Resolver::new(&map, true);
+        assert!(matches!(
+            uncapped.resolve(0x0037_001F),
+            PropOut::Value(0x0037_001F, _)
         ));
     }
 
