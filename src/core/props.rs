@@ -180,17 +180,7 @@ impl<'a> Resolver<'a> {
             want => want,
         };
         if self.cap_large && is_stream_type(want) && value.stored_size() > GETPROPS_MAX_BYTES {
-            // Too large to return, if it can be returned as `want` at all (a width conversion
-            // keeps the UTF-8 bytes `stored_size` counts): decided without copying it.
-            let error = match (&*value, want) {
-                _ if want == have => MAPI_E_NOT_ENOUGH_MEMORY,
-                (PropValue::Unicode(_), PT_STRING8) => MAPI_E_NOT_ENOUGH_MEMORY,
-                (PropValue::String8(b), PT_UNICODE) => match std::str::from_utf8(b) {
-                    Ok(_) => MAPI_E_NOT_ENOUGH_MEMORY,
-                    Err(_) => MAPI_E_BAD_CHARWIDTH,
-                },
-                _ => MAPI_E_NOT_FOUND,
-            };
+            let error = too_large_error(&value, want);
             return PropOut::Error(change_prop_type(tag, PT_ERROR), error);
         }
         if want == have {
@@ -202,6 +192,23 @@ impl<'a> Resolver<'a> {
             Some(Err(e)) => PropOut::Error(change_prop_type(tag, PT_ERROR), e.code),
             None => PropOut::Error(change_prop_type(tag, PT_ERROR), MAPI_E_NOT_FOUND),
         }
+    }
+}
+
+/// GetProps's error for a value above [`GETPROPS_MAX_BYTES`] asked for as `want`: too large to
+/// return, if it can be returned as `want` at all (a width conversion keeps the UTF-8 bytes
+/// `stored_size` counts), decided without copying it; else the conversion's own error.
+#[cold]
+#[inline(never)]
+fn too_large_error(value: &PropValue, want: u32) -> i32 {
+    match (value, want) {
+        _ if want == value.ptype() => MAPI_E_NOT_ENOUGH_MEMORY,
+        (PropValue::Unicode(_), PT_STRING8) => MAPI_E_NOT_ENOUGH_MEMORY,
+        (PropValue::String8(b), PT_UNICODE) => match std::str::from_utf8(b) {
+            Ok(_) => MAPI_E_NOT_ENOUGH_MEMORY,
+            Err(_) => MAPI_E_BAD_CHARWIDTH,
+        },
+        _ => MAPI_E_NOT_FOUND,
     }
 }
 
