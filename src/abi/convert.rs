@@ -10,10 +10,10 @@ use super::types::*;
 use crate::core::error::{MapiError, MapiResult};
 use crate::core::mapidefs::*;
 use crate::core::named::{NameKind, PropName};
-use crate::core::props::{LentInput, LentValue, Problem, PropInput, PropOut};
+use crate::core::props::{Problem, PropInput, PropOut};
 use crate::core::value::{
     is_stored_type, out_of_memory, prop_id, prop_type, try_map, try_map_result, try_push,
-    try_to_vec, try_vec_with_capacity, utf16_len, utf16_to_utf8_into, PropValue,
+    try_to_vec, try_vec_with_capacity, utf16_len, PropValue,
 };
 use std::ffi::{c_char, CStr};
 use std::fmt::Display;
@@ -103,22 +103,7 @@ pub unsafe fn string8_in(p: *const c_char, what: impl Display) -> MapiResult<Vec
 ///
 /// # Safety
 /// `p` must be NULL or a readable NUL-terminated UTF-16 string.
-pub unsafe fn unicode_in(p: *const u16, what: impl Display + Copy) -> MapiResult<String> {
-    // SAFETY: this function's contract is unicode_units_in's.
-    let units = unsafe { unicode_units_in(p, what) }?;
-    let len = utf8_len_of(units, what)?;
-    // One exact, fallible allocation.
-    let mut s = String::new();
-    s.try_reserve_exact(len).map_err(|_| out_of_memory(len))?;
-    utf16_to_utf8_into(units, len, &mut s);
-    Ok(s)
-}
-
-/// The units of a NUL-terminated UTF-16 string, its terminator left out.
-///
-/// # Safety
-/// `p` must be NULL or a readable NUL-terminated UTF-16 string, alive for `'a`.
-unsafe fn unicode_units_in<'a>(p: *const u16, what: impl Display) -> MapiResult<&'a [u16]> {
+pub unsafe fn unicode_in(p: *const u16, what: impl Display) -> MapiResult<String> {
     if p.is_null() {
         return Err(MapiError::invalid(format!("{what}: NULL string pointer")));
     }
@@ -129,14 +114,14 @@ unsafe fn unicode_units_in<'a>(p: *const u16, what: impl Display) -> MapiResult<
         n += 1;
     }
     // SAFETY: the `n` units before the terminator were just read.
-    Ok(unsafe { std::slice::from_raw_parts(p, n) })
-}
-
-/// The UTF-8 length of UTF-16 `units`; unpaired surrogates are MAPI_E_BAD_CHARWIDTH.
-fn utf8_len_of(units: &[u16], what: impl Display) -> MapiResult<usize> {
+    let units = unsafe { std::slice::from_raw_parts(p, n) };
     if units.iter().all(|&u| u < 0x80) {
-        return Ok(units.len());
+        // ASCII: a narrowing copy the compiler vectorises.
+        let bytes = try_map(units, |&u| u as u8)?;
+        // SAFETY: every byte is below 0x80, so the bytes are ASCII and thus UTF-8.
+        return Ok(unsafe { String::from_utf8_unchecked(bytes) });
     }
+    // Validate and measure first, so that the one allocation is exact and fallible.
     let mut len = 0usize;
     for c in char::decode_utf16(units.iter().copied()) {
         match c {
@@ -149,7 +134,10 @@ fn utf8_len_of(units: &[u16], what: impl Display) -> MapiResult<usize> {
             }
         }
     }
-    Ok(len)
+    let mut s = String::new();
+    s.try_reserve_exact(len).map_err(|_| out_of_memory(len))?;
+    s.extend(char::decode_utf16(units.iter().copied()).map(|c| c.unwrap_or('\u{FFFD}')));
+    Ok(s)
 }
 
 /// A narrow or wide string parameter (`LPTSTR` with MAPI_UNICODE deciding), as Rust text.
@@ -174,17 +162,10 @@ pub unsafe fn tstring_in(p: *const c_char, unicode: bool, what: &str) -> MapiRes
 /// # Safety
 /// `b.lpb` must be NULL or point to `b.cb` readable bytes.
 unsafe fn binary_in(b: &SBinary, what: impl Display) -> MapiResult<Vec<u8>> {
-    // SAFETY: this function's contract is binary_slice_in's.
-    try_to_vec(unsafe { binary_slice_in(b, what) }?)
-}
-
-/// # Safety
-/// `b.lpb` must be NULL or point to `b.cb` readable bytes, alive for `'a`.
-unsafe fn binary_slice_in<'a>(b: &SBinary, what: impl Display) -> MapiResult<&'a [u8]> {
     // `cb` counts bytes, not entries: MAX_COUNT does not apply (values are kept whole, whatever
     // their size), and a u32 length cannot overflow a slice on the targets we support.
     if b.cb == 0 {
-        return Ok(&[]);
+        return Ok(Vec::new());
     }
     if b.lpb.is_null() {
         return Err(MapiError::invalid(format!(
@@ -193,7 +174,7 @@ unsafe fn binary_slice_in<'a>(b: &SBinary, what: impl Display) -> MapiResult<&'a
         )));
     }
     // SAFETY: `lpb` is non-NULL (checked) and points to `cb` readable bytes (the contract).
-    Ok(unsafe { std::slice::from_raw_parts(b.lpb, b.cb as usize) })
+    try_to_vec(unsafe { std::slice::from_raw_parts(b.lpb, b.cb as usize) })
 }
 
 /// # Safety
@@ -288,54 +269,6 @@ pub unsafe fn value_in(p: &SPropValue, what: impl Display + Copy) -> MapiResult<
     })
 }
 
-/// Reads one value of a stored type as [`value_in`] does, PT_STRING8, PT_BINARY and PT_UNICODE
-/// lent from the caller's memory (UTF-16 checked, not converted) instead of copied.
-///
-/// # Safety
-/// As for [`value_in`]; the lent slices borrow the caller's memory for `'a`.
-pub unsafe fn value_lent<'a>(
-    p: &SPropValue,
-    what: impl Display + Copy,
-) -> MapiResult<LentValue<'a>> {
-    use PropValue::*;
-    let v = &p.Value;
-    // SAFETY: the tag's type selects the union member read in each arm (this function's
-    // contract), and that member's pointers are NULL or readable for their counts.
-    unsafe {
-        let lent: MapiResult<LentValue<'a>> = match prop_type(p.ulPropTag) {
-            // The common fixed-size types here rather than through value_in's larger frame.
-            PT_LONG => return Ok(LentValue::Owned(Long(v.l))),
-            PT_BOOLEAN => return Ok(LentValue::Owned(Boolean(v.b != 0))),
-            PT_I8 => return Ok(LentValue::Owned(I8(v.li.QuadPart))),
-            PT_SYSTIME => return Ok(LentValue::Owned(SysTime(filetime_to_u64(v.ft)))),
-            PT_STRING8 => {
-                if v.lpszA.is_null() {
-                    return Err(MapiError::invalid(format!("{what}: NULL string pointer")));
-                }
-                Ok(LentValue::String8(CStr::from_ptr(v.lpszA).to_bytes()))
-            }
-            PT_BINARY => Ok(LentValue::Binary(binary_slice_in(&v.bin, what)?)),
-            PT_UNICODE => {
-                let units = unicode_units_in(v.lpszW, what)?;
-                let utf8_len = utf8_len_of(units, what)?;
-                Ok(LentValue::Unicode { units, utf8_len })
-            }
-            _ => return value_in(p, what).map(LentValue::Owned),
-        };
-        let lent = lent?;
-        // A large value is copied here, as value_in copies it: running out of memory for it
-        // stays the whole call's MAPI_E_NOT_ENOUGH_MEMORY, found before any other check (an
-        // engine's size limit included), and reusing a buffer would save nothing worth having.
-        if lent.stored_size() >= LEND_BELOW {
-            return lent.into_owned().map(LentValue::Owned);
-        }
-        Ok(lent)
-    }
-}
-
-/// Strings and binaries from this size on are copied by [`value_lent`], not lent.
-const LEND_BELOW: u64 = 1 << 20;
-
 pub fn filetime_to_u64(ft: FILETIME) -> u64 {
     ((ft.dwHighDateTime as u64) << 32) | ft.dwLowDateTime as u64
 }
@@ -386,44 +319,6 @@ pub unsafe fn prop_values_in(
     arr: *const SPropValue,
     method: &str,
 ) -> MapiResult<(Vec<PropInput>, Vec<Problem>)> {
-    // SAFETY: this function's contract is set_values_in's; value_in reads what it checked.
-    unsafe {
-        set_values_in(count, arr, method, |index, tag, p, what| {
-            value_in(p, what).map(|value| PropInput { index, tag, value })
-        })
-    }
-}
-
-/// As [`prop_values_in`], strings and binaries lent from the caller's array instead of copied
-/// (SetProps on our own objects: they copy what they keep, into the buffers of the values
-/// they replace when they can). The inputs borrow the caller's array: they must not outlive
-/// the call.
-///
-/// # Safety
-/// As for [`prop_values_in`].
-pub unsafe fn lent_values_in<'a>(
-    count: u32,
-    arr: *const SPropValue,
-    method: &str,
-) -> MapiResult<(Vec<LentInput<'a>>, Vec<Problem>)> {
-    // SAFETY: as above; value_lent reads what it checked.
-    unsafe {
-        set_values_in(count, arr, method, |index, tag, p, what| {
-            value_lent(p, what).map(|value| LentInput { index, tag, value })
-        })
-    }
-}
-
-/// The checks and the loop of [`prop_values_in`], each value read by `read`.
-///
-/// # Safety
-/// As for [`prop_values_in`]; `read` is given entries of a stored type only.
-unsafe fn set_values_in<I>(
-    count: u32,
-    arr: *const SPropValue,
-    method: &str,
-    mut read: impl FnMut(u32, u32, &SPropValue, EntryLabel) -> MapiResult<I>,
-) -> MapiResult<(Vec<I>, Vec<Problem>)> {
     if count == 0 {
         return Err(MapiError::invalid(format!("{method}: cValues is 0")));
     }
@@ -468,10 +363,14 @@ unsafe fn set_values_in<I>(
             index: i,
             tag,
         };
-        // Each SPropValue of the caller's array has the union member its (stored) type selects,
-        // with readable pointers: the contract of SetProps-shaped input, which `read` relies on.
-        match read(i as u32, tag, p, what) {
-            Ok(input) => inputs.push(input),
+        // SAFETY: each SPropValue of the caller's array has the union member its (stored) type
+        // selects, with readable pointers: the contract of SetProps-shaped input.
+        match unsafe { value_in(p, what) } {
+            Ok(value) => inputs.push(PropInput {
+                index: i as u32,
+                tag,
+                value,
+            }),
             Err(e) if e.code == MAPI_E_BAD_CHARWIDTH => try_push(&mut problems, problem(e.code))?,
             Err(e) => return Err(e),
         }

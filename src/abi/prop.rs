@@ -13,7 +13,7 @@ use crate::core::error::{check_flags, MapiError, MapiResult};
 use crate::core::mapidefs::*;
 use crate::core::message::{AttachHost, Attachment, ChildSet};
 use crate::core::named::{self, NameFilter};
-use crate::core::props::{prop_list, LentInput, Problem, PropInput, PropObject, PropOut, Resolver};
+use crate::core::props::{prop_list, Problem, PropInput, PropObject, PropOut, Resolver};
 use crate::core::store::Store;
 use crate::core::value::{
     prop_id, prop_tag, try_map, try_owned, try_push, try_to_vec, try_vec_with_capacity, PropValue,
@@ -374,10 +374,10 @@ pub unsafe extern "C" fn open_property<T: PropClass>(
 /// own problems, merged in index order.
 fn apply_set(
     prop: &dyn PropObject,
-    inputs: Vec<LentInput>,
+    inputs: Vec<PropInput>,
     mut problems: Vec<Problem>,
 ) -> MapiResult<Vec<Problem>> {
-    problems.extend(prop.set_lent_props(inputs)?);
+    problems.extend(prop.set_props(inputs)?);
     problems.sort_by_key(|p| p.index);
     Ok(problems)
 }
@@ -402,8 +402,7 @@ pub unsafe extern "C" fn set_props<T: PropClass>(
             if lpPropArray.is_null() {
                 return Err(MapiError::invalid("SetProps: lpPropArray is NULL"));
             }
-            // Lent from the caller's array, which outlives this call.
-            let (inputs, problems) = lent_values_in(cValues, lpPropArray, "SetProps")?;
+            let (inputs, problems) = prop_values_in(cValues, lpPropArray, "SetProps")?;
             let problems = apply_set(obj.inner.prop(), inputs, problems)?;
             if let Some(out) = out {
                 *out = problems_out(obj.inner.allocator(), problems)?;

@@ -5,10 +5,7 @@
 use super::error::{MapiError, MapiResult};
 use super::mapidefs::*;
 use super::stream::{is_stream_type, GETPROPS_MAX_BYTES};
-use super::value::{
-    change_prop_type, out_of_memory, prop_id, prop_tag, prop_type, try_owned, try_to_vec,
-    try_vec_with_capacity, utf16_to_utf8_into, PropValue,
-};
+use super::value::{change_prop_type, prop_id, prop_tag, prop_type, try_owned, PropValue};
 use std::borrow::Cow;
 
 /// A property set with one value per property ID (a later value with the same ID, of any type,
@@ -245,140 +242,6 @@ pub struct PropInput {
     pub value: PropValue,
 }
 
-/// A SetProps value as the caller lent it for the call: strings and binaries are read where the
-/// caller keeps them (checked already), so that an object can copy them straight into the value
-/// they replace instead of allocating a copy and freeing the old one; other values come
-/// converted.
-#[derive(Debug)]
-pub enum LentValue<'a> {
-    Owned(PropValue),
-    String8(&'a [u8]),
-    Binary(&'a [u8]),
-    /// Valid UTF-16 (checked), `utf8_len` bytes as UTF-8.
-    Unicode {
-        units: &'a [u16],
-        utf8_len: usize,
-    },
-}
-
-impl LentValue<'_> {
-    /// As [`PropValue::stored_size`].
-    pub fn stored_size(&self) -> u64 {
-        match self {
-            LentValue::Owned(v) => v.stored_size(),
-            LentValue::String8(b) | LentValue::Binary(b) => b.len() as u64,
-            LentValue::Unicode { utf8_len, .. } => *utf8_len as u64,
-        }
-    }
-
-    /// The value as an owned one, copied fallibly (MAPI_E_NOT_ENOUGH_MEMORY).
-    pub fn into_owned(self) -> MapiResult<PropValue> {
-        Ok(match self {
-            LentValue::Owned(v) => v,
-            LentValue::String8(b) => PropValue::String8(try_to_vec(b)?),
-            LentValue::Binary(b) => PropValue::Binary(try_to_vec(b)?),
-            LentValue::Unicode { units, utf8_len } => {
-                let mut s = String::new();
-                s.try_reserve_exact(utf8_len)
-                    .map_err(|_| out_of_memory(utf8_len))?;
-                utf16_to_utf8_into(units, utf8_len, &mut s);
-                PropValue::Unicode(s)
-            }
-        })
-    }
-
-    /// Whether [`LentValue::copy_into`] can put this value into `old`: the same type, with
-    /// room enough and not far more (a small value does not keep a large one's buffer).
-    pub fn fits_in(&self, old: &PropValue) -> bool {
-        let fits = |capacity: usize, len: usize| len <= capacity && capacity <= 2 * len + 64;
-        match (self, old) {
-            (LentValue::String8(b), PropValue::String8(v))
-            | (LentValue::Binary(b), PropValue::Binary(v)) => fits(v.capacity(), b.len()),
-            (LentValue::Unicode { utf8_len, .. }, PropValue::Unicode(s)) => {
-                fits(s.capacity(), *utf8_len)
-            }
-            _ => false,
-        }
-    }
-
-    /// Copies the value into `old`'s buffer, which [`LentValue::fits_in`] accepted (no
-    /// allocation). False, with `old` unchanged, when it does not fit.
-    pub fn copy_into(&self, old: &mut PropValue) -> bool {
-        if !self.fits_in(old) {
-            return false;
-        }
-        match (self, old) {
-            (LentValue::String8(b), PropValue::String8(v))
-            | (LentValue::Binary(b), PropValue::Binary(v)) => {
-                v.clear();
-                v.extend_from_slice(b);
-            }
-            (LentValue::Unicode { units, utf8_len }, PropValue::Unicode(s)) => {
-                s.clear();
-                utf16_to_utf8_into(units, *utf8_len, s);
-            }
-            _ => unreachable!("fits_in accepted only these pairs"),
-        }
-        true
-    }
-}
-
-/// One SetProps entry whose value is lent ([`LentValue`]); `index` is its position in the
-/// caller's array.
-#[derive(Debug)]
-pub struct LentInput<'a> {
-    pub index: u32,
-    pub tag: u32,
-    pub value: LentValue<'a>,
-}
-
-/// What [`crate::core::store::Store::accept_inputs`] checks of a SetProps entry, owned or lent.
-pub trait SetInput {
-    fn index(&self) -> u32;
-    fn tag(&self) -> u32;
-    fn stored_size(&self) -> u64;
-}
-
-impl SetInput for PropInput {
-    fn index(&self) -> u32 {
-        self.index
-    }
-    fn tag(&self) -> u32 {
-        self.tag
-    }
-    fn stored_size(&self) -> u64 {
-        self.value.stored_size()
-    }
-}
-
-impl SetInput for LentInput<'_> {
-    fn index(&self) -> u32 {
-        self.index
-    }
-    fn tag(&self) -> u32 {
-        self.tag
-    }
-    fn stored_size(&self) -> u64 {
-        self.value.stored_size()
-    }
-}
-
-/// Whether no two entries name the same property ID (one sort of at most 64 IDs on the stack;
-/// more entries than that count as "maybe not").
-pub fn ids_distinct<I: SetInput>(inputs: &[I]) -> bool {
-    const MAX: usize = 64;
-    if inputs.len() > MAX {
-        return false;
-    }
-    let mut ids = [0u16; MAX];
-    for (slot, p) in ids.iter_mut().zip(inputs) {
-        *slot = prop_id(p.tag());
-    }
-    let ids = &mut ids[..inputs.len()];
-    ids.sort_unstable();
-    ids.windows(2).all(|w| w[0] != w[1])
-}
-
 /// One per-property problem (an `SPropProblem`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Problem {
@@ -395,20 +258,6 @@ pub trait PropObject: Send + Sync + 'static {
     /// Applies validated values (or buffers them, for transacted objects); per-property failures
     /// come back as problems.
     fn set_props(&self, props: Vec<PropInput>) -> MapiResult<Vec<Problem>>;
-    /// [`PropObject::set_props`] with values the caller lends for the call. This default copies
-    /// each one (fallibly, before anything is applied); an object that keeps values it replaces
-    /// may copy into their buffers instead.
-    fn set_lent_props(&self, props: Vec<LentInput<'_>>) -> MapiResult<Vec<Problem>> {
-        let mut owned = try_vec_with_capacity(props.len())?;
-        for p in props {
-            owned.push(PropInput {
-                index: p.index,
-                tag: p.tag,
-                value: p.value.into_owned()?,
-            });
-        }
-        self.set_props(owned)
-    }
     /// Deletes by property ID (types ignored); `index` in problems is the tag's position.
     fn delete_props(&self, tags: &[u32]) -> MapiResult<Vec<Problem>>;
     /// Commits (transacted objects) or checks flags (non-transacted ones).

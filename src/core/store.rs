@@ -10,7 +10,7 @@ use super::named::PropName;
 use super::notify::{check_mask, Filter, Notifier, Sink, STORE_EVENTS};
 use super::props::{
     computed_problem, read_only_error, too_big_problem, Problem, PropInput, PropMap, PropObject,
-    PropView, SetInput,
+    PropView,
 };
 use super::value::{id_listed, prop_id, prop_tag, PropValue};
 use crate::storage::{self, Engine, ErrorKind, OpenMode, ReadTxn, StorageError};
@@ -342,21 +342,21 @@ pub fn load_props(txn: &mut dyn ReadTxn, id: u64) -> MapiResult<PropMap> {
 impl Store {
     /// Splits SetProps inputs into those an object takes and the problems of the rest: computed
     /// tags (MAPI_E_COMPUTED) and values past the engine's limit (MAPI_E_TOO_BIG).
-    pub fn accept_inputs<I: SetInput>(
+    pub fn accept_inputs(
         &self,
-        props: Vec<I>,
+        props: Vec<PropInput>,
         is_computed: impl Fn(u32) -> bool,
-    ) -> (Vec<I>, Vec<Problem>) {
+    ) -> (Vec<PropInput>, Vec<Problem>) {
         let mut problems = Vec::new();
         let limit = self.storage().max_value_bytes();
         // Filtered in place: SetProps is hot, and a second vector grown push by push cost more
         // than the checks themselves.
         let mut accepted = props;
         accepted.retain(|p| {
-            if is_computed(p.tag()) {
-                problems.push(computed_problem(p.index(), p.tag()));
-            } else if p.stored_size() > limit {
-                problems.push(too_big_problem(p.index(), p.tag()));
+            if is_computed(p.tag) {
+                problems.push(computed_problem(p.index, p.tag));
+            } else if p.value.stored_size() > limit {
+                problems.push(too_big_problem(p.index, p.tag));
             } else {
                 return true;
             }

@@ -109,21 +109,6 @@ pub fn utf16_len(s: &str) -> usize {
         .sum()
 }
 
-/// Appends valid UTF-16 `units` to `out` as UTF-8 (`utf8_len` bytes, which `out` has room for:
-/// no allocation). ASCII, the common case, is one narrowing pass.
-pub fn utf16_to_utf8_into(units: &[u16], utf8_len: usize, out: &mut String) {
-    if utf8_len == units.len() {
-        // Every unit of valid UTF-16 that is not ASCII takes more than one byte per unit, so
-        // equal lengths mean ASCII: narrowed as bytes (a loop the compiler vectorises), then
-        // checked as UTF-8 (ASCII is, in a word-at-a-time pass).
-        let mut bytes = std::mem::take(out).into_bytes();
-        bytes.extend(units.iter().map(|&u| u as u8));
-        *out = String::from_utf8(bytes).expect("ASCII is UTF-8");
-    } else {
-        out.extend(char::decode_utf16(units.iter().copied()).map(|c| c.unwrap_or('\u{FFFD}')));
-    }
-}
-
 /// One stored property value. `String8` is UTF-8 by this provider's convention but kept byte for
 /// byte; `Unicode` was validated UTF-16 on the way in. GUIDs are kept in their 16-byte memory form.
 #[derive(Debug, Clone, PartialEq)]

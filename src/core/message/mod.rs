@@ -31,10 +31,7 @@ use super::error::{MapiError, MapiResult};
 use super::folder::{conflicts_folder, OBJ_FLAG_ASSOCIATED};
 use super::ids::filetime_now;
 use super::mapidefs::*;
-use super::props::{
-    computed_problem, ids_distinct, LentInput, LentValue, Problem, PropInput, PropMap, PropObject,
-    PropView,
-};
+use super::props::{computed_problem, Problem, PropInput, PropMap, PropObject, PropView};
 use super::resolve::Conflict;
 use super::store::{load_props, Store};
 use super::stream::StreamOwner;
@@ -527,48 +524,6 @@ impl PropObject for Message {
         let (accepted, problems) = self.store.accept_inputs(props, message_is_computed);
         for p in accepted {
             st.changes.insert(prop_id(p.tag), Change::Set(p.value));
-        }
-        Ok(problems)
-    }
-
-    fn set_lent_props(&self, props: Vec<LentInput<'_>>) -> MapiResult<Vec<Problem>> {
-        let mut st = self.state.lock();
-        self.require_writable(&st, "SetProps")?;
-        let (mut accepted, problems) = self.store.accept_inputs(props, message_is_computed);
-        // A value this client set before is overwritten in its own buffer when it fits (no
-        // allocation, no free). The others are copied first, fallibly, so that running out of
-        // memory leaves the working copy as it was; an ID named twice in one call copies all.
-        let in_place = ids_distinct(&accepted);
-        for p in &mut accepted {
-            if matches!(p.value, LentValue::Owned(_)) {
-                continue;
-            }
-            let id = prop_id(p.tag);
-            let fits = in_place
-                && matches!(st.changes.get(&id),
-                    Some(Change::Set(old)) if p.value.fits_in(old));
-            if !fits {
-                let lent = std::mem::replace(&mut p.value, LentValue::Owned(PropValue::I2(0)));
-                p.value = LentValue::Owned(lent.into_owned()?);
-            }
-        }
-        for p in accepted {
-            let id = prop_id(p.tag);
-            match p.value {
-                LentValue::Owned(v) => {
-                    st.changes.insert(id, Change::Set(v));
-                }
-                lent => {
-                    let copied = match st.changes.get_mut(&id) {
-                        Some(Change::Set(old)) => lent.copy_into(old),
-                        _ => false,
-                    };
-                    if !copied {
-                        // Not reached: checked to fit above, and no other entry names `id`.
-                        st.changes.insert(id, Change::Set(lent.into_owned()?));
-                    }
-                }
-            }
         }
         Ok(problems)
     }
