@@ -557,14 +557,32 @@ pub unsafe fn prop_array_out_in(
     outs: &[PropOut],
     parent: Option<*mut std::ffi::c_void>,
 ) -> MapiResult<*mut SPropValue> {
+    let extra: usize = outs.iter().map(out_extra_size).sum();
+    // SAFETY: `extra` is what `outs` need; `parent` is this function's contract.
+    unsafe { write_prop_block(alloc, outs, extra, parent) }
+}
+
+/// Bytes an entry needs after its SPropValue.
+#[inline]
+fn out_extra_size(o: &PropOut) -> usize {
+    match o {
+        PropOut::Value(_, v) => extra_size(v),
+        _ => 0,
+    }
+}
+
+/// Writes `outs` as one block whose out-of-line part is `extra` bytes.
+///
+/// # Safety
+/// `extra` must be the sum of [`out_extra_size`] over `outs`; `parent`, when given, a live
+/// root block of `alloc`.
+unsafe fn write_prop_block(
+    alloc: Allocator,
+    outs: &[PropOut],
+    extra: usize,
+    parent: Option<*mut std::ffi::c_void>,
+) -> MapiResult<*mut SPropValue> {
     let fixed = outs.len() * size_of::<SPropValue>();
-    let extra: usize = outs
-        .iter()
-        .map(|o| match o {
-            PropOut::Value(_, v) => extra_size(v),
-            _ => 0,
-        })
-        .sum();
     let total = fixed + extra;
     let base = match parent {
         None => alloc.block(total.max(1))?,
@@ -590,6 +608,52 @@ pub unsafe fn prop_array_out_in(
         };
     }
     Ok(arr)
+}
+
+/// How many entries [`resolved_props_out`] keeps on the stack before it allocates a list.
+const INLINE_ENTRIES: usize = 16;
+
+/// GetProps's result for `tags`: each tag resolved once by `resolve`, sized as it is resolved,
+/// then written into one block. Up to [`INLINE_ENTRIES`] entries wait on the stack, so a
+/// short request allocates nothing but its result. NULL for no tags; the flag says whether
+/// any entry is a PT_ERROR one (MAPI_W_ERRORS_RETURNED).
+pub fn resolved_props_out<'a>(
+    alloc: Allocator,
+    tags: &[u32],
+    resolve: impl FnMut(u32) -> PropOut<'a>,
+) -> MapiResult<(*mut SPropValue, bool)> {
+    // A filler that owns nothing: overwritten before it is read.
+    const UNSET: PropOut<'static> = PropOut::Object(0);
+    if tags.is_empty() {
+        return Ok((ptr::null_mut(), false));
+    }
+    if tags.len() <= INLINE_ENTRIES {
+        let mut slots = [UNSET; INLINE_ENTRIES];
+        fill_and_write(alloc, tags, &mut slots[..tags.len()], resolve)
+    } else {
+        let mut slots = try_vec_with_capacity(tags.len())?;
+        slots.resize_with(tags.len(), || UNSET);
+        fill_and_write(alloc, tags, &mut slots, resolve)
+    }
+}
+
+fn fill_and_write<'a>(
+    alloc: Allocator,
+    tags: &[u32],
+    slots: &mut [PropOut<'a>],
+    mut resolve: impl FnMut(u32) -> PropOut<'a>,
+) -> MapiResult<(*mut SPropValue, bool)> {
+    let mut extra = 0;
+    let mut errors = false;
+    for (slot, &tag) in slots.iter_mut().zip(tags) {
+        let out = resolve(tag);
+        extra += out_extra_size(&out);
+        errors |= out.is_error();
+        *slot = out;
+    }
+    // SAFETY: `extra` was summed over `slots` above; no parent.
+    let block = unsafe { write_prop_block(alloc, slots, extra, None) }?;
+    Ok((block, errors))
 }
 
 /// Writes an owned list of values as one block (for SetProps calls into foreign objects).

@@ -13,7 +13,7 @@ use crate::core::error::{check_flags, MapiError, MapiResult};
 use crate::core::mapidefs::*;
 use crate::core::message::{AttachHost, Attachment, ChildSet};
 use crate::core::named::{self, NameFilter};
-use crate::core::props::{prop_list, resolve_props, Problem, PropInput, PropObject, PropOut};
+use crate::core::props::{prop_list, Problem, PropInput, PropObject, PropOut, Resolver};
 use crate::core::store::Store;
 use crate::core::value::{
     prop_id, prop_tag, try_map, try_owned, try_push, try_to_vec, try_vec_with_capacity, PropValue,
@@ -209,42 +209,45 @@ pub unsafe extern "C" fn get_props<T: PropClass>(
             };
             let unicode = ulFlags & MAPI_UNICODE != 0;
             let alloc = obj.inner.allocator();
-            let build = |outs: &[PropOut]| -> MapiResult<(*mut SPropValue, usize, bool)> {
-                let errors = outs.iter().any(|o| o.is_error());
-                if outs.is_empty() {
-                    Ok((ptr::null_mut(), 0, false))
-                } else {
-                    prop_array_out(alloc, outs).map(|p| (p, outs.len(), errors))
-                }
-            };
             // No lock of ours is held while client code runs (DESIGN.md §7). Our own allocator runs
-            // none, so the result is built under the object's lock straight from its values (one
-            // copy). A caller's allocator (IPropData) may call back into this very object: the
-            // values are snapshotted under the lock and the result is built once it is released.
+            // none, so the result is resolved, sized and written under the object's lock straight
+            // from its values (one copy). A caller's allocator (IPropData) may call back into this
+            // very object: the values are snapshotted under the lock and the result is built once
+            // it is released.
             let mut result: MapiResult<(*mut SPropValue, usize, bool)> =
                 Ok((ptr::null_mut(), 0, false));
             let mut snapshot: Vec<PropOut<'static>> = Vec::new();
             let cap = crate::core::stream::streams_for(obj.inner.prop().object_type());
             obj.inner.prop().read(&mut |view| {
-                let mut outs = resolve_props(view, request, unicode);
-                if cap {
-                    crate::core::stream::cap_large_values(&mut outs);
-                }
+                let resolver = Resolver::new(view, unicode).capping_large_values(cap);
+                let Some(tags) = request else {
+                    // A NULL list: the view's values walked in order, no lookups.
+                    let mut outs = Vec::new();
+                    resolver.resolve_all(&mut outs);
+                    result = if alloc.runs_client_code() {
+                        owned_snapshot(outs.into_iter()).map(|owned| {
+                            snapshot = owned;
+                            (ptr::null_mut(), 0, false)
+                        })
+                    } else {
+                        whole_props_out(alloc, &outs)
+                    };
+                    return;
+                };
                 if alloc.runs_client_code() {
-                    // Fallible: the values are as big as callers made them.
-                    result = try_vec_with_capacity(outs.len()).and_then(|mut v| {
-                        for o in outs {
-                            v.push(o.try_into_owned()?);
-                        }
-                        snapshot = v;
-                        Ok((ptr::null_mut(), 0, false))
-                    });
+                    result = owned_snapshot(tags.iter().map(|&tag| resolver.resolve(tag))).map(
+                        |owned| {
+                            snapshot = owned;
+                            (ptr::null_mut(), 0, false)
+                        },
+                    );
                 } else {
-                    result = build(&outs);
+                    result = resolved_props_out(alloc, tags, |tag| resolver.resolve(tag))
+                        .map(|(arr, errors)| (arr, tags.len(), errors));
                 }
             })?;
             if alloc.runs_client_code() && result.is_ok() {
-                result = build(&snapshot);
+                result = whole_props_out(alloc, &snapshot);
             }
             let (arr, n, errors) = result?;
             *out = arr;
@@ -252,6 +255,31 @@ pub unsafe extern "C" fn get_props<T: PropClass>(
             Ok(if errors { MAPI_W_ERRORS_RETURNED } else { S_OK })
         })
     }
+}
+
+/// GetProps's answer for resolved entries: one block (NULL for none), its count, and whether
+/// any entry is a PT_ERROR one (MAPI_W_ERRORS_RETURNED).
+fn whole_props_out(
+    alloc: Allocator,
+    outs: &[PropOut],
+) -> MapiResult<(*mut SPropValue, usize, bool)> {
+    if outs.is_empty() {
+        return Ok((ptr::null_mut(), 0, false));
+    }
+    let errors = outs.iter().any(|o| o.is_error());
+    prop_array_out(alloc, outs).map(|p| (p, outs.len(), errors))
+}
+
+/// Resolved entries owning their values, to outlive the object's lock. Fallible: the values
+/// are as big as callers made them.
+fn owned_snapshot<'a>(
+    outs: impl ExactSizeIterator<Item = PropOut<'a>>,
+) -> MapiResult<Vec<PropOut<'static>>> {
+    let mut owned = try_vec_with_capacity(outs.len())?;
+    for o in outs {
+        owned.push(o.try_into_owned()?);
+    }
+    Ok(owned)
 }
 
 /// Slot 6.

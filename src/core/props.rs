@@ -4,6 +4,7 @@
 
 use super::error::{MapiError, MapiResult};
 use super::mapidefs::*;
+use super::stream::{is_stream_type, GETPROPS_MAX_BYTES};
 use super::value::{change_prop_type, prop_id, prop_tag, prop_type, try_owned, PropValue};
 use std::borrow::Cow;
 
@@ -26,6 +27,18 @@ pub trait PropView {
     fn is_computed(&self, _tag: u32) -> bool {
         false
     }
+    /// About how many tags [`PropView::tags`] has (a capacity to reserve; 0: unknown).
+    fn len_hint(&self) -> usize {
+        0
+    }
+    /// Every tag of [`PropView::tags`] with its value, in that order (GetProps with a NULL tag
+    /// list). This default looks each one up; a view that holds its values in order walks
+    /// them instead.
+    fn for_each_value<'s>(&'s self, f: &mut dyn FnMut(u32, Option<Cow<'s, PropValue>>)) {
+        for tag in self.tags() {
+            f(tag, self.get(prop_id(tag)));
+        }
+    }
 }
 
 impl PropView for PropMap {
@@ -36,6 +49,14 @@ impl PropView for PropMap {
         self.iter()
             .map(|(id, v)| prop_tag(v.ptype(), *id))
             .collect()
+    }
+    fn len_hint(&self) -> usize {
+        self.len()
+    }
+    fn for_each_value<'s>(&'s self, f: &mut dyn FnMut(u32, Option<Cow<'s, PropValue>>)) {
+        for (id, v) in self.iter() {
+            f(prop_tag(v.ptype(), *id), Some(Cow::Borrowed(v)));
+        }
     }
 }
 
@@ -71,51 +92,121 @@ pub fn resolve_props<'a>(
     request: Option<&[u32]>,
     unicode: bool,
 ) -> Vec<PropOut<'a>> {
-    let all;
-    let request = match request {
-        Some(tags) => tags,
+    let resolver = Resolver::new(view, unicode);
+    match request {
+        Some(tags) => tags.iter().map(|&tag| resolver.resolve(tag)).collect(),
         None => {
-            all = view
-                .tags()
-                .into_iter()
-                .map(|t| change_prop_type(t, PT_UNSPECIFIED))
-                .collect::<Vec<_>>();
-            &all
+            let mut all = Vec::new();
+            resolver.resolve_all(&mut all);
+            all
         }
-    };
-    let objects = view.object_tags();
-    request
-        .iter()
-        .map(|&tag| {
-            let id = prop_id(tag);
-            let want = prop_type(tag);
-            if let Some(&obj) = objects.iter().find(|t| prop_id(**t) == id) {
-                if want == PT_UNSPECIFIED || want == PT_OBJECT {
-                    return PropOut::Object(obj);
-                }
-            }
-            let Some(value) = view.get(id) else {
-                return PropOut::Error(change_prop_type(tag, PT_ERROR), MAPI_E_NOT_FOUND);
-            };
-            let want = if want == PT_UNSPECIFIED {
-                value.unspecified_type(unicode)
-            } else {
-                want
-            };
-            if want == value.ptype() {
-                // As stored: lent, not copied.
-                return PropOut::Value(prop_tag(want, id), value);
-            }
-            match value.converted_to(want) {
-                Some(Ok(v)) if v.ptype() == value.ptype() => {
-                    PropOut::Value(prop_tag(want, id), value)
-                }
-                Some(Ok(v)) => PropOut::Value(prop_tag(want, id), Cow::Owned(v)),
-                Some(Err(e)) => PropOut::Error(change_prop_type(tag, PT_ERROR), e.code),
-                None => PropOut::Error(change_prop_type(tag, PT_ERROR), MAPI_E_NOT_FOUND),
-            }
-        })
-        .collect()
+    }
+}
+
+/// GetProps's rules for one tag at a time ([`resolve_props`]), so that a caller can size and
+/// write its result as it resolves (no intermediate list).
+pub struct Resolver<'a> {
+    view: &'a dyn PropView,
+    objects: Vec<u32>,
+    unicode: bool,
+    cap_large: bool,
+}
+
+impl<'a> Resolver<'a> {
+    pub fn new(view: &'a dyn PropView, unicode: bool) -> Resolver<'a> {
+        Resolver {
+            view,
+            objects: view.object_tags(),
+            unicode,
+            cap_large: false,
+        }
+    }
+
+    /// Answers a string or binary above [`GETPROPS_MAX_BYTES`] with PT_ERROR,
+    /// MAPI_E_NOT_ENOUGH_MEMORY (for objects whose properties open as streams), before any
+    /// conversion copies it.
+    pub fn capping_large_values(mut self, cap: bool) -> Resolver<'a> {
+        self.cap_large = cap;
+        self
+    }
+
+    /// The entry GetProps returns for `tag`.
+    #[inline(always)]
+    pub fn resolve(&self, tag: u32) -> PropOut<'a> {
+        let id = prop_id(tag);
+        if let Some(obj) = self.object(tag) {
+            return obj;
+        }
+        match self.view.get(id) {
+            Some(value) => self.resolve_value(tag, value),
+            None => PropOut::Error(change_prop_type(tag, PT_ERROR), MAPI_E_NOT_FOUND),
+        }
+    }
+
+    /// Every entry GetProps with a NULL tag list returns (each tag as PT_UNSPECIFIED), in
+    /// [`PropView::tags`] order, walking the view's values instead of looking each one up.
+    pub fn resolve_all(&self, out: &mut Vec<PropOut<'a>>) {
+        out.reserve(self.view.len_hint());
+        self.view.for_each_value(&mut |tag, value| {
+            let tag = change_prop_type(tag, PT_UNSPECIFIED);
+            out.push(match (self.object(tag), value) {
+                (Some(obj), _) => obj,
+                (None, Some(value)) => self.resolve_value(tag, value),
+                (None, None) => PropOut::Error(change_prop_type(tag, PT_ERROR), MAPI_E_NOT_FOUND),
+            });
+        });
+    }
+
+    /// The PT_OBJECT entry for a request of an object property as PT_UNSPECIFIED or PT_OBJECT.
+    fn object(&self, tag: u32) -> Option<PropOut<'a>> {
+        if self.objects.is_empty() {
+            return None;
+        }
+        let id = prop_id(tag);
+        let &obj = self.objects.iter().find(|t| prop_id(**t) == id)?;
+        matches!(prop_type(tag), PT_UNSPECIFIED | PT_OBJECT).then_some(PropOut::Object(obj))
+    }
+
+    /// The entry for a request of `tag` whose property has `value`.
+    #[inline(always)]
+    fn resolve_value(&self, tag: u32, value: Cow<'a, PropValue>) -> PropOut<'a> {
+        let id = prop_id(tag);
+        let have = value.ptype();
+        let want = match prop_type(tag) {
+            PT_UNSPECIFIED => super::value::type_in_width(have, self.unicode),
+            want => want,
+        };
+        if self.cap_large && is_stream_type(want) && value.stored_size() > GETPROPS_MAX_BYTES {
+            let error = too_large_error(&value, want);
+            return PropOut::Error(change_prop_type(tag, PT_ERROR), error);
+        }
+        if want == have {
+            // As stored: lent, not copied.
+            return PropOut::Value(prop_tag(want, id), value);
+        }
+        match value.converted_to(want) {
+            Some(Ok(v)) => PropOut::Value(prop_tag(want, id), Cow::Owned(v)),
+            Some(Err(e)) => PropOut::Error(change_prop_type(tag, PT_ERROR), e.code),
+            None => PropOut::Error(change_prop_type(tag, PT_ERROR), MAPI_E_NOT_FOUND),
+        }
+    }
+}
+
+/// GetProps's error for a value above [`GETPROPS_MAX_BYTES`] asked for as `want`: too large to
+/// return, if it can be returned as `want` at all (a width conversion keeps the UTF-8 bytes
+/// `stored_size` counts), decided without copying it; else the conversion's own error.
+#[cold]
+#[inline(never)]
+fn too_large_error(value: &PropValue, want: u32) -> i32 {
+    match (value, want) {
+        _ if want == value.ptype() => MAPI_E_NOT_ENOUGH_MEMORY,
+        (PropValue::Unicode(_), PT_STRING8) => MAPI_E_NOT_ENOUGH_MEMORY,
+        (PropValue::String8(b), PT_UNICODE) => match std::str::from_utf8(b) {
+            Ok(_) => MAPI_E_NOT_ENOUGH_MEMORY,
+            Err(_) => MAPI_E_BAD_CHARWIDTH,
+        },
+        _ => MAPI_E_NOT_FOUND,
+    }
 }
 
 /// The GetPropList answer: every tag, PT_OBJECT ones included, strings at the requested width.
@@ -238,6 +329,50 @@ mod tests {
         assert!(matches!(
             out[2],
             PropOut::Error(0x1000_000A, MAPI_E_NOT_FOUND)
+        ));
+    }
+
+    /// Values above the GetProps cap answer as a conversion would have: the cap's error when
+    /// the value can be returned as asked, the conversion's own error when it cannot.
+    #[test]
+    fn large_values_are_capped_only_where_they_could_be_returned() {
+        let big = GETPROPS_MAX_BYTES as usize + 1;
+        let mut map = PropMap::new();
+        map.insert(0x0037, PropValue::String8(vec![b'a'; big]));
+        map.insert(0x0038, PropValue::String8(vec![0xC3; big]));
+        map.insert(0x0039, PropValue::Binary(vec![0; big]));
+        map.insert(0x003A, PropValue::Unicode("x".repeat(big)));
+        let request = [
+            0x0037_001F,
+            0x0037_001E,
+            0x0038_001F,
+            0x0039_001E,
+            0x003A_001E,
+            0x0039_0102,
+        ];
+        let resolver = Resolver::new(&map, true).capping_large_values(true);
+        let codes: Vec<i32> = request
+            .iter()
+            .map(|&t| match resolver.resolve(t) {
+                PropOut::Error(_, sc) => sc,
+                _ => 0,
+            })
+            .collect();
+        assert_eq!(
+            codes,
+            [
+                MAPI_E_NOT_ENOUGH_MEMORY,
+                MAPI_E_NOT_ENOUGH_MEMORY,
+                MAPI_E_BAD_CHARWIDTH,
+                MAPI_E_NOT_FOUND,
+                MAPI_E_NOT_ENOUGH_MEMORY,
+                MAPI_E_NOT_ENOUGH_MEMORY,
+            ]
+        );
+        let uncapped = Resolver::new(&map, true);
+        assert!(matches!(
+            uncapped.resolve(0x0037_001F),
+            PropOut::Value(0x0037_001F, _)
         ));
     }
 

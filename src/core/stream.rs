@@ -20,8 +20,8 @@
 
 use super::error::{check_flags, MapiError, MapiResult};
 use super::mapidefs::*;
-use super::props::{PropInput, PropObject, PropOut};
-use super::value::{change_prop_type, prop_id, prop_type, PropValue};
+use super::props::{PropInput, PropObject};
+use super::value::{prop_id, prop_type, PropValue};
 use parking_lot::Mutex;
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -66,17 +66,6 @@ pub const GETPROPS_MAX_BYTES: u64 = 1 << 20;
 /// answer GetProps of a large value with MAPI_E_NOT_ENOUGH_MEMORY.
 pub fn streams_for(object_type: u32) -> bool {
     matches!(object_type, MAPI_MESSAGE | MAPI_ATTACH | MAPI_FOLDER)
-}
-
-/// GetProps's answer for values above [`GETPROPS_MAX_BYTES`]: PT_ERROR, MAPI_E_NOT_ENOUGH_MEMORY.
-pub fn cap_large_values(outs: &mut [PropOut<'_>]) {
-    for out in outs.iter_mut() {
-        if let PropOut::Value(tag, v) = out {
-            if is_stream_type(prop_type(*tag)) && v.stored_size() > GETPROPS_MAX_BYTES {
-                *out = PropOut::Error(change_prop_type(*tag, PT_ERROR), MAPI_E_NOT_ENOUGH_MEMORY);
-            }
-        }
-    }
 }
 
 /// The error every call on a stream whose object was released gets.

@@ -136,11 +136,18 @@ pub(super) struct MessageView<'a> {
 }
 
 impl MessageView<'_> {
+    /// Most requested properties are stored ones: one bit test, inlined where values are read,
+    /// spares them the call and the matches of [`MessageView::computed`].
+    #[inline(always)]
     fn synthesized(&self, id: u16) -> Option<Cow<'_, PropValue>> {
-        // Most requested properties are stored ones: one bit test spares them the matches below.
         if !id_is_computed(id) {
             return None;
         }
+        self.computed(id)
+    }
+
+    #[inline(never)]
+    fn computed(&self, id: u16) -> Option<Cow<'_, PropValue>> {
         let st = self.st;
         match id {
             // From the working copy's children: not in `synthesized`, which also serves
@@ -241,7 +248,7 @@ impl PropView for MessageView<'_> {
     }
     fn tags(&self) -> Vec<u32> {
         let st = self.st;
-        let mut tags = Vec::with_capacity(st.base.len() + st.changes.len() + SYNTHESIZED.len());
+        let mut tags = Vec::with_capacity(self.len_hint());
         tags.extend(
             st.base
                 .iter()
@@ -267,5 +274,49 @@ impl PropView for MessageView<'_> {
     }
     fn is_computed(&self, tag: u32) -> bool {
         message_is_computed(tag)
+    }
+    fn len_hint(&self) -> usize {
+        self.st.base.len() + self.st.changes.len() + SYNTHESIZED.len()
+    }
+    fn for_each_value<'s>(&'s self, f: &mut dyn FnMut(u32, Option<Cow<'s, PropValue>>)) {
+        let st = self.st;
+        // `tags`' order: the stored values merged with this client's changes by ID, then the
+        // synthesized ones; each read as `get` reads it.
+        let mut emit = |id: u16, stored: &'s PropValue| {
+            let value = match self.synthesized(id) {
+                Some(v) => v,
+                None => Cow::Borrowed(stored),
+            };
+            f(prop_tag(stored.ptype(), id), Some(value));
+        };
+        let mut changes = st.changes.iter().peekable();
+        for (&id, stored) in st.base.iter() {
+            while let Some((&cid, change)) = changes.next_if(|(cid, _)| **cid < id) {
+                if let Change::Set(v) = change {
+                    emit(cid, v);
+                }
+            }
+            match changes.next_if(|(cid, _)| **cid == id) {
+                Some((_, Change::Set(v))) => emit(id, v),
+                Some((_, Change::Delete(_))) => {}
+                None => emit(id, stored),
+            }
+        }
+        for (&cid, change) in changes {
+            if let Change::Set(v) = change {
+                emit(cid, v);
+            }
+        }
+        for &tag in SYNTHESIZED {
+            let id = prop_id(tag);
+            let present = match id {
+                ID_ENTRYID => st.ids.entry_id.is_some(),
+                ID_RECORD_KEY => st.ids.record_key.is_some(),
+                _ => true,
+            };
+            if present {
+                f(tag, self.get(id));
+            }
+        }
     }
 }

@@ -897,7 +897,14 @@ fn a_messages_tag_list_is_exactly_its_readable_properties() {
     let eid = saved(&store);
     let stored = open(&store, &eid, MAPI_MODIFY);
     set(&stored, COUNT, PropValue::Long(5));
-    for m in [&fresh, &stored] {
+    // Changes before, between and after the stored IDs, and a deleted stored property: the
+    // walk of GetProps(NULL) merges them with the stored values.
+    let edited = open(&store, &eid, MAPI_MODIFY);
+    set(&edited, PR_SUBJECT_W, PropValue::Unicode("s".into()));
+    set(&edited, NOTE, PropValue::Unicode("later".into()));
+    set(&edited, 0x7FF0_0003, PropValue::Long(1));
+    edited.delete_props(&[PR_CREATION_TIME, COUNT]).unwrap();
+    for m in [&fresh, &stored, &edited] {
         m.read(&mut |v: &dyn PropView| {
             let tags = v.tags();
             for id in 1..=0xFFFFu16 {
@@ -907,6 +914,13 @@ fn a_messages_tag_list_is_exactly_its_readable_properties() {
             let mut ids: Vec<u32> = tags.iter().map(|t| t >> 16).collect();
             ids.dedup();
             assert_eq!(ids.len(), tags.len(), "a property listed twice");
+            let mut walked = Vec::new();
+            v.for_each_value(&mut |tag, value| walked.push((tag, value.map(|c| c.into_owned()))));
+            let looked_up: Vec<_> = tags
+                .iter()
+                .map(|&t| (t, v.get((t >> 16) as u16).map(|c| c.into_owned())))
+                .collect();
+            assert_eq!(walked, looked_up, "the walk is the tags with their values");
         })
         .unwrap();
     }
