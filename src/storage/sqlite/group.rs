@@ -41,6 +41,8 @@ pub(super) struct Writer {
     committed: Condvar,
     /// The WAL's length in frames after this connection's last commit (its WAL hook sets it).
     wal_frames: Arc<AtomicI32>,
+    /// The WAL's length in frames when this writer last checkpointed (0: since started over).
+    checkpointed_at: AtomicI32,
     /// The file's queue of writers across processes (queue.rs): a group takes a place before
     /// it asks for SQLite's write lock and leaves it once it has committed.
     queue: Option<WriterQueue>,
@@ -86,11 +88,32 @@ impl Writer {
         Ok(Writer {
             conn: Mutex::new(conn),
             wal_frames,
+            checkpointed_at: AtomicI32::new(0),
             timeout,
             group: Mutex::new(Group::default()),
             committed: Condvar::new(),
             queue,
         })
+    }
+
+    /// Whether to checkpoint after this commit: once the WAL has grown by CHECKPOINT_FRAMES
+    /// since this writer's last try. Not at every commit past the size (SQLite's own rule): with
+    /// other processes reading, a PASSIVE checkpoint often cannot finish, SQLite cannot start
+    /// the WAL over, and it stays past the size, so every save paid a checkpoint's copying and
+    /// two fsyncs (150 checkpoints in 650 saves of two processes, measured).
+    fn checkpoint_due(&self) -> bool {
+        let frames = self.wal_frames.load(Ordering::Relaxed);
+        let last = self.checkpointed_at.load(Ordering::Relaxed);
+        // A WAL shorter than at the last try was started over since.
+        let grown = if frames < last { frames } else { frames - last };
+        if frames >= CHECKPOINT_FRAMES && grown >= CHECKPOINT_FRAMES {
+            self.checkpointed_at.store(frames, Ordering::Relaxed);
+            return true;
+        }
+        if frames < last {
+            self.checkpointed_at.store(0, Ordering::Relaxed);
+        }
+        false
     }
 
     /// Members of the group now forming (for tests).
@@ -295,9 +318,8 @@ impl Member<'_> {
         g.closed = false;
         drop(g);
         writer.committed.notify_all();
-        if writer.wal_frames.load(Ordering::Relaxed) >= CHECKPOINT_FRAMES {
+        if writer.checkpoint_due() {
             // PASSIVE: copies what no reader still needs, waits for nobody.
-            writer.wal_frames.store(0, Ordering::Relaxed);
             let _ = conn.wal_checkpoint_v2(None::<&str>, rusqlite::wal::CheckpointMode::PASSIVE);
         }
         drop(conn);
