@@ -665,6 +665,52 @@ mod tests {
         assert!(wal < 8 << 20, "the WAL grew to {wal} bytes");
     }
 
+    /// Two writers taking turns in the writers' queue (a durable and a quick handle of one
+    /// file have a connection each, as two processes would): the WAL is still started over,
+    /// because each writer's checkpoint finishes before the other's turn begins.
+    #[test]
+    fn writers_taking_turns_still_start_the_wal_over() {
+        let path = temp_path("turns.db");
+        let quick = Arc::new(SqliteEngine::open(&path, RW).unwrap());
+        let durable = Arc::new(
+            SqliteEngine::open(
+                &path,
+                OpenMode {
+                    durable: true,
+                    ..RW
+                },
+            )
+            .unwrap(),
+        );
+        assert!(!Arc::ptr_eq(
+            quick.writer.as_ref().unwrap(),
+            durable.writer.as_ref().unwrap()
+        ));
+        // Kept open here: the last connection to close would checkpoint and remove the WAL.
+        let handles = [quick, durable];
+        let savers: Vec<_> = handles
+            .iter()
+            .cloned()
+            .map(|s| {
+                std::thread::spawn(move || {
+                    let id = message_with_subject(&s);
+                    for i in 0..1_500 {
+                        eng(&s)
+                            .write(|t| t.put_props(id, &[(0x6001_0003, PropValue::Long(i))]))
+                            .unwrap();
+                    }
+                })
+            })
+            .collect();
+        for s in savers {
+            s.join().unwrap();
+        }
+        let wal = std::fs::metadata(format!("{}-wal", path.display()))
+            .unwrap()
+            .len();
+        assert!(wal < 8 << 20, "the WAL grew to {wal} bytes");
+    }
+
     #[test]
     fn handles_of_one_file_share_a_writer_and_its_commits() {
         use std::sync::mpsc;
