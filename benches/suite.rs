@@ -681,24 +681,21 @@ fn main() {
         let (runs, seconds) = if opts.quick { (3, "1") } else { (5, "3") };
         for mode in ["threads", "procs"] {
             for target_kind in ["distinct", "one"] {
-                eprintln!("suite: contention, {mode}, {target_kind} message(s)");
-                let (r, lost) = contention_rows(
-                    &programs["contention_bench"],
-                    &data_s,
-                    mode,
-                    target_kind,
-                    runs,
-                    seconds,
-                    "",
-                    &[],
-                    &opts,
-                );
-                rows.extend(r);
-                failed |= lost;
-                if mode == "procs" && !opts.quick {
-                    // The same run without the writers' queue (README "Writers take turns"),
-                    // for its fairness and tails.
-                    eprintln!("suite: contention, {mode}, {target_kind}, without the queue");
+                // Processes run again without the writers' queue (README "Writers take turns")
+                // in long mode, for its fairness and tails.
+                let variants: &[(&str, &[(&str, &str)])] = if mode == "procs" && !opts.quick {
+                    &[
+                        ("", &[]),
+                        (
+                            "without the writers' queue: ",
+                            &[("MSGSTORE_NO_WRITER_QUEUE", "1")],
+                        ),
+                    ]
+                } else {
+                    &[("", &[])]
+                };
+                for (prefix, env) in variants {
+                    eprintln!("suite: contention, {mode}, {target_kind} message(s) {prefix}");
                     let (r, lost) = contention_rows(
                         &programs["contention_bench"],
                         &data_s,
@@ -706,8 +703,8 @@ fn main() {
                         target_kind,
                         runs,
                         seconds,
-                        "without the writers' queue: ",
-                        &[("MSGSTORE_NO_WRITER_QUEUE", "1")],
+                        prefix,
+                        env,
                         &opts,
                     );
                     rows.extend(r);
