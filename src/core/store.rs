@@ -162,7 +162,8 @@ impl Store {
     /// access: the announcement is committed.
     pub fn notify_new_mail(&self, entry: &[u8]) -> MapiResult<()> {
         self.require_writable("NotifyNewMail")?;
-        let target = self.resolve_entry(entry)?;
+        // Whether it exists is checked once, in the transaction that logs it.
+        let target = parse_entry_id(&self.guid, entry)?;
         if target.kind != KIND_MESSAGE {
             return Err(MapiError::invalid(
                 "NotifyNewMail: the entry ID names a folder or the store, not a message",

@@ -105,15 +105,11 @@ impl Writer {
         let frames = self.wal_frames.load(Ordering::Relaxed);
         let last = self.checkpointed_at.load(Ordering::Relaxed);
         // A WAL shorter than at the last try was started over since.
-        let grown = if frames < last { frames } else { frames - last };
-        if frames >= CHECKPOINT_FRAMES && grown >= CHECKPOINT_FRAMES {
-            self.checkpointed_at.store(frames, Ordering::Relaxed);
-            return true;
-        }
-        if frames < last {
-            self.checkpointed_at.store(0, Ordering::Relaxed);
-        }
-        false
+        let since = if frames < last { 0 } else { last };
+        let due = frames - since >= CHECKPOINT_FRAMES;
+        self.checkpointed_at
+            .store(if due { frames } else { since }, Ordering::Relaxed);
+        due
     }
 
     /// Members of the group now forming (for tests).
