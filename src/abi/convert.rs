@@ -12,8 +12,8 @@ use crate::core::mapidefs::*;
 use crate::core::named::{NameKind, PropName};
 use crate::core::props::{Problem, PropInput, PropOut};
 use crate::core::value::{
-    is_stored_type, out_of_memory, prop_id, prop_type, try_map, try_map_result, try_push,
-    try_to_vec, try_vec_with_capacity, utf16_len, PropValue,
+    change_prop_type, is_stored_type, out_of_memory, prop_id, prop_type, try_map, try_map_result,
+    try_push, try_to_vec, try_vec_with_capacity, utf16_len, PropValue,
 };
 use std::ffi::{c_char, CStr};
 use std::fmt::Display;
@@ -398,7 +398,7 @@ fn extra_size(v: &PropValue) -> usize {
         MvUnicode(v) => 8 * v.len() + v.iter().map(wide).sum::<usize>(),
         MvBinary(v) => 16 * v.len() + v.iter().map(|b| align8(b.len())).sum::<usize>(),
         I2(_) | Long(_) | R4(_) | Double(_) | Currency(_) | AppTime(_) | Boolean(_) | I8(_)
-        | SysTime(_) => 0,
+        | SysTime(_) | Large(_) => 0,
     }
 }
 
@@ -442,6 +442,11 @@ fn value_out(w: &mut BlockWriter, v: &PropValue) -> PV {
         },
         Clsid(g) => PV {
             lpguid: w.bytes(g, 0) as *mut GUID,
+        },
+        // Never reaches here (write_prop_block answers it as PT_ERROR): a value left in the
+        // store has no bytes to hand out.
+        Large(_) => PV {
+            err: MAPI_E_NOT_ENOUGH_MEMORY,
         },
         MvI2(v) => PV {
             MVi: SShortArray {
@@ -594,6 +599,13 @@ unsafe fn write_prop_block(
     let arr = base as *mut SPropValue;
     for (i, o) in outs.iter().enumerate() {
         let (tag, value) = match o {
+            // A value left in the store (core/value.rs `Large`) is read through a stream.
+            PropOut::Value(tag, v) if matches!(**v, PropValue::Large(_)) => (
+                change_prop_type(*tag, PT_ERROR),
+                PV {
+                    err: MAPI_E_NOT_ENOUGH_MEMORY,
+                },
+            ),
             PropOut::Value(tag, v) => (*tag, value_out(&mut w, v)),
             PropOut::Object(tag) => (*tag, PV { x: 0 }),
             PropOut::Error(tag, sc) => (*tag, PV { err: *sc }),

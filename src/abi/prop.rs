@@ -651,8 +651,16 @@ unsafe fn copy_common<T: PropClass>(
     }
     let mut selected = Ok((Vec::new(), Vec::new()));
     obj.inner.prop().read(&mut |view| selected = select(view))?;
-    let (values, mut problems) = selected?;
+    let (mut values, mut problems) = selected?;
     let from = obj.inner.prop().named_store();
+    // Values left in the store (above 1 MiB) are read whole: the destination gets bytes.
+    if let Some(store) = from {
+        for s in values.iter_mut() {
+            if matches!(s.value, PropValue::Large(_)) {
+                s.value = store.whole_value(s.value.clone())?;
+            }
+        }
+    }
     let noreplace = ulFlags & MAPI_NOREPLACE != 0;
     // SAFETY: `lpDestObj` is non-NULL (check_dest) and a live IMAPIProp object (the contract).
     let (refused, moved) = unsafe { deliver(lpDestObj, values, noreplace, from) }?;

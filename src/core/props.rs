@@ -176,7 +176,9 @@ impl<'a> Resolver<'a> {
             PT_UNSPECIFIED => super::value::type_in_width(have, self.unicode),
             want => want,
         };
-        if self.cap_large && is_stream_type(want) && value.stored_size() > GETPROPS_MAX_BYTES {
+        if matches!(*value, PropValue::Large(_))
+            || self.cap_large && is_stream_type(want) && value.stored_size() > GETPROPS_MAX_BYTES
+        {
             let error = too_large_error(&value, want);
             return PropOut::Error(change_prop_type(tag, PT_ERROR), error);
         }

@@ -12,7 +12,9 @@ use super::props::{
     computed_problem, read_only_error, too_big_problem, Problem, PropInput, PropMap, PropObject,
     PropView,
 };
-use super::value::{id_listed, prop_id, prop_tag, PropValue};
+use super::value::{
+    id_listed, out_of_memory, prop_id, prop_tag, LargeRef, PropValue, DEFER_ABOVE_BYTES,
+};
 use crate::storage::{self, Engine, ErrorKind, OpenMode, ReadTxn, StorageError, KIND_MESSAGE};
 use parking_lot::Mutex;
 use std::borrow::Cow;
@@ -32,6 +34,7 @@ impl From<StorageError> for MapiError {
             ErrorKind::OutOfMemory => MAPI_E_NOT_ENOUGH_MEMORY,
             ErrorKind::Network => MAPI_E_NETWORK_ERROR,
             ErrorKind::Unsupported => MAPI_E_NO_SUPPORT,
+            ErrorKind::Changed => MAPI_E_OBJECT_CHANGED,
             ErrorKind::Io => MAPI_E_DISK_ERROR,
             // A transaction body's own error is returned as itself (storage::finish); one that
             // reaches here lost its error on the way.
@@ -262,6 +265,33 @@ impl Store {
         &*self.storage
     }
 
+    /// Up to `buf.len()` bytes of a value left in this store, from `offset` (0 past its end);
+    /// MAPI_E_OBJECT_CHANGED once another client replaced or deleted it.
+    pub fn read_large(&self, at: &LargeRef, offset: u64, buf: &mut [u8]) -> MapiResult<usize> {
+        Ok(self.storage().read(|t| t.read_large(at, offset, buf))?)
+    }
+
+    /// `value` whole: a value left in this store is read (in one snapshot); any other is
+    /// returned as it is. For copies to other objects, which need the bytes.
+    pub fn whole_value(&self, value: PropValue) -> MapiResult<PropValue> {
+        let PropValue::Large(at) = &value else {
+            return Ok(value);
+        };
+        self.storage()
+            .read(|t| read_whole(at, |offset, buf| Ok(t.read_large(at, offset, buf)?)))
+    }
+
+    /// Every value of `props` left in this store, read whole.
+    pub fn read_whole_values(&self, props: &mut PropMap) -> MapiResult<()> {
+        for value in props.values_mut() {
+            if matches!(value, PropValue::Large(_)) {
+                // A clone of a value left in the store is its reference: cheap.
+                *value = self.whole_value(value.clone())?;
+            }
+        }
+        Ok(())
+    }
+
     pub fn entry_id(&self, kind: u32, id: u64) -> Vec<u8> {
         entry_id(&self.guid, kind, id)
     }
@@ -385,6 +415,47 @@ pub fn load_props(txn: &mut dyn ReadTxn, id: u64) -> MapiResult<PropMap> {
         .into_iter()
         .map(|(tag, value)| (prop_id(tag), value))
         .collect())
+}
+
+/// An object's stored properties as a property map, its large binaries and 8-bit strings left
+/// in the store (`PropValue::Large`, DESIGN.md §7): what a message, an attachment or an embedded
+/// message opens with.
+pub fn load_props_deferring(txn: &mut dyn ReadTxn, id: u64) -> MapiResult<PropMap> {
+    Ok(txn
+        .props_deferring(id, DEFER_ABOVE_BYTES)?
+        .into_iter()
+        .map(|(tag, value)| (prop_id(tag), value))
+        .collect())
+}
+
+/// The piece a value left in the store is read in when it is read whole.
+const WHOLE_PIECE: usize = 1 << 20;
+
+/// A value left in the store, read whole by `read` (offset, buffer → bytes read) piece by piece
+/// into one allocation of its length (fallible: MAPI_E_NOT_ENOUGH_MEMORY).
+pub fn read_whole(
+    at: &LargeRef,
+    mut read: impl FnMut(u64, &mut [u8]) -> MapiResult<usize>,
+) -> MapiResult<PropValue> {
+    let len = usize::try_from(at.len).map_err(|_| out_of_memory(usize::MAX))?;
+    let mut bytes = Vec::new();
+    bytes
+        .try_reserve_exact(len)
+        .map_err(|_| out_of_memory(len))?;
+    bytes.resize(len, 0);
+    let mut done = 0;
+    while done < len {
+        let end = (done + WHOLE_PIECE).min(len);
+        let n = read(done as u64, &mut bytes[done..end])?;
+        if n == 0 {
+            return Err(storage::large_changed(at).into());
+        }
+        done += n;
+    }
+    Ok(match at.ptype {
+        PT_STRING8 => PropValue::String8(bytes),
+        _ => PropValue::Binary(bytes),
+    })
 }
 
 impl Store {

@@ -21,7 +21,8 @@
 use super::error::{check_flags, MapiError, MapiResult};
 use super::mapidefs::*;
 use super::props::{PropInput, PropObject};
-use super::value::{prop_id, prop_type, PropValue};
+use super::store::read_whole;
+use super::value::{prop_id, prop_type, LargeRef, PropValue};
 use parking_lot::Mutex;
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -32,6 +33,25 @@ pub trait StreamOwner: Send + Sync {
     fn object(&self) -> Option<Box<dyn PropObject>>;
     /// The largest value the object's store keeps (Engine::max_value_bytes).
     fn max_value_bytes(&self) -> u64;
+    /// Up to `buf.len()` bytes from `offset` of a value the object left in its store
+    /// (`PropValue::Large`; Store::read_large). Objects that hold every value never have one.
+    fn read_large(&self, _at: &LargeRef, _offset: u64, _buf: &mut [u8]) -> MapiResult<usize> {
+        Err(MapiError::new(
+            MAPI_E_NO_SUPPORT,
+            "this object keeps no values in its store",
+        ))
+    }
+}
+
+/// How much of a value left in the store a stream reads at once: a client reading 4 KiB at a
+/// time costs one store read per window, not one per call (a round trip, for PostgreSQL).
+const WINDOW_BYTES: usize = 1 << 20;
+
+/// The piece of a value left in the store that a stream read last.
+struct Window {
+    at: LargeRef,
+    start: u64,
+    bytes: Vec<u8>,
 }
 
 /// The ulFlags OpenProperty accepts for a stream.
@@ -95,6 +115,8 @@ pub struct PropStream {
     writable: bool,
     content: Arc<Mutex<Content>>,
     pos: Mutex<u64>,
+    /// Read ahead from a value left in the store (Content::Object on a `PropValue::Large`).
+    window: Mutex<Option<Window>>,
 }
 
 /// Whether values of `ptype` open as streams.
@@ -174,23 +196,44 @@ fn object_of(owner: &dyn StreamOwner) -> MapiResult<Box<dyn PropObject>> {
     owner.object().ok_or_else(released)
 }
 
-/// The content a stream starts from (or reverts to): the object's value in place, a copy of it,
-/// or None when the object has no such property.
-fn current_content(obj: &dyn PropObject, tag: u32) -> MapiResult<Option<Content>> {
+/// The content a stream starts from (or reverts to): the object's value in place (or in the
+/// store, for a value left there), a copy of it, or None when the object has no such property.
+fn current_content(
+    obj: &dyn PropObject,
+    owner: &dyn StreamOwner,
+    tag: u32,
+) -> MapiResult<Option<Content>> {
     let ptype = prop_type(tag);
     let mut out = Ok(None);
+    let mut elsewhere = None;
     obj.read(&mut |view| {
         out = match view.get(prop_id(tag)) {
             None => Ok(None),
             Some(v) if in_place(&v, ptype).is_some() => Ok(Some(Content::Object)),
-            Some(v) => to_bytes(&v, ptype).map(|bytes| {
-                Some(Content::Own {
-                    bytes,
-                    dirty: false,
-                })
-            }),
+            Some(v) => match &*v {
+                PropValue::Large(at) if at.ptype == ptype => Ok(Some(Content::Object)),
+                // Converted (an 8-bit string as UTF-16): read whole below, out of the lock.
+                PropValue::Large(at) => {
+                    elsewhere = Some((**at).clone());
+                    Ok(None)
+                }
+                v => to_bytes(v, ptype).map(|bytes| {
+                    Some(Content::Own {
+                        bytes,
+                        dirty: false,
+                    })
+                }),
+            },
         };
     })?;
+    if let Some(at) = elsewhere {
+        let value = read_whole(&at, |offset, buf| owner.read_large(&at, offset, buf))?;
+        let bytes = to_bytes(&value, ptype)?;
+        return Ok(Some(Content::Own {
+            bytes,
+            dirty: false,
+        }));
+    }
     out
 }
 
@@ -264,7 +307,7 @@ impl PropStream {
                 dirty: true,
             }
         } else {
-            current_content(obj, tag)?.ok_or_else(|| {
+            current_content(obj, &*owner, tag)?.ok_or_else(|| {
                 MapiError::new(
                     MAPI_E_NOT_FOUND,
                     format!(
@@ -280,6 +323,7 @@ impl PropStream {
             writable,
             content: Arc::new(Mutex::new(content)),
             pos: Mutex::new(0),
+            window: Mutex::new(None),
         };
         if flags & STREAM_APPEND != 0 {
             let len = stream.len_of(obj, &stream.content.lock())?;
@@ -300,23 +344,30 @@ impl PropStream {
         object_of(&*self.owner)
     }
 
-    /// Runs `f` on the object's value as the stream's bytes (empty if it is gone or changed type).
+    /// Runs `f` on the object's value as the stream's bytes (empty if it is gone or changed type);
+    /// a value left in the store is not read here: its reference comes back instead.
     fn with_object_bytes<R>(
         &self,
         obj: &dyn PropObject,
         f: impl FnOnce(&[u8]) -> R,
-    ) -> MapiResult<R> {
+    ) -> MapiResult<Result<R, LargeRef>> {
         let mut f = Some(f);
         let mut out = None;
         let ptype = prop_type(self.tag);
         obj.read(&mut |view| {
             let value: Option<Cow<PropValue>> = view.get(prop_id(self.tag));
+            if let Some(PropValue::Large(at)) = value.as_deref() {
+                if at.ptype == ptype {
+                    out = Some(Err((**at).clone()));
+                    return;
+                }
+            }
             let bytes = value
                 .as_deref()
                 .and_then(|v| in_place(v, ptype))
                 .unwrap_or(&[]);
             if let Some(f) = f.take() {
-                out = Some(f(bytes));
+                out = Some(Ok(f(bytes)));
             }
         })?;
         Ok(out.expect("read calls its closure"))
@@ -324,9 +375,59 @@ impl PropStream {
 
     fn len_of(&self, obj: &dyn PropObject, content: &Content) -> MapiResult<u64> {
         match content {
-            Content::Object => self.with_object_bytes(obj, |b| b.len() as u64),
+            Content::Object => Ok(match self.with_object_bytes(obj, |b| b.len() as u64)? {
+                Ok(len) => len,
+                Err(at) => at.len,
+            }),
             Content::Own { bytes, .. } => Ok(bytes.len() as u64),
         }
+    }
+
+    /// Reads from a value left in the store at `pos` into `buf`, through the window: a read the
+    /// window holds costs no store read; a read as large as the window goes straight through.
+    fn read_large(&self, at: &LargeRef, pos: u64, buf: &mut [u8]) -> MapiResult<usize> {
+        if pos >= at.len {
+            return Ok(0);
+        }
+        let n = buf
+            .len()
+            .min(usize::try_from(at.len - pos).unwrap_or(usize::MAX));
+        if n >= WINDOW_BYTES {
+            return self.owner.read_large(at, pos, &mut buf[..n]);
+        }
+        let mut window = self.window.lock();
+        let holds = |w: &Window| {
+            w.at == *at && pos >= w.start && pos + n as u64 <= w.start + w.bytes.len() as u64
+        };
+        if !window.as_ref().is_some_and(holds) {
+            let want = usize::try_from(at.len - pos)
+                .unwrap_or(usize::MAX)
+                .min(WINDOW_BYTES);
+            let mut bytes = window.take().map(|w| w.bytes).unwrap_or_default();
+            bytes.clear();
+            bytes.try_reserve_exact(want).map_err(|_| {
+                MapiError::new(MAPI_E_NOT_ENOUGH_MEMORY, "no memory to read the value")
+            })?;
+            bytes.resize(want, 0);
+            let got = self.owner.read_large(at, pos, &mut bytes)?;
+            bytes.truncate(got);
+            let w = window.insert(Window {
+                at: at.clone(),
+                start: pos,
+                bytes,
+            });
+            if !holds(w) {
+                // The store gave less than the value's length: it is not the version read.
+                return Err(MapiError::new(
+                    MAPI_E_OBJECT_CHANGED,
+                    "the value changed in the store while it was read",
+                ));
+            }
+        }
+        let w = window.as_ref().expect("filled above");
+        let from = (pos - w.start) as usize;
+        buf[..n].copy_from_slice(&w.bytes[from..from + n]);
+        Ok(n)
     }
 
     /// The stream's size in bytes.
@@ -348,7 +449,10 @@ impl PropStream {
             n
         };
         let n = match &*content {
-            Content::Object => self.with_object_bytes(&*obj, copy)?,
+            Content::Object => match self.with_object_bytes(&*obj, copy)? {
+                Ok(n) => n,
+                Err(at) => self.read_large(&at, *pos, buf)?,
+            },
             Content::Own { bytes, .. } => copy(bytes),
         };
         *pos += n as u64;
@@ -382,9 +486,22 @@ impl PropStream {
                     v
                 })
             })?;
-            let bytes = copy.map_err(|_| {
-                MapiError::new(MAPI_E_NOT_ENOUGH_MEMORY, "the value is too large to copy")
-            })?;
+            let bytes = match copy {
+                Ok(copied) => copied.map_err(|_| {
+                    MapiError::new(MAPI_E_NOT_ENOUGH_MEMORY, "the value is too large to copy")
+                })?,
+                // A value left in the store is read whole: the stream's copy is its only one
+                // in memory.
+                Err(at) => {
+                    let value =
+                        read_whole(&at, |offset, buf| self.owner.read_large(&at, offset, buf))?;
+                    *self.window.lock() = None;
+                    match value {
+                        PropValue::Binary(b) | PropValue::String8(b) => b,
+                        _ => unreachable!("read_whole makes binaries and 8-bit strings"),
+                    }
+                }
+            };
             *content = Content::Own {
                 bytes,
                 dirty: false,
@@ -519,7 +636,7 @@ impl PropStream {
     pub fn revert(&self) -> MapiResult<()> {
         let obj = self.object()?;
         let mut content = self.content.lock();
-        *content = current_content(&*obj, self.tag)?.unwrap_or(Content::Own {
+        *content = current_content(&*obj, &*self.owner, self.tag)?.unwrap_or(Content::Own {
             bytes: Vec::new(),
             dirty: false,
         });
@@ -535,6 +652,7 @@ impl PropStream {
             writable: self.writable,
             content: self.content.clone(),
             pos: Mutex::new(*self.pos.lock()),
+            window: Mutex::new(None),
         })
     }
 

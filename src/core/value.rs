@@ -138,6 +138,39 @@ pub enum PropValue {
     MvSysTime(Vec<u64>),
     MvClsid(Vec<[u8; 16]>),
     MvBinary(Vec<Vec<u8>>),
+    /// A large PT_BINARY or PT_STRING8 value left in the store when its object was opened
+    /// (DESIGN.md §7, §9): streams read it in chunks, anything that needs it whole reads it
+    /// through the store (`Store::read_whole`).
+    Large(Box<LargeRef>),
+}
+
+/// Where a value left in the store is, and which version of it an object's view holds.
+///
+/// `version` is the engine's name for the stored bytes (SQLite: their `big_values` row, never
+/// given twice; PostgreSQL: the transaction that wrote the property's row). A read finds those
+/// bytes or nothing: a value replaced since the view was read answers MAPI_E_OBJECT_CHANGED,
+/// never someone else's bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LargeRef {
+    /// PT_BINARY or PT_STRING8: types whose stream bytes are their stored bytes.
+    pub ptype: u32,
+    /// The value's length in bytes.
+    pub len: u64,
+    /// The object and property ID the value is stored under.
+    pub obj: u64,
+    pub prop: u16,
+    pub version: i64,
+}
+
+/// Values of PT_BINARY or PT_STRING8 longer than this are left in the store when a message, an
+/// attachment or an embedded message is opened: GetProps answers them with
+/// MAPI_E_NOT_ENOUGH_MEMORY anyway (core/stream.rs `GETPROPS_MAX_BYTES`), so only streams and
+/// copies ever need their bytes.
+pub(crate) const DEFER_ABOVE_BYTES: u64 = 1 << 20;
+
+/// Whether values of `ptype` are left in the store when large.
+pub fn deferrable_type(ptype: u32) -> bool {
+    matches!(ptype, PT_BINARY | PT_STRING8)
 }
 
 /// Whether `ptype` is one this provider stores (PT_I2 … PT_BINARY and their MV forms).
@@ -183,6 +216,7 @@ impl PropValue {
             MvClsid(v) => n(v.len(), 16),
             MvString8(v) | MvBinary(v) => v.iter().map(|b| b.len() as u64).sum(),
             MvUnicode(v) => v.iter().map(|s| s.len() as u64).sum(),
+            Large(at) => at.len,
         }
     }
 
@@ -215,6 +249,7 @@ impl PropValue {
             MvSysTime(_) => PT_MV_SYSTIME,
             MvClsid(_) => PT_MV_CLSID,
             MvBinary(_) => PT_MV_BINARY,
+            Large(at) => at.ptype,
         }
     }
 
@@ -237,6 +272,7 @@ impl PropValue {
             MvClsid(v) => v.len() * 16,
             MvString8(v) | MvBinary(v) => v.iter().map(Vec::len).sum(),
             MvUnicode(v) => v.iter().map(|s| utf16_len(s) * 2).sum(),
+            Large(at) => at.len as usize,
         }
     }
 
@@ -261,7 +297,7 @@ impl PropValue {
             MvClsid(v) => MvClsid(try_to_vec(v)?),
             MvBinary(v) => MvBinary(bytes_list(v)?),
             I2(_) | Long(_) | R4(_) | Double(_) | Currency(_) | AppTime(_) | Boolean(_) | I8(_)
-            | SysTime(_) | Clsid(_) => self.clone(),
+            | SysTime(_) | Clsid(_) | Large(_) => self.clone(),
         })
     }
 
@@ -285,6 +321,10 @@ impl PropValue {
         };
         let narrow = |s: &String| try_to_vec(s.as_bytes());
         match (self, want) {
+            (Large(_), PT_UNICODE) => Some(Err(MapiError::new(
+                MAPI_E_NOT_ENOUGH_MEMORY,
+                "the value is too large to convert; read it with OpenProperty(IID_IStream)",
+            ))),
             (String8(b), PT_UNICODE) => Some(widen(b).map(Unicode)),
             (Unicode(s), PT_STRING8) => Some(narrow(s).map(String8)),
             (MvString8(v), PT_MV_UNICODE) => Some(try_map_result(v, widen).map(MvUnicode)),

@@ -14,7 +14,7 @@
 //! again after a serialization failure, so a body must not leave effects outside the transaction.
 
 use crate::core::named::{NameKind, PropName};
-use crate::core::value::PropValue;
+use crate::core::value::{LargeRef, PropValue};
 pub use children::{ChildQuery, ChildRow, Cmp, Narrow};
 use std::fmt;
 
@@ -73,6 +73,9 @@ pub enum ErrorKind {
     Network,
     /// Something this engine deliberately does not do (a store file with several names).
     Unsupported,
+    /// A value left in the store (`PropValue::Large`) was replaced or deleted since it was
+    /// read: its version is no longer stored.
+    Changed,
     /// Any other I/O or engine failure.
     Io,
     /// The transaction body gave up with an error of its own (carried by the caller, see
@@ -170,6 +173,18 @@ pub trait ReadTxn {
     fn props(&mut self, id: u64) -> StorageResult<Vec<StoredProp>>;
     /// One stored property by ID.
     fn prop(&mut self, id: u64, prop_id: u16) -> StorageResult<Option<StoredProp>>;
+    /// `id`'s properties as [`ReadTxn::props`] reads them, except that PT_BINARY and PT_STRING8
+    /// values longer than `above` bytes stay in the store: they come back as
+    /// `PropValue::Large`, read later with [`ReadTxn::read_large`]. An engine that cannot read
+    /// a value piecewise returns every value whole.
+    fn props_deferring(&mut self, id: u64, _above: u64) -> StorageResult<Vec<StoredProp>> {
+        self.props(id)
+    }
+    /// Up to `buf.len()` bytes of the value `at` names, from `offset` (0 past its end);
+    /// `ErrorKind::Changed` when that version of it is no longer stored.
+    fn read_large(&mut self, at: &LargeRef, _offset: u64, _buf: &mut [u8]) -> StorageResult<usize> {
+        Err(large_changed(at))
+    }
     /// The store's named-property mapping (one per store): the ID given to a name, if any. Names
     /// are equal exactly when their GUIDs, kinds and numbers or strings (byte for byte) are.
     fn named_id(&mut self, name: &PropName) -> StorageResult<Option<u16>>;
@@ -268,6 +283,34 @@ pub struct ChangeSet<'a> {
 }
 
 /// The `maintained` of a change set that maintains nothing (a child's).
+/// The error for a read or copy of a large value whose version is no longer stored.
+pub fn large_changed(at: &LargeRef) -> StorageError {
+    StorageError::new(
+        ErrorKind::Changed,
+        format!(
+            "property 0x{:04X} of object {} was replaced or deleted by another client since this \
+             object was opened: reopen it to read the stored value",
+            at.prop, at.obj
+        ),
+    )
+}
+
+/// Whether a value to write under (`obj`, `prop`) is that property's own stored value, left in
+/// the store (`PropValue::Large`): the row is kept as it is, nothing is written.
+pub fn keeps_stored(obj: u64, prop: u16, value: &PropValue) -> bool {
+    matches!(value, PropValue::Large(at) if at.obj == obj && at.prop == prop)
+}
+
+/// The property IDs among `puts` that keep their stored value ([`keeps_stored`]): a write that
+/// replaces all of `id`'s properties leaves their rows.
+pub fn kept_ids(id: u64, puts: &[PropRef]) -> Vec<u16> {
+    puts.iter()
+        .map(|(tag, v)| ((tag >> 16) as u16, *v))
+        .filter(|(pid, v)| keeps_stored(id, *pid, v))
+        .map(|(pid, _)| pid)
+        .collect()
+}
+
 pub fn maintains_nothing(_cn: u64) -> Vec<StoredProp> {
     Vec::new()
 }
@@ -330,10 +373,12 @@ pub(crate) fn apply_children(
             Target::Existing { .. } | Target::New { .. } => return Err(child_alone()),
         };
         if child.replace_all {
+            let kept = kept_ids(id, &child.puts);
             let stored: Vec<u16> = t
-                .props(id)?
+                .props_deferring(id, 0)?
                 .iter()
                 .map(|(tag, _)| (tag >> 16) as u16)
+                .filter(|pid| !kept.contains(pid))
                 .collect();
             t.delete_props(id, &stored)?;
         }

@@ -9,7 +9,7 @@
 use super::super::error::MapiResult;
 use super::super::mapidefs::*;
 use super::super::props::PropMap;
-use super::super::store::load_props;
+use super::super::store::{load_props, load_props_deferring};
 use super::super::value::{prop_id, prop_tag, PropValue};
 use crate::storage::{
     maintains_nothing, ChangeSet, ObjectRow, PropRef, ReadTxn, Target, KIND_ATTACHMENT,
@@ -272,12 +272,12 @@ pub(crate) fn load(t: &mut dyn ReadTxn, parent: u64) -> MapiResult<Children> {
     // One query for both kinds: it runs at every open, for most messages to find nothing.
     let rows = t.children_of_kinds(parent, &[KIND_ATTACHMENT, KIND_RECIPIENT])?;
     for row in rows.iter().filter(|r| r.kind == KIND_ATTACHMENT) {
-        let props = load_props(t, row.id)?;
+        let props = load_props_deferring(t, row.id)?;
         let num = key_of(&props, ID_ATTACH_NUM).unwrap_or_else(|| children.next_attach_num());
         let embedded = match t.children(row.id, KIND_EMBEDDED_MESSAGE)?.first() {
             Some(e) => Some(Box::new(Embedded {
                 id: Some(e.id),
-                props: Arc::new(load_props(t, e.id)?),
+                props: Arc::new(load_props_deferring(t, e.id)?),
                 children: load(t, e.id)?,
             })),
             None => None,

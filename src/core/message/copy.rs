@@ -11,7 +11,7 @@ use super::super::copy::{named_renumbering, Renumbering};
 use super::super::error::{MapiError, MapiResult};
 use super::super::folder::OBJ_FLAG_ASSOCIATED;
 use super::super::mapidefs::*;
-use super::super::store::{load_props, Store};
+use super::super::store::{load_props_deferring, Store};
 use super::super::value::PropValue;
 use super::attach::Host;
 use super::children::{
@@ -37,7 +37,8 @@ pub(crate) fn copy_stored(
     let Some(row) = t.lock_object(id)?.filter(|r| r.kind == KIND_MESSAGE) else {
         return Ok(None);
     };
-    let props = load_props(t, id)?;
+    // Large values stay in the store: the engine copies them (same transaction, same version).
+    let props = load_props_deferring(t, id)?;
     let mut kids = children::load(t, id)?;
     forget_ids(&mut kids);
     let associated = row.flags & OBJ_FLAG_ASSOCIATED != 0;
@@ -117,6 +118,29 @@ impl ChildrenCopy {
     }
 }
 
+/// Reads whole every value of `a` (and of its embedded message) that was left in `from`: a copy
+/// carries bytes, so that it stands whatever becomes of its source and whichever store it
+/// lands in.
+fn read_attach_values(a: &mut Attach, from: &Store) -> MapiResult<()> {
+    if a.props.values().any(|v| matches!(v, PropValue::Large(_))) {
+        from.read_whole_values(Arc::make_mut(&mut a.props))?;
+    }
+    if let Some(e) = &mut a.embedded {
+        read_embedded_values(e, from)?;
+    }
+    Ok(())
+}
+
+fn read_embedded_values(e: &mut Embedded, from: &Store) -> MapiResult<()> {
+    if e.props.values().any(|v| matches!(v, PropValue::Large(_))) {
+        from.read_whole_values(Arc::make_mut(&mut e.props))?;
+    }
+    for a in e.children.attachments.values_mut() {
+        read_attach_values(a, from)?;
+    }
+    Ok(())
+}
+
 /// Renumbers the named properties of an attachment and everything in it.
 fn renumber_attach(a: &mut Attach, r: &Renumbering) {
     r.map(a.props_mut());
@@ -166,8 +190,9 @@ impl EmbeddedCopy {
         EmbeddedCopy { from, embedded }
     }
 
-    /// The embedded message as `to` numbers named properties.
-    pub(super) fn into_embedded(self, to: &Store) -> MapiResult<Embedded> {
+    /// The embedded message as `to` numbers named properties, its values whole.
+    pub(super) fn into_embedded(mut self, to: &Store) -> MapiResult<Embedded> {
+        read_embedded_values(&mut self.embedded, &self.from)?;
         let mut ids: BTreeSet<u16> = self.embedded.props.keys().copied().collect();
         children_prop_ids(&self.embedded.children, &mut ids);
         let renumbering = named_renumbering(&self.from, to, ids)?;
@@ -217,6 +242,9 @@ pub(super) fn receive(
     mut copy: ChildrenCopy,
     noreplace: bool,
 ) -> MapiResult<()> {
+    for a in &mut copy.attachments {
+        read_attach_values(a, &copy.from)?;
+    }
     let renumbering = named_renumbering(&copy.from, to, copy.prop_ids())?;
     if !renumbering.is_empty() {
         copy.attachments

@@ -33,7 +33,7 @@ use super::ids::filetime_now;
 use super::mapidefs::*;
 use super::props::{computed_problem, Problem, PropInput, PropMap, PropObject, PropView};
 use super::resolve::Conflict;
-use super::store::{load_props, Store};
+use super::store::{load_props_deferring, Store};
 use super::stream::StreamOwner;
 use super::value::{prop_id, prop_tag, PropValue};
 use crate::storage::{
@@ -148,7 +148,7 @@ impl Message {
         let (row, props, children) = store.storage().read(|t| {
             let row = t.object(id)?.filter(|r| r.kind == KIND_MESSAGE);
             let (props, children) = match row {
-                Some(_) => (load_props(t, id)?, children::load(t, id)?),
+                Some(_) => (load_props_deferring(t, id)?, children::load(t, id)?),
                 None => Default::default(),
             };
             Ok::<_, MapiError>((row, props, children))
@@ -411,7 +411,7 @@ impl Message {
                     // FORCE_SAVE replaces whatever is stored; a resolver's decision only the
                     // version it was shown.
                     let compare_with = expected.unwrap_or(row.cn);
-                    let stored = load_props(t, id)?;
+                    let stored = load_props_deferring(t, id)?;
                     let stored_children = children::load(t, id)?;
                     if row.cn != compare_with {
                         return Ok(Attempt::Stale {
@@ -469,7 +469,7 @@ impl Message {
                 },
                 Applied::Stale { stored_cn } => Attempt::Stale {
                     stored_cn,
-                    stored: load_props(t, id)?,
+                    stored: load_props_deferring(t, id)?,
                     stored_children: children::load(t, id)?,
                 },
                 Applied::Gone => Attempt::Deleted,

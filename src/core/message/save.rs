@@ -266,6 +266,14 @@ pub(crate) fn plan_force(base: &PropMap, changes: &Changes, stored: &PropMap) ->
     for id in keep {
         edits.insert(id, stored.get(&id).cloned());
     }
+    // A large value this client neither changed nor holds (left in the store when it opened,
+    // PropValue::Large) stays as stored: if another client replaced it, its bytes are gone and
+    // the stored ones are the only ones there are (DESIGN.md §7; docs/BAD_INPUT.md).
+    for (id, value) in base.iter() {
+        if matches!(value, PropValue::Large(_)) && !changes.contains_key(id) {
+            edits.insert(*id, stored.get(id).cloned());
+        }
+    }
     let mut predecessors = pcl_entries(base);
     predecessors.extend(pcl_entries(stored));
     replacing(Start::Base, base, changes, edits, predecessors)

@@ -3,9 +3,11 @@
 //! object's last client reference fails with MAPI_E_INVALID_OBJECT rather than writing where no
 //! save can follow.
 
+use super::super::error::MapiResult;
 use super::super::props::PropObject;
 use super::super::store::Store;
 use super::super::stream::StreamOwner;
+use super::super::value::LargeRef;
 use super::attach::{AttachState, EmbeddedState, Host};
 use super::working::State;
 use super::{Attachment, EmbeddedMessage, Message};
@@ -27,6 +29,9 @@ impl StreamOwner for MessageStreams {
     fn max_value_bytes(&self) -> u64 {
         self.store.storage().max_value_bytes()
     }
+    fn read_large(&self, at: &LargeRef, offset: u64, buf: &mut [u8]) -> MapiResult<usize> {
+        self.store.read_large(at, offset, buf)
+    }
 }
 
 pub(super) struct AttachStreams {
@@ -46,6 +51,9 @@ impl StreamOwner for AttachStreams {
     fn max_value_bytes(&self) -> u64 {
         self.store.storage().max_value_bytes()
     }
+    fn read_large(&self, at: &LargeRef, offset: u64, buf: &mut [u8]) -> MapiResult<usize> {
+        self.store.read_large(at, offset, buf)
+    }
 }
 
 pub(super) struct EmbeddedStreams {
@@ -64,5 +72,8 @@ impl StreamOwner for EmbeddedStreams {
     }
     fn max_value_bytes(&self) -> u64 {
         self.store.storage().max_value_bytes()
+    }
+    fn read_large(&self, at: &LargeRef, offset: u64, buf: &mut [u8]) -> MapiResult<usize> {
+        self.store.read_large(at, offset, buf)
     }
 }

@@ -351,6 +351,9 @@ pub fn scalars(v: &PropValue) -> Vec<Scalar<'_>> {
         MvSysTime(v) => v.iter().map(|t| Scalar::Time(*t)).collect(),
         MvClsid(v) => v.iter().map(|g| Scalar::Bytes(g)).collect(),
         MvBinary(v) => v.iter().map(|b| Scalar::Bytes(b)).collect(),
+        // A value left in the store (above 1 MiB) is not compared by content: no scalar of it
+        // matches, as a table column of it reads PT_ERROR (SIZE and EXIST still see it).
+        Large(_) => Vec::new(),
     }
 }
 

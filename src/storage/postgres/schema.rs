@@ -7,7 +7,7 @@ use super::pg_error;
 use postgres::Client;
 
 /// The schema this build reads and writes.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// The advisory lock that serialises schema changes ("msgstore" in ASCII).
 const SCHEMA_LOCK: i64 = 0x6d73_6773_746f_7265;
@@ -70,6 +70,11 @@ const MIGRATIONS: &[&str] = &[
          name text NOT NULL,
          PRIMARY KEY (store, id),
          UNIQUE (store, guid, kind, lid, name));",
+    // 3 → 4: binary values are stored out of line uncompressed (EXTERNAL), so that a stream
+    // reading a large value piece by piece (`substring`) fetches only the TOAST chunks of that
+    // piece; a compressed value would be decompressed from its start for every piece. Rows
+    // written before keep their storage until they are rewritten.
+    "ALTER TABLE msgstore_props ALTER COLUMN v_bin SET STORAGE EXTERNAL;",
 ];
 
 /// Brings the database's schema to this build's version (creating it in an empty database)

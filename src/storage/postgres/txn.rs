@@ -8,9 +8,10 @@
 use super::super::children::{select_sql, Dialect};
 use super::super::typed::{from_cell, to_cell, Cell};
 use super::super::{
-    apply_children, insert_under_folder, logged_kind, named_columns, named_from_columns,
-    reject_child_target, Applied, ChangeRecord, ChangeSet, ChangeWhat, Expect, ObjectRow, PropRef,
-    ReadTxn, StorageError, StorageResult, StoredProp, Target, WriteTxn, MAX_CN,
+    apply_children, insert_under_folder, keeps_stored, kept_ids, large_changed, logged_kind,
+    named_columns, named_from_columns, reject_child_target, Applied, ChangeRecord, ChangeSet,
+    ChangeWhat, Expect, ObjectRow, PropRef, ReadTxn, StorageError, StorageResult, StoredProp,
+    Target, WriteTxn, MAX_CN,
 };
 use super::super::{ChildQuery, ChildRow};
 use super::copy_in::{copy_rows, is_streamed};
@@ -18,7 +19,7 @@ use super::pg_error;
 use super::pool::Conn;
 use crate::core::mapidefs::*;
 use crate::core::named::PropName;
-use crate::core::value::PropValue;
+use crate::core::value::{LargeRef, PropValue};
 use postgres::types::ToSql;
 use postgres::Row;
 use std::borrow::Cow;
@@ -51,6 +52,27 @@ const PROPS: &str = "SELECT tag, v_int, v_real, v_text, v_bin FROM msgstore_prop
                      WHERE store = $1 AND obj = $2 ORDER BY id";
 const PROP: &str = "SELECT tag, v_int, v_real, v_text, v_bin FROM msgstore_props \
                     WHERE store = $1 AND obj = $2 AND id = $3";
+/// As PROPS, but a PT_BINARY or PT_STRING8 value in `v_bin` longer than $3 is left in the
+/// store: its bytes NULL, its length and version (the `xmin` of its row: the transaction that
+/// wrote it; any rewrite of the row moves it) in two more columns. `octet_length` reads the
+/// TOAST header only.
+const PROPS_DEFERRING: &str = "SELECT tag, v_int, v_real, v_text, \
+     CASE WHEN deferred THEN NULL ELSE v_bin END, \
+     CASE WHEN deferred THEN octet_length(v_bin) END, xmin::text::bigint \
+     FROM (SELECT *, octet_length(v_bin) > $3::bigint AND (tag & 65535) IN (258, 30) AS deferred, xmin \
+           FROM msgstore_props WHERE store = $1 AND obj = $2) p ORDER BY id";
+/// A piece of a value left in the store, if its row is the version read.
+const READ_LARGE: &str = "SELECT substring(v_bin FROM $4 FOR $5) FROM msgstore_props \
+     WHERE store = $1 AND obj = $2 AND id = $3 AND xmin::text::bigint = $6";
+/// Copies a value left in the store into another property (another object's, or another ID),
+/// if its row is still the version read: PostgreSQL copies the bytes.
+const COPY_LARGE: &str = "INSERT INTO msgstore_props(store, obj, id, tag, v_bin) \
+     SELECT $1, $2, $3, $4, v_bin FROM msgstore_props \
+     WHERE store = $1 AND obj = $5 AND id = $6 AND xmin::text::bigint = $7 \
+     ON CONFLICT (store, obj, id) DO UPDATE SET tag = excluded.tag, v_int = NULL, \
+     v_real = NULL, v_text = NULL, v_bin = excluded.v_bin";
+const DELETE_PROPS_BUT: &str =
+    "DELETE FROM msgstore_props WHERE store = $1 AND obj = $2 AND NOT (id = ANY($3))";
 const SWAP: &str = "UPDATE msgstore_objects SET cn = nextval('msgstore_cn') \
                     WHERE store = $1 AND id = $2 AND cn = $3 RETURNING cn, kind, parent";
 const ALLOC_CN: &str = "SELECT nextval('msgstore_cn')";
@@ -179,6 +201,18 @@ impl PgTxn<'_> {
     /// Writes property rows in one statement (values borrowed), the large ones with COPY in
     /// pieces (copy_in.rs).
     fn put_rows(&mut self, id: u64, props: &[(u32, &PropValue)]) -> StorageResult<()> {
+        if props.iter().any(|(_, v)| matches!(v, PropValue::Large(_))) {
+            let mut rest = Vec::with_capacity(props.len());
+            for &(tag, v) in props {
+                match v {
+                    // The property's own stored value, left in the store: kept as it is.
+                    v if keeps_stored(id, (tag >> 16) as u16, v) => {}
+                    PropValue::Large(at) => self.copy_large(id, tag, at)?,
+                    v => rest.push((tag, v)),
+                }
+            }
+            return self.put_rows(id, &rest);
+        }
         if props.iter().any(|(_, v)| is_streamed(v)) {
             let (large, small): (Vec<PropRef>, Vec<PropRef>) =
                 props.iter().partition(|(_, v)| is_streamed(v));
@@ -190,6 +224,28 @@ impl PgTxn<'_> {
             return copied.map_err(|e| self.failed(e));
         }
         self.upsert_rows(id, props)
+    }
+
+    /// Copies a value left in the store into `id`'s property `tag`; a version no longer stored
+    /// is `ErrorKind::Changed`.
+    fn copy_large(&mut self, id: u64, tag: u32, at: &LargeRef) -> StorageResult<()> {
+        let store = self.store;
+        let copied = self.execute(
+            COPY_LARGE,
+            &[
+                &store,
+                &(id as i64),
+                &((tag >> 16) as i32),
+                &(tag as i64),
+                &(at.obj as i64),
+                &(at.prop as i32),
+                &at.version,
+            ],
+        )?;
+        if copied != 1 {
+            return Err(large_changed(at));
+        }
+        Ok(())
     }
 
     /// Upserts property rows in one statement (values borrowed: encoded once, by the
@@ -323,6 +379,53 @@ impl ReadTxn for PgTxn<'_> {
             .iter()
             .map(row_to_prop)
             .collect()
+    }
+
+    fn props_deferring(&mut self, id: u64, above: u64) -> StorageResult<Vec<StoredProp>> {
+        let store = self.store;
+        let above = i64::try_from(above).unwrap_or(i64::MAX);
+        self.query(PROPS_DEFERRING, &[&store, &(id as i64), &above])?
+            .iter()
+            .map(|r| match r.get::<_, Option<i32>>(5) {
+                Some(len) => {
+                    let tag = r.get::<_, i64>(0) as u32;
+                    let at = LargeRef {
+                        ptype: tag & 0xFFFF,
+                        len: len as u64,
+                        obj: id,
+                        prop: (tag >> 16) as u16,
+                        version: r.get(6),
+                    };
+                    Ok((tag, PropValue::Large(Box::new(at))))
+                }
+                None => row_to_prop(r),
+            })
+            .collect()
+    }
+
+    fn read_large(&mut self, at: &LargeRef, offset: u64, buf: &mut [u8]) -> StorageResult<usize> {
+        // Values are at most 1 GiB here (max_value_bytes): positions fit an int4.
+        let start = i32::try_from(offset.saturating_add(1)).unwrap_or(i32::MAX);
+        let count = i32::try_from(buf.len()).unwrap_or(i32::MAX);
+        let store = self.store;
+        let rows = self.query(
+            READ_LARGE,
+            &[
+                &store,
+                &(at.obj as i64),
+                &(at.prop as i32),
+                &start,
+                &count,
+                &at.version,
+            ],
+        )?;
+        let Some(row) = rows.first() else {
+            return Err(large_changed(at));
+        };
+        let piece: &[u8] = row.get::<_, Option<&[u8]>>(0).unwrap_or_default();
+        let n = piece.len().min(buf.len());
+        buf[..n].copy_from_slice(&piece[..n]);
+        Ok(n)
     }
 
     fn prop(&mut self, id: u64, prop_id: u16) -> StorageResult<Option<StoredProp>> {
@@ -462,7 +565,15 @@ impl WriteTxn for PgTxn<'_> {
             }
         };
         if change.replace_all {
-            self.execute(DELETE_OBJECT_PROPS, &[&store, &(id as i64)])?;
+            let kept: Vec<i32> = kept_ids(id, &change.puts)
+                .into_iter()
+                .map(i32::from)
+                .collect();
+            if kept.is_empty() {
+                self.execute(DELETE_OBJECT_PROPS, &[&store, &(id as i64)])?;
+            } else {
+                self.execute(DELETE_PROPS_BUT, &[&store, &(id as i64), &kept])?;
+            }
         }
         self.delete_props(id, change.deletes)?;
         // The puts and the maintained properties in one statement; a maintained value wins.

@@ -6,14 +6,14 @@
 
 use super::super::children::{select_sql, Dialect};
 use super::super::{
-    apply_children, insert_under_folder, lend, named_columns, named_from_columns,
-    reject_child_target, Applied, ChangeSet, ChangeWhat, Expect, ObjectRow, PropRef, ReadTxn,
-    StorageError, StorageResult, StoredProp, Target, WriteTxn, MAX_CN,
+    apply_children, insert_under_folder, keeps_stored, kept_ids, large_changed, lend,
+    named_columns, named_from_columns, reject_child_target, Applied, ChangeSet, ChangeWhat, Expect,
+    ObjectRow, PropRef, ReadTxn, StorageError, StorageResult, StoredProp, Target, WriteTxn, MAX_CN,
 };
 use super::super::{ChildQuery, ChildRow};
 use super::codec::{from_sql, to_sql};
 use crate::core::named::PropName;
-use crate::core::value::PropValue;
+use crate::core::value::{deferrable_type, LargeRef, PropValue};
 use rusqlite::types::ToSqlOutput;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
 use std::sync::LazyLock;
@@ -222,7 +222,12 @@ impl SqlTxn<'_> {
                 props.iter().partition(|p| is_large(p));
             self.upsert_props(id, &small)?;
             for (tag, value) in large {
-                self.write_large(id, *tag, value)?;
+                match value {
+                    // The property's own stored value, left in the store: kept as it is.
+                    v if keeps_stored(id, (tag >> 16) as u16, v) => {}
+                    PropValue::Large(at) => self.copy_large(id, *tag, at)?,
+                    _ => self.write_large(id, *tag, value)?,
+                }
             }
             return Ok(());
         }
@@ -262,17 +267,18 @@ impl SqlTxn<'_> {
             PropValue::Binary(bytes) if bytes.len() >= PIECEWISE_BYTES => Some(bytes),
             _ => None,
         };
+        let big = self.next_big_id()?;
         let mut insert = self
             .conn
-            .prepare_cached("INSERT INTO big_values(obj, value) VALUES (?1, ?2)")?;
+            .prepare_cached("INSERT INTO big_values(id, obj, value) VALUES (?1, ?2, ?3)")?;
         match piecewise {
             Some(bytes) => insert.execute(params![
+                big,
                 id as i64,
                 ToSqlOutput::ZeroBlob(bytes.len() as u64)
             ])?,
-            None => insert.execute(params![id as i64, to_sql(value)])?,
+            None => insert.execute(params![big, id as i64, to_sql(value)])?,
         };
-        let big = self.conn.last_insert_rowid();
         if let Some(bytes) = piecewise {
             let mut blob =
                 self.conn
@@ -281,6 +287,11 @@ impl SqlTxn<'_> {
                 blob.write_at(piece, i * PIECE)?;
             }
         }
+        self.name_big(id, tag, big)
+    }
+
+    /// Points `id`'s property `tag` at the `big_values` row `big`.
+    fn name_big(&self, id: u64, tag: u32, big: i64) -> StorageResult<()> {
         self.conn
             .prepare_cached(
                 "INSERT INTO props(obj, id, tag, value, big) VALUES (?1, ?2, ?3, NULL, ?4) \
@@ -289,6 +300,38 @@ impl SqlTxn<'_> {
             )?
             .execute(params![id as i64, tag >> 16, tag, big])?;
         Ok(())
+    }
+
+    /// A `big_values` ID, from a counter (as object IDs are): an ID once given names those
+    /// bytes or nothing, so a reader holding one (`PropValue::Large`) can never find another
+    /// value under it, even after the newest row is deleted. A store written before the
+    /// counter existed starts it past its largest row.
+    fn next_big_id(&self) -> StorageResult<i64> {
+        self.conn
+            .prepare_cached(
+                "INSERT OR IGNORE INTO meta(key, value) \
+                 SELECT 'next_big', coalesce(max(id), 0) + 1 FROM big_values",
+            )?
+            .execute([])?;
+        Ok(self.take_counter("next_big", i64::MAX as u64)? as i64)
+    }
+
+    /// Copies a value left in the store (another object's, or another property's) into `id`'s
+    /// property `tag`: SQLite copies the row's bytes; a version no longer stored is
+    /// `ErrorKind::Changed`.
+    fn copy_large(&mut self, id: u64, tag: u32, at: &LargeRef) -> StorageResult<()> {
+        let big = self.next_big_id()?;
+        let copied = self
+            .conn
+            .prepare_cached(
+                "INSERT INTO big_values(id, obj, value) \
+                 SELECT ?1, ?2, value FROM big_values WHERE id = ?3 AND obj = ?4",
+            )?
+            .execute(params![big, id as i64, at.version, at.obj as i64])?;
+        if copied != 1 {
+            return Err(large_changed(at));
+        }
+        self.name_big(id, tag, big)
     }
 
     /// Deletes `id`'s large values that no property row names any longer (replaced, removed):
@@ -388,6 +431,64 @@ impl ReadTxn for SqlTxn<'_> {
             out.push(row_to_prop(self.conn, r)?);
         }
         Ok(out)
+    }
+
+    fn props_deferring(&mut self, id: u64, above: u64) -> StorageResult<Vec<StoredProp>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!("{PROP_COLUMNS} WHERE obj = ?1 ORDER BY id"))?;
+        let mut rows = stmt.query([id as i64])?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            let tag: u32 = r.get(0)?;
+            if let (Some(big), true) = (r.get::<_, Option<i64>>(2)?, deferrable_type(tag & 0xFFFF))
+            {
+                // The length from the record header: the value's pages are not read.
+                let len: i64 = self
+                    .conn
+                    .prepare_cached("SELECT octet_length(value) FROM big_values WHERE id = ?1")?
+                    .query_row([big], |r| r.get(0))
+                    .optional()?
+                    .ok_or_else(|| {
+                        StorageError::corrupt(format!(
+                            "the large value {big} of a property is missing"
+                        ))
+                    })?;
+                if len as u64 > above {
+                    let at = LargeRef {
+                        ptype: tag & 0xFFFF,
+                        len: len as u64,
+                        obj: id,
+                        prop: (tag >> 16) as u16,
+                        version: big,
+                    };
+                    out.push((tag, PropValue::Large(Box::new(at))));
+                    continue;
+                }
+            }
+            out.push(row_to_prop(self.conn, r)?);
+        }
+        Ok(out)
+    }
+
+    fn read_large(&mut self, at: &LargeRef, offset: u64, buf: &mut [u8]) -> StorageResult<usize> {
+        // A row exists only while a property names it (rows are deleted by the write that
+        // unnames them) and its ID is never given again: found means unchanged.
+        let owner: Option<i64> = self
+            .conn
+            .prepare_cached("SELECT obj FROM big_values WHERE id = ?1")?
+            .query_row([at.version], |r| r.get(0))
+            .optional()?;
+        if owner != Some(at.obj as i64) {
+            return Err(large_changed(at));
+        }
+        let blob =
+            self.conn
+                .blob_open(rusqlite::MAIN_DB, c"big_values", c"value", at.version, true)?;
+        match usize::try_from(offset) {
+            Ok(start) if start < blob.len() => Ok(blob.read_at(buf, start)?),
+            _ => Ok(0),
+        }
     }
 
     fn prop(&mut self, id: u64, prop_id: u16) -> StorageResult<Option<StoredProp>> {
@@ -539,9 +640,20 @@ impl WriteTxn for SqlTxn<'_> {
             }
         };
         if change.replace_all {
-            self.conn
-                .prepare_cached("DELETE FROM props WHERE obj = ?1")?
-                .execute([id as i64])?;
+            let kept = kept_ids(id, &change.puts);
+            if kept.is_empty() {
+                self.conn
+                    .prepare_cached("DELETE FROM props WHERE obj = ?1")?
+                    .execute([id as i64])?;
+            } else {
+                let stored: Vec<u16> = self
+                    .conn
+                    .prepare_cached("SELECT id FROM props WHERE obj = ?1")?
+                    .query_map([id as i64], |r| r.get(0))?
+                    .collect::<Result<_, _>>()?;
+                let others: Vec<u16> = stored.into_iter().filter(|p| !kept.contains(p)).collect();
+                self.remove_props(id, &others)?;
+            }
         }
         self.remove_props(id, change.deletes)?;
         self.write_props(id, &change.puts)?;
