@@ -653,7 +653,41 @@ fn main() {
     if opts.wants("memory") {
         eprintln!("suite: memory of open messages");
         let r = run(&programs["scale_bench"], &["memory", &data_s], &opts);
-        for rec in r.iter().filter(|r| r["case"] == "memory") {
+        // A message with a 10 MiB attachment against the same with a 1-byte one: the data stays
+        // in the store at open (DESIGN.md §7: open costs what the small properties cost).
+        let label = |l: &str| {
+            r.iter()
+                .find(|r| r["case"] == "memory" && r["label"] == l)
+                .unwrap_or_else(|| panic!("scale_bench memory printed no {l} case"))
+        };
+        let (tiny, big) = (label("attach1B"), label("attach10MiB"));
+        for (what, key, fmt) in [
+            (
+                "heap per open message",
+                "heap_per_object",
+                fmt_bytes as fn(f64) -> String,
+            ),
+            (
+                "OpenEntry time per message",
+                "open_ns",
+                fmt_time as fn(f64) -> String,
+            ),
+        ] {
+            let (b, m) = (num(tiny, key), num(big, key));
+            rows.push(Row {
+                operation: format!("{what}, message with a 10 MiB attachment"),
+                measured: fmt(m),
+                baseline: "the same message with a 1-byte attachment".into(),
+                baseline_value: fmt(b),
+                ratio: Some(m / b),
+                target: Target::AtMost(1.2),
+                note: format!("PR_MESSAGE_SIZE {}", fmt_bytes(num(big, "message_size"))),
+            });
+        }
+        for rec in r
+            .iter()
+            .filter(|r| r["case"] == "memory" && !r["label"].starts_with("attach"))
+        {
             let size = num(rec, "message_size");
             let heap = num(rec, "heap_per_object");
             // Proportional: at most the message's own size plus a fixed 4 KiB per object.
