@@ -44,7 +44,7 @@ pub trait StreamOwner: Send + Sync {
 }
 
 /// How much of a value left in the store a stream reads at once: a client reading 4 KiB at a
-/// time costs one store read per window, not one per call (a round trip, for PostgreSQL).
+/// time costs one store read per window, not one per call (a round trip, for a server engine).
 const WINDOW_BYTES: usize = 1 << 20;
 
 /// The piece of a value left in the store that a stream read last.

@@ -350,6 +350,29 @@ impl Children {
             })
     }
 
+    /// Whether every value left in the store (`PropValue::Large`) that these children hold is
+    /// the stored row of the child `ids` names for it (false after a child was stored as a new
+    /// object: its references still name its source's rows).
+    pub(crate) fn large_values_name(&self, ids: &ChildIds) -> bool {
+        let named_by = |props: &PropMap, id: u64| {
+            props
+                .values()
+                .all(|v| !matches!(v, PropValue::Large(at) if at.obj != id))
+        };
+        self.attachments.iter().all(|(num, a)| {
+            let Some((id, embedded)) = ids.attachments.get(num) else {
+                return true;
+            };
+            named_by(&a.props, *id)
+                && match (&a.embedded, embedded) {
+                    (Some(e), Some((eid, inner))) => {
+                        named_by(&e.props, *eid) && e.children.large_values_name(inner)
+                    }
+                    _ => true,
+                }
+        })
+    }
+
     /// These children as stored with `ids` (which [`Children::matches_ids`]): each gets its
     /// stored ID and its key as written.
     pub(crate) fn take_ids(&mut self, ids: &ChildIds) {

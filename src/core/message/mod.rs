@@ -104,7 +104,11 @@ fn read_back(
 ) -> MapiResult<ReadBack> {
     let wanted = merged.as_ref().unwrap_or(current);
     Ok(match children::load_ids(t, id)? {
-        Some(ids) if wanted.matches_ids(&ids) => ReadBack::Ids { merged, ids },
+        // A child stored as a copy (a new object) holding values left in the store is read
+        // back: its references must name the copy's rows, not its source's.
+        Some(ids) if wanted.matches_ids(&ids) && wanted.large_values_name(&ids) => {
+            ReadBack::Ids { merged, ids }
+        }
         _ => ReadBack::Loaded(children::load(t, id)?),
     })
 }
@@ -496,7 +500,8 @@ impl Message {
         // This client's children go with its view, all of them new in the copy.
         plan.children_total = st.kids.current.payload();
         let writes = children::writes(&Children::default(), &st.kids.current);
-        let (id, cn, parent, children) = self.store.storage().write(|t| {
+        let holds_large = st.base.values().any(|v| matches!(v, PropValue::Large(_)));
+        let (id, cn, parent, children, copied_large) = self.store.storage().write(|t| {
             let parent = match dest {
                 Some(f) => f,
                 None => conflicts_folder(t, &self.store)?,
@@ -511,12 +516,30 @@ impl Message {
                 now,
             )?;
             let children = read_back(t, id, None, &st.kids.current)?;
-            Ok::<_, MapiError>((id, cn, parent, children))
+            // The copy's large values are its own rows now: the view names those, not the
+            // original's (which another client may replace).
+            let copied_large: Vec<(u16, PropValue)> = if holds_large {
+                load_props_deferring(t, id)?
+                    .into_iter()
+                    .filter(|(_, v)| matches!(v, PropValue::Large(_)))
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            Ok::<_, MapiError>((id, cn, parent, children, copied_large))
         })?;
         st.rebase_children(children, &BTreeMap::new());
         let maintained = maintained(&guid, cn, now, &plan);
         st.base_size = committed_size(&plan, &maintained);
         st.commit_view(plan, maintained);
+        if !copied_large.is_empty() {
+            let view = Arc::make_mut(&mut st.base);
+            for (pid, v) in copied_large {
+                if matches!(view.get(&pid), Some(PropValue::Large(_))) {
+                    view.insert(pid, v);
+                }
+            }
+        }
         st.locate(&self.store, Some(id), parent);
         st.base_cn = cn;
         st.writable = keep_writable;
