@@ -350,6 +350,28 @@ impl Children {
             })
     }
 
+    /// Whether every value these children left in the store (`PropValue::Large`) is stored
+    /// under the child `ids` gives it: not so for one a commit copied from another object (a
+    /// SAVE_ELSEWHERE's new children), whose reference would still name the original.
+    pub(crate) fn large_values_name(&self, ids: &ChildIds) -> bool {
+        let names = |props: &PropMap, id: u64| {
+            props
+                .values()
+                .all(|v| !matches!(v, PropValue::Large(at) if at.obj != id))
+        };
+        self.attachments
+            .iter()
+            .all(|(num, a)| match (ids.attachments.get(num), &a.embedded) {
+                (Some((id, None)), None) => names(&a.props, *id),
+                (Some((id, Some((e_id, inner)))), Some(e)) => {
+                    names(&a.props, *id)
+                        && names(&e.props, *e_id)
+                        && e.children.large_values_name(inner)
+                }
+                _ => false,
+            })
+    }
+
     /// These children as stored with `ids` (which [`Children::matches_ids`]): each gets its
     /// stored ID and its key as written.
     pub(crate) fn take_ids(&mut self, ids: &ChildIds) {

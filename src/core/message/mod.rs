@@ -104,7 +104,9 @@ fn read_back(
 ) -> MapiResult<ReadBack> {
     let wanted = merged.as_ref().unwrap_or(current);
     Ok(match children::load_ids(t, id)? {
-        Some(ids) if wanted.matches_ids(&ids) => ReadBack::Ids { merged, ids },
+        Some(ids) if wanted.matches_ids(&ids) && wanted.large_values_name(&ids) => {
+            ReadBack::Ids { merged, ids }
+        }
         _ => ReadBack::Loaded(children::load(t, id)?),
     })
 }
@@ -496,7 +498,7 @@ impl Message {
         // This client's children go with its view, all of them new in the copy.
         plan.children_total = st.kids.current.payload();
         let writes = children::writes(&Children::default(), &st.kids.current);
-        let (id, cn, parent, children) = self.store.storage().write(|t| {
+        let (id, cn, parent, children, copied) = self.store.storage().write(|t| {
             let parent = match dest {
                 Some(f) => f,
                 None => conflicts_folder(t, &self.store)?,
@@ -511,8 +513,24 @@ impl Message {
                 now,
             )?;
             let children = read_back(t, id, None, &st.kids.current)?;
-            Ok::<_, MapiError>((id, cn, parent, children))
+            // The view's values left in the store named the original's rows; the new
+            // message's copies of them are its own.
+            let held: Vec<u16> = plan
+                .lent_view(&st.base, &st.changes)
+                .into_iter()
+                .filter(|(_, v)| matches!(v, PropValue::Large(_)))
+                .map(|(pid, _)| pid)
+                .collect();
+            let mut copied = Edits::new();
+            if !held.is_empty() {
+                let mut stored = load_props_deferring(t, id)?;
+                for pid in held {
+                    copied.insert(pid, stored.remove(&pid));
+                }
+            }
+            Ok::<_, MapiError>((id, cn, parent, children, copied))
         })?;
+        plan.edits.extend(copied);
         st.rebase_children(children, &BTreeMap::new());
         let maintained = maintained(&guid, cn, now, &plan);
         st.base_size = committed_size(&plan, &maintained);
