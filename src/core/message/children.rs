@@ -350,6 +350,18 @@ impl Children {
             })
     }
 
+    /// Whether any of these children (or their embedded messages') holds a value left in the
+    /// store.
+    pub(crate) fn holds_large(&self) -> bool {
+        let holds = |props: &PropMap| props.values().any(|v| matches!(v, PropValue::Large(_)));
+        self.attachments.values().any(|a| {
+            holds(&a.props)
+                || a.embedded
+                    .as_ref()
+                    .is_some_and(|e| holds(&e.props) || e.children.holds_large())
+        })
+    }
+
     /// Whether every value these children left in the store (`PropValue::Large`) is stored
     /// under the child `ids` gives it: not so for one a commit copied from another object (a
     /// SAVE_ELSEWHERE's new children), whose reference would still name the original.

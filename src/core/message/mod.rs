@@ -461,10 +461,16 @@ impl Message {
                     maintained: maintained_for(cn),
                     plan,
                     children: if reads_back {
-                        Some((
-                            Box::new(read_back(t, id, merged, &st.kids.current)?),
-                            renumbered,
-                        ))
+                        // Under FORCE_SAVE or MERGE another client may have replaced a child's
+                        // value left in the store (its row is kept as stored): the children are
+                        // read back for their references.
+                        let wanted = merged.as_ref().unwrap_or(&st.kids.current);
+                        let back = if mode != Mode::Normal && wanted.holds_large() {
+                            ReadBack::Loaded(children::load(t, id)?)
+                        } else {
+                            read_back(t, id, merged, &st.kids.current)?
+                        };
+                        Some((Box::new(back), renumbered))
                     } else {
                         None
                     },
