@@ -2251,6 +2251,35 @@ fn force_save_keeps_a_stored_large_value_the_client_never_changed(engine: Engine
     a.save_changes(FORCE_SAVE | KEEP_OPEN_READWRITE).unwrap();
     assert_eq!(long(&*stored(), COUNTER), 5);
     assert_eq!(get(&*stored(), BIG), None);
+
+    // An attachment's data another client replaced: stored and in A's view, B's.
+    let m = stored();
+    let (_, att) = m.create_attach(0).unwrap();
+    set(&att, PR_ATTACH_DATA_BIN, Binary(pattern(2 * MIB, 6)));
+    att.save_changes(0).unwrap();
+    m.save_changes(0).unwrap();
+    let a = stored();
+    let b = stored();
+    let theirs = Binary(pattern(2 * MIB, 7));
+    let b_att = b.open_attach(0, MAPI_MODIFY).unwrap();
+    set(&b_att, PR_ATTACH_DATA_BIN, theirs.clone());
+    b_att.save_changes(0).unwrap();
+    b.save_changes(0).unwrap();
+    set(&*a, COUNTER, Long(6));
+    a.save_changes(FORCE_SAVE | KEEP_OPEN_READWRITE).unwrap();
+    let data = |m: &Message| get(&m.open_attach(0, 0).unwrap(), PR_ATTACH_DATA_BIN);
+    assert!(data(&stored()) == Some(theirs.clone()));
+    assert!(data(&a) == Some(theirs), "A's view is what it saved");
+    // The attachment deleted by another client: its bytes are gone, so A's FORCE_SAVE cannot
+    // bring it back and answers MAPI_E_OBJECT_CHANGED, writing nothing.
+    let a = stored();
+    let b = stored();
+    b.delete_attach(0, 0).unwrap();
+    b.save_changes(0).unwrap();
+    set(&*a, COUNTER, Long(7));
+    changed(a.save_changes(FORCE_SAVE | KEEP_OPEN_READWRITE));
+    assert_eq!(long(&*stored(), COUNTER), 6);
+    assert!(stored().attachment_rows().unwrap().is_empty());
 }
 
 /// CopyMessages copies values left in the store (a message's, its attachment's) inside the
