@@ -1931,7 +1931,7 @@ fn read_in_pieces(
     }
 }
 
-/// The only message of the root folder, by object ID.
+/// The only message of `folder`, by object ID.
 fn only_message_id(store: &Store, folder: u64) -> u64 {
     let rows = store
         .storage()
@@ -2270,6 +2270,28 @@ fn force_save_keeps_a_stored_large_value_the_client_never_changed(engine: Engine
     let data = |m: &Message| get(&m.open_attach(0, 0).unwrap(), PR_ATTACH_DATA_BIN);
     assert!(data(&stored()) == Some(theirs.clone()));
     assert!(data(&a) == Some(theirs), "A's view is what it saved");
+    // A resolver's MERGE where A changed the attachment too (a small property): A's attachment
+    // wins, but its data, which A never read, is the stored one, in A's view too.
+    const ATTACH_NOTE: u32 = 0x6730_0003;
+    let a = stored();
+    let b = stored();
+    let theirs = Binary(pattern(2 * MIB, 8));
+    let b_att = b.open_attach(0, MAPI_MODIFY).unwrap();
+    set(&b_att, PR_ATTACH_DATA_BIN, theirs.clone());
+    b_att.save_changes(0).unwrap();
+    b.save_changes(0).unwrap();
+    let a_att = a.open_attach(0, MAPI_MODIFY).unwrap();
+    set(&a_att, ATTACH_NOTE, Long(1));
+    a_att.save_changes(0).unwrap();
+    set(&*a, NOTE, Unicode("merged".into()));
+    let merge = Arc::new(Always(Decision::Merge, AtomicUsize::new(0)));
+    store.set_resolver(Some(merge));
+    a.save_changes(KEEP_OPEN_READWRITE).unwrap();
+    store.set_resolver(None);
+    let att = stored().open_attach(0, 0).unwrap();
+    assert_eq!(long(&att, ATTACH_NOTE), 1);
+    assert!(get(&att, PR_ATTACH_DATA_BIN) == Some(theirs.clone()));
+    assert!(data(&a) == Some(theirs));
     // The attachment deleted by another client: its bytes are gone, so A's FORCE_SAVE cannot
     // bring it back and answers MAPI_E_OBJECT_CHANGED, writing nothing.
     let a = stored();
