@@ -81,6 +81,10 @@ on_every_engine!(
     the_change_feed_tells_every_writers_changes,
     moves_and_copies_are_announced,
     large_values_survive_every_kind_of_save,
+    large_values_stay_in_the_store_until_read,
+    a_replaced_large_value_reads_as_object_changed,
+    force_save_keeps_a_stored_large_value_the_client_never_changed,
+    copies_carry_large_values,
 );
 
 const FLAGS: u32 = MAPI_CREATE | MDB_WRITE | MSGSTORE_NO_SYNC;
@@ -1885,4 +1889,555 @@ fn contents_tables_see_each_messages_children(engine: Engine) {
             MAPI_E_TOO_COMPLEX
         );
     }
+}
+
+const MIB: usize = 1 << 20;
+const BIG: u32 = 0x6720_0102;
+
+/// `tag`'s value exactly as `m`'s view holds it: a value left in the store as its reference.
+fn raw(m: &dyn PropObject, tag: u32) -> Option<PropValue> {
+    let mut out = None;
+    m.read(&mut |v: &dyn PropView| out = v.get((tag >> 16) as u16).map(|c| c.into_owned()))
+        .unwrap();
+    out
+}
+
+/// The reference `m`'s view holds for `tag`, which must have been left in the store.
+fn large_ref(m: &dyn PropObject, tag: u32) -> msgstore::core::value::LargeRef {
+    match raw(m, tag) {
+        Some(PropValue::Large(at)) => *at,
+        other => panic!(
+            "{tag:08X} was not left in the store: {:?}",
+            other.map(|v| v.ptype())
+        ),
+    }
+}
+
+/// A value left in the store read through `Store::read_large` in pieces of `piece` bytes, each
+/// at the offset the last one ended, until a read returns 0.
+fn read_in_pieces(
+    store: &Store,
+    at: &msgstore::core::value::LargeRef,
+    piece: usize,
+) -> msgstore::core::error::MapiResult<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut buf = vec![0; piece];
+    loop {
+        let n = store.read_large(at, out.len() as u64, &mut buf)?;
+        if n == 0 {
+            return Ok(out);
+        }
+        out.extend_from_slice(&buf[..n]);
+    }
+}
+
+/// The only message of `folder`, by object ID.
+fn only_message_id(store: &Store, folder: u64) -> u64 {
+    let rows = store
+        .storage()
+        .read(|t| t.children(folder, msgstore::storage::KIND_MESSAGE))
+        .unwrap();
+    assert_eq!(rows.len(), 1);
+    rows[0].id
+}
+
+/// Reads `tag` of `obj` whole through a stream (OpenProperty(IID_IStream), read-only) in odd
+/// pieces, after a seek into the middle and back.
+fn read_by_stream(obj: &dyn PropObject, tag: u32) -> Vec<u8> {
+    use msgstore::core::stream::{OpenRequest, PropStream};
+    let req = OpenRequest {
+        tag,
+        interface_options: STGM_READ,
+        flags: 0,
+    };
+    let s = PropStream::open(obj, obj.stream_owner().unwrap(), req).unwrap();
+    let len = s.size().unwrap() as usize;
+    // A byte just past a 1 MiB window, then from the start again.
+    assert_eq!(
+        s.seek(MIB as i64 + 1, STREAM_SEEK_SET).unwrap(),
+        MIB as u64 + 1
+    );
+    let mut one = [0u8; 1];
+    assert_eq!(s.read(&mut one).unwrap(), 1);
+    s.seek(0, STREAM_SEEK_SET).unwrap();
+    let mut out = Vec::new();
+    let mut buf = vec![0; 99_991];
+    loop {
+        let n = s.read(&mut buf).unwrap();
+        if n == 0 {
+            break;
+        }
+        out.extend_from_slice(&buf[..n]);
+    }
+    assert_eq!(out.len(), len);
+    assert_eq!(out.get(MIB + 1), Some(&one[0]));
+    out
+}
+
+/// What a message opens with: PT_BINARY and PT_STRING8 values strictly longer than 1 MiB (of
+/// the message, its attachment, its embedded message) are left in the store as references
+/// (type, length, object, property); PT_UNICODE and values of 1 MiB are loaded. The references
+/// read back exactly through `Store::read_large` in pieces that straddle its windows, 0 at and
+/// past the end, and through streams.
+fn large_values_stay_in_the_store_until_read(engine: Engine) {
+    use PropValue::*;
+    const ANSI: u32 = 0x6721_001E;
+    const ANSI_8BIT: u32 = 0x6722_001E;
+    const EXACT: u32 = 0x6723_0102;
+    const EMBEDDED_BIG: u32 = 0x6724_0102;
+    let Some(loc) = location(engine, "deferred") else {
+        return;
+    };
+    let store = open(&loc);
+    let big = pattern(3 * MIB + 1, 0);
+    let ansi = std::iter::repeat_n(b'q', MIB + 1).collect::<Vec<u8>>();
+    // Not UTF-8: PostgreSQL keeps it with the binaries.
+    let ansi_8bit = std::iter::repeat_n(0xE9u8, MIB + 1).collect::<Vec<u8>>();
+    let exact = pattern(MIB, 1);
+    let unicode = std::iter::repeat_n('ü', MIB).collect::<String>();
+    let data = pattern(2 * MIB, 2);
+    let embedded_big = pattern(MIB + 2, 3);
+    let m = root(&store).create_message(0).unwrap();
+    set(&m, BIG, Binary(big.clone()));
+    set(&m, ANSI, String8(ansi.clone()));
+    set(&m, ANSI_8BIT, String8(ansi_8bit.clone()));
+    set(&m, EXACT, Binary(exact.clone()));
+    set(&m, NOTE, Unicode(unicode.clone()));
+    let (_, a) = m.create_attach(0).unwrap();
+    set(&a, PR_ATTACH_DATA_BIN, Binary(data.clone()));
+    a.save_changes(0).unwrap();
+    let (_, holder) = m.create_attach(0).unwrap();
+    let e = holder.open_embedded(MAPI_CREATE).unwrap();
+    set(&e, EMBEDDED_BIG, Binary(embedded_big.clone()));
+    e.save_changes(0).unwrap();
+    holder.save_changes(0).unwrap();
+    m.save_changes(0).unwrap();
+    let eid = m.entry_id().unwrap();
+    let id = only_message_id(&store, msgstore::storage::ROOT_FOLDER_ID);
+
+    let m = open_message(&store, &eid);
+    let at = large_ref(&*m, BIG);
+    assert_eq!(
+        (at.ptype, at.len, at.obj, at.prop),
+        (PT_BINARY, big.len() as u64, id, (BIG >> 16) as u16)
+    );
+    let at_8bit = large_ref(&*m, ANSI_8BIT);
+    assert_eq!((at_8bit.ptype, at_8bit.len), (PT_STRING8, MIB as u64 + 1));
+    match engine {
+        Engine::Sqlite => {
+            let at = large_ref(&*m, ANSI);
+            assert_eq!((at.ptype, at.len), (PT_STRING8, MIB as u64 + 1));
+            assert_eq!(read_in_pieces(&store, &at, 100_000).unwrap(), ansi);
+        }
+        // PostgreSQL keeps UTF-8 text in its text column, which it reads whole.
+        Engine::Postgres => assert!(raw(&*m, ANSI) == Some(String8(ansi.clone()))),
+    }
+    assert!(raw(&*m, EXACT) == Some(Binary(exact)), "1 MiB is loaded");
+    assert!(
+        raw(&*m, NOTE) == Some(Unicode(unicode)),
+        "PT_UNICODE is loaded"
+    );
+
+    assert_eq!(read_in_pieces(&store, &at, 100_000).unwrap(), big);
+    assert_eq!(read_in_pieces(&store, &at, 3 * MIB + 7).unwrap(), big);
+    assert_eq!(read_in_pieces(&store, &at_8bit, 65_537).unwrap(), ansi_8bit);
+    let mut buf = vec![0; 100_000];
+    assert_eq!(store.read_large(&at, at.len, &mut buf).unwrap(), 0);
+    assert_eq!(store.read_large(&at, at.len + 12_345, &mut buf).unwrap(), 0);
+    // A piece that runs past the end stops at it.
+    assert_eq!(store.read_large(&at, at.len - 10, &mut buf).unwrap(), 10);
+    assert_eq!(buf[..10], big[big.len() - 10..]);
+    assert_eq!(read_by_stream(&*m, BIG), big);
+    assert!(get(&*m, BIG) == Some(Binary(big.clone())));
+    assert!(get(&*m, ANSI_8BIT) == Some(String8(ansi_8bit)));
+
+    // The attachment's data and the embedded message's value.
+    let a = m.open_attach(0, 0).unwrap();
+    let at_data = large_ref(&a, PR_ATTACH_DATA_BIN);
+    assert_eq!((at_data.ptype, at_data.len), (PT_BINARY, data.len() as u64));
+    assert_ne!(at_data.obj, id, "the attachment's own object");
+    assert_eq!(read_in_pieces(&store, &at_data, 100_000).unwrap(), data);
+    assert_eq!(read_by_stream(&a, PR_ATTACH_DATA_BIN), data);
+    let rows = m.attachment_rows().unwrap();
+    assert!(matches!(
+        rows[0].get(&((PR_ATTACH_DATA_BIN >> 16) as u16)),
+        Some(Large(_))
+    ));
+    let e = m.open_attach(1, 0).unwrap().open_embedded(0).unwrap();
+    let at_e = large_ref(&e, EMBEDDED_BIG);
+    assert_eq!(at_e.len, embedded_big.len() as u64);
+    assert_eq!(
+        read_in_pieces(&store, &at_e, 100_000).unwrap(),
+        embedded_big
+    );
+    assert_eq!(read_by_stream(&e, EMBEDDED_BIG), embedded_big);
+}
+
+fn changed(r: msgstore::core::error::MapiResult<impl std::fmt::Debug>) {
+    assert_eq!(r.unwrap_err().code, MAPI_E_OBJECT_CHANGED);
+}
+
+/// A reference to a value another client then replaced (large by large; large by small and back
+/// to large, where the new bytes have the old length), or deleted, reads as
+/// MAPI_E_OBJECT_CHANGED: never another value's bytes. The holder's save is stale (rule 2);
+/// reopening reads the stored value. An attachment's data likewise.
+fn a_replaced_large_value_reads_as_object_changed(engine: Engine) {
+    use PropValue::*;
+    let Some(loc) = location(engine, "replaced") else {
+        return;
+    };
+    let store = open(&loc);
+    let original = pattern(3 * MIB + 1, 0);
+    let m = root(&store).create_message(0).unwrap();
+    set(&m, BIG, Binary(original.clone()));
+    set(&m, COUNTER, Long(0));
+    m.save_changes(0).unwrap();
+    let eid = m.entry_id().unwrap();
+    let mut buf = vec![0; 100_000];
+
+    // Large by large.
+    let a = open_message(&store, &eid);
+    let at = large_ref(&*a, BIG);
+    assert_eq!(store.read_large(&at, 0, &mut buf).unwrap(), buf.len());
+    let theirs = Binary(pattern(2 * MIB, 1));
+    let b = open_message(&store, &eid);
+    set(&*b, BIG, theirs.clone());
+    b.save_changes(0).unwrap();
+    changed(store.read_large(&at, 0, &mut buf));
+    changed(store.read_large(&at, 2 * MIB as u64, &mut buf));
+    changed(store.whole_value(Large(Box::new(at.clone()))));
+    set(&*a, COUNTER, Long(7));
+    changed(a.save_changes(KEEP_OPEN_READWRITE));
+    let stored = open_message(&store, &eid);
+    assert!(get(&*stored, BIG) == Some(theirs));
+    assert_eq!(long(&*stored, COUNTER), 0);
+
+    // Large by small, then by large again (a new stored value of the old one's length, the
+    // newest one the store holds, as the old one was).
+    let a = open_message(&store, &eid);
+    let at = large_ref(&*a, BIG);
+    let b = open_message(&store, &eid);
+    set(&*b, BIG, Binary(vec![1, 2, 3]));
+    b.save_changes(KEEP_OPEN_READWRITE).unwrap();
+    changed(store.read_large(&at, 0, &mut buf));
+    let again = pattern(at.len as usize, 5);
+    set(&*b, BIG, Binary(again.clone()));
+    b.save_changes(KEEP_OPEN_READWRITE).unwrap();
+    let stored = open_message(&store, &eid);
+    let at_again = large_ref(&*stored, BIG);
+    assert_eq!(
+        (at_again.obj, at_again.prop, at_again.len),
+        (at.obj, at.prop, at.len)
+    );
+    assert_ne!(at_again.version, at.version);
+    changed(store.read_large(&at, 0, &mut buf));
+    changed(store.read_large(&at, MIB as u64, &mut buf));
+    assert_eq!(read_in_pieces(&store, &at_again, MIB).unwrap(), again);
+    // The same after the store is opened again (the versions given are remembered).
+    drop((a, b, stored, m));
+    drop(store);
+    let store = open(&loc);
+    changed(store.read_large(&at, 0, &mut buf));
+    assert_eq!(read_in_pieces(&store, &at_again, MIB).unwrap(), again);
+
+    // Deleted.
+    let a = open_message(&store, &eid);
+    let at = large_ref(&*a, BIG);
+    let b = open_message(&store, &eid);
+    assert!(b.delete_props(&[BIG]).unwrap().is_empty());
+    b.save_changes(0).unwrap();
+    changed(store.read_large(&at, 0, &mut buf));
+    assert!(get(&*open_message(&store, &eid), BIG).is_none());
+
+    // An attachment's data, replaced by another client.
+    let m = open_message(&store, &eid);
+    let (_, att) = m.create_attach(0).unwrap();
+    set(&att, PR_ATTACH_DATA_BIN, Binary(pattern(2 * MIB, 6)));
+    att.save_changes(0).unwrap();
+    m.save_changes(0).unwrap();
+    let a = open_message(&store, &eid);
+    let at = large_ref(&a.open_attach(0, 0).unwrap(), PR_ATTACH_DATA_BIN);
+    let b = open_message(&store, &eid);
+    let theirs = Binary(pattern(2 * MIB, 7));
+    let b_att = b.open_attach(0, MAPI_MODIFY).unwrap();
+    set(&b_att, PR_ATTACH_DATA_BIN, theirs.clone());
+    b_att.save_changes(0).unwrap();
+    b.save_changes(0).unwrap();
+    changed(store.read_large(&at, 0, &mut buf));
+    let stored = open_message(&store, &eid).open_attach(0, 0).unwrap();
+    assert!(get(&stored, PR_ATTACH_DATA_BIN) == Some(theirs));
+}
+
+/// FORCE_SAVE and values left in the store (a documented departure): one this client never
+/// changed keeps the stored value — another client's replacement stays, another client's
+/// deletion stays — while one it did change is written (rule 3). With nobody else saving, the
+/// value stays as it was, its row kept (a reference read before the save still reads).
+fn force_save_keeps_a_stored_large_value_the_client_never_changed(engine: Engine) {
+    use PropValue::*;
+    let Some(loc) = location(engine, "forced") else {
+        return;
+    };
+    let store = open(&loc);
+    let original = Binary(pattern(3 * MIB + 1, 0));
+    let m = root(&store).create_message(0).unwrap();
+    set(&m, BIG, original.clone());
+    set(&m, COUNTER, Long(0));
+    m.save_changes(0).unwrap();
+    let eid = m.entry_id().unwrap();
+    let stored = || open_message(&store, &eid);
+
+    // Nobody else saves: a normal save and a FORCE_SAVE of a small change keep the value's row.
+    let reader = stored();
+    let at = large_ref(&*reader, BIG);
+    let a = stored();
+    set(&*a, COUNTER, Long(1));
+    a.save_changes(KEEP_OPEN_READWRITE).unwrap();
+    set(&*a, COUNTER, Long(2));
+    a.save_changes(FORCE_SAVE | KEEP_OPEN_READWRITE).unwrap();
+    assert_eq!(long(&*stored(), COUNTER), 2);
+    assert!(get(&*stored(), BIG) == Some(original.clone()));
+    assert!(get(&*a, BIG) == Some(original.clone()));
+    assert_eq!(
+        read_in_pieces(&store, &at, MIB).unwrap(),
+        pattern(3 * MIB + 1, 0),
+        "the row was kept"
+    );
+
+    // Another client changed only a small property: the large value stays as it was.
+    let a = stored();
+    let b = stored();
+    set(&*b, NOTE, Unicode("b's".into()));
+    b.save_changes(0).unwrap();
+    set(&*a, COUNTER, Long(3));
+    changed(a.save_changes(KEEP_OPEN_READWRITE));
+    a.save_changes(FORCE_SAVE | KEEP_OPEN_READWRITE).unwrap();
+    assert_eq!(long(&*stored(), COUNTER), 3);
+    assert_eq!(get(&*stored(), NOTE), None, "A's view replaced B's");
+    assert!(get(&*stored(), BIG) == Some(original.clone()));
+
+    // Another client replaced it: A's small change and B's value.
+    let a = stored();
+    let b = stored();
+    let theirs = Binary(pattern(2 * MIB + 7, 1));
+    set(&*b, BIG, theirs.clone());
+    b.save_changes(0).unwrap();
+    set(&*a, COUNTER, Long(4));
+    changed(a.save_changes(KEEP_OPEN_READWRITE));
+    a.save_changes(FORCE_SAVE | KEEP_OPEN_READWRITE).unwrap();
+    assert_eq!(long(&*stored(), COUNTER), 4);
+    assert!(get(&*stored(), BIG) == Some(theirs.clone()));
+    assert!(
+        get(&*a, BIG) == Some(theirs.clone()),
+        "A's view is what it saved"
+    );
+
+    // A changed it itself: A's bytes win.
+    let a = stored();
+    let b = stored();
+    set(&*b, BIG, Binary(pattern(2 * MIB, 2)));
+    b.save_changes(0).unwrap();
+    let mine = Binary(pattern(MIB + 5, 3));
+    set(&*a, BIG, mine.clone());
+    changed(a.save_changes(KEEP_OPEN_READWRITE));
+    a.save_changes(FORCE_SAVE | KEEP_OPEN_READWRITE).unwrap();
+    assert!(get(&*stored(), BIG) == Some(mine.clone()));
+
+    // Another client deleted it: it stays deleted.
+    let a = stored();
+    let b = stored();
+    assert!(b.delete_props(&[BIG]).unwrap().is_empty());
+    b.save_changes(0).unwrap();
+    set(&*a, COUNTER, Long(5));
+    a.save_changes(FORCE_SAVE | KEEP_OPEN_READWRITE).unwrap();
+    assert_eq!(long(&*stored(), COUNTER), 5);
+    assert_eq!(get(&*stored(), BIG), None);
+
+    // An attachment's data another client replaced: stored and in A's view, B's.
+    let m = stored();
+    let (_, att) = m.create_attach(0).unwrap();
+    set(&att, PR_ATTACH_DATA_BIN, Binary(pattern(2 * MIB, 6)));
+    att.save_changes(0).unwrap();
+    m.save_changes(0).unwrap();
+    let a = stored();
+    let b = stored();
+    let theirs = Binary(pattern(2 * MIB, 7));
+    let b_att = b.open_attach(0, MAPI_MODIFY).unwrap();
+    set(&b_att, PR_ATTACH_DATA_BIN, theirs.clone());
+    b_att.save_changes(0).unwrap();
+    b.save_changes(0).unwrap();
+    set(&*a, COUNTER, Long(6));
+    a.save_changes(FORCE_SAVE | KEEP_OPEN_READWRITE).unwrap();
+    let data = |m: &Message| get(&m.open_attach(0, 0).unwrap(), PR_ATTACH_DATA_BIN);
+    assert!(data(&stored()) == Some(theirs.clone()));
+    assert!(data(&a) == Some(theirs), "A's view is what it saved");
+    // A resolver's MERGE where A changed the attachment too (a small property): A's attachment
+    // wins, but its data, which A never read, is the stored one, in A's view too.
+    const ATTACH_NOTE: u32 = 0x6730_0003;
+    let a = stored();
+    let b = stored();
+    let theirs = Binary(pattern(2 * MIB, 8));
+    let b_att = b.open_attach(0, MAPI_MODIFY).unwrap();
+    set(&b_att, PR_ATTACH_DATA_BIN, theirs.clone());
+    b_att.save_changes(0).unwrap();
+    b.save_changes(0).unwrap();
+    let a_att = a.open_attach(0, MAPI_MODIFY).unwrap();
+    set(&a_att, ATTACH_NOTE, Long(1));
+    a_att.save_changes(0).unwrap();
+    set(&*a, NOTE, Unicode("merged".into()));
+    let merge = Arc::new(Always(Decision::Merge, AtomicUsize::new(0)));
+    store.set_resolver(Some(merge));
+    a.save_changes(KEEP_OPEN_READWRITE).unwrap();
+    store.set_resolver(None);
+    let att = stored().open_attach(0, 0).unwrap();
+    assert_eq!(long(&att, ATTACH_NOTE), 1);
+    assert!(get(&att, PR_ATTACH_DATA_BIN) == Some(theirs.clone()));
+    assert!(data(&a) == Some(theirs));
+    // The attachment deleted by another client: A's FORCE_SAVE succeeds (rule 3) and brings
+    // the attachment back with A's properties, but not the data A never read: its bytes are
+    // gone, so that value stays deleted, as a message's own large value does.
+    let a = stored();
+    let b = stored();
+    b.delete_attach(0, 0).unwrap();
+    b.save_changes(0).unwrap();
+    set(&*a, COUNTER, Long(7));
+    a.save_changes(FORCE_SAVE | KEEP_OPEN_READWRITE).unwrap();
+    assert_eq!(long(&*stored(), COUNTER), 7);
+    let rows = stored().attachment_rows().unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].get(&((ATTACH_NOTE >> 16) as u16)), Some(&Long(1)));
+    assert!(rows[0].get(&((PR_ATTACH_DATA_BIN >> 16) as u16)).is_none());
+    assert!(data(&stored()).is_none());
+    assert!(data(&a).is_none(), "A's view is what it saved");
+}
+
+/// CopyMessages copies values left in the store (a message's, its attachment's) inside the
+/// engine: the copy reads back equal, holds its own stored values, and keeps them when the
+/// source's are replaced or the source is deleted. SAVE_ELSEWHERE likewise: the new message
+/// carries the bytes of the view it saved, even once the original's are replaced.
+fn copies_carry_large_values(engine: Engine) {
+    use msgstore::storage::ROOT_FOLDER_ID;
+    use PropValue::*;
+    let Some(loc) = location(engine, "copies") else {
+        return;
+    };
+    let store = open(&loc);
+    let r = root(&store);
+    let dest = r.create_folder(FOLDER_GENERIC, "dest", None, 0).unwrap();
+    let big = Binary(pattern(3 * MIB + 1, 0));
+    let data = Binary(pattern(2 * MIB, 1));
+    let m = r.create_message(0).unwrap();
+    set(&m, BIG, big.clone());
+    set(&m, COUNTER, Long(0));
+    let (_, a) = m.create_attach(0).unwrap();
+    set(&a, PR_ATTACH_DATA_BIN, data.clone());
+    a.save_changes(0).unwrap();
+    m.save_changes(0).unwrap();
+    let eid = m.entry_id().unwrap();
+    let source_id = only_message_id(&store, ROOT_FOLDER_ID);
+
+    assert!(r
+        .copy_messages(std::slice::from_ref(&eid), &dest, 0)
+        .unwrap());
+    let copy_id = only_message_id(&store, dest.id());
+    let copy_eid = store.entry_id(MAPI_MESSAGE, copy_id);
+    let check_copy = || {
+        let copy = open_message(&store, &copy_eid);
+        assert_eq!(large_ref(&*copy, BIG).obj, copy_id, "the copy's own value");
+        assert!(get(&*copy, BIG) == Some(big.clone()));
+        let att = copy.open_attach(0, 0).unwrap();
+        assert!(get(&att, PR_ATTACH_DATA_BIN) == Some(data.clone()));
+    };
+    check_copy();
+    // The source replaced: the copy stands.
+    let source = open_message(&store, &eid);
+    set(&*source, BIG, Binary(pattern(3 * MIB + 1, 2)));
+    let att = source.open_attach(0, MAPI_MODIFY).unwrap();
+    set(&att, PR_ATTACH_DATA_BIN, Binary(pattern(2 * MIB, 3)));
+    att.save_changes(0).unwrap();
+    source.save_changes(0).unwrap();
+    check_copy();
+    // The source deleted: the copy stands.
+    assert!(r.delete_messages(std::slice::from_ref(&eid), 0).unwrap());
+    assert_eq!(store.storage().read(|t| t.object(source_id)).unwrap(), None);
+    check_copy();
+
+    // SAVE_ELSEWHERE: another client changed the message; this one's view (its large value
+    // never read) becomes a new message.
+    let m = r.create_message(0).unwrap();
+    set(&m, BIG, big.clone());
+    set(&m, COUNTER, Long(0));
+    let (_, a) = m.create_attach(0).unwrap();
+    set(&a, PR_ATTACH_DATA_BIN, data.clone());
+    a.save_changes(0).unwrap();
+    m.save_changes(0).unwrap();
+    let eid = m.entry_id().unwrap();
+    let theirs = open_message(&store, &eid);
+    let mine = open_message(&store, &eid);
+    set(&*theirs, COUNTER, Long(5));
+    theirs.save_changes(KEEP_OPEN_READWRITE).unwrap();
+    set(&*mine, NOTE, Unicode("mine".into()));
+    let decision = Decision::SaveElsewhere { dest_folder: None };
+    store.set_resolver(Some(Arc::new(Always(decision, AtomicUsize::new(0)))));
+    mine.save_changes(KEEP_OPEN_READWRITE).unwrap();
+    store.set_resolver(None);
+    let elsewhere = mine.entry_id().unwrap();
+    assert_ne!(elsewhere, eid);
+    assert!(get(&*open_message(&store, &elsewhere), BIG) == Some(big.clone()));
+    // The original's value replaced: the new message, and the view that saved it, keep theirs.
+    set(&*theirs, BIG, Binary(pattern(2 * MIB, 4)));
+    let att = theirs.open_attach(0, MAPI_MODIFY).unwrap();
+    set(&att, PR_ATTACH_DATA_BIN, Binary(pattern(2 * MIB, 5)));
+    att.save_changes(0).unwrap();
+    theirs.save_changes(0).unwrap();
+    let check_elsewhere = |m: &Message| {
+        assert!(get(m, BIG) == Some(big.clone()));
+        let att = m.open_attach(0, 0).unwrap();
+        assert!(get(&att, PR_ATTACH_DATA_BIN) == Some(data.clone()));
+    };
+    check_elsewhere(&open_message(&store, &elsewhere));
+    check_elsewhere(&mine);
+    // And a later save of that view keeps them.
+    set(&*mine, COUNTER, Long(6));
+    mine.save_changes(KEEP_OPEN_READWRITE).unwrap();
+    let saved = open_message(&store, &elsewhere);
+    assert_eq!(long(&*saved, COUNTER), 6);
+    check_elsewhere(&saved);
+    check_elsewhere(&mine);
+    // The original deleted while a client had it open: the resolver's SAVE_ELSEWHERE still
+    // saves that client's view, without the large values whose bytes went with the original
+    // (the client never read them), and with everything it changed.
+    let m = r.create_message(0).unwrap();
+    set(&m, BIG, big.clone());
+    set(&m, COUNTER, Long(0));
+    let (_, a) = m.create_attach(0).unwrap();
+    set(&a, PR_ATTACH_DATA_BIN, data.clone());
+    set(&a, PR_ATTACH_LONG_FILENAME_W, Unicode("kept.bin".into()));
+    a.save_changes(0).unwrap();
+    m.save_changes(0).unwrap();
+    let eid = m.entry_id().unwrap();
+    let mine = open_message(&store, &eid);
+    r.delete_messages(std::slice::from_ref(&eid), 0).unwrap();
+    set(&*mine, NOTE, Unicode("rescued".into()));
+    /// Saves a deleted message's view elsewhere.
+    struct Rescue;
+    impl ConflictResolver for Rescue {
+        fn resolve(
+            &self,
+            _saving: &Message,
+            conflict: Conflict,
+        ) -> msgstore::core::error::MapiResult<Decision> {
+            assert!(conflict.deleted);
+            Ok(Decision::SaveElsewhere { dest_folder: None })
+        }
+    }
+    store.set_resolver(Some(Arc::new(Rescue)));
+    mine.save_changes(KEEP_OPEN_READWRITE).unwrap();
+    store.set_resolver(None);
+    let rescued = open_message(&store, &mine.entry_id().unwrap());
+    assert!(get(&*rescued, NOTE) == Some(Unicode("rescued".into())));
+    assert!(get(&*rescued, BIG).is_none());
+    let att = rescued.open_attach(0, 0).unwrap();
+    assert!(get(&att, PR_ATTACH_LONG_FILENAME_W) == Some(Unicode("kept.bin".into())));
+    assert!(get(&att, PR_ATTACH_DATA_BIN).is_none());
+    assert!(get(&*mine, BIG).is_none(), "the view is what it saved");
 }

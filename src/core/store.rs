@@ -428,6 +428,29 @@ pub fn load_props_deferring(txn: &mut dyn ReadTxn, id: u64) -> MapiResult<PropMa
         .collect())
 }
 
+/// Whether the version of a value left in the store that `at` names is still stored (another
+/// client has not replaced or deleted it since it was read).
+pub fn large_is_stored(t: &mut dyn ReadTxn, at: &LargeRef) -> MapiResult<bool> {
+    match t.read_large(at, 0, &mut []) {
+        Ok(_) => Ok(true),
+        Err(e) if e.kind == ErrorKind::Changed => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `props` without its values left in the store whose version is gone (None: all are stored).
+pub fn without_gone_large(t: &mut dyn ReadTxn, props: &PropMap) -> MapiResult<Option<PropMap>> {
+    let mut out: Option<PropMap> = None;
+    for (id, v) in props.iter() {
+        if let PropValue::Large(at) = v {
+            if !large_is_stored(t, at)? {
+                out.get_or_insert_with(|| props.clone()).remove(id);
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// The piece a value left in the store is read in when it is read whole.
 const WHOLE_PIECE: usize = 1 << 20;
 

@@ -146,10 +146,9 @@ pub enum PropValue {
 
 /// Where a value left in the store is, and which version of it an object's view holds.
 ///
-/// `version` is the engine's name for the stored bytes, never given to other bytes of that
-/// property (each engine says how: storage/<engine>). A read finds those bytes or nothing: a
-/// value replaced since the view was read answers MAPI_E_OBJECT_CHANGED, never someone else's
-/// bytes.
+/// `version` is the engine's name for the stored bytes (each engine documents which one),
+/// never given to other bytes. A read finds those bytes or nothing: a value replaced since the
+/// view was read answers MAPI_E_OBJECT_CHANGED, never someone else's bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LargeRef {
     /// PT_BINARY or PT_STRING8: types whose stream bytes are their stored bytes.

@@ -9,7 +9,7 @@
 use super::super::error::MapiResult;
 use super::super::mapidefs::*;
 use super::super::props::PropMap;
-use super::super::store::{load_props, load_props_deferring};
+use super::super::store::{load_props, load_props_deferring, without_gone_large};
 use super::super::value::{prop_id, prop_tag, PropValue};
 use crate::storage::{
     maintains_nothing, ChangeSet, ObjectRow, PropRef, ReadTxn, Target, KIND_ATTACHMENT,
@@ -350,27 +350,64 @@ impl Children {
             })
     }
 
-    /// Whether every value left in the store (`PropValue::Large`) that these children hold is
-    /// the stored row of the child `ids` names for it (false after a child was stored as a new
-    /// object: its references still name its source's rows).
+    /// Whether any of these children (or their embedded messages') holds a value left in the
+    /// store.
+    pub(crate) fn holds_large(&self) -> bool {
+        let holds = |props: &PropMap| props.values().any(|v| matches!(v, PropValue::Large(_)));
+        self.attachments.values().any(|a| {
+            holds(&a.props)
+                || a.embedded
+                    .as_ref()
+                    .is_some_and(|e| holds(&e.props) || e.children.holds_large())
+        })
+    }
+
+    /// These children without the values left in the store whose version is gone (another
+    /// client replaced or deleted them, or the attachment holding them), in the children a
+    /// commit over `stored` inserts as new objects (FORCE_SAVE and MERGE bringing back an
+    /// attachment another client deleted, SAVE_ELSEWHERE's copy): their bytes exist nowhere any
+    /// more, so the stored state of those values stays as the other client left it, as for the
+    /// message's own large values (save.rs `plan_force`). Children rewritten in place keep their
+    /// stored rows and are not probed. None: nothing to leave out.
+    pub(crate) fn without_gone_large(
+        &self,
+        stored: &Children,
+        t: &mut dyn ReadTxn,
+    ) -> MapiResult<Option<Children>> {
+        let mut out: Option<Children> = None;
+        for (num, a) in &self.attachments {
+            if stored.attachments.contains_key(num) {
+                continue;
+            }
+            if let Some(fixed) = attach_without_gone(a, t)? {
+                out.get_or_insert_with(|| self.clone())
+                    .attachments
+                    .insert(*num, fixed);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Whether every value these children left in the store (`PropValue::Large`) is stored
+    /// under the child `ids` gives it: not so for one a commit copied from another object (a
+    /// SAVE_ELSEWHERE's new children), whose reference would still name the original.
     pub(crate) fn large_values_name(&self, ids: &ChildIds) -> bool {
-        let named_by = |props: &PropMap, id: u64| {
+        let names = |props: &PropMap, id: u64| {
             props
                 .values()
                 .all(|v| !matches!(v, PropValue::Large(at) if at.obj != id))
         };
-        self.attachments.iter().all(|(num, a)| {
-            let Some((id, embedded)) = ids.attachments.get(num) else {
-                return true;
-            };
-            named_by(&a.props, *id)
-                && match (&a.embedded, embedded) {
-                    (Some(e), Some((eid, inner))) => {
-                        named_by(&e.props, *eid) && e.children.large_values_name(inner)
-                    }
-                    _ => true,
+        self.attachments
+            .iter()
+            .all(|(num, a)| match (ids.attachments.get(num), &a.embedded) {
+                (Some((id, None)), None) => names(&a.props, *id),
+                (Some((id, Some((e_id, inner)))), Some(e)) => {
+                    names(&a.props, *id)
+                        && names(&e.props, *e_id)
+                        && e.children.large_values_name(inner)
                 }
-        })
+                _ => false,
+            })
     }
 
     /// These children as stored with `ids` (which [`Children::matches_ids`]): each gets its
@@ -489,6 +526,34 @@ fn new_embedded(e: &Embedded) -> ChildWrite<'_> {
         key: None,
         children: writes(&Children::default(), &e.children),
     }
+}
+
+/// `a` (inserted as a new object, with its embedded message) without its gone large values.
+fn attach_without_gone(a: &Attach, t: &mut dyn ReadTxn) -> MapiResult<Option<Attach>> {
+    let props = without_gone_large(t, &a.props)?;
+    let embedded = match &a.embedded {
+        Some(e) => {
+            let props = without_gone_large(t, &e.props)?;
+            let children = e.children.without_gone_large(&Children::default(), t)?;
+            (props.is_some() || children.is_some()).then(|| Embedded {
+                id: e.id,
+                props: props.map(Arc::new).unwrap_or_else(|| e.props.clone()),
+                children: children.unwrap_or_else(|| e.children.clone()),
+            })
+        }
+        None => None,
+    };
+    if props.is_none() && embedded.is_none() {
+        return Ok(None);
+    }
+    let mut a = a.clone();
+    if let Some(p) = props {
+        a.props = Arc::new(p);
+    }
+    if let Some(e) = embedded {
+        a.embedded = Some(Box::new(e));
+    }
+    Ok(Some(a))
 }
 
 /// What turns the stored children `stored` (with their IDs) into `wanted`: new children

@@ -33,7 +33,7 @@ use super::ids::filetime_now;
 use super::mapidefs::*;
 use super::props::{computed_problem, Problem, PropInput, PropMap, PropObject, PropView};
 use super::resolve::Conflict;
-use super::store::{load_props_deferring, Store};
+use super::store::{large_is_stored, load_props_deferring, Store};
 use super::stream::StreamOwner;
 use super::value::{prop_id, prop_tag, PropValue};
 use crate::storage::{
@@ -104,8 +104,6 @@ fn read_back(
 ) -> MapiResult<ReadBack> {
     let wanted = merged.as_ref().unwrap_or(current);
     Ok(match children::load_ids(t, id)? {
-        // A child stored as a copy (a new object) holding values left in the store is read
-        // back: its references must name the copy's rows, not its source's.
         Some(ids) if wanted.matches_ids(&ids) && wanted.large_values_name(&ids) => {
             ReadBack::Ids { merged, ids }
         }
@@ -400,6 +398,7 @@ impl Message {
             }
             let mut renumbered = BTreeMap::new();
             let mut merged: Option<Children> = None;
+            let mut without_gone: Option<Children> = None;
             let (compare_with, mut plan, writes, children_total) = match (mode, expected) {
                 (Mode::Normal, _) => (
                     st.base_cn,
@@ -435,6 +434,10 @@ impl Message {
                     } else {
                         (plan_force(&st.base, &st.changes, &stored), &st.kids.current)
                     };
+                    let wanted = match wanted.without_gone_large(&stored_children, t)? {
+                        Some(kept) => &*without_gone.insert(kept),
+                        None => wanted,
+                    };
                     let writes = children::writes(&stored_children, wanted);
                     (compare_with, plan, writes, wanted.payload())
                 }
@@ -463,10 +466,16 @@ impl Message {
                     maintained: maintained_for(cn),
                     plan,
                     children: if reads_back {
-                        Some((
-                            Box::new(read_back(t, id, merged, &st.kids.current)?),
-                            renumbered,
-                        ))
+                        // Under FORCE_SAVE or MERGE another client may have replaced a child's
+                        // value left in the store (its row is kept as stored): the children are
+                        // read back for their references.
+                        let wanted = merged.as_ref().unwrap_or(&st.kids.current);
+                        let back = if mode != Mode::Normal && wanted.holds_large() {
+                            ReadBack::Loaded(children::load(t, id)?)
+                        } else {
+                            read_back(t, id, merged, &st.kids.current)?
+                        };
+                        Some((Box::new(back), renumbered))
                     } else {
                         None
                     },
@@ -497,15 +506,32 @@ impl Message {
             );
         }
         let mut plan = plan_new(&st.base, &st.changes, extra, st.associated, now);
-        // This client's children go with its view, all of them new in the copy.
-        plan.children_total = st.kids.current.payload();
-        let writes = children::writes(&Children::default(), &st.kids.current);
-        let holds_large = st.base.values().any(|v| matches!(v, PropValue::Large(_)));
-        let (id, cn, parent, children, copied_large) = self.store.storage().write(|t| {
+        let (id, cn, parent, children, copied) = self.store.storage().write(|t| {
             let parent = match dest {
                 Some(f) => f,
                 None => conflicts_folder(t, &self.store)?,
             };
+            // A large value another client replaced or deleted since this client opened the
+            // message has no bytes left to copy: the copy goes without it, as FORCE_SAVE does.
+            let mut gone = Vec::new();
+            for (pid, v) in plan.lent_view(&st.base, &st.changes) {
+                if let PropValue::Large(at) = v {
+                    if !large_is_stored(t, at)? {
+                        gone.push(pid);
+                    }
+                }
+            }
+            if !gone.is_empty() {
+                plan.leave_out(&st.base, &st.changes, &gone);
+            }
+            // This client's children go with its view, all of them new in the copy.
+            let kept = st
+                .kids
+                .current
+                .without_gone_large(&Children::default(), t)?;
+            let kids = kept.as_ref().unwrap_or(&st.kids.current);
+            plan.children_total = kids.payload();
+            let writes = children::writes(&Children::default(), kids);
             let puts = plan.puts(&st.base, &st.changes);
             let (id, cn) = insert_new(
                 t,
@@ -516,30 +542,28 @@ impl Message {
                 now,
             )?;
             let children = read_back(t, id, None, &st.kids.current)?;
-            // The copy's large values are its own rows now: the view names those, not the
-            // original's (which another client may replace).
-            let copied_large: Vec<(u16, PropValue)> = if holds_large {
-                load_props_deferring(t, id)?
-                    .into_iter()
-                    .filter(|(_, v)| matches!(v, PropValue::Large(_)))
-                    .collect()
-            } else {
-                Vec::new()
-            };
-            Ok::<_, MapiError>((id, cn, parent, children, copied_large))
+            // The view's values left in the store named the original's rows; the new
+            // message's copies of them are its own.
+            let held: Vec<u16> = plan
+                .lent_view(&st.base, &st.changes)
+                .into_iter()
+                .filter(|(_, v)| matches!(v, PropValue::Large(_)))
+                .map(|(pid, _)| pid)
+                .collect();
+            let mut copied = Edits::new();
+            if !held.is_empty() {
+                let mut stored = load_props_deferring(t, id)?;
+                for pid in held {
+                    copied.insert(pid, stored.remove(&pid));
+                }
+            }
+            Ok::<_, MapiError>((id, cn, parent, children, copied))
         })?;
+        plan.edits.extend(copied);
         st.rebase_children(children, &BTreeMap::new());
         let maintained = maintained(&guid, cn, now, &plan);
         st.base_size = committed_size(&plan, &maintained);
         st.commit_view(plan, maintained);
-        if !copied_large.is_empty() {
-            let view = Arc::make_mut(&mut st.base);
-            for (pid, v) in copied_large {
-                if matches!(view.get(&pid), Some(PropValue::Large(_))) {
-                    view.insert(pid, v);
-                }
-            }
-        }
         st.locate(&self.store, Some(id), parent);
         st.base_cn = cn;
         st.writable = keep_writable;

@@ -143,6 +143,15 @@ impl Plan {
         }
     }
 
+    /// Leaves the properties `ids` out of the view this plan commits (values whose bytes are
+    /// gone: `store::without_gone_large`), its size following.
+    pub(crate) fn leave_out(&mut self, base: &PropMap, changes: &Changes, ids: &[u16]) {
+        for id in ids {
+            self.edits.insert(*id, None);
+        }
+        self.content_total = content_total(&self.lent_view(base, changes));
+    }
+
     /// The committed view (without the maintained properties) once the commit is done, made by
     /// moving the values of `base` and `changes` (no longer needed) and of the plan.
     pub(crate) fn into_view(self, base: PropMap, changes: Changes) -> PropMap {
