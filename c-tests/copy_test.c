@@ -660,7 +660,122 @@ static void test_named_properties_across_stores(void) {
   teardown(&f);
 }
 
+#define PR_BLOB PROP_TAG(PT_BINARY, 0x6701)
+#define MIB (1024u * 1024u)
+
+static unsigned char byte_at(ULONG i, unsigned seed) {
+  return (unsigned char)((i * 7 + i / 251 + seed) & 0xFF);
+}
+
+/* Sets `tag` of `obj` to `size` bytes of the pattern `seed`. */
+static void set_pattern(LPMAPIPROP obj, ULONG tag, ULONG size, unsigned seed) {
+  SPropValue v;
+  ULONG i;
+  BYTE *data = malloc(size);
+  CHECK(data != NULL);
+  for (i = 0; i < size; i++) data[i] = byte_at(i, seed);
+  memset(&v, 0, sizeof v);
+  v.ulPropTag = tag;
+  v.Value.bin.cb = size;
+  v.Value.bin.lpb = data;
+  CHECK_OK(obj->lpVtbl->SetProps(obj, 1, &v, NULL));
+  free(data);
+}
+
+/* Whether `tag` of `obj`, read through a stream, is `size` bytes of the pattern `seed`. */
+static int stream_holds(LPMAPIPROP obj, ULONG tag, ULONG size, unsigned seed) {
+  LPUNKNOWN unk = NULL;
+  LPSTREAM s;
+  static unsigned char buf[65537];
+  ULONG done = 0, got = 0, i;
+  int same = 1;
+  if (obj->lpVtbl->OpenProperty(obj, tag, &IID_IStream, 0, 0, &unk) != S_OK) return 0;
+  s = (LPSTREAM)unk;
+  do {
+    CHECK_OK(s->lpVtbl->Read(s, buf, sizeof buf, &got));
+    for (i = 0; i < got && same; i++) same = buf[i] == byte_at(done + i, seed);
+    done += got;
+  } while (got > 0 && same);
+  s->lpVtbl->Release(s);
+  return same && done == size;
+}
+
+/* Values above 1 MiB stay in the store when a message is opened (README "Large values"):
+ * CopyTo and CopyProps read them whole for the destination, ours or not, so the copy holds the
+ * bytes (a 3 MiB property and a 2 MiB attachment); once another client replaced the value, a
+ * client that opened the message before gets MAPI_E_OBJECT_CHANGED from CopyTo and the
+ * destination is left as it was. */
+static void test_copy_large_values(void) {
+  struct fixture f;
+  LPMESSAGE m, src, dest, other;
+  LPATTACH att = NULL;
+  ULONG num = 0;
+  LPSPropValue eid, dest_eid, got = NULL;
+  LPPROPDATA pd = NULL;
+  ULONG big = 3 * MIB + 5, data = 2 * MIB, n = 0;
+  SizedSPropTagArray(1, blob) = {1, {PR_BLOB}};
+  setup(&f, "copy_large.db");
+  CHECK_OK(f.a->lpVtbl->CreateMessage(f.a, NULL, 0, &m));
+  set_pattern((LPMAPIPROP)m, PR_BLOB, big, 1);
+  CHECK_OK(m->lpVtbl->CreateAttach(m, NULL, 0, &num, &att));
+  set_pattern((LPMAPIPROP)att, PR_ATTACH_DATA_BIN, data, 2);
+  CHECK_OK(att->lpVtbl->SaveChanges(att, 0));
+  att->lpVtbl->Release(att);
+  CHECK_OK(m->lpVtbl->SaveChanges(m, KEEP_OPEN_READONLY));
+  eid = msg_get_one((LPMAPIPROP)m, PR_ENTRYID);
+  m->lpVtbl->Release(m);
+
+  /* CopyTo into our message: stored by its save, read back whole. */
+  src = msg_open(f.mdb, eid, 0);
+  CHECK_OK(f.b->lpVtbl->CreateMessage(f.b, NULL, 0, &dest));
+  CHECK_OK(src->lpVtbl->CopyTo(src, 0, NULL, NULL, 0, NULL, &IID_IMessage, dest, 0, NULL));
+  CHECK_OK(dest->lpVtbl->SaveChanges(dest, KEEP_OPEN_READONLY));
+  dest_eid = msg_get_one((LPMAPIPROP)dest, PR_ENTRYID);
+  dest->lpVtbl->Release(dest);
+  dest = msg_open(f.mdb, dest_eid, 0);
+  CHECK(stream_holds((LPMAPIPROP)dest, PR_BLOB, big, 1));
+  CHECK_OK(dest->lpVtbl->OpenAttach(dest, 0, NULL, 0, &att));
+  CHECK(stream_holds((LPMAPIPROP)att, PR_ATTACH_DATA_BIN, data, 2));
+  att->lpVtbl->Release(att);
+  dest->lpVtbl->Release(dest);
+
+  /* CopyProps into an IPropData, which returns values whole: the bytes, not an error. */
+  CHECK_OK(CreateIProp(NULL, MAPIAllocateBuffer, MAPIAllocateMore, MAPIFreeBuffer, NULL, &pd));
+  CHECK_OK(src->lpVtbl->CopyProps(src, (LPSPropTagArray)&blob, 0, NULL, NULL, pd, 0, NULL));
+  CHECK_OK(pd->lpVtbl->GetProps(pd, (LPSPropTagArray)&blob, 0, &n, &got));
+  CHECK_EQ(n, 1);
+  CHECK_EQ(got[0].ulPropTag, PR_BLOB);
+  CHECK_EQ(got[0].Value.bin.cb, big);
+  CHECK(got[0].Value.bin.lpb[big - 1] == byte_at(big - 1, 1));
+  MAPIFreeBuffer(got);
+  pd->lpVtbl->Release(pd);
+
+  /* Another client replaces the value: this client's CopyTo has no bytes to copy. */
+  other = msg_open(f.mdb, eid, MAPI_MODIFY);
+  set_pattern((LPMAPIPROP)other, PR_BLOB, big, 3);
+  CHECK_OK(other->lpVtbl->SaveChanges(other, 0));
+  other->lpVtbl->Release(other);
+  CHECK_OK(f.b->lpVtbl->CreateMessage(f.b, NULL, 0, &dest));
+  CHECK_HR(src->lpVtbl->CopyTo(src, 0, NULL, NULL, 0, NULL, &IID_IMessage, dest, 0, NULL),
+           MAPI_E_OBJECT_CHANGED);
+  CHECK(!stream_holds((LPMAPIPROP)dest, PR_BLOB, big, 1));
+  dest->lpVtbl->Release(dest);
+  src->lpVtbl->Release(src);
+  /* Reopened, the source copies again. */
+  src = msg_open(f.mdb, eid, 0);
+  CHECK_OK(f.b->lpVtbl->CreateMessage(f.b, NULL, 0, &dest));
+  CHECK_OK(src->lpVtbl->CopyProps(src, (LPSPropTagArray)&blob, 0, NULL, NULL, dest, 0, NULL));
+  CHECK(stream_holds((LPMAPIPROP)dest, PR_BLOB, big, 3));
+  dest->lpVtbl->Release(dest);
+  src->lpVtbl->Release(src);
+  MAPIFreeBuffer(dest_eid);
+  MAPIFreeBuffer(eid);
+  teardown(&f);
+  printf("  CopyTo / CopyProps of values left in the store: ok\n");
+}
+
 static const struct test_section SECTIONS[] = {
+    {"copy_large_values", test_copy_large_values},
     {"copy_to_messages", test_copy_to_messages},
     {"copy_to_folders_and_attachments", test_copy_to_folders_and_attachments},
     {"copy_to_embedded", test_copy_to_embedded},

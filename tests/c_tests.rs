@@ -158,12 +158,12 @@ c_tests! {
     // Issue 15, item 3: CopyTo / CopyProps with children, CopyMessages, CopyFolder.
     c_copy_test => "copy_test.c" [
         copy_to_messages, copy_to_folders_and_attachments, copy_to_embedded, copy_messages,
-        move_messages,
-        moved_message_save_rules, copy_folder, named_properties_across_stores, bad_input,
+        move_messages, moved_message_save_rules, copy_folder, named_properties_across_stores,
+        copy_large_values, bad_input,
     ] postgres [
         copy_to_messages, copy_to_folders_and_attachments, copy_to_embedded, copy_messages,
-        move_messages,
-        moved_message_save_rules, copy_folder, named_properties_across_stores, bad_input,
+        move_messages, moved_message_save_rules, copy_folder, named_properties_across_stores,
+        copy_large_values, bad_input,
     ],
     // One story (two clients and a merging resolver): one section.
     cpp_resolver_test => "resolver_test.cpp" [merge] postgres [merge],
