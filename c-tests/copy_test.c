@@ -775,7 +775,6 @@ static void test_copy_large_values(void) {
 }
 
 static const struct test_section SECTIONS[] = {
-    {"copy_large_values", test_copy_large_values},
     {"copy_to_messages", test_copy_to_messages},
     {"copy_to_folders_and_attachments", test_copy_to_folders_and_attachments},
     {"copy_to_embedded", test_copy_to_embedded},
@@ -784,6 +783,7 @@ static const struct test_section SECTIONS[] = {
     {"moved_message_save_rules", test_moved_message_save_rules},
     {"copy_folder", test_copy_folder},
     {"named_properties_across_stores", test_named_properties_across_stores},
+    {"copy_large_values", test_copy_large_values},
     {"bad_input", test_bad_input},
 };
 
