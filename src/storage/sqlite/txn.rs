@@ -422,15 +422,8 @@ impl ReadTxn for SqlTxn<'_> {
     }
 
     fn props(&mut self, id: u64) -> StorageResult<Vec<StoredProp>> {
-        let mut stmt = self
-            .conn
-            .prepare_cached(&format!("{PROP_COLUMNS} WHERE obj = ?1 ORDER BY id"))?;
-        let mut rows = stmt.query([id as i64])?;
-        let mut out = Vec::new();
-        while let Some(r) = rows.next()? {
-            out.push(row_to_prop(self.conn, r)?);
-        }
-        Ok(out)
+        // Nothing is longer than u64::MAX bytes: every value is read.
+        self.props_deferring(id, u64::MAX)
     }
 
     fn props_deferring(&mut self, id: u64, above: u64) -> StorageResult<Vec<StoredProp>> {
@@ -441,8 +434,8 @@ impl ReadTxn for SqlTxn<'_> {
         let mut out = Vec::new();
         while let Some(r) = rows.next()? {
             let tag: u32 = r.get(0)?;
-            if let (Some(big), true) = (r.get::<_, Option<i64>>(2)?, deferrable_type(tag & 0xFFFF))
-            {
+            let deferrable = above < u64::MAX && deferrable_type(tag & 0xFFFF);
+            if let (Some(big), true) = (r.get::<_, Option<i64>>(2)?, deferrable) {
                 // The length from the record header: the value's pages are not read.
                 let len: i64 = self
                     .conn
