@@ -193,12 +193,12 @@ c_tests! {
     // shrink under valgrind, MSGSTORE_UNDER_VALGRIND).
     c_stream_test => "stream_test.c" [
         round_trips, hundred_mib, hundred_mib_attachment, hundred_mib_embedded,
-        conflict_loses_force_keeps, stale_large_value, strings_and_reopen, attachment_data_bin,
-        folder, stream_methods, bad_input, open_stream_on_file,
+        conflict_loses_force_keeps, stale_large_value, strings_and_reopen, unicode_in_place,
+        attachment_data_bin, folder, stream_methods, bad_input, open_stream_on_file,
     ] postgres [
         round_trips, hundred_mib, hundred_mib_attachment, hundred_mib_embedded,
-        conflict_loses_force_keeps, stale_large_value, strings_and_reopen, attachment_data_bin,
-        folder, stream_methods, bad_input,
+        conflict_loses_force_keeps, stale_large_value, strings_and_reopen, unicode_in_place,
+        attachment_data_bin, folder, stream_methods, bad_input,
     ],
     c_reentry_test => "reentry_test.c" [
         allocator_calls_back_into_the_object, result_is_a_snapshot,

@@ -9,8 +9,9 @@
 //! Memory: a stream holds a value's bytes at most once besides its object. Until its first write
 //! it reads the object's value in place (no copy); a write takes a private copy (MAPI_CREATE
 //! starts empty, so a stream that writes a new value never copies); Commit moves that copy into
-//! the object and the stream reads in place again. A PT_UNICODE stream is the exception: its
-//! UTF-16 bytes are not how the value is held, so it keeps them.
+//! the object and the stream reads in place again. A PT_UNICODE value is held as UTF-8 and read
+//! as UTF-16LE: in place, it is decoded as it is read, from a cursor that remembers where the
+//! last read stopped (sequential reads cost what they read, not a scan from the start).
 //!
 //! Lifetime: like the attachments a message hands out (message/attach.rs), a stream on a message,
 //! attachment or embedded message holds its object weakly. Once the client released the object,
@@ -22,7 +23,7 @@ use super::error::{check_flags, MapiError, MapiResult};
 use super::mapidefs::*;
 use super::props::{PropInput, PropObject};
 use super::store::read_whole;
-use super::value::{prop_id, prop_type, LargeRef, PropValue};
+use super::value::{prop_id, prop_type, utf16_len, LargeRef, PropValue};
 use parking_lot::Mutex;
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -117,6 +118,175 @@ pub struct PropStream {
     pos: Mutex<u64>,
     /// Read ahead from a value left in the store (Content::Object on a `PropValue::Large`).
     window: Mutex<Option<Window>>,
+    /// Where the last in-place read of a PT_UNICODE value stopped (Content::Object on a
+    /// `PropValue::Unicode`).
+    cursor: Mutex<Option<Utf16Cursor>>,
+}
+
+/// A point of a UTF-8 string that starts a character: its UTF-16 code unit and its byte.
+#[derive(Clone, Copy, Default, Debug, PartialEq)]
+struct Utf16Point {
+    unit: u64,
+    byte: usize,
+}
+
+/// A `Utf16Point` of one string, known by its address, its length and the bytes before the
+/// point. A value the object replaced has another address (its new allocation exists before the
+/// old one is freed); one that took a freed value's address after a second replacement would
+/// also need its length and those bytes to match to be taken for it. A cursor that does not
+/// match, or lies past the read, is dropped and the read scans from the start.
+struct Utf16Cursor {
+    addr: usize,
+    len: usize,
+    at: Utf16Point,
+    before: [u8; CURSOR_CONTEXT],
+}
+
+/// How many bytes before its point a cursor compares.
+const CURSOR_CONTEXT: usize = 16;
+
+impl Utf16Cursor {
+    fn new(s: &str, at: Utf16Point) -> Utf16Cursor {
+        Utf16Cursor {
+            addr: s.as_ptr() as usize,
+            len: s.len(),
+            at,
+            before: Self::context(s, at.byte),
+        }
+    }
+
+    /// The bytes of `s` before `byte` (zeros before the start).
+    fn context(s: &str, byte: usize) -> [u8; CURSOR_CONTEXT] {
+        let from = byte.saturating_sub(CURSOR_CONTEXT);
+        let mut out = [0; CURSOR_CONTEXT];
+        out[CURSOR_CONTEXT - (byte - from)..].copy_from_slice(&s.as_bytes()[from..byte]);
+        out
+    }
+
+    /// The cursor's point if it belongs to `s` and lies at or before UTF-16 byte `pos`.
+    fn start_for(cursor: &Option<Utf16Cursor>, s: &str, pos: u64) -> Utf16Point {
+        match cursor {
+            Some(c)
+                if c.addr == s.as_ptr() as usize
+                    && c.len == s.len()
+                    && c.at.unit * 2 <= pos
+                    && s.is_char_boundary(c.at.byte)
+                    && Self::context(s, c.at.byte) == c.before =>
+            {
+                c.at
+            }
+            _ => Utf16Point::default(),
+        }
+    }
+}
+
+/// Reads the UTF-16LE bytes of `s` from byte `pos` into `buf`, starting the scan at `from` (a
+/// character start at or before `pos`). Returns the bytes read and the start of the first
+/// character not read whole (where the next read goes on).
+fn read_utf16(s: &str, from: Utf16Point, pos: u64, buf: &mut [u8]) -> (usize, Utf16Point) {
+    let mut at = skip_utf16(s, from, pos / 2);
+    let mut skip = (pos - at.unit * 2) as usize;
+    let mut n = 0;
+    while n < buf.len() && at.byte < s.len() {
+        if skip == 0 {
+            // A run of ASCII (most of most bodies): a byte and a zero each, no decoding.
+            let run = s.as_bytes()[at.byte..]
+                .iter()
+                .take((buf.len() - n) / 2)
+                .take_while(|b| b.is_ascii())
+                .count();
+            for (out, b) in buf[n..n + run * 2]
+                .chunks_exact_mut(2)
+                .zip(&s.as_bytes()[at.byte..at.byte + run])
+            {
+                out[0] = *b;
+                out[1] = 0;
+            }
+            n += run * 2;
+            at.unit += run as u64;
+            at.byte += run;
+            if n == buf.len() || at.byte == s.len() {
+                break;
+            }
+        }
+        let c = s[at.byte..]
+            .chars()
+            .next()
+            .expect("at.byte starts a character");
+        let mut units = [0u16; 2];
+        let units = c.encode_utf16(&mut units);
+        let mut bytes = [0u8; 4];
+        for (i, u) in units.iter().enumerate() {
+            bytes[i * 2..i * 2 + 2].copy_from_slice(&u.to_le_bytes());
+        }
+        let bytes = &bytes[skip..units.len() * 2];
+        let take = bytes.len().min(buf.len() - n);
+        buf[n..n + take].copy_from_slice(&bytes[..take]);
+        n += take;
+        if take < bytes.len() {
+            break;
+        }
+        skip = 0;
+        at.unit += units.len() as u64;
+        at.byte += c.len_utf8();
+    }
+    (n, at)
+}
+
+/// The last character start of `s` at or before UTF-16 unit `target`, scanning from `from`:
+/// whole blocks are counted with `utf16_len`, the last one character by character.
+fn skip_utf16(s: &str, mut at: Utf16Point, target: u64) -> Utf16Point {
+    const BLOCK: usize = 64 << 10;
+    while at.unit < target && at.byte < s.len() {
+        let mut end = (at.byte + BLOCK).min(s.len());
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        let units = utf16_len(&s[at.byte..end]) as u64;
+        if at.unit + units > target {
+            break;
+        }
+        at = Utf16Point {
+            unit: at.unit + units,
+            byte: end,
+        };
+    }
+    for c in s[at.byte..].chars() {
+        let units = c.len_utf16() as u64;
+        if at.unit + units > target {
+            break;
+        }
+        at.unit += units;
+        at.byte += c.len_utf8();
+    }
+    at
+}
+
+/// An object's value as a stream reads it in place.
+enum Held<'a> {
+    /// PT_BINARY, PT_STRING8 (empty when the value is gone or has another type).
+    Bytes(&'a [u8]),
+    /// PT_UNICODE, decoded to UTF-16LE as it is read; `lent` when the object holds it (its
+    /// address identifies it from one read to the next), not when it was made for this read.
+    Text { s: &'a str, lent: bool },
+}
+
+impl Held<'_> {
+    fn len(&self) -> u64 {
+        match self {
+            Held::Bytes(b) => b.len() as u64,
+            Held::Text { s, .. } => utf16_len(s) as u64 * 2,
+        }
+    }
+}
+
+/// UTF-16LE bytes of `s`, allocated fallibly.
+fn utf16_bytes(s: &str) -> MapiResult<Vec<u8>> {
+    let mut out = Vec::new();
+    out.try_reserve_exact(utf16_len(s) * 2)
+        .map_err(|_| MapiError::new(MAPI_E_NOT_ENOUGH_MEMORY, "the value is too large to copy"))?;
+    out.extend(s.encode_utf16().flat_map(u16::to_le_bytes));
+    Ok(out)
 }
 
 /// Whether values of `ptype` open as streams.
@@ -135,7 +305,6 @@ fn in_place(value: &PropValue, ptype: u32) -> Option<&[u8]> {
 /// A value as a stream's bytes: PT_STRING8 without its terminator, PT_UNICODE as UTF-16LE
 /// without one.
 fn to_bytes(value: &PropValue, ptype: u32) -> MapiResult<Vec<u8>> {
-    let fail = |_| MapiError::new(MAPI_E_NOT_ENOUGH_MEMORY, "the value is too large to copy");
     let value = match value.converted_to(ptype) {
         Some(v) => v?,
         None => {
@@ -147,22 +316,19 @@ fn to_bytes(value: &PropValue, ptype: u32) -> MapiResult<Vec<u8>> {
     };
     Ok(match value {
         PropValue::Binary(b) | PropValue::String8(b) => b,
-        PropValue::Unicode(s) => {
-            let mut out = Vec::new();
-            out.try_reserve_exact(s.len() * 2).map_err(fail)?;
-            out.extend(s.encode_utf16().flat_map(u16::to_le_bytes));
-            out
-        }
+        PropValue::Unicode(s) => utf16_bytes(&s)?,
         _ => unreachable!("only stream types are opened"),
     })
 }
 
 /// A stream's bytes as the value Commit stores. A string ends at its first NUL (clients often
-/// write the terminator; GetProps could not return more anyway).
-fn to_value(mut bytes: Vec<u8>, ptype: u32) -> MapiResult<PropValue> {
+/// write the terminator; GetProps could not return more anyway). PT_BINARY and PT_STRING8 take
+/// the bytes; PT_UNICODE decodes them and leaves them (a refused value keeps them).
+fn to_value(bytes: &mut Vec<u8>, ptype: u32) -> MapiResult<PropValue> {
     Ok(match ptype {
-        PT_BINARY => PropValue::Binary(bytes),
+        PT_BINARY => PropValue::Binary(std::mem::take(bytes)),
         PT_STRING8 => {
+            let mut bytes = std::mem::take(bytes);
             if let Some(end) = bytes.iter().position(|b| *b == 0) {
                 bytes.truncate(end);
             }
@@ -210,6 +376,12 @@ fn current_content(
         out = match view.get(prop_id(tag)) {
             None => Ok(None),
             Some(v) if in_place(&v, ptype).is_some() => Ok(Some(Content::Object)),
+            // Held by the object: decoded as it is read. A value made for the read (a folder's,
+            // loaded from the store by every read) is copied: its address says nothing of
+            // where the last read stopped.
+            Some(Cow::Borrowed(PropValue::Unicode(_))) if ptype == PT_UNICODE => {
+                Ok(Some(Content::Object))
+            }
             Some(v) => match &*v {
                 PropValue::Large(at) if at.ptype == ptype => Ok(Some(Content::Object)),
                 // Converted (an 8-bit string as UTF-16): read whole below, out of the lock.
@@ -324,6 +496,7 @@ impl PropStream {
             content: Arc::new(Mutex::new(content)),
             pos: Mutex::new(0),
             window: Mutex::new(None),
+            cursor: Mutex::new(None),
         };
         if flags & STREAM_APPEND != 0 {
             let len = stream.len_of(obj, &stream.content.lock())?;
@@ -344,12 +517,13 @@ impl PropStream {
         object_of(&*self.owner)
     }
 
-    /// Runs `f` on the object's value as the stream's bytes (empty if it is gone or changed type);
-    /// a value left in the store is not read here: its reference comes back instead.
-    fn with_object_bytes<R>(
+    /// Runs `f` on the object's value as the stream reads it (empty bytes if it is gone or
+    /// changed type); a value left in the store is not read here: its reference comes back
+    /// instead.
+    fn with_object_value<R>(
         &self,
         obj: &dyn PropObject,
-        f: impl FnOnce(&[u8]) -> R,
+        f: impl FnOnce(Held) -> R,
     ) -> MapiResult<Result<R, LargeRef>> {
         let mut f = Some(f);
         let mut out = None;
@@ -362,12 +536,17 @@ impl PropStream {
                     return;
                 }
             }
-            let bytes = value
-                .as_deref()
-                .and_then(|v| in_place(v, ptype))
-                .unwrap_or(&[]);
+            let held = match value.as_ref() {
+                Some(Cow::Borrowed(PropValue::Unicode(s))) if ptype == PT_UNICODE => {
+                    Held::Text { s, lent: true }
+                }
+                Some(Cow::Owned(PropValue::Unicode(s))) if ptype == PT_UNICODE => {
+                    Held::Text { s, lent: false }
+                }
+                v => Held::Bytes(v.and_then(|v| in_place(v, ptype)).unwrap_or(&[])),
+            };
             if let Some(f) = f.take() {
-                out = Some(Ok(f(bytes)));
+                out = Some(Ok(f(held)));
             }
         })?;
         Ok(out.expect("read calls its closure"))
@@ -375,7 +554,7 @@ impl PropStream {
 
     fn len_of(&self, obj: &dyn PropObject, content: &Content) -> MapiResult<u64> {
         match content {
-            Content::Object => Ok(match self.with_object_bytes(obj, |b| b.len() as u64)? {
+            Content::Object => Ok(match self.with_object_value(obj, |v| v.len())? {
                 Ok(len) => len,
                 Err(at) => at.len,
             }),
@@ -442,18 +621,31 @@ impl PropStream {
         let obj = self.object()?;
         let content = self.content.lock();
         let mut pos = self.pos.lock();
-        let mut copy = |src: &[u8]| {
-            let start = usize::try_from(*pos).unwrap_or(usize::MAX).min(src.len());
+        let at = *pos;
+        let copy = |src: &[u8], buf: &mut [u8]| {
+            let start = usize::try_from(at).unwrap_or(usize::MAX).min(src.len());
             let n = buf.len().min(src.len() - start);
             buf[..n].copy_from_slice(&src[start..start + n]);
             n
         };
         let n = match &*content {
-            Content::Object => match self.with_object_bytes(&*obj, copy)? {
-                Ok(n) => n,
-                Err(at) => self.read_large(&at, *pos, buf)?,
-            },
-            Content::Own { bytes, .. } => copy(bytes),
+            Content::Object => {
+                let mut cursor = self.cursor.lock();
+                let read = |held: Held| match held {
+                    Held::Bytes(b) => copy(b, buf),
+                    Held::Text { s, lent } => {
+                        let from = Utf16Cursor::start_for(&cursor, s, at);
+                        let (n, stop) = read_utf16(s, from, at, buf);
+                        *cursor = lent.then(|| Utf16Cursor::new(s, stop));
+                        n
+                    }
+                };
+                match self.with_object_value(&*obj, read)? {
+                    Ok(n) => n,
+                    Err(large) => self.read_large(&large, at, buf)?,
+                }
+            }
+            Content::Own { bytes, .. } => copy(bytes, buf),
         };
         *pos += n as u64;
         Ok(n)
@@ -479,17 +671,25 @@ impl PropStream {
         content: &'a mut Content,
     ) -> MapiResult<&'a mut Vec<u8>> {
         if let Content::Object = content {
-            let copy = self.with_object_bytes(obj, |b| {
-                let mut v = Vec::new();
-                v.try_reserve_exact(b.len()).map(|()| {
-                    v.extend_from_slice(b);
-                    v
-                })
+            let copy = self.with_object_value(obj, |held| match held {
+                Held::Bytes(b) => {
+                    let mut v = Vec::new();
+                    v.try_reserve_exact(b.len())
+                        .map_err(|_| {
+                            MapiError::new(
+                                MAPI_E_NOT_ENOUGH_MEMORY,
+                                "the value is too large to copy",
+                            )
+                        })
+                        .map(|()| {
+                            v.extend_from_slice(b);
+                            v
+                        })
+                }
+                Held::Text { s, .. } => utf16_bytes(s),
             })?;
             let bytes = match copy {
-                Ok(copied) => copied.map_err(|_| {
-                    MapiError::new(MAPI_E_NOT_ENOUGH_MEMORY, "the value is too large to copy")
-                })?,
+                Ok(copied) => copied?,
                 // A value left in the store is read whole: the stream's copy is its only one
                 // in memory.
                 Err(at) => {
@@ -506,6 +706,7 @@ impl PropStream {
                 bytes,
                 dirty: false,
             };
+            *self.cursor.lock() = None;
         }
         match content {
             Content::Own { bytes, dirty } => {
@@ -590,45 +791,45 @@ impl PropStream {
         // Checked before the bytes move into the value: a refusal must not lose them.
         obj.check_writable("Commit")?;
         let ptype = prop_type(self.tag);
-        let keep = match ptype {
-            // UTF-16 is not how the value is held: the stream keeps its bytes.
-            PT_UNICODE => Some(bytes.clone()),
-            _ => None,
-        };
-        let value = to_value(std::mem::take(bytes), ptype);
-        let value = match value {
-            Ok(v) => v,
-            Err(e) => {
-                // Only PT_UNICODE conversion fails, and it kept its bytes.
-                if let Some(k) = keep {
-                    *bytes = k;
-                }
-                return Err(e);
-            }
-        };
+        // Only PT_UNICODE's conversion fails, and it leaves the bytes.
+        let value = to_value(bytes, ptype)?;
         let problems = obj.set_props(vec![PropInput {
             index: 0,
             tag: self.tag,
             value,
-        }])?;
-        if let Some(p) = problems.first() {
-            *content = match keep {
-                Some(bytes) => Content::Own { bytes, dirty: true },
-                None => Content::Object,
-            };
+        }]);
+        let refused = match &problems {
+            Ok(p) => p.first().map(|p| p.scode),
+            Err(_) => None,
+        };
+        if problems.is_err() || refused.is_some() {
+            // A PT_UNICODE stream still has its bytes; the others gave theirs to the value.
+            if ptype != PT_UNICODE {
+                *content = Content::Object;
+            }
+        } else if ptype != PT_UNICODE || self.lends_text(&*obj).unwrap_or(false) {
+            // The committed value is the object's: read it in place (a PT_UNICODE value the
+            // object makes for every read, a folder's, stays a copy).
+            *content = Content::Object;
+            *self.cursor.lock() = None;
+        } else if let Content::Own { dirty, .. } = &mut *content {
+            *dirty = false;
+        }
+        problems?;
+        if let Some(scode) = refused {
             return Err(MapiError::new(
-                p.scode,
+                scode,
                 format!("Commit: the object refused the value of 0x{:08X}", self.tag),
             ));
         }
-        *content = match keep {
-            Some(bytes) => Content::Own {
-                bytes,
-                dirty: false,
-            },
-            None => Content::Object,
-        };
         Ok(())
+    }
+
+    /// Whether the object holds the stream's PT_UNICODE value itself (so it reads in place).
+    fn lends_text(&self, obj: &dyn PropObject) -> MapiResult<bool> {
+        let lent =
+            self.with_object_value(obj, |held| matches!(held, Held::Text { lent: true, .. }))?;
+        Ok(lent.unwrap_or(false))
     }
 
     /// Revert: drops what was written since the last Commit; the stream reads the object's
@@ -636,6 +837,7 @@ impl PropStream {
     pub fn revert(&self) -> MapiResult<()> {
         let obj = self.object()?;
         let mut content = self.content.lock();
+        *self.cursor.lock() = None;
         *content = current_content(&*obj, &*self.owner, self.tag)?.unwrap_or(Content::Own {
             bytes: Vec::new(),
             dirty: false,
@@ -653,6 +855,7 @@ impl PropStream {
             content: self.content.clone(),
             pos: Mutex::new(*self.pos.lock()),
             window: Mutex::new(None),
+            cursor: Mutex::new(None),
         })
     }
 
@@ -952,5 +1155,192 @@ mod tests {
             },
         );
         assert_eq!(bad.err().unwrap().code, MAPI_E_NO_ACCESS);
+    }
+
+    /// A small xorshift generator: the tests' positions and lengths, the same every run.
+    struct Rng(u64);
+
+    impl Rng {
+        fn below(&mut self, n: usize) -> usize {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            (self.0 % n as u64) as usize
+        }
+    }
+
+    /// ~`chars` characters mixing ASCII with two-, three- and four-byte UTF-8 (the last a
+    /// surrogate pair in UTF-16), in runs so that blocks of one width occur too.
+    fn mixed_text(rng: &mut Rng, chars: usize) -> String {
+        let pools = ["abc xyz\r\n", "éüßñ", "中文€한", "😀𝄞🙂"];
+        let mut text = String::new();
+        let mut count = 0;
+        while count < chars {
+            let pool: Vec<char> = pools[rng.below(pools.len())].chars().collect();
+            for _ in 0..1 + rng.below(40) {
+                text.push(pool[rng.below(pool.len())]);
+                count += 1;
+            }
+        }
+        text
+    }
+
+    fn utf16le(s: &str) -> Vec<u8> {
+        s.encode_utf16().flat_map(u16::to_le_bytes).collect()
+    }
+
+    fn read_at(s: &PropStream, pos: usize, len: usize) -> Vec<u8> {
+        s.seek(pos as i64, STREAM_SEEK_SET).unwrap();
+        let mut buf = vec![0xEE; len];
+        let n = s.read(&mut buf).unwrap();
+        buf.truncate(n);
+        buf
+    }
+
+    #[test]
+    fn unicode_reads_in_place_at_any_position() {
+        let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+        // Above skip_utf16's 64 KiB block, so that seeks skip whole blocks as well.
+        let text = mixed_text(&mut rng, 60_000);
+        let want = utf16le(&text);
+        assert!(text.len() > 128 << 10);
+        let map = Arc::new(Mutex::new(PropMap::new()));
+        map.lock()
+            .insert(prop_id(PR_BODY_W), PropValue::Unicode(text.clone()));
+        let s = open(&map, PR_BODY_W, 0).unwrap();
+        assert!(matches!(*s.content.lock(), Content::Object), "no copy");
+        assert_eq!(s.size().unwrap(), want.len() as u64);
+        assert_eq!(s.seek(0, STREAM_SEEK_END).unwrap(), want.len() as u64);
+        assert_eq!(s.seek(-3, STREAM_SEEK_END).unwrap(), want.len() as u64 - 3);
+        assert_eq!(s.read(&mut [0; 8]).unwrap(), 3);
+        // Random positions (odd ones, inside surrogate pairs), forwards and backwards.
+        for _ in 0..1500 {
+            let pos = rng.below(want.len() + 8);
+            let most = if rng.below(4) == 0 { 70_000 } else { 12 };
+            let len = rng.below(most);
+            let end = (pos + len).min(want.len());
+            let from = pos.min(want.len());
+            assert!(
+                read_at(&s, pos, len) == want[from..end],
+                "{len} bytes at {pos}"
+            );
+        }
+        // Sequential reads in odd sizes go on from the cursor: it stays within a character of
+        // the position.
+        s.seek(0, STREAM_SEEK_SET).unwrap();
+        let mut got = Vec::new();
+        loop {
+            let mut buf = vec![0; 1 + rng.below(9)];
+            let n = s.read(&mut buf).unwrap();
+            if n == 0 {
+                break;
+            }
+            got.extend_from_slice(&buf[..n]);
+            let cursor = s.cursor.lock().as_ref().unwrap().at;
+            assert!(cursor.unit * 2 <= got.len() as u64 && got.len() as u64 - cursor.unit * 2 < 4);
+        }
+        assert!(got == want, "sequential reads give the UTF-16LE bytes");
+        // STREAM_APPEND starts at the UTF-16 end.
+        let tail = open(&map, PR_BODY_W, MAPI_MODIFY | STREAM_APPEND).unwrap();
+        assert_eq!(tail.seek(0, STREAM_SEEK_CUR).unwrap(), want.len() as u64);
+    }
+
+    #[test]
+    fn unicode_follows_the_objects_value() {
+        let map = Arc::new(Mutex::new(PropMap::new()));
+        map.lock()
+            .insert(prop_id(PR_BODY_W), PropValue::Unicode("😀é😀é".into()));
+        let s = open(&map, PR_BODY_W, 0).unwrap();
+        assert_eq!(read_at(&s, 0, 5), utf16le("😀é😀é")[..5]);
+        // Replaced under the stream (SetProps by its client): the next read is of the new value.
+        map.lock()
+            .insert(prop_id(PR_BODY_W), PropValue::Unicode("abcdefgh".into()));
+        let mut buf = [0; 4];
+        assert_eq!(s.read(&mut buf).unwrap(), 4);
+        assert_eq!(buf, utf16le("abcdefgh")[5..9]);
+        assert_eq!(s.size().unwrap(), 16);
+        // Gone: empty, as for the other types.
+        map.lock().remove(&prop_id(PR_BODY_W));
+        assert_eq!(read_at(&s, 0, 4), b"");
+    }
+
+    #[test]
+    fn unicode_write_after_reads_then_commit_reads_in_place() {
+        let mut rng = Rng(7);
+        let text = mixed_text(&mut rng, 2_000);
+        let mut want = utf16le(&text);
+        let map = Arc::new(Mutex::new(PropMap::new()));
+        map.lock()
+            .insert(prop_id(PR_BODY_W), PropValue::Unicode(text.clone()));
+        let s = open(&map, PR_BODY_W, MAPI_MODIFY).unwrap();
+        let twin = s.try_clone().unwrap();
+        assert_eq!(read_at(&s, 101, 33), want[101..134]);
+        assert_eq!(read_at(&twin, 7, 3), want[7..10]);
+        // The first write copies the value as UTF-16; the clone reads the copy. It replaces
+        // characters 5..25 by others of the same UTF-16 length (whole surrogate pairs).
+        let start = utf16le(&text.chars().take(5).collect::<String>()).len();
+        let other: String = text
+            .chars()
+            .skip(5)
+            .take(20)
+            .map(|c| if c.len_utf16() == 2 { '𝄞' } else { 'Ω' })
+            .collect();
+        s.seek(start as i64, STREAM_SEEK_SET).unwrap();
+        s.write(&utf16le(&other)).unwrap();
+        let end = start + utf16le(&other).len();
+        want.splice(start..end, utf16le(&other));
+        assert!(matches!(
+            *s.content.lock(),
+            Content::Own { dirty: true, .. }
+        ));
+        assert!(read_at(&twin, 0, want.len() + 1) == want);
+        assert_eq!(s.size().unwrap(), want.len() as u64);
+        // Committed, the value is the object's and the stream reads it in place again.
+        s.commit(0).unwrap();
+        let committed = String::from_utf16(
+            &want
+                .chunks_exact(2)
+                .map(|c| u16::from_le_bytes([c[0], c[1]]))
+                .collect::<Vec<_>>(),
+        )
+        .unwrap();
+        assert_eq!(
+            map.lock().get(&prop_id(PR_BODY_W)),
+            Some(&PropValue::Unicode(committed))
+        );
+        assert!(matches!(*s.content.lock(), Content::Object));
+        for _ in 0..200 {
+            let pos = rng.below(want.len());
+            let len = rng.below(50);
+            assert!(read_at(&s, pos, len) == want[pos..(pos + len).min(want.len())]);
+        }
+        // SetSize copies too.
+        s.set_size(4).unwrap();
+        assert_eq!(read_at(&twin, 0, 10), want[..4]);
+    }
+
+    #[test]
+    fn unicode_commit_refused_keeps_the_bytes() {
+        let map = Arc::new(Mutex::new(PropMap::new()));
+        map.lock()
+            .insert(prop_id(PR_BODY_W), PropValue::Unicode("ok".into()));
+        let s = open(&map, PR_BODY_W, MAPI_MODIFY).unwrap();
+        // An unpaired high surrogate, then an odd length.
+        s.seek(0, STREAM_SEEK_SET).unwrap();
+        s.write(&[0x3D, 0xD8]).unwrap();
+        assert_eq!(s.commit(0).unwrap_err().code, MAPI_E_INVALID_PARAMETER);
+        assert_eq!(read_at(&s, 0, 8), [0x3D, 0xD8, b'k', 0]);
+        s.set_size(3).unwrap();
+        assert_eq!(s.commit(0).unwrap_err().code, STG_E_INVALIDPARAMETER);
+        assert_eq!(read_at(&s, 0, 8), [0x3D, 0xD8, b'k']);
+        assert!(matches!(
+            *s.content.lock(),
+            Content::Own { dirty: true, .. }
+        ));
+        assert_eq!(
+            map.lock().get(&prop_id(PR_BODY_W)),
+            Some(&PropValue::Unicode("ok".into())),
+            "the object keeps its value"
+        );
     }
 }
