@@ -27,6 +27,12 @@ pub trait PropView {
     fn is_computed(&self, _tag: u32) -> bool {
         false
     }
+    /// A number that moves whenever any of the object's values may have changed, so that a
+    /// reader can tell a value it saw before from another one at the same address (a stream's
+    /// place in a PT_UNICODE value, core/stream.rs). None: the object does not count.
+    fn revision(&self) -> Option<u64> {
+        None
+    }
     /// About how many tags [`PropView::tags`] has (a capacity to reserve; 0: unknown).
     fn len_hint(&self) -> usize {
         0

@@ -130,12 +130,16 @@ struct Utf16Point {
     byte: usize,
 }
 
-/// A `Utf16Point` of one string, known by its address, its length and the bytes before the
-/// point. A value the object replaced has another address (its new allocation exists before the
-/// old one is freed); one that took a freed value's address after a second replacement would
-/// also need its length and those bytes to match to be taken for it. A cursor that does not
-/// match, or lies past the read, is dropped and the read scans from the start.
+/// A `Utf16Point` of one string, known by the object's revision when it was read
+/// (PropView::revision: it moves at every change of the object's values, so a cursor never
+/// outlives the value it was made on), its address, its length and the bytes before the point.
+/// For an object that does not count its changes (None) the rest is what tells: a value the
+/// object replaced has another address (its new allocation exists before the old one is
+/// freed); one that took a freed value's address after a second replacement would also need
+/// its length and those bytes to match to be taken for it. A cursor that does not match, or
+/// lies past the read, is dropped and the read scans from the start.
 struct Utf16Cursor {
+    revision: Option<u64>,
     addr: usize,
     len: usize,
     at: Utf16Point,
@@ -146,8 +150,9 @@ struct Utf16Cursor {
 const CURSOR_CONTEXT: usize = 16;
 
 impl Utf16Cursor {
-    fn new(s: &str, at: Utf16Point) -> Utf16Cursor {
+    fn new(s: &str, at: Utf16Point, revision: Option<u64>) -> Utf16Cursor {
         Utf16Cursor {
+            revision,
             addr: s.as_ptr() as usize,
             len: s.len(),
             at,
@@ -163,11 +168,18 @@ impl Utf16Cursor {
         out
     }
 
-    /// The cursor's point if it belongs to `s` and lies at or before UTF-16 byte `pos`.
-    fn start_for(cursor: &Option<Utf16Cursor>, s: &str, pos: u64) -> Utf16Point {
+    /// The cursor's point if it belongs to `s` (read at `revision`) and lies at or before
+    /// UTF-16 byte `pos`.
+    fn start_for(
+        cursor: &Option<Utf16Cursor>,
+        s: &str,
+        pos: u64,
+        revision: Option<u64>,
+    ) -> Utf16Point {
         match cursor {
             Some(c)
-                if c.addr == s.as_ptr() as usize
+                if c.revision == revision
+                    && c.addr == s.as_ptr() as usize
                     && c.len == s.len()
                     && c.at.unit * 2 <= pos
                     && s.is_char_boundary(c.at.byte)
@@ -268,7 +280,12 @@ enum Held<'a> {
     Bytes(&'a [u8]),
     /// PT_UNICODE, decoded to UTF-16LE as it is read; `lent` when the object holds it (its
     /// address identifies it from one read to the next), not when it was made for this read.
-    Text { s: &'a str, lent: bool },
+    Text {
+        s: &'a str,
+        lent: bool,
+        /// The object's PropView::revision when the value was lent.
+        revision: Option<u64>,
+    },
 }
 
 impl Held<'_> {
@@ -537,12 +554,16 @@ impl PropStream {
                 }
             }
             let held = match value.as_ref() {
-                Some(Cow::Borrowed(PropValue::Unicode(s))) if ptype == PT_UNICODE => {
-                    Held::Text { s, lent: true }
-                }
-                Some(Cow::Owned(PropValue::Unicode(s))) if ptype == PT_UNICODE => {
-                    Held::Text { s, lent: false }
-                }
+                Some(Cow::Borrowed(PropValue::Unicode(s))) if ptype == PT_UNICODE => Held::Text {
+                    s,
+                    lent: true,
+                    revision: view.revision(),
+                },
+                Some(Cow::Owned(PropValue::Unicode(s))) if ptype == PT_UNICODE => Held::Text {
+                    s,
+                    lent: false,
+                    revision: None,
+                },
                 v => Held::Bytes(v.and_then(|v| in_place(v, ptype)).unwrap_or(&[])),
             };
             if let Some(f) = f.take() {
@@ -633,10 +654,10 @@ impl PropStream {
                 let mut cursor = self.cursor.lock();
                 let read = |held: Held| match held {
                     Held::Bytes(b) => copy(b, buf),
-                    Held::Text { s, lent } => {
-                        let from = Utf16Cursor::start_for(&cursor, s, at);
+                    Held::Text { s, lent, revision } => {
+                        let from = Utf16Cursor::start_for(&cursor, s, at, revision);
                         let (n, stop) = read_utf16(s, from, at, buf);
-                        *cursor = lent.then(|| Utf16Cursor::new(s, stop));
+                        *cursor = lent.then(|| Utf16Cursor::new(s, stop, revision));
                         n
                     }
                 };
@@ -1262,6 +1283,105 @@ mod tests {
         // Gone: empty, as for the other types.
         map.lock().remove(&prop_id(PR_BODY_W));
         assert_eq!(read_at(&s, 0, 4), b"");
+    }
+
+    /// A map whose view counts its changes, as a message's working copy does.
+    struct Revised(Arc<Mutex<(PropMap, u64)>>);
+    struct RevisedView<'a>(&'a PropMap, u64);
+
+    impl PropView for RevisedView<'_> {
+        fn get(&self, id: u16) -> Option<Cow<'_, PropValue>> {
+            PropView::get(self.0, id)
+        }
+        fn tags(&self) -> Vec<u32> {
+            PropView::tags(self.0)
+        }
+        fn revision(&self) -> Option<u64> {
+            Some(self.1)
+        }
+    }
+
+    impl PropObject for Revised {
+        fn read(&self, f: &mut dyn FnMut(&dyn PropView)) -> MapiResult<()> {
+            let g = self.0.lock();
+            f(&RevisedView(&g.0, g.1));
+            Ok(())
+        }
+        fn set_props(&self, _props: Vec<PropInput>) -> MapiResult<Vec<Problem>> {
+            Ok(Vec::new())
+        }
+        fn delete_props(&self, _tags: &[u32]) -> MapiResult<Vec<Problem>> {
+            Ok(Vec::new())
+        }
+        fn save_changes(&self, _flags: u32) -> MapiResult<()> {
+            Ok(())
+        }
+        fn check_writable(&self, _method: &str) -> MapiResult<()> {
+            Ok(())
+        }
+        fn object_type(&self) -> u32 {
+            0
+        }
+    }
+
+    struct WeaklyRevised(std::sync::Weak<Mutex<(PropMap, u64)>>);
+
+    impl StreamOwner for WeaklyRevised {
+        fn object(&self) -> Option<Box<dyn PropObject>> {
+            Some(Box::new(Revised(self.0.upgrade()?)))
+        }
+        fn max_value_bytes(&self) -> u64 {
+            1 << 20
+        }
+    }
+
+    /// A value changed where it lies (same address, same length, the same 16 bytes before the
+    /// cursor, but one UTF-16 unit more before it): only the object's revision tells the cursor
+    /// it no longer fits. Without a move of the revision the cursor is taken, and the read goes
+    /// on one character too far: what the revision is there for.
+    #[test]
+    fn unicode_cursor_follows_the_revision() {
+        let text = format!("é{}0123456789", "b".repeat(20));
+        let state = Arc::new(Mutex::new((PropMap::new(), 0)));
+        state
+            .lock()
+            .0
+            .insert(prop_id(PR_BODY_W), PropValue::Unicode(text));
+        let s = PropStream::open(
+            &Revised(state.clone()),
+            Arc::new(WeaklyRevised(Arc::downgrade(&state))),
+            OpenRequest {
+                tag: PR_BODY_W,
+                interface_options: STGM_READ,
+                flags: 0,
+            },
+        )
+        .unwrap();
+        let change_in_place = |bump: bool| {
+            let mut g = state.lock();
+            let Some(PropValue::Unicode(v)) = g.0.get_mut(&prop_id(PR_BODY_W)) else {
+                unreachable!()
+            };
+            let before = v.as_ptr();
+            v.replace_range(0..2, if v.starts_with('é') { "cd" } else { "é" });
+            assert_eq!(v.as_ptr(), before, "changed in place");
+            if bump {
+                g.1 += 1;
+            }
+        };
+        // "é" and 20 "b": the cursor stops at the "0" (unit 21, byte 22).
+        assert_eq!(read_at(&s, 0, 42), utf16le(&format!("é{}", "b".repeat(20))));
+        change_in_place(true);
+        // "cd" and 20 "b" now: unit 21 is the last "b".
+        let mut buf = [0; 2];
+        assert_eq!(s.read(&mut buf).unwrap(), 2);
+        assert_eq!(buf, *b"b\0");
+        // Back to "é" without a move of the revision: the cursor (unit 22 at byte 22, made on
+        // the "cd" text) is taken, and the read gives the "0" at byte 22 where unit 22 of this
+        // text is the "1".
+        change_in_place(false);
+        assert_eq!(s.read(&mut buf).unwrap(), 2);
+        assert_eq!(buf, *b"0\0");
     }
 
     #[test]

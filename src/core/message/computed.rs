@@ -240,6 +240,10 @@ pub(crate) fn stored_message_synthesized(
 }
 
 impl PropView for MessageView<'_> {
+    fn revision(&self) -> Option<u64> {
+        Some(self.st.revision)
+    }
+
     fn get(&self, id: u16) -> Option<Cow<'_, PropValue>> {
         if let Some(v) = self.synthesized(id) {
             return Some(v);

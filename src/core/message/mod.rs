@@ -202,6 +202,7 @@ impl Message {
                 base_children: Arc::new(children),
                 writable,
                 ids,
+                revision: 0,
             })),
         }
     }
@@ -223,6 +224,7 @@ impl Message {
                 kids: ChildEdits::default(),
                 writable: true,
                 ids,
+                revision: 0,
             })),
         }
     }
@@ -603,6 +605,7 @@ impl PropObject for Message {
         let mut st = self.state.lock();
         self.require_writable(&st, "SetProps")?;
         let (accepted, problems) = self.store.accept_inputs(props, message_is_computed);
+        st.revision += 1;
         for p in accepted {
             st.changes.insert(prop_id(p.tag), Change::Set(p.value));
         }
@@ -612,6 +615,7 @@ impl PropObject for Message {
     fn delete_props(&self, tags: &[u32]) -> MapiResult<Vec<Problem>> {
         let mut st = self.state.lock();
         self.require_writable(&st, "DeleteProps")?;
+        st.revision += 1;
         let mut problems = Vec::new();
         for (i, &tag) in tags.iter().enumerate() {
             let id = prop_id(tag);

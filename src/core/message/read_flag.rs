@@ -85,6 +85,7 @@ impl Message {
         let old_size = st.base.get(&fid).map_or(0, PropValue::payload_size);
         st.base_size = st.base_size + new.payload_size() - old_size;
         Arc::make_mut(&mut st.base).insert(fid, new);
+        st.revision += 1;
         Ok(())
     }
 }

@@ -45,6 +45,8 @@ pub(super) struct State {
     pub(super) writable: bool,
     /// The synthesized binary properties, made once per location (id, parent).
     pub(super) ids: Ids,
+    /// Moves at every change of `base` or `changes` (PropView::revision).
+    pub(super) revision: u64,
 }
 
 impl State {
@@ -59,6 +61,7 @@ impl State {
     /// Makes the view `plan` committed (with its `maintained` properties) this client's base,
     /// moving the working copy's values into it: none is copied, the changes are gone.
     pub(super) fn commit_view(&mut self, plan: Plan, maintained: Vec<StoredProp>) {
+        self.revision += 1;
         let changes = std::mem::take(&mut self.changes);
         let base = Arc::try_unwrap(std::mem::take(&mut self.base)).unwrap_or_else(|b| (*b).clone());
         let mut view = plan.into_view(base, changes);
