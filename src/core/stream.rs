@@ -1003,13 +1003,31 @@ pub fn check_stat_flags(flags: u32) -> MapiResult<()> {
 mod tests {
     use super::*;
     use crate::core::props::{Problem, PropMap, PropView};
+    use std::sync::atomic::{AtomicU64, Ordering};
 
-    /// A plain property map standing in for a message's working copy.
-    struct Map(Arc<Mutex<PropMap>>);
+    /// A plain property map standing in for a message's working copy; given a counter, its view
+    /// counts changes as a message's does (PropView::revision), the test moving it.
+    struct Map(Arc<Mutex<PropMap>>, Option<Arc<AtomicU64>>);
+
+    /// A `Map`'s view: the map, and its counter's value when it keeps one.
+    struct MapView<'a>(&'a PropMap, Option<u64>);
+
+    impl PropView for MapView<'_> {
+        fn get(&self, id: u16) -> Option<Cow<'_, PropValue>> {
+            PropView::get(self.0, id)
+        }
+        fn tags(&self) -> Vec<u32> {
+            PropView::tags(self.0)
+        }
+        fn revision(&self) -> Option<u64> {
+            self.1
+        }
+    }
 
     impl PropObject for Map {
         fn read(&self, f: &mut dyn FnMut(&dyn PropView)) -> MapiResult<()> {
-            f(&*self.0.lock());
+            let revision = self.1.as_ref().map(|r| r.load(Ordering::SeqCst));
+            f(&MapView(&self.0.lock(), revision));
             Ok(())
         }
         fn set_props(&self, props: Vec<PropInput>) -> MapiResult<Vec<Problem>> {
@@ -1032,11 +1050,11 @@ mod tests {
         }
     }
 
-    struct Weakly(std::sync::Weak<Mutex<PropMap>>);
+    struct Weakly(std::sync::Weak<Mutex<PropMap>>, Option<Arc<AtomicU64>>);
 
     impl StreamOwner for Weakly {
         fn object(&self) -> Option<Box<dyn PropObject>> {
-            Some(Box::new(Map(self.0.upgrade()?)))
+            Some(Box::new(Map(self.0.upgrade()?, self.1.clone())))
         }
         fn max_value_bytes(&self) -> u64 {
             1 << 20
@@ -1044,9 +1062,19 @@ mod tests {
     }
 
     fn open(map: &Arc<Mutex<PropMap>>, tag: u32, flags: u32) -> MapiResult<PropStream> {
+        open_counted(map, None, tag, flags)
+    }
+
+    /// `open` on a map whose view counts its changes with `revision` (None: it does not count).
+    fn open_counted(
+        map: &Arc<Mutex<PropMap>>,
+        revision: Option<Arc<AtomicU64>>,
+        tag: u32,
+        flags: u32,
+    ) -> MapiResult<PropStream> {
         PropStream::open(
-            &Map(map.clone()),
-            Arc::new(Weakly(Arc::downgrade(map))),
+            &Map(map.clone(), revision.clone()),
+            Arc::new(Weakly(Arc::downgrade(map), revision)),
             OpenRequest {
                 tag,
                 interface_options: if flags & MAPI_MODIFY != 0 {
@@ -1167,8 +1195,8 @@ mod tests {
             MAPI_E_NO_SUPPORT
         );
         let bad = PropStream::open(
-            &Map(map.clone()),
-            Arc::new(Weakly(Arc::downgrade(&map))),
+            &Map(map.clone(), None),
+            Arc::new(Weakly(Arc::downgrade(&map), None)),
             OpenRequest {
                 tag: BIN,
                 interface_options: STGM_WRITE,
@@ -1285,56 +1313,6 @@ mod tests {
         assert_eq!(read_at(&s, 0, 4), b"");
     }
 
-    /// A map whose view counts its changes, as a message's working copy does.
-    struct Revised(Arc<Mutex<(PropMap, u64)>>);
-    struct RevisedView<'a>(&'a PropMap, u64);
-
-    impl PropView for RevisedView<'_> {
-        fn get(&self, id: u16) -> Option<Cow<'_, PropValue>> {
-            PropView::get(self.0, id)
-        }
-        fn tags(&self) -> Vec<u32> {
-            PropView::tags(self.0)
-        }
-        fn revision(&self) -> Option<u64> {
-            Some(self.1)
-        }
-    }
-
-    impl PropObject for Revised {
-        fn read(&self, f: &mut dyn FnMut(&dyn PropView)) -> MapiResult<()> {
-            let g = self.0.lock();
-            f(&RevisedView(&g.0, g.1));
-            Ok(())
-        }
-        fn set_props(&self, _props: Vec<PropInput>) -> MapiResult<Vec<Problem>> {
-            Ok(Vec::new())
-        }
-        fn delete_props(&self, _tags: &[u32]) -> MapiResult<Vec<Problem>> {
-            Ok(Vec::new())
-        }
-        fn save_changes(&self, _flags: u32) -> MapiResult<()> {
-            Ok(())
-        }
-        fn check_writable(&self, _method: &str) -> MapiResult<()> {
-            Ok(())
-        }
-        fn object_type(&self) -> u32 {
-            0
-        }
-    }
-
-    struct WeaklyRevised(std::sync::Weak<Mutex<(PropMap, u64)>>);
-
-    impl StreamOwner for WeaklyRevised {
-        fn object(&self) -> Option<Box<dyn PropObject>> {
-            Some(Box::new(Revised(self.0.upgrade()?)))
-        }
-        fn max_value_bytes(&self) -> u64 {
-            1 << 20
-        }
-    }
-
     /// A value changed where it lies (same address, same length, the same 16 bytes before the
     /// cursor, but one UTF-16 unit more before it): only the object's revision tells the cursor
     /// it no longer fits. Without a move of the revision the cursor is taken, and the read goes
@@ -1342,31 +1320,21 @@ mod tests {
     #[test]
     fn unicode_cursor_follows_the_revision() {
         let text = format!("é{}0123456789", "b".repeat(20));
-        let state = Arc::new(Mutex::new((PropMap::new(), 0)));
-        state
-            .lock()
-            .0
+        let map = Arc::new(Mutex::new(PropMap::new()));
+        map.lock()
             .insert(prop_id(PR_BODY_W), PropValue::Unicode(text));
-        let s = PropStream::open(
-            &Revised(state.clone()),
-            Arc::new(WeaklyRevised(Arc::downgrade(&state))),
-            OpenRequest {
-                tag: PR_BODY_W,
-                interface_options: STGM_READ,
-                flags: 0,
-            },
-        )
-        .unwrap();
+        let revision = Arc::new(AtomicU64::new(0));
+        let s = open_counted(&map, Some(revision.clone()), PR_BODY_W, 0).unwrap();
         let change_in_place = |bump: bool| {
-            let mut g = state.lock();
-            let Some(PropValue::Unicode(v)) = g.0.get_mut(&prop_id(PR_BODY_W)) else {
+            let mut g = map.lock();
+            let Some(PropValue::Unicode(v)) = g.get_mut(&prop_id(PR_BODY_W)) else {
                 unreachable!()
             };
             let before = v.as_ptr();
             v.replace_range(0..2, if v.starts_with('é') { "cd" } else { "é" });
             assert_eq!(v.as_ptr(), before, "changed in place");
             if bump {
-                g.1 += 1;
+                revision.fetch_add(1, Ordering::SeqCst);
             }
         };
         // "é" and 20 "b": the cursor stops at the "0" (unit 21, byte 22).
