@@ -2325,14 +2325,19 @@ fn copies_carry_large_values(engine: Engine) {
     let dest = r.create_folder(FOLDER_GENERIC, "dest", None, 0).unwrap();
     let big = Binary(pattern(3 * MIB + 1, 0));
     let data = Binary(pattern(2 * MIB, 1));
-    let m = r.create_message(0).unwrap();
-    set(&m, BIG, big.clone());
-    set(&m, COUNTER, Long(0));
-    let (_, a) = m.create_attach(0).unwrap();
-    set(&a, PR_ATTACH_DATA_BIN, data.clone());
-    a.save_changes(0).unwrap();
-    m.save_changes(0).unwrap();
-    let eid = m.entry_id().unwrap();
+    // A stored message with a large value and an attachment with large data; its entry ID.
+    let stored_large = || {
+        let m = r.create_message(0).unwrap();
+        set(&m, BIG, big.clone());
+        set(&m, COUNTER, Long(0));
+        let (_, a) = m.create_attach(0).unwrap();
+        set(&a, PR_ATTACH_DATA_BIN, data.clone());
+        set(&a, PR_ATTACH_LONG_FILENAME_W, Unicode("kept.bin".into()));
+        a.save_changes(0).unwrap();
+        m.save_changes(0).unwrap();
+        m.entry_id().unwrap()
+    };
+    let eid = stored_large();
     let source_id = only_message_id(&store, ROOT_FOLDER_ID);
 
     assert!(r
@@ -2363,14 +2368,7 @@ fn copies_carry_large_values(engine: Engine) {
 
     // SAVE_ELSEWHERE: another client changed the message; this one's view (its large value
     // never read) becomes a new message.
-    let m = r.create_message(0).unwrap();
-    set(&m, BIG, big.clone());
-    set(&m, COUNTER, Long(0));
-    let (_, a) = m.create_attach(0).unwrap();
-    set(&a, PR_ATTACH_DATA_BIN, data.clone());
-    a.save_changes(0).unwrap();
-    m.save_changes(0).unwrap();
-    let eid = m.entry_id().unwrap();
+    let eid = stored_large();
     let theirs = open_message(&store, &eid);
     let mine = open_message(&store, &eid);
     set(&*theirs, COUNTER, Long(5));
@@ -2406,15 +2404,7 @@ fn copies_carry_large_values(engine: Engine) {
     // The original deleted while a client had it open: the resolver's SAVE_ELSEWHERE still
     // saves that client's view, without the large values whose bytes went with the original
     // (the client never read them), and with everything it changed.
-    let m = r.create_message(0).unwrap();
-    set(&m, BIG, big.clone());
-    set(&m, COUNTER, Long(0));
-    let (_, a) = m.create_attach(0).unwrap();
-    set(&a, PR_ATTACH_DATA_BIN, data.clone());
-    set(&a, PR_ATTACH_LONG_FILENAME_W, Unicode("kept.bin".into()));
-    a.save_changes(0).unwrap();
-    m.save_changes(0).unwrap();
-    let eid = m.entry_id().unwrap();
+    let eid = stored_large();
     let mine = open_message(&store, &eid);
     r.delete_messages(std::slice::from_ref(&eid), 0).unwrap();
     set(&*mine, NOTE, Unicode("rescued".into()));
