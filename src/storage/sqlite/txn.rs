@@ -130,6 +130,10 @@ fn row_to_object(r: &rusqlite::Row) -> rusqlite::Result<ObjectRow> {
 /// Reads props rows as (tag, value, big).
 const PROP_COLUMNS: &str = "SELECT tag, value, big FROM props";
 
+/// Reads an object's props rows in property ID order (every open of a message runs it).
+pub(super) const PROPS_OF_OBJECT: &str =
+    "SELECT tag, value, big FROM props WHERE obj = ?1 ORDER BY id";
+
 /// One props row (tag, value, big) decoded by the tag's type.
 fn row_to_prop(conn: &Connection, r: &rusqlite::Row) -> StorageResult<StoredProp> {
     let tag: u32 = r.get(0)?;
@@ -427,9 +431,7 @@ impl ReadTxn for SqlTxn<'_> {
     }
 
     fn props_deferring(&mut self, id: u64, above: u64) -> StorageResult<Vec<StoredProp>> {
-        let mut stmt = self
-            .conn
-            .prepare_cached(&format!("{PROP_COLUMNS} WHERE obj = ?1 ORDER BY id"))?;
+        let mut stmt = self.conn.prepare_cached(PROPS_OF_OBJECT)?;
         let mut rows = stmt.query([id as i64])?;
         let mut out = Vec::new();
         while let Some(r) = rows.next()? {
