@@ -572,7 +572,9 @@ pub unsafe fn prop_array_out_in(
 fn out_extra_size(o: &PropOut) -> usize {
     match o {
         PropOut::Value(_, v) => extra_size(v),
-        _ => 0,
+        PropOut::Wide(_, s) => align8((utf16_len(s) + 1) * 2),
+        PropOut::Narrow(_, b) => align8(b.len() + 1),
+        PropOut::Object(_) | PropOut::Error(..) => 0,
     }
 }
 
@@ -609,6 +611,13 @@ unsafe fn write_prop_block(
             PropOut::Value(tag, v) => (*tag, value_out(&mut w, v)),
             PropOut::Object(tag) => (*tag, PV { x: 0 }),
             PropOut::Error(tag, sc) => (*tag, PV { err: *sc }),
+            PropOut::Wide(tag, s) => (*tag, PV { lpszW: w.wide(s) }),
+            PropOut::Narrow(tag, b) => (
+                *tag,
+                PV {
+                    lpszA: w.bytes(b, 1) as *mut c_char,
+                },
+            ),
         };
         // SAFETY: `arr` has room for outs.len() entries.
         unsafe {

@@ -5,7 +5,9 @@
 use super::error::{MapiError, MapiResult};
 use super::mapidefs::*;
 use super::stream::{is_stream_type, GETPROPS_MAX_BYTES};
-use super::value::{change_prop_type, prop_id, prop_tag, prop_type, try_owned, PropValue};
+use super::value::{
+    change_prop_type, prop_id, prop_tag, prop_type, try_owned, try_string, try_to_vec, PropValue,
+};
 use std::borrow::Cow;
 
 /// A property set with one value per property ID (a later value with the same ID, of any type,
@@ -45,6 +47,33 @@ pub trait PropView {
             f(tag, self.get(prop_id(tag)));
         }
     }
+    /// The view's values as one map, when every property it does not compute is read straight
+    /// from that map ([`PlainValues`]). None (the default): each lookup goes through
+    /// [`PropView::get`].
+    fn plain(&self) -> Option<PlainValues<'_>> {
+        None
+    }
+}
+
+/// A view's values as one map, for a view whose properties are that map's apart from the IDs
+/// it computes (a message with no pending change): GetProps reads the map itself, with no
+/// dynamic call and no `Cow` per tag, and goes through [`PropView::get`] for computed IDs only.
+#[derive(Clone, Copy)]
+pub struct PlainValues<'a> {
+    pub values: &'a PropMap,
+    /// One bit per property ID the view computes (read through [`PropView::get`]).
+    pub computed: &'static [u64; 1024],
+}
+
+/// No property ID computed: a [`PlainValues`] that is its map alone.
+pub static NONE_COMPUTED: [u64; 1024] = [0; 1024];
+
+impl PlainValues<'_> {
+    #[inline(always)]
+    fn computes(&self, id: u16) -> bool {
+        let id = id as usize;
+        self.computed[id / 64] & (1 << (id % 64)) != 0
+    }
 }
 
 impl PropView for PropMap {
@@ -64,6 +93,12 @@ impl PropView for PropMap {
             f(prop_tag(v.ptype(), *id), Some(Cow::Borrowed(v)));
         }
     }
+    fn plain(&self) -> Option<PlainValues<'_>> {
+        Some(PlainValues {
+            values: self,
+            computed: &NONE_COMPUTED,
+        })
+    }
 }
 
 /// One entry of a GetProps result, in request order.
@@ -73,6 +108,11 @@ pub enum PropOut<'a> {
     Object(u32),
     /// `CHANGE_PROP_TYPE(tag, PT_ERROR)` with the SCODE that says why.
     Error(u32, i32),
+    /// A PT_UNICODE entry written from UTF-8 text the view lends (a PT_STRING8 value checked
+    /// as UTF-8): the width conversion happens as the entry is written, with no copy between.
+    Wide(u32, &'a str),
+    /// A PT_STRING8 entry written from the UTF-8 bytes of a PT_UNICODE value the view lends.
+    Narrow(u32, &'a [u8]),
 }
 
 impl PropOut<'_> {
@@ -87,6 +127,12 @@ impl PropOut<'_> {
             PropOut::Value(tag, v) => PropOut::Value(tag, Cow::Owned(try_owned(v)?)),
             PropOut::Object(tag) => PropOut::Object(tag),
             PropOut::Error(tag, sc) => PropOut::Error(tag, sc),
+            PropOut::Wide(tag, s) => {
+                PropOut::Value(tag, Cow::Owned(PropValue::Unicode(try_string(s)?)))
+            }
+            PropOut::Narrow(tag, b) => {
+                PropOut::Value(tag, Cow::Owned(PropValue::String8(try_to_vec(b)?)))
+            }
         })
     }
 }
@@ -113,6 +159,7 @@ pub fn resolve_props<'a>(
 /// write its result as it resolves (no intermediate list).
 pub struct Resolver<'a> {
     view: &'a dyn PropView,
+    plain: Option<PlainValues<'a>>,
     objects: Vec<u32>,
     unicode: bool,
     cap_large: bool,
@@ -122,6 +169,7 @@ impl<'a> Resolver<'a> {
     pub fn new(view: &'a dyn PropView, unicode: bool) -> Resolver<'a> {
         Resolver {
             view,
+            plain: view.plain(),
             objects: view.object_tags(),
             unicode,
             cap_large: false,
@@ -143,7 +191,11 @@ impl<'a> Resolver<'a> {
         if let Some(obj) = self.object(tag) {
             return obj;
         }
-        match self.view.get(id) {
+        let value = match self.plain {
+            Some(plain) if !plain.computes(id) => plain.values.get(&id).map(Cow::Borrowed),
+            _ => self.view.get(id),
+        };
+        match value {
             Some(value) => self.resolve_value(tag, value),
             None => PropOut::Error(change_prop_type(tag, PT_ERROR), MAPI_E_NOT_FOUND),
         }
@@ -191,6 +243,23 @@ impl<'a> Resolver<'a> {
         if want == have {
             // As stored: lent, not copied.
             return PropOut::Value(prop_tag(want, id), value);
+        }
+        // A string in the other width, lent: converted as it is written.
+        if let Cow::Borrowed(lent) = value {
+            match (lent, want) {
+                (PropValue::String8(b), PT_UNICODE) => {
+                    return match std::str::from_utf8(b) {
+                        Ok(s) => PropOut::Wide(prop_tag(want, id), s),
+                        Err(_) => {
+                            PropOut::Error(change_prop_type(tag, PT_ERROR), MAPI_E_BAD_CHARWIDTH)
+                        }
+                    }
+                }
+                (PropValue::Unicode(s), PT_STRING8) => {
+                    return PropOut::Narrow(prop_tag(want, id), s.as_bytes())
+                }
+                _ => {}
+            }
         }
         match value.converted_to(want) {
             Some(Ok(v)) => PropOut::Value(prop_tag(want, id), Cow::Owned(v)),
@@ -327,9 +396,7 @@ mod tests {
         let mut map = PropMap::new();
         map.insert(0x0037, PropValue::String8(b"hi".to_vec()));
         let out = resolve_props(&map, Some(&[PR_SUBJECT_W, 0x0037_0003, PR_BODY_A]), false);
-        assert!(
-            matches!(&out[0], PropOut::Value(PR_SUBJECT_W, v) if **v == PropValue::Unicode("hi".into()))
-        );
+        assert!(matches!(&out[0], PropOut::Wide(PR_SUBJECT_W, "hi")));
         assert!(matches!(
             out[1],
             PropOut::Error(0x0037_000A, MAPI_E_NOT_FOUND)
@@ -389,7 +456,7 @@ mod tests {
         let mut map = PropMap::new();
         map.insert(0x0037, PropValue::Unicode("x".into()));
         let narrow = resolve_props(&map, None, false);
-        assert!(matches!(&narrow[0], PropOut::Value(PR_SUBJECT_A, _)));
+        assert!(matches!(&narrow[0], PropOut::Narrow(PR_SUBJECT_A, b"x")));
         let wide = resolve_props(&map, Some(&[0x0037_0000]), true);
         assert!(matches!(&wide[0], PropOut::Value(PR_SUBJECT_W, _)));
         assert_eq!(prop_list(&map, true), vec![PR_SUBJECT_W]);

@@ -3,7 +3,7 @@
 
 use super::super::error::MapiResult;
 use super::super::mapidefs::*;
-use super::super::props::{PropMap, PropView};
+use super::super::props::{PlainValues, PropMap, PropView};
 use super::super::store::Store;
 use super::super::value::{prop_id, prop_tag, PropValue};
 use super::children;
@@ -242,6 +242,14 @@ pub(crate) fn stored_message_synthesized(
 impl PropView for MessageView<'_> {
     fn revision(&self) -> Option<u64> {
         Some(self.st.revision)
+    }
+
+    /// With no pending change the stored base is the working copy (computed IDs aside).
+    fn plain(&self) -> Option<PlainValues<'_>> {
+        self.st.changes.is_empty().then_some(PlainValues {
+            values: &self.st.base,
+            computed: &COMPUTED_IDS,
+        })
     }
 
     fn get(&self, id: u16) -> Option<Cow<'_, PropValue>> {
