@@ -405,6 +405,17 @@ mod tests {
             out[2],
             PropOut::Error(0x1000_000A, MAPI_E_NOT_FOUND)
         ));
+        // Lent in the other width only when it converts: bytes that are not UTF-8 have no
+        // PT_UNICODE form.
+        map.insert(0x0038, PropValue::String8(vec![b'a', 0xC3]));
+        let out = resolve_props(&map, Some(&[0x0038_001F, 0x0038_0000]), true);
+        assert!(matches!(
+            out[..],
+            [
+                PropOut::Error(0x0038_000A, MAPI_E_BAD_CHARWIDTH),
+                PropOut::Error(0x0038_000A, MAPI_E_BAD_CHARWIDTH)
+            ]
+        ));
     }
 
     /// Values above the GetProps cap answer as a conversion would have: the cap's error when
@@ -447,7 +458,7 @@ mod tests {
         let uncapped = Resolver::new(&map, true);
         assert!(matches!(
             uncapped.resolve(0x0037_001F),
-            PropOut::Value(0x0037_001F, _)
+            PropOut::Wide(0x0037_001F, s) if s.len() == big
         ));
     }
 
