@@ -571,6 +571,7 @@ pub unsafe fn prop_array_out_in(
 #[inline]
 fn out_extra_size(o: &PropOut) -> usize {
     match o {
+        PropOut::Lent(_, v) => extra_size(v),
         PropOut::Value(_, v) => extra_size(v),
         PropOut::Wide(_, s) => align8((utf16_len(s) + 1) * 2),
         PropOut::Narrow(_, b) => align8(b.len() + 1),
@@ -609,6 +610,13 @@ unsafe fn write_prop_block(
                 },
             ),
             PropOut::Value(tag, v) => (*tag, value_out(&mut w, v)),
+            PropOut::Lent(tag, v) if matches!(v, PropValue::Large(_)) => (
+                change_prop_type(*tag, PT_ERROR),
+                PV {
+                    err: MAPI_E_NOT_ENOUGH_MEMORY,
+                },
+            ),
+            PropOut::Lent(tag, v) => (*tag, value_out(&mut w, v)),
             PropOut::Object(tag) => (*tag, PV { x: 0 }),
             PropOut::Error(tag, sc) => (*tag, PV { err: *sc }),
             PropOut::Wide(tag, s) => (*tag, PV { lpszW: w.wide(s) }),
@@ -679,9 +687,7 @@ fn fill_and_write<'a>(
 
 /// Writes an owned list of values as one block (for SetProps calls into foreign objects).
 pub fn values_out(alloc: Allocator, values: &[(u32, PropValue)]) -> MapiResult<*mut SPropValue> {
-    let outs = try_map(values, |(t, v)| {
-        PropOut::Value(*t, std::borrow::Cow::Borrowed(v))
-    })?;
+    let outs = try_map(values, |(t, v)| PropOut::Lent(*t, v))?;
     prop_array_out(alloc, &outs)
 }
 

@@ -73,7 +73,7 @@ impl PropMap {
     }
 
     /// The position of `id`, through the low-byte index when the map is small enough for one.
-    #[inline]
+    #[inline(always)]
     fn position(&self, id: u16) -> Option<usize> {
         if self.entries.len() > INDEXED_MAX {
             return self.find(id).ok();
@@ -90,6 +90,7 @@ impl PropMap {
     }
 
     #[cold]
+    #[inline(never)]
     fn build_index(&self) -> Box<LowByteIndex> {
         let mut index = Box::new([NO_ENTRY; 256]);
         for (i, (id, _)) in self.entries.iter().enumerate() {
@@ -118,7 +119,7 @@ impl PropMap {
         self.entries.is_empty()
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn get(&self, id: &u16) -> Option<&PropValue> {
         self.position(*id).map(|i| &self.entries[i].1)
     }

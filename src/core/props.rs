@@ -103,6 +103,8 @@ impl PropView for PropMap {
 
 /// One entry of a GetProps result, in request order.
 pub enum PropOut<'a> {
+    /// A value the view lends, as stored.
+    Lent(u32, &'a PropValue),
     Value(u32, Cow<'a, PropValue>),
     /// A PT_OBJECT property: present, but its value is only reachable through OpenProperty.
     Object(u32),
@@ -124,6 +126,7 @@ impl PropOut<'_> {
     /// fallible (MAPI_E_NOT_ENOUGH_MEMORY): values are as big as callers made them.
     pub fn try_into_owned(self) -> MapiResult<PropOut<'static>> {
         Ok(match self {
+            PropOut::Lent(tag, v) => PropOut::Value(tag, Cow::Owned(v.try_clone()?)),
             PropOut::Value(tag, v) => PropOut::Value(tag, Cow::Owned(try_owned(v)?)),
             PropOut::Object(tag) => PropOut::Object(tag),
             PropOut::Error(tag, sc) => PropOut::Error(tag, sc),
@@ -228,44 +231,71 @@ impl<'a> Resolver<'a> {
     /// The entry for a request of `tag` whose property has `value`.
     #[inline(always)]
     fn resolve_value(&self, tag: u32, value: Cow<'a, PropValue>) -> PropOut<'a> {
-        let id = prop_id(tag);
-        let have = value.ptype();
+        match value {
+            Cow::Borrowed(v) => self.resolve_lent(tag, v),
+            Cow::Owned(v) => self.resolve_owned(tag, v),
+        }
+    }
+
+    /// [`Resolver::resolve_value`] for a value the view lends: handed out as a reference, a
+    /// string in the other width converted only as it is written.
+    #[inline(always)]
+    fn resolve_lent(&self, tag: u32, value: &'a PropValue) -> PropOut<'a> {
+        let want = match self.wanted_type(tag, value) {
+            Ok(want) => want,
+            Err(error) => return error,
+        };
+        let out_tag = change_prop_type(tag, want);
+        if want == value.ptype() {
+            return PropOut::Lent(out_tag, value);
+        }
+        match (value, want) {
+            (PropValue::String8(b), PT_UNICODE) => match std::str::from_utf8(b) {
+                Ok(s) => PropOut::Wide(out_tag, s),
+                Err(_) => PropOut::Error(change_prop_type(tag, PT_ERROR), MAPI_E_BAD_CHARWIDTH),
+            },
+            (PropValue::Unicode(s), PT_STRING8) => PropOut::Narrow(out_tag, s.as_bytes()),
+            _ => converted(tag, value, want),
+        }
+    }
+
+    /// [`Resolver::resolve_value`] for a value the view computed for this call.
+    fn resolve_owned(&self, tag: u32, value: PropValue) -> PropOut<'a> {
+        match self.wanted_type(tag, &value) {
+            Ok(want) if want == value.ptype() => {
+                PropOut::Value(change_prop_type(tag, want), Cow::Owned(value))
+            }
+            Ok(want) => converted(tag, &value, want),
+            Err(error) => error,
+        }
+    }
+
+    /// The type a request of `tag` returns `value` as (PT_UNSPECIFIED filled in at the asked
+    /// width), or its PT_ERROR entry when the value is too large to return (checked before
+    /// any conversion copies it).
+    #[inline(always)]
+    fn wanted_type(&self, tag: u32, value: &PropValue) -> Result<u32, PropOut<'static>> {
         let want = match prop_type(tag) {
-            PT_UNSPECIFIED => super::value::type_in_width(have, self.unicode),
+            PT_UNSPECIFIED => super::value::type_in_width(value.ptype(), self.unicode),
             want => want,
         };
-        if matches!(*value, PropValue::Large(_))
+        if matches!(value, PropValue::Large(_))
             || self.cap_large && is_stream_type(want) && value.stored_size() > GETPROPS_MAX_BYTES
         {
-            let error = too_large_error(&value, want);
-            return PropOut::Error(change_prop_type(tag, PT_ERROR), error);
+            let error = too_large_error(value, want);
+            return Err(PropOut::Error(change_prop_type(tag, PT_ERROR), error));
         }
-        if want == have {
-            // As stored: lent, not copied.
-            return PropOut::Value(prop_tag(want, id), value);
-        }
-        // A string in the other width, lent: converted as it is written.
-        if let Cow::Borrowed(lent) = value {
-            match (lent, want) {
-                (PropValue::String8(b), PT_UNICODE) => {
-                    return match std::str::from_utf8(b) {
-                        Ok(s) => PropOut::Wide(prop_tag(want, id), s),
-                        Err(_) => {
-                            PropOut::Error(change_prop_type(tag, PT_ERROR), MAPI_E_BAD_CHARWIDTH)
-                        }
-                    }
-                }
-                (PropValue::Unicode(s), PT_STRING8) => {
-                    return PropOut::Narrow(prop_tag(want, id), s.as_bytes())
-                }
-                _ => {}
-            }
-        }
-        match value.converted_to(want) {
-            Some(Ok(v)) => PropOut::Value(prop_tag(want, id), Cow::Owned(v)),
-            Some(Err(e)) => PropOut::Error(change_prop_type(tag, PT_ERROR), e.code),
-            None => PropOut::Error(change_prop_type(tag, PT_ERROR), MAPI_E_NOT_FOUND),
-        }
+        Ok(want)
+    }
+}
+
+/// The entry for a request of `tag` as `want`, a type `value` converts to (a copy), or its
+/// PT_ERROR entry.
+fn converted<'a>(tag: u32, value: &PropValue, want: u32) -> PropOut<'a> {
+    match value.converted_to(want) {
+        Some(Ok(v)) => PropOut::Value(change_prop_type(tag, want), Cow::Owned(v)),
+        Some(Err(e)) => PropOut::Error(change_prop_type(tag, PT_ERROR), e.code),
+        None => PropOut::Error(change_prop_type(tag, PT_ERROR), MAPI_E_NOT_FOUND),
     }
 }
 
@@ -469,7 +499,7 @@ mod tests {
         let narrow = resolve_props(&map, None, false);
         assert!(matches!(&narrow[0], PropOut::Narrow(PR_SUBJECT_A, b"x")));
         let wide = resolve_props(&map, Some(&[0x0037_0000]), true);
-        assert!(matches!(&wide[0], PropOut::Value(PR_SUBJECT_W, _)));
+        assert!(matches!(&wide[0], PropOut::Lent(PR_SUBJECT_W, _)));
         assert_eq!(prop_list(&map, true), vec![PR_SUBJECT_W]);
     }
 }
