@@ -48,11 +48,15 @@ pub trait PropView {
         }
     }
     /// The view's values as one map, when every property it does not compute is read straight
-    /// from that map ([`PlainValues`]). None (the default): each lookup goes through
-    /// [`PropView::get`].
+    /// from that map ([`PlainValues`]), and [`PropView::for_each_value`] is that map's values in
+    /// order (those it computes read with `get`) followed by [`PropView::for_each_computed`].
+    /// None (the default): each lookup goes through [`PropView::get`].
     fn plain(&self) -> Option<PlainValues<'_>> {
         None
     }
+    /// With [`PropView::plain`]: what [`PropView::for_each_value`] hands out after the map's
+    /// values (the properties only computed). Nothing by default.
+    fn for_each_computed<'s>(&'s self, _f: &mut dyn FnMut(u32, Option<Cow<'s, PropValue>>)) {}
 }
 
 /// A view's values as one map, for a view whose properties are that map's apart from the IDs
@@ -208,14 +212,38 @@ impl<'a> Resolver<'a> {
     /// [`PropView::tags`] order, walking the view's values instead of looking each one up.
     pub fn resolve_all(&self, out: &mut Vec<PropOut<'a>>) {
         out.reserve(self.view.len_hint());
-        self.view.for_each_value(&mut |tag, value| {
-            let tag = change_prop_type(tag, PT_UNSPECIFIED);
-            out.push(match (self.object(tag), value) {
-                (Some(obj), _) => obj,
-                (None, Some(value)) => self.resolve_value(tag, value),
-                (None, None) => PropOut::Error(change_prop_type(tag, PT_ERROR), MAPI_E_NOT_FOUND),
-            });
-        });
+        if let Some(plain) = self.plain {
+            // The map walked here, each value lent with no call per value.
+            for (&id, stored) in plain.values.iter() {
+                let tag = prop_tag(PT_UNSPECIFIED, id);
+                out.push(if let Some(obj) = self.object(tag) {
+                    obj
+                } else if plain.computes(id) {
+                    match self.view.get(id) {
+                        Some(value) => self.resolve_value(tag, value),
+                        None => PropOut::Error(prop_tag(PT_ERROR, id), MAPI_E_NOT_FOUND),
+                    }
+                } else {
+                    self.resolve_lent(tag, stored)
+                });
+            }
+            self.view
+                .for_each_computed(&mut |tag, value| out.push(self.resolve_listed(tag, value)));
+            return;
+        }
+        self.view
+            .for_each_value(&mut |tag, value| out.push(self.resolve_listed(tag, value)));
+    }
+
+    /// The entry of a NULL list for `tag` (any type) whose property has `value`.
+    #[inline(always)]
+    fn resolve_listed(&self, tag: u32, value: Option<Cow<'a, PropValue>>) -> PropOut<'a> {
+        let tag = change_prop_type(tag, PT_UNSPECIFIED);
+        match (self.object(tag), value) {
+            (Some(obj), _) => obj,
+            (None, Some(value)) => self.resolve_value(tag, value),
+            (None, None) => PropOut::Error(change_prop_type(tag, PT_ERROR), MAPI_E_NOT_FOUND),
+        }
     }
 
     /// The PT_OBJECT entry for a request of an object property as PT_UNSPECIFIED or PT_OBJECT.

@@ -319,6 +319,10 @@ impl PropView for MessageView<'_> {
                 emit(cid, v);
             }
         }
+        self.for_each_computed(f);
+    }
+    fn for_each_computed<'s>(&'s self, f: &mut dyn FnMut(u32, Option<Cow<'s, PropValue>>)) {
+        let st = self.st;
         for &tag in SYNTHESIZED {
             let id = prop_id(tag);
             let present = match id {
