@@ -308,12 +308,22 @@ impl<'a> Resolver<'a> {
             want => want,
         };
         if matches!(value, PropValue::Large(_))
-            || self.cap_large && is_stream_type(want) && value.stored_size() > GETPROPS_MAX_BYTES
+            || self.cap_large && is_stream_type(want) && stream_size(value) > GETPROPS_MAX_BYTES
         {
             let error = too_large_error(value, want);
             return Err(PropOut::Error(change_prop_type(tag, PT_ERROR), error));
         }
         Ok(want)
+    }
+}
+
+/// `value.stored_size()`, inlined for the values a stream type is asked of.
+#[inline(always)]
+fn stream_size(value: &PropValue) -> u64 {
+    match value {
+        PropValue::String8(b) | PropValue::Binary(b) => b.len() as u64,
+        PropValue::Unicode(s) => s.len() as u64,
+        _ => value.stored_size(),
     }
 }
 
