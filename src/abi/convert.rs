@@ -593,7 +593,7 @@ pub unsafe fn prop_array_out_in(
 }
 
 /// Bytes an entry needs after its SPropValue.
-#[inline]
+#[inline(always)]
 fn out_extra_size(o: &PropOut) -> usize {
     match o {
         PropOut::Lent(_, v) => extra_size(v),
