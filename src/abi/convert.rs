@@ -635,7 +635,7 @@ unsafe fn write_prop_block(
                 },
             ),
             PropOut::Value(tag, v) => (*tag, value_out(&mut w, v)),
-            PropOut::Lent(tag, v) if matches!(v, PropValue::Large(_)) => (
+            PropOut::Lent(tag, PropValue::Large(_)) => (
                 change_prop_type(*tag, PT_ERROR),
                 PV {
                     err: MAPI_E_NOT_ENOUGH_MEMORY,
