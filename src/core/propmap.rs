@@ -26,6 +26,9 @@ const NO_ENTRY: u8 = 0;
 const SEVERAL: u8 = u8::MAX;
 /// Positions the index can name (1 + position < SEVERAL); larger maps binary-search.
 const INDEXED_MAX: usize = SEVERAL as usize - 1;
+/// Maps this small binary-search (three or four probes): a recipient's or an attachment's
+/// few properties do not pay 256 bytes and a build for an index.
+const INDEXED_MIN: usize = 9;
 
 impl Clone for PropMap {
     fn clone(&self) -> PropMap {
@@ -75,7 +78,7 @@ impl PropMap {
     /// The position of `id`, through the low-byte index when the map is small enough for one.
     #[inline(always)]
     fn position(&self, id: u16) -> Option<usize> {
-        if self.entries.len() > INDEXED_MAX {
+        if !(INDEXED_MIN..=INDEXED_MAX).contains(&self.entries.len()) {
             return self.find(id).ok();
         }
         let index = self.index.get_or_init(|| self.build_index());
@@ -311,7 +314,11 @@ mod tests {
     #[test]
     fn lookups_agree_through_the_low_byte_index() {
         let mut map = PropMap::new();
-        for id in [0x0037u16, 0x0137, 0x8037, 0x0E06, 0x0070] {
+        // Enough properties for the index.
+        let ids = [
+            0x0037u16, 0x0137, 0x8037, 0x0E06, 0x0070, 0x0001, 0x0002, 0x0003, 0x0004, 0x0005,
+        ];
+        for id in ids {
             map.insert(id, long(id as i32));
         }
         for id in [
@@ -319,12 +326,17 @@ mod tests {
         ] {
             assert_eq!(map.get(&id).is_some(), map.find(id).is_ok(), "{id:#x}");
         }
+        assert!(map.index.get().is_some(), "looked up through the index");
         map.remove(&0x0137);
+        assert!(map.index.get().is_none(), "a change forgets the index");
         assert_eq!(map.get(&0x0137), None);
         assert_eq!(map.get(&0x8037), Some(&long(0x8037)));
         map.insert(0x0106, long(6));
         assert_eq!(map.get(&0x0E06), Some(&long(0x0E06)));
         assert_eq!(map.get(&0x0106), Some(&long(6)));
+        let small: PropMap = [(1, long(1)), (2, long(2))].into();
+        assert_eq!(small.get(&2), Some(&long(2)));
+        assert!(small.index.get().is_none(), "a small map searches");
         let mut big: PropMap = (0..600u16).map(|i| (i * 3, long(i as i32))).collect();
         assert_eq!(big.get(&(3 * 599)), Some(&long(599)));
         assert_eq!(big.get(&1), None);
