@@ -379,14 +379,27 @@ pub unsafe fn prop_values_in(
 }
 
 /// Bytes a value needs after its SPropValue (strings NUL-terminated; each piece 8-aligned).
+/// The single-valued types inline where entries are sized; multi-valued ones out of line.
+#[inline(always)]
 fn extra_size(v: &PropValue) -> usize {
+    use PropValue::*;
+    match v {
+        String8(b) => align8(b.len() + 1),
+        Unicode(s) => align8((utf16_len(s) + 1) * 2),
+        Binary(b) => align8(b.len()),
+        Clsid(_) => 16,
+        I2(_) | Long(_) | R4(_) | Double(_) | Currency(_) | AppTime(_) | Boolean(_) | I8(_)
+        | SysTime(_) | Large(_) => 0,
+        _ => mv_extra_size(v),
+    }
+}
+
+/// [`extra_size`] of a multi-valued property.
+#[inline(never)]
+fn mv_extra_size(v: &PropValue) -> usize {
     use PropValue::*;
     let wide = |s: &String| align8((utf16_len(s) + 1) * 2);
     match v {
-        String8(b) => align8(b.len() + 1),
-        Unicode(s) => wide(s),
-        Binary(b) => align8(b.len()),
-        Clsid(_) => 16,
         MvI2(v) => align8(2 * v.len()),
         MvLong(v) => align8(4 * v.len()),
         MvR4(v) => align8(4 * v.len()),
@@ -397,8 +410,7 @@ fn extra_size(v: &PropValue) -> usize {
         MvString8(v) => 8 * v.len() + v.iter().map(|b| align8(b.len() + 1)).sum::<usize>(),
         MvUnicode(v) => 8 * v.len() + v.iter().map(wide).sum::<usize>(),
         MvBinary(v) => 16 * v.len() + v.iter().map(|b| align8(b.len())).sum::<usize>(),
-        I2(_) | Long(_) | R4(_) | Double(_) | Currency(_) | AppTime(_) | Boolean(_) | I8(_)
-        | SysTime(_) | Large(_) => 0,
+        _ => 0,
     }
 }
 
@@ -413,10 +425,11 @@ fn binary_out(w: &mut BlockWriter, b: &[u8]) -> SBinary {
     }
 }
 
-/// Writes a value's union, placing its out-of-line data with `w`.
+/// Writes a value's union, placing its out-of-line data with `w`. The single-valued types
+/// inline where entries are written; multi-valued ones out of line.
+#[inline(always)]
 fn value_out(w: &mut BlockWriter, v: &PropValue) -> PV {
     use PropValue::*;
-    let n = |len: usize| len as u32;
     match v {
         I2(x) => PV { i: *x },
         Long(x) => PV { l: *x },
@@ -448,6 +461,16 @@ fn value_out(w: &mut BlockWriter, v: &PropValue) -> PV {
         Large(_) => PV {
             err: MAPI_E_NOT_ENOUGH_MEMORY,
         },
+        _ => mv_value_out(w, v),
+    }
+}
+
+/// [`value_out`] of a multi-valued property.
+#[inline(never)]
+fn mv_value_out(w: &mut BlockWriter, v: &PropValue) -> PV {
+    use PropValue::*;
+    let n = |len: usize| len as u32;
+    match v {
         MvI2(v) => PV {
             MVi: SShortArray {
                 cValues: n(v.len()),
@@ -543,6 +566,8 @@ fn value_out(w: &mut BlockWriter, v: &PropValue) -> PV {
                 },
             }
         }
+        // The single-valued types are value_out's own.
+        _ => value_out(w, v),
     }
 }
 
@@ -568,11 +593,14 @@ pub unsafe fn prop_array_out_in(
 }
 
 /// Bytes an entry needs after its SPropValue.
-#[inline]
+#[inline(always)]
 fn out_extra_size(o: &PropOut) -> usize {
     match o {
+        PropOut::Lent(_, v) => extra_size(v),
         PropOut::Value(_, v) => extra_size(v),
-        _ => 0,
+        PropOut::Wide(_, s) => align8((utf16_len(s) + 1) * 2),
+        PropOut::Narrow(_, b) => align8(b.len() + 1),
+        PropOut::Object(_) | PropOut::Error(..) => 0,
     }
 }
 
@@ -607,8 +635,22 @@ unsafe fn write_prop_block(
                 },
             ),
             PropOut::Value(tag, v) => (*tag, value_out(&mut w, v)),
+            PropOut::Lent(tag, PropValue::Large(_)) => (
+                change_prop_type(*tag, PT_ERROR),
+                PV {
+                    err: MAPI_E_NOT_ENOUGH_MEMORY,
+                },
+            ),
+            PropOut::Lent(tag, v) => (*tag, value_out(&mut w, v)),
             PropOut::Object(tag) => (*tag, PV { x: 0 }),
             PropOut::Error(tag, sc) => (*tag, PV { err: *sc }),
+            PropOut::Wide(tag, s) => (*tag, PV { lpszW: w.wide(s) }),
+            PropOut::Narrow(tag, b) => (
+                *tag,
+                PV {
+                    lpszA: w.bytes(b, 1) as *mut c_char,
+                },
+            ),
         };
         // SAFETY: `arr` has room for outs.len() entries.
         unsafe {
@@ -670,9 +712,7 @@ fn fill_and_write<'a>(
 
 /// Writes an owned list of values as one block (for SetProps calls into foreign objects).
 pub fn values_out(alloc: Allocator, values: &[(u32, PropValue)]) -> MapiResult<*mut SPropValue> {
-    let outs = try_map(values, |(t, v)| {
-        PropOut::Value(*t, std::borrow::Cow::Borrowed(v))
-    })?;
+    let outs = try_map(values, |(t, v)| PropOut::Lent(*t, v))?;
     prop_array_out(alloc, &outs)
 }
 

@@ -7,11 +7,42 @@
 
 use super::value::PropValue;
 use std::fmt;
+use std::sync::OnceLock;
 
 /// A property set with one value per property ID, in ID order.
-#[derive(Clone, Default, PartialEq)]
+#[derive(Default)]
 pub struct PropMap {
     entries: Vec<(u16, PropValue)>,
+    /// Where each ID's low byte leads, built at the first lookup after a change (a map read
+    /// far more often than changed, as a message's stored base, pays for it once).
+    index: OnceLock<Box<LowByteIndex>>,
+}
+
+/// For each low byte of a property ID: 1 + the position of the one entry whose ID has it,
+/// [`NO_ENTRY`] when none has, [`SEVERAL`] when more than one (those IDs binary-search). A
+/// lookup is then one load and one comparison, not a search's dependent probes.
+type LowByteIndex = [u8; 256];
+const NO_ENTRY: u8 = 0;
+const SEVERAL: u8 = u8::MAX;
+/// Positions the index can name (1 + position < SEVERAL); larger maps binary-search.
+const INDEXED_MAX: usize = SEVERAL as usize - 1;
+/// Maps this small binary-search (three or four probes): a recipient's or an attachment's
+/// few properties do not pay 256 bytes and a build for an index.
+const INDEXED_MIN: usize = 9;
+
+impl Clone for PropMap {
+    fn clone(&self) -> PropMap {
+        PropMap {
+            entries: self.entries.clone(),
+            index: OnceLock::new(),
+        }
+    }
+}
+
+impl PartialEq for PropMap {
+    fn eq(&self, other: &PropMap) -> bool {
+        self.entries == other.entries
+    }
 }
 
 type EntryRef<'a> = &'a (u16, PropValue);
@@ -29,17 +60,58 @@ impl PropMap {
     pub const fn new() -> PropMap {
         PropMap {
             entries: Vec::new(),
+            index: OnceLock::new(),
         }
     }
 
     pub fn with_capacity(n: usize) -> PropMap {
         PropMap {
             entries: Vec::with_capacity(n),
+            index: OnceLock::new(),
         }
     }
 
     fn find(&self, id: u16) -> Result<usize, usize> {
         self.entries.binary_search_by_key(&id, |e| e.0)
+    }
+
+    /// The position of `id`, through the low-byte index when the map is small enough for one.
+    #[inline(always)]
+    fn position(&self, id: u16) -> Option<usize> {
+        if !(INDEXED_MIN..=INDEXED_MAX).contains(&self.entries.len()) {
+            return self.find(id).ok();
+        }
+        let index = self.index.get_or_init(|| self.build_index());
+        match index[id as usize & 0xFF] {
+            NO_ENTRY => None,
+            SEVERAL => self.find(id).ok(),
+            p => {
+                let i = p as usize - 1;
+                (self.entries[i].0 == id).then_some(i)
+            }
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn build_index(&self) -> Box<LowByteIndex> {
+        let mut index = Box::new([NO_ENTRY; 256]);
+        for (i, (id, _)) in self.entries.iter().enumerate() {
+            let slot = &mut index[*id as usize & 0xFF];
+            *slot = if *slot == NO_ENTRY {
+                i as u8 + 1
+            } else {
+                SEVERAL
+            };
+        }
+        index
+    }
+
+    /// Forgets the index (the IDs or their positions are about to change).
+    fn changed(&mut self) {
+        if self.index.get().is_some() {
+            self.index = OnceLock::new();
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -50,31 +122,34 @@ impl PropMap {
         self.entries.is_empty()
     }
 
+    #[inline(always)]
     pub fn get(&self, id: &u16) -> Option<&PropValue> {
-        self.find(*id).ok().map(|i| &self.entries[i].1)
+        self.position(*id).map(|i| &self.entries[i].1)
     }
 
     pub fn get_mut(&mut self, id: &u16) -> Option<&mut PropValue> {
-        match self.find(*id) {
-            Ok(i) => Some(&mut self.entries[i].1),
-            Err(_) => None,
+        match self.position(*id) {
+            Some(i) => Some(&mut self.entries[i].1),
+            None => None,
         }
     }
 
     pub fn contains_key(&self, id: &u16) -> bool {
-        self.find(*id).is_ok()
+        self.position(*id).is_some()
     }
 
     /// Sets `id`, returning the value it replaces.
     pub fn insert(&mut self, id: u16, value: PropValue) -> Option<PropValue> {
         // Rows come from storage and from callers mostly in ID order: append without a search.
         if self.entries.last().is_none_or(|e| e.0 < id) {
+            self.changed();
             self.entries.push((id, value));
             return None;
         }
         match self.find(id) {
             Ok(i) => Some(std::mem::replace(&mut self.entries[i].1, value)),
             Err(i) => {
+                self.changed();
                 self.entries.insert(i, (id, value));
                 None
             }
@@ -82,14 +157,18 @@ impl PropMap {
     }
 
     pub fn remove(&mut self, id: &u16) -> Option<PropValue> {
-        self.find(*id).ok().map(|i| self.entries.remove(i).1)
+        let i = self.find(*id).ok()?;
+        self.changed();
+        Some(self.entries.remove(i).1)
     }
 
     pub fn retain(&mut self, mut keep: impl FnMut(&u16, &mut PropValue) -> bool) {
+        self.changed();
         self.entries.retain_mut(|(id, v)| keep(id, v));
     }
 
     pub fn clear(&mut self) {
+        self.changed();
         self.entries.clear();
     }
 
@@ -133,7 +212,9 @@ impl<'a> Entry<'a> {
         let i = match self.map.find(self.id) {
             Ok(i) => i,
             Err(i) => {
-                self.map.entries.insert(i, (self.id, make()));
+                let value = make();
+                self.map.changed();
+                self.map.entries.insert(i, (self.id, value));
                 i
             }
         };
@@ -228,6 +309,42 @@ mod tests {
         );
     }
 
+    /// IDs sharing a low byte, lookups between changes (the index rebuilt after each), and a
+    /// map too large for the index all answer as a search does.
+    #[test]
+    fn lookups_agree_through_the_low_byte_index() {
+        let mut map = PropMap::new();
+        // Enough properties for the index.
+        let ids = [
+            0x0037u16, 0x0137, 0x8037, 0x0E06, 0x0070, 0x0001, 0x0002, 0x0003, 0x0004, 0x0005,
+        ];
+        for id in ids {
+            map.insert(id, long(id as i32));
+        }
+        for id in [
+            0x0037u16, 0x0137, 0x8037, 0x0E06, 0x0070, 0x0237, 0x0006, 0x0071,
+        ] {
+            assert_eq!(map.get(&id).is_some(), map.find(id).is_ok(), "{id:#x}");
+        }
+        assert!(map.index.get().is_some(), "looked up through the index");
+        map.remove(&0x0137);
+        assert!(map.index.get().is_none(), "a change forgets the index");
+        assert_eq!(map.get(&0x0137), None);
+        assert_eq!(map.get(&0x8037), Some(&long(0x8037)));
+        map.insert(0x0106, long(6));
+        assert_eq!(map.get(&0x0E06), Some(&long(0x0E06)));
+        assert_eq!(map.get(&0x0106), Some(&long(6)));
+        let small: PropMap = [(1, long(1)), (2, long(2))].into();
+        assert_eq!(small.get(&2), Some(&long(2)));
+        assert!(small.index.get().is_none(), "a small map searches");
+        let mut big: PropMap = (0..600u16).map(|i| (i * 3, long(i as i32))).collect();
+        assert_eq!(big.get(&(3 * 599)), Some(&long(599)));
+        assert_eq!(big.get(&1), None);
+        big.retain(|id, _| *id < 30);
+        assert_eq!(big.get(&27), Some(&long(9)));
+        assert_eq!(big.get(&30), None);
+    }
+
     #[test]
     fn agrees_with_btreemap_on_random_operations() {
         use std::collections::BTreeMap;
@@ -236,7 +353,8 @@ mod tests {
         let mut x: u32 = 12345;
         for _ in 0..20_000 {
             x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
-            let id = ((x >> 8) % 97) as u16;
+            // Spread over IDs whose low bytes collide.
+            let id = ((x >> 8) % 97) as u16 * 37;
             match (x >> 20) % 3 {
                 0 | 1 => assert_eq!(
                     flat.insert(id, long(x as i32)),
@@ -244,6 +362,8 @@ mod tests {
                 ),
                 _ => assert_eq!(flat.remove(&id), tree.remove(&id)),
             }
+            let probe = ((x >> 4) % 97) as u16 * 37;
+            assert_eq!(flat.get(&probe), tree.get(&probe));
         }
         assert!(flat.iter().eq(tree.iter()));
         assert_eq!(flat.len(), tree.len());

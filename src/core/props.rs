@@ -5,7 +5,9 @@
 use super::error::{MapiError, MapiResult};
 use super::mapidefs::*;
 use super::stream::{is_stream_type, GETPROPS_MAX_BYTES};
-use super::value::{change_prop_type, prop_id, prop_tag, prop_type, try_owned, PropValue};
+use super::value::{
+    change_prop_type, prop_id, prop_tag, prop_type, try_owned, try_string, try_to_vec, PropValue,
+};
 use std::borrow::Cow;
 
 /// A property set with one value per property ID (a later value with the same ID, of any type,
@@ -45,6 +47,37 @@ pub trait PropView {
             f(tag, self.get(prop_id(tag)));
         }
     }
+    /// The view's values as one map, when every property it does not compute is read straight
+    /// from that map ([`PlainValues`]), and [`PropView::for_each_value`] is that map's values in
+    /// order (those it computes read with `get`) followed by [`PropView::for_each_computed`].
+    /// None (the default): each lookup goes through [`PropView::get`].
+    fn plain(&self) -> Option<PlainValues<'_>> {
+        None
+    }
+    /// With [`PropView::plain`]: what [`PropView::for_each_value`] hands out after the map's
+    /// values (the properties only computed). Nothing by default.
+    fn for_each_computed<'s>(&'s self, _f: &mut dyn FnMut(u32, Option<Cow<'s, PropValue>>)) {}
+}
+
+/// A view's values as one map, for a view whose properties are that map's apart from the IDs
+/// it computes (a message with no pending change): GetProps reads the map itself, with no
+/// dynamic call and no `Cow` per tag, and goes through [`PropView::get`] for computed IDs only.
+#[derive(Clone, Copy)]
+pub struct PlainValues<'a> {
+    pub values: &'a PropMap,
+    /// One bit per property ID the view computes (read through [`PropView::get`]).
+    pub computed: &'static [u64; 1024],
+}
+
+/// No property ID computed: a [`PlainValues`] that is its map alone.
+pub static NONE_COMPUTED: [u64; 1024] = [0; 1024];
+
+impl PlainValues<'_> {
+    #[inline(always)]
+    fn computes(&self, id: u16) -> bool {
+        let id = id as usize;
+        self.computed[id / 64] & (1 << (id % 64)) != 0
+    }
 }
 
 impl PropView for PropMap {
@@ -64,15 +97,28 @@ impl PropView for PropMap {
             f(prop_tag(v.ptype(), *id), Some(Cow::Borrowed(v)));
         }
     }
+    fn plain(&self) -> Option<PlainValues<'_>> {
+        Some(PlainValues {
+            values: self,
+            computed: &NONE_COMPUTED,
+        })
+    }
 }
 
 /// One entry of a GetProps result, in request order.
 pub enum PropOut<'a> {
+    /// A value the view lends, as stored.
+    Lent(u32, &'a PropValue),
     Value(u32, Cow<'a, PropValue>),
     /// A PT_OBJECT property: present, but its value is only reachable through OpenProperty.
     Object(u32),
     /// `CHANGE_PROP_TYPE(tag, PT_ERROR)` with the SCODE that says why.
     Error(u32, i32),
+    /// A PT_UNICODE entry written from UTF-8 text the view lends (a PT_STRING8 value checked
+    /// as UTF-8): the width conversion happens as the entry is written, with no copy between.
+    Wide(u32, &'a str),
+    /// A PT_STRING8 entry written from the UTF-8 bytes of a PT_UNICODE value the view lends.
+    Narrow(u32, &'a [u8]),
 }
 
 impl PropOut<'_> {
@@ -84,9 +130,16 @@ impl PropOut<'_> {
     /// fallible (MAPI_E_NOT_ENOUGH_MEMORY): values are as big as callers made them.
     pub fn try_into_owned(self) -> MapiResult<PropOut<'static>> {
         Ok(match self {
+            PropOut::Lent(tag, v) => PropOut::Value(tag, Cow::Owned(v.try_clone()?)),
             PropOut::Value(tag, v) => PropOut::Value(tag, Cow::Owned(try_owned(v)?)),
             PropOut::Object(tag) => PropOut::Object(tag),
             PropOut::Error(tag, sc) => PropOut::Error(tag, sc),
+            PropOut::Wide(tag, s) => {
+                PropOut::Value(tag, Cow::Owned(PropValue::Unicode(try_string(s)?)))
+            }
+            PropOut::Narrow(tag, b) => {
+                PropOut::Value(tag, Cow::Owned(PropValue::String8(try_to_vec(b)?)))
+            }
         })
     }
 }
@@ -113,6 +166,7 @@ pub fn resolve_props<'a>(
 /// write its result as it resolves (no intermediate list).
 pub struct Resolver<'a> {
     view: &'a dyn PropView,
+    plain: Option<PlainValues<'a>>,
     objects: Vec<u32>,
     unicode: bool,
     cap_large: bool,
@@ -122,6 +176,7 @@ impl<'a> Resolver<'a> {
     pub fn new(view: &'a dyn PropView, unicode: bool) -> Resolver<'a> {
         Resolver {
             view,
+            plain: view.plain(),
             objects: view.object_tags(),
             unicode,
             cap_large: false,
@@ -143,7 +198,11 @@ impl<'a> Resolver<'a> {
         if let Some(obj) = self.object(tag) {
             return obj;
         }
-        match self.view.get(id) {
+        let value = match self.plain {
+            Some(plain) if !plain.computes(id) => plain.values.get(&id).map(Cow::Borrowed),
+            _ => self.view.get(id),
+        };
+        match value {
             Some(value) => self.resolve_value(tag, value),
             None => PropOut::Error(change_prop_type(tag, PT_ERROR), MAPI_E_NOT_FOUND),
         }
@@ -153,14 +212,38 @@ impl<'a> Resolver<'a> {
     /// [`PropView::tags`] order, walking the view's values instead of looking each one up.
     pub fn resolve_all(&self, out: &mut Vec<PropOut<'a>>) {
         out.reserve(self.view.len_hint());
-        self.view.for_each_value(&mut |tag, value| {
-            let tag = change_prop_type(tag, PT_UNSPECIFIED);
-            out.push(match (self.object(tag), value) {
-                (Some(obj), _) => obj,
-                (None, Some(value)) => self.resolve_value(tag, value),
-                (None, None) => PropOut::Error(change_prop_type(tag, PT_ERROR), MAPI_E_NOT_FOUND),
-            });
-        });
+        if let Some(plain) = self.plain {
+            // The map walked here, each value lent with no call per value.
+            for (&id, stored) in plain.values.iter() {
+                let tag = prop_tag(PT_UNSPECIFIED, id);
+                out.push(if let Some(obj) = self.object(tag) {
+                    obj
+                } else if plain.computes(id) {
+                    match self.view.get(id) {
+                        Some(value) => self.resolve_value(tag, value),
+                        None => PropOut::Error(prop_tag(PT_ERROR, id), MAPI_E_NOT_FOUND),
+                    }
+                } else {
+                    self.resolve_lent(tag, stored)
+                });
+            }
+            self.view
+                .for_each_computed(&mut |tag, value| out.push(self.resolve_listed(tag, value)));
+            return;
+        }
+        self.view
+            .for_each_value(&mut |tag, value| out.push(self.resolve_listed(tag, value)));
+    }
+
+    /// The entry of a NULL list for `tag` (any type) whose property has `value`.
+    #[inline(always)]
+    fn resolve_listed(&self, tag: u32, value: Option<Cow<'a, PropValue>>) -> PropOut<'a> {
+        let tag = change_prop_type(tag, PT_UNSPECIFIED);
+        match (self.object(tag), value) {
+            (Some(obj), _) => obj,
+            (None, Some(value)) => self.resolve_value(tag, value),
+            (None, None) => PropOut::Error(change_prop_type(tag, PT_ERROR), MAPI_E_NOT_FOUND),
+        }
     }
 
     /// The PT_OBJECT entry for a request of an object property as PT_UNSPECIFIED or PT_OBJECT.
@@ -176,27 +259,81 @@ impl<'a> Resolver<'a> {
     /// The entry for a request of `tag` whose property has `value`.
     #[inline(always)]
     fn resolve_value(&self, tag: u32, value: Cow<'a, PropValue>) -> PropOut<'a> {
-        let id = prop_id(tag);
-        let have = value.ptype();
+        match value {
+            Cow::Borrowed(v) => self.resolve_lent(tag, v),
+            Cow::Owned(v) => self.resolve_owned(tag, v),
+        }
+    }
+
+    /// [`Resolver::resolve_value`] for a value the view lends: handed out as a reference, a
+    /// string in the other width converted only as it is written.
+    #[inline(always)]
+    fn resolve_lent(&self, tag: u32, value: &'a PropValue) -> PropOut<'a> {
+        let want = match self.wanted_type(tag, value) {
+            Ok(want) => want,
+            Err(error) => return error,
+        };
+        let out_tag = change_prop_type(tag, want);
+        if want == value.ptype() {
+            return PropOut::Lent(out_tag, value);
+        }
+        match (value, want) {
+            (PropValue::String8(b), PT_UNICODE) => match std::str::from_utf8(b) {
+                Ok(s) => PropOut::Wide(out_tag, s),
+                Err(_) => PropOut::Error(change_prop_type(tag, PT_ERROR), MAPI_E_BAD_CHARWIDTH),
+            },
+            (PropValue::Unicode(s), PT_STRING8) => PropOut::Narrow(out_tag, s.as_bytes()),
+            _ => converted(tag, value, want),
+        }
+    }
+
+    /// [`Resolver::resolve_value`] for a value the view computed for this call.
+    fn resolve_owned(&self, tag: u32, value: PropValue) -> PropOut<'a> {
+        match self.wanted_type(tag, &value) {
+            Ok(want) if want == value.ptype() => {
+                PropOut::Value(change_prop_type(tag, want), Cow::Owned(value))
+            }
+            Ok(want) => converted(tag, &value, want),
+            Err(error) => error,
+        }
+    }
+
+    /// The type a request of `tag` returns `value` as (PT_UNSPECIFIED filled in at the asked
+    /// width), or its PT_ERROR entry when the value is too large to return (checked before
+    /// any conversion copies it).
+    #[inline(always)]
+    fn wanted_type(&self, tag: u32, value: &PropValue) -> Result<u32, PropOut<'static>> {
         let want = match prop_type(tag) {
-            PT_UNSPECIFIED => super::value::type_in_width(have, self.unicode),
+            PT_UNSPECIFIED => super::value::type_in_width(value.ptype(), self.unicode),
             want => want,
         };
-        if matches!(*value, PropValue::Large(_))
-            || self.cap_large && is_stream_type(want) && value.stored_size() > GETPROPS_MAX_BYTES
+        if matches!(value, PropValue::Large(_))
+            || self.cap_large && is_stream_type(want) && stream_size(value) > GETPROPS_MAX_BYTES
         {
-            let error = too_large_error(&value, want);
-            return PropOut::Error(change_prop_type(tag, PT_ERROR), error);
+            let error = too_large_error(value, want);
+            return Err(PropOut::Error(change_prop_type(tag, PT_ERROR), error));
         }
-        if want == have {
-            // As stored: lent, not copied.
-            return PropOut::Value(prop_tag(want, id), value);
-        }
-        match value.converted_to(want) {
-            Some(Ok(v)) => PropOut::Value(prop_tag(want, id), Cow::Owned(v)),
-            Some(Err(e)) => PropOut::Error(change_prop_type(tag, PT_ERROR), e.code),
-            None => PropOut::Error(change_prop_type(tag, PT_ERROR), MAPI_E_NOT_FOUND),
-        }
+        Ok(want)
+    }
+}
+
+/// `value.stored_size()`, inlined for the values a stream type is asked of.
+#[inline(always)]
+fn stream_size(value: &PropValue) -> u64 {
+    match value {
+        PropValue::String8(b) | PropValue::Binary(b) => b.len() as u64,
+        PropValue::Unicode(s) => s.len() as u64,
+        _ => value.stored_size(),
+    }
+}
+
+/// The entry for a request of `tag` as `want`, a type `value` converts to (a copy), or its
+/// PT_ERROR entry.
+fn converted<'a>(tag: u32, value: &PropValue, want: u32) -> PropOut<'a> {
+    match value.converted_to(want) {
+        Some(Ok(v)) => PropOut::Value(change_prop_type(tag, want), Cow::Owned(v)),
+        Some(Err(e)) => PropOut::Error(change_prop_type(tag, PT_ERROR), e.code),
+        None => PropOut::Error(change_prop_type(tag, PT_ERROR), MAPI_E_NOT_FOUND),
     }
 }
 
@@ -327,9 +464,7 @@ mod tests {
         let mut map = PropMap::new();
         map.insert(0x0037, PropValue::String8(b"hi".to_vec()));
         let out = resolve_props(&map, Some(&[PR_SUBJECT_W, 0x0037_0003, PR_BODY_A]), false);
-        assert!(
-            matches!(&out[0], PropOut::Value(PR_SUBJECT_W, v) if **v == PropValue::Unicode("hi".into()))
-        );
+        assert!(matches!(&out[0], PropOut::Wide(PR_SUBJECT_W, "hi")));
         assert!(matches!(
             out[1],
             PropOut::Error(0x0037_000A, MAPI_E_NOT_FOUND)
@@ -337,6 +472,17 @@ mod tests {
         assert!(matches!(
             out[2],
             PropOut::Error(0x1000_000A, MAPI_E_NOT_FOUND)
+        ));
+        // Lent in the other width only when it converts: bytes that are not UTF-8 have no
+        // PT_UNICODE form.
+        map.insert(0x0038, PropValue::String8(vec![b'a', 0xC3]));
+        let out = resolve_props(&map, Some(&[0x0038_001F, 0x0038_0000]), true);
+        assert!(matches!(
+            out[..],
+            [
+                PropOut::Error(0x0038_000A, MAPI_E_BAD_CHARWIDTH),
+                PropOut::Error(0x0038_000A, MAPI_E_BAD_CHARWIDTH)
+            ]
         ));
     }
 
@@ -380,7 +526,7 @@ mod tests {
         let uncapped = Resolver::new(&map, true);
         assert!(matches!(
             uncapped.resolve(0x0037_001F),
-            PropOut::Value(0x0037_001F, _)
+            PropOut::Wide(0x0037_001F, s) if s.len() == big
         ));
     }
 
@@ -389,9 +535,9 @@ mod tests {
         let mut map = PropMap::new();
         map.insert(0x0037, PropValue::Unicode("x".into()));
         let narrow = resolve_props(&map, None, false);
-        assert!(matches!(&narrow[0], PropOut::Value(PR_SUBJECT_A, _)));
+        assert!(matches!(&narrow[0], PropOut::Narrow(PR_SUBJECT_A, b"x")));
         let wide = resolve_props(&map, Some(&[0x0037_0000]), true);
-        assert!(matches!(&wide[0], PropOut::Value(PR_SUBJECT_W, _)));
+        assert!(matches!(&wide[0], PropOut::Lent(PR_SUBJECT_W, _)));
         assert_eq!(prop_list(&map, true), vec![PR_SUBJECT_W]);
     }
 }

@@ -3,7 +3,7 @@
 
 use super::super::error::MapiResult;
 use super::super::mapidefs::*;
-use super::super::props::{PropMap, PropView};
+use super::super::props::{PlainValues, PropMap, PropView};
 use super::super::store::Store;
 use super::super::value::{prop_id, prop_tag, PropValue};
 use super::children;
@@ -244,6 +244,14 @@ impl PropView for MessageView<'_> {
         Some(self.st.revision)
     }
 
+    /// With no pending change the stored base is the working copy (computed IDs aside).
+    fn plain(&self) -> Option<PlainValues<'_>> {
+        self.st.changes.is_empty().then_some(PlainValues {
+            values: &self.st.base,
+            computed: &COMPUTED_IDS,
+        })
+    }
+
     fn get(&self, id: u16) -> Option<Cow<'_, PropValue>> {
         if let Some(v) = self.synthesized(id) {
             return Some(v);
@@ -311,6 +319,10 @@ impl PropView for MessageView<'_> {
                 emit(cid, v);
             }
         }
+        self.for_each_computed(f);
+    }
+    fn for_each_computed<'s>(&'s self, f: &mut dyn FnMut(u32, Option<Cow<'s, PropValue>>)) {
+        let st = self.st;
         for &tag in SYNTHESIZED {
             let id = prop_id(tag);
             let present = match id {

@@ -904,7 +904,9 @@ fn a_messages_tag_list_is_exactly_its_readable_properties() {
     set(&edited, NOTE, PropValue::Unicode("later".into()));
     set(&edited, 0x7FF0_0003, PropValue::Long(1));
     edited.delete_props(&[PR_CREATION_TIME, COUNT]).unwrap();
-    for m in [&fresh, &stored, &edited] {
+    let clean = open(&store, &eid, MAPI_MODIFY);
+    let mut plain_views = 0;
+    for m in [&fresh, &stored, &edited, &clean] {
         m.read(&mut |v: &dyn PropView| {
             let tags = v.tags();
             for id in 1..=0xFFFFu16 {
@@ -921,9 +923,39 @@ fn a_messages_tag_list_is_exactly_its_readable_properties() {
                 .map(|&t| (t, v.get((t >> 16) as u16).map(|c| c.into_owned())))
                 .collect();
             assert_eq!(walked, looked_up, "the walk is the tags with their values");
+            // A view that lends its map walks it, then its computed-only values (how GetProps
+            // with a NULL list reads it).
+            if let Some(plain) = v.plain() {
+                plain_views += 1;
+                let mut lent: Vec<_> = plain
+                    .values
+                    .iter()
+                    .map(|(&id, _)| {
+                        let value = v.get(id).map(|c| c.into_owned()).unwrap();
+                        (((id as u32) << 16) | value.ptype(), Some(value))
+                    })
+                    .collect();
+                v.for_each_computed(&mut |tag, value| {
+                    lent.push((tag, value.map(|c| c.into_owned())))
+                });
+                assert_eq!(walked, lent, "the lent map and its computed values");
+                for (&id, stored) in plain.values.iter() {
+                    if !super::computed::message_is_computed((id as u32) << 16) {
+                        assert_eq!(
+                            v.get(id).as_deref(),
+                            Some(stored),
+                            "0x{id:04X} read as stored"
+                        );
+                    }
+                }
+            }
         })
         .unwrap();
     }
+    assert_eq!(
+        plain_views, 1,
+        "only the message with no pending change lends its map"
+    );
 }
 
 /// Every stored ID of a version's children, embedded messages' included, in key order.
