@@ -604,10 +604,16 @@ impl PropObject for Message {
     fn set_props(&self, props: Vec<PropInput>) -> MapiResult<Vec<Problem>> {
         let mut st = self.state.lock();
         self.require_writable(&st, "SetProps")?;
-        let (accepted, problems) = self.store.accept_inputs(props, message_is_computed);
+        let refusal = self.store.refusal(message_is_computed);
         st.revision += 1;
-        for p in accepted {
-            st.changes.insert(prop_id(p.tag), Change::Set(p.value));
+        let mut problems = Vec::new();
+        for p in props {
+            match refusal(&p) {
+                Some(problem) => problems.push(problem),
+                None => {
+                    st.changes.insert(prop_id(p.tag), Change::Set(p.value));
+                }
+            }
         }
         Ok(problems)
     }
