@@ -382,12 +382,32 @@ pub unsafe fn prop_values_in(
     arr: *const SPropValue,
     method: &str,
 ) -> MapiResult<(Vec<PropInput>, Vec<Problem>)> {
+    let mut inputs = Vec::new();
+    // SAFETY: this function's contract is prop_values_into's.
+    let problems = unsafe { prop_values_into(count, arr, method, &mut inputs) }?;
+    Ok((inputs, problems))
+}
+
+/// [`prop_values_in`] into `inputs` (empty; its memory reused when it has room): returns the
+/// problems. On an error `inputs` may hold some of the entries.
+///
+/// # Safety
+/// As for [`prop_values_in`].
+pub unsafe fn prop_values_into(
+    count: u32,
+    arr: *const SPropValue,
+    method: &str,
+    inputs: &mut Vec<PropInput>,
+) -> MapiResult<Vec<Problem>> {
     if count == 0 {
         return Err(MapiError::invalid(format!("{method}: cValues is 0")));
     }
     // SAFETY: `arr` is NULL or points to `count` readable SPropValues (the caller's contract).
     let values = unsafe { slice_in(arr, count, Labelled(method, "lpPropArray")) }?;
-    let mut inputs = exact_vec(values.len())?;
+    inputs.clear();
+    if inputs.capacity() < values.len() {
+        *inputs = exact_vec(values.len())?;
+    }
     let mut problems = Vec::new();
     for (i, p) in values.iter().enumerate() {
         let tag = p.ulPropTag;
@@ -438,7 +458,7 @@ pub unsafe fn prop_values_in(
             Err(e) => return Err(e),
         }
     }
-    Ok((inputs, problems))
+    Ok(problems)
 }
 
 /// Bytes a value needs after its SPropValue (strings NUL-terminated; each piece 8-aligned).

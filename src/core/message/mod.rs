@@ -601,13 +601,17 @@ impl PropObject for Message {
         Ok(())
     }
 
-    fn set_props(&self, props: Vec<PropInput>) -> MapiResult<Vec<Problem>> {
+    fn set_props(&self, mut props: Vec<PropInput>) -> MapiResult<Vec<Problem>> {
+        self.set_props_from(&mut props)
+    }
+
+    fn set_props_from(&self, props: &mut Vec<PropInput>) -> MapiResult<Vec<Problem>> {
         let mut st = self.state.lock();
         self.require_writable(&st, "SetProps")?;
         let refusal = self.store.refusal(message_is_computed);
         st.revision += 1;
         let mut problems = Vec::new();
-        for p in props {
+        for p in props.drain(..) {
             match refusal(&p) {
                 Some(problem) => problems.push(problem),
                 None => {
