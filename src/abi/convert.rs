@@ -417,28 +417,33 @@ pub unsafe fn prop_values_into(
             tag,
             scode,
         };
-        if tag == PR_NULL || ptype == PT_ERROR {
-            continue;
-        }
-        if ptype == PT_OBJECT {
-            return Err(MapiError::invalid(format!(
-                "{method}: entry {i} (tag 0x{tag:08X}) is PT_OBJECT; open it with OpenProperty"
-            )));
-        }
-        if ptype == PT_NULL {
-            // PR_NULL itself was skipped above; PT_NULL with a real ID fails the whole call,
-            // as Windows does (docs/MAPIUTIL.md).
-            return Err(MapiError::invalid(format!(
-                "{method}: entry {i} (tag 0x{tag:08X}) is PT_NULL with a property ID other \
-                 than 0 (only PR_NULL may be PT_NULL)"
-            )));
-        }
-        if prop_id(tag) == 0 || prop_id(tag) == 0xFFFF {
-            try_push(&mut problems, problem(MAPI_E_INVALID_PARAMETER))?;
-            continue;
-        }
-        if !is_stored_type(ptype) {
-            try_push(&mut problems, problem(MAPI_E_INVALID_TYPE))?;
+        let id = prop_id(tag);
+        // A stored type with a real ID is what nearly every entry is, and none of the checks
+        // below can hold for it (PR_NULL, PT_ERROR, PT_OBJECT and PT_NULL are not stored types).
+        if !(is_stored_type(ptype) && id != 0 && id != 0xFFFF) {
+            if tag == PR_NULL || ptype == PT_ERROR {
+                continue;
+            }
+            if ptype == PT_OBJECT {
+                return Err(MapiError::invalid(format!(
+                    "{method}: entry {i} (tag 0x{tag:08X}) is PT_OBJECT; open it with \
+                     OpenProperty"
+                )));
+            }
+            if ptype == PT_NULL {
+                // PR_NULL itself was skipped above; PT_NULL with a real ID fails the whole
+                // call, as Windows does (docs/MAPIUTIL.md).
+                return Err(MapiError::invalid(format!(
+                    "{method}: entry {i} (tag 0x{tag:08X}) is PT_NULL with a property ID other \
+                     than 0 (only PR_NULL may be PT_NULL)"
+                )));
+            }
+            let scode = if id == 0 || id == 0xFFFF {
+                MAPI_E_INVALID_PARAMETER
+            } else {
+                MAPI_E_INVALID_TYPE
+            };
+            try_push(&mut problems, problem(scode))?;
             continue;
         }
         let what = EntryLabel {
