@@ -15,8 +15,8 @@ use crate::core::value::{
     change_prop_type, is_stored_type, out_of_memory, prop_id, prop_type, try_map, try_map_result,
     try_push, try_to_vec, try_vec_with_capacity, utf16_len, PropValue,
 };
-use std::ffi::{c_char, CStr};
 use std::alloc::Layout;
+use std::ffi::{c_char, CStr};
 use std::fmt::Display;
 use std::mem::size_of;
 use std::ptr;
