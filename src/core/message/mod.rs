@@ -48,7 +48,7 @@ use save::{
 };
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use working::{Change, State};
+use working::{Change, Changes, State};
 
 pub struct Message {
     store: Arc<Store>,
@@ -197,7 +197,7 @@ impl Message {
                 base_cn: cn,
                 base_size: payload_total(&props, &[]),
                 base: Arc::new(props),
-                changes: BTreeMap::new(),
+                changes: Changes::new(),
                 kids: ChildEdits::new(children.clone()),
                 base_children: Arc::new(children),
                 writable,
@@ -219,7 +219,7 @@ impl Message {
                 base_cn: 0,
                 base: Arc::new(PropMap::new()),
                 base_size: 0,
-                changes: BTreeMap::new(),
+                changes: Changes::new(),
                 base_children: Arc::default(),
                 kids: ChildEdits::default(),
                 writable: true,
@@ -614,9 +614,7 @@ impl PropObject for Message {
         for p in props.drain(..) {
             match refusal(&p) {
                 Some(problem) => problems.push(problem),
-                None => {
-                    st.changes.insert(prop_id(p.tag), Change::Set(p.value));
-                }
+                None => st.changes.set(prop_id(p.tag), p.value),
             }
         }
         Ok(problems)
