@@ -306,7 +306,7 @@ mod tests {
             // Few IDs at first (the scan), many later (the binary search); runs of ascending
             // IDs now and then (the guess after the last set).
             let span: u16 = if round < 20_000 { 12 } else { 300 };
-            let id = if x % 4 == 0 {
+            let id = if x.is_multiple_of(4) {
                 tree.keys().next_back().map_or(1, |k| k + 1) % span
             } else {
                 ((x >> 8) % u32::from(span)) as u16
