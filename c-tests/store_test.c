@@ -462,6 +462,48 @@ static void test_new_message_and_change_props(void) {
   CHECK(problems != NULL && problems->aProblem[0].scode == MAPI_E_COMPUTED);
   MAPIFreeBuffer(problems);
 
+  /* SetProps keeps its converted values in a buffer between calls: a call larger than the
+   * buffer kept (300 values), one that fails after converting some (nothing applied), then a
+   * small one; every value reads back as the last successful call set it. */
+  {
+    static const WCHAR accented[] = {'c', 0xE9, 0}, plain[] = {'a', 'b', 'c', 0};
+    SPropValue *many = calloc(300, sizeof *many);
+    ULONG i;
+    CHECK(many != NULL);
+    if (!many) return;
+    for (i = 0; i < 300; i++) {
+      many[i].ulPropTag = (i % 3 == 0) ? PROP_TAG(PT_UNICODE, 0x6800 + i)
+                                       : PROP_TAG(PT_LONG, 0x6800 + i);
+      if (i % 3 == 0)
+        many[i].Value.lpszW = (LPWSTR)(i % 2 ? accented : plain);
+      else
+        many[i].Value.l = (LONG)i;
+    }
+    CHECK_OK(m->lpVtbl->SetProps(m, 300, many, NULL));
+    many[1].Value.l = -1;
+    many[2].Value.lpszW = NULL;
+    many[2].ulPropTag = PROP_TAG(PT_UNICODE, 0x6802); /* a NULL string: the call fails */
+    CHECK_HR(m->lpVtbl->SetProps(m, 3, many, NULL), MAPI_E_INVALID_PARAMETER);
+    many[4].Value.l = 4000;
+    CHECK_OK(m->lpVtbl->SetProps(m, 1, &many[4], NULL));
+    v = msg_get_one((LPMAPIPROP)m, PROP_TAG(PT_LONG, 0x6801));
+    CHECK_EQ(v->Value.l, 1);
+    MAPIFreeBuffer(v);
+    v = msg_get_one((LPMAPIPROP)m, PROP_TAG(PT_LONG, 0x6802));
+    CHECK_EQ(v->Value.l, 2);
+    MAPIFreeBuffer(v);
+    v = msg_get_one((LPMAPIPROP)m, PROP_TAG(PT_LONG, 0x6804));
+    CHECK_EQ(v->Value.l, 4000);
+    MAPIFreeBuffer(v);
+    v = msg_get_one((LPMAPIPROP)m, PROP_TAG(PT_UNICODE, 0x6800 + 297));
+    CHECK_WSTR(v->Value.lpszW, accented);
+    MAPIFreeBuffer(v);
+    v = msg_get_one((LPMAPIPROP)m, PROP_TAG(PT_UNICODE, 0x6800 + 298 - 298 % 3 - 3));
+    CHECK_WSTR(v->Value.lpszW, plain);
+    MAPIFreeBuffer(v);
+    free(many);
+  }
+
   /* The first save of a new message never conflicts. */
   CHECK_OK(m->lpVtbl->SaveChanges(m, KEEP_OPEN_READWRITE));
   v = msg_get_one((LPMAPIPROP)m, PR_ENTRYID);

@@ -15,6 +15,7 @@ use crate::core::value::{
     change_prop_type, is_stored_type, out_of_memory, prop_id, prop_type, try_map, try_map_result,
     try_push, try_to_vec, try_vec_with_capacity, utf16_len, PropValue,
 };
+use std::alloc::Layout;
 use std::ffi::{c_char, CStr};
 use std::fmt::Display;
 use std::mem::size_of;
@@ -87,6 +88,33 @@ pub unsafe fn optional_tag_array_in<'a>(
     }
 }
 
+/// An empty vector with room for exactly `n` items, or MAPI_E_NOT_ENOUGH_MEMORY: what
+/// `try_vec_with_capacity` gives, by one call to the allocator. SetProps copies every string
+/// and binary it is given, and `try_reserve_exact`'s growth path cost as much as the
+/// allocation itself.
+fn exact_vec<T>(n: usize) -> MapiResult<Vec<T>> {
+    let too_big = || out_of_memory(n.saturating_mul(size_of::<T>()));
+    let layout = Layout::array::<T>(n).map_err(|_| too_big())?;
+    if layout.size() == 0 {
+        return Ok(Vec::new());
+    }
+    // SAFETY: the layout's size is not zero (checked).
+    let p = unsafe { std::alloc::alloc(layout) } as *mut T;
+    if p.is_null() {
+        return Err(too_big());
+    }
+    // SAFETY: `p` came from the global allocator with the layout of `n` `T`s, which is what a
+    // `Vec<T>` of capacity `n` holds; its length 0 asks nothing of the memory.
+    Ok(unsafe { Vec::from_raw_parts(p, 0, n) })
+}
+
+/// `bytes.to_vec()`, fallibly ([`exact_vec`]).
+fn copy_bytes(bytes: &[u8]) -> MapiResult<Vec<u8>> {
+    let mut v = exact_vec(bytes.len())?;
+    v.extend_from_slice(bytes);
+    Ok(v)
+}
+
 /// A NUL-terminated narrow string, byte for byte.
 ///
 /// # Safety
@@ -96,7 +124,35 @@ pub unsafe fn string8_in(p: *const c_char, what: impl Display) -> MapiResult<Vec
         return Err(MapiError::invalid(format!("{what}: NULL string pointer")));
     }
     // SAFETY: `p` is non-NULL (checked) and a readable NUL-terminated string (the contract).
-    try_to_vec(unsafe { CStr::from_ptr(p) }.to_bytes())
+    copy_bytes(unsafe { CStr::from_ptr(p) }.to_bytes())
+}
+
+/// The units of a NUL-terminated UTF-16 string before its terminator.
+///
+/// # Safety
+/// `p` must point to a readable NUL-terminated UTF-16 string.
+unsafe fn wide_len(p: *const u16) -> usize {
+    let mut n = 0usize;
+    // SAFETY: every unit up to and including the terminator is readable (the contract), and
+    // each read is of a unit after one that was not the terminator. Four to a round: the
+    // loop's bookkeeping is paid once per four units.
+    unsafe {
+        loop {
+            if *p.add(n) == 0 {
+                return n;
+            }
+            if *p.add(n + 1) == 0 {
+                return n + 1;
+            }
+            if *p.add(n + 2) == 0 {
+                return n + 2;
+            }
+            if *p.add(n + 3) == 0 {
+                return n + 3;
+            }
+            n += 4;
+        }
+    }
 }
 
 /// A NUL-terminated UTF-16 string; unpaired surrogates are MAPI_E_BAD_CHARWIDTH.
@@ -107,20 +163,27 @@ pub unsafe fn unicode_in(p: *const u16, what: impl Display) -> MapiResult<String
     if p.is_null() {
         return Err(MapiError::invalid(format!("{what}: NULL string pointer")));
     }
-    let mut n = 0usize;
-    // SAFETY: `p` is non-NULL (checked) and NUL-terminated (the contract): every unit up to and
-    // including the terminator is readable, and the loop stops at the terminator.
-    while unsafe { *p.add(n) } != 0 {
-        n += 1;
-    }
+    // SAFETY: `p` is non-NULL (checked) and NUL-terminated (the contract).
+    let n = unsafe { wide_len(p) };
     // SAFETY: the `n` units before the terminator were just read.
     let units = unsafe { std::slice::from_raw_parts(p, n) };
-    if units.iter().all(|&u| u < 0x80) {
-        // ASCII: a narrowing copy the compiler vectorises.
-        let bytes = try_map(units, |&u| u as u8)?;
-        // SAFETY: every byte is below 0x80, so the bytes are ASCII and thus UTF-8.
-        return Ok(unsafe { String::from_utf8_unchecked(bytes) });
+    // Most text is ASCII: narrow it in one pass that also ORs the units together (no early exit,
+    // so the compiler vectorises it), and keep the copy if no unit had a bit above 0x7F.
+    let mut bytes: Vec<u8> = exact_vec(n)?;
+    let mut seen = 0u16;
+    for (b, &u) in bytes.spare_capacity_mut()[..n].iter_mut().zip(units) {
+        b.write(u as u8);
+        seen |= u;
     }
+    if seen < 0x80 {
+        // SAFETY: the loop wrote all `n` bytes; each is a unit below 0x80, so they are ASCII
+        // and thus UTF-8.
+        return Ok(unsafe {
+            bytes.set_len(n);
+            String::from_utf8_unchecked(bytes)
+        });
+    }
+    drop(bytes);
     // Validate and measure first, so that the one allocation is exact and fallible.
     let mut len = 0usize;
     for c in char::decode_utf16(units.iter().copied()) {
@@ -174,7 +237,7 @@ unsafe fn binary_in(b: &SBinary, what: impl Display) -> MapiResult<Vec<u8>> {
         )));
     }
     // SAFETY: `lpb` is non-NULL (checked) and points to `cb` readable bytes (the contract).
-    try_to_vec(unsafe { std::slice::from_raw_parts(b.lpb, b.cb as usize) })
+    copy_bytes(unsafe { std::slice::from_raw_parts(b.lpb, b.cb as usize) })
 }
 
 /// # Safety
@@ -319,12 +382,32 @@ pub unsafe fn prop_values_in(
     arr: *const SPropValue,
     method: &str,
 ) -> MapiResult<(Vec<PropInput>, Vec<Problem>)> {
+    let mut inputs = Vec::new();
+    // SAFETY: this function's contract is prop_values_into's.
+    let problems = unsafe { prop_values_into(count, arr, method, &mut inputs) }?;
+    Ok((inputs, problems))
+}
+
+/// [`prop_values_in`] into `inputs` (empty; its memory reused when it has room): returns the
+/// problems. On an error `inputs` may hold some of the entries.
+///
+/// # Safety
+/// As for [`prop_values_in`].
+pub unsafe fn prop_values_into(
+    count: u32,
+    arr: *const SPropValue,
+    method: &str,
+    inputs: &mut Vec<PropInput>,
+) -> MapiResult<Vec<Problem>> {
     if count == 0 {
         return Err(MapiError::invalid(format!("{method}: cValues is 0")));
     }
     // SAFETY: `arr` is NULL or points to `count` readable SPropValues (the caller's contract).
     let values = unsafe { slice_in(arr, count, Labelled(method, "lpPropArray")) }?;
-    let mut inputs = try_vec_with_capacity(values.len())?;
+    inputs.clear();
+    if inputs.capacity() < values.len() {
+        *inputs = exact_vec(values.len())?;
+    }
     let mut problems = Vec::new();
     for (i, p) in values.iter().enumerate() {
         let tag = p.ulPropTag;
@@ -334,28 +417,33 @@ pub unsafe fn prop_values_in(
             tag,
             scode,
         };
-        if tag == PR_NULL || ptype == PT_ERROR {
-            continue;
-        }
-        if ptype == PT_OBJECT {
-            return Err(MapiError::invalid(format!(
-                "{method}: entry {i} (tag 0x{tag:08X}) is PT_OBJECT; open it with OpenProperty"
-            )));
-        }
-        if ptype == PT_NULL {
-            // PR_NULL itself was skipped above; PT_NULL with a real ID fails the whole call,
-            // as Windows does (docs/MAPIUTIL.md).
-            return Err(MapiError::invalid(format!(
-                "{method}: entry {i} (tag 0x{tag:08X}) is PT_NULL with a property ID other \
-                 than 0 (only PR_NULL may be PT_NULL)"
-            )));
-        }
-        if prop_id(tag) == 0 || prop_id(tag) == 0xFFFF {
-            try_push(&mut problems, problem(MAPI_E_INVALID_PARAMETER))?;
-            continue;
-        }
-        if !is_stored_type(ptype) {
-            try_push(&mut problems, problem(MAPI_E_INVALID_TYPE))?;
+        let id = prop_id(tag);
+        // A stored type with a real ID is what nearly every entry is, and none of the checks
+        // below can hold for it (PR_NULL, PT_ERROR, PT_OBJECT and PT_NULL are not stored types).
+        if !(is_stored_type(ptype) && id != 0 && id != 0xFFFF) {
+            if tag == PR_NULL || ptype == PT_ERROR {
+                continue;
+            }
+            if ptype == PT_OBJECT {
+                return Err(MapiError::invalid(format!(
+                    "{method}: entry {i} (tag 0x{tag:08X}) is PT_OBJECT; open it with \
+                     OpenProperty"
+                )));
+            }
+            if ptype == PT_NULL {
+                // PR_NULL itself was skipped above; PT_NULL with a real ID fails the whole
+                // call, as Windows does (docs/MAPIUTIL.md).
+                return Err(MapiError::invalid(format!(
+                    "{method}: entry {i} (tag 0x{tag:08X}) is PT_NULL with a property ID other \
+                     than 0 (only PR_NULL may be PT_NULL)"
+                )));
+            }
+            let scode = if id == 0 || id == 0xFFFF {
+                MAPI_E_INVALID_PARAMETER
+            } else {
+                MAPI_E_INVALID_TYPE
+            };
+            try_push(&mut problems, problem(scode))?;
             continue;
         }
         let what = EntryLabel {
@@ -375,7 +463,7 @@ pub unsafe fn prop_values_in(
             Err(e) => return Err(e),
         }
     }
-    Ok((inputs, problems))
+    Ok(problems)
 }
 
 /// Bytes a value needs after its SPropValue (strings NUL-terminated; each piece 8-aligned).

@@ -18,6 +18,7 @@ use crate::core::store::Store;
 use crate::core::value::{
     prop_id, prop_tag, try_map, try_owned, try_push, try_to_vec, try_vec_with_capacity, PropValue,
 };
+use std::cell::Cell;
 use std::ffi::c_void;
 use std::ptr;
 
@@ -370,17 +371,23 @@ pub unsafe extern "C" fn open_property<T: PropClass>(
     }
 }
 
-/// Applies SetProps-shaped input to a property object: conversion problems and the object's
-/// own problems, merged in index order.
-fn apply_set(
-    prop: &dyn PropObject,
-    inputs: Vec<PropInput>,
-    mut problems: Vec<Problem>,
-) -> MapiResult<Vec<Problem>> {
-    problems.extend(prop.set_props(inputs)?);
-    problems.sort_by_key(|p| p.index);
+/// Merges the object's own SetProps problems into the conversion problems, in index order.
+fn merge_problems(mut problems: Vec<Problem>, more: Vec<Problem>) -> MapiResult<Vec<Problem>> {
+    if !more.is_empty() {
+        problems.extend(more);
+        problems.sort_by_key(|p| p.index);
+    }
     Ok(problems)
 }
+
+thread_local! {
+    /// The SetProps slot's buffer of converted inputs, kept between calls on a thread (taken
+    /// for a call, so a SetProps reached from inside another one makes its own).
+    static SET_INPUTS: Cell<Vec<PropInput>> = const { Cell::new(Vec::new()) };
+}
+
+/// The most inputs whose buffer [`SET_INPUTS`] keeps (40 bytes each).
+const KEPT_INPUTS: usize = 256;
 
 /// Slot 8.
 ///
@@ -402,8 +409,16 @@ pub unsafe extern "C" fn set_props<T: PropClass>(
             if lpPropArray.is_null() {
                 return Err(MapiError::invalid("SetProps: lpPropArray is NULL"));
             }
-            let (inputs, problems) = prop_values_in(cValues, lpPropArray, "SetProps")?;
-            let problems = apply_set(obj.inner.prop(), inputs, problems)?;
+            let mut inputs = SET_INPUTS.take();
+            let problems = prop_values_into(cValues, lpPropArray, "SetProps", &mut inputs)
+                .and_then(|problems| {
+                    merge_problems(problems, obj.inner.prop().set_props_from(&mut inputs)?)
+                });
+            if inputs.capacity() <= KEPT_INPUTS {
+                inputs.clear();
+                SET_INPUTS.set(inputs);
+            }
+            let problems = problems?;
             if let Some(out) = out {
                 *out = problems_out(obj.inner.allocator(), problems)?;
             }

@@ -490,21 +490,37 @@ impl Store {
         is_computed: impl Fn(u32) -> bool,
     ) -> (Vec<PropInput>, Vec<Problem>) {
         let mut problems = Vec::new();
-        let limit = self.storage().max_value_bytes();
+        let refusal = self.refusal(is_computed);
         // Filtered in place: SetProps is hot, and a second vector grown push by push cost more
         // than the checks themselves.
         let mut accepted = props;
-        accepted.retain(|p| {
-            if is_computed(p.tag) {
-                problems.push(computed_problem(p.index, p.tag));
-            } else if p.value.stored_size() > limit {
-                problems.push(too_big_problem(p.index, p.tag));
-            } else {
-                return true;
+        accepted.retain(|p| match refusal(p) {
+            Some(problem) => {
+                problems.push(problem);
+                false
             }
-            false
+            None => true,
         });
         (accepted, problems)
+    }
+
+    /// What [`Store::accept_inputs`] checks, one input at a time: the problem of an input an
+    /// object refuses, None for one it takes (for objects that apply inputs as they check
+    /// them).
+    pub fn refusal(
+        &self,
+        is_computed: impl Fn(u32) -> bool,
+    ) -> impl Fn(&PropInput) -> Option<Problem> {
+        let limit = self.storage().max_value_bytes();
+        move |p| {
+            if is_computed(p.tag) {
+                Some(computed_problem(p.index, p.tag))
+            } else if p.value.stored_size() > limit {
+                Some(too_big_problem(p.index, p.tag))
+            } else {
+                None
+            }
+        }
     }
 }
 

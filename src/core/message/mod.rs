@@ -48,7 +48,7 @@ use save::{
 };
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use working::{Change, State};
+use working::{Change, Changes, State};
 
 pub struct Message {
     store: Arc<Store>,
@@ -197,7 +197,7 @@ impl Message {
                 base_cn: cn,
                 base_size: payload_total(&props, &[]),
                 base: Arc::new(props),
-                changes: BTreeMap::new(),
+                changes: Changes::new(),
                 kids: ChildEdits::new(children.clone()),
                 base_children: Arc::new(children),
                 writable,
@@ -219,7 +219,7 @@ impl Message {
                 base_cn: 0,
                 base: Arc::new(PropMap::new()),
                 base_size: 0,
-                changes: BTreeMap::new(),
+                changes: Changes::new(),
                 base_children: Arc::default(),
                 kids: ChildEdits::default(),
                 writable: true,
@@ -601,13 +601,21 @@ impl PropObject for Message {
         Ok(())
     }
 
-    fn set_props(&self, props: Vec<PropInput>) -> MapiResult<Vec<Problem>> {
+    fn set_props(&self, mut props: Vec<PropInput>) -> MapiResult<Vec<Problem>> {
+        self.set_props_from(&mut props)
+    }
+
+    fn set_props_from(&self, props: &mut Vec<PropInput>) -> MapiResult<Vec<Problem>> {
         let mut st = self.state.lock();
         self.require_writable(&st, "SetProps")?;
-        let (accepted, problems) = self.store.accept_inputs(props, message_is_computed);
+        let refusal = self.store.refusal(message_is_computed);
         st.revision += 1;
-        for p in accepted {
-            st.changes.insert(prop_id(p.tag), Change::Set(p.value));
+        let mut problems = Vec::new();
+        for p in props.drain(..) {
+            match refusal(&p) {
+                Some(problem) => problems.push(problem),
+                None => st.changes.set(prop_id(p.tag), p.value),
+            }
         }
         Ok(problems)
     }
