@@ -6,7 +6,6 @@ use super::guard;
 use super::types::{AllocateBufferFn, AllocateMoreFn, FreeBufferFn, LPVOID, SCODE, ULONG};
 use crate::core::error::{MapiError, MapiResult};
 use crate::core::mapidefs::*;
-use crate::core::value::utf16_len;
 use std::ffi::c_void;
 use std::ptr;
 use std::sync::atomic::{AtomicPtr, AtomicU32, Ordering};
@@ -325,6 +324,39 @@ pub const fn align8(n: usize) -> usize {
     (n + 7) & !7
 }
 
+/// The bytes [`BlockWriter::wide`] takes for `s`: one unit per UTF-8 byte (never fewer than
+/// the UTF-16 form needs) and the terminator, so sizing need not look at the text.
+#[inline(always)]
+pub fn wide_room(s: &str) -> usize {
+    align8((s.len() + 1) * 2)
+}
+
+/// Writes `s` as UTF-16 at the start of `out` (`out.len() == s.len()`, all zero) and leaves
+/// the rest zero. Most text is ASCII: one widening pass that also ORs the bytes together (no
+/// early exit, so the compiler vectorises it) is the whole conversion when no byte had a bit
+/// above 0x7F; other text is converted again with the full encoder over what that pass wrote.
+fn widen_into(out: &mut [u16], s: &str) {
+    let mut seen = 0u8;
+    for (o, &b) in out.iter_mut().zip(s.as_bytes()) {
+        *o = b as u16;
+        seen |= b;
+    }
+    if seen >= 0x80 {
+        widen_non_ascii(out, s);
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn widen_non_ascii(out: &mut [u16], s: &str) {
+    let mut n = 0;
+    for (o, u) in out.iter_mut().zip(s.encode_utf16()) {
+        *o = u;
+        n += 1;
+    }
+    out[n..].fill(0);
+}
+
 impl BlockWriter {
     /// `base` is a block of `len` bytes; the first `fixed` bytes are the caller's.
     ///
@@ -357,23 +389,15 @@ impl BlockWriter {
         p
     }
 
-    /// Copies `s` in as UTF-16, NUL-terminated, converting straight into the block.
+    /// Copies `s` in as UTF-16, NUL-terminated, converting straight into the block; takes
+    /// [`wide_room`] bytes.
     pub fn wide(&mut self, s: &str) -> *mut u16 {
-        let n = utf16_len(s);
-        let p = self.reserve((n + 1) * 2) as *mut u16;
-        // SAFETY: `reserve` checked room for n units + terminator (the block is zeroed, so the
-        // terminator is set); 8-aligned satisfies u16.
-        let out = unsafe { std::slice::from_raw_parts_mut(p, n) };
-        if n == s.len() {
-            // ASCII (one unit per byte): a widening copy the compiler vectorises.
-            for (o, b) in out.iter_mut().zip(s.as_bytes()) {
-                *o = *b as u16;
-            }
-        } else {
-            for (o, u) in out.iter_mut().zip(s.encode_utf16()) {
-                *o = u;
-            }
-        }
+        let p = self.reserve((s.len() + 1) * 2) as *mut u16;
+        // SAFETY: `reserve` checked room for s.len() units + terminator, and a UTF-8 string
+        // never has more UTF-16 units than bytes; 8-aligned satisfies u16. The block is zeroed,
+        // so the units after the text (the terminator among them) are 0 until written.
+        let out = unsafe { std::slice::from_raw_parts_mut(p, s.len()) };
+        widen_into(out, s);
         p
     }
 
@@ -393,5 +417,51 @@ impl BlockWriter {
         // SAFETY: room for the slice; 8-aligned satisfies every T used here (≤ 8).
         unsafe { ptr::copy_nonoverlapping(items.as_ptr(), p, items.len()) };
         p
+    }
+}
+
+#[cfg(test)]
+mod wide_tests {
+    use super::*;
+
+    /// What [`BlockWriter::wide`] leaves in its [`wide_room`] bytes, as units.
+    fn written(s: &str) -> Vec<u16> {
+        let room = wide_room(s);
+        let mut block = vec![0u64; room / 8];
+        // SAFETY: `block` is `room` zeroed, 8-aligned bytes, used only through the writer.
+        let mut w = unsafe { BlockWriter::new(block.as_mut_ptr() as *mut u8, room, 0) };
+        let p = w.wide(s);
+        assert_eq!(p as *mut u8, block.as_mut_ptr() as *mut u8);
+        // SAFETY: the block holds room / 2 units.
+        unsafe { std::slice::from_raw_parts(p, room / 2) }.to_vec()
+    }
+
+    /// The general encoder's answer padded with zeros to the same room.
+    fn expected(s: &str) -> Vec<u16> {
+        let mut units: Vec<u16> = s.encode_utf16().collect();
+        units.resize(wide_room(s) / 2, 0);
+        units
+    }
+
+    #[test]
+    fn wide_matches_the_general_encoder() {
+        let ascii = "Quarterly report: draft 3, 0123456789abcdefghijklmnopq";
+        for n in 0..=ascii.len() {
+            assert_eq!(written(&ascii[..n]), expected(&ascii[..n]), "{n}");
+        }
+        // One non-ASCII character (two, three and four UTF-8 bytes; the last a surrogate
+        // pair) at every position of a short and of a vector-sized string.
+        for c in ['é', '\u{7F}', '\u{80}', '€', '\u{FFFF}', '𝄞', '\u{10FFFF}'] {
+            for base in ["IPM.Note", "Quarterly report: draft 3, 0123456789"] {
+                for at in 0..=base.len() {
+                    let s = format!("{}{c}{}", &base[..at], &base[at..]);
+                    let got = written(&s);
+                    assert_eq!(got, expected(&s), "{s:?}");
+                    assert_eq!(got[s.encode_utf16().count()], 0, "terminator of {s:?}");
+                }
+            }
+        }
+        assert_eq!(written("日本語のテキスト"), expected("日本語のテキスト"));
+        assert_eq!(written(""), vec![0; 4]);
     }
 }

@@ -5,7 +5,7 @@
 //! friends from `core::value`): a value the process cannot copy is MAPI_E_NOT_ENOUGH_MEMORY, not
 //! an abort of the client's process (Rust's allocation failure is not a panic the guard catches).
 
-use super::alloc::{align8, Allocator, BlockWriter};
+use super::alloc::{align8, wide_room, Allocator, BlockWriter};
 use super::types::*;
 use crate::core::error::{MapiError, MapiResult};
 use crate::core::mapidefs::*;
@@ -13,7 +13,7 @@ use crate::core::named::{NameKind, PropName};
 use crate::core::props::{Problem, PropInput, PropOut};
 use crate::core::value::{
     change_prop_type, is_stored_type, out_of_memory, prop_id, prop_type, try_map, try_map_result,
-    try_push, try_to_vec, try_vec_with_capacity, utf16_len, PropValue,
+    try_push, try_to_vec, try_vec_with_capacity, PropValue,
 };
 use std::alloc::Layout;
 use std::ffi::{c_char, CStr};
@@ -473,7 +473,7 @@ fn extra_size(v: &PropValue) -> usize {
     use PropValue::*;
     match v {
         String8(b) => align8(b.len() + 1),
-        Unicode(s) => align8((utf16_len(s) + 1) * 2),
+        Unicode(s) => wide_room(s),
         Binary(b) => align8(b.len()),
         Clsid(_) => 16,
         I2(_) | Long(_) | R4(_) | Double(_) | Currency(_) | AppTime(_) | Boolean(_) | I8(_)
@@ -486,7 +486,7 @@ fn extra_size(v: &PropValue) -> usize {
 #[inline(never)]
 fn mv_extra_size(v: &PropValue) -> usize {
     use PropValue::*;
-    let wide = |s: &String| align8((utf16_len(s) + 1) * 2);
+    let wide = |s: &String| wide_room(s);
     match v {
         MvI2(v) => align8(2 * v.len()),
         MvLong(v) => align8(4 * v.len()),
@@ -686,7 +686,7 @@ fn out_extra_size(o: &PropOut) -> usize {
     match o {
         PropOut::Lent(_, v) => extra_size(v),
         PropOut::Value(_, v) => extra_size(v),
-        PropOut::Wide(_, s) => align8((utf16_len(s) + 1) * 2),
+        PropOut::Wide(_, s) => wide_room(s),
         PropOut::Narrow(_, b) => align8(b.len() + 1),
         PropOut::Object(_) | PropOut::Error(..) => 0,
     }
@@ -880,7 +880,7 @@ pub fn mapierror_out(
     let fixed = size_of::<MAPIERROR>();
     let size_of_str = |s: &str| {
         if unicode {
-            align8((utf16_len(s) + 1) * 2)
+            wide_room(s)
         } else {
             align8(s.len() + 1)
         }
@@ -961,7 +961,7 @@ pub fn prop_names_out(
     for name in names.iter().flatten() {
         len += align8(size_of::<MAPINAMEID>()) + align8(16);
         if let NameKind::String(s) = &name.kind {
-            len += align8((utf16_len(s) + 1) * 2);
+            len += wide_room(s);
         }
     }
     let base = alloc.block(len)?;

@@ -10,6 +10,7 @@ use crate::core::mapidefs::*;
 use std::any::Any;
 use std::cell::RefCell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 thread_local! {
     /// The calling thread's last failure in a function with no object to ask (MsgStoreOpen,
@@ -27,12 +28,28 @@ pub fn thread_error() -> Option<MapiError> {
     THREAD_ERROR.with(|slot| slot.borrow().clone())
 }
 
+/// Whether any thread ever armed an injected panic: until then every guarded entry skips the
+/// thread-local (its lazy-destructor check and borrow cost ~50 instructions per entry, paid
+/// three times by a GetProps and its MAPIAllocateBuffer/MAPIFreeBuffer).
+static PANIC_EVER_ARMED: AtomicBool = AtomicBool::new(false);
+
 /// Arms a one-shot panic at the next guarded entry named `name` on this thread.
 pub fn inject_panic(name: String) {
     INJECTED_PANIC.with(|slot| *slot.borrow_mut() = Some(name));
+    // Set after the slot: this thread's next entry, which is all the slot is for, sees both.
+    PANIC_EVER_ARMED.store(true, Ordering::Relaxed);
 }
 
+#[inline(always)]
 fn maybe_injected_panic(name: &str) {
+    if PANIC_EVER_ARMED.load(Ordering::Relaxed) {
+        injected_panic_armed(name);
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn injected_panic_armed(name: &str) {
     let hit = INJECTED_PANIC.with(|slot| {
         let mut slot = slot.borrow_mut();
         if slot.as_deref() == Some(name) {
