@@ -716,7 +716,7 @@ unsafe fn write_prop_block(
     for (i, o) in outs.iter().enumerate() {
         let (tag, value) = match o {
             // A value left in the store (core/value.rs `Large`) is read through a stream.
-            PropOut::Value(tag, v) if matches!(**v, PropValue::Large(_)) => (
+            PropOut::Value(tag, v) if v.is_large() => (
                 change_prop_type(*tag, PT_ERROR),
                 PV {
                     err: MAPI_E_NOT_ENOUGH_MEMORY,

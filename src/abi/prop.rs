@@ -671,7 +671,7 @@ unsafe fn copy_common<T: PropClass>(
     // Values left in the store (above 1 MiB) are read whole: the destination gets bytes.
     if let Some(store) = from {
         for s in values.iter_mut() {
-            if matches!(s.value, PropValue::Large(_)) {
+            if s.value.is_large() {
                 s.value = store.whole_value(s.value.clone())?;
             }
         }

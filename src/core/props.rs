@@ -307,7 +307,7 @@ impl<'a> Resolver<'a> {
             PT_UNSPECIFIED => super::value::type_in_width(value.ptype(), self.unicode),
             want => want,
         };
-        if matches!(value, PropValue::Large(_))
+        if value.is_large()
             || self.cap_large && is_stream_type(want) && stream_size(value) > GETPROPS_MAX_BYTES
         {
             let error = too_large_error(value, want);

@@ -284,7 +284,7 @@ impl Store {
     /// Every value of `props` left in this store, read whole.
     pub fn read_whole_values(&self, props: &mut PropMap) -> MapiResult<()> {
         for value in props.values_mut() {
-            if matches!(value, PropValue::Large(_)) {
+            if value.is_large() {
                 // A clone of a value left in the store is its reference: cheap.
                 *value = self.whole_value(value.clone())?;
             }

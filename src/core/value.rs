@@ -192,6 +192,12 @@ pub fn is_stored_type(ptype: u32) -> bool {
 }
 
 impl PropValue {
+    /// A value left in the store until read ([`LargeRef`]).
+    #[inline]
+    pub fn is_large(&self) -> bool {
+        matches!(self, PropValue::Large(_))
+    }
+
     /// The size of a value as engines promise to store it ([`crate::storage::Engine::max_value_bytes`]):
     /// the bytes of its data — 2, 4, 8 or 16 per fixed-size value, a PT_STRING8 string's or a
     /// binary's bytes, a PT_UNICODE string's bytes in UTF-8 — summed over the elements of a

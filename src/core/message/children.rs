@@ -353,7 +353,7 @@ impl Children {
     /// Whether any of these children (or their embedded messages') holds a value left in the
     /// store.
     pub(crate) fn holds_large(&self) -> bool {
-        let holds = |props: &PropMap| props.values().any(|v| matches!(v, PropValue::Large(_)));
+        let holds = |props: &PropMap| props.values().any(|v| v.is_large());
         self.attachments.values().any(|a| {
             holds(&a.props)
                 || a.embedded

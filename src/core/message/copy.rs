@@ -122,7 +122,7 @@ impl ChildrenCopy {
 /// carries bytes, so that it stands whatever becomes of its source and whichever store it
 /// lands in.
 fn read_attach_values(a: &mut Attach, from: &Store) -> MapiResult<()> {
-    if a.props.values().any(|v| matches!(v, PropValue::Large(_))) {
+    if a.props.values().any(|v| v.is_large()) {
         from.read_whole_values(Arc::make_mut(&mut a.props))?;
     }
     if let Some(e) = &mut a.embedded {
@@ -132,7 +132,7 @@ fn read_attach_values(a: &mut Attach, from: &Store) -> MapiResult<()> {
 }
 
 fn read_embedded_values(e: &mut Embedded, from: &Store) -> MapiResult<()> {
-    if e.props.values().any(|v| matches!(v, PropValue::Large(_))) {
+    if e.props.values().any(|v| v.is_large()) {
         from.read_whole_values(Arc::make_mut(&mut e.props))?;
     }
     for a in e.children.attachments.values_mut() {

@@ -549,7 +549,7 @@ impl Message {
             let held: Vec<u16> = plan
                 .lent_view(&st.base, &st.changes)
                 .into_iter()
-                .filter(|(_, v)| matches!(v, PropValue::Large(_)))
+                .filter(|(_, v)| v.is_large())
                 .map(|(pid, _)| pid)
                 .collect();
             let mut copied = Edits::new();

@@ -279,7 +279,7 @@ pub(crate) fn plan_force(base: &PropMap, changes: &Changes, stored: &PropMap) ->
     // PropValue::Large) stays as stored: if another client replaced it, its bytes are gone and
     // the stored ones are the only ones there are (DESIGN.md §7; docs/BAD_INPUT.md).
     for (id, value) in base.iter() {
-        if matches!(value, PropValue::Large(_)) && !changes.contains_key(id) {
+        if value.is_large() && !changes.contains_key(id) {
             edits.insert(*id, stored.get(id).cloned());
         }
     }

@@ -201,7 +201,7 @@ impl PgTxn<'_> {
     /// Writes property rows in one statement (values borrowed), the large ones with COPY in
     /// pieces (copy_in.rs).
     fn put_rows(&mut self, id: u64, props: &[(u32, &PropValue)]) -> StorageResult<()> {
-        if props.iter().any(|(_, v)| matches!(v, PropValue::Large(_))) {
+        if props.iter().any(|(_, v)| v.is_large()) {
             let mut rest = Vec::with_capacity(props.len());
             for &(tag, v) in props {
                 match v {
