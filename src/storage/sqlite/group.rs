@@ -332,6 +332,16 @@ impl Member<'_> {
     }
 }
 
+impl Drop for Writer {
+    /// A place kept for a retry that will not come: its successor goes now, not when the
+    /// kept time ends (the kernel drops the lock at close but wakes nobody).
+    fn drop(&mut self) {
+        if let (Some(queue), Some(kept)) = (&self.queue, self.group.get_mut().kept.take()) {
+            queue.give_up(kept);
+        }
+    }
+}
+
 impl Drop for Member<'_> {
     fn drop(&mut self) {
         let _ = self.leave(false);
